@@ -1,0 +1,10 @@
+//! Telemetry analysis: pure functions over numbers and strings, no I/O, no terminal.
+//!
+//! The agent must see a digest, not a dump. This module owns the two digests the spine
+//! needs: which metric series moved when the incident began and by how much ([`rank`]),
+//! and log lines folded into templates with counts ([`templates`]). Both are written
+//! here rather than pulled from a crate because they are small, the product's own, and
+//! need to run on every tool call in microseconds.
+
+pub mod rank;
+pub mod templates;

@@ -1,0 +1,234 @@
+//! Ranking metric series by how much they shifted when the incident began.
+//!
+//! For every series we find its single strongest mean shift (the split that most reduces
+//! the squared error, in O(n) with prefix sums) and score it robustly: the difference of
+//! medians after and before, divided by the robust spread before (IQR / 1.349, falling back
+//! to MAD). Series that shifted strongly vote for the onset with their split time; the
+//! median vote is the onset, and every series is then scored against that one onset, so
+//! a spike long before the incident can't outrank a shift at it.
+
+/// How one series behaved around the onset.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesShift {
+    pub series: String,
+    /// Robust z: median shift over the robust spread before the onset (signed).
+    pub score: f64,
+    pub before: f64,
+    pub after: f64,
+    /// Unix seconds of this series' own strongest change.
+    pub changed_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ranking {
+    /// Unix seconds where the incident began, pooled from the strongest changes.
+    pub onset: i64,
+    /// Most shifted first (by |score|).
+    pub shifts: Vec<SeriesShift>,
+}
+
+/// Robust z above which a series counts as changed.
+pub const CHANGED: f64 = 4.0;
+const MIN_SEGMENT: usize = 4;
+
+pub fn median(values: &mut [f64]) -> f64 {
+    quantile(values, 0.5)
+}
+
+/// Linear-interpolated quantile; sorts `values` in place. NaN-free input expected.
+pub fn quantile(values: &mut [f64], q: f64) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    values.sort_by(f64::total_cmp);
+    let pos = q * (values.len() - 1) as f64;
+    let lo = pos.floor() as usize;
+    let hi = pos.ceil() as usize;
+    values[lo] + (values[hi] - values[lo]) * (pos - lo as f64)
+}
+
+fn robust_spread(values: &mut [f64]) -> f64 {
+    let iqr = (quantile(values, 0.75) - quantile(values, 0.25)) / 1.349;
+    if iqr > 0.0 {
+        return iqr;
+    }
+    let m = median(values);
+    let mut deviations: Vec<f64> = values.iter().map(|v| (v - m).abs()).collect();
+    let mad = median(&mut deviations) * 1.4826;
+    if mad > 0.0 {
+        mad
+    } else {
+        // A flat baseline: any change is large, but scale by the level to stay finite.
+        (m.abs() * 0.01).max(1e-9)
+    }
+}
+
+/// Index of the strongest single mean shift, or None when the series is too short.
+pub fn strongest_split(values: &[f64]) -> Option<usize> {
+    let n = values.len();
+    if n < 2 * MIN_SEGMENT {
+        return None;
+    }
+    let total: f64 = values.iter().sum();
+    let mut left = 0.0;
+    let mut best = (0.0, None);
+    for (k, v) in values.iter().enumerate().take(n - MIN_SEGMENT) {
+        left += v;
+        let k = k + 1;
+        if k < MIN_SEGMENT {
+            continue;
+        }
+        let (a, b) = (k as f64, (n - k) as f64);
+        let diff = left / a - (total - left) / b;
+        let gain = a * b / n as f64 * diff * diff;
+        if gain > best.0 {
+            best = (gain, Some(k));
+        }
+    }
+    best.1
+}
+
+/// Robust z of the values from `split` on against the values before it.
+pub fn shift_score(values: &[f64], split: usize) -> (f64, f64, f64) {
+    let mut before: Vec<f64> = values[..split].to_vec();
+    let mut after: Vec<f64> = values[split..].to_vec();
+    let spread = robust_spread(&mut before);
+    let (b, a) = (median(&mut before), median(&mut after));
+    ((a - b) / spread, b, a)
+}
+
+/// Where a shift found at `split` begins: a ramp's best split sits in its middle, so walk
+/// back while the values are already outside the baseline band (3 robust spreads).
+pub fn change_start(values: &[f64], split: usize) -> usize {
+    let mut before: Vec<f64> = values[..split].to_vec();
+    let spread = robust_spread(&mut before);
+    let centre = median(&mut before);
+    let outside = |i: usize| (values[i] - centre).abs() > 3.0 * spread;
+    let mut start = split;
+    while start > 0 && outside(start - 1) {
+        start -= 1;
+    }
+    start
+}
+
+/// Rank `series` (name, values aligned with `times`). NaNs are dropped per series;
+/// constant and too-short series score zero.
+pub fn rank(times: &[i64], series: &[(String, Vec<f64>)], onset: Option<i64>) -> Ranking {
+    let cleaned: Vec<(&str, Vec<i64>, Vec<f64>)> = series
+        .iter()
+        .map(|(name, values)| {
+            let (t, v): (Vec<i64>, Vec<f64>) = times
+                .iter()
+                .zip(values)
+                .filter(|(_, v)| v.is_finite())
+                .map(|(t, v)| (*t, *v))
+                .unzip();
+            (name.as_str(), t, v)
+        })
+        .collect();
+    let onset = onset.unwrap_or_else(|| {
+        let mut votes: Vec<f64> = cleaned
+            .iter()
+            .filter_map(|(_, t, v)| {
+                let split = strongest_split(v)?;
+                let (score, _, _) = shift_score(v, split);
+                (score.abs() >= CHANGED).then(|| t[change_start(v, split)] as f64)
+            })
+            .collect();
+        if votes.is_empty() {
+            times.get(times.len() / 2).copied().unwrap_or_default()
+        } else {
+            median(&mut votes) as i64
+        }
+    });
+    let mut shifts: Vec<SeriesShift> = cleaned
+        .iter()
+        .map(|(name, t, v)| {
+            let split = t.partition_point(|&x| x < onset);
+            let changed_at = strongest_split(v).map(|s| t[s]).unwrap_or(onset);
+            let (score, before, after) = if split >= MIN_SEGMENT && v.len() - split >= MIN_SEGMENT {
+                shift_score(v, split)
+            } else {
+                (0.0, f64::NAN, f64::NAN)
+            };
+            SeriesShift {
+                series: name.to_string(),
+                score,
+                before,
+                after,
+                changed_at,
+            }
+        })
+        .collect();
+    shifts.sort_by(|a, b| b.score.abs().total_cmp(&a.score.abs()).then(a.series.cmp(&b.series)));
+    Ranking { onset, shifts }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn noisy(n: usize, seed: u64) -> Vec<f64> {
+        let mut x = seed;
+        (0..n)
+            .map(|_| {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                10.0 + ((x >> 33) as f64 / (1u64 << 31) as f64 - 0.5)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn injected_level_shift_ranks_first_and_sets_onset() {
+        let times: Vec<i64> = (0..100).map(|i| i * 15).collect();
+        let mut shifted = noisy(100, 1);
+        for v in &mut shifted[60..] {
+            *v += 5.0;
+        }
+        let series = vec![
+            ("a_cpu".to_string(), noisy(100, 2)),
+            ("b_lat".to_string(), shifted),
+            ("c_mem".to_string(), noisy(100, 3)),
+        ];
+        let ranking = rank(&times, &series, None);
+        assert_eq!(ranking.shifts[0].series, "b_lat");
+        assert_eq!(ranking.onset, 60 * 15);
+        assert!(ranking.shifts[0].score > 10.0);
+        assert!(ranking.shifts[1].score.abs() < CHANGED);
+    }
+
+    #[test]
+    fn a_ramp_starts_where_it_leaves_the_baseline() {
+        let mut ramp = noisy(100, 5);
+        for (i, v) in ramp.iter_mut().enumerate().skip(50) {
+            *v += ((i - 49) as f64).min(10.0);
+        }
+        let split = strongest_split(&ramp).unwrap();
+        assert!(split > 52, "the best split sits inside the ramp: {split}");
+        assert!((50..=52).contains(&change_start(&ramp, split)));
+    }
+
+    #[test]
+    fn ranking_ignores_column_order() {
+        let times: Vec<i64> = (0..50).map(|i| i * 15).collect();
+        let mut up = noisy(50, 9);
+        for v in &mut up[30..] {
+            *v *= 3.0;
+        }
+        let a = vec![("x_a".to_string(), noisy(50, 4)), ("y_b".to_string(), up.clone())];
+        let b = vec![("y_b".to_string(), up), ("x_a".to_string(), noisy(50, 4))];
+        assert_eq!(rank(&times, &a, None), rank(&times, &b, None));
+    }
+
+    #[test]
+    fn constant_and_nan_series_do_not_panic() {
+        let times: Vec<i64> = (0..20).collect();
+        let series = vec![
+            ("flat_x".to_string(), vec![1.0; 20]),
+            ("nan_x".to_string(), vec![f64::NAN; 20]),
+        ];
+        let ranking = rank(&times, &series, Some(10));
+        assert_eq!(ranking.shifts.len(), 2);
+        assert!(ranking.shifts.iter().all(|s| s.score == 0.0));
+    }
+}

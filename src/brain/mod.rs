@@ -1,0 +1,139 @@
+//! Brains: what decides the next step of an investigation.
+//!
+//! A [`Brain`] is given a [`BrainContext`] — the incident, the tools (by schema only), what
+//! happened so far and the hypothesis board, human edits marked authoritative — and
+//! answers with a stream of [`BrainItem`]s: reasoning and message text as it is produced,
+//! then tool calls. The engine turns the stream into events, so text from every brain
+//! reaches the screen through one path. Hypotheses and the conclusion are written through
+//! two tools every brain sees, `update_hypotheses` and `conclude`, which the engine handles
+//! itself.
+//!
+//! A brain proposes; it never decides what is safe. Its calls carry no risk field.
+
+pub mod offline;
+
+use crate::event::{CallOutcome, Hypothesis};
+use crate::tools::ToolSpec;
+use futures::stream::BoxStream;
+use serde_json::{Value, json};
+
+/// The incident as a brain sees it.
+#[derive(Debug, Clone, Default)]
+pub struct IncidentBrief {
+    pub title: String,
+    pub alert: String,
+    pub fired_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub namespace: String,
+    /// (name, kind) of known services; kind is `app`, `postgres`, …
+    pub services: Vec<(String, String)>,
+}
+
+/// One thing that happened, as a brain sees it. Outputs are the full text with secrets
+/// scrubbed; credentials never appear.
+#[derive(Debug, Clone)]
+pub enum HistoryItem {
+    /// Text the brain itself produced earlier.
+    Said { text: String },
+    ToolResult {
+        id: String,
+        tool: String,
+        args: Value,
+        command: String,
+        outcome: CallOutcome,
+        output: String,
+        error: Option<String>,
+    },
+    /// The engineer (or the policy) refused a call.
+    Denied {
+        id: String,
+        tool: String,
+        command: String,
+        reason: String,
+    },
+    Steering { text: String },
+    /// The engineer changed the board; the hypothesis as it now stands.
+    BoardEdit { hypothesis: Hypothesis },
+    /// The brain concluded (through the `conclude` tool).
+    Concluded { root_cause: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct BrainContext {
+    pub incident: IncidentBrief,
+    pub tools: Vec<ToolSpec>,
+    pub history: Vec<HistoryItem>,
+    pub board: Vec<Hypothesis>,
+    pub turn: u32,
+}
+
+/// A call a brain proposes. The engine assigns the id and asks the tool for its risk.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProposedCall {
+    pub tool: String,
+    pub args: Value,
+    pub rationale: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum BrainItem {
+    Reasoning(String),
+    Message(String),
+    Call(ProposedCall),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BrainError {
+    #[error("{0}")]
+    Failed(String),
+}
+
+pub trait Brain: Send {
+    /// Shown in the status bar: `offline`, `openai:gpt-5.1`, …
+    fn name(&self) -> String;
+
+    /// One turn: stream text, then the calls to make. An empty turn means the brain has
+    /// nothing more to do until the engineer says something.
+    fn turn(&mut self, context: BrainContext) -> BoxStream<'static, Result<BrainItem, BrainError>>;
+}
+
+pub const UPDATE_HYPOTHESES: &str = "update_hypotheses";
+pub const CONCLUDE: &str = "conclude";
+
+/// The two tools every brain uses to write to the board and to conclude.
+pub fn board_tool_specs() -> Vec<ToolSpec> {
+    vec![
+        ToolSpec {
+            name: UPDATE_HYPOTHESES.into(),
+            description: "Add or update hypotheses on the board. Hypotheses edited by the engineer are authoritative: their statement and status can't be changed.".into(),
+            parameters: json!({
+                "type": "object",
+                "properties": {"hypotheses": {"type": "array", "items": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "string"}, "key": {"type": "string"},
+                        "statement": {"type": "string"},
+                        "status": {"type": "string", "enum": ["open", "supported", "refuted", "confirmed"]},
+                        "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+                        "evidence": {"type": "array", "items": {"type": "string"}, "description": "ids of tool calls"}
+                    },
+                    "required": ["statement", "status", "confidence"]
+                }}},
+                "required": ["hypotheses"]
+            }),
+        },
+        ToolSpec {
+            name: CONCLUDE.into(),
+            description: "State the root cause with confidence, the tool-call ids that are its evidence, and follow-ups.".into(),
+            parameters: json!({
+                "type": "object",
+                "properties": {
+                    "root_cause": {"type": "string"},
+                    "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+                    "evidence": {"type": "array", "items": {"type": "string"}},
+                    "follow_ups": {"type": "array", "items": {"type": "string"}}
+                },
+                "required": ["root_cause", "confidence", "evidence"]
+            }),
+        },
+    ]
+}

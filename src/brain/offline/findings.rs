@@ -1,0 +1,228 @@
+//! What the offline brain has learned so far, read back from the tool results in its
+//! context every turn. The brain keeps no private memory between turns: everything it
+//! knows is in the session's history, so a replay or a human edit can't desynchronise it.
+
+use super::super::{HistoryItem, UPDATE_HYPOTHESES};
+use crate::event::CallOutcome;
+use crate::knowledge::{Hit, Step};
+use serde::Deserialize;
+use serde_json::Value;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Shift {
+    pub series: String,
+    pub service: String,
+    pub score: f64,
+    pub before: f64,
+    pub after: f64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Ranking {
+    pub onset: String,
+    pub changed: Vec<Shift>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Change {
+    pub time: String,
+    pub kind: String,
+    pub service: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Template {
+    pub service: String,
+    pub level: String,
+    pub template: String,
+    pub before: u64,
+    pub after: u64,
+    pub new: bool,
+}
+
+/// A finished call the brain can cite.
+#[derive(Debug, Clone)]
+pub struct Done {
+    pub id: String,
+    pub tool: String,
+    pub command: String,
+    pub outcome: CallOutcome,
+    pub output: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Denial {
+    pub command: String,
+    pub reason: String,
+}
+
+/// Sessions held `idle in transaction`, per application, from a psql result.
+#[derive(Debug, Clone)]
+pub struct IdleSessions {
+    pub call: String,
+    pub application: String,
+    pub sessions: u64,
+}
+
+#[derive(Debug, Default)]
+pub struct Findings {
+    pub ranking: Option<(String, Ranking)>,
+    pub changes: Option<(String, Vec<Change>)>,
+    /// (call id, service filter, templates)
+    pub logs: Vec<(String, Option<String>, Vec<Template>)>,
+    pub knowledge: Option<(String, Vec<Hit>)>,
+    pub done: Vec<Done>,
+    pub denials: Vec<Denial>,
+    pub idle: Vec<IdleSessions>,
+    pub metrics_queries: Vec<(String, String)>,
+    pub steering: Vec<String>,
+    pub failed_snapshot: Vec<String>,
+}
+
+fn parse<T: for<'de> Deserialize<'de>>(output: &str, field: &str) -> Option<T> {
+    let value: Value = serde_json::from_str(output).ok()?;
+    serde_json::from_value(value.get(field)?.clone()).ok()
+}
+
+/// Rows of psql's aligned output as maps from column to cell.
+fn psql_rows(output: &str) -> Vec<Vec<(String, String)>> {
+    let mut lines = output.lines();
+    let Some(header) = lines.next() else {
+        return Vec::new();
+    };
+    let columns: Vec<String> = header.split('|').map(|c| c.trim().to_string()).collect();
+    lines
+        .filter(|l| l.contains('|') && !l.starts_with('-'))
+        .map(|l| {
+            columns
+                .iter()
+                .cloned()
+                .zip(l.split('|').map(|c| c.trim().to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+impl Findings {
+    pub fn read(history: &[HistoryItem]) -> Findings {
+        let mut f = Findings::default();
+        for item in history {
+            match item {
+                HistoryItem::ToolResult {
+                    id,
+                    tool,
+                    args,
+                    command,
+                    outcome,
+                    output,
+                    ..
+                } => {
+                    if tool == UPDATE_HYPOTHESES {
+                        continue;
+                    }
+                    f.done.push(Done {
+                        id: id.clone(),
+                        tool: tool.clone(),
+                        command: command.clone(),
+                        outcome: *outcome,
+                        output: output.clone(),
+                    });
+                    if *outcome != CallOutcome::Ok {
+                        if matches!(tool.as_str(), "metrics_rank" | "change_events" | "logs_digest" | "knowledge_search") {
+                            f.failed_snapshot.push(tool.clone());
+                        }
+                        continue;
+                    }
+                    let id = id.clone();
+                    match tool.as_str() {
+                        "metrics_rank" => {
+                            if let Ok(r) = serde_json::from_str::<Ranking>(output) {
+                                f.ranking = Some((id, r));
+                            }
+                        }
+                        "change_events" => {
+                            if let Some(events) = parse(output, "events") {
+                                f.changes = Some((id, events));
+                            }
+                        }
+                        "logs_digest" => {
+                            if let Some(t) = parse(output, "templates") {
+                                let service = args.get("service").and_then(Value::as_str).map(str::to_string);
+                                f.logs.push((id, service, t));
+                            }
+                        }
+                        "knowledge_search" => {
+                            if let Some(hits) = parse(output, "hits") {
+                                f.knowledge = Some((id, hits));
+                            }
+                        }
+                        "metrics_query" => {
+                            if let Some(service) = args.get("service").and_then(Value::as_str) {
+                                f.metrics_queries.push((id, service.to_string()));
+                            }
+                        }
+                        "psql" => {
+                            for row in psql_rows(output) {
+                                let get = |k: &str| row.iter().find(|(c, _)| c == k).map(|(_, v)| v.as_str());
+                                if get("state") == Some("idle in transaction")
+                                    && let (Some(app), Some(n)) = (get("application_name"), get("sessions"))
+                                {
+                                    f.idle.push(IdleSessions {
+                                        call: id.clone(),
+                                        application: app.to_string(),
+                                        sessions: n.parse().unwrap_or(0),
+                                    });
+                                }
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                HistoryItem::Denied { command, reason, .. } => f.denials.push(Denial {
+                    command: command.clone(),
+                    reason: reason.clone(),
+                }),
+                HistoryItem::Steering { text } => f.steering.push(text.clone()),
+                HistoryItem::Said { .. } | HistoryItem::BoardEdit { .. } | HistoryItem::Concluded { .. } => {}
+            }
+        }
+        f
+    }
+
+    /// Whether a command was already run or refused (so it is not proposed again).
+    pub fn attempted(&self, command: &str) -> bool {
+        let norm = normalize(command);
+        self.done.iter().any(|d| normalize(&d.command) == norm) || self.denials.iter().any(|d| normalize(&d.command) == norm)
+    }
+
+    pub fn succeeded(&self, command: &str) -> Option<&Done> {
+        let norm = normalize(command);
+        self.done
+            .iter()
+            .find(|d| d.outcome == CallOutcome::Ok && normalize(&d.command) == norm)
+    }
+
+    /// The latest idle-in-transaction reading per application (the newest psql call wins).
+    pub fn idle_now(&self) -> Vec<&IdleSessions> {
+        let Some(last_call) = self.done.iter().rev().find(|d| d.tool == "psql" && d.output.contains("state")) else {
+            return Vec::new();
+        };
+        self.idle.iter().filter(|i| i.call == last_call.id).collect()
+    }
+
+    pub fn runbook_steps(&self, min_score: f32) -> Vec<(&Hit, &Step)> {
+        let Some((_, hits)) = &self.knowledge else {
+            return Vec::new();
+        };
+        hits.iter()
+            .filter(|h| h.doc.kind == "runbook" && h.score >= min_score)
+            .take(2)
+            .flat_map(|h| h.doc.steps.iter().map(move |s| (h, s)))
+            .collect()
+    }
+}
+
+pub fn normalize(command: &str) -> String {
+    command.split_whitespace().collect::<Vec<_>>().join(" ")
+}

@@ -1,0 +1,474 @@
+//! Incident bundles: a directory anyone can write that holds what an investigation needs
+//! when no live system is attached — the incident, metrics, logs, change events, runbooks,
+//! past incidents, and the simulated state the demo `kubectl` and `psql` act on.
+//!
+//! ```text
+//! incident.toml      title, alert, fired_at, namespace, [[services]]
+//! metrics.csv        time (RFC 3339 or unix seconds), then one column per series;
+//!                    a series' service is the part of its name before the first `_`
+//! logs.log           `<RFC 3339 time> <LEVEL> <service> <message>` per line
+//! events.csv         time,kind,service,detail   (deploy, config, scale, restart …)
+//! runbooks/*.md      Markdown; fenced ```hunch blocks are steps the agent can run
+//! incidents/*.md     past incidents, searchable as knowledge
+//! state.toml         the simulated environment (deployments, database sessions)
+//! ```
+//!
+//! The demo incident is this same format, embedded in the binary (`hunch demo
+//! --write-bundle DIR` writes it out as a starting point).
+
+use chrono::{DateTime, TimeZone, Utc};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum BundleError {
+    #[error("{file}: {source}")]
+    Io {
+        file: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{file}:{line}: {message}")]
+    Parse {
+        file: String,
+        line: usize,
+        message: String,
+    },
+}
+
+fn parse_error(file: &str, line: usize, message: impl Into<String>) -> BundleError {
+    BundleError::Parse {
+        file: file.to_string(),
+        line,
+        message: message.into(),
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServiceSpec {
+    pub name: String,
+    #[serde(default = "default_kind")]
+    pub kind: String,
+    #[serde(default)]
+    pub calls: Vec<String>,
+}
+
+fn default_kind() -> String {
+    "app".into()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct IncidentSpec {
+    pub title: String,
+    pub alert: String,
+    pub fired_at: DateTime<Utc>,
+    #[serde(default = "default_environment")]
+    pub environment: String,
+    #[serde(default = "default_namespace")]
+    pub namespace: String,
+    #[serde(default)]
+    pub services: Vec<ServiceSpec>,
+}
+
+fn default_environment() -> String {
+    "bundle".into()
+}
+fn default_namespace() -> String {
+    "default".into()
+}
+
+/// Metrics as columns: `values[c][r]` is series `columns[c]` at `times[r]`.
+#[derive(Debug, Clone, Default)]
+pub struct MetricTable {
+    pub times: Vec<i64>,
+    pub columns: Vec<String>,
+    pub values: Vec<Vec<f64>>,
+}
+
+impl MetricTable {
+    pub fn series(&self, name: &str) -> Option<&[f64]> {
+        self.columns
+            .iter()
+            .position(|c| c == name)
+            .map(|i| self.values[i].as_slice())
+    }
+}
+
+/// The service a series belongs to: the part of its name before the first `_`.
+pub fn service_of(series: &str) -> &str {
+    series.split('_').next().unwrap_or(series)
+}
+
+#[derive(Debug, Clone)]
+pub struct LogLine {
+    pub ts: DateTime<Utc>,
+    pub level: String,
+    pub service: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ChangeEvent {
+    pub time: DateTime<Utc>,
+    pub kind: String,
+    pub service: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Document {
+    pub name: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DeploymentSpec {
+    pub name: String,
+    #[serde(default = "one")]
+    pub replicas: u32,
+    /// Released versions, oldest first; the last one is running.
+    pub history: Vec<String>,
+    /// Versions that leave database transactions open while they run.
+    #[serde(default)]
+    pub leaks_transactions_from: Option<String>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DatabaseSpec {
+    pub service: String,
+    #[serde(default = "hundred")]
+    pub max_connections: u32,
+    #[serde(default)]
+    pub baseline_sessions: Vec<(String, String, u32)>,
+    #[serde(default)]
+    pub leaked_sessions: u32,
+    #[serde(default)]
+    pub leaked_query: String,
+}
+
+fn hundred() -> u32 {
+    100
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct SimulatedState {
+    #[serde(default)]
+    pub deployments: Vec<DeploymentSpec>,
+    #[serde(default)]
+    pub database: Option<DatabaseSpec>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Bundle {
+    pub incident: IncidentSpec,
+    pub metrics: MetricTable,
+    pub logs: Vec<LogLine>,
+    pub events: Vec<ChangeEvent>,
+    pub runbooks: Vec<Document>,
+    pub past_incidents: Vec<Document>,
+    pub state: SimulatedState,
+}
+
+/// The raw files of a bundle, before parsing.
+struct BundleFiles {
+    incident: String,
+    metrics: String,
+    logs: String,
+    events: String,
+    state: String,
+    runbooks: Vec<Document>,
+    past_incidents: Vec<Document>,
+}
+
+macro_rules! demo_file {
+    ($name:literal) => {
+        ($name, include_str!(concat!("demo/", $name)))
+    };
+}
+
+/// The embedded demo incident, file by file.
+const DEMO_FILES: &[(&str, &str)] = &[
+    demo_file!("incident.toml"),
+    demo_file!("metrics.csv"),
+    demo_file!("logs.log"),
+    demo_file!("events.csv"),
+    demo_file!("state.toml"),
+    demo_file!("runbooks/postgres-connection-saturation.md"),
+    demo_file!("runbooks/bad-deploy.md"),
+    demo_file!("runbooks/redis-timeouts.md"),
+    demo_file!("incidents/INC-2041.md"),
+    demo_file!("incidents/INC-1987.md"),
+];
+
+fn demo_text(name: &str) -> String {
+    DEMO_FILES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, t)| t.to_string())
+        .unwrap_or_default()
+}
+
+fn demo_docs(folder: &str) -> Vec<Document> {
+    DEMO_FILES
+        .iter()
+        .filter_map(|(n, t)| {
+            n.strip_prefix(folder).map(|rest| Document {
+                name: rest.trim_start_matches('/').to_string(),
+                text: t.to_string(),
+            })
+        })
+        .collect()
+}
+
+impl Bundle {
+    pub fn demo() -> Bundle {
+        let files = BundleFiles {
+            incident: demo_text("incident.toml"),
+            metrics: demo_text("metrics.csv"),
+            logs: demo_text("logs.log"),
+            events: demo_text("events.csv"),
+            state: demo_text("state.toml"),
+            runbooks: demo_docs("runbooks"),
+            past_incidents: demo_docs("incidents"),
+        };
+        Bundle::parse(files).expect("the embedded demo bundle parses")
+    }
+
+    /// Write the embedded demo bundle to `dir`, as a template for a bundle of your own.
+    pub fn write_demo(dir: &Path) -> Result<(), BundleError> {
+        for (name, text) in DEMO_FILES {
+            let path = dir.join(name);
+            let io = |source| BundleError::Io {
+                file: path.clone(),
+                source,
+            };
+            std::fs::create_dir_all(path.parent().expect("file in a folder")).map_err(io)?;
+            std::fs::write(&path, text).map_err(io)?;
+        }
+        Ok(())
+    }
+
+    pub fn load(dir: &Path) -> Result<Bundle, BundleError> {
+        let read = |name: &str, required: bool| -> Result<String, BundleError> {
+            let path = dir.join(name);
+            match std::fs::read_to_string(&path) {
+                Ok(text) => Ok(text),
+                Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
+                Err(source) => Err(BundleError::Io { file: path, source }),
+            }
+        };
+        let docs = |folder: &str| -> Result<Vec<Document>, BundleError> {
+            let path = dir.join(folder);
+            let mut docs = Vec::new();
+            if !path.is_dir() {
+                return Ok(docs);
+            }
+            let entries = std::fs::read_dir(&path).map_err(|source| BundleError::Io {
+                file: path.clone(),
+                source,
+            })?;
+            let mut names: Vec<PathBuf> = entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "md"))
+                .collect();
+            names.sort();
+            for file in names {
+                let text = std::fs::read_to_string(&file).map_err(|source| BundleError::Io {
+                    file: file.clone(),
+                    source,
+                })?;
+                let name = file.file_name().unwrap_or_default().to_string_lossy().into();
+                docs.push(Document { name, text });
+            }
+            Ok(docs)
+        };
+        Bundle::parse(BundleFiles {
+            incident: read("incident.toml", true)?,
+            metrics: read("metrics.csv", false)?,
+            logs: read("logs.log", false)?,
+            events: read("events.csv", false)?,
+            state: read("state.toml", false)?,
+            runbooks: docs("runbooks")?,
+            past_incidents: docs("incidents")?,
+        })
+    }
+
+    fn parse(files: BundleFiles) -> Result<Bundle, BundleError> {
+        let incident: IncidentSpec = toml::from_str(&files.incident)
+            .map_err(|e| toml_error("incident.toml", &files.incident, e))?;
+        let state: SimulatedState =
+            toml::from_str(&files.state).map_err(|e| toml_error("state.toml", &files.state, e))?;
+        let mut logs = parse_logs(&files.logs)?;
+        logs.sort_by_key(|l| l.ts);
+        let mut events = parse_events(&files.events)?;
+        events.sort_by_key(|e| e.time);
+        Ok(Bundle {
+            incident,
+            metrics: parse_metrics(&files.metrics)?,
+            logs,
+            events,
+            runbooks: files.runbooks,
+            past_incidents: files.past_incidents,
+            state,
+        })
+    }
+
+    pub fn service(&self, name: &str) -> Option<&ServiceSpec> {
+        self.incident.services.iter().find(|s| s.name == name)
+    }
+
+    pub fn service_names(&self) -> impl Iterator<Item = &str> {
+        self.incident.services.iter().map(|s| s.name.as_str())
+    }
+}
+
+fn toml_error(file: &str, text: &str, e: toml::de::Error) -> BundleError {
+    let line = e
+        .span()
+        .map(|s| text[..s.start.min(text.len())].lines().count().max(1))
+        .unwrap_or(0);
+    parse_error(file, line, e.message().to_string())
+}
+
+/// Parse a time cell: RFC 3339, or unix seconds (integer or fractional).
+pub fn parse_time(cell: &str) -> Option<DateTime<Utc>> {
+    let cell = cell.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(cell) {
+        return Some(t.with_timezone(&Utc));
+    }
+    let secs: f64 = cell.parse().ok()?;
+    if !secs.is_finite() {
+        return None;
+    }
+    Utc.timestamp_millis_opt((secs * 1000.0) as i64).single()
+}
+
+fn parse_metrics(text: &str) -> Result<MetricTable, BundleError> {
+    const FILE: &str = "metrics.csv";
+    let mut table = MetricTable::default();
+    if text.trim().is_empty() {
+        return Ok(table);
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let headers = reader
+        .headers()
+        .map_err(|e| parse_error(FILE, 1, e.to_string()))?
+        .clone();
+    if headers.get(0) != Some("time") {
+        return Err(parse_error(FILE, 1, "the first column must be `time`"));
+    }
+    table.columns = headers.iter().skip(1).map(str::to_string).collect();
+    table.values = vec![Vec::new(); table.columns.len()];
+    for (row, record) in reader.records().enumerate() {
+        let line = row + 2;
+        let record = record.map_err(|e| parse_error(FILE, line, e.to_string()))?;
+        let time = parse_time(&record[0]).ok_or_else(|| {
+            parse_error(FILE, line, format!("`{}` is not a time (RFC 3339 or unix seconds)", &record[0]))
+        })?;
+        if table.times.last().is_some_and(|&last| time.timestamp() <= last) {
+            return Err(parse_error(FILE, line, "times must increase from row to row"));
+        }
+        table.times.push(time.timestamp());
+        for (c, column) in table.values.iter_mut().enumerate() {
+            let cell = record.get(c + 1).unwrap_or("");
+            let value = if cell.is_empty() {
+                f64::NAN
+            } else {
+                cell.parse().map_err(|_| {
+                    parse_error(FILE, line, format!("column `{}`: `{cell}` is not a number", table.columns[c]))
+                })?
+            };
+            column.push(value);
+        }
+    }
+    Ok(table)
+}
+
+fn parse_logs(text: &str) -> Result<Vec<LogLine>, BundleError> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim_end_matches('\r');
+        if line.trim().is_empty() {
+            continue;
+        }
+        let mut parts = line.splitn(4, ' ');
+        let (Some(ts), Some(level), Some(service), Some(message)) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(parse_error("logs.log", i + 1, "expected `<time> <LEVEL> <service> <message>`"));
+        };
+        let ts = parse_time(ts)
+            .ok_or_else(|| parse_error("logs.log", i + 1, format!("`{ts}` is not an RFC 3339 time")))?;
+        out.push(LogLine {
+            ts,
+            level: level.to_ascii_uppercase(),
+            service: service.to_string(),
+            message: message.to_string(),
+        });
+    }
+    Ok(out)
+}
+
+fn parse_events(text: &str) -> Result<Vec<ChangeEvent>, BundleError> {
+    if text.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    reader
+        .deserialize()
+        .enumerate()
+        .map(|(i, r)| r.map_err(|e| parse_error("events.csv", i + 2, e.to_string())))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_bundle_is_complete() {
+        let bundle = Bundle::demo();
+        assert_eq!(bundle.metrics.times.len(), 240);
+        assert!(bundle.metrics.columns.len() > 15);
+        assert!(bundle.logs.len() > 500);
+        assert!(bundle.events.iter().any(|e| e.kind == "deploy" && e.service == "catalog"));
+        assert_eq!(bundle.runbooks.len(), 3);
+        assert_eq!(bundle.past_incidents.len(), 2);
+        assert!(bundle.state.database.is_some());
+    }
+
+    #[test]
+    fn written_demo_loads_back_identically() {
+        let dir = tempfile::tempdir().unwrap();
+        Bundle::write_demo(dir.path()).unwrap();
+        let loaded = Bundle::load(dir.path()).unwrap();
+        let demo = Bundle::demo();
+        assert_eq!(loaded.metrics.values, demo.metrics.values);
+        assert_eq!(loaded.logs.len(), demo.logs.len());
+        assert_eq!(loaded.runbooks.len(), demo.runbooks.len());
+    }
+
+    #[test]
+    fn bad_metric_cell_names_line_and_column() {
+        let err = parse_metrics("time,a_x\n2026-01-01T00:00:00Z,1\n2026-01-01T00:00:15Z,oops\n").unwrap_err();
+        assert_eq!(err.to_string(), "metrics.csv:3: column `a_x`: `oops` is not a number");
+        let err = parse_metrics("time,a_x\n10,1\n5,2\n").unwrap_err();
+        assert!(err.to_string().contains("metrics.csv:3: times must increase"));
+    }
+
+    #[test]
+    fn broken_incident_toml_names_the_line() {
+        let dir = tempfile::tempdir().unwrap();
+        Bundle::write_demo(dir.path()).unwrap();
+        std::fs::write(dir.path().join("incident.toml"), "title = \"x\"\nalert = \n").unwrap();
+        let err = Bundle::load(dir.path()).unwrap_err().to_string();
+        assert!(err.starts_with("incident.toml:2:"), "{err}");
+    }
+}

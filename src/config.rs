@@ -1,0 +1,158 @@
+//! Configuration and paths: `config.toml` in the config dir, sessions and blobs in the
+//! data dir, the log file in the state dir, all from `directories` (so XDG variables are
+//! honoured on Linux).
+//!
+//! A broken config is an error that names the file, the line and what was expected;
+//! hunch never starts with a config it only half understood.
+
+use crate::engine::gate::Policy;
+use crate::event::SessionScope;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}:{line}: {message}")]
+    Invalid {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("no home directory found to keep hunch's files in; set HOME or XDG_DATA_HOME")]
+    NoHome,
+}
+
+/// Where hunch keeps its files.
+#[derive(Debug, Clone)]
+pub struct Paths {
+    pub config_dir: PathBuf,
+    pub data_dir: PathBuf,
+    pub state_dir: PathBuf,
+}
+
+impl Paths {
+    pub fn discover() -> Result<Paths, ConfigError> {
+        let dirs = directories::ProjectDirs::from("", "", "hunch").ok_or(ConfigError::NoHome)?;
+        Ok(Paths {
+            config_dir: dirs.config_dir().to_path_buf(),
+            data_dir: dirs.data_dir().to_path_buf(),
+            state_dir: dirs
+                .state_dir()
+                .unwrap_or_else(|| dirs.data_local_dir())
+                .to_path_buf(),
+        })
+    }
+
+    pub fn sessions_dir(&self) -> PathBuf {
+        self.data_dir.join("sessions")
+    }
+
+    pub fn blobs_dir(&self) -> PathBuf {
+        self.data_dir.join("blobs")
+    }
+
+    pub fn config_file(&self) -> PathBuf {
+        self.config_dir.join("config.toml")
+    }
+
+    pub fn log_file(&self) -> PathBuf {
+        self.state_dir.join("hunch.log")
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case")]
+enum PolicyName {
+    Ask,
+    ReadOnly,
+    TrustedSession,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    theme: Option<String>,
+    keymap: Option<String>,
+    policy: Option<PolicyName>,
+    #[serde(default)]
+    trusted: Vec<SessionScope>,
+}
+
+/// The resolved configuration.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    pub theme: Option<String>,
+    pub keymap: Option<String>,
+    pub policy: Policy,
+}
+
+impl Config {
+    /// Load `config.toml`; a missing file is the default config.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
+            Err(source) => return Err(ConfigError::Io { path: path.into(), source }),
+        };
+        Config::parse(&text, path)
+    }
+
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Invalid {
+            path: path.into(),
+            line: e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].lines().count().max(1))
+                .unwrap_or(0),
+            message: e.message().trim().to_string(),
+        })?;
+        let policy = match raw.policy.unwrap_or(PolicyName::Ask) {
+            PolicyName::Ask => Policy::Ask,
+            PolicyName::ReadOnly => Policy::ReadOnly,
+            PolicyName::TrustedSession => {
+                if raw.trusted.is_empty() {
+                    return Err(ConfigError::Invalid {
+                        path: path.into(),
+                        line: 0,
+                        message: "policy = \"trusted-session\" needs at least one [[trusted]] rule with `tool` and `prefix`".into(),
+                    });
+                }
+                Policy::TrustedSession(raw.trusted)
+            }
+        };
+        Ok(Config {
+            theme: raw.theme,
+            keymap: raw.keymap,
+            policy,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trusted_session_rules_load() {
+        let text = "policy = \"trusted-session\"\n[[trusted]]\ntool = \"kubectl\"\nprefix = \"kubectl rollout restart\"\n";
+        let config = Config::parse(text, Path::new("c.toml")).unwrap();
+        assert_eq!(config.policy.name(), "trusted-session");
+    }
+
+    #[test]
+    fn errors_name_file_line_and_expectation() {
+        let err = Config::parse("theme = \"dark\"\npolicy = \"yolo\"\n", Path::new("c.toml")).unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("c.toml:2:"), "{text}");
+        assert!(text.contains("ask") && text.contains("read-only"), "{text}");
+        let err = Config::parse("colour = 1\n", Path::new("c.toml")).unwrap_err();
+        assert!(err.to_string().contains("unknown field `colour`"), "{err}");
+        let err = Config::parse("policy = \"trusted-session\"\n", Path::new("c.toml")).unwrap_err();
+        assert!(err.to_string().contains("[[trusted]]"));
+    }
+}

@@ -1,0 +1,737 @@
+//! The engine: a tokio task that owns the investigation.
+//!
+//! It runs the brain turn by turn, turns what the brain streams into events, puts every
+//! tool call through the [`gate`], asks for credentials, runs tools, and publishes every
+//! event on the bus (the TUI, the recorder and the headless printer are subscribers).
+//! Engineers steer it through [`Command`]s: approve, deny, supply a credential, edit a
+//! hypothesis, steer, pause, resume, quit.
+//!
+//! Two rules hold everywhere here: a secret goes only to the one tool call it was typed
+//! for (it is scrubbed from that call's output and never put in an event or in the
+//! brain's context), and a human edit to the board interrupts the brain's turn so it
+//! re-plans from the edited board.
+
+pub mod gate;
+
+use crate::brain::{
+    Brain, BrainContext, BrainItem, CONCLUDE, HistoryItem, IncidentBrief, ProposedCall,
+    UPDATE_HYPOTHESES, board_tool_specs,
+};
+use crate::event::{
+    Author, CallOutcome, Conclusion, Decision, Event, EventKind, Hypothesis, HypothesisStatus,
+    IncidentInfo, OutputRef, State,
+};
+use crate::sanitize::for_display;
+use crate::session::BlobStore;
+use crate::tools::{Registry, Secret, Tool, ToolError, ToolOutput};
+use futures::StreamExt;
+use gate::{Approver, Gate, Policy};
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// Outputs longer than this many lines or bytes keep only a preview in the event; the
+/// full text goes to the blob store.
+const PREVIEW_LINES: usize = 40;
+const PREVIEW_BYTES: usize = 4096;
+const TOOL_TIMEOUT: Duration = Duration::from_secs(60);
+const MAX_TURNS: u32 = 60;
+
+/// How the engineer answered an approval request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Approval {
+    Once,
+    ForSession,
+    /// Run this edited command instead.
+    Edited(String),
+}
+
+/// A change to the board by a human. `id: None` adds a hypothesis.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HypothesisEdit {
+    pub id: Option<String>,
+    pub statement: Option<String>,
+    pub status: Option<HypothesisStatus>,
+    pub pinned: Option<bool>,
+}
+
+#[derive(Debug)]
+pub enum Command {
+    Approve { id: String, approval: Approval },
+    Deny { id: String, reason: String },
+    SupplyCredential { id: String, secret: Secret },
+    CancelCredential { id: String },
+    EditHypothesis(HypothesisEdit),
+    Steer(String),
+    Pause,
+    Resume,
+    /// End the session (the engineer quit, or aborted).
+    Quit,
+}
+
+/// A command and who sent it.
+#[derive(Debug)]
+pub struct Envelope {
+    pub by: String,
+    pub command: Command,
+}
+
+/// The sending side of the engine's command channel.
+#[derive(Clone)]
+pub struct EngineHandle {
+    sender: mpsc::UnboundedSender<Envelope>,
+    by: String,
+}
+
+impl EngineHandle {
+    pub fn send(&self, command: Command) {
+        // A closed channel means the engine has ended; there is nothing left to steer.
+        let _ = self.sender.send(Envelope {
+            by: self.by.clone(),
+            command,
+        });
+    }
+}
+
+pub struct EngineConfig {
+    pub incident: IncidentInfo,
+    pub brief: IncidentBrief,
+    pub brain: Box<dyn Brain>,
+    pub tools: Registry,
+    pub policy: Policy,
+    pub approver: Approver,
+    pub blobs: BlobStore,
+    /// End the session when the brain has nothing more to do (headless), instead of
+    /// waiting for the engineer.
+    pub exit_when_idle: bool,
+}
+
+/// What happened while waiting for a human.
+enum Interrupt {
+    Quit,
+}
+
+pub struct Engine {
+    config: EngineConfig,
+    state: State,
+    seq: u64,
+    subscribers: Vec<mpsc::UnboundedSender<Event>>,
+    commands: mpsc::UnboundedReceiver<Envelope>,
+    history: Vec<HistoryItem>,
+    next_call: u32,
+    /// A human changed the board or steered since the brain's turn began.
+    replan: bool,
+    quit: bool,
+}
+
+impl Engine {
+    pub fn new(config: EngineConfig, by: &str) -> (Engine, EngineHandle) {
+        let (sender, commands) = mpsc::unbounded_channel();
+        let engine = Engine {
+            config,
+            state: State::new(),
+            seq: 0,
+            subscribers: Vec::new(),
+            commands,
+            history: Vec::new(),
+            next_call: 1,
+            replan: false,
+            quit: false,
+        };
+        (engine, EngineHandle { sender, by: by.into() })
+    }
+
+    /// A new receiver of every event from now on. Subscribe before `run`.
+    pub fn subscribe(&mut self) -> mpsc::UnboundedReceiver<Event> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.subscribers.push(tx);
+        rx
+    }
+
+    fn emit(&mut self, kind: EventKind) {
+        let event = Event {
+            seq: self.seq,
+            ts: chrono::Utc::now(),
+            kind,
+        };
+        self.seq += 1;
+        self.state.apply(&event);
+        self.subscribers.retain(|s| s.send(event.clone()).is_ok());
+    }
+
+    /// Run the investigation until it ends; returns the final state.
+    pub async fn run(mut self) -> State {
+        self.emit(EventKind::SessionStarted {
+            incident: self.config.incident.clone(),
+            brain: self.config.brain.name(),
+            policy: self.config.policy.name().into(),
+        });
+        let reason = self.investigate().await;
+        self.emit(EventKind::SessionEnded { reason });
+        self.state
+    }
+
+    async fn investigate(&mut self) -> String {
+        let mut turn = 0;
+        loop {
+            if self.quit {
+                return "engineer quit".into();
+            }
+            if turn >= MAX_TURNS {
+                self.emit(EventKind::Error {
+                    source: "engine".into(),
+                    message: format!("stopped after {MAX_TURNS} turns without a conclusion"),
+                    retried: false,
+                });
+                return "turn budget reached".into();
+            }
+            turn += 1;
+            self.replan = false;
+            self.emit(EventKind::TurnStarted { turn });
+            let did_something = self.brain_turn(turn).await;
+            if self.quit {
+                return "engineer quit".into();
+            }
+            if self.replan {
+                continue;
+            }
+            if !did_something || self.state.conclusion.is_some() && !self.replan {
+                if self.config.exit_when_idle {
+                    return if self.state.conclusion.is_some() {
+                        "concluded".into()
+                    } else {
+                        "brain idle".into()
+                    };
+                }
+                // Wait for the engineer to say or change something, then re-plan.
+                if let Err(Interrupt::Quit) = self.wait_for_human().await {
+                    return "engineer quit".into();
+                }
+            }
+        }
+    }
+
+    async fn wait_for_human(&mut self) -> Result<(), Interrupt> {
+        while !self.replan {
+            let Some(envelope) = self.commands.recv().await else {
+                return Err(Interrupt::Quit);
+            };
+            self.handle_side_command(envelope)?;
+        }
+        Ok(())
+    }
+
+    /// Commands that can arrive at any time: edits, steering, pause, resume, quit.
+    /// Approvals for calls that are not pending are stale and ignored.
+    fn handle_side_command(&mut self, envelope: Envelope) -> Result<(), Interrupt> {
+        let by = envelope.by;
+        match envelope.command {
+            Command::EditHypothesis(edit) => self.apply_edit(edit, &by),
+            Command::Steer(text) => {
+                let text = for_display(&text);
+                self.emit(EventKind::Steering { text: text.clone(), by });
+                self.history.push(HistoryItem::Steering { text });
+                self.replan = true;
+            }
+            Command::Pause => {
+                if !self.state.paused {
+                    self.emit(EventKind::Paused { by });
+                }
+            }
+            Command::Resume => {
+                if self.state.paused {
+                    self.emit(EventKind::Resumed { by });
+                }
+            }
+            Command::Quit => {
+                self.quit = true;
+                return Err(Interrupt::Quit);
+            }
+            other => tracing::debug!(?other, "ignoring a command for nothing pending"),
+        }
+        Ok(())
+    }
+
+    fn apply_edit(&mut self, edit: HypothesisEdit, by: &str) {
+        let existing = edit.id.as_deref().and_then(|id| self.state.hypothesis(id)).cloned();
+        let hypothesis = match existing {
+            Some(mut h) => {
+                if let Some(statement) = edit.statement {
+                    h.statement = for_display(&statement);
+                }
+                if let Some(status) = edit.status {
+                    h.status = status;
+                }
+                if let Some(pinned) = edit.pinned {
+                    h.pinned = pinned;
+                }
+                h.author = Author::Human;
+                h
+            }
+            None => {
+                let Some(statement) = edit.statement.filter(|s| !s.trim().is_empty()) else {
+                    return;
+                };
+                let mut n = self.state.hypotheses.len() + 1;
+                while self.state.hypothesis(&format!("H{n}")).is_some() {
+                    n += 1;
+                }
+                Hypothesis {
+                    id: format!("H{n}"),
+                    statement: for_display(&statement),
+                    status: edit.status.unwrap_or(HypothesisStatus::Open),
+                    confidence: 0.0,
+                    evidence: Vec::new(),
+                    key: None,
+                    author: Author::Human,
+                    pinned: edit.pinned.unwrap_or(false),
+                }
+            }
+        };
+        self.emit(EventKind::HypothesisEdited {
+            hypothesis: hypothesis.clone(),
+            by: by.into(),
+        });
+        self.history.push(HistoryItem::BoardEdit { hypothesis });
+        self.replan = true;
+    }
+
+    /// Wait while paused, still handling edits and quit.
+    async fn wait_while_paused(&mut self) -> Result<(), Interrupt> {
+        while self.state.paused {
+            let Some(envelope) = self.commands.recv().await else {
+                return Err(Interrupt::Quit);
+            };
+            self.handle_side_command(envelope)?;
+        }
+        Ok(())
+    }
+
+    fn context(&self, turn: u32) -> BrainContext {
+        let mut tools = self.config.tools.specs();
+        tools.extend(board_tool_specs());
+        BrainContext {
+            incident: self.config.brief.clone(),
+            tools,
+            history: self.history.clone(),
+            board: self.state.hypotheses.clone(),
+            turn,
+        }
+    }
+
+    /// One brain turn. Returns whether the brain did anything.
+    async fn brain_turn(&mut self, turn: u32) -> bool {
+        if self.wait_while_paused().await.is_err() {
+            return false;
+        }
+        let context = self.context(turn);
+        let mut stream = self.config.brain.turn(context);
+        let mut said = String::new();
+        let mut calls: Vec<ProposedCall> = Vec::new();
+        loop {
+            tokio::select! {
+                biased;
+                envelope = self.commands.recv() => {
+                    let Some(envelope) = envelope else { self.quit = true; return false };
+                    if self.handle_side_command(envelope).is_err() { return false; }
+                    if self.wait_while_paused().await.is_err() { return false; }
+                    if self.replan {
+                        self.emit(EventKind::Notice { text: "board changed by the engineer: re-planning".into() });
+                        break;
+                    }
+                }
+                item = stream.next() => match item {
+                    None => break,
+                    Some(Ok(BrainItem::Reasoning(text))) => {
+                        said.push_str(&text);
+                        self.emit(EventKind::ReasoningDelta { text: for_display(&text) });
+                    }
+                    Some(Ok(BrainItem::Message(text))) => {
+                        said.push_str(&text);
+                        self.emit(EventKind::MessageDelta { text: for_display(&text) });
+                    }
+                    Some(Ok(BrainItem::Call(call))) => calls.push(call),
+                    Some(Err(e)) => {
+                        self.emit(EventKind::Error { source: "brain".into(), message: e.to_string(), retried: false });
+                        break;
+                    }
+                }
+            }
+        }
+        drop(stream);
+        if !said.is_empty() {
+            self.history.push(HistoryItem::Said { text: said.clone() });
+        }
+        if self.replan {
+            return true;
+        }
+        let did_something = !said.is_empty() || !calls.is_empty();
+        for call in calls {
+            if self.quit || self.replan {
+                break;
+            }
+            if self.wait_while_paused().await.is_err() {
+                return false;
+            }
+            match call.tool.as_str() {
+                UPDATE_HYPOTHESES => self.update_hypotheses(&call.args),
+                CONCLUDE => self.conclude(&call.args),
+                _ => self.execute(call).await,
+            }
+        }
+        did_something
+    }
+
+    fn update_hypotheses(&mut self, args: &Value) {
+        let Some(items) = args.get("hypotheses").and_then(Value::as_array) else {
+            self.emit(EventKind::Error {
+                source: "brain".into(),
+                message: "update_hypotheses needs a `hypotheses` array".into(),
+                retried: false,
+            });
+            return;
+        };
+        for item in items {
+            let mut proposed: Hypothesis = match serde_json::from_value(serde_json::json!({
+                "id": item.get("id").cloned().unwrap_or(Value::String(String::new())),
+                "statement": item.get("statement").cloned().unwrap_or_default(),
+                "status": item.get("status").cloned().unwrap_or(Value::String("open".into())),
+                "confidence": item.get("confidence").cloned().unwrap_or(Value::from(0.0)),
+                "evidence": item.get("evidence").cloned().unwrap_or(Value::Array(vec![])),
+                "key": item.get("key").cloned().unwrap_or(Value::Null),
+                "author": "brain",
+            })) {
+                Ok(h) => h,
+                Err(e) => {
+                    self.emit(EventKind::Error { source: "brain".into(), message: format!("bad hypothesis: {e}"), retried: false });
+                    continue;
+                }
+            };
+            proposed.statement = for_display(&proposed.statement);
+            proposed.confidence = proposed.confidence.clamp(0.0, 1.0);
+            proposed.evidence.retain(|id| self.state.call(id).is_some());
+            let existing = self
+                .state
+                .hypotheses
+                .iter()
+                .find(|h| (!proposed.id.is_empty() && h.id == proposed.id) || (proposed.key.is_some() && h.key == proposed.key))
+                .cloned();
+            let hypothesis = match existing {
+                // The engineer's word stands: the brain adds evidence and confidence only.
+                Some(h) if h.author == Author::Human => Hypothesis {
+                    confidence: proposed.confidence,
+                    evidence: proposed.evidence,
+                    ..h
+                },
+                Some(h) => Hypothesis {
+                    id: h.id,
+                    pinned: h.pinned,
+                    key: proposed.key.or(h.key),
+                    ..proposed
+                },
+                None => {
+                    if proposed.id.is_empty() || self.state.hypothesis(&proposed.id).is_some() {
+                        let mut n = self.state.hypotheses.len() + 1;
+                        while self.state.hypothesis(&format!("H{n}")).is_some() {
+                            n += 1;
+                        }
+                        proposed.id = format!("H{n}");
+                    }
+                    proposed
+                }
+            };
+            self.emit(EventKind::HypothesisUpserted { hypothesis });
+        }
+    }
+
+    fn conclude(&mut self, args: &Value) {
+        let text = |k: &str| args.get(k).and_then(Value::as_str).map(for_display).unwrap_or_default();
+        let list = |k: &str| -> Vec<String> {
+            args.get(k)
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(Value::as_str).map(for_display).collect())
+                .unwrap_or_default()
+        };
+        let conclusion = Conclusion {
+            root_cause: text("root_cause"),
+            confidence: args.get("confidence").and_then(Value::as_f64).unwrap_or(0.0).clamp(0.0, 1.0) as f32,
+            evidence: list("evidence").into_iter().filter(|id| self.state.call(id).is_some()).collect(),
+            follow_ups: list("follow_ups"),
+        };
+        self.history.push(HistoryItem::Concluded { root_cause: conclusion.root_cause.clone() });
+        self.emit(EventKind::Concluded { conclusion });
+    }
+
+    /// Wait for the engineer's decision on a pending call; side commands are handled
+    /// meanwhile.
+    async fn wait_for_decision(&mut self, id: &str) -> Result<(Decision, String), Interrupt> {
+        loop {
+            let Some(envelope) = self.commands.recv().await else {
+                return Err(Interrupt::Quit);
+            };
+            match envelope.command {
+                Command::Approve { id: target, approval } if target == id => {
+                    let call = self.state.call(id).expect("pending call exists");
+                    let tool = self.config.tools.get(&call.tool).expect("pending call has a tool").clone();
+                    let decision = match approval {
+                        Approval::Once => Decision::ApprovedOnce,
+                        Approval::ForSession => Decision::ApprovedForSession { scope: tool.session_scope(&call.args) },
+                        Approval::Edited(command) => match tool.args_from_command(&command, &call.args) {
+                            Ok(args) => Decision::Edited { command: tool.preview(&args).command, args },
+                            Err(e) => {
+                                self.emit(EventKind::Notice { text: format!("edited command rejected ({e}); still waiting for a decision on {id}") });
+                                continue;
+                            }
+                        },
+                    };
+                    return Ok((decision, envelope.by));
+                }
+                Command::Deny { id: target, reason } if target == id => {
+                    let reason = if reason.trim().is_empty() { "denied".to_string() } else { for_display(&reason) };
+                    return Ok((Decision::Denied { reason }, envelope.by));
+                }
+                command => self.handle_side_command(Envelope { by: envelope.by, command })?,
+            }
+        }
+    }
+
+    async fn wait_for_credential(&mut self, id: &str) -> Result<Option<(Secret, String)>, Interrupt> {
+        loop {
+            let Some(envelope) = self.commands.recv().await else {
+                return Err(Interrupt::Quit);
+            };
+            match envelope.command {
+                Command::SupplyCredential { id: target, secret } if target == id => return Ok(Some((secret, envelope.by))),
+                Command::CancelCredential { id: target } | Command::Deny { id: target, .. } if target == id => return Ok(None),
+                command => self.handle_side_command(Envelope { by: envelope.by, command })?,
+            }
+        }
+    }
+
+    fn finish_denied(&mut self, id: &str, tool: &str, command: &str, reason: String) {
+        self.emit(EventKind::ToolCallFinished {
+            id: id.into(),
+            outcome: CallOutcome::Denied,
+            duration_ms: 0,
+            output: OutputRef::default(),
+            error: Some(reason.clone()),
+        });
+        self.history.push(HistoryItem::Denied {
+            id: id.into(),
+            tool: tool.into(),
+            command: command.into(),
+            reason,
+        });
+    }
+
+    async fn execute(&mut self, call: ProposedCall) {
+        let id = format!("c{}", self.next_call);
+        self.next_call += 1;
+        let Some(tool) = self.config.tools.get(&call.tool).cloned() else {
+            self.emit(EventKind::ToolCallProposed {
+                id: id.clone(),
+                tool: call.tool.clone(),
+                args: call.args.clone(),
+                command: call.tool.clone(),
+                target: String::new(),
+                risk: crate::event::Risk::Unknown,
+                rationale: for_display(&call.rationale),
+            });
+            self.finish_failed(&id, &call, format!("unknown tool `{}`", call.tool), 0);
+            return;
+        };
+        let mut args = call.args.clone();
+        let risk = tool.classify(&args);
+        let preview = tool.preview(&args);
+        let mut command = preview.command.clone();
+        self.emit(EventKind::ToolCallProposed {
+            id: id.clone(),
+            tool: call.tool.clone(),
+            args: args.clone(),
+            command: for_display(&command),
+            target: for_display(&preview.target),
+            risk,
+            rationale: for_display(&call.rationale),
+        });
+        let decided = match gate::decide(
+            &self.config.policy,
+            self.config.approver,
+            risk,
+            &call.tool,
+            &command,
+            &self.state.session_rules,
+        ) {
+            Gate::Run => None,
+            Gate::Decided(decision, by) => Some((decision, by)),
+            Gate::Ask => {
+                self.emit(EventKind::ApprovalRequested {
+                    id: id.clone(),
+                    command: for_display(&command),
+                    target: for_display(&preview.target),
+                    risk,
+                    reason: for_display(&call.rationale),
+                    scope: tool.session_scope(&args),
+                    preview: tool.dry_run(&args).map(|p| for_display(&p)),
+                });
+                match self.wait_for_decision(&id).await {
+                    Ok(decided) => Some(decided),
+                    Err(Interrupt::Quit) => return,
+                }
+            }
+        };
+        if let Some((decision, by)) = decided {
+            self.emit(EventKind::ApprovalDecided { id: id.clone(), decision: decision.clone(), by });
+            match decision {
+                Decision::Denied { reason } => return self.finish_denied(&id, &call.tool, &command, reason),
+                Decision::Edited { args: edited, command: edited_command } => {
+                    args = edited;
+                    command = edited_command;
+                }
+                Decision::ApprovedOnce | Decision::ApprovedForSession { .. } => {}
+            }
+        }
+        let secret = match tool.credential(&args) {
+            None => None,
+            Some(_) if self.config.approver != Approver::Human => {
+                return self.finish_denied(&id, &call.tool, &command, "no approver to type the credential".into());
+            }
+            Some(spec) => {
+                self.emit(EventKind::CredentialRequested { id: id.clone(), target: spec.target, prompt: spec.prompt });
+                match self.wait_for_credential(&id).await {
+                    Ok(Some((secret, by))) => {
+                        self.emit(EventKind::CredentialSupplied { id: id.clone(), by });
+                        Some(secret)
+                    }
+                    Ok(None) => return self.finish_denied(&id, &call.tool, &command, "the engineer cancelled the credential prompt".into()),
+                    Err(Interrupt::Quit) => return,
+                }
+            }
+        };
+        self.emit(EventKind::ToolCallStarted { id: id.clone(), command: for_display(&command) });
+        let started = Instant::now();
+        let result = self.run_tool(tool, &args, secret.as_ref()).await;
+        let elapsed = started.elapsed().as_millis() as u64;
+        let scrub = |text: String| match &secret {
+            Some(s) if !s.expose().is_empty() => text.replace(s.expose(), "[redacted]"),
+            _ => text,
+        };
+        match result {
+            Ok(Some(Ok(output))) => {
+                let output = ToolOutput { text: scrub(output.text), digest: scrub(output.digest), ..output };
+                let reference = self.store_output(&output);
+                self.emit(EventKind::ToolCallFinished {
+                    id: id.clone(),
+                    outcome: CallOutcome::Ok,
+                    duration_ms: elapsed,
+                    output: reference,
+                    error: None,
+                });
+                self.history.push(HistoryItem::ToolResult {
+                    id,
+                    tool: call.tool,
+                    args,
+                    command,
+                    outcome: CallOutcome::Ok,
+                    output: output.text,
+                    error: None,
+                });
+            }
+            Ok(Some(Err(e))) => {
+                let message = scrub(e.to_string());
+                self.finish_failed(&id, &ProposedCall { args, ..call }, message, elapsed);
+            }
+            Ok(None) => {
+                let message = format!("timed out after {}s", TOOL_TIMEOUT.as_secs());
+                self.finish_failed(&id, &ProposedCall { args, ..call }, message, elapsed);
+            }
+            Err(Interrupt::Quit) => {
+                self.emit(EventKind::ToolCallFinished {
+                    id,
+                    outcome: CallOutcome::Cancelled,
+                    duration_ms: elapsed,
+                    output: OutputRef::default(),
+                    error: Some("cancelled: the session ended".into()),
+                });
+            }
+        }
+    }
+
+    /// Run a tool with a timeout; quitting cancels it. `Ok(None)` is a timeout.
+    async fn run_tool(
+        &mut self,
+        tool: Arc<dyn Tool>,
+        args: &Value,
+        secret: Option<&Secret>,
+    ) -> Result<Option<Result<ToolOutput, ToolError>>, Interrupt> {
+        let run = tokio::time::timeout(TOOL_TIMEOUT, tool.run(args, secret));
+        tokio::pin!(run);
+        loop {
+            tokio::select! {
+                result = &mut run => return Ok(result.ok()),
+                envelope = self.commands.recv() => {
+                    let Some(envelope) = envelope else { return Err(Interrupt::Quit) };
+                    self.handle_side_command(envelope)?;
+                }
+            }
+        }
+    }
+
+    fn finish_failed(&mut self, id: &str, call: &ProposedCall, message: String, elapsed: u64) {
+        let message = for_display(&message);
+        let command = self.state.call(id).map(|c| c.command.clone()).unwrap_or_default();
+        self.emit(EventKind::ToolCallFinished {
+            id: id.into(),
+            outcome: CallOutcome::Failed,
+            duration_ms: elapsed,
+            output: OutputRef::default(),
+            error: Some(message.clone()),
+        });
+        self.history.push(HistoryItem::ToolResult {
+            id: id.into(),
+            tool: call.tool.clone(),
+            args: call.args.clone(),
+            command,
+            outcome: CallOutcome::Failed,
+            output: String::new(),
+            error: Some(message),
+        });
+    }
+
+    /// A preview for the event; the full output in the blob store when it doesn't fit.
+    fn store_output(&mut self, output: &ToolOutput) -> OutputRef {
+        let display = for_display(&output.text);
+        let lines = display.lines().count() as u64;
+        let mut preview: String = display.lines().take(PREVIEW_LINES).collect::<Vec<_>>().join("\n");
+        if preview.len() > PREVIEW_BYTES {
+            let mut cut = PREVIEW_BYTES;
+            while !preview.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            preview.truncate(cut);
+        }
+        let blob = if preview.len() < display.len() {
+            match self.config.blobs.put(&output.text) {
+                Ok(hash) => Some(hash),
+                Err(e) => {
+                    self.emit(EventKind::Error {
+                        source: "blob store".into(),
+                        message: format!("could not store the full output ({e}); only the preview is kept"),
+                        retried: false,
+                    });
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        OutputRef {
+            preview,
+            bytes: output.text.len() as u64,
+            lines,
+            blob,
+            language: output.language.into(),
+            digest: for_display(&output.digest),
+        }
+    }
+}

@@ -1,0 +1,660 @@
+//! Events and the reducer: the one idea hunch is built on.
+//!
+//! An investigation is an append-only log of [`Event`]s. Everything a user sees (the
+//! transcript, tool cells, the hypothesis board, pending approvals, the conclusion) is
+//! [`State`], a pure fold of that log through [`State::apply`]. The live TUI, the replay
+//! viewer, the headless printer and the engine itself all run this same reducer, which is
+//! why a replay shows exactly what the engineer saw.
+//!
+//! This module must never do I/O, read the clock or know about the terminal: `apply` is a
+//! deterministic function of the events it is given.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::HashMap;
+
+/// One recorded thing that happened, with its place in the log and the time it happened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub seq: u64,
+    pub ts: DateTime<Utc>,
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+/// How risky a tool call is, decided by the tool from its actual arguments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Risk {
+    ReadOnly,
+    Mutating,
+    NeedsCredentials,
+    Unknown,
+}
+
+impl Risk {
+    pub fn label(self) -> &'static str {
+        match self {
+            Risk::ReadOnly => "read-only",
+            Risk::Mutating => "mutating",
+            Risk::NeedsCredentials => "needs-credentials",
+            Risk::Unknown => "unknown",
+        }
+    }
+
+    /// Whether a mistake here could change or destroy something (approval focus starts on deny).
+    pub fn is_destructive(self) -> bool {
+        matches!(self, Risk::Mutating | Risk::Unknown)
+    }
+}
+
+/// What the engineer approved for the rest of the session: one tool and a command prefix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionScope {
+    pub tool: String,
+    pub prefix: String,
+}
+
+impl SessionScope {
+    pub fn covers(&self, tool: &str, command: &str) -> bool {
+        self.tool == tool && command_has_prefix(command, &self.prefix)
+    }
+}
+
+/// Word-wise prefix match, so `kubectl rollout` covers `kubectl rollout undo x` but not
+/// `kubectl rolloutx`.
+pub fn command_has_prefix(command: &str, prefix: &str) -> bool {
+    let mut words = command.split_whitespace();
+    prefix
+        .split_whitespace()
+        .all(|want| words.next() == Some(want))
+}
+
+/// The engineer's (or the policy's) answer to an approval request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "decision", rename_all = "kebab-case")]
+pub enum Decision {
+    ApprovedOnce,
+    ApprovedForSession { scope: SessionScope },
+    Edited { args: Value, command: String },
+    Denied { reason: String },
+}
+
+impl Decision {
+    pub fn is_approval(&self) -> bool {
+        !matches!(self, Decision::Denied { .. })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HypothesisStatus {
+    Open,
+    Supported,
+    Refuted,
+    Confirmed,
+}
+
+impl HypothesisStatus {
+    pub fn label(self) -> &'static str {
+        match self {
+            HypothesisStatus::Open => "open",
+            HypothesisStatus::Supported => "supported",
+            HypothesisStatus::Refuted => "refuted",
+            HypothesisStatus::Confirmed => "confirmed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Author {
+    Brain,
+    Human,
+}
+
+/// One entry on the hypothesis board.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Hypothesis {
+    pub id: String,
+    pub statement: String,
+    pub status: HypothesisStatus,
+    pub confidence: f32,
+    /// Ids of the tool calls whose results support or refute it.
+    #[serde(default)]
+    pub evidence: Vec<String>,
+    /// The brain's own stable handle for it (e.g. `deploy:payments`); kept across human edits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    pub author: Author,
+    #[serde(default)]
+    pub pinned: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Conclusion {
+    pub root_cause: String,
+    pub confidence: f32,
+    pub evidence: Vec<String>,
+    pub follow_ups: Vec<String>,
+}
+
+/// What a tool call printed: a preview for the screen, the full text behind a blob hash.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct OutputRef {
+    /// The first lines of the output, already stripped of control sequences.
+    pub preview: String,
+    pub bytes: u64,
+    pub lines: u64,
+    /// sha256 of the full output in the session's blob store, when it did not fit the preview.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blob: Option<String>,
+    /// Syntax for highlighting: json, sql, yaml, shell or log.
+    #[serde(default)]
+    pub language: String,
+    /// One line saying what the output means (row counts, top result).
+    #[serde(default)]
+    pub digest: String,
+}
+
+impl OutputRef {
+    pub fn is_truncated(&self) -> bool {
+        self.blob.is_some()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CallOutcome {
+    Ok,
+    Failed,
+    Denied,
+    Cancelled,
+}
+
+/// The incident as the session started it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct IncidentInfo {
+    pub title: String,
+    pub alert: String,
+    pub environment: String,
+    /// True when tools act on a simulated environment (the embedded demo or a bundle).
+    #[serde(default)]
+    pub simulated: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventKind {
+    SessionStarted {
+        incident: IncidentInfo,
+        brain: String,
+        policy: String,
+    },
+    TurnStarted {
+        turn: u32,
+    },
+    ReasoningDelta {
+        text: String,
+    },
+    MessageDelta {
+        text: String,
+    },
+    ToolCallProposed {
+        id: String,
+        tool: String,
+        args: Value,
+        command: String,
+        target: String,
+        risk: Risk,
+        rationale: String,
+    },
+    ApprovalRequested {
+        id: String,
+        command: String,
+        target: String,
+        risk: Risk,
+        reason: String,
+        /// What "approve for session" would cover.
+        scope: SessionScope,
+        /// A preview of the effect, when the tool can produce one (a dry run, a diff).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        preview: Option<String>,
+    },
+    ApprovalDecided {
+        id: String,
+        #[serde(flatten)]
+        decision: Decision,
+        by: String,
+    },
+    CredentialRequested {
+        id: String,
+        target: String,
+        prompt: String,
+    },
+    CredentialSupplied {
+        id: String,
+        by: String,
+    },
+    ToolCallStarted {
+        id: String,
+        command: String,
+    },
+    ToolCallFinished {
+        id: String,
+        outcome: CallOutcome,
+        duration_ms: u64,
+        output: OutputRef,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+    HypothesisUpserted {
+        hypothesis: Hypothesis,
+    },
+    HypothesisEdited {
+        hypothesis: Hypothesis,
+        by: String,
+    },
+    Steering {
+        text: String,
+        by: String,
+    },
+    Paused {
+        by: String,
+    },
+    Resumed {
+        by: String,
+    },
+    Notice {
+        text: String,
+    },
+    Error {
+        source: String,
+        message: String,
+        retried: bool,
+    },
+    Concluded {
+        conclusion: Conclusion,
+    },
+    SessionEnded {
+        reason: String,
+    },
+}
+
+impl EventKind {
+    /// Events a replay can jump to: where a human decided something.
+    pub fn is_human_decision(&self) -> bool {
+        matches!(
+            self,
+            EventKind::ApprovalRequested { .. }
+                | EventKind::CredentialRequested { .. }
+                | EventKind::HypothesisEdited { .. }
+                | EventKind::Steering { .. }
+        )
+    }
+}
+
+/// Where a tool call is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallStatus {
+    Proposed,
+    AwaitingApproval,
+    AwaitingCredential,
+    Running,
+    Finished(CallOutcome),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolCall {
+    pub id: String,
+    pub tool: String,
+    pub args: Value,
+    pub command: String,
+    pub target: String,
+    pub risk: Risk,
+    pub rationale: String,
+    pub status: CallStatus,
+    pub decision: Option<(Decision, String)>,
+    pub credential_by: Option<String>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub duration_ms: Option<u64>,
+    pub output: Option<OutputRef>,
+    pub error: Option<String>,
+    /// Index of the transcript entry that shows this call.
+    pub entry: usize,
+}
+
+/// What one transcript row is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Entry {
+    Reasoning(String),
+    Message(String),
+    Tool(usize),
+    Human(String),
+    Notice(String),
+    Error(String),
+    Board(String),
+    Conclusion,
+}
+
+/// Something waiting for a human.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Pending {
+    Approval {
+        call: usize,
+        reason: String,
+        scope: SessionScope,
+        preview: Option<String>,
+    },
+    Credential {
+        call: usize,
+        target: String,
+        prompt: String,
+    },
+}
+
+impl Pending {
+    pub fn call(&self) -> usize {
+        match self {
+            Pending::Approval { call, .. } | Pending::Credential { call, .. } => *call,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SessionInfo {
+    pub incident: IncidentInfo,
+    pub brain: String,
+    pub policy: String,
+    pub started_at: Option<DateTime<Utc>>,
+}
+
+/// The fold of the event log: everything a reader of the session can show.
+#[derive(Debug, Clone, Default)]
+pub struct State {
+    pub session: SessionInfo,
+    pub transcript: Vec<Entry>,
+    /// Bumped whenever the transcript entry at the same index changes, so views can cache.
+    pub entry_revisions: Vec<u64>,
+    pub calls: Vec<ToolCall>,
+    call_index: HashMap<String, usize>,
+    pub hypotheses: Vec<Hypothesis>,
+    pub pending: Vec<Pending>,
+    pub session_rules: Vec<SessionScope>,
+    pub paused: bool,
+    pub turns: u32,
+    pub conclusion: Option<Conclusion>,
+    pub ended: Option<String>,
+    pub errors: u32,
+    pub events: u64,
+    pub last_ts: Option<DateTime<Utc>>,
+    revision: u64,
+}
+
+impl State {
+    pub fn new() -> State {
+        State::default()
+    }
+
+    pub fn from_events<'a>(events: impl IntoIterator<Item = &'a Event>) -> State {
+        let mut state = State::new();
+        for event in events {
+            state.apply(event);
+        }
+        state
+    }
+
+    pub fn call(&self, id: &str) -> Option<&ToolCall> {
+        self.call_index.get(id).map(|&i| &self.calls[i])
+    }
+
+    pub fn call_position(&self, id: &str) -> Option<usize> {
+        self.call_index.get(id).copied()
+    }
+
+    pub fn hypothesis(&self, id: &str) -> Option<&Hypothesis> {
+        self.hypotheses.iter().find(|h| h.id == id)
+    }
+
+    /// Tool calls that finished, counted as the investigation's steps.
+    pub fn steps(&self) -> usize {
+        self.calls
+            .iter()
+            .filter(|c| matches!(c.status, CallStatus::Finished(_)))
+            .count()
+    }
+
+    pub fn running_calls(&self) -> usize {
+        self.calls
+            .iter()
+            .filter(|c| c.status == CallStatus::Running)
+            .count()
+    }
+
+    fn push_entry(&mut self, entry: Entry) -> usize {
+        self.revision += 1;
+        self.transcript.push(entry);
+        self.entry_revisions.push(self.revision);
+        self.transcript.len() - 1
+    }
+
+    fn touch_entry(&mut self, index: usize) {
+        self.revision += 1;
+        self.entry_revisions[index] = self.revision;
+    }
+
+    fn append_text(&mut self, text: &str, reasoning: bool) {
+        let last = self.transcript.len().wrapping_sub(1);
+        match self.transcript.last_mut() {
+            Some(Entry::Reasoning(buf)) if reasoning => buf.push_str(text),
+            Some(Entry::Message(buf)) if !reasoning => buf.push_str(text),
+            _ => {
+                let entry = if reasoning {
+                    Entry::Reasoning(text.to_string())
+                } else {
+                    Entry::Message(text.to_string())
+                };
+                self.push_entry(entry);
+                return;
+            }
+        }
+        self.touch_entry(last);
+    }
+
+    fn with_call(&mut self, id: &str, change: impl FnOnce(&mut ToolCall)) {
+        if let Some(&index) = self.call_index.get(id) {
+            change(&mut self.calls[index]);
+            let entry = self.calls[index].entry;
+            self.touch_entry(entry);
+        }
+    }
+
+    fn resolve_pending(&mut self, id: &str) {
+        if let Some(&index) = self.call_index.get(id) {
+            self.pending.retain(|p| p.call() != index);
+        }
+    }
+
+    fn upsert_hypothesis(&mut self, hypothesis: &Hypothesis) {
+        match self.hypotheses.iter_mut().find(|h| h.id == hypothesis.id) {
+            Some(existing) => *existing = hypothesis.clone(),
+            None => self.hypotheses.push(hypothesis.clone()),
+        }
+    }
+
+    /// The reducer. Unknown call ids are ignored rather than trusted, so a damaged log
+    /// still folds into a coherent state.
+    pub fn apply(&mut self, event: &Event) {
+        self.events += 1;
+        self.last_ts = Some(event.ts);
+        match &event.kind {
+            EventKind::SessionStarted {
+                incident,
+                brain,
+                policy,
+            } => {
+                self.session = SessionInfo {
+                    incident: incident.clone(),
+                    brain: brain.clone(),
+                    policy: policy.clone(),
+                    started_at: Some(event.ts),
+                };
+            }
+            EventKind::TurnStarted { turn } => self.turns = *turn,
+            EventKind::ReasoningDelta { text } => self.append_text(text, true),
+            EventKind::MessageDelta { text } => self.append_text(text, false),
+            EventKind::ToolCallProposed {
+                id,
+                tool,
+                args,
+                command,
+                target,
+                risk,
+                rationale,
+            } => {
+                let index = self.calls.len();
+                let entry = self.push_entry(Entry::Tool(index));
+                self.calls.push(ToolCall {
+                    id: id.clone(),
+                    tool: tool.clone(),
+                    args: args.clone(),
+                    command: command.clone(),
+                    target: target.clone(),
+                    risk: *risk,
+                    rationale: rationale.clone(),
+                    status: CallStatus::Proposed,
+                    decision: None,
+                    credential_by: None,
+                    started_at: None,
+                    duration_ms: None,
+                    output: None,
+                    error: None,
+                    entry,
+                });
+                self.call_index.insert(id.clone(), index);
+            }
+            EventKind::ApprovalRequested {
+                id,
+                reason,
+                scope,
+                preview,
+                ..
+            } => {
+                if let Some(&call) = self.call_index.get(id) {
+                    self.pending.push(Pending::Approval {
+                        call,
+                        reason: reason.clone(),
+                        scope: scope.clone(),
+                        preview: preview.clone(),
+                    });
+                    self.with_call(id, |c| c.status = CallStatus::AwaitingApproval);
+                }
+            }
+            EventKind::ApprovalDecided { id, decision, by } => {
+                self.resolve_pending(id);
+                if let Decision::ApprovedForSession { scope } = decision
+                    && !self.session_rules.contains(scope)
+                {
+                    self.session_rules.push(scope.clone());
+                }
+                self.with_call(id, |c| {
+                    if let Decision::Edited { args, command } = decision {
+                        c.args = args.clone();
+                        c.command = command.clone();
+                    }
+                    c.decision = Some((decision.clone(), by.clone()));
+                    c.status = CallStatus::Proposed;
+                });
+            }
+            EventKind::CredentialRequested { id, target, prompt } => {
+                if let Some(&call) = self.call_index.get(id) {
+                    self.pending.push(Pending::Credential {
+                        call,
+                        target: target.clone(),
+                        prompt: prompt.clone(),
+                    });
+                    self.with_call(id, |c| c.status = CallStatus::AwaitingCredential);
+                }
+            }
+            EventKind::CredentialSupplied { id, by } => {
+                self.resolve_pending(id);
+                self.with_call(id, |c| {
+                    c.credential_by = Some(by.clone());
+                    c.status = CallStatus::Proposed;
+                });
+            }
+            EventKind::ToolCallStarted { id, command } => {
+                let ts = event.ts;
+                self.with_call(id, |c| {
+                    c.status = CallStatus::Running;
+                    c.command = command.clone();
+                    c.started_at = Some(ts);
+                });
+            }
+            EventKind::ToolCallFinished {
+                id,
+                outcome,
+                duration_ms,
+                output,
+                error,
+            } => {
+                self.resolve_pending(id);
+                self.with_call(id, |c| {
+                    c.status = CallStatus::Finished(*outcome);
+                    c.duration_ms = Some(*duration_ms);
+                    c.output = Some(output.clone());
+                    c.error = error.clone();
+                });
+            }
+            EventKind::HypothesisUpserted { hypothesis } => {
+                self.upsert_hypothesis(hypothesis);
+                self.push_entry(Entry::Board(format!(
+                    "{} {} {:.0}%: {}",
+                    hypothesis.id,
+                    hypothesis.status.label(),
+                    hypothesis.confidence * 100.0,
+                    hypothesis.statement
+                )));
+            }
+            EventKind::HypothesisEdited { hypothesis, by } => {
+                self.upsert_hypothesis(hypothesis);
+                let pin = if hypothesis.pinned { ", pinned" } else { "" };
+                self.push_entry(Entry::Human(format!(
+                    "{by} set {} to {}{pin}: {}",
+                    hypothesis.id,
+                    hypothesis.status.label(),
+                    hypothesis.statement
+                )));
+            }
+            EventKind::Steering { text, by } => {
+                self.push_entry(Entry::Human(format!("{by}: {text}")));
+            }
+            EventKind::Paused { by } => {
+                self.paused = true;
+                self.push_entry(Entry::Notice(format!("paused by {by}")));
+            }
+            EventKind::Resumed { by } => {
+                self.paused = false;
+                self.push_entry(Entry::Notice(format!("resumed by {by}")));
+            }
+            EventKind::Notice { text } => {
+                self.push_entry(Entry::Notice(text.clone()));
+            }
+            EventKind::Error {
+                source, message, ..
+            } => {
+                self.errors += 1;
+                self.push_entry(Entry::Error(format!("{source}: {message}")));
+            }
+            EventKind::Concluded { conclusion } => {
+                self.conclusion = Some(conclusion.clone());
+                self.push_entry(Entry::Conclusion);
+            }
+            EventKind::SessionEnded { reason } => {
+                self.ended = Some(reason.clone());
+                self.pending.clear();
+            }
+        }
+    }
+}

@@ -1,0 +1,50 @@
+//! Sessions on disk: the JSONL event log, the content-addressed blob store beside it, and
+//! listing what has been recorded.
+//!
+//! Layout under the data dir: `sessions/YYYY-MM-DD/<id>.jsonl` (one event per line,
+//! flushed per event, so `tail -f` works and a SIGKILL loses at most the line being
+//! written) and `blobs/<hh>/<sha256>` for large tool outputs. The log never holds a
+//! secret: credentials travel in engine commands, never in events.
+
+mod blobs;
+mod listing;
+mod reader;
+mod recorder;
+
+pub use blobs::BlobStore;
+pub use listing::{SessionSummary, list_sessions};
+pub use reader::{ReadWarning, SessionLog, read_session};
+pub use recorder::Recorder;
+
+use std::path::{Path, PathBuf};
+
+/// The blob store that belongs to a session file: `<data>/blobs` for a file at
+/// `<data>/sessions/<day>/<id>.jsonl`, else a `blobs` folder beside the file.
+pub fn blob_store_for(session_file: &Path) -> BlobStore {
+    let beside = session_file
+        .parent()
+        .map(|p| p.join("blobs"))
+        .unwrap_or_else(|| PathBuf::from("blobs"));
+    let data_dir = session_file
+        .parent()
+        .and_then(Path::parent)
+        .filter(|p| p.file_name().is_some_and(|n| n == "sessions"))
+        .and_then(Path::parent);
+    match data_dir {
+        Some(dir) => BlobStore::new(dir.join("blobs")),
+        None => BlobStore::new(beside),
+    }
+}
+
+/// A new session id: UTC time plus a short random suffix, sortable by start time.
+pub fn new_session_id(now: chrono::DateTime<chrono::Utc>) -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u32(std::process::id());
+    hasher.write_i64(now.timestamp_nanos_opt().unwrap_or_default());
+    format!(
+        "{}-{:04x}",
+        now.format("%Y%m%dT%H%M%S"),
+        hasher.finish() & 0xffff
+    )
+}

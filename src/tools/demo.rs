@@ -1,0 +1,885 @@
+//! The demo environment: tools that read an incident bundle and a `kubectl` and `psql`
+//! that act on the bundle's simulated state instead of a real cluster and database.
+//!
+//! Everything here is honest about being simulated: outputs say `demo environment`, and
+//! anything the simulation can't answer is an error that says so. Risk is classified by
+//! the same code the real tools use (`kubectl_risk`, `sql_risk`), so the gate behaves
+//! exactly as it would against production.
+
+use super::{
+    CallPreview, CredentialSpec, Registry, Secret, Tool, ToolError, ToolOutput, ToolSpec,
+    kubectl_risk, sql_risk, str_arg,
+};
+use crate::analysis::{rank, templates};
+use crate::bundle::{Bundle, parse_time, service_of};
+use crate::event::Risk;
+use crate::knowledge::KnowledgeBase;
+use chrono::{DateTime, TimeZone, Utc};
+use futures::future::BoxFuture;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+/// What the simulated kubectl and psql have changed so far.
+#[derive(Debug, Default)]
+struct Sim {
+    /// Index into each deployment's history of the version running now.
+    running: HashMap<String, usize>,
+    replicas: HashMap<String, u32>,
+    /// Leaked sessions were terminated while this version was running.
+    terminated_under: Option<String>,
+}
+
+pub struct DemoEnv {
+    pub bundle: Bundle,
+    knowledge: KnowledgeBase,
+    sim: Mutex<Sim>,
+}
+
+impl DemoEnv {
+    pub fn new(bundle: Bundle) -> Arc<DemoEnv> {
+        let mut sim = Sim::default();
+        for d in &bundle.state.deployments {
+            sim.running.insert(d.name.clone(), d.history.len().saturating_sub(1));
+            sim.replicas.insert(d.name.clone(), d.replicas);
+        }
+        let knowledge = KnowledgeBase::new(&bundle.runbooks, &bundle.past_incidents);
+        Arc::new(DemoEnv {
+            bundle,
+            knowledge,
+            sim: Mutex::new(sim),
+        })
+    }
+
+    fn sim(&self) -> std::sync::MutexGuard<'_, Sim> {
+        self.sim.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn version(&self, sim: &Sim, deployment: &str) -> Option<String> {
+        let spec = self.bundle.state.deployments.iter().find(|d| d.name == deployment)?;
+        spec.history.get(*sim.running.get(deployment)?).cloned()
+    }
+
+    /// (application, version) running a release that leaks transactions, if any.
+    fn leaking(&self, sim: &Sim) -> Option<(String, String)> {
+        self.bundle.state.deployments.iter().find_map(|d| {
+            let from = d.leaks_transactions_from.as_ref()?;
+            let start = d.history.iter().position(|v| v == from)?;
+            let now = *sim.running.get(&d.name)?;
+            (now >= start).then(|| (d.name.clone(), d.history[now].clone()))
+        })
+    }
+
+    fn onset(&self) -> i64 {
+        let metrics = &self.bundle.metrics;
+        rank::rank(&metrics.times, &self.series(|_| true), None).onset
+    }
+
+    fn series(&self, keep: impl Fn(&str) -> bool) -> Vec<(String, Vec<f64>)> {
+        let m = &self.bundle.metrics;
+        m.columns
+            .iter()
+            .zip(&m.values)
+            .filter(|(c, _)| keep(c))
+            .map(|(c, v)| (c.clone(), v.clone()))
+            .collect()
+    }
+}
+
+/// Every tool of the demo environment.
+pub fn demo_registry(env: &Arc<DemoEnv>) -> Registry {
+    Registry::new(vec![
+        Arc::new(MetricsRank(env.clone())),
+        Arc::new(MetricsQuery(env.clone())),
+        Arc::new(ChangeEvents(env.clone())),
+        Arc::new(LogsDigest(env.clone())),
+        Arc::new(KnowledgeSearch(env.clone())),
+        Arc::new(Kubectl(env.clone())),
+        Arc::new(Psql(env.clone())),
+    ])
+}
+
+fn iso(ts: i64) -> String {
+    Utc.timestamp_opt(ts, 0)
+        .single()
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_default()
+}
+
+fn round(v: f64, digits: i32) -> f64 {
+    let p = 10f64.powi(digits);
+    (v * p).round() / p
+}
+
+fn json_output(value: &Value, digest: String) -> ToolOutput {
+    ToolOutput {
+        text: serde_json::to_string_pretty(value).unwrap_or_default(),
+        language: "json",
+        digest,
+    }
+}
+
+fn schema(properties: Value, required: &[&str]) -> Value {
+    json!({"type": "object", "properties": properties, "required": required, "additionalProperties": false})
+}
+
+fn read_only_preview(tool: &str, args: &Value) -> CallPreview {
+    let shown = match args.as_object() {
+        Some(map) if !map.is_empty() => map
+            .iter()
+            .map(|(k, v)| match v {
+                Value::String(s) => format!("{k}={s}"),
+                other => format!("{k}={other}"),
+            })
+            .collect::<Vec<_>>()
+            .join(" "),
+        _ => String::new(),
+    };
+    CallPreview {
+        command: format!("{tool} {shown}").trim().to_string(),
+        target: "incident bundle".into(),
+    }
+}
+
+/// Arguments for the read-only bundle tools, parsed back from `tool key=value …`.
+fn args_from_key_values(command: &str, tool: &str) -> Result<Value, ToolError> {
+    let words = shell_words::split(command).map_err(|e| ToolError::InvalidArguments(e.to_string()))?;
+    let mut map = serde_json::Map::new();
+    for word in words.iter().skip(usize::from(words.first().is_some_and(|w| w == tool))) {
+        let (k, v) = word
+            .split_once('=')
+            .ok_or_else(|| ToolError::InvalidArguments(format!("expected key=value, got `{word}`")))?;
+        let value = serde_json::from_str(v).unwrap_or_else(|_| Value::String(v.to_string()));
+        map.insert(k.to_string(), value);
+    }
+    Ok(Value::Object(map))
+}
+
+macro_rules! read_only_tool_basics {
+    ($name:literal) => {
+        fn classify(&self, _args: &Value) -> Risk {
+            Risk::ReadOnly
+        }
+        fn preview(&self, args: &Value) -> CallPreview {
+            read_only_preview($name, args)
+        }
+        fn args_from_command(&self, command: &str, _original: &Value) -> Result<Value, ToolError> {
+            args_from_key_values(command, $name)
+        }
+    };
+}
+
+pub struct MetricsRank(Arc<DemoEnv>);
+
+impl Tool for MetricsRank {
+    fn spec(&self) -> ToolSpec {
+        ToolSpec {
+            name: "metrics_rank".into(),
+            description: "Rank every metric series by how much it shifted at the incident onset (robust z-score of the median shift); the onset is found from the data.".into(),
+            parameters: schema(json!({"top": {"type": "integer", "minimum": 1, "description": "how many changed series to list (default 10)"}}), &[]),
+        }
+    }
+    read_only_tool_basics!("metrics_rank");
+
+    fn run<'a>(&'a self, args: &'a Value, _: Option<&'a Secret>) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
+        Box::pin(async move {
+            let top = args.get("top").and_then(Value::as_u64).unwrap_or(10) as usize;
+            let env = &self.0;
+            let series = env.series(|_| true);
+            if series.is_empty() {
+                return Err(ToolError::Failed("the bundle has no metrics.csv".into()));
+            }
+            let ranking = rank::rank(&env.bundle.metrics.times, &series, None);
+            let (changed, unchanged): (Vec<_>, Vec<_>) =
+                ranking.shifts.iter().partition(|s| s.score.abs() >= rank::CHANGED);
+            let rows: Vec<Value> = changed
+                .iter()
+                .take(top)
+                .map(|s| {
+                    json!({"series": s.series, "service": service_of(&s.series), "score": round(s.score, 1),
+                           "before": round(s.before, 2), "after": round(s.after, 2), "changed_at": iso(s.changed_at)})
+                })
+                .collect();
+            let digest = format!(
+                "onset {} · {} of {} series changed{}",
+                iso(ranking.onset).get(11..19).unwrap_or("?"),
+                changed.len(),
+                ranking.shifts.len(),
+                changed
+                    .first()
+                    .map(|s| format!(" · top {} z={:+.1}", s.series, s.score))
+                    .unwrap_or_default()
+            );
+            let value = json!({
+                "onset": iso(ranking.onset),
+                "series_total": ranking.shifts.len(),
+                "changed": rows,
+                "unchanged": unchanged.iter().map(|s| s.series.clone()).collect::<Vec<_>>(),
+            });
+            Ok(json_output(&value, digest))
+        })
+    }
+}
+
+pub struct MetricsQuery(Arc<DemoEnv>);
+
+fn sparkline(values: &[f64], width: usize) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    if finite.is_empty() || width == 0 {
+        return String::new();
+    }
+    let (lo, hi) = finite.iter().fold((f64::MAX, f64::MIN), |(a, b), &v| (a.min(v), b.max(v)));
+    let chunk = finite.len().div_ceil(width);
+    finite
+        .chunks(chunk)
+        .map(|c| {
+            let mean = c.iter().sum::<f64>() / c.len() as f64;
+            let level = if hi > lo { ((mean - lo) / (hi - lo) * 7.0).round() as usize } else { 0 };
+            BARS[level.min(7)]
+        })
+        .collect()
+}
+
+impl Tool for MetricsQuery {
+    fn spec(&self) -> ToolSpec {
+        ToolSpec {
+            name: "metrics_query".into(),
+            description: "Summarise the series of one service (or a series name prefix): median before and after the onset, min, max, last, and a sparkline.".into(),
+            parameters: schema(json!({"service": {"type": "string", "description": "service name or series prefix"}}), &["service"]),
+        }
+    }
+    read_only_tool_basics!("metrics_query");
+
+    fn run<'a>(&'a self, args: &'a Value, _: Option<&'a Secret>) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
+        Box::pin(async move {
+            let service = str_arg(args, "service")?;
+            let env = &self.0;
+            let series = env.series(|c| service_of(c) == service || c.starts_with(service));
+            if series.is_empty() {
+                let known: Vec<&str> = env.bundle.service_names().collect();
+                return Err(ToolError::Failed(format!("no series for `{service}`; services: {}", known.join(", "))));
+            }
+            let onset = env.onset();
+            let times = &env.bundle.metrics.times;
+            let ranking = rank::rank(times, &series, Some(onset));
+            let rows: Vec<Value> = ranking
+                .shifts
+                .iter()
+                .map(|s| {
+                    let values = env.bundle.metrics.series(&s.series).unwrap_or_default();
+                    let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+                    let min = finite.iter().copied().fold(f64::INFINITY, f64::min);
+                    let max = finite.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                    json!({"series": s.series, "score": round(s.score, 1), "before": round(s.before, 2),
+                           "after": round(s.after, 2), "min": round(min, 2), "max": round(max, 2),
+                           "last": finite.last().map(|v| round(*v, 2)), "sparkline": sparkline(values, 40)})
+                })
+                .collect();
+            let moved = ranking.shifts.iter().filter(|s| s.score.abs() >= rank::CHANGED).count();
+            let digest = format!("{service}: {moved} of {} series changed at onset {}", rows.len(), &iso(onset)[11..19]);
+            Ok(json_output(&json!({"service": service, "onset": iso(onset), "series": rows}), digest))
+        })
+    }
+}
+
+pub struct ChangeEvents(Arc<DemoEnv>);
+
+impl Tool for ChangeEvents {
+    fn spec(&self) -> ToolSpec {
+        ToolSpec {
+            name: "change_events".into(),
+            description: "Deploys, config changes, scaling and restarts recorded around the incident, oldest first.".into(),
+            parameters: schema(json!({"since": {"type": "string", "format": "date-time"}, "until": {"type": "string", "format": "date-time"}}), &[]),
+        }
+    }
+    read_only_tool_basics!("change_events");
+
+    fn run<'a>(&'a self, args: &'a Value, _: Option<&'a Secret>) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
+        Box::pin(async move {
+            let bound = |name: &str| -> Result<Option<DateTime<Utc>>, ToolError> {
+                match args.get(name).and_then(Value::as_str) {
+                    None => Ok(None),
+                    Some(s) => parse_time(s)
+                        .map(Some)
+                        .ok_or_else(|| ToolError::InvalidArguments(format!("`{name}`: `{s}` is not an RFC 3339 time"))),
+                }
+            };
+            let (since, until) = (bound("since")?, bound("until")?);
+            let rows: Vec<Value> = self
+                .0
+                .bundle
+                .events
+                .iter()
+                .filter(|e| since.is_none_or(|s| e.time >= s) && until.is_none_or(|u| e.time <= u))
+                .map(|e| json!({"time": e.time.format("%Y-%m-%dT%H:%M:%SZ").to_string(), "kind": e.kind, "service": e.service, "detail": e.detail}))
+                .collect();
+            let deploys = rows.iter().filter(|r| r["kind"] == "deploy").count();
+            let digest = format!("{} change events, {deploys} deploys", rows.len());
+            Ok(json_output(&json!({"events": rows}), digest))
+        })
+    }
+}
+
+pub struct LogsDigest(Arc<DemoEnv>);
+
+impl Tool for LogsDigest {
+    fn spec(&self) -> ToolSpec {
+        ToolSpec {
+            name: "logs_digest".into(),
+            description: "Fold log lines into templates with counts before and after a split time (default: the metric onset); templates first seen less than a minute before the split are new, and listed first.".into(),
+            parameters: schema(
+                json!({
+                    "service": {"type": "string"},
+                    "level": {"type": "string", "enum": ["INFO", "WARN", "ERROR"], "description": "minimum level"},
+                    "baseline_until": {"type": "string", "format": "date-time", "description": "lines before this are the baseline"}
+                }),
+                &[],
+            ),
+        }
+    }
+    read_only_tool_basics!("logs_digest");
+
+    fn run<'a>(&'a self, args: &'a Value, _: Option<&'a Secret>) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
+        Box::pin(async move {
+            let env = &self.0;
+            let service = args.get("service").and_then(Value::as_str);
+            let min_level = match args.get("level").and_then(Value::as_str).unwrap_or("WARN") {
+                "INFO" => 0,
+                "WARN" => 1,
+                "ERROR" => 2,
+                other => return Err(ToolError::InvalidArguments(format!("level `{other}`: use INFO, WARN or ERROR"))),
+            };
+            let split = match args.get("baseline_until").and_then(Value::as_str) {
+                Some(s) => parse_time(s).ok_or_else(|| ToolError::InvalidArguments(format!("`{s}` is not a time")))?.timestamp(),
+                None => env.onset(),
+            };
+            let level_rank = |l: &str| match l {
+                "ERROR" | "FATAL" => 2,
+                "WARN" | "WARNING" => 1,
+                _ => 0,
+            };
+            #[derive(Default)]
+            struct Group {
+                before: u64,
+                after: u64,
+                first: i64,
+                last: i64,
+                sample: String,
+            }
+            let mut groups: BTreeMap<(String, String, String), Group> = BTreeMap::new();
+            let mut lines = 0;
+            for line in &env.bundle.logs {
+                if service.is_some_and(|s| s != line.service) || level_rank(&line.level) < min_level {
+                    continue;
+                }
+                lines += 1;
+                let ts = line.ts.timestamp();
+                let key = (line.service.clone(), line.level.clone(), templates::template_of(&line.message));
+                let g = groups.entry(key).or_insert_with(|| Group { first: ts, sample: line.message.clone(), ..Group::default() });
+                if ts < split { g.before += 1 } else { g.after += 1 }
+                g.last = ts;
+            }
+            let mut rows: Vec<(bool, u64, Value)> = groups
+                .into_iter()
+                .map(|((svc, level, template), g)| {
+                    // Lines from the minute before the split belong to the change, not the baseline.
+                    let new = g.first >= split - 60;
+                    let row = json!({"service": svc, "level": level, "template": template, "before": g.before, "after": g.after,
+                                     "new": new, "first_seen": iso(g.first), "last_seen": iso(g.last), "sample": g.sample});
+                    (new, g.after, row)
+                })
+                .collect();
+            rows.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)));
+            let new = rows.iter().filter(|r| r.0).count();
+            let digest = format!("{lines} lines → {} templates, {new} new since {}", rows.len(), &iso(split)[11..19]);
+            let templates: Vec<Value> = rows.into_iter().take(25).map(|r| r.2).collect();
+            Ok(json_output(&json!({"baseline_until": iso(split), "lines": lines, "templates": templates}), digest))
+        })
+    }
+}
+
+pub struct KnowledgeSearch(Arc<DemoEnv>);
+
+impl Tool for KnowledgeSearch {
+    fn spec(&self) -> ToolSpec {
+        ToolSpec {
+            name: "knowledge_search".into(),
+            description: "Search runbooks and past incidents (BM25). Runbook hits include their runnable steps.".into(),
+            parameters: schema(
+                json!({"query": {"type": "string"}, "kind": {"type": "string", "enum": ["runbook", "incident"]}}),
+                &["query"],
+            ),
+        }
+    }
+    read_only_tool_basics!("knowledge_search");
+
+    fn run<'a>(&'a self, args: &'a Value, _: Option<&'a Secret>) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
+        Box::pin(async move {
+            let query = str_arg(args, "query")?;
+            let kind = args.get("kind").and_then(Value::as_str);
+            let hits = self.0.knowledge.search(query, kind, 5);
+            let digest = match hits.first() {
+                Some(h) => format!("{} hits · best: {} ({:.2})", hits.len(), h.doc.title, h.score),
+                None => "no matches".into(),
+            };
+            Ok(json_output(&json!({"query": query, "hits": hits}), digest))
+        })
+    }
+}
+
+pub struct Kubectl(Arc<DemoEnv>);
+
+fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<String>| {
+        cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect::<Vec<_>>()
+            .join("   ")
+            .trim_end()
+            .to_string()
+    };
+    let mut out = vec![line(header.iter().map(|h| h.to_string()).collect())];
+    out.extend(rows.iter().map(|r| line(r.clone())));
+    out.join("\n")
+}
+
+impl Kubectl {
+    fn command<'a>(&self, args: &'a Value) -> Result<&'a str, ToolError> {
+        str_arg(args, "command")
+    }
+
+    fn simulate(&self, command: &str) -> Result<ToolOutput, ToolError> {
+        let env = &self.0;
+        let words = kubectl_risk::parse(command).map_err(ToolError::InvalidArguments)?;
+        if kubectl_risk::classify(command) == Risk::Unknown {
+            return Err(ToolError::Failed(format!(
+                "demo environment: `{command}` is not a single kubectl invocation the simulation understands"
+            )));
+        }
+        let namespace = kubectl_risk::flag_value(&words, &["-n", "--namespace"]).unwrap_or("default");
+        let expected = env.bundle.incident.namespace.as_str();
+        let positionals = kubectl_risk::positionals(&words);
+        let mut sim = env.sim();
+        let deployment_of = |resource: &str| -> Result<String, ToolError> {
+            let name = resource
+                .strip_prefix("deployment/")
+                .or_else(|| resource.strip_prefix("deploy/"))
+                .or_else(|| resource.strip_prefix("deployments/"))
+                .unwrap_or(resource);
+            if namespace != expected {
+                return Err(ToolError::Failed(format!(
+                    "Error from server (NotFound): deployments.apps \"{name}\" not found in namespace \"{namespace}\" (the demo cluster has namespace \"{expected}\")"
+                )));
+            }
+            env.bundle
+                .state
+                .deployments
+                .iter()
+                .any(|d| d.name == name)
+                .then(|| name.to_string())
+                .ok_or_else(|| ToolError::Failed(format!("Error from server (NotFound): deployments.apps \"{name}\" not found")))
+        };
+        let text = match positionals.as_slice() {
+            ["rollout", "history", resource] => {
+                let name = deployment_of(resource)?;
+                let spec = env.bundle.state.deployments.iter().find(|d| d.name == name).expect("checked");
+                let rows: Vec<Vec<String>> = spec
+                    .history
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| vec![(i + 1).to_string(), format!("image {name}:{v}")])
+                    .collect();
+                format!("deployment.apps/{name}\n{}", table(&["REVISION", "CHANGE-CAUSE"], &rows))
+            }
+            ["rollout", "status", resource] => {
+                let name = deployment_of(resource)?;
+                let version = env.version(&sim, &name).unwrap_or_default();
+                format!("deployment \"{name}\" successfully rolled out (running {name}:{version})")
+            }
+            ["rollout", "undo", resource] => {
+                let name = deployment_of(resource)?;
+                let index = sim.running.get_mut(&name).expect("known deployment");
+                if *index == 0 {
+                    return Err(ToolError::Failed(format!("error: no rollout history found for deployment \"{name}\"")));
+                }
+                *index -= 1;
+                let version = env.version(&sim, &name).unwrap_or_default();
+                format!("deployment.apps/{name} rolled back (now running {name}:{version})")
+            }
+            ["rollout", "restart", resource] => {
+                let name = deployment_of(resource)?;
+                if env.leaking(&sim).is_some_and(|(app, _)| app == name) {
+                    sim.terminated_under = env.version(&sim, &name);
+                }
+                format!("deployment.apps/{name} restarted")
+            }
+            ["scale", resource] => {
+                let name = deployment_of(resource)?;
+                let replicas: u32 = kubectl_risk::flag_value(&words, &["--replicas"])
+                    .and_then(|r| r.parse().ok())
+                    .ok_or_else(|| ToolError::InvalidArguments("scale needs --replicas=N".into()))?;
+                sim.replicas.insert(name.clone(), replicas);
+                format!("deployment.apps/{name} scaled")
+            }
+            ["get", "pods" | "pod" | "po", ..] => {
+                if namespace != expected {
+                    return Ok(plain(format!("No resources found in {namespace} namespace."), "0 pods"));
+                }
+                let selector = kubectl_risk::flag_value(&words, &["-l", "--selector"]);
+                let app = selector.and_then(|s| s.strip_prefix("app="));
+                let mut rows = Vec::new();
+                for d in &env.bundle.state.deployments {
+                    if app.is_some_and(|a| a != d.name) {
+                        continue;
+                    }
+                    let version = env.version(&sim, &d.name).unwrap_or_default();
+                    let replicas = sim.replicas.get(&d.name).copied().unwrap_or(d.replicas);
+                    let hash = crate::session::BlobStore::hash(&format!("{}{version}", d.name));
+                    let hash = &hash[..8];
+                    for i in 0..replicas {
+                        rows.push(vec![
+                            format!("{}-{hash}-{}", d.name, ["x2lmq", "b7k4n", "p9wzr", "c3dfv", "m8hqs", "t5jnk"][i as usize % 6]),
+                            "1/1".into(),
+                            "Running".into(),
+                            "0".into(),
+                            format!("{}:{version}", d.name),
+                        ]);
+                    }
+                }
+                table(&["NAME", "READY", "STATUS", "RESTARTS", "IMAGE"], &rows)
+            }
+            ["get", "deployments" | "deployment" | "deploy", ..] => {
+                let rows: Vec<Vec<String>> = env
+                    .bundle
+                    .state
+                    .deployments
+                    .iter()
+                    .map(|d| {
+                        let replicas = sim.replicas.get(&d.name).copied().unwrap_or(d.replicas);
+                        vec![d.name.clone(), format!("{replicas}/{replicas}"), format!("{}:{}", d.name, env.version(&sim, &d.name).unwrap_or_default())]
+                    })
+                    .collect();
+                table(&["NAME", "READY", "IMAGE"], &rows)
+            }
+            ["logs", resource, ..] => {
+                let name = resource.trim_start_matches("deployment/").trim_start_matches("deploy/");
+                let tail: usize = kubectl_risk::flag_value(&words, &["--tail"]).and_then(|t| t.parse().ok()).unwrap_or(50);
+                let lines: Vec<String> = env
+                    .bundle
+                    .logs
+                    .iter()
+                    .filter(|l| l.service == name)
+                    .map(|l| format!("{} {} {}", l.ts.format("%Y-%m-%dT%H:%M:%S%.3fZ"), l.level, l.message))
+                    .collect();
+                let shown = lines[lines.len().saturating_sub(tail)..].join("\n");
+                return Ok(ToolOutput { text: shown, language: "log", digest: format!("{} of {} lines", tail.min(lines.len()), lines.len()) });
+            }
+            _ => {
+                return Err(ToolError::Failed(format!(
+                    "demo environment: `kubectl {}` is not simulated (try get pods, get deployments, logs, rollout history/status/undo/restart, scale)",
+                    positionals.join(" ")
+                )));
+            }
+        };
+        Ok(plain(text, "demo environment"))
+    }
+}
+
+fn plain(text: String, digest: &str) -> ToolOutput {
+    ToolOutput { text, language: "shell", digest: digest.to_string() }
+}
+
+impl Tool for Kubectl {
+    fn spec(&self) -> ToolSpec {
+        ToolSpec {
+            name: "kubectl".into(),
+            description: "Run one kubectl command against the cluster. Read-only verbs run at once; anything that changes the cluster waits for the engineer's approval.".into(),
+            parameters: schema(json!({"command": {"type": "string", "description": "a full command line starting with `kubectl`"}}), &["command"]),
+        }
+    }
+
+    fn classify(&self, args: &Value) -> Risk {
+        self.command(args).map(kubectl_risk::classify).unwrap_or(Risk::Unknown)
+    }
+
+    fn preview(&self, args: &Value) -> CallPreview {
+        CallPreview {
+            command: self.command(args).unwrap_or("kubectl (no command)").to_string(),
+            target: format!("demo cluster, namespace {}", self.0.bundle.incident.namespace),
+        }
+    }
+
+    fn session_scope(&self, args: &Value) -> crate::event::SessionScope {
+        let command = self.command(args).unwrap_or_default();
+        let words = kubectl_risk::parse(command).unwrap_or_default();
+        let positionals = kubectl_risk::positionals(&words);
+        let verb_words = if positionals.first() == Some(&"rollout") { 2 } else { 1 };
+        let prefix = std::iter::once("kubectl").chain(positionals.into_iter().take(verb_words)).collect::<Vec<_>>().join(" ");
+        crate::event::SessionScope { tool: "kubectl".into(), prefix }
+    }
+
+    fn dry_run(&self, args: &Value) -> Option<String> {
+        let command = self.command(args).ok()?;
+        let words = kubectl_risk::parse(command).ok()?;
+        let positionals = kubectl_risk::positionals(&words);
+        let env = &self.0;
+        let sim = env.sim();
+        match positionals.as_slice() {
+            ["rollout", "undo", resource] => {
+                let name = resource.rsplit('/').next()?;
+                let spec = env.bundle.state.deployments.iter().find(|d| d.name == name)?;
+                let now = *sim.running.get(name)?;
+                let previous = spec.history.get(now.checked_sub(1)?)?;
+                Some(format!(
+                    "dry run (demo environment): deployment.apps/{name} image {name}:{} → {name}:{previous}; {} pods replaced",
+                    spec.history[now],
+                    sim.replicas.get(name).copied().unwrap_or(spec.replicas)
+                ))
+            }
+            ["rollout", "restart", resource] => Some(format!("dry run (demo environment): every pod of {resource} is replaced, one at a time")),
+            _ => None,
+        }
+    }
+
+    fn args_from_command(&self, command: &str, _original: &Value) -> Result<Value, ToolError> {
+        kubectl_risk::parse(command).map_err(ToolError::InvalidArguments)?;
+        Ok(json!({"command": command}))
+    }
+
+    fn run<'a>(&'a self, args: &'a Value, _: Option<&'a Secret>) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
+        Box::pin(async move {
+            let command = self.command(args)?;
+            self.simulate(command)
+        })
+    }
+}
+
+pub struct Psql(Arc<DemoEnv>);
+
+impl Psql {
+    fn database(&self) -> Option<&crate::bundle::DatabaseSpec> {
+        self.0.bundle.state.database.as_ref()
+    }
+
+    fn answer(&self, target: &str, query: &str) -> Result<ToolOutput, ToolError> {
+        let env = &self.0;
+        let db = self.database().ok_or_else(|| ToolError::Failed("demo environment: this bundle simulates no database".into()))?;
+        if target != db.service {
+            return Err(ToolError::Failed(format!(
+                "could not translate host name \"{target}\" to address (the demo database is \"{}\")",
+                db.service
+            )));
+        }
+        let lower = query.to_ascii_lowercase();
+        let mut sim = env.sim();
+        let leaking = env.leaking(&sim);
+        let leaked_now = match &leaking {
+            Some((_, version)) if sim.terminated_under.as_ref() == Some(version) => db.leaked_sessions / 5,
+            Some(_) => db.leaked_sessions,
+            None => 0,
+        };
+        if lower.contains("pg_terminate_backend") {
+            if !lower.contains("idle in transaction") {
+                return Err(ToolError::Failed("demo environment: only terminating `idle in transaction` sessions is simulated".into()));
+            }
+            let terminated = leaked_now;
+            sim.terminated_under = leaking.map(|(_, v)| v);
+            let rows: Vec<Vec<String>> = (0..terminated.min(3)).map(|_| vec!["t".to_string()]).collect();
+            let text = format!("{}\n({terminated} rows)", table(&[" pg_terminate_backend"], &rows));
+            return Ok(ToolOutput { text, language: "sql", digest: format!("{terminated} sessions terminated (demo environment)") });
+        }
+        if lower.contains("pg_stat_activity") {
+            let mut sessions: Vec<(String, String, u32, String, String)> = db
+                .baseline_sessions
+                .iter()
+                .map(|(app, state, n)| (app.clone(), state.clone(), *n, "00:00:00.4".into(), if state == "active" { "SELECT …".into() } else { String::new() }))
+                .collect();
+            if let Some((app, version)) = &leaking
+                && leaked_now > 0
+            {
+                sessions.push((format!("{app}-{version}"), "idle in transaction".into(), leaked_now, "00:03:41".into(), db.leaked_query.clone()));
+            }
+            let by_app = lower.contains("application_name");
+            let mut grouped: BTreeMap<(String, String), (u32, String, String)> = BTreeMap::new();
+            for (app, state, n, age, q) in sessions {
+                let key = (if by_app { app } else { String::new() }, state);
+                let e = grouped.entry(key).or_insert((0, age.clone(), q.clone()));
+                e.0 += n;
+                if age > e.1 {
+                    e.1 = age;
+                    e.2 = q;
+                }
+            }
+            let mut rows: Vec<(u32, Vec<String>)> = grouped
+                .into_iter()
+                .map(|((app, state), (n, age, q))| {
+                    let mut row = if by_app { vec![app] } else { vec![] };
+                    row.push(state);
+                    row.push(n.to_string());
+                    if by_app {
+                        row.push(age);
+                        row.push(q.chars().take(60).collect());
+                    }
+                    (n, row)
+                })
+                .collect();
+            rows.sort_by(|a, b| b.0.cmp(&a.0));
+            let total: u32 = rows.iter().map(|r| r.0).sum();
+            let header: &[&str] = if by_app {
+                &["application_name", "state", "sessions", "oldest_xact", "sample_query"]
+            } else {
+                &["state", "count"]
+            };
+            let body: Vec<Vec<String>> = rows.into_iter().map(|r| r.1).collect();
+            let n = body.len();
+            let text = format!("{}\n({n} rows)", psql_table(header, &body));
+            let digest = format!("{total} of {} connections in use (demo environment)", db.max_connections);
+            return Ok(ToolOutput { text, language: "sql", digest });
+        }
+        Err(ToolError::Failed(
+            "demo environment: the simulated database answers queries on pg_stat_activity and pg_terminate_backend of idle transactions; connect a real PostgreSQL for anything else".into(),
+        ))
+    }
+}
+
+/// psql's aligned format: ` a | b ` with a `---+---` rule.
+fn psql_table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &[String]| {
+        cells.iter().zip(&widths).map(|(c, w)| format!(" {c:<w$} ")).collect::<Vec<_>>().join("|").trim_end().to_string()
+    };
+    let mut out = vec![line(&header.iter().map(|h| h.to_string()).collect::<Vec<_>>())];
+    out.push(widths.iter().map(|w| "-".repeat(w + 2)).collect::<Vec<_>>().join("+"));
+    out.extend(rows.iter().map(|r| line(r)));
+    out.join("\n")
+}
+
+impl Tool for Psql {
+    fn spec(&self) -> ToolSpec {
+        ToolSpec {
+            name: "psql".into(),
+            description: "Run SQL on a production database. Needs the engineer to type the password; anything but a plain read also needs approval.".into(),
+            parameters: schema(json!({"target": {"type": "string", "description": "database service name"}, "query": {"type": "string"}}), &["target", "query"]),
+        }
+    }
+
+    fn classify(&self, args: &Value) -> Risk {
+        match str_arg(args, "query").map(sql_risk::classify) {
+            Ok(Risk::ReadOnly) => Risk::NeedsCredentials,
+            Ok(risk) => risk,
+            Err(_) => Risk::Unknown,
+        }
+    }
+
+    fn credential(&self, args: &Value) -> Option<CredentialSpec> {
+        let target = str_arg(args, "target").unwrap_or("database");
+        Some(CredentialSpec {
+            target: format!("postgres://readonly@{target}:5432"),
+            prompt: format!("Password for readonly@{target}"),
+        })
+    }
+
+    fn preview(&self, args: &Value) -> CallPreview {
+        let query = str_arg(args, "query").unwrap_or_default();
+        let target = str_arg(args, "target").unwrap_or("?");
+        CallPreview {
+            command: query.split_whitespace().collect::<Vec<_>>().join(" "),
+            target: format!("postgres {target} (demo environment)"),
+        }
+    }
+
+    fn session_scope(&self, args: &Value) -> crate::event::SessionScope {
+        let query = str_arg(args, "query").unwrap_or_default();
+        let prefix = query.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
+        crate::event::SessionScope { tool: "psql".into(), prefix }
+    }
+
+    fn args_from_command(&self, command: &str, original: &Value) -> Result<Value, ToolError> {
+        let target = str_arg(original, "target")?;
+        Ok(json!({"target": target, "query": command}))
+    }
+
+    fn run<'a>(&'a self, args: &'a Value, secret: Option<&'a Secret>) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
+        Box::pin(async move {
+            let target = str_arg(args, "target")?;
+            let query = str_arg(args, "query")?;
+            match secret {
+                None => return Err(ToolError::MissingCredential),
+                Some(s) if s.expose().is_empty() => {
+                    return Err(ToolError::Failed(format!("FATAL: password authentication failed for user \"readonly\" on {target} (empty password)")));
+                }
+                Some(_) => {}
+            }
+            self.answer(target, query)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env() -> Arc<DemoEnv> {
+        DemoEnv::new(Bundle::demo())
+    }
+
+    #[tokio::test]
+    async fn ranking_puts_the_fault_path_first_and_the_red_herring_last() {
+        let env = env();
+        let out = MetricsRank(env).run(&json!({}), None).await.unwrap();
+        let value: Value = serde_json::from_str(&out.text).unwrap();
+        let changed: Vec<&str> = value["changed"].as_array().unwrap().iter().map(|r| r["service"].as_str().unwrap()).collect();
+        assert!(changed.contains(&"payments") && changed.contains(&"orders-db"), "{changed:?}");
+        assert!(!changed.contains(&"catalog"), "{changed:?}");
+        assert!(value["onset"].as_str().unwrap().starts_with("2026-11-24T02:0"));
+    }
+
+    #[tokio::test]
+    async fn rollback_changes_the_simulated_database() {
+        let env = env();
+        let psql = Psql(env.clone());
+        let secret = Secret::new("pw".into());
+        let q = json!({"target": "orders-db", "query": "select application_name, state, count(*) from pg_stat_activity group by 1, 2"});
+        let before = psql.run(&q, Some(&secret)).await.unwrap();
+        assert!(before.text.contains("idle in transaction"), "{}", before.text);
+        let undo = json!({"command": "kubectl rollout undo deployment/payments -n shop"});
+        assert!(Kubectl(env.clone()).dry_run(&undo).unwrap().contains("2.14.0 → payments:2.13.4"));
+        Kubectl(env.clone()).run(&undo, None).await.unwrap();
+        let after = psql.run(&q, Some(&secret)).await.unwrap();
+        assert!(!after.text.contains("idle in transaction"), "{}", after.text);
+    }
+
+    #[tokio::test]
+    async fn psql_without_a_password_fails_and_wrong_namespace_is_not_found() {
+        let env = env();
+        let q = json!({"target": "orders-db", "query": "select 1 from pg_stat_activity"});
+        assert_eq!(Psql(env.clone()).run(&q, None).await.unwrap_err(), ToolError::MissingCredential);
+        let err = Kubectl(env).run(&json!({"command": "kubectl rollout undo deployment/payments -n prod"}), None).await.unwrap_err();
+        assert!(err.to_string().contains("not found in namespace \"prod\""));
+    }
+
+    #[test]
+    fn risk_comes_from_the_arguments() {
+        let env = env();
+        let psql = Psql(env.clone());
+        assert_eq!(psql.classify(&json!({"target": "orders-db", "query": "select 1"})), Risk::NeedsCredentials);
+        assert_eq!(psql.classify(&json!({"target": "orders-db", "query": "select 1; drop table x"})), Risk::Mutating);
+        let kubectl = Kubectl(env);
+        assert_eq!(kubectl.classify(&json!({"command": "kubectl get pods; kubectl delete ns prod"})), Risk::Unknown);
+        assert_eq!(kubectl.classify(&json!({"cmd": "kubectl get pods"})), Risk::Unknown);
+    }
+}

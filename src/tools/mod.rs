@@ -1,0 +1,148 @@
+//! Tools: what the agent can do, and how risky each call is.
+//!
+//! A [`Tool`] has a name, a JSON schema for its arguments, and — the part that matters
+//! for safety — [`Tool::classify`], which decides the call's [`Risk`] from the actual
+//! arguments. The brain never says what is safe; the engine's gate asks the tool. A tool
+//! that needs a secret says so in [`Tool::credential`]; the secret is handed to `run`
+//! for that one call and never appears in an event.
+
+pub mod demo;
+pub mod kubectl_risk;
+pub mod sql_risk;
+
+use crate::event::{Risk, SessionScope};
+use futures::future::BoxFuture;
+use serde_json::Value;
+use std::fmt;
+use std::sync::Arc;
+use zeroize::Zeroizing;
+
+/// A secret typed by the engineer. Its `Debug` never shows the value, it is wiped from
+/// memory on drop, and it has no `Serialize`, so it can't end up in a session file.
+pub struct Secret(Zeroizing<String>);
+
+impl Secret {
+    pub fn new(value: String) -> Secret {
+        Secret(Zeroizing::new(value))
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// What a brain is told about a tool.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ToolSpec {
+    pub name: String,
+    pub description: String,
+    /// JSON Schema of the arguments object.
+    pub parameters: Value,
+}
+
+/// What a call will do, in the words the approval overlay shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallPreview {
+    pub command: String,
+    pub target: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CredentialSpec {
+    pub target: String,
+    pub prompt: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolOutput {
+    pub text: String,
+    /// Highlighting syntax: json, sql, yaml, shell or log.
+    pub language: &'static str,
+    /// One line that says what the output means.
+    pub digest: String,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ToolError {
+    #[error("invalid arguments: {0}")]
+    InvalidArguments(String),
+    #[error("{0}")]
+    Failed(String),
+    #[error("needs a credential and none was supplied")]
+    MissingCredential,
+}
+
+pub trait Tool: Send + Sync {
+    fn spec(&self) -> ToolSpec;
+
+    /// The risk of this call, from its actual arguments.
+    fn classify(&self, args: &Value) -> Risk;
+
+    /// Whether this call needs a secret typed by the engineer.
+    fn credential(&self, _args: &Value) -> Option<CredentialSpec> {
+        None
+    }
+
+    fn preview(&self, args: &Value) -> CallPreview;
+
+    /// What "approve for the rest of the session" covers for this call.
+    fn session_scope(&self, args: &Value) -> SessionScope {
+        let command = self.preview(args).command;
+        let prefix = command
+            .split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ");
+        SessionScope {
+            tool: self.spec().name,
+            prefix,
+        }
+    }
+
+    /// A preview of the effect of a risky call (a dry run, a diff), when one can be made
+    /// without side effects.
+    fn dry_run(&self, _args: &Value) -> Option<String> {
+        None
+    }
+
+    /// Turn an edited command line back into arguments (for "edit, then approve").
+    fn args_from_command(&self, command: &str, original: &Value) -> Result<Value, ToolError>;
+
+    fn run<'a>(
+        &'a self,
+        args: &'a Value,
+        secret: Option<&'a Secret>,
+    ) -> BoxFuture<'a, Result<ToolOutput, ToolError>>;
+}
+
+/// The tools a session can use, by name.
+#[derive(Clone, Default)]
+pub struct Registry {
+    tools: Vec<Arc<dyn Tool>>,
+}
+
+impl Registry {
+    pub fn new(tools: Vec<Arc<dyn Tool>>) -> Registry {
+        Registry { tools }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Arc<dyn Tool>> {
+        self.tools.iter().find(|t| t.spec().name == name)
+    }
+
+    pub fn specs(&self) -> Vec<ToolSpec> {
+        self.tools.iter().map(|t| t.spec()).collect()
+    }
+}
+
+/// Read a required string argument.
+pub fn str_arg<'a>(args: &'a Value, name: &str) -> Result<&'a str, ToolError> {
+    args.get(name)
+        .and_then(Value::as_str)
+        .ok_or_else(|| ToolError::InvalidArguments(format!("`{name}` (a string) is required")))
+}
