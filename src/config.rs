@@ -97,7 +97,12 @@ impl Config {
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
-            Err(source) => return Err(ConfigError::Io { path: path.into(), source }),
+            Err(source) => {
+                return Err(ConfigError::Io {
+                    path: path.into(),
+                    source,
+                });
+            }
         };
         Config::parse(&text, path)
     }
@@ -146,7 +151,8 @@ mod tests {
 
     #[test]
     fn errors_name_file_line_and_expectation() {
-        let err = Config::parse("theme = \"dark\"\npolicy = \"yolo\"\n", Path::new("c.toml")).unwrap_err();
+        let err = Config::parse("theme = \"dark\"\npolicy = \"yolo\"\n", Path::new("c.toml"))
+            .unwrap_err();
         let text = err.to_string();
         assert!(text.starts_with("c.toml:2:"), "{text}");
         assert!(text.contains("ask") && text.contains("read-only"), "{text}");

@@ -29,7 +29,11 @@ impl<W: Write> Printer<W> {
     }
 
     fn flush_text(&mut self, all: bool) -> std::io::Result<()> {
-        let prefix = if self.pending_reasoning { "  · " } else { "  » " };
+        let prefix = if self.pending_reasoning {
+            "  · "
+        } else {
+            "  » "
+        };
         while let Some(pos) = self.pending_text.find('\n') {
             let line: String = self.pending_text.drain(..=pos).collect();
             let line = line.trim_end();
@@ -64,30 +68,53 @@ impl<W: Write> Printer<W> {
         }
         let time = event.ts.format("%H:%M:%S");
         match &event.kind {
-            EventKind::SessionStarted { incident, brain, policy } => writeln!(
+            EventKind::SessionStarted {
+                incident,
+                brain,
+                policy,
+            } => writeln!(
                 self.out,
                 "[{time}] {} — {}\n           brain {brain} · policy {policy} · environment {}{}",
                 incident.title,
                 incident.alert,
                 incident.environment,
-                if incident.simulated { " (demo environment: tools act on simulated state)" } else { "" }
+                if incident.simulated {
+                    " (demo environment: tools act on simulated state)"
+                } else {
+                    ""
+                }
             )?,
-            EventKind::ToolCallProposed { id, command, risk, .. } => {
-                writeln!(self.out, "[{time}] → {id} {command}  ({})", risk.label())?
+            EventKind::ToolCallProposed {
+                id, command, risk, ..
+            } => writeln!(self.out, "[{time}] → {id} {command}  ({})", risk.label())?,
+            EventKind::ApprovalRequested { id, command, .. } => {
+                writeln!(self.out, "[{time}] ? {id} needs approval: {command}")?
             }
-            EventKind::ApprovalRequested { id, command, .. } => writeln!(self.out, "[{time}] ? {id} needs approval: {command}")?,
             EventKind::ApprovalDecided { id, decision, by } => {
                 let what = match decision {
                     Decision::ApprovedOnce => "approved once".to_string(),
-                    Decision::ApprovedForSession { scope } => format!("approved for the session ({} {}…)", scope.tool, scope.prefix),
+                    Decision::ApprovedForSession { scope } => format!(
+                        "approved for the session ({} {}…)",
+                        scope.tool, scope.prefix
+                    ),
                     Decision::Edited { command, .. } => format!("edited and approved: {command}"),
                     Decision::Denied { reason } => format!("denied: {reason}"),
                 };
                 writeln!(self.out, "[{time}]   {id} {what} (by {by})")?
             }
-            EventKind::CredentialRequested { id, target, .. } => writeln!(self.out, "[{time}] ? {id} needs a credential for {target}")?,
-            EventKind::CredentialSupplied { id, by } => writeln!(self.out, "[{time}]   {id} credential supplied by {by}")?,
-            EventKind::ToolCallFinished { id, outcome, duration_ms, output, error } => {
+            EventKind::CredentialRequested { id, target, .. } => {
+                writeln!(self.out, "[{time}] ? {id} needs a credential for {target}")?
+            }
+            EventKind::CredentialSupplied { id, by } => {
+                writeln!(self.out, "[{time}]   {id} credential supplied by {by}")?
+            }
+            EventKind::ToolCallFinished {
+                id,
+                outcome,
+                duration_ms,
+                output,
+                error,
+            } => {
                 let mark = match outcome {
                     CallOutcome::Ok => "✓",
                     CallOutcome::Failed => "✗",
@@ -97,25 +124,49 @@ impl<W: Write> Printer<W> {
                 let detail = error.clone().unwrap_or_else(|| output.digest.clone());
                 writeln!(self.out, "[{time}] {mark} {id} {duration_ms}ms · {detail}")?
             }
-            EventKind::HypothesisUpserted { hypothesis: h } | EventKind::HypothesisEdited { hypothesis: h, .. } => {
-                let who = if matches!(event.kind, EventKind::HypothesisEdited { .. }) { " (edited by a human)" } else { "" };
-                writeln!(self.out, "[{time}] {} {} {:.0}%{who}: {}", h.id, h.status.label(), h.confidence * 100.0, h.statement)?
+            EventKind::HypothesisUpserted { hypothesis: h }
+            | EventKind::HypothesisEdited { hypothesis: h, .. } => {
+                let who = if matches!(event.kind, EventKind::HypothesisEdited { .. }) {
+                    " (edited by a human)"
+                } else {
+                    ""
+                };
+                writeln!(
+                    self.out,
+                    "[{time}] {} {} {:.0}%{who}: {}",
+                    h.id,
+                    h.status.label(),
+                    h.confidence * 100.0,
+                    h.statement
+                )?
             }
             EventKind::Steering { text, by } => writeln!(self.out, "[{time}] {by}: {text}")?,
             EventKind::Notice { text } => writeln!(self.out, "[{time}] {text}")?,
             EventKind::Paused { by } => writeln!(self.out, "[{time}] paused by {by}")?,
             EventKind::Resumed { by } => writeln!(self.out, "[{time}] resumed by {by}")?,
-            EventKind::Error { source, message, .. } => writeln!(self.out, "[{time}] error in {source}: {message}")?,
+            EventKind::Error {
+                source, message, ..
+            } => writeln!(self.out, "[{time}] error in {source}: {message}")?,
             EventKind::Concluded { conclusion } => {
-                writeln!(self.out, "\n== conclusion ({:.0}% confidence) ==\n{}", conclusion.confidence * 100.0, conclusion.root_cause)?;
+                writeln!(
+                    self.out,
+                    "\n== conclusion ({:.0}% confidence) ==\n{}",
+                    conclusion.confidence * 100.0,
+                    conclusion.root_cause
+                )?;
                 writeln!(self.out, "evidence: {}", conclusion.evidence.join(", "))?;
                 for f in &conclusion.follow_ups {
                     writeln!(self.out, "follow-up: {f}")?;
                 }
                 writeln!(self.out)?;
             }
-            EventKind::SessionEnded { reason } => writeln!(self.out, "[{time}] session ended: {reason}")?,
-            EventKind::TurnStarted { .. } | EventKind::ToolCallStarted { .. } | EventKind::ReasoningDelta { .. } | EventKind::MessageDelta { .. } => {}
+            EventKind::SessionEnded { reason } => {
+                writeln!(self.out, "[{time}] session ended: {reason}")?
+            }
+            EventKind::TurnStarted { .. }
+            | EventKind::ToolCallStarted { .. }
+            | EventKind::ReasoningDelta { .. }
+            | EventKind::MessageDelta { .. } => {}
         }
         self.out.flush()
     }

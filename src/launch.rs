@@ -61,7 +61,11 @@ pub fn launch(setup: SessionSetup, data_dir: &Path) -> std::io::Result<Launched>
         alert: incident.alert.clone(),
         fired_at: Some(incident.fired_at),
         namespace: incident.namespace.clone(),
-        services: incident.services.iter().map(|s| (s.name.clone(), s.kind.clone())).collect(),
+        services: incident
+            .services
+            .iter()
+            .map(|s| (s.name.clone(), s.kind.clone()))
+            .collect(),
     };
     let env = DemoEnv::new(setup.bundle);
     let config = EngineConfig {

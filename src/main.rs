@@ -1,17 +1,35 @@
-//! The `hunch` command line: demo, replay, sessions.
+//! The `hunch` command line: `demo`, `replay`, `sessions`.
+//!
+//! Errors here get context for the person at the terminal (anyhow); logs go to a file in
+//! the state dir, never to the terminal the TUI draws on.
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use hunch::bundle::Bundle;
 use hunch::config::{Config, Paths};
 use hunch::engine::gate::Approver;
 use hunch::launch::{SessionSetup, current_user, launch};
-use std::path::PathBuf;
+use hunch::session::{blob_store_for, read_session};
+use hunch::tui::app::{App, Mode};
+use hunch::tui::keymap::Keymap;
+use hunch::tui::replay::Replay;
+use hunch::tui::theme::Theme;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 #[derive(Parser)]
-#[command(name = "hunch", version, about = "An AI agent investigates a production incident alongside the engineer on call")]
+#[command(
+    name = "hunch",
+    version,
+    about = "An AI agent investigates a production incident alongside the engineer on call"
+)]
 struct Cli {
+    /// Colour theme: dark, light, high-contrast, or one in the config dir's themes/.
+    #[arg(long, global = true)]
+    theme: Option<String>,
+    /// Keymap: default, vim, or one in the config dir's keymaps/.
+    #[arg(long, global = true)]
+    keymap: Option<String>,
     #[command(subcommand)]
     command: Commands,
 }
@@ -35,39 +53,110 @@ enum Commands {
         /// Write the embedded demo bundle to this directory and exit.
         #[arg(long, value_name = "DIR", conflicts_with_all = ["headless", "bundle"])]
         write_bundle: Option<PathBuf>,
-        /// Milliseconds between streamed chunks of the agent's text.
+        /// Milliseconds between streamed chunks of the agent's text (default 40 in the TUI, 0 headless).
         #[arg(long, value_name = "MS")]
         pace: Option<u64>,
+    },
+    /// Replay a recorded session exactly as the engineer saw it.
+    Replay {
+        /// A session file (see `hunch sessions`).
+        file: PathBuf,
     },
     /// List recorded sessions, newest first.
     Sessions,
 }
 
+fn init_logging(paths: &Paths) -> Result<()> {
+    std::fs::create_dir_all(&paths.state_dir)
+        .with_context(|| format!("creating {}", paths.state_dir.display()))?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(paths.log_file())
+        .with_context(|| format!("opening the log file {}", paths.log_file().display()))?;
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("HUNCH_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::sync::Mutex::new(file))
+        .with_ansi(false)
+        .init();
+    Ok(())
+}
+
+struct Look {
+    theme: Theme,
+    keymap: Keymap,
+}
+
+fn look(
+    cli_theme: Option<String>,
+    cli_keymap: Option<String>,
+    config: &Config,
+    paths: &Paths,
+) -> Result<Look> {
+    let theme_name = cli_theme
+        .or(config.theme.clone())
+        .unwrap_or_else(|| "dark".into());
+    let keymap_name = cli_keymap
+        .or(config.keymap.clone())
+        .unwrap_or_else(|| "default".into());
+    Ok(Look {
+        theme: Theme::load(&theme_name, Some(&paths.config_dir))?,
+        keymap: Keymap::load(&keymap_name, Some(&paths.config_dir))?,
+    })
+}
+
 fn main() -> Result<()> {
     let cli = Cli::parse();
     let paths = Paths::discover()?;
+    init_logging(&paths)?;
     let config = Config::load(&paths.config_file())?;
     match cli.command {
-        Commands::Demo { headless, json, approve_all, bundle, write_bundle, pace } => {
+        Commands::Demo {
+            headless,
+            json,
+            approve_all,
+            bundle,
+            write_bundle,
+            pace,
+        } => {
             if let Some(dir) = write_bundle {
-                Bundle::write_demo(&dir).with_context(|| format!("writing the demo bundle to {}", dir.display()))?;
+                Bundle::write_demo(&dir)
+                    .with_context(|| format!("writing the demo bundle to {}", dir.display()))?;
                 println!("wrote the demo bundle to {}", dir.display());
                 return Ok(());
             }
             let bundle = match bundle {
-                Some(dir) => Bundle::load(&dir).with_context(|| format!("loading the bundle {}", dir.display()))?,
+                Some(dir) => Bundle::load(&dir)
+                    .with_context(|| format!("loading the bundle {}", dir.display()))?,
                 None => Bundle::demo(),
             };
-            let default_pace = if headless { 0 } else { 40 };
             let setup = SessionSetup {
                 bundle,
                 policy: config.policy.clone(),
-                approver: if approve_all { Approver::ApproveAll } else if headless { Approver::Nobody } else { Approver::Human },
+                approver: if approve_all {
+                    Approver::ApproveAll
+                } else if headless {
+                    Approver::Nobody
+                } else {
+                    Approver::Human
+                },
                 exit_when_idle: headless,
-                pace: Duration::from_millis(pace.unwrap_or(default_pace)),
+                pace: Duration::from_millis(pace.unwrap_or(if headless { 0 } else { 40 })),
                 user: current_user(),
             };
-            run_headless(setup, &paths, json)
+            if headless {
+                run_headless(setup, &paths, json)
+            } else {
+                let look = look(cli.theme, cli.keymap, &config, &paths)?;
+                run_live(setup, &paths, look)
+            }
+        }
+        Commands::Replay { file } => {
+            let look = look(cli.theme, cli.keymap, &config, &paths)?;
+            run_replay(&file, look)
         }
         Commands::Sessions => {
             let sessions = hunch::session::list_sessions(&paths.sessions_dir())?;
@@ -75,18 +164,94 @@ fn main() -> Result<()> {
                 println!("no sessions yet in {}", paths.sessions_dir().display());
             }
             for s in sessions {
+                let warn = if s.warnings > 0 {
+                    format!("  ({} damaged lines)", s.warnings)
+                } else {
+                    String::new()
+                };
                 println!(
-                    "{}  {:<40}  {:>4} steps  {}  {}",
+                    "{}  {:<32}  {:>3} steps  {:<9}  {}{warn}",
                     s.started,
                     s.title,
                     s.steps,
-                    if s.concluded { "concluded" } else { "open     " },
+                    if s.concluded { "concluded" } else { "open" },
                     s.path.display()
                 );
             }
             Ok(())
         }
     }
+}
+
+fn run_live(setup: SessionSetup, paths: &Paths, look: Look) -> Result<()> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    let launched = launch(setup, &paths.data_dir).context("creating the session file")?;
+    let session_file = launched.session_file.clone();
+    runtime.block_on(async {
+        let mut engine = launched.engine;
+        let events = engine.subscribe();
+        let engine_task = tokio::spawn(engine.run());
+        let mut app = App::new(
+            hunch::event::State::new(),
+            Mode::Live(launched.handle),
+            look.keymap,
+            look.theme,
+        );
+        app.session_file = Some(session_file.clone());
+        app.blobs = Some(launched.blobs);
+        let result = hunch::tui::run(&mut app, Some(events)).await;
+        drop(app);
+        // The engine ends once its handle is gone (quit was sent or the TUI closed).
+        let _ = tokio::time::timeout(Duration::from_secs(5), engine_task).await;
+        result.context("the terminal UI failed")
+    })?;
+    drop(runtime);
+    match launched.recorder.join() {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => eprintln!("warning: the session file is incomplete: {e}"),
+        Err(_) => eprintln!(
+            "warning: the recorder stopped unexpectedly; the session file may be incomplete"
+        ),
+    }
+    println!("session saved: {}", session_file.display());
+    println!("replay it with: hunch replay {}", session_file.display());
+    Ok(())
+}
+
+fn run_replay(file: &Path, look: Look) -> Result<()> {
+    let log = read_session(file)
+        .with_context(|| format!("reading the session file {}", file.display()))?;
+    if log.events.is_empty() {
+        bail!(
+            "{} holds no hunch events{}",
+            file.display(),
+            log.warnings
+                .first()
+                .map(|w| format!(" ({w})"))
+                .unwrap_or_default()
+        );
+    }
+    let warnings: Vec<String> = log.warnings.iter().map(|w| w.to_string()).collect();
+    for w in &warnings {
+        eprintln!("warning: {}: {w}", file.display());
+    }
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let mut replay = Replay::new(log.events, warnings.clone());
+        let mut state = hunch::event::State::new();
+        replay.restart(&mut state);
+        let mut app = App::new(state, Mode::Replay(replay), look.keymap, look.theme);
+        app.session_file = Some(file.to_path_buf());
+        app.blobs = Some(blob_store_for(file));
+        app.sync_decision();
+        hunch::tui::run(&mut app, None)
+            .await
+            .context("the terminal UI failed")
+    })?;
+    for w in &warnings {
+        eprintln!("warning: {}: {w}", file.display());
+    }
+    Ok(())
 }
 
 fn run_headless(setup: SessionSetup, paths: &Paths, json: bool) -> Result<()> {
@@ -107,7 +272,7 @@ fn run_headless(setup: SessionSetup, paths: &Paths, json: bool) -> Result<()> {
     })?;
     eprintln!("session: {}", session_file.display());
     if !concluded {
-        anyhow::bail!("the investigation ended without a conclusion");
+        bail!("the investigation ended without a conclusion");
     }
     Ok(())
 }

@@ -160,7 +160,12 @@ pub fn rank(times: &[i64], series: &[(String, Vec<f64>)], onset: Option<i64>) ->
             }
         })
         .collect();
-    shifts.sort_by(|a, b| b.score.abs().total_cmp(&a.score.abs()).then(a.series.cmp(&b.series)));
+    shifts.sort_by(|a, b| {
+        b.score
+            .abs()
+            .total_cmp(&a.score.abs())
+            .then(a.series.cmp(&b.series))
+    });
     Ranking { onset, shifts }
 }
 
@@ -172,7 +177,9 @@ mod tests {
         let mut x = seed;
         (0..n)
             .map(|_| {
-                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 10.0 + ((x >> 33) as f64 / (1u64 << 31) as f64 - 0.5)
             })
             .collect()
@@ -215,7 +222,10 @@ mod tests {
         for v in &mut up[30..] {
             *v *= 3.0;
         }
-        let a = vec![("x_a".to_string(), noisy(50, 4)), ("y_b".to_string(), up.clone())];
+        let a = vec![
+            ("x_a".to_string(), noisy(50, 4)),
+            ("y_b".to_string(), up.clone()),
+        ];
         let b = vec![("y_b".to_string(), up), ("x_a".to_string(), noisy(50, 4))];
         assert_eq!(rank(&times, &a, None), rank(&times, &b, None));
     }

@@ -25,10 +25,19 @@ fn mask_token(token: &str) -> String {
     let tail = &token[lead.len() + core.len()..];
     let masked = if let Some((key, value)) = core.split_once('=')
         && !key.is_empty()
-        && key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
     {
-        if value.is_empty() { core.to_string() } else { format!("{key}=<*>") }
-    } else if core.contains('/') && core.chars().any(|c| c.is_ascii_digit()) && !core.contains("://") {
+        if value.is_empty() {
+            core.to_string()
+        } else {
+            format!("{key}=<*>")
+        }
+    } else if core.contains('/')
+        && core.chars().any(|c| c.is_ascii_digit())
+        && !core.contains("://")
+    {
         core.split('/')
             .map(|segment| if is_variable(segment) { "<*>" } else { segment })
             .collect::<Vec<_>>()
@@ -67,7 +76,9 @@ mod tests {
     #[test]
     fn masks_variables_and_keeps_words() {
         assert_eq!(
-            template_of("req=ab12cd timeout acquiring connection after 5000ms (pool=orders-db active=20)"),
+            template_of(
+                "req=ab12cd timeout acquiring connection after 5000ms (pool=orders-db active=20)"
+            ),
             "req=<*> timeout acquiring connection after <*> (pool=<*> active=<*>)"
         );
         assert_eq!(

@@ -33,7 +33,9 @@ pub struct IncidentBrief {
 #[derive(Debug, Clone)]
 pub enum HistoryItem {
     /// Text the brain itself produced earlier.
-    Said { text: String },
+    Said {
+        text: String,
+    },
     ToolResult {
         id: String,
         tool: String,
@@ -50,11 +52,17 @@ pub enum HistoryItem {
         command: String,
         reason: String,
     },
-    Steering { text: String },
+    Steering {
+        text: String,
+    },
     /// The engineer changed the board; the hypothesis as it now stands.
-    BoardEdit { hypothesis: Hypothesis },
+    BoardEdit {
+        hypothesis: Hypothesis,
+    },
     /// The brain concluded (through the `conclude` tool).
-    Concluded { root_cause: String },
+    Concluded {
+        root_cause: String,
+    },
 }
 
 #[derive(Debug, Clone)]

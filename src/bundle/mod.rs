@@ -256,7 +256,9 @@ impl Bundle {
             let path = dir.join(name);
             match std::fs::read_to_string(&path) {
                 Ok(text) => Ok(text),
-                Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
+                Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => {
+                    Ok(String::new())
+                }
                 Err(source) => Err(BundleError::Io { file: path, source }),
             }
         };
@@ -280,7 +282,11 @@ impl Bundle {
                     file: file.clone(),
                     source,
                 })?;
-                let name = file.file_name().unwrap_or_default().to_string_lossy().into();
+                let name = file
+                    .file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into();
                 docs.push(Document { name, text });
             }
             Ok(docs)
@@ -368,10 +374,22 @@ fn parse_metrics(text: &str) -> Result<MetricTable, BundleError> {
         let line = row + 2;
         let record = record.map_err(|e| parse_error(FILE, line, e.to_string()))?;
         let time = parse_time(&record[0]).ok_or_else(|| {
-            parse_error(FILE, line, format!("`{}` is not a time (RFC 3339 or unix seconds)", &record[0]))
+            parse_error(
+                FILE,
+                line,
+                format!("`{}` is not a time (RFC 3339 or unix seconds)", &record[0]),
+            )
         })?;
-        if table.times.last().is_some_and(|&last| time.timestamp() <= last) {
-            return Err(parse_error(FILE, line, "times must increase from row to row"));
+        if table
+            .times
+            .last()
+            .is_some_and(|&last| time.timestamp() <= last)
+        {
+            return Err(parse_error(
+                FILE,
+                line,
+                "times must increase from row to row",
+            ));
         }
         table.times.push(time.timestamp());
         for (c, column) in table.values.iter_mut().enumerate() {
@@ -380,7 +398,11 @@ fn parse_metrics(text: &str) -> Result<MetricTable, BundleError> {
                 f64::NAN
             } else {
                 cell.parse().map_err(|_| {
-                    parse_error(FILE, line, format!("column `{}`: `{cell}` is not a number", table.columns[c]))
+                    parse_error(
+                        FILE,
+                        line,
+                        format!("column `{}`: `{cell}` is not a number", table.columns[c]),
+                    )
                 })?
             };
             column.push(value);
@@ -400,10 +422,15 @@ fn parse_logs(text: &str) -> Result<Vec<LogLine>, BundleError> {
         let (Some(ts), Some(level), Some(service), Some(message)) =
             (parts.next(), parts.next(), parts.next(), parts.next())
         else {
-            return Err(parse_error("logs.log", i + 1, "expected `<time> <LEVEL> <service> <message>`"));
+            return Err(parse_error(
+                "logs.log",
+                i + 1,
+                "expected `<time> <LEVEL> <service> <message>`",
+            ));
         };
-        let ts = parse_time(ts)
-            .ok_or_else(|| parse_error("logs.log", i + 1, format!("`{ts}` is not an RFC 3339 time")))?;
+        let ts = parse_time(ts).ok_or_else(|| {
+            parse_error("logs.log", i + 1, format!("`{ts}` is not an RFC 3339 time"))
+        })?;
         out.push(LogLine {
             ts,
             level: level.to_ascii_uppercase(),
@@ -438,7 +465,12 @@ mod tests {
         assert_eq!(bundle.metrics.times.len(), 240);
         assert!(bundle.metrics.columns.len() > 15);
         assert!(bundle.logs.len() > 500);
-        assert!(bundle.events.iter().any(|e| e.kind == "deploy" && e.service == "catalog"));
+        assert!(
+            bundle
+                .events
+                .iter()
+                .any(|e| e.kind == "deploy" && e.service == "catalog")
+        );
         assert_eq!(bundle.runbooks.len(), 3);
         assert_eq!(bundle.past_incidents.len(), 2);
         assert!(bundle.state.database.is_some());
@@ -457,17 +489,28 @@ mod tests {
 
     #[test]
     fn bad_metric_cell_names_line_and_column() {
-        let err = parse_metrics("time,a_x\n2026-01-01T00:00:00Z,1\n2026-01-01T00:00:15Z,oops\n").unwrap_err();
-        assert_eq!(err.to_string(), "metrics.csv:3: column `a_x`: `oops` is not a number");
+        let err = parse_metrics("time,a_x\n2026-01-01T00:00:00Z,1\n2026-01-01T00:00:15Z,oops\n")
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "metrics.csv:3: column `a_x`: `oops` is not a number"
+        );
         let err = parse_metrics("time,a_x\n10,1\n5,2\n").unwrap_err();
-        assert!(err.to_string().contains("metrics.csv:3: times must increase"));
+        assert!(
+            err.to_string()
+                .contains("metrics.csv:3: times must increase")
+        );
     }
 
     #[test]
     fn broken_incident_toml_names_the_line() {
         let dir = tempfile::tempdir().unwrap();
         Bundle::write_demo(dir.path()).unwrap();
-        std::fs::write(dir.path().join("incident.toml"), "title = \"x\"\nalert = \n").unwrap();
+        std::fs::write(
+            dir.path().join("incident.toml"),
+            "title = \"x\"\nalert = \n",
+        )
+        .unwrap();
         let err = Bundle::load(dir.path()).unwrap_err().to_string();
         assert!(err.starts_with("incident.toml:2:"), "{err}");
     }

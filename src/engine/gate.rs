@@ -70,19 +70,25 @@ pub fn decide(
         return Gate::Run;
     }
     if let Some(scope) = session_rules.iter().find(|s| s.covers(tool, command)) {
-        let decision = Decision::ApprovedForSession { scope: scope.clone() };
+        let decision = Decision::ApprovedForSession {
+            scope: scope.clone(),
+        };
         return Gate::Decided(decision, "session rule".into());
     }
     if let Policy::TrustedSession(rules) = policy
         && let Some(scope) = rules.iter().find(|s| s.covers(tool, command))
     {
-        let decision = Decision::ApprovedForSession { scope: scope.clone() };
+        let decision = Decision::ApprovedForSession {
+            scope: scope.clone(),
+        };
         return Gate::Decided(decision, "policy trusted-session".into());
     }
     match approver {
         Approver::Human => Gate::Ask,
         Approver::Nobody => Gate::Decided(
-            Decision::Denied { reason: "no approver".into() },
+            Decision::Denied {
+                reason: "no approver".into(),
+            },
             "headless".into(),
         ),
         Approver::ApproveAll => Gate::Decided(Decision::ApprovedOnce, "--approve-all".into()),
@@ -94,42 +100,137 @@ mod tests {
     use super::*;
 
     fn scope(tool: &str, prefix: &str) -> SessionScope {
-        SessionScope { tool: tool.into(), prefix: prefix.into() }
+        SessionScope {
+            tool: tool.into(),
+            prefix: prefix.into(),
+        }
     }
 
     #[test]
     fn only_read_only_runs_without_a_decision() {
         let cmd = "kubectl rollout undo deployment/payments -n shop";
-        assert_eq!(decide(&Policy::Ask, Approver::Human, Risk::ReadOnly, "kubectl", "kubectl get pods", &[]), Gate::Run);
-        assert_eq!(decide(&Policy::Ask, Approver::Human, Risk::Mutating, "kubectl", cmd, &[]), Gate::Ask);
-        assert_eq!(decide(&Policy::Ask, Approver::Human, Risk::Unknown, "kubectl", cmd, &[]), Gate::Ask);
+        assert_eq!(
+            decide(
+                &Policy::Ask,
+                Approver::Human,
+                Risk::ReadOnly,
+                "kubectl",
+                "kubectl get pods",
+                &[]
+            ),
+            Gate::Run
+        );
+        assert_eq!(
+            decide(
+                &Policy::Ask,
+                Approver::Human,
+                Risk::Mutating,
+                "kubectl",
+                cmd,
+                &[]
+            ),
+            Gate::Ask
+        );
+        assert_eq!(
+            decide(
+                &Policy::Ask,
+                Approver::Human,
+                Risk::Unknown,
+                "kubectl",
+                cmd,
+                &[]
+            ),
+            Gate::Ask
+        );
     }
 
     #[test]
     fn read_only_policy_denies_everything_else() {
-        let gate = decide(&Policy::ReadOnly, Approver::Human, Risk::Mutating, "kubectl", "kubectl delete ns x", &[]);
+        let gate = decide(
+            &Policy::ReadOnly,
+            Approver::Human,
+            Risk::Mutating,
+            "kubectl",
+            "kubectl delete ns x",
+            &[],
+        );
         assert!(matches!(gate, Gate::Decided(Decision::Denied { .. }, _)));
-        let gate = decide(&Policy::ReadOnly, Approver::Human, Risk::NeedsCredentials, "psql", "select 1", &[]);
+        let gate = decide(
+            &Policy::ReadOnly,
+            Approver::Human,
+            Risk::NeedsCredentials,
+            "psql",
+            "select 1",
+            &[],
+        );
         assert!(matches!(gate, Gate::Decided(Decision::Denied { .. }, _)));
     }
 
     #[test]
     fn session_rules_are_scoped_to_tool_and_prefix() {
         let rules = [scope("kubectl", "kubectl rollout restart")];
-        let ok = decide(&Policy::Ask, Approver::Human, Risk::Mutating, "kubectl", "kubectl rollout restart deployment/x", &rules);
-        assert!(matches!(ok, Gate::Decided(Decision::ApprovedForSession { .. }, _)));
-        let other = decide(&Policy::Ask, Approver::Human, Risk::Mutating, "kubectl", "kubectl rollout undo deployment/x", &rules);
+        let ok = decide(
+            &Policy::Ask,
+            Approver::Human,
+            Risk::Mutating,
+            "kubectl",
+            "kubectl rollout restart deployment/x",
+            &rules,
+        );
+        assert!(matches!(
+            ok,
+            Gate::Decided(Decision::ApprovedForSession { .. }, _)
+        ));
+        let other = decide(
+            &Policy::Ask,
+            Approver::Human,
+            Risk::Mutating,
+            "kubectl",
+            "kubectl rollout undo deployment/x",
+            &rules,
+        );
         assert_eq!(other, Gate::Ask);
-        let other_tool = decide(&Policy::Ask, Approver::Human, Risk::Mutating, "shell", "kubectl rollout restart deployment/x", &rules);
+        let other_tool = decide(
+            &Policy::Ask,
+            Approver::Human,
+            Risk::Mutating,
+            "shell",
+            "kubectl rollout restart deployment/x",
+            &rules,
+        );
         assert_eq!(other_tool, Gate::Ask);
     }
 
     #[test]
     fn trusted_session_rules_come_from_config_and_headless_denies() {
         let policy = Policy::TrustedSession(vec![scope("kubectl", "kubectl rollout restart")]);
-        let gate = decide(&policy, Approver::Nobody, Risk::Mutating, "kubectl", "kubectl rollout restart deploy/x", &[]);
-        assert!(matches!(gate, Gate::Decided(Decision::ApprovedForSession { .. }, ref by) if by == "policy trusted-session"));
-        let gate = decide(&policy, Approver::Nobody, Risk::Mutating, "kubectl", "kubectl delete ns x", &[]);
-        assert_eq!(gate, Gate::Decided(Decision::Denied { reason: "no approver".into() }, "headless".into()));
+        let gate = decide(
+            &policy,
+            Approver::Nobody,
+            Risk::Mutating,
+            "kubectl",
+            "kubectl rollout restart deploy/x",
+            &[],
+        );
+        assert!(
+            matches!(gate, Gate::Decided(Decision::ApprovedForSession { .. }, ref by) if by == "policy trusted-session")
+        );
+        let gate = decide(
+            &policy,
+            Approver::Nobody,
+            Risk::Mutating,
+            "kubectl",
+            "kubectl delete ns x",
+            &[],
+        );
+        assert_eq!(
+            gate,
+            Gate::Decided(
+                Decision::Denied {
+                    reason: "no approver".into()
+                },
+                "headless".into()
+            )
+        );
     }
 }

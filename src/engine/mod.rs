@@ -58,10 +58,21 @@ pub struct HypothesisEdit {
 
 #[derive(Debug)]
 pub enum Command {
-    Approve { id: String, approval: Approval },
-    Deny { id: String, reason: String },
-    SupplyCredential { id: String, secret: Secret },
-    CancelCredential { id: String },
+    Approve {
+        id: String,
+        approval: Approval,
+    },
+    Deny {
+        id: String,
+        reason: String,
+    },
+    SupplyCredential {
+        id: String,
+        secret: Secret,
+    },
+    CancelCredential {
+        id: String,
+    },
     EditHypothesis(HypothesisEdit),
     Steer(String),
     Pause,
@@ -139,7 +150,13 @@ impl Engine {
             replan: false,
             quit: false,
         };
-        (engine, EngineHandle { sender, by: by.into() })
+        (
+            engine,
+            EngineHandle {
+                sender,
+                by: by.into(),
+            },
+        )
     }
 
     /// A new receiver of every event from now on. Subscribe before `run`.
@@ -230,7 +247,10 @@ impl Engine {
             Command::EditHypothesis(edit) => self.apply_edit(edit, &by),
             Command::Steer(text) => {
                 let text = for_display(&text);
-                self.emit(EventKind::Steering { text: text.clone(), by });
+                self.emit(EventKind::Steering {
+                    text: text.clone(),
+                    by,
+                });
                 self.history.push(HistoryItem::Steering { text });
                 self.replan = true;
             }
@@ -254,7 +274,11 @@ impl Engine {
     }
 
     fn apply_edit(&mut self, edit: HypothesisEdit, by: &str) {
-        let existing = edit.id.as_deref().and_then(|id| self.state.hypothesis(id)).cloned();
+        let existing = edit
+            .id
+            .as_deref()
+            .and_then(|id| self.state.hypothesis(id))
+            .cloned();
         let hypothesis = match existing {
             Some(mut h) => {
                 if let Some(statement) = edit.statement {
@@ -404,7 +428,11 @@ impl Engine {
             })) {
                 Ok(h) => h,
                 Err(e) => {
-                    self.emit(EventKind::Error { source: "brain".into(), message: format!("bad hypothesis: {e}"), retried: false });
+                    self.emit(EventKind::Error {
+                        source: "brain".into(),
+                        message: format!("bad hypothesis: {e}"),
+                        retried: false,
+                    });
                     continue;
                 }
             };
@@ -415,7 +443,10 @@ impl Engine {
                 .state
                 .hypotheses
                 .iter()
-                .find(|h| (!proposed.id.is_empty() && h.id == proposed.id) || (proposed.key.is_some() && h.key == proposed.key))
+                .find(|h| {
+                    (!proposed.id.is_empty() && h.id == proposed.id)
+                        || (proposed.key.is_some() && h.key == proposed.key)
+                })
                 .cloned();
             let hypothesis = match existing {
                 // The engineer's word stands: the brain adds evidence and confidence only.
@@ -446,20 +477,39 @@ impl Engine {
     }
 
     fn conclude(&mut self, args: &Value) {
-        let text = |k: &str| args.get(k).and_then(Value::as_str).map(for_display).unwrap_or_default();
+        let text = |k: &str| {
+            args.get(k)
+                .and_then(Value::as_str)
+                .map(for_display)
+                .unwrap_or_default()
+        };
         let list = |k: &str| -> Vec<String> {
             args.get(k)
                 .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(Value::as_str).map(for_display).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(for_display)
+                        .collect()
+                })
                 .unwrap_or_default()
         };
         let conclusion = Conclusion {
             root_cause: text("root_cause"),
-            confidence: args.get("confidence").and_then(Value::as_f64).unwrap_or(0.0).clamp(0.0, 1.0) as f32,
-            evidence: list("evidence").into_iter().filter(|id| self.state.call(id).is_some()).collect(),
+            confidence: args
+                .get("confidence")
+                .and_then(Value::as_f64)
+                .unwrap_or(0.0)
+                .clamp(0.0, 1.0) as f32,
+            evidence: list("evidence")
+                .into_iter()
+                .filter(|id| self.state.call(id).is_some())
+                .collect(),
             follow_ups: list("follow_ups"),
         };
-        self.history.push(HistoryItem::Concluded { root_cause: conclusion.root_cause.clone() });
+        self.history.push(HistoryItem::Concluded {
+            root_cause: conclusion.root_cause.clone(),
+        });
         self.emit(EventKind::Concluded { conclusion });
     }
 
@@ -471,40 +521,74 @@ impl Engine {
                 return Err(Interrupt::Quit);
             };
             match envelope.command {
-                Command::Approve { id: target, approval } if target == id => {
+                Command::Approve {
+                    id: target,
+                    approval,
+                } if target == id => {
                     let call = self.state.call(id).expect("pending call exists");
-                    let tool = self.config.tools.get(&call.tool).expect("pending call has a tool").clone();
+                    let tool = self
+                        .config
+                        .tools
+                        .get(&call.tool)
+                        .expect("pending call has a tool")
+                        .clone();
                     let decision = match approval {
                         Approval::Once => Decision::ApprovedOnce,
-                        Approval::ForSession => Decision::ApprovedForSession { scope: tool.session_scope(&call.args) },
-                        Approval::Edited(command) => match tool.args_from_command(&command, &call.args) {
-                            Ok(args) => Decision::Edited { command: tool.preview(&args).command, args },
-                            Err(e) => {
-                                self.emit(EventKind::Notice { text: format!("edited command rejected ({e}); still waiting for a decision on {id}") });
-                                continue;
-                            }
+                        Approval::ForSession => Decision::ApprovedForSession {
+                            scope: tool.session_scope(&call.args),
                         },
+                        Approval::Edited(command) => {
+                            match tool.args_from_command(&command, &call.args) {
+                                Ok(args) => Decision::Edited {
+                                    command: tool.preview(&args).command,
+                                    args,
+                                },
+                                Err(e) => {
+                                    self.emit(EventKind::Notice { text: format!("edited command rejected ({e}); still waiting for a decision on {id}") });
+                                    continue;
+                                }
+                            }
+                        }
                     };
                     return Ok((decision, envelope.by));
                 }
                 Command::Deny { id: target, reason } if target == id => {
-                    let reason = if reason.trim().is_empty() { "denied".to_string() } else { for_display(&reason) };
+                    let reason = if reason.trim().is_empty() {
+                        "denied".to_string()
+                    } else {
+                        for_display(&reason)
+                    };
                     return Ok((Decision::Denied { reason }, envelope.by));
                 }
-                command => self.handle_side_command(Envelope { by: envelope.by, command })?,
+                command => self.handle_side_command(Envelope {
+                    by: envelope.by,
+                    command,
+                })?,
             }
         }
     }
 
-    async fn wait_for_credential(&mut self, id: &str) -> Result<Option<(Secret, String)>, Interrupt> {
+    async fn wait_for_credential(
+        &mut self,
+        id: &str,
+    ) -> Result<Option<(Secret, String)>, Interrupt> {
         loop {
             let Some(envelope) = self.commands.recv().await else {
                 return Err(Interrupt::Quit);
             };
             match envelope.command {
-                Command::SupplyCredential { id: target, secret } if target == id => return Ok(Some((secret, envelope.by))),
-                Command::CancelCredential { id: target } | Command::Deny { id: target, .. } if target == id => return Ok(None),
-                command => self.handle_side_command(Envelope { by: envelope.by, command })?,
+                Command::SupplyCredential { id: target, secret } if target == id => {
+                    return Ok(Some((secret, envelope.by)));
+                }
+                Command::CancelCredential { id: target } | Command::Deny { id: target, .. }
+                    if target == id =>
+                {
+                    return Ok(None);
+                }
+                command => self.handle_side_command(Envelope {
+                    by: envelope.by,
+                    command,
+                })?,
             }
         }
     }
@@ -581,10 +665,19 @@ impl Engine {
             }
         };
         if let Some((decision, by)) = decided {
-            self.emit(EventKind::ApprovalDecided { id: id.clone(), decision: decision.clone(), by });
+            self.emit(EventKind::ApprovalDecided {
+                id: id.clone(),
+                decision: decision.clone(),
+                by,
+            });
             match decision {
-                Decision::Denied { reason } => return self.finish_denied(&id, &call.tool, &command, reason),
-                Decision::Edited { args: edited, command: edited_command } => {
+                Decision::Denied { reason } => {
+                    return self.finish_denied(&id, &call.tool, &command, reason);
+                }
+                Decision::Edited {
+                    args: edited,
+                    command: edited_command,
+                } => {
                     args = edited;
                     command = edited_command;
                 }
@@ -594,21 +687,40 @@ impl Engine {
         let secret = match tool.credential(&args) {
             None => None,
             Some(_) if self.config.approver != Approver::Human => {
-                return self.finish_denied(&id, &call.tool, &command, "no approver to type the credential".into());
+                return self.finish_denied(
+                    &id,
+                    &call.tool,
+                    &command,
+                    "no approver to type the credential".into(),
+                );
             }
             Some(spec) => {
-                self.emit(EventKind::CredentialRequested { id: id.clone(), target: spec.target, prompt: spec.prompt });
+                self.emit(EventKind::CredentialRequested {
+                    id: id.clone(),
+                    target: spec.target,
+                    prompt: spec.prompt,
+                });
                 match self.wait_for_credential(&id).await {
                     Ok(Some((secret, by))) => {
                         self.emit(EventKind::CredentialSupplied { id: id.clone(), by });
                         Some(secret)
                     }
-                    Ok(None) => return self.finish_denied(&id, &call.tool, &command, "the engineer cancelled the credential prompt".into()),
+                    Ok(None) => {
+                        return self.finish_denied(
+                            &id,
+                            &call.tool,
+                            &command,
+                            "the engineer cancelled the credential prompt".into(),
+                        );
+                    }
                     Err(Interrupt::Quit) => return,
                 }
             }
         };
-        self.emit(EventKind::ToolCallStarted { id: id.clone(), command: for_display(&command) });
+        self.emit(EventKind::ToolCallStarted {
+            id: id.clone(),
+            command: for_display(&command),
+        });
         let started = Instant::now();
         let result = self.run_tool(tool, &args, secret.as_ref()).await;
         let elapsed = started.elapsed().as_millis() as u64;
@@ -618,7 +730,11 @@ impl Engine {
         };
         match result {
             Ok(Some(Ok(output))) => {
-                let output = ToolOutput { text: scrub(output.text), digest: scrub(output.digest), ..output };
+                let output = ToolOutput {
+                    text: scrub(output.text),
+                    digest: scrub(output.digest),
+                    ..output
+                };
                 let reference = self.store_output(&output);
                 self.emit(EventKind::ToolCallFinished {
                     id: id.clone(),
@@ -679,7 +795,11 @@ impl Engine {
 
     fn finish_failed(&mut self, id: &str, call: &ProposedCall, message: String, elapsed: u64) {
         let message = for_display(&message);
-        let command = self.state.call(id).map(|c| c.command.clone()).unwrap_or_default();
+        let command = self
+            .state
+            .call(id)
+            .map(|c| c.command.clone())
+            .unwrap_or_default();
         self.emit(EventKind::ToolCallFinished {
             id: id.into(),
             outcome: CallOutcome::Failed,
@@ -702,7 +822,11 @@ impl Engine {
     fn store_output(&mut self, output: &ToolOutput) -> OutputRef {
         let display = for_display(&output.text);
         let lines = display.lines().count() as u64;
-        let mut preview: String = display.lines().take(PREVIEW_LINES).collect::<Vec<_>>().join("\n");
+        let mut preview: String = display
+            .lines()
+            .take(PREVIEW_LINES)
+            .collect::<Vec<_>>()
+            .join("\n");
         if preview.len() > PREVIEW_BYTES {
             let mut cut = PREVIEW_BYTES;
             while !preview.is_char_boundary(cut) {
@@ -716,7 +840,9 @@ impl Engine {
                 Err(e) => {
                     self.emit(EventKind::Error {
                         source: "blob store".into(),
-                        message: format!("could not store the full output ({e}); only the preview is kept"),
+                        message: format!(
+                            "could not store the full output ({e}); only the preview is kept"
+                        ),
                         retried: false,
                     });
                     None

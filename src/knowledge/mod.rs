@@ -63,7 +63,11 @@ pub fn parse_doc(doc: &Document, kind: &str) -> ParsedDoc {
         } else if let Some(heading) = trimmed.strip_prefix("## ") {
             section = heading.trim().to_ascii_lowercase();
         } else if let Some(tags) = trimmed.strip_prefix("tags:") {
-            parsed.tags = tags.split(',').map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect();
+            parsed.tags = tags
+                .split(',')
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty())
+                .collect();
         } else if let Some(info) = trimmed.strip_prefix("```") {
             let mut body = Vec::new();
             for inner in lines.by_ref() {
@@ -137,11 +141,20 @@ impl KnowledgeBase {
             .zip(&docs)
             .map(|(raw, parsed)| {
                 // Title and tags count twice: they say what the document is about.
-                format!("{0} {0} {1} {1} {2}", parsed.title, parsed.tags.join(" "), raw.text)
+                format!(
+                    "{0} {0} {1} {1} {2}",
+                    parsed.title,
+                    parsed.tags.join(" "),
+                    raw.text
+                )
             })
             .collect();
-        let documents = texts.into_iter().enumerate().map(|(id, contents)| bm25::Document { id, contents });
-        let engine = SearchEngineBuilder::<usize>::with_documents(Language::English, documents).build();
+        let documents = texts
+            .into_iter()
+            .enumerate()
+            .map(|(id, contents)| bm25::Document { id, contents });
+        let engine =
+            SearchEngineBuilder::<usize>::with_documents(Language::English, documents).build();
         KnowledgeBase { docs, engine }
     }
 
@@ -169,7 +182,11 @@ mod tests {
     #[test]
     fn runbook_steps_and_follow_ups_are_parsed() {
         let bundle = Bundle::demo();
-        let doc = bundle.runbooks.iter().find(|d| d.name.contains("postgres")).unwrap();
+        let doc = bundle
+            .runbooks
+            .iter()
+            .find(|d| d.name.contains("postgres"))
+            .unwrap();
         let parsed = parse_doc(doc, "runbook");
         assert_eq!(parsed.title, "Postgres connection saturation");
         assert!(parsed.tags.contains(&"idle in transaction".to_string()));

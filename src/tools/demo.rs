@@ -40,7 +40,8 @@ impl DemoEnv {
     pub fn new(bundle: Bundle) -> Arc<DemoEnv> {
         let mut sim = Sim::default();
         for d in &bundle.state.deployments {
-            sim.running.insert(d.name.clone(), d.history.len().saturating_sub(1));
+            sim.running
+                .insert(d.name.clone(), d.history.len().saturating_sub(1));
             sim.replicas.insert(d.name.clone(), d.replicas);
         }
         let knowledge = KnowledgeBase::new(&bundle.runbooks, &bundle.past_incidents);
@@ -56,7 +57,12 @@ impl DemoEnv {
     }
 
     fn version(&self, sim: &Sim, deployment: &str) -> Option<String> {
-        let spec = self.bundle.state.deployments.iter().find(|d| d.name == deployment)?;
+        let spec = self
+            .bundle
+            .state
+            .deployments
+            .iter()
+            .find(|d| d.name == deployment)?;
         spec.history.get(*sim.running.get(deployment)?).cloned()
     }
 
@@ -143,12 +149,16 @@ fn read_only_preview(tool: &str, args: &Value) -> CallPreview {
 
 /// Arguments for the read-only bundle tools, parsed back from `tool key=value …`.
 fn args_from_key_values(command: &str, tool: &str) -> Result<Value, ToolError> {
-    let words = shell_words::split(command).map_err(|e| ToolError::InvalidArguments(e.to_string()))?;
+    let words =
+        shell_words::split(command).map_err(|e| ToolError::InvalidArguments(e.to_string()))?;
     let mut map = serde_json::Map::new();
-    for word in words.iter().skip(usize::from(words.first().is_some_and(|w| w == tool))) {
-        let (k, v) = word
-            .split_once('=')
-            .ok_or_else(|| ToolError::InvalidArguments(format!("expected key=value, got `{word}`")))?;
+    for word in words
+        .iter()
+        .skip(usize::from(words.first().is_some_and(|w| w == tool)))
+    {
+        let (k, v) = word.split_once('=').ok_or_else(|| {
+            ToolError::InvalidArguments(format!("expected key=value, got `{word}`"))
+        })?;
         let value = serde_json::from_str(v).unwrap_or_else(|_| Value::String(v.to_string()));
         map.insert(k.to_string(), value);
     }
@@ -181,7 +191,11 @@ impl Tool for MetricsRank {
     }
     read_only_tool_basics!("metrics_rank");
 
-    fn run<'a>(&'a self, args: &'a Value, _: Option<&'a Secret>) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
+    fn run<'a>(
+        &'a self,
+        args: &'a Value,
+        _: Option<&'a Secret>,
+    ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
         Box::pin(async move {
             let top = args.get("top").and_then(Value::as_u64).unwrap_or(10) as usize;
             let env = &self.0;
@@ -190,8 +204,10 @@ impl Tool for MetricsRank {
                 return Err(ToolError::Failed("the bundle has no metrics.csv".into()));
             }
             let ranking = rank::rank(&env.bundle.metrics.times, &series, None);
-            let (changed, unchanged): (Vec<_>, Vec<_>) =
-                ranking.shifts.iter().partition(|s| s.score.abs() >= rank::CHANGED);
+            let (changed, unchanged): (Vec<_>, Vec<_>) = ranking
+                .shifts
+                .iter()
+                .partition(|s| s.score.abs() >= rank::CHANGED);
             let rows: Vec<Value> = changed
                 .iter()
                 .take(top)
@@ -229,13 +245,19 @@ fn sparkline(values: &[f64], width: usize) -> String {
     if finite.is_empty() || width == 0 {
         return String::new();
     }
-    let (lo, hi) = finite.iter().fold((f64::MAX, f64::MIN), |(a, b), &v| (a.min(v), b.max(v)));
+    let (lo, hi) = finite
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(a, b), &v| (a.min(v), b.max(v)));
     let chunk = finite.len().div_ceil(width);
     finite
         .chunks(chunk)
         .map(|c| {
             let mean = c.iter().sum::<f64>() / c.len() as f64;
-            let level = if hi > lo { ((mean - lo) / (hi - lo) * 7.0).round() as usize } else { 0 };
+            let level = if hi > lo {
+                ((mean - lo) / (hi - lo) * 7.0).round() as usize
+            } else {
+                0
+            };
             BARS[level.min(7)]
         })
         .collect()
@@ -251,14 +273,21 @@ impl Tool for MetricsQuery {
     }
     read_only_tool_basics!("metrics_query");
 
-    fn run<'a>(&'a self, args: &'a Value, _: Option<&'a Secret>) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
+    fn run<'a>(
+        &'a self,
+        args: &'a Value,
+        _: Option<&'a Secret>,
+    ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
         Box::pin(async move {
             let service = str_arg(args, "service")?;
             let env = &self.0;
             let series = env.series(|c| service_of(c) == service || c.starts_with(service));
             if series.is_empty() {
                 let known: Vec<&str> = env.bundle.service_names().collect();
-                return Err(ToolError::Failed(format!("no series for `{service}`; services: {}", known.join(", "))));
+                return Err(ToolError::Failed(format!(
+                    "no series for `{service}`; services: {}",
+                    known.join(", ")
+                )));
             }
             let onset = env.onset();
             let times = &env.bundle.metrics.times;
@@ -276,9 +305,20 @@ impl Tool for MetricsQuery {
                            "last": finite.last().map(|v| round(*v, 2)), "sparkline": sparkline(values, 40)})
                 })
                 .collect();
-            let moved = ranking.shifts.iter().filter(|s| s.score.abs() >= rank::CHANGED).count();
-            let digest = format!("{service}: {moved} of {} series changed at onset {}", rows.len(), &iso(onset)[11..19]);
-            Ok(json_output(&json!({"service": service, "onset": iso(onset), "series": rows}), digest))
+            let moved = ranking
+                .shifts
+                .iter()
+                .filter(|s| s.score.abs() >= rank::CHANGED)
+                .count();
+            let digest = format!(
+                "{service}: {moved} of {} series changed at onset {}",
+                rows.len(),
+                &iso(onset)[11..19]
+            );
+            Ok(json_output(
+                &json!({"service": service, "onset": iso(onset), "series": rows}),
+                digest,
+            ))
         })
     }
 }
@@ -295,14 +335,20 @@ impl Tool for ChangeEvents {
     }
     read_only_tool_basics!("change_events");
 
-    fn run<'a>(&'a self, args: &'a Value, _: Option<&'a Secret>) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
+    fn run<'a>(
+        &'a self,
+        args: &'a Value,
+        _: Option<&'a Secret>,
+    ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
         Box::pin(async move {
             let bound = |name: &str| -> Result<Option<DateTime<Utc>>, ToolError> {
                 match args.get(name).and_then(Value::as_str) {
                     None => Ok(None),
-                    Some(s) => parse_time(s)
-                        .map(Some)
-                        .ok_or_else(|| ToolError::InvalidArguments(format!("`{name}`: `{s}` is not an RFC 3339 time"))),
+                    Some(s) => parse_time(s).map(Some).ok_or_else(|| {
+                        ToolError::InvalidArguments(format!(
+                            "`{name}`: `{s}` is not an RFC 3339 time"
+                        ))
+                    }),
                 }
             };
             let (since, until) = (bound("since")?, bound("until")?);
@@ -340,7 +386,11 @@ impl Tool for LogsDigest {
     }
     read_only_tool_basics!("logs_digest");
 
-    fn run<'a>(&'a self, args: &'a Value, _: Option<&'a Secret>) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
+    fn run<'a>(
+        &'a self,
+        args: &'a Value,
+        _: Option<&'a Secret>,
+    ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
         Box::pin(async move {
             let env = &self.0;
             let service = args.get("service").and_then(Value::as_str);
@@ -348,10 +398,16 @@ impl Tool for LogsDigest {
                 "INFO" => 0,
                 "WARN" => 1,
                 "ERROR" => 2,
-                other => return Err(ToolError::InvalidArguments(format!("level `{other}`: use INFO, WARN or ERROR"))),
+                other => {
+                    return Err(ToolError::InvalidArguments(format!(
+                        "level `{other}`: use INFO, WARN or ERROR"
+                    )));
+                }
             };
             let split = match args.get("baseline_until").and_then(Value::as_str) {
-                Some(s) => parse_time(s).ok_or_else(|| ToolError::InvalidArguments(format!("`{s}` is not a time")))?.timestamp(),
+                Some(s) => parse_time(s)
+                    .ok_or_else(|| ToolError::InvalidArguments(format!("`{s}` is not a time")))?
+                    .timestamp(),
                 None => env.onset(),
             };
             let level_rank = |l: &str| match l {
@@ -370,14 +426,27 @@ impl Tool for LogsDigest {
             let mut groups: BTreeMap<(String, String, String), Group> = BTreeMap::new();
             let mut lines = 0;
             for line in &env.bundle.logs {
-                if service.is_some_and(|s| s != line.service) || level_rank(&line.level) < min_level {
+                if service.is_some_and(|s| s != line.service) || level_rank(&line.level) < min_level
+                {
                     continue;
                 }
                 lines += 1;
                 let ts = line.ts.timestamp();
-                let key = (line.service.clone(), line.level.clone(), templates::template_of(&line.message));
-                let g = groups.entry(key).or_insert_with(|| Group { first: ts, sample: line.message.clone(), ..Group::default() });
-                if ts < split { g.before += 1 } else { g.after += 1 }
+                let key = (
+                    line.service.clone(),
+                    line.level.clone(),
+                    templates::template_of(&line.message),
+                );
+                let g = groups.entry(key).or_insert_with(|| Group {
+                    first: ts,
+                    sample: line.message.clone(),
+                    ..Group::default()
+                });
+                if ts < split {
+                    g.before += 1
+                } else {
+                    g.after += 1
+                }
                 g.last = ts;
             }
             let mut rows: Vec<(bool, u64, Value)> = groups
@@ -392,9 +461,16 @@ impl Tool for LogsDigest {
                 .collect();
             rows.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)));
             let new = rows.iter().filter(|r| r.0).count();
-            let digest = format!("{lines} lines → {} templates, {new} new since {}", rows.len(), &iso(split)[11..19]);
+            let digest = format!(
+                "{lines} lines → {} templates, {new} new since {}",
+                rows.len(),
+                &iso(split)[11..19]
+            );
             let templates: Vec<Value> = rows.into_iter().take(25).map(|r| r.2).collect();
-            Ok(json_output(&json!({"baseline_until": iso(split), "lines": lines, "templates": templates}), digest))
+            Ok(json_output(
+                &json!({"baseline_until": iso(split), "lines": lines, "templates": templates}),
+                digest,
+            ))
         })
     }
 }
@@ -414,13 +490,22 @@ impl Tool for KnowledgeSearch {
     }
     read_only_tool_basics!("knowledge_search");
 
-    fn run<'a>(&'a self, args: &'a Value, _: Option<&'a Secret>) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
+    fn run<'a>(
+        &'a self,
+        args: &'a Value,
+        _: Option<&'a Secret>,
+    ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
         Box::pin(async move {
             let query = str_arg(args, "query")?;
             let kind = args.get("kind").and_then(Value::as_str);
             let hits = self.0.knowledge.search(query, kind, 5);
             let digest = match hits.first() {
-                Some(h) => format!("{} hits · best: {} ({:.2})", hits.len(), h.doc.title, h.score),
+                Some(h) => format!(
+                    "{} hits · best: {} ({:.2})",
+                    hits.len(),
+                    h.doc.title,
+                    h.score
+                ),
                 None => "no matches".into(),
             };
             Ok(json_output(&json!({"query": query, "hits": hits}), digest))
@@ -465,7 +550,8 @@ impl Kubectl {
                 "demo environment: `{command}` is not a single kubectl invocation the simulation understands"
             )));
         }
-        let namespace = kubectl_risk::flag_value(&words, &["-n", "--namespace"]).unwrap_or("default");
+        let namespace =
+            kubectl_risk::flag_value(&words, &["-n", "--namespace"]).unwrap_or("default");
         let expected = env.bundle.incident.namespace.as_str();
         let positionals = kubectl_risk::positionals(&words);
         let mut sim = env.sim();
@@ -486,19 +572,32 @@ impl Kubectl {
                 .iter()
                 .any(|d| d.name == name)
                 .then(|| name.to_string())
-                .ok_or_else(|| ToolError::Failed(format!("Error from server (NotFound): deployments.apps \"{name}\" not found")))
+                .ok_or_else(|| {
+                    ToolError::Failed(format!(
+                        "Error from server (NotFound): deployments.apps \"{name}\" not found"
+                    ))
+                })
         };
         let text = match positionals.as_slice() {
             ["rollout", "history", resource] => {
                 let name = deployment_of(resource)?;
-                let spec = env.bundle.state.deployments.iter().find(|d| d.name == name).expect("checked");
+                let spec = env
+                    .bundle
+                    .state
+                    .deployments
+                    .iter()
+                    .find(|d| d.name == name)
+                    .expect("checked");
                 let rows: Vec<Vec<String>> = spec
                     .history
                     .iter()
                     .enumerate()
                     .map(|(i, v)| vec![(i + 1).to_string(), format!("image {name}:{v}")])
                     .collect();
-                format!("deployment.apps/{name}\n{}", table(&["REVISION", "CHANGE-CAUSE"], &rows))
+                format!(
+                    "deployment.apps/{name}\n{}",
+                    table(&["REVISION", "CHANGE-CAUSE"], &rows)
+                )
             }
             ["rollout", "status", resource] => {
                 let name = deployment_of(resource)?;
@@ -509,7 +608,9 @@ impl Kubectl {
                 let name = deployment_of(resource)?;
                 let index = sim.running.get_mut(&name).expect("known deployment");
                 if *index == 0 {
-                    return Err(ToolError::Failed(format!("error: no rollout history found for deployment \"{name}\"")));
+                    return Err(ToolError::Failed(format!(
+                        "error: no rollout history found for deployment \"{name}\""
+                    )));
                 }
                 *index -= 1;
                 let version = env.version(&sim, &name).unwrap_or_default();
@@ -526,13 +627,18 @@ impl Kubectl {
                 let name = deployment_of(resource)?;
                 let replicas: u32 = kubectl_risk::flag_value(&words, &["--replicas"])
                     .and_then(|r| r.parse().ok())
-                    .ok_or_else(|| ToolError::InvalidArguments("scale needs --replicas=N".into()))?;
+                    .ok_or_else(|| {
+                        ToolError::InvalidArguments("scale needs --replicas=N".into())
+                    })?;
                 sim.replicas.insert(name.clone(), replicas);
                 format!("deployment.apps/{name} scaled")
             }
             ["get", "pods" | "pod" | "po", ..] => {
                 if namespace != expected {
-                    return Ok(plain(format!("No resources found in {namespace} namespace."), "0 pods"));
+                    return Ok(plain(
+                        format!("No resources found in {namespace} namespace."),
+                        "0 pods",
+                    ));
                 }
                 let selector = kubectl_risk::flag_value(&words, &["-l", "--selector"]);
                 let app = selector.and_then(|s| s.strip_prefix("app="));
@@ -547,7 +653,12 @@ impl Kubectl {
                     let hash = &hash[..8];
                     for i in 0..replicas {
                         rows.push(vec![
-                            format!("{}-{hash}-{}", d.name, ["x2lmq", "b7k4n", "p9wzr", "c3dfv", "m8hqs", "t5jnk"][i as usize % 6]),
+                            format!(
+                                "{}-{hash}-{}",
+                                d.name,
+                                ["x2lmq", "b7k4n", "p9wzr", "c3dfv", "m8hqs", "t5jnk"]
+                                    [i as usize % 6]
+                            ),
                             "1/1".into(),
                             "Running".into(),
                             "0".into(),
@@ -565,23 +676,46 @@ impl Kubectl {
                     .iter()
                     .map(|d| {
                         let replicas = sim.replicas.get(&d.name).copied().unwrap_or(d.replicas);
-                        vec![d.name.clone(), format!("{replicas}/{replicas}"), format!("{}:{}", d.name, env.version(&sim, &d.name).unwrap_or_default())]
+                        vec![
+                            d.name.clone(),
+                            format!("{replicas}/{replicas}"),
+                            format!(
+                                "{}:{}",
+                                d.name,
+                                env.version(&sim, &d.name).unwrap_or_default()
+                            ),
+                        ]
                     })
                     .collect();
                 table(&["NAME", "READY", "IMAGE"], &rows)
             }
             ["logs", resource, ..] => {
-                let name = resource.trim_start_matches("deployment/").trim_start_matches("deploy/");
-                let tail: usize = kubectl_risk::flag_value(&words, &["--tail"]).and_then(|t| t.parse().ok()).unwrap_or(50);
+                let name = resource
+                    .trim_start_matches("deployment/")
+                    .trim_start_matches("deploy/");
+                let tail: usize = kubectl_risk::flag_value(&words, &["--tail"])
+                    .and_then(|t| t.parse().ok())
+                    .unwrap_or(50);
                 let lines: Vec<String> = env
                     .bundle
                     .logs
                     .iter()
                     .filter(|l| l.service == name)
-                    .map(|l| format!("{} {} {}", l.ts.format("%Y-%m-%dT%H:%M:%S%.3fZ"), l.level, l.message))
+                    .map(|l| {
+                        format!(
+                            "{} {} {}",
+                            l.ts.format("%Y-%m-%dT%H:%M:%S%.3fZ"),
+                            l.level,
+                            l.message
+                        )
+                    })
                     .collect();
                 let shown = lines[lines.len().saturating_sub(tail)..].join("\n");
-                return Ok(ToolOutput { text: shown, language: "log", digest: format!("{} of {} lines", tail.min(lines.len()), lines.len()) });
+                return Ok(ToolOutput {
+                    text: shown,
+                    language: "log",
+                    digest: format!("{} of {} lines", tail.min(lines.len()), lines.len()),
+                });
             }
             _ => {
                 return Err(ToolError::Failed(format!(
@@ -595,7 +729,11 @@ impl Kubectl {
 }
 
 fn plain(text: String, digest: &str) -> ToolOutput {
-    ToolOutput { text, language: "shell", digest: digest.to_string() }
+    ToolOutput {
+        text,
+        language: "shell",
+        digest: digest.to_string(),
+    }
 }
 
 impl Tool for Kubectl {
@@ -608,13 +746,21 @@ impl Tool for Kubectl {
     }
 
     fn classify(&self, args: &Value) -> Risk {
-        self.command(args).map(kubectl_risk::classify).unwrap_or(Risk::Unknown)
+        self.command(args)
+            .map(kubectl_risk::classify)
+            .unwrap_or(Risk::Unknown)
     }
 
     fn preview(&self, args: &Value) -> CallPreview {
         CallPreview {
-            command: self.command(args).unwrap_or("kubectl (no command)").to_string(),
-            target: format!("demo cluster, namespace {}", self.0.bundle.incident.namespace),
+            command: self
+                .command(args)
+                .unwrap_or("kubectl (no command)")
+                .to_string(),
+            target: format!(
+                "demo cluster, namespace {}",
+                self.0.bundle.incident.namespace
+            ),
         }
     }
 
@@ -622,9 +768,19 @@ impl Tool for Kubectl {
         let command = self.command(args).unwrap_or_default();
         let words = kubectl_risk::parse(command).unwrap_or_default();
         let positionals = kubectl_risk::positionals(&words);
-        let verb_words = if positionals.first() == Some(&"rollout") { 2 } else { 1 };
-        let prefix = std::iter::once("kubectl").chain(positionals.into_iter().take(verb_words)).collect::<Vec<_>>().join(" ");
-        crate::event::SessionScope { tool: "kubectl".into(), prefix }
+        let verb_words = if positionals.first() == Some(&"rollout") {
+            2
+        } else {
+            1
+        };
+        let prefix = std::iter::once("kubectl")
+            .chain(positionals.into_iter().take(verb_words))
+            .collect::<Vec<_>>()
+            .join(" ");
+        crate::event::SessionScope {
+            tool: "kubectl".into(),
+            prefix,
+        }
     }
 
     fn dry_run(&self, args: &Value) -> Option<String> {
@@ -636,7 +792,12 @@ impl Tool for Kubectl {
         match positionals.as_slice() {
             ["rollout", "undo", resource] => {
                 let name = resource.rsplit('/').next()?;
-                let spec = env.bundle.state.deployments.iter().find(|d| d.name == name)?;
+                let spec = env
+                    .bundle
+                    .state
+                    .deployments
+                    .iter()
+                    .find(|d| d.name == name)?;
                 let now = *sim.running.get(name)?;
                 let previous = spec.history.get(now.checked_sub(1)?)?;
                 Some(format!(
@@ -645,7 +806,9 @@ impl Tool for Kubectl {
                     sim.replicas.get(name).copied().unwrap_or(spec.replicas)
                 ))
             }
-            ["rollout", "restart", resource] => Some(format!("dry run (demo environment): every pod of {resource} is replaced, one at a time")),
+            ["rollout", "restart", resource] => Some(format!(
+                "dry run (demo environment): every pod of {resource} is replaced, one at a time"
+            )),
             _ => None,
         }
     }
@@ -655,7 +818,11 @@ impl Tool for Kubectl {
         Ok(json!({"command": command}))
     }
 
-    fn run<'a>(&'a self, args: &'a Value, _: Option<&'a Secret>) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
+    fn run<'a>(
+        &'a self,
+        args: &'a Value,
+        _: Option<&'a Secret>,
+    ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
         Box::pin(async move {
             let command = self.command(args)?;
             self.simulate(command)
@@ -672,7 +839,9 @@ impl Psql {
 
     fn answer(&self, target: &str, query: &str) -> Result<ToolOutput, ToolError> {
         let env = &self.0;
-        let db = self.database().ok_or_else(|| ToolError::Failed("demo environment: this bundle simulates no database".into()))?;
+        let db = self.database().ok_or_else(|| {
+            ToolError::Failed("demo environment: this bundle simulates no database".into())
+        })?;
         if target != db.service {
             return Err(ToolError::Failed(format!(
                 "could not translate host name \"{target}\" to address (the demo database is \"{}\")",
@@ -683,7 +852,9 @@ impl Psql {
         let mut sim = env.sim();
         let leaking = env.leaking(&sim);
         let leaked_now = match &leaking {
-            Some((_, version)) if sim.terminated_under.as_ref() == Some(version) => db.leaked_sessions / 5,
+            Some((_, version)) if sim.terminated_under.as_ref() == Some(version) => {
+                db.leaked_sessions / 5
+            }
             Some(_) => db.leaked_sessions,
             None => 0,
         };
@@ -693,20 +864,47 @@ impl Psql {
             }
             let terminated = leaked_now;
             sim.terminated_under = leaking.map(|(_, v)| v);
-            let rows: Vec<Vec<String>> = (0..terminated.min(3)).map(|_| vec!["t".to_string()]).collect();
-            let text = format!("{}\n({terminated} rows)", table(&[" pg_terminate_backend"], &rows));
-            return Ok(ToolOutput { text, language: "sql", digest: format!("{terminated} sessions terminated (demo environment)") });
+            let rows: Vec<Vec<String>> = (0..terminated.min(3))
+                .map(|_| vec!["t".to_string()])
+                .collect();
+            let text = format!(
+                "{}\n({terminated} rows)",
+                table(&[" pg_terminate_backend"], &rows)
+            );
+            return Ok(ToolOutput {
+                text,
+                language: "sql",
+                digest: format!("{terminated} sessions terminated (demo environment)"),
+            });
         }
         if lower.contains("pg_stat_activity") {
             let mut sessions: Vec<(String, String, u32, String, String)> = db
                 .baseline_sessions
                 .iter()
-                .map(|(app, state, n)| (app.clone(), state.clone(), *n, "00:00:00.4".into(), if state == "active" { "SELECT …".into() } else { String::new() }))
+                .map(|(app, state, n)| {
+                    (
+                        app.clone(),
+                        state.clone(),
+                        *n,
+                        "00:00:00.4".into(),
+                        if state == "active" {
+                            "SELECT …".into()
+                        } else {
+                            String::new()
+                        },
+                    )
+                })
                 .collect();
             if let Some((app, version)) = &leaking
                 && leaked_now > 0
             {
-                sessions.push((format!("{app}-{version}"), "idle in transaction".into(), leaked_now, "00:03:41".into(), db.leaked_query.clone()));
+                sessions.push((
+                    format!("{app}-{version}"),
+                    "idle in transaction".into(),
+                    leaked_now,
+                    "00:03:41".into(),
+                    db.leaked_query.clone(),
+                ));
             }
             let by_app = lower.contains("application_name");
             let mut grouped: BTreeMap<(String, String), (u32, String, String)> = BTreeMap::new();
@@ -735,15 +933,28 @@ impl Psql {
             rows.sort_by(|a, b| b.0.cmp(&a.0));
             let total: u32 = rows.iter().map(|r| r.0).sum();
             let header: &[&str] = if by_app {
-                &["application_name", "state", "sessions", "oldest_xact", "sample_query"]
+                &[
+                    "application_name",
+                    "state",
+                    "sessions",
+                    "oldest_xact",
+                    "sample_query",
+                ]
             } else {
                 &["state", "count"]
             };
             let body: Vec<Vec<String>> = rows.into_iter().map(|r| r.1).collect();
             let n = body.len();
             let text = format!("{}\n({n} rows)", psql_table(header, &body));
-            let digest = format!("{total} of {} connections in use (demo environment)", db.max_connections);
-            return Ok(ToolOutput { text, language: "sql", digest });
+            let digest = format!(
+                "{total} of {} connections in use (demo environment)",
+                db.max_connections
+            );
+            return Ok(ToolOutput {
+                text,
+                language: "sql",
+                digest,
+            });
         }
         Err(ToolError::Failed(
             "demo environment: the simulated database answers queries on pg_stat_activity and pg_terminate_backend of idle transactions; connect a real PostgreSQL for anything else".into(),
@@ -760,10 +971,25 @@ fn psql_table(header: &[&str], rows: &[Vec<String>]) -> String {
         }
     }
     let line = |cells: &[String]| {
-        cells.iter().zip(&widths).map(|(c, w)| format!(" {c:<w$} ")).collect::<Vec<_>>().join("|").trim_end().to_string()
+        cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!(" {c:<w$} "))
+            .collect::<Vec<_>>()
+            .join("|")
+            .trim_end()
+            .to_string()
     };
-    let mut out = vec![line(&header.iter().map(|h| h.to_string()).collect::<Vec<_>>())];
-    out.push(widths.iter().map(|w| "-".repeat(w + 2)).collect::<Vec<_>>().join("+"));
+    let mut out = vec![line(
+        &header.iter().map(|h| h.to_string()).collect::<Vec<_>>(),
+    )];
+    out.push(
+        widths
+            .iter()
+            .map(|w| "-".repeat(w + 2))
+            .collect::<Vec<_>>()
+            .join("+"),
+    );
     out.extend(rows.iter().map(|r| line(r)));
     out.join("\n")
 }
@@ -804,8 +1030,15 @@ impl Tool for Psql {
 
     fn session_scope(&self, args: &Value) -> crate::event::SessionScope {
         let query = str_arg(args, "query").unwrap_or_default();
-        let prefix = query.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
-        crate::event::SessionScope { tool: "psql".into(), prefix }
+        let prefix = query
+            .split_whitespace()
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(" ");
+        crate::event::SessionScope {
+            tool: "psql".into(),
+            prefix,
+        }
     }
 
     fn args_from_command(&self, command: &str, original: &Value) -> Result<Value, ToolError> {
@@ -813,14 +1046,20 @@ impl Tool for Psql {
         Ok(json!({"target": target, "query": command}))
     }
 
-    fn run<'a>(&'a self, args: &'a Value, secret: Option<&'a Secret>) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
+    fn run<'a>(
+        &'a self,
+        args: &'a Value,
+        secret: Option<&'a Secret>,
+    ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
         Box::pin(async move {
             let target = str_arg(args, "target")?;
             let query = str_arg(args, "query")?;
             match secret {
                 None => return Err(ToolError::MissingCredential),
                 Some(s) if s.expose().is_empty() => {
-                    return Err(ToolError::Failed(format!("FATAL: password authentication failed for user \"readonly\" on {target} (empty password)")));
+                    return Err(ToolError::Failed(format!(
+                        "FATAL: password authentication failed for user \"readonly\" on {target} (empty password)"
+                    )));
                 }
                 Some(_) => {}
             }
@@ -842,10 +1081,23 @@ mod tests {
         let env = env();
         let out = MetricsRank(env).run(&json!({}), None).await.unwrap();
         let value: Value = serde_json::from_str(&out.text).unwrap();
-        let changed: Vec<&str> = value["changed"].as_array().unwrap().iter().map(|r| r["service"].as_str().unwrap()).collect();
-        assert!(changed.contains(&"payments") && changed.contains(&"orders-db"), "{changed:?}");
+        let changed: Vec<&str> = value["changed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["service"].as_str().unwrap())
+            .collect();
+        assert!(
+            changed.contains(&"payments") && changed.contains(&"orders-db"),
+            "{changed:?}"
+        );
         assert!(!changed.contains(&"catalog"), "{changed:?}");
-        assert!(value["onset"].as_str().unwrap().starts_with("2026-11-24T02:0"));
+        assert!(
+            value["onset"]
+                .as_str()
+                .unwrap()
+                .starts_with("2026-11-24T02:0")
+        );
     }
 
     #[tokio::test]
@@ -855,20 +1107,42 @@ mod tests {
         let secret = Secret::new("pw".into());
         let q = json!({"target": "orders-db", "query": "select application_name, state, count(*) from pg_stat_activity group by 1, 2"});
         let before = psql.run(&q, Some(&secret)).await.unwrap();
-        assert!(before.text.contains("idle in transaction"), "{}", before.text);
+        assert!(
+            before.text.contains("idle in transaction"),
+            "{}",
+            before.text
+        );
         let undo = json!({"command": "kubectl rollout undo deployment/payments -n shop"});
-        assert!(Kubectl(env.clone()).dry_run(&undo).unwrap().contains("2.14.0 → payments:2.13.4"));
+        assert!(
+            Kubectl(env.clone())
+                .dry_run(&undo)
+                .unwrap()
+                .contains("2.14.0 → payments:2.13.4")
+        );
         Kubectl(env.clone()).run(&undo, None).await.unwrap();
         let after = psql.run(&q, Some(&secret)).await.unwrap();
-        assert!(!after.text.contains("idle in transaction"), "{}", after.text);
+        assert!(
+            !after.text.contains("idle in transaction"),
+            "{}",
+            after.text
+        );
     }
 
     #[tokio::test]
     async fn psql_without_a_password_fails_and_wrong_namespace_is_not_found() {
         let env = env();
         let q = json!({"target": "orders-db", "query": "select 1 from pg_stat_activity"});
-        assert_eq!(Psql(env.clone()).run(&q, None).await.unwrap_err(), ToolError::MissingCredential);
-        let err = Kubectl(env).run(&json!({"command": "kubectl rollout undo deployment/payments -n prod"}), None).await.unwrap_err();
+        assert_eq!(
+            Psql(env.clone()).run(&q, None).await.unwrap_err(),
+            ToolError::MissingCredential
+        );
+        let err = Kubectl(env)
+            .run(
+                &json!({"command": "kubectl rollout undo deployment/payments -n prod"}),
+                None,
+            )
+            .await
+            .unwrap_err();
         assert!(err.to_string().contains("not found in namespace \"prod\""));
     }
 
@@ -876,10 +1150,22 @@ mod tests {
     fn risk_comes_from_the_arguments() {
         let env = env();
         let psql = Psql(env.clone());
-        assert_eq!(psql.classify(&json!({"target": "orders-db", "query": "select 1"})), Risk::NeedsCredentials);
-        assert_eq!(psql.classify(&json!({"target": "orders-db", "query": "select 1; drop table x"})), Risk::Mutating);
+        assert_eq!(
+            psql.classify(&json!({"target": "orders-db", "query": "select 1"})),
+            Risk::NeedsCredentials
+        );
+        assert_eq!(
+            psql.classify(&json!({"target": "orders-db", "query": "select 1; drop table x"})),
+            Risk::Mutating
+        );
         let kubectl = Kubectl(env);
-        assert_eq!(kubectl.classify(&json!({"command": "kubectl get pods; kubectl delete ns prod"})), Risk::Unknown);
-        assert_eq!(kubectl.classify(&json!({"cmd": "kubectl get pods"})), Risk::Unknown);
+        assert_eq!(
+            kubectl.classify(&json!({"command": "kubectl get pods; kubectl delete ns prod"})),
+            Risk::Unknown
+        );
+        assert_eq!(
+            kubectl.classify(&json!({"cmd": "kubectl get pods"})),
+            Risk::Unknown
+        );
     }
 }

@@ -6,19 +6,62 @@
 use crate::event::Risk;
 
 const READ_ONLY_VERBS: &[&str] = &[
-    "get", "describe", "logs", "top", "events", "explain", "api-resources", "api-versions",
-    "version", "cluster-info", "diff",
+    "get",
+    "describe",
+    "logs",
+    "top",
+    "events",
+    "explain",
+    "api-resources",
+    "api-versions",
+    "version",
+    "cluster-info",
+    "diff",
 ];
 const READ_ONLY_ROLLOUT: &[&str] = &["history", "status"];
 const MUTATING_VERBS: &[&str] = &[
-    "apply", "create", "delete", "edit", "patch", "replace", "scale", "autoscale", "cordon",
-    "uncordon", "drain", "taint", "label", "annotate", "set", "exec", "attach", "port-forward",
-    "cp", "run", "expose", "debug", "rollout",
+    "apply",
+    "create",
+    "delete",
+    "edit",
+    "patch",
+    "replace",
+    "scale",
+    "autoscale",
+    "cordon",
+    "uncordon",
+    "drain",
+    "taint",
+    "label",
+    "annotate",
+    "set",
+    "exec",
+    "attach",
+    "port-forward",
+    "cp",
+    "run",
+    "expose",
+    "debug",
+    "rollout",
 ];
 /// Global flags that take a separate value (`-n shop`).
 const FLAGS_WITH_VALUE: &[&str] = &[
-    "-n", "--namespace", "--context", "--cluster", "--user", "--kubeconfig", "-l", "--selector",
-    "-o", "--output", "-c", "--container", "--tail", "--since", "-f", "--filename",
+    "-n",
+    "--namespace",
+    "--context",
+    "--cluster",
+    "--user",
+    "--kubeconfig",
+    "-l",
+    "--selector",
+    "-o",
+    "--output",
+    "-c",
+    "--container",
+    "--tail",
+    "--since",
+    "-f",
+    "--filename",
 ];
 
 /// The words of a kubectl command, without the leading `kubectl`.
@@ -68,7 +111,10 @@ pub fn classify(command: &str) -> Risk {
     let Ok(words) = parse(command) else {
         return Risk::Unknown;
     };
-    if words.iter().any(|w| SHELL_SYNTAX.iter().any(|op| w.contains(op))) {
+    if words
+        .iter()
+        .any(|w| SHELL_SYNTAX.iter().any(|op| w.contains(op)))
+    {
         return Risk::Unknown;
     }
     let positionals = positionals(&words);
@@ -89,15 +135,24 @@ mod tests {
     #[test]
     fn verbs_decide_risk() {
         assert_eq!(classify("kubectl get pods -n shop"), Risk::ReadOnly);
-        assert_eq!(classify("kubectl -n shop rollout history deployment/payments"), Risk::ReadOnly);
-        assert_eq!(classify("kubectl rollout undo deployment/payments -n shop"), Risk::Mutating);
+        assert_eq!(
+            classify("kubectl -n shop rollout history deployment/payments"),
+            Risk::ReadOnly
+        );
+        assert_eq!(
+            classify("kubectl rollout undo deployment/payments -n shop"),
+            Risk::Mutating
+        );
         assert_eq!(classify("kubectl delete ns prod"), Risk::Mutating);
         assert_eq!(classify("kubectl frobnicate"), Risk::Unknown);
     }
 
     #[test]
     fn shell_tricks_are_unknown() {
-        assert_eq!(classify("kubectl get pods ; kubectl delete ns prod"), Risk::Unknown);
+        assert_eq!(
+            classify("kubectl get pods ; kubectl delete ns prod"),
+            Risk::Unknown
+        );
         assert_eq!(classify("kubectl get pods && rm -rf /"), Risk::Unknown);
         assert_eq!(classify("kubectl get pods $(rm -rf /)"), Risk::Unknown);
         assert_eq!(classify("rm -rf / # kubectl get pods"), Risk::Unknown);
@@ -106,7 +161,13 @@ mod tests {
 
     #[test]
     fn flags_are_skipped_to_find_the_verb() {
-        assert_eq!(classify("kubectl --context prod -n shop get pods"), Risk::ReadOnly);
-        assert_eq!(classify("kubectl --namespace=shop scale deploy/x --replicas=0"), Risk::Mutating);
+        assert_eq!(
+            classify("kubectl --context prod -n shop get pods"),
+            Risk::ReadOnly
+        );
+        assert_eq!(
+            classify("kubectl --namespace=shop scale deploy/x --replicas=0"),
+            Risk::Mutating
+        );
     }
 }

@@ -66,14 +66,19 @@ pub fn statements(sql: &str) -> Vec<String> {
                     chars[i + 1..i + 1 + end]
                         .iter()
                         .all(|ch| ch.is_alphanumeric() || *ch == '_')
-                        && !chars[i + 1..i + 1 + end].first().is_some_and(char::is_ascii_digit)
+                        && !chars[i + 1..i + 1 + end]
+                            .first()
+                            .is_some_and(char::is_ascii_digit)
                 });
                 if let (true, Some(end)) = (is_tag, tag_end) {
                     let tag: String = chars[i..i + end + 2].iter().collect();
                     let body_start = i + end + 2;
                     let rest: String = chars[body_start..].iter().collect();
                     let close = rest.find(&tag).map(|p| rest[..p].chars().count());
-                    i = body_start + close.map(|n| n + tag.chars().count()).unwrap_or(rest.chars().count());
+                    i = body_start
+                        + close
+                            .map(|n| n + tag.chars().count())
+                            .unwrap_or(rest.chars().count());
                     current.push_str("''");
                     continue;
                 }
@@ -121,7 +126,9 @@ pub fn classify(sql: &str) -> Risk {
             return Risk::Mutating;
         }
         if words.iter().any(|w| WRITE_WORDS.contains(&w.as_str()))
-            || words.iter().any(|w| MUTATING_FUNCTIONS.contains(&w.as_str()))
+            || words
+                .iter()
+                .any(|w| MUTATING_FUNCTIONS.contains(&w.as_str()))
             || (words.iter().any(|w| w == "for")
                 && words.iter().any(|w| w == "update" || w == "share"))
         {
@@ -137,9 +144,15 @@ mod tests {
 
     #[test]
     fn reads_are_read_only() {
-        assert_eq!(classify("SELECT state, count(*) FROM pg_stat_activity GROUP BY 1"), Risk::ReadOnly);
+        assert_eq!(
+            classify("SELECT state, count(*) FROM pg_stat_activity GROUP BY 1"),
+            Risk::ReadOnly
+        );
         assert_eq!(classify("explain select * from orders"), Risk::ReadOnly);
-        assert_eq!(classify("select 'drop table x; delete' as s"), Risk::ReadOnly);
+        assert_eq!(
+            classify("select 'drop table x; delete' as s"),
+            Risk::ReadOnly
+        );
         assert_eq!(classify("select $$ drop table x $$"), Risk::ReadOnly);
         assert_eq!(classify("-- drop table\nselect 1"), Risk::ReadOnly);
     }
@@ -147,8 +160,14 @@ mod tests {
     #[test]
     fn anything_that_writes_is_mutating() {
         assert_eq!(classify("select 1; drop table x"), Risk::Mutating);
-        assert_eq!(classify("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"), Risk::Mutating);
-        assert_eq!(classify("with d as (delete from t returning *) select * from d"), Risk::Mutating);
+        assert_eq!(
+            classify("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"),
+            Risk::Mutating
+        );
+        assert_eq!(
+            classify("with d as (delete from t returning *) select * from d"),
+            Risk::Mutating
+        );
         assert_eq!(classify("explain analyze delete from t"), Risk::Mutating);
         assert_eq!(classify("vacuum full orders"), Risk::Mutating);
         assert_eq!(classify("select * from t for update"), Risk::Mutating);

@@ -129,7 +129,10 @@ impl Findings {
                         output: output.clone(),
                     });
                     if *outcome != CallOutcome::Ok {
-                        if matches!(tool.as_str(), "metrics_rank" | "change_events" | "logs_digest" | "knowledge_search") {
+                        if matches!(
+                            tool.as_str(),
+                            "metrics_rank" | "change_events" | "logs_digest" | "knowledge_search"
+                        ) {
                             f.failed_snapshot.push(tool.clone());
                         }
                         continue;
@@ -148,7 +151,10 @@ impl Findings {
                         }
                         "logs_digest" => {
                             if let Some(t) = parse(output, "templates") {
-                                let service = args.get("service").and_then(Value::as_str).map(str::to_string);
+                                let service = args
+                                    .get("service")
+                                    .and_then(Value::as_str)
+                                    .map(str::to_string);
                                 f.logs.push((id, service, t));
                             }
                         }
@@ -164,9 +170,12 @@ impl Findings {
                         }
                         "psql" => {
                             for row in psql_rows(output) {
-                                let get = |k: &str| row.iter().find(|(c, _)| c == k).map(|(_, v)| v.as_str());
+                                let get = |k: &str| {
+                                    row.iter().find(|(c, _)| c == k).map(|(_, v)| v.as_str())
+                                };
                                 if get("state") == Some("idle in transaction")
-                                    && let (Some(app), Some(n)) = (get("application_name"), get("sessions"))
+                                    && let (Some(app), Some(n)) =
+                                        (get("application_name"), get("sessions"))
                                 {
                                     f.idle.push(IdleSessions {
                                         call: id.clone(),
@@ -179,12 +188,16 @@ impl Findings {
                         _ => {}
                     }
                 }
-                HistoryItem::Denied { command, reason, .. } => f.denials.push(Denial {
+                HistoryItem::Denied {
+                    command, reason, ..
+                } => f.denials.push(Denial {
                     command: command.clone(),
                     reason: reason.clone(),
                 }),
                 HistoryItem::Steering { text } => f.steering.push(text.clone()),
-                HistoryItem::Said { .. } | HistoryItem::BoardEdit { .. } | HistoryItem::Concluded { .. } => {}
+                HistoryItem::Said { .. }
+                | HistoryItem::BoardEdit { .. }
+                | HistoryItem::Concluded { .. } => {}
             }
         }
         f
@@ -193,7 +206,8 @@ impl Findings {
     /// Whether a command was already run or refused (so it is not proposed again).
     pub fn attempted(&self, command: &str) -> bool {
         let norm = normalize(command);
-        self.done.iter().any(|d| normalize(&d.command) == norm) || self.denials.iter().any(|d| normalize(&d.command) == norm)
+        self.done.iter().any(|d| normalize(&d.command) == norm)
+            || self.denials.iter().any(|d| normalize(&d.command) == norm)
     }
 
     pub fn succeeded(&self, command: &str) -> Option<&Done> {
@@ -205,10 +219,18 @@ impl Findings {
 
     /// The latest idle-in-transaction reading per application (the newest psql call wins).
     pub fn idle_now(&self) -> Vec<&IdleSessions> {
-        let Some(last_call) = self.done.iter().rev().find(|d| d.tool == "psql" && d.output.contains("state")) else {
+        let Some(last_call) = self
+            .done
+            .iter()
+            .rev()
+            .find(|d| d.tool == "psql" && d.output.contains("state"))
+        else {
             return Vec::new();
         };
-        self.idle.iter().filter(|i| i.call == last_call.id).collect()
+        self.idle
+            .iter()
+            .filter(|i| i.call == last_call.id)
+            .collect()
     }
 
     pub fn runbook_steps(&self, min_score: f32) -> Vec<(&Hit, &Step)> {

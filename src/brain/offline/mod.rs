@@ -20,7 +20,7 @@
 mod findings;
 
 use super::{
-    Brain, BrainContext, BrainError, BrainItem, HistoryItem, ProposedCall, CONCLUDE,
+    Brain, BrainContext, BrainError, BrainItem, CONCLUDE, HistoryItem, ProposedCall,
     UPDATE_HYPOTHESES,
 };
 use crate::analysis::rank::CHANGED;
@@ -38,7 +38,17 @@ const MIN_RUNBOOK_SCORE: f32 = 1.0;
 /// The leading hypothesis needs this much confidence before a mitigation is proposed.
 const MITIGATION_CONFIDENCE: f32 = 0.6;
 /// Words in a denial reason that mean "change nothing for now".
-const HOLD_WORDS: &[&str] = &["hold", "wait", "not now", "no changes", "freeze", "don't touch", "do not touch", "no mitigation", "leave it"];
+const HOLD_WORDS: &[&str] = &[
+    "hold",
+    "wait",
+    "not now",
+    "no changes",
+    "freeze",
+    "don't touch",
+    "do not touch",
+    "no mitigation",
+    "leave it",
+];
 
 pub struct OfflineBrain {
     /// Delay between streamed chunks of text; zero in headless mode and tests.
@@ -130,7 +140,10 @@ enum Kind {
 impl Kind {
     fn fits(self, step: &Step) -> bool {
         step.fits.is_empty()
-            || matches!((self, step.fits.as_str()), (Kind::Deploy, "deploy") | (Kind::Resource, "resource"))
+            || matches!(
+                (self, step.fits.as_str()),
+                (Kind::Deploy, "deploy") | (Kind::Resource, "resource")
+            )
     }
 }
 
@@ -147,7 +160,9 @@ fn hhmmss(time: &str) -> &str {
 }
 
 fn seconds(time: &str) -> i64 {
-    crate::bundle::parse_time(time).map(|t| t.timestamp()).unwrap_or_default()
+    crate::bundle::parse_time(time)
+        .map(|t| t.timestamp())
+        .unwrap_or_default()
 }
 
 fn services_mentioned<'a>(text: &str, ctx: &'a BrainContext) -> Vec<&'a str> {
@@ -164,20 +179,38 @@ fn kind_of(h: &Hypothesis, ctx: &BrainContext) -> (Kind, Option<String>) {
     if let Some(key) = &h.key
         && let Some((prefix, service)) = key.split_once(':')
     {
-        let kind = if prefix == "deploy" { Kind::Deploy } else { Kind::Resource };
+        let kind = if prefix == "deploy" {
+            Kind::Deploy
+        } else {
+            Kind::Resource
+        };
         return (kind, Some(service.to_string()));
     }
     let lower = h.statement.to_lowercase();
     let mentioned = services_mentioned(&h.statement, ctx);
-    let db = mentioned
+    let db = mentioned.iter().find(|s| {
+        ctx.incident
+            .services
+            .iter()
+            .any(|(n, k)| n == *s && k != "app")
+    });
+    if ["deploy", "release", "rollout", "version"]
         .iter()
-        .find(|s| ctx.incident.services.iter().any(|(n, k)| n == *s && k != "app"));
-    if ["deploy", "release", "rollout", "version"].iter().any(|w| lower.contains(w)) {
+        .any(|w| lower.contains(w))
+    {
         (Kind::Deploy, mentioned.first().map(|s| s.to_string()))
     } else if let Some(db) = db {
         (Kind::Resource, Some(db.to_string()))
-    } else if ["connection", "database", "pool", "saturat"].iter().any(|w| lower.contains(w)) {
-        let db = ctx.incident.services.iter().find(|(_, k)| k != "app").map(|(n, _)| n.clone());
+    } else if ["connection", "database", "pool", "saturat"]
+        .iter()
+        .any(|w| lower.contains(w))
+    {
+        let db = ctx
+            .incident
+            .services
+            .iter()
+            .find(|(_, k)| k != "app")
+            .map(|(n, _)| n.clone());
         (Kind::Resource, db)
     } else {
         (Kind::Other, mentioned.first().map(|s| s.to_string()))
@@ -190,7 +223,12 @@ fn from_data(f: &Findings, ctx: &BrainContext) -> Vec<(String, Hypothesis, Kind,
         return Vec::new();
     };
     let onset = seconds(&ranking.onset);
-    let top_of = |service: &str| ranking.changed.iter().find(|s| s.service == service && s.score.abs() >= CHANGED);
+    let top_of = |service: &str| {
+        ranking
+            .changed
+            .iter()
+            .find(|s| s.service == service && s.score.abs() >= CHANGED)
+    };
     let new_noise = |service: &str| {
         f.logs.iter().find_map(|(id, _, templates)| {
             templates
@@ -208,13 +246,20 @@ fn from_data(f: &Findings, ctx: &BrainContext) -> Vec<(String, Hypothesis, Kind,
     let past = |service: &str| {
         f.knowledge.as_ref().and_then(|(id, hits)| {
             hits.iter()
-                .any(|h| h.doc.kind == "incident" && h.doc.title.contains(service) && h.doc.tags.iter().any(|t| t == "deploy"))
+                .any(|h| {
+                    h.doc.kind == "incident"
+                        && h.doc.title.contains(service)
+                        && h.doc.tags.iter().any(|t| t == "deploy")
+                })
                 .then(|| id.clone())
         })
     };
     let mut out = Vec::new();
     if let Some((events_id, changes)) = &f.changes {
-        for change in changes.iter().filter(|c| c.kind == "deploy" || c.kind == "config") {
+        for change in changes
+            .iter()
+            .filter(|c| c.kind == "deploy" || c.kind == "config")
+        {
             let at = seconds(&change.time);
             if !(onset - 1800..=onset + 60).contains(&at) {
                 continue;
@@ -223,7 +268,12 @@ fn from_data(f: &Findings, ctx: &BrainContext) -> Vec<(String, Hypothesis, Kind,
             let mut evidence = vec![rank_id.clone(), events_id.clone()];
             let (statement, status, confidence) = match top_of(service) {
                 None => (
-                    format!("{service} {} {} at {} is unrelated: {service}'s metrics did not move at the onset", change.kind, change.detail, hhmmss(&change.time)),
+                    format!(
+                        "{service} {} {} at {} is unrelated: {service}'s metrics did not move at the onset",
+                        change.kind,
+                        change.detail,
+                        hhmmss(&change.time)
+                    ),
                     HypothesisStatus::Refuted,
                     0.05,
                 ),
@@ -232,7 +282,11 @@ fn from_data(f: &Findings, ctx: &BrainContext) -> Vec<(String, Hypothesis, Kind,
                     if (0..=600).contains(&(onset - at)) {
                         c += 0.15;
                     }
-                    for extra in [new_noise(service), idle_by(service).map(|i| i.call.clone()), past(service)] {
+                    for extra in [
+                        new_noise(service),
+                        idle_by(service).map(|i| i.call.clone()),
+                        past(service),
+                    ] {
                         if let Some(id) = extra {
                             c += if evidence.len() == 2 { 0.1 } else { 0.1 };
                             if !evidence.contains(&id) {
@@ -242,24 +296,44 @@ fn from_data(f: &Findings, ctx: &BrainContext) -> Vec<(String, Hypothesis, Kind,
                     }
                     let mut statement = format!(
                         "{service} {} {} at {} ({}s before the onset) caused the regression: {} {:.0} → {:.0}",
-                        change.kind, change.detail, hhmmss(&change.time), onset - at, top.series, top.before, top.after
+                        change.kind,
+                        change.detail,
+                        hhmmss(&change.time),
+                        onset - at,
+                        top.series,
+                        top.before,
+                        top.after
                     );
                     if let Some(idle) = idle_by(service) {
-                        statement.push_str(&format!("; it holds {} sessions idle in transaction", idle.sessions));
+                        statement.push_str(&format!(
+                            "; it holds {} sessions idle in transaction",
+                            idle.sessions
+                        ));
                     }
-                    let status = if c >= 0.5 { HypothesisStatus::Supported } else { HypothesisStatus::Open };
+                    let status = if c >= 0.5 {
+                        HypothesisStatus::Supported
+                    } else {
+                        HypothesisStatus::Open
+                    };
                     (statement, status, c.min(0.95))
                 }
             };
             let key = format!("deploy:{service}");
-            out.push((key.clone(), hyp(key, statement, status, confidence, evidence), Kind::Deploy, service.to_string()));
+            out.push((
+                key.clone(),
+                hyp(key, statement, status, confidence, evidence),
+                Kind::Deploy,
+                service.to_string(),
+            ));
         }
     }
     for (name, kind) in &ctx.incident.services {
         if kind == "app" {
             continue;
         }
-        let Some(top) = ranking.changed.iter().find(|s| s.service == *name && s.series.contains("connections") && s.score.abs() >= CHANGED) else {
+        let Some(top) = ranking.changed.iter().find(|s| {
+            s.service == *name && s.series.contains("connections") && s.score.abs() >= CHANGED
+        }) else {
             continue;
         };
         let mut evidence = vec![rank_id.clone()];
@@ -278,19 +352,42 @@ fn from_data(f: &Findings, ctx: &BrainContext) -> Vec<(String, Hypothesis, Kind,
             "{name} is saturated: {} {:.0} → {:.0} (z {:+.0}); callers time out waiting for a connection",
             top.series, top.before, top.after, top.score
         );
-        if let Some(idle) = f.idle_now().into_iter().max_by_key(|i| i.sessions).filter(|i| i.sessions >= 10) {
+        if let Some(idle) = f
+            .idle_now()
+            .into_iter()
+            .max_by_key(|i| i.sessions)
+            .filter(|i| i.sessions >= 10)
+        {
             c += 0.25;
             evidence.push(idle.call.clone());
-            statement.push_str(&format!("; {} sessions are held idle in transaction by {}", idle.sessions, idle.application));
+            statement.push_str(&format!(
+                "; {} sessions are held idle in transaction by {}",
+                idle.sessions, idle.application
+            ));
         }
-        let status = if c >= 0.5 { HypothesisStatus::Supported } else { HypothesisStatus::Open };
+        let status = if c >= 0.5 {
+            HypothesisStatus::Supported
+        } else {
+            HypothesisStatus::Open
+        };
         let key = format!("saturation:{name}");
-        out.push((key.clone(), hyp(key, statement, status, c, evidence), Kind::Resource, name.clone()));
+        out.push((
+            key.clone(),
+            hyp(key, statement, status, c, evidence),
+            Kind::Resource,
+            name.clone(),
+        ));
     }
     out
 }
 
-fn hyp(key: String, statement: String, status: HypothesisStatus, confidence: f32, evidence: Vec<String>) -> Hypothesis {
+fn hyp(
+    key: String,
+    statement: String,
+    status: HypothesisStatus,
+    confidence: f32,
+    evidence: Vec<String>,
+) -> Hypothesis {
     Hypothesis {
         id: String::new(),
         statement,
@@ -306,16 +403,25 @@ fn hyp(key: String, statement: String, status: HypothesisStatus, confidence: f32
 /// Merge what the data says into the board: human-edited statements, statuses and pins
 /// stand; the brain contributes confidence and evidence. Returns the merged board and the
 /// upserts to send.
-fn merge_board(ctx: &BrainContext, f: &Findings, mitigated: Option<(Kind, &str)>) -> (Vec<Candidate>, Vec<Value>) {
+fn merge_board(
+    ctx: &BrainContext,
+    f: &Findings,
+    mitigated: Option<(Kind, &str)>,
+) -> (Vec<Candidate>, Vec<Value>) {
     let mut board = ctx.board.clone();
     let mut upserts = Vec::new();
     let mut next_id = board.len() + 1;
     for (key, mut fresh, kind, service) in from_data(f, ctx) {
-        if mitigated.is_some_and(|(k, s)| k == kind && s == service) && fresh.status != HypothesisStatus::Refuted {
+        if mitigated.is_some_and(|(k, s)| k == kind && s == service)
+            && fresh.status != HypothesisStatus::Refuted
+        {
             fresh.status = HypothesisStatus::Confirmed;
             fresh.confidence = fresh.confidence.max(0.9);
         }
-        match board.iter_mut().find(|h| h.key.as_deref() == Some(key.as_str())) {
+        match board
+            .iter_mut()
+            .find(|h| h.key.as_deref() == Some(key.as_str()))
+        {
             Some(existing) => {
                 let mut updated = existing.clone();
                 updated.confidence = fresh.confidence;
@@ -351,7 +457,11 @@ fn merge_board(ctx: &BrainContext, f: &Findings, mitigated: Option<(Kind, &str)>
         let Some((query_id, _)) = f.metrics_queries.iter().find(|(_, s)| *s == service) else {
             continue;
         };
-        let moved = f.ranking.as_ref().is_some_and(|(_, r)| r.changed.iter().any(|s| s.service == service && s.score.abs() >= CHANGED));
+        let moved = f.ranking.as_ref().is_some_and(|(_, r)| {
+            r.changed
+                .iter()
+                .any(|s| s.service == service && s.score.abs() >= CHANGED)
+        });
         let mut updated = h.clone();
         updated.confidence = if moved { 0.5 } else { 0.15 };
         if !updated.evidence.contains(query_id) {
@@ -366,7 +476,11 @@ fn merge_board(ctx: &BrainContext, f: &Findings, mitigated: Option<(Kind, &str)>
         .into_iter()
         .map(|h| {
             let (kind, service) = kind_of(&h, ctx);
-            Candidate { hypothesis: h, kind, service }
+            Candidate {
+                hypothesis: h,
+                kind,
+                service,
+            }
         })
         .collect();
     (candidates, upserts)
@@ -382,7 +496,9 @@ fn upsert_json(h: &Hypothesis) -> Value {
 /// Which hypothesis the investigation follows: confirmed by a human, then pinned, then
 /// the most confident; never a refuted one.
 fn leading(candidates: &[Candidate]) -> Option<&Candidate> {
-    let live = candidates.iter().filter(|c| c.hypothesis.status != HypothesisStatus::Refuted);
+    let live = candidates
+        .iter()
+        .filter(|c| c.hypothesis.status != HypothesisStatus::Refuted);
     let rank = |c: &Candidate| {
         let h = &c.hypothesis;
         let human_confirmed = h.author == Author::Human && h.status == HypothesisStatus::Confirmed;
@@ -396,13 +512,24 @@ fn leading(candidates: &[Candidate]) -> Option<&Candidate> {
 
 /// Fill `{service}`, `{db}`, `{namespace}`; None when something can't be bound.
 fn bind(text: &str, lead: &Candidate, ctx: &BrainContext, f: &Findings) -> Option<String> {
-    let db = ctx.incident.services.iter().find(|(_, k)| k != "app").map(|(n, _)| n.clone());
+    let db = ctx
+        .incident
+        .services
+        .iter()
+        .find(|(_, k)| k != "app")
+        .map(|(n, _)| n.clone());
     let service = match lead.kind {
         Kind::Resource => f
             .idle_now()
             .into_iter()
             .max_by_key(|i| i.sessions)
-            .map(|i| i.application.split('-').next().unwrap_or(&i.application).to_string())
+            .map(|i| {
+                i.application
+                    .split('-')
+                    .next()
+                    .unwrap_or(&i.application)
+                    .to_string()
+            })
             .or_else(|| lead.service.clone()),
         _ => lead.service.clone(),
     };
@@ -415,7 +542,12 @@ fn bind(text: &str, lead: &Candidate, ctx: &BrainContext, f: &Findings) -> Optio
     Some(out)
 }
 
-fn step_call(step: &Step, lead: &Candidate, ctx: &BrainContext, f: &Findings) -> Option<(String, Value)> {
+fn step_call(
+    step: &Step,
+    lead: &Candidate,
+    ctx: &BrainContext,
+    f: &Findings,
+) -> Option<(String, Value)> {
     let body = bind(&step.body, lead, ctx, f)?;
     match step.tool.as_str() {
         "psql" => {
@@ -435,7 +567,14 @@ fn preference(reason: &str, step: &Step, command: &str) -> usize {
     } else if command.contains("restart") {
         &["restart", "bounce"]
     } else if step.tool == "psql" {
-        &["session", "database", " db", "terminate", "connection", "kill"]
+        &[
+            "session",
+            "database",
+            " db",
+            "terminate",
+            "connection",
+            "kill",
+        ]
     } else {
         &[]
     };
@@ -451,20 +590,50 @@ pub fn plan(ctx: &BrainContext) -> Plan {
     if f.ranking.is_none() && !f.failed_snapshot.contains(&"metrics_rank".to_string()) {
         p.think(format!("The alert: \"{}\".", ctx.incident.alert));
         p.think("Before guessing, a snapshot: which metrics moved and when, and what changed around then.");
-        p.call("metrics_rank", json!({}), "find the series that shifted and the onset");
-        p.call("change_events", json!({}), "deploys and config changes near the onset");
+        p.call(
+            "metrics_rank",
+            json!({}),
+            "find the series that shifted and the onset",
+        );
+        p.call(
+            "change_events",
+            json!({}),
+            "deploys and config changes near the onset",
+        );
         return p;
     }
-    if f.logs.iter().all(|(_, service, _)| service.is_some()) && !f.failed_snapshot.contains(&"logs_digest".to_string()) {
+    if f.logs.iter().all(|(_, service, _)| service.is_some())
+        && !f.failed_snapshot.contains(&"logs_digest".to_string())
+    {
         if let Some((_, r)) = &f.ranking {
-            p.think(format!("The series shifted together at {} — that is the onset.", hhmmss(&r.onset)));
-            let movers: Vec<String> = r.changed.iter().take(5).map(|s| format!("{} {:.0}→{:.0} (z {:+.0})", s.series, s.before, s.after, s.score)).collect();
+            p.think(format!(
+                "The series shifted together at {} — that is the onset.",
+                hhmmss(&r.onset)
+            ));
+            let movers: Vec<String> = r
+                .changed
+                .iter()
+                .take(5)
+                .map(|s| {
+                    format!(
+                        "{} {:.0}→{:.0} (z {:+.0})",
+                        s.series, s.before, s.after, s.score
+                    )
+                })
+                .collect();
             p.think(format!("Moved most: {}.", movers.join(", ")));
             let services: BTreeSet<&str> = r.changed.iter().map(|s| s.service.as_str()).collect();
-            p.think(format!("Services involved: {}.", services.into_iter().collect::<Vec<_>>().join(", ")));
+            p.think(format!(
+                "Services involved: {}.",
+                services.into_iter().collect::<Vec<_>>().join(", ")
+            ));
         }
         if let Some((_, changes)) = &f.changes {
-            let listed: Vec<String> = changes.iter().filter(|c| c.kind == "deploy").map(|c| format!("{} {} at {}", c.service, c.detail, hhmmss(&c.time))).collect();
+            let listed: Vec<String> = changes
+                .iter()
+                .filter(|c| c.kind == "deploy")
+                .map(|c| format!("{} {} at {}", c.service, c.detail, hhmmss(&c.time)))
+                .collect();
             if !listed.is_empty() {
                 p.think(format!("Deploys in the window: {}.", listed.join("; ")));
             }
@@ -474,33 +643,63 @@ pub fn plan(ctx: &BrainContext) -> Plan {
         if let Some((_, r)) = &f.ranking {
             args["baseline_until"] = json!(r.onset);
         }
-        p.call("logs_digest", args, "log templates that appeared at the onset");
+        p.call(
+            "logs_digest",
+            args,
+            "log templates that appeared at the onset",
+        );
         return p;
     }
 
     let mitigation_done = mitigation_applied(ctx, &f);
     let verified = mitigation_done.as_ref().is_some_and(|m| m.verified);
-    let mitigated = mitigation_done.as_ref().filter(|_| verified).map(|m| (m.kind, m.service.as_str()));
+    let mitigated = mitigation_done
+        .as_ref()
+        .filter(|_| verified)
+        .map(|m| (m.kind, m.service.as_str()));
     let (candidates, upserts) = merge_board(ctx, &f, mitigated);
     let board_call = |p: &mut Plan| {
         if !upserts.is_empty() {
-            p.call(UPDATE_HYPOTHESES, json!({"hypotheses": upserts}), "record what the evidence says");
+            p.call(
+                UPDATE_HYPOTHESES,
+                json!({"hypotheses": upserts}),
+                "record what the evidence says",
+            );
         }
     };
 
     if f.knowledge.is_none() && !f.failed_snapshot.contains(&"knowledge_search".to_string()) {
         if let Some((_, logs)) = f.logs.first().map(|l| (&l.0, &l.2)) {
-            let new: Vec<String> = logs.iter().filter(|t| t.new && t.level != "INFO").take(4).map(|t| format!("{} \"{}\" ×{}", t.service, t.template, t.after)).collect();
-            let noise: Vec<String> = logs.iter().filter(|t| !t.new && t.before > 0).take(2).map(|t| format!("{} \"{}\"", t.service, t.template)).collect();
+            let new: Vec<String> = logs
+                .iter()
+                .filter(|t| t.new && t.level != "INFO")
+                .take(4)
+                .map(|t| format!("{} \"{}\" ×{}", t.service, t.template, t.after))
+                .collect();
+            let noise: Vec<String> = logs
+                .iter()
+                .filter(|t| !t.new && t.before > 0)
+                .take(2)
+                .map(|t| format!("{} \"{}\"", t.service, t.template))
+                .collect();
             if !new.is_empty() {
                 p.think(format!("New since the onset: {}.", new.join("; ")));
             }
             if !noise.is_empty() {
-                p.think(format!("Old noise, present before the onset too (ignoring): {}.", noise.join("; ")));
+                p.think(format!(
+                    "Old noise, present before the onset too (ignoring): {}.",
+                    noise.join("; ")
+                ));
             }
         }
         for c in &candidates {
-            p.think(format!("{} [{} {:.0}%] {}", c.hypothesis.id, c.hypothesis.status.label(), c.hypothesis.confidence * 100.0, c.hypothesis.statement));
+            p.think(format!(
+                "{} [{} {:.0}%] {}",
+                c.hypothesis.id,
+                c.hypothesis.status.label(),
+                c.hypothesis.confidence * 100.0,
+                c.hypothesis.statement
+            ));
         }
         board_call(&mut p);
         let mut terms: BTreeSet<String> = BTreeSet::new();
@@ -512,12 +711,23 @@ pub fn plan(ctx: &BrainContext) -> Plan {
                 Kind::Other => String::new(),
             });
         }
-        for c in candidates.iter().filter(|c| c.hypothesis.status != HypothesisStatus::Refuted) {
+        for c in candidates
+            .iter()
+            .filter(|c| c.hypothesis.status != HypothesisStatus::Refuted)
+        {
             terms.extend(c.service.clone());
         }
         terms.extend(["latency".to_string(), "timeout".to_string()]);
-        let query = terms.into_iter().filter(|t| !t.is_empty()).collect::<Vec<_>>().join(" ");
-        p.call("knowledge_search", json!({"query": query}), "runbooks and past incidents that match the suspects");
+        let query = terms
+            .into_iter()
+            .filter(|t| !t.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ");
+        p.call(
+            "knowledge_search",
+            json!({"query": query}),
+            "runbooks and past incidents that match the suspects",
+        );
         return p;
     }
 
@@ -529,14 +739,31 @@ pub fn plan(ctx: &BrainContext) -> Plan {
         .filter_map(|h| kind_of(h, ctx).1)
         .collect();
     for text in &f.steering {
-        asked.extend(services_mentioned(text, ctx).into_iter().map(str::to_string));
+        asked.extend(
+            services_mentioned(text, ctx)
+                .into_iter()
+                .map(str::to_string),
+        );
     }
-    let unexamined: BTreeSet<String> = asked.into_iter().filter(|s| !f.metrics_queries.iter().any(|(_, q)| q == s)).collect();
+    let unexamined: BTreeSet<String> = asked
+        .into_iter()
+        .filter(|s| !f.metrics_queries.iter().any(|(_, q)| q == s))
+        .collect();
     if !unexamined.is_empty() {
         for service in &unexamined {
-            p.think(format!("You pointed at {service}; looking at its metrics and logs before going on."));
-            p.call("metrics_query", json!({"service": service}), format!("did {service} move at the onset?"));
-            p.call("logs_digest", json!({"service": service, "level": "INFO"}), format!("what {service} logged"));
+            p.think(format!(
+                "You pointed at {service}; looking at its metrics and logs before going on."
+            ));
+            p.call(
+                "metrics_query",
+                json!({"service": service}),
+                format!("did {service} move at the onset?"),
+            );
+            p.call(
+                "logs_digest",
+                json!({"service": service, "level": "INFO"}),
+                format!("what {service} logged"),
+            );
         }
         board_call(&mut p);
         return p;
@@ -549,26 +776,50 @@ pub fn plan(ctx: &BrainContext) -> Plan {
         return p;
     };
     if f.knowledge.is_some() && !already_said_leading(ctx, &lead) {
-        p.think(format!("Leading hypothesis: {} — {}", lead.hypothesis.id, lead.hypothesis.statement));
+        p.think(format!(
+            "Leading hypothesis: {} — {}",
+            lead.hypothesis.id, lead.hypothesis.statement
+        ));
     }
 
     // Diagnose with the runbook steps that fit the leading hypothesis.
     let steps = f.runbook_steps(MIN_RUNBOOK_SCORE);
     let mut diagnose = Vec::new();
-    for (hit, step) in steps.iter().filter(|(_, s)| s.phase == "diagnose" && lead.kind.fits(s)) {
+    for (hit, step) in steps
+        .iter()
+        .filter(|(_, s)| s.phase == "diagnose" && lead.kind.fits(s))
+    {
         if let Some((command, args)) = step_call(step, &lead, ctx, &f)
             && !f.attempted(&command)
-            && !diagnose.iter().any(|(c, _, _): &(String, _, _)| *c == command)
+            && !diagnose
+                .iter()
+                .any(|(c, _, _): &(String, _, _)| *c == command)
         {
-            diagnose.push((command, args, format!("runbook \"{}\": {}", hit.doc.title, step.tool)));
+            diagnose.push((
+                command,
+                args,
+                format!("runbook \"{}\": {}", hit.doc.title, step.tool),
+            ));
         }
     }
     if !diagnose.is_empty() {
         let titles: BTreeSet<&str> = steps.iter().map(|(h, _)| h.doc.title.as_str()).collect();
-        p.think(format!("Following the runbook{} {}.", if titles.len() > 1 { "s" } else { "" }, titles.iter().map(|t| format!("\"{t}\"")).collect::<Vec<_>>().join(" and ")));
+        p.think(format!(
+            "Following the runbook{} {}.",
+            if titles.len() > 1 { "s" } else { "" },
+            titles
+                .iter()
+                .map(|t| format!("\"{t}\""))
+                .collect::<Vec<_>>()
+                .join(" and ")
+        ));
         board_call(&mut p);
         for (_, args, why) in diagnose {
-            let tool = if args.get("query").is_some() { "psql" } else { "kubectl" };
+            let tool = if args.get("query").is_some() {
+                "psql"
+            } else {
+                "kubectl"
+            };
             p.call(tool, args, why);
         }
         return p;
@@ -580,12 +831,23 @@ pub fn plan(ctx: &BrainContext) -> Plan {
     });
 
     // Mitigate.
-    if mitigation_done.is_none() && held.is_none() && lead.hypothesis.confidence >= MITIGATION_CONFIDENCE {
-        let latest_reason = f.denials.last().map(|d| d.reason.clone()).unwrap_or_default();
+    if mitigation_done.is_none()
+        && held.is_none()
+        && lead.hypothesis.confidence >= MITIGATION_CONFIDENCE
+    {
+        let latest_reason = f
+            .denials
+            .last()
+            .map(|d| d.reason.clone())
+            .unwrap_or_default();
         let mut options: Vec<(usize, bool, String, &str, Value)> = Vec::new();
         for (_, step) in steps.iter().filter(|(_, s)| s.phase == "mitigate") {
             let fits_lead = lead.kind.fits(step);
-            let binder = if fits_lead { lead.clone() } else { other_kind(&candidates, step).unwrap_or_else(|| lead.clone()) };
+            let binder = if fits_lead {
+                lead.clone()
+            } else {
+                other_kind(&candidates, step).unwrap_or_else(|| lead.clone())
+            };
             if let Some((command, args)) = step_call(step, &binder, ctx, &f)
                 && !f.attempted(&command)
                 && !options.iter().any(|o| o.2 == command)
@@ -594,7 +856,17 @@ pub fn plan(ctx: &BrainContext) -> Plan {
                 if !fits_lead && f.denials.is_empty() {
                     continue;
                 }
-                options.push((pref, fits_lead, command, if step.tool == "psql" { "psql" } else { "kubectl" }, args));
+                options.push((
+                    pref,
+                    fits_lead,
+                    command,
+                    if step.tool == "psql" {
+                        "psql"
+                    } else {
+                        "kubectl"
+                    },
+                    args,
+                ));
             }
         }
         options.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)));
@@ -609,7 +881,14 @@ pub fn plan(ctx: &BrainContext) -> Plan {
                 lead.hypothesis.confidence * 100.0,
                 command
             ));
-            p.call(tool, args, format!("mitigate {}: {}", lead.hypothesis.id, lead.hypothesis.statement));
+            p.call(
+                tool,
+                args,
+                format!(
+                    "mitigate {}: {}",
+                    lead.hypothesis.id, lead.hypothesis.statement
+                ),
+            );
             return p;
         }
     }
@@ -628,7 +907,11 @@ pub fn plan(ctx: &BrainContext) -> Plan {
             p.think(format!("`{}` ran. Verifying it worked.", m.command));
             board_call(&mut p);
             for (_, args) in verify {
-                let tool = if args.get("query").is_some() { "psql" } else { "kubectl" };
+                let tool = if args.get("query").is_some() {
+                    "psql"
+                } else {
+                    "kubectl"
+                };
                 p.call(tool, args, "verify the mitigation");
             }
             return p;
@@ -639,14 +922,26 @@ pub fn plan(ctx: &BrainContext) -> Plan {
         return Plan::default();
     }
     board_call(&mut p);
-    conclude(ctx, &f, &lead, &candidates, mitigation_done.as_ref(), held, &mut p);
+    conclude(
+        ctx,
+        &f,
+        &lead,
+        &candidates,
+        mitigation_done.as_ref(),
+        held,
+        &mut p,
+    );
     p
 }
 
 fn other_kind(candidates: &[Candidate], step: &Step) -> Option<Candidate> {
     candidates
         .iter()
-        .filter(|c| c.hypothesis.status != HypothesisStatus::Refuted && c.kind.fits(step) && !step.fits.is_empty())
+        .filter(|c| {
+            c.hypothesis.status != HypothesisStatus::Refuted
+                && c.kind.fits(step)
+                && !step.fits.is_empty()
+        })
         .max_by(|a, b| a.hypothesis.confidence.total_cmp(&b.hypothesis.confidence))
         .cloned()
 }
@@ -667,16 +962,28 @@ fn mitigation_applied(ctx: &BrainContext, f: &Findings) -> Option<Mitigation> {
     let steps = f.runbook_steps(MIN_RUNBOOK_SCORE);
     for (_, step) in steps.iter().filter(|(_, s)| s.phase == "mitigate") {
         for c in &candidates {
-            let Some((command, _)) = step_call(step, c, ctx, f) else { continue };
-            let Some(done) = f.succeeded(&command) else { continue };
-            let kind = if step.fits == "deploy" { Kind::Deploy } else { Kind::Resource };
+            let Some((command, _)) = step_call(step, c, ctx, f) else {
+                continue;
+            };
+            let Some(done) = f.succeeded(&command) else {
+                continue;
+            };
+            let kind = if step.fits == "deploy" {
+                Kind::Deploy
+            } else {
+                Kind::Resource
+            };
             let verify: Vec<String> = steps
                 .iter()
                 .filter(|(_, s)| s.phase == "verify" && (s.fits.is_empty() || kind.fits(s)))
                 .filter_map(|(_, s)| step_call(s, c, ctx, f))
                 .map(|(cmd, _)| cmd)
                 .collect();
-            let verify_ids: Vec<String> = verify.iter().filter_map(|v| f.succeeded(v)).map(|d| d.id.clone()).collect();
+            let verify_ids: Vec<String> = verify
+                .iter()
+                .filter_map(|v| f.succeeded(v))
+                .map(|d| d.id.clone())
+                .collect();
             let verified = !verify.is_empty() && verify_ids.len() == verify.len();
             return Some(Mitigation {
                 id: done.id.clone(),
@@ -710,24 +1017,41 @@ fn acknowledge_humans(ctx: &BrainContext, p: &mut Plan) {
                     h.statement
                 ));
             }
-            HistoryItem::Steering { text } => p.think(format!("The engineer says: \"{text}\". Taking it into account.")),
+            HistoryItem::Steering { text } => p.think(format!(
+                "The engineer says: \"{text}\". Taking it into account."
+            )),
             _ => {}
         }
     }
 }
 
 fn already_said_leading(ctx: &BrainContext, lead: &Candidate) -> bool {
-    let needle = format!("Leading hypothesis: {} — {}", lead.hypothesis.id, lead.hypothesis.statement);
-    ctx.history.iter().any(|h| matches!(h, HistoryItem::Said { text } if text.contains(&needle)))
+    let needle = format!(
+        "Leading hypothesis: {} — {}",
+        lead.hypothesis.id, lead.hypothesis.statement
+    );
+    ctx.history
+        .iter()
+        .any(|h| matches!(h, HistoryItem::Said { text } if text.contains(&needle)))
 }
 
 fn concluded_and_nothing_new(ctx: &BrainContext) -> bool {
-    let Some(last) = ctx.history.iter().rposition(|h| matches!(h, HistoryItem::Concluded { .. })) else {
+    let Some(last) = ctx
+        .history
+        .iter()
+        .rposition(|h| matches!(h, HistoryItem::Concluded { .. }))
+    else {
         return false;
     };
-    !ctx.history[last..]
-        .iter()
-        .any(|h| matches!(h, HistoryItem::BoardEdit { .. } | HistoryItem::Steering { .. } | HistoryItem::ToolResult { .. } | HistoryItem::Denied { .. }))
+    !ctx.history[last..].iter().any(|h| {
+        matches!(
+            h,
+            HistoryItem::BoardEdit { .. }
+                | HistoryItem::Steering { .. }
+                | HistoryItem::ToolResult { .. }
+                | HistoryItem::Denied { .. }
+        )
+    })
 }
 
 fn follow_ups_from_knowledge(f: &Findings) -> Vec<String> {
@@ -735,7 +1059,14 @@ fn follow_ups_from_knowledge(f: &Findings) -> Vec<String> {
     if let Some((_, hits)) = &f.knowledge {
         for hit in hits.iter().filter(|h| h.score >= MIN_RUNBOOK_SCORE).take(3) {
             for item in &hit.doc.follow_ups {
-                let text = if hit.doc.kind == "incident" { format!("{item} (from {})", hit.doc.title.split(':').next().unwrap_or("")) } else { item.clone() };
+                let text = if hit.doc.kind == "incident" {
+                    format!(
+                        "{item} (from {})",
+                        hit.doc.title.split(':').next().unwrap_or("")
+                    )
+                } else {
+                    item.clone()
+                };
                 if !out.contains(&text) && !item.contains("(fixed in") && !item.contains("(done") {
                     out.push(text);
                 }
@@ -758,9 +1089,14 @@ fn conclude(
     let h = &lead.hypothesis;
     let mut root_cause = h.statement.clone();
     if let Some(mechanism) = candidates.iter().find(|c| {
-        c.kind != lead.kind && c.hypothesis.status != HypothesisStatus::Refuted && c.hypothesis.confidence >= 0.5
+        c.kind != lead.kind
+            && c.hypothesis.status != HypothesisStatus::Refuted
+            && c.hypothesis.confidence >= 0.5
     }) {
-        root_cause.push_str(&format!(". Mechanism ({}): {}", mechanism.hypothesis.id, mechanism.hypothesis.statement));
+        root_cause.push_str(&format!(
+            ". Mechanism ({}): {}",
+            mechanism.hypothesis.id, mechanism.hypothesis.statement
+        ));
     }
     let mut evidence = h.evidence.clone();
     let mut follow_ups = Vec::new();
@@ -768,25 +1104,52 @@ fn conclude(
         Some(m) => {
             evidence.push(m.id.clone());
             evidence.extend(m.verify_ids.iter().cloned());
-            p.say(format!("Mitigated with `{}` ({}){}.", m.command, m.id, if m.verified { ", verified" } else { ", not yet verified" }));
+            p.say(format!(
+                "Mitigated with `{}` ({}){}.",
+                m.command,
+                m.id,
+                if m.verified {
+                    ", verified"
+                } else {
+                    ", not yet verified"
+                }
+            ));
         }
         None => {
             if h.confidence < MITIGATION_CONFIDENCE {
-                follow_ups.push(format!("Confidence in {} is {:.0}%: gather more evidence before mitigating", h.id, h.confidence * 100.0));
+                follow_ups.push(format!(
+                    "Confidence in {} is {:.0}%: gather more evidence before mitigating",
+                    h.id,
+                    h.confidence * 100.0
+                ));
             }
         }
     }
     for d in &f.denials {
-        follow_ups.push(format!("`{}` was denied by the engineer: \"{}\"", d.command, d.reason));
+        follow_ups.push(format!(
+            "`{}` was denied by the engineer: \"{}\"",
+            d.command, d.reason
+        ));
     }
     if let Some(d) = held {
-        p.think(format!("You asked to hold changes (\"{}\"), so I am not proposing another mitigation.", d.reason));
+        p.think(format!(
+            "You asked to hold changes (\"{}\"), so I am not proposing another mitigation.",
+            d.reason
+        ));
     }
     follow_ups.extend(follow_ups_from_knowledge(f));
     let mut seen = BTreeSet::new();
     evidence.retain(|e| seen.insert(e.clone()));
-    let by = if h.author == Author::Human { " (as edited by the engineer)" } else { "" };
-    p.say(format!("Conclusion{by}: {root_cause}. Confidence {:.0}%; evidence {}.", h.confidence * 100.0, evidence.join(", ")));
+    let by = if h.author == Author::Human {
+        " (as edited by the engineer)"
+    } else {
+        ""
+    };
+    p.say(format!(
+        "Conclusion{by}: {root_cause}. Confidence {:.0}%; evidence {}.",
+        h.confidence * 100.0,
+        evidence.join(", ")
+    ));
     let _ = ctx;
     p.call(
         CONCLUDE,
@@ -796,8 +1159,17 @@ fn conclude(
 }
 
 fn conclude_inconclusive(ctx: &BrainContext, f: &Findings, p: &mut Plan) {
-    let evidence: Vec<String> = f.done.iter().filter(|d| d.outcome == CallOutcome::Ok).map(|d| d.id.clone()).take(4).collect();
-    p.say(format!("No supported explanation is left for \"{}\".", ctx.incident.alert));
+    let evidence: Vec<String> = f
+        .done
+        .iter()
+        .filter(|d| d.outcome == CallOutcome::Ok)
+        .map(|d| d.id.clone())
+        .take(4)
+        .collect();
+    p.say(format!(
+        "No supported explanation is left for \"{}\".",
+        ctx.incident.alert
+    ));
     p.call(
         CONCLUDE,
         json!({

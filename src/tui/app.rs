@@ -1,0 +1,723 @@
+//! The TUI's own state and what keys do with it.
+//!
+//! [`App`] holds the reduced [`State`] (folded from the same events the recorder writes)
+//! plus what only the screen cares about: scroll, selection, expanded outputs and the
+//! overlay stack. Keys become [`Action`]s through the keymap; actions either change this
+//! view state or become engine [`Command`]s. Nothing here changes the investigation
+//! directly: the engine does, and its events come back through `State::apply`.
+//!
+//! Overlays: the pending decision (approval or credential) is derived from `State`, so a
+//! replay shows it exactly when the engineer saw it. Overlays the engineer opens (editor,
+//! help, pager, steer) stack above it.
+
+use super::keymap::{Action, Context, Keymap};
+use super::replay::Replay;
+use super::theme::Theme;
+use super::view::TranscriptCache;
+use crate::engine::{Approval, Command, EngineHandle, HypothesisEdit};
+use crate::event::{CallStatus, Event, HypothesisStatus, Pending, State};
+use crate::sanitize::for_display;
+use crate::session::BlobStore;
+use crate::tools::Secret;
+use chrono::{DateTime, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui_textarea::TextArea;
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    Transcript,
+    Board,
+}
+
+/// The approval overlay's buttons, left to right.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Button {
+    ApproveOnce,
+    ApproveSession,
+    EditThenApprove,
+    Deny,
+}
+
+impl Button {
+    pub const ALL: [Button; 4] = [
+        Button::ApproveOnce,
+        Button::ApproveSession,
+        Button::EditThenApprove,
+        Button::Deny,
+    ];
+
+    pub fn action(self) -> Action {
+        match self {
+            Button::ApproveOnce => Action::ApproveOnce,
+            Button::ApproveSession => Action::ApproveSession,
+            Button::EditThenApprove => Action::EditThenApprove,
+            Button::Deny => Action::Deny,
+        }
+    }
+}
+
+/// A text field inside the approval overlay.
+pub enum DecisionInput {
+    DenyReason(TextArea<'static>),
+    EditCommand(TextArea<'static>),
+}
+
+/// View state of the pending decision, reset whenever a different call is pending.
+pub struct DecisionUi {
+    pub call: usize,
+    pub focus: Button,
+    pub input: Option<DecisionInput>,
+    pub credential: TextArea<'static>,
+}
+
+pub struct EditorState {
+    pub selected: usize,
+    /// Editing a statement: the hypothesis id (None when adding) and the text.
+    pub editing: Option<(Option<String>, TextArea<'static>)>,
+    /// The editor paused the agent and will resume it on close.
+    pub paused_agent: bool,
+}
+
+pub struct Pager {
+    pub title: String,
+    pub lines: Vec<String>,
+    pub language: String,
+    pub scroll: usize,
+    pub query: String,
+    pub searching: Option<TextArea<'static>>,
+    pub matches: Vec<usize>,
+    pub current: usize,
+}
+
+impl Pager {
+    fn run_search(&mut self) {
+        let needle = self.query.to_lowercase();
+        self.matches = if needle.is_empty() {
+            Vec::new()
+        } else {
+            self.lines
+                .iter()
+                .enumerate()
+                .filter(|(_, l)| l.to_lowercase().contains(&needle))
+                .map(|(i, _)| i)
+                .collect()
+        };
+        self.current = 0;
+        if let Some(&first) = self
+            .matches
+            .iter()
+            .find(|&&m| m >= self.scroll)
+            .or(self.matches.first())
+        {
+            self.current = self.matches.iter().position(|&m| m == first).unwrap_or(0);
+            self.scroll = first;
+        }
+    }
+}
+
+pub enum Overlay {
+    Help { scroll: usize },
+    Pager(Pager),
+    Editor(EditorState),
+    Steer(TextArea<'static>),
+}
+
+pub enum Mode {
+    Live(EngineHandle),
+    Replay(Replay),
+}
+
+pub struct App {
+    pub state: State,
+    pub mode: Mode,
+    pub keymap: Keymap,
+    pub theme: Theme,
+    pub session_file: Option<PathBuf>,
+    pub blobs: Option<BlobStore>,
+    pub focus: Pane,
+    /// Lines scrolled up from the bottom; 0 follows the stream.
+    pub scroll: usize,
+    pub selected_call: Option<usize>,
+    pub expanded: HashSet<usize>,
+    pub board_selected: usize,
+    pub overlays: Vec<Overlay>,
+    pub decision: Option<DecisionUi>,
+    pub cache: TranscriptCache,
+    /// Spinner frame.
+    pub tick: u64,
+    /// The clock the status bar shows elapsed time against.
+    pub now: DateTime<Utc>,
+    pub quit: bool,
+    /// Height of the transcript at the last draw, for paging.
+    pub transcript_height: usize,
+}
+
+fn text_area(initial: &str, placeholder: &str) -> TextArea<'static> {
+    let mut area = TextArea::new(if initial.is_empty() {
+        vec![String::new()]
+    } else {
+        initial.lines().map(str::to_string).collect()
+    });
+    area.set_placeholder_text(placeholder);
+    area.move_cursor(ratatui_textarea::CursorMove::Bottom);
+    area.move_cursor(ratatui_textarea::CursorMove::End);
+    area
+}
+
+fn area_text(area: &TextArea<'_>) -> String {
+    area.lines().join("\n").trim().to_string()
+}
+
+impl App {
+    pub fn new(state: State, mode: Mode, keymap: Keymap, theme: Theme) -> App {
+        App {
+            state,
+            mode,
+            keymap,
+            theme,
+            session_file: None,
+            blobs: None,
+            focus: Pane::Transcript,
+            scroll: 0,
+            selected_call: None,
+            expanded: HashSet::new(),
+            board_selected: 0,
+            overlays: Vec::new(),
+            decision: None,
+            cache: TranscriptCache::default(),
+            tick: 0,
+            now: Utc::now(),
+            quit: false,
+            transcript_height: 20,
+        }
+    }
+
+    pub fn is_replay(&self) -> bool {
+        matches!(self.mode, Mode::Replay(_))
+    }
+
+    pub fn apply(&mut self, event: &Event) {
+        self.state.apply(event);
+        self.sync_decision();
+    }
+
+    /// Keep the decision overlay's view state in step with what is pending.
+    pub fn sync_decision(&mut self) {
+        let pending = self.state.pending.first().map(Pending::call);
+        match (pending, &self.decision) {
+            (None, _) => self.decision = None,
+            (Some(call), Some(ui)) if ui.call == call => {}
+            (Some(call), _) => {
+                let destructive = self.state.calls[call].risk.is_destructive();
+                let mut credential = TextArea::default();
+                credential.set_mask_char('•');
+                credential
+                    .set_placeholder_text("type the password; enter to submit, esc to refuse");
+                self.decision = Some(DecisionUi {
+                    call,
+                    focus: if destructive {
+                        Button::Deny
+                    } else {
+                        Button::ApproveOnce
+                    },
+                    input: None,
+                    credential,
+                });
+            }
+        }
+    }
+
+    fn send(&self, command: Command) {
+        if let Mode::Live(handle) = &self.mode {
+            handle.send(command);
+        }
+    }
+
+    /// The context whose keys apply now (for routing and for the footer hints).
+    pub fn context(&self) -> Context {
+        match self.overlays.last() {
+            Some(Overlay::Editor(_)) => return Context::Editor,
+            Some(Overlay::Pager(_)) => return Context::Pager,
+            Some(_) => return Context::Global,
+            None => {}
+        }
+        if !self.is_replay() && matches!(self.state.pending.first(), Some(Pending::Approval { .. }))
+        {
+            return Context::Approval;
+        }
+        match self.focus {
+            Pane::Transcript => Context::Transcript,
+            Pane::Board => Context::Board,
+        }
+    }
+
+    fn base_context(&self) -> Context {
+        if self.is_replay() {
+            Context::Replay
+        } else {
+            Context::Global
+        }
+    }
+
+    pub fn on_key(&mut self, key: KeyEvent) {
+        if key.kind != crossterm::event::KeyEventKind::Press {
+            return;
+        }
+        if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
+            self.quit();
+            return;
+        }
+        if !self.overlays.is_empty() {
+            self.on_overlay_key(key);
+            return;
+        }
+        if !self.is_replay() && self.decision.is_some() && self.on_decision_key(key) {
+            return;
+        }
+        let context = self.context();
+        let action = self
+            .keymap
+            .action(context, &key)
+            .or_else(|| self.keymap.action(self.base_context(), &key));
+        if let Some(action) = action {
+            self.on_action(action);
+        }
+    }
+
+    /// Keys for the pending approval or credential. Returns whether the key was used.
+    fn on_decision_key(&mut self, key: KeyEvent) -> bool {
+        let Some(pending) = self.state.pending.first().cloned() else {
+            return false;
+        };
+        let call_id = self.state.calls[pending.call()].id.clone();
+        let ui = self.decision.as_mut().expect("decision ui exists");
+        if let Pending::Credential { .. } = pending {
+            match key.code {
+                KeyCode::Enter => {
+                    let secret = Secret::new(ui.credential.lines().join(""));
+                    ui.credential = TextArea::default();
+                    self.send(Command::SupplyCredential {
+                        id: call_id,
+                        secret,
+                    });
+                }
+                KeyCode::Esc => self.send(Command::CancelCredential { id: call_id }),
+                _ => {
+                    ui.credential.input(key);
+                }
+            }
+            return true;
+        }
+        if let Some(input) = &mut ui.input {
+            match key.code {
+                KeyCode::Esc => ui.input = None,
+                KeyCode::Enter => {
+                    let command = match input {
+                        DecisionInput::DenyReason(area) => Command::Deny {
+                            id: call_id,
+                            reason: area_text(area),
+                        },
+                        DecisionInput::EditCommand(area) => Command::Approve {
+                            id: call_id,
+                            approval: Approval::Edited(area_text(area)),
+                        },
+                    };
+                    ui.input = None;
+                    self.send(command);
+                }
+                _ => {
+                    match input {
+                        DecisionInput::DenyReason(area) | DecisionInput::EditCommand(area) => {
+                            area.input(key)
+                        }
+                    };
+                }
+            }
+            return true;
+        }
+        false
+    }
+
+    fn decide(&mut self, button: Button) {
+        let Some(ui) = self.decision.as_mut() else {
+            return;
+        };
+        let call = &self.state.calls[ui.call];
+        let id = call.id.clone();
+        ui.focus = button;
+        match button {
+            Button::ApproveOnce => self.send(Command::Approve {
+                id,
+                approval: Approval::Once,
+            }),
+            Button::ApproveSession => self.send(Command::Approve {
+                id,
+                approval: Approval::ForSession,
+            }),
+            Button::EditThenApprove => {
+                ui.input = Some(DecisionInput::EditCommand(text_area(
+                    &call.command,
+                    "the command to run instead",
+                )))
+            }
+            Button::Deny => {
+                ui.input = Some(DecisionInput::DenyReason(text_area(
+                    "",
+                    "why? the agent reads this (enter to deny)",
+                )))
+            }
+        }
+    }
+
+    fn quit(&mut self) {
+        self.send(Command::Quit);
+        self.quit = true;
+    }
+
+    pub fn on_action(&mut self, action: Action) {
+        let page = self.transcript_height.saturating_sub(2).max(1);
+        match action {
+            Action::Quit => self.quit(),
+            Action::Help => self.overlays.push(Overlay::Help { scroll: 0 }),
+            Action::PauseResume => self.send(if self.state.paused {
+                Command::Resume
+            } else {
+                Command::Pause
+            }),
+            Action::EditHypotheses => self.open_editor(),
+            Action::Steer => self.overlays.push(Overlay::Steer(text_area(
+                "",
+                "tell the agent something; enter to send, esc to cancel",
+            ))),
+            Action::FocusNextPane => {
+                self.focus = match self.focus {
+                    Pane::Transcript => Pane::Board,
+                    Pane::Board => Pane::Transcript,
+                }
+            }
+            Action::ScrollUp => self.scroll += 1,
+            Action::ScrollDown => self.scroll = self.scroll.saturating_sub(1),
+            Action::PageUp => self.scroll += page,
+            Action::PageDown => self.scroll = self.scroll.saturating_sub(page),
+            Action::ScrollTop => self.scroll = usize::MAX / 2,
+            Action::ScrollBottom => self.scroll = 0,
+            Action::SelectPreviousCall | Action::SelectNextCall => {
+                let count = self.state.calls.len();
+                if count > 0 {
+                    let current = self.selected_call.unwrap_or(count);
+                    self.selected_call = Some(if action == Action::SelectPreviousCall {
+                        current.saturating_sub(1)
+                    } else {
+                        (current + 1).min(count - 1)
+                    });
+                    self.scroll_to_selected();
+                }
+            }
+            Action::ToggleOutput => {
+                if let Some(call) = self.selected_call.or(self.state.calls.len().checked_sub(1)) {
+                    self.selected_call = Some(call);
+                    if !self.expanded.remove(&call) {
+                        self.expanded.insert(call);
+                    }
+                }
+            }
+            Action::OpenPager => self.open_pager(),
+            Action::SelectUp => self.board_selected = self.board_selected.saturating_sub(1),
+            Action::SelectDown => {
+                self.board_selected =
+                    (self.board_selected + 1).min(self.state.hypotheses.len().saturating_sub(1))
+            }
+            Action::OpenEditor => {
+                let selected = self.board_selected;
+                self.open_editor();
+                if let Some(Overlay::Editor(editor)) = self.overlays.last_mut() {
+                    editor.selected = selected;
+                }
+            }
+            Action::ApproveOnce => self.decide(Button::ApproveOnce),
+            Action::ApproveSession => self.decide(Button::ApproveSession),
+            Action::EditThenApprove => self.decide(Button::EditThenApprove),
+            Action::Deny => self.decide(Button::Deny),
+            Action::FocusLeft | Action::FocusRight => {
+                if let Some(ui) = self.decision.as_mut() {
+                    let i = Button::ALL.iter().position(|b| *b == ui.focus).unwrap_or(0);
+                    let i = if action == Action::FocusLeft {
+                        i.saturating_sub(1)
+                    } else {
+                        (i + 1).min(Button::ALL.len() - 1)
+                    };
+                    ui.focus = Button::ALL[i];
+                }
+            }
+            Action::Activate => {
+                if let Some(focus) = self.decision.as_ref().map(|d| d.focus) {
+                    self.decide(focus);
+                }
+            }
+            Action::PlayPause
+            | Action::Step
+            | Action::SpeedUp
+            | Action::SlowDown
+            | Action::NextDecision
+            | Action::JumpStart
+            | Action::JumpEnd => self.replay_action(action),
+            // Editor and pager actions are handled by their overlays.
+            _ => {}
+        }
+    }
+
+    fn replay_action(&mut self, action: Action) {
+        let Mode::Replay(replay) = &mut self.mode else {
+            return;
+        };
+        let mut state = std::mem::take(&mut self.state);
+        match action {
+            Action::PlayPause => replay.toggle_play(),
+            Action::Step => replay.step(&mut state),
+            Action::SpeedUp => replay.faster(),
+            Action::SlowDown => replay.slower(),
+            Action::NextDecision => replay.next_decision(&mut state),
+            Action::JumpStart => {
+                replay.restart(&mut state);
+                self.scroll = 0;
+            }
+            Action::JumpEnd => replay.to_end(&mut state),
+            _ => {}
+        }
+        self.state = state;
+        self.sync_decision();
+    }
+
+    fn scroll_to_selected(&mut self) {
+        if let Some(call) = self.selected_call {
+            let entry = self.state.calls[call].entry;
+            let mut cache = std::mem::take(&mut self.cache);
+            self.scroll = cache.lines_below(self, entry);
+            self.cache = cache;
+        }
+    }
+
+    fn open_editor(&mut self) {
+        let paused_agent =
+            !self.is_replay() && !self.state.paused && self.state.conclusion.is_none();
+        if paused_agent {
+            self.send(Command::Pause);
+        }
+        self.overlays.push(Overlay::Editor(EditorState {
+            selected: 0,
+            editing: None,
+            paused_agent,
+        }));
+    }
+
+    fn open_pager(&mut self) {
+        let Some(index) = self.selected_call.or(self.state.calls.len().checked_sub(1)) else {
+            return;
+        };
+        let call = &self.state.calls[index];
+        let Some(output) = &call.output else {
+            return;
+        };
+        let full = match (&output.blob, &self.blobs) {
+            (Some(hash), Some(store)) => match store.get(hash) {
+                Ok(text) => for_display(&text),
+                Err(e) => format!(
+                    "{}\n\n[the full output (blob {}) could not be read: {e}; showing the preview]",
+                    output.preview,
+                    &hash[..12]
+                ),
+            },
+            _ => output.preview.clone(),
+        };
+        let lines = if full.is_empty() {
+            vec![call.error.clone().unwrap_or_default()]
+        } else {
+            full.lines().map(str::to_string).collect()
+        };
+        self.overlays.push(Overlay::Pager(Pager {
+            title: format!("{} · {}", call.id, call.command),
+            lines,
+            language: output.language.clone(),
+            scroll: 0,
+            query: String::new(),
+            searching: None,
+            matches: Vec::new(),
+            current: 0,
+        }));
+    }
+
+    fn on_overlay_key(&mut self, key: KeyEvent) {
+        let context = self.context();
+        let action = self.keymap.action(context, &key);
+        let hypotheses = self.state.hypotheses.clone();
+        let mut commands = Vec::new();
+        let mut close = false;
+        match self.overlays.last_mut().expect("an overlay is open") {
+            Overlay::Help { scroll } => match key.code {
+                KeyCode::Down | KeyCode::Char('j') => *scroll += 1,
+                KeyCode::Up | KeyCode::Char('k') => *scroll = scroll.saturating_sub(1),
+                _ => {
+                    close = matches!(
+                        key.code,
+                        KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('?') | KeyCode::Enter
+                    )
+                }
+            },
+            Overlay::Steer(area) => match key.code {
+                KeyCode::Esc => close = true,
+                KeyCode::Enter => {
+                    let text = area_text(area);
+                    if !text.is_empty() {
+                        commands.push(Command::Steer(text));
+                    }
+                    close = true;
+                }
+                _ => {
+                    area.input(key);
+                }
+            },
+            Overlay::Pager(pager) => {
+                if let Some(area) = &mut pager.searching {
+                    match key.code {
+                        KeyCode::Esc => pager.searching = None,
+                        KeyCode::Enter => {
+                            pager.query = area_text(area);
+                            pager.searching = None;
+                            pager.run_search();
+                        }
+                        _ => {
+                            area.input(key);
+                        }
+                    }
+                    return;
+                }
+                let last = pager.lines.len().saturating_sub(1);
+                let page = self.transcript_height.max(2) - 1;
+                match action {
+                    Some(Action::ScrollUp) => pager.scroll = pager.scroll.saturating_sub(1),
+                    Some(Action::ScrollDown) => pager.scroll = (pager.scroll + 1).min(last),
+                    Some(Action::PageUp) => pager.scroll = pager.scroll.saturating_sub(page),
+                    Some(Action::PageDown) => pager.scroll = (pager.scroll + page).min(last),
+                    Some(Action::ScrollTop) => pager.scroll = 0,
+                    Some(Action::ScrollBottom) => pager.scroll = last,
+                    Some(Action::Search) => {
+                        pager.searching = Some(text_area("", "search; enter to find"))
+                    }
+                    Some(Action::NextMatch | Action::PreviousMatch)
+                        if !pager.matches.is_empty() =>
+                    {
+                        let n = pager.matches.len();
+                        pager.current = if action == Some(Action::NextMatch) {
+                            (pager.current + 1) % n
+                        } else {
+                            (pager.current + n - 1) % n
+                        };
+                        pager.scroll = pager.matches[pager.current];
+                    }
+                    Some(Action::Close) => close = true,
+                    _ => {}
+                }
+            }
+            Overlay::Editor(editor) => {
+                if let Some((id, area)) = &mut editor.editing {
+                    match key.code {
+                        KeyCode::Esc => editor.editing = None,
+                        KeyCode::Enter => {
+                            let statement = area_text(area);
+                            if !statement.is_empty() {
+                                commands.push(Command::EditHypothesis(HypothesisEdit {
+                                    id: id.clone(),
+                                    statement: Some(statement),
+                                    ..HypothesisEdit::default()
+                                }));
+                            }
+                            editor.editing = None;
+                        }
+                        _ => {
+                            area.input(key);
+                        }
+                    }
+                } else {
+                    let selected =
+                        hypotheses.get(editor.selected.min(hypotheses.len().saturating_sub(1)));
+                    let edit = |status: Option<HypothesisStatus>, pinned: Option<bool>| {
+                        selected.map(|h| {
+                            Command::EditHypothesis(HypothesisEdit {
+                                id: Some(h.id.clone()),
+                                status,
+                                pinned,
+                                statement: None,
+                            })
+                        })
+                    };
+                    match action {
+                        Some(Action::SelectUp) => {
+                            editor.selected = editor.selected.saturating_sub(1)
+                        }
+                        Some(Action::SelectDown) => {
+                            editor.selected =
+                                (editor.selected + 1).min(hypotheses.len().saturating_sub(1))
+                        }
+                        Some(Action::EditStatement) => {
+                            if let Some(h) = selected {
+                                editor.editing = Some((
+                                    Some(h.id.clone()),
+                                    text_area(&h.statement, "the hypothesis"),
+                                ));
+                            }
+                        }
+                        Some(Action::AddHypothesis) => {
+                            editor.editing = Some((
+                                None,
+                                text_area("", "a new hypothesis, e.g. \"cart redis is the cause\""),
+                            ))
+                        }
+                        Some(Action::Reject) => {
+                            commands.extend(edit(Some(HypothesisStatus::Refuted), None))
+                        }
+                        Some(Action::Confirm) => {
+                            commands.extend(edit(Some(HypothesisStatus::Confirmed), None))
+                        }
+                        Some(Action::Reopen) => {
+                            commands.extend(edit(Some(HypothesisStatus::Open), None))
+                        }
+                        Some(Action::TogglePin) => {
+                            commands.extend(edit(None, selected.map(|h| !h.pinned)))
+                        }
+                        Some(Action::Close) => close = true,
+                        _ => {}
+                    }
+                }
+            }
+        }
+        for command in commands {
+            self.send(command);
+        }
+        if close
+            && let Some(Overlay::Editor(editor)) = self.overlays.pop()
+            && editor.paused_agent
+        {
+            self.send(Command::Resume);
+        }
+    }
+
+    /// Whether something on screen moves by itself (a spinner, a live clock).
+    pub fn animating(&self) -> bool {
+        match &self.mode {
+            Mode::Replay(replay) => replay.playing(),
+            Mode::Live(_) => {
+                self.state.ended.is_none() && self.state.conclusion.is_none()
+                    || self.state.running_calls() > 0
+            }
+        }
+    }
+
+    pub fn running_spinner(&self) -> bool {
+        self.state
+            .calls
+            .iter()
+            .any(|c| c.status == CallStatus::Running)
+    }
+}

@@ -1,0 +1,141 @@
+//! The replay driver: feeds a recorded session's events into the same reducer the live
+//! TUI uses, paced by their recorded timestamps (gaps capped so waits don't drag), with
+//! play/pause, single steps, speed, and jumps to the next human decision.
+
+use crate::event::{Event, EventKind, State};
+use std::time::{Duration, Instant};
+
+/// The longest pause between two events during playback, at 1x.
+const MAX_GAP: Duration = Duration::from_millis(1500);
+const SPEEDS: &[f64] = &[0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 64.0];
+
+pub struct Replay {
+    events: Vec<Event>,
+    cursor: usize,
+    speed: usize,
+    playing: bool,
+    due: Option<Instant>,
+    pub warnings: Vec<String>,
+}
+
+impl Replay {
+    pub fn new(events: Vec<Event>, warnings: Vec<String>) -> Replay {
+        Replay {
+            events,
+            cursor: 0,
+            speed: 2,
+            playing: true,
+            due: None,
+            warnings,
+        }
+    }
+
+    pub fn position(&self) -> (usize, usize) {
+        (self.cursor, self.events.len())
+    }
+
+    pub fn speed(&self) -> f64 {
+        SPEEDS[self.speed]
+    }
+
+    pub fn playing(&self) -> bool {
+        self.playing && self.cursor < self.events.len()
+    }
+
+    pub fn toggle_play(&mut self) {
+        self.playing = !self.playing;
+        self.due = None;
+    }
+
+    pub fn faster(&mut self) {
+        self.speed = (self.speed + 1).min(SPEEDS.len() - 1);
+    }
+
+    pub fn slower(&mut self) {
+        self.speed = self.speed.saturating_sub(1);
+    }
+
+    fn apply_next(&mut self, state: &mut State) -> Option<&Event> {
+        let event = self.events.get(self.cursor)?;
+        state.apply(event);
+        self.cursor += 1;
+        Some(event)
+    }
+
+    fn is_text(event: &Event) -> bool {
+        matches!(
+            event.kind,
+            EventKind::ReasoningDelta { .. } | EventKind::MessageDelta { .. }
+        )
+    }
+
+    /// One step: one event, or one run of streamed text.
+    pub fn step(&mut self, state: &mut State) {
+        self.playing = false;
+        let Some(first) = self.apply_next(state).cloned() else {
+            return;
+        };
+        if Self::is_text(&first) {
+            while self.events.get(self.cursor).is_some_and(|e| {
+                std::mem::discriminant(&e.kind) == std::mem::discriminant(&first.kind)
+            }) {
+                self.apply_next(state);
+            }
+        }
+    }
+
+    /// Play up to and including the next approval, credential request, edit or steer.
+    pub fn next_decision(&mut self, state: &mut State) {
+        self.playing = false;
+        while let Some(event) = self.apply_next(state) {
+            if event.kind.is_human_decision() {
+                break;
+            }
+        }
+    }
+
+    pub fn restart(&mut self, state: &mut State) {
+        *state = State::new();
+        self.cursor = 0;
+        self.due = None;
+        self.apply_next(state);
+    }
+
+    pub fn to_end(&mut self, state: &mut State) {
+        while self.apply_next(state).is_some() {}
+        self.playing = false;
+    }
+
+    /// When the next event is due, if playing.
+    pub fn next_due(&mut self, now: Instant) -> Option<Instant> {
+        if !self.playing() {
+            return None;
+        }
+        Some(*self.due.get_or_insert_with(|| {
+            let gap = match (
+                self.cursor.checked_sub(1).and_then(|i| self.events.get(i)),
+                self.events.get(self.cursor),
+            ) {
+                (Some(prev), Some(next)) => (next.ts - prev.ts)
+                    .to_std()
+                    .unwrap_or_default()
+                    .min(MAX_GAP),
+                _ => Duration::ZERO,
+            };
+            now + gap.div_f64(SPEEDS[self.speed])
+        }))
+    }
+
+    /// Apply every event that is due by `now`. Returns whether anything changed.
+    pub fn advance(&mut self, state: &mut State, now: Instant) -> bool {
+        let mut changed = false;
+        while let Some(due) = self.next_due(now) {
+            if due > now {
+                break;
+            }
+            self.due = None;
+            changed |= self.apply_next(state).is_some();
+        }
+        changed
+    }
+}

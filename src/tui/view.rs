@@ -1,0 +1,1174 @@
+//! Drawing: the transcript, the hypothesis board, the status bar and the overlays.
+//!
+//! Everything is drawn from `State` plus the app's view state; nothing here changes the
+//! investigation. The transcript is the one part that can grow large (100k events), so
+//! each entry's wrapped, highlighted lines are cached by (revision, width, view flags),
+//! and a frame renders only the entries that reach the screen, walking up from the
+//! bottom: a frame costs what is visible, not what was recorded.
+
+use super::app::{App, Button, DecisionInput, Mode, Overlay, Pane};
+use super::highlight::highlight;
+use super::keymap::{Action, Context};
+use super::theme::Theme;
+use crate::event::{
+    CallOutcome, CallStatus, Decision, Entry, HypothesisStatus, Pending, Risk, State, ToolCall,
+};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use std::collections::HashSet;
+use unicode_width::UnicodeWidthStr;
+
+const SPINNER: &[&str] = &["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+/// Output lines a collapsed tool cell shows.
+const COLLAPSED_LINES: usize = 3;
+
+/// Per-entry rendered lines, reused across frames until the entry or the width changes.
+#[derive(Default)]
+pub struct TranscriptCache {
+    width: u16,
+    entries: Vec<Option<(CacheKey, Vec<Line<'static>>)>>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct CacheKey {
+    revision: u64,
+    expanded: bool,
+    selected: bool,
+    frame: u64,
+}
+
+/// What rendering an entry depends on besides the entry itself.
+struct EntryView<'a> {
+    theme: &'a Theme,
+    expanded: &'a HashSet<usize>,
+    selected: Option<usize>,
+    tick: u64,
+    now: chrono::DateTime<chrono::Utc>,
+}
+
+impl TranscriptCache {
+    fn lines(
+        &mut self,
+        state: &State,
+        index: usize,
+        width: u16,
+        view: &EntryView,
+    ) -> &[Line<'static>] {
+        if self.width != width {
+            self.entries.clear();
+            self.width = width;
+        }
+        if self.entries.len() < state.transcript.len() {
+            self.entries.resize_with(state.transcript.len(), || None);
+        }
+        let (expanded, selected, running) = match state.transcript[index] {
+            Entry::Tool(call) => (
+                view.expanded.contains(&call),
+                view.selected == Some(call),
+                state.calls[call].status == CallStatus::Running,
+            ),
+            _ => (false, false, false),
+        };
+        let key = CacheKey {
+            revision: state.entry_revisions[index],
+            expanded,
+            selected,
+            frame: if running { view.tick } else { 0 },
+        };
+        let slot = &mut self.entries[index];
+        if slot.as_ref().is_none_or(|(k, _)| *k != key) {
+            *slot = Some((key, render_entry(state, index, width as usize, view)));
+        }
+        &slot.as_ref().expect("just filled").1
+    }
+
+    /// How many transcript lines lie below the start of `entry` (to scroll it into view).
+    pub fn lines_below(&mut self, app: &App, entry: usize) -> usize {
+        let view = EntryView {
+            theme: &app.theme,
+            expanded: &app.expanded,
+            selected: app.selected_call,
+            tick: app.tick,
+            now: app.now,
+        };
+        let width = self.width.max(20);
+        let total: usize = (entry..app.state.transcript.len())
+            .map(|i| self.lines(&app.state, i, width, &view).len())
+            .sum();
+        total.saturating_sub(app.transcript_height.saturating_sub(2))
+    }
+}
+
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(8);
+    let mut out = Vec::new();
+    for line in text.lines() {
+        if line.is_empty() {
+            out.push(String::new());
+            continue;
+        }
+        out.extend(
+            textwrap::wrap(line, width)
+                .into_iter()
+                .map(|c| c.into_owned()),
+        );
+    }
+    if out.is_empty() {
+        out.push(String::new());
+    }
+    out
+}
+
+fn prefixed(text: &str, width: usize, first: &str, rest: &str, style: Style) -> Vec<Line<'static>> {
+    let inner = width.saturating_sub(first.width().max(rest.width()));
+    wrap(text, inner)
+        .into_iter()
+        .enumerate()
+        .map(|(i, l)| {
+            Line::from(vec![
+                Span::styled(if i == 0 { first } else { rest }.to_string(), style),
+                Span::styled(l, style),
+            ])
+        })
+        .collect()
+}
+
+fn truncate(text: &str, width: usize) -> String {
+    if text.width() <= width {
+        return text.to_string();
+    }
+    let mut out = String::new();
+    for c in text.chars() {
+        if out.width() + unicode_width::UnicodeWidthChar::width(c).unwrap_or(0) + 1 > width {
+            break;
+        }
+        out.push(c);
+    }
+    out.push('…');
+    out
+}
+
+fn status_of(call: &ToolCall, view: &EntryView) -> (String, &'static str, String) {
+    let duration = |ms: u64| {
+        if ms >= 1000 {
+            format!("{:.1}s", ms as f64 / 1000.0)
+        } else {
+            format!("{ms}ms")
+        }
+    };
+    match call.status {
+        CallStatus::Proposed => ("·".into(), "muted", "proposed".into()),
+        CallStatus::AwaitingApproval => ("?".into(), "tool.pending", "awaiting approval".into()),
+        CallStatus::AwaitingCredential => {
+            ("?".into(), "tool.pending", "awaiting credential".into())
+        }
+        CallStatus::Running => {
+            let elapsed = call
+                .started_at
+                .map(|s| (view.now - s).num_milliseconds().max(0) as u64)
+                .unwrap_or(0);
+            (
+                SPINNER[(view.tick % SPINNER.len() as u64) as usize].into(),
+                "tool.running",
+                format!("running {}", duration(elapsed)),
+            )
+        }
+        CallStatus::Finished(CallOutcome::Ok) => (
+            "✓".into(),
+            "tool.ok",
+            duration(call.duration_ms.unwrap_or(0)),
+        ),
+        CallStatus::Finished(CallOutcome::Failed) => (
+            "✗".into(),
+            "tool.failed",
+            format!("failed {}", duration(call.duration_ms.unwrap_or(0))),
+        ),
+        CallStatus::Finished(CallOutcome::Denied) => ("⊘".into(), "tool.denied", "denied".into()),
+        CallStatus::Finished(CallOutcome::Cancelled) => ("◌".into(), "muted", "cancelled".into()),
+    }
+}
+
+fn risk_role(risk: Risk) -> &'static str {
+    match risk {
+        Risk::ReadOnly => "approval.risk.low",
+        Risk::NeedsCredentials => "approval.risk.medium",
+        Risk::Mutating | Risk::Unknown => "approval.risk.high",
+    }
+}
+
+fn render_call(state: &State, index: usize, width: usize, view: &EntryView) -> Vec<Line<'static>> {
+    let theme = view.theme;
+    let call = &state.calls[index];
+    let (icon, role, status) = status_of(call, view);
+    let mut lines = vec![Line::default()];
+    let id_style = if view.selected == Some(index) {
+        theme.style("selection")
+    } else {
+        theme.style("muted")
+    };
+    let fixed = 2 + call.id.width() + 1 + call.tool.width() + 1 + status.width() + 3;
+    let command = truncate(&call.command, width.saturating_sub(fixed).max(10));
+    lines.push(Line::from(vec![
+        Span::styled(format!("{icon} "), theme.style(role)),
+        Span::styled(call.id.clone(), id_style),
+        Span::raw(" "),
+        Span::styled(call.tool.clone(), theme.style("tool.header")),
+        Span::raw(" "),
+        Span::raw(command),
+        Span::styled(format!(" · {status}"), theme.style(role)),
+    ]));
+    let expanded = view.expanded.contains(&index);
+    if call.risk != Risk::ReadOnly || expanded {
+        let why = if call.rationale.is_empty() {
+            String::new()
+        } else {
+            format!(" · {}", call.rationale)
+        };
+        lines.extend(prefixed(
+            &format!("risk {}{why}", call.risk.label()),
+            width,
+            "  ",
+            "  ",
+            theme.style(risk_role(call.risk)),
+        ));
+    }
+    if let Some((decision, by)) = &call.decision {
+        let text = match decision {
+            Decision::ApprovedOnce => format!("approved once by {by}"),
+            Decision::ApprovedForSession { scope } => format!(
+                "approved for the session by {by} ({} {}…)",
+                scope.tool, scope.prefix
+            ),
+            Decision::Edited { command, .. } => format!("edited and approved by {by}: {command}"),
+            Decision::Denied { reason } => format!("denied by {by}: {reason}"),
+        };
+        let role = if decision.is_approval() {
+            "human"
+        } else {
+            "tool.denied"
+        };
+        lines.extend(prefixed(&text, width, "  ✎ ", "    ", theme.style(role)));
+    }
+    if let Some(by) = &call.credential_by {
+        lines.push(Line::styled(
+            format!("  ✎ credential typed by {by} (not recorded)"),
+            theme.style("human"),
+        ));
+    }
+    if let Some(error) = &call.error
+        && !matches!(call.decision, Some((Decision::Denied { .. }, _)))
+    {
+        let role = if call.status == CallStatus::Finished(CallOutcome::Denied) {
+            "tool.denied"
+        } else {
+            "tool.failed"
+        };
+        lines.extend(prefixed(error, width, "  ✗ ", "    ", theme.style(role)));
+    }
+    if let Some(output) = &call.output
+        && !output.preview.is_empty()
+    {
+        if !output.digest.is_empty() {
+            lines.extend(prefixed(
+                &output.digest,
+                width,
+                "  ↳ ",
+                "    ",
+                theme.style("muted"),
+            ));
+        }
+        let highlighted = highlight(&output.preview, &output.language, theme);
+        let shown = if expanded {
+            highlighted.len()
+        } else {
+            COLLAPSED_LINES.min(highlighted.len())
+        };
+        let gutter = theme.style("border");
+        for line in highlighted.into_iter().take(shown) {
+            let mut spans = vec![Span::styled("  │ ", gutter)];
+            let mut budget = width.saturating_sub(4);
+            for span in line.spans {
+                if budget == 0 {
+                    break;
+                }
+                let text = truncate(&span.content, budget);
+                budget = budget.saturating_sub(text.width());
+                spans.push(Span::styled(text, span.style));
+            }
+            lines.push(Line::from(spans));
+        }
+        let hidden = output.lines.saturating_sub(shown as u64);
+        if hidden > 0 {
+            let what = if expanded {
+                format!("{hidden} more lines in the full output (v: pager)")
+            } else {
+                format!("{hidden} more lines (enter: expand, v: pager)")
+            };
+            lines.push(Line::styled(format!("  ╰ {what}"), theme.style("muted")));
+        }
+    }
+    lines
+}
+
+fn render_entry(state: &State, index: usize, width: usize, view: &EntryView) -> Vec<Line<'static>> {
+    let theme = view.theme;
+    match &state.transcript[index] {
+        Entry::Reasoning(text) => prefixed(
+            text.trim_end(),
+            width,
+            "  ",
+            "  ",
+            theme.style("agent.reasoning"),
+        ),
+        Entry::Message(text) => {
+            let mut lines = vec![Line::default()];
+            lines.extend(prefixed(
+                text.trim_end(),
+                width,
+                "● ",
+                "  ",
+                theme.style("agent.message"),
+            ));
+            lines
+        }
+        Entry::Tool(call) => render_call(state, *call, width, view),
+        Entry::Human(text) => prefixed(text, width, "✎ ", "  ", theme.style("human")),
+        Entry::Notice(text) => prefixed(text, width, "  · ", "    ", theme.style("notice")),
+        Entry::Error(text) => prefixed(text, width, "! ", "  ", theme.style("error")),
+        Entry::Board(text) => prefixed(text, width, "  ◆ ", "    ", theme.style("muted")),
+        Entry::Conclusion => {
+            let Some(c) = &state.conclusion else {
+                return Vec::new();
+            };
+            let mut lines = vec![Line::default()];
+            let title = format!("━━ Conclusion · {:.0}% confidence ━━", c.confidence * 100.0);
+            lines.push(Line::styled(title, theme.style("conclusion")));
+            lines.extend(prefixed(
+                &c.root_cause,
+                width,
+                "  ",
+                "  ",
+                theme.style("text").add_modifier(Modifier::BOLD),
+            ));
+            if c.evidence.is_empty() {
+                lines.push(Line::styled(
+                    "  evidence: none cited (uncited claim)",
+                    theme.style("error"),
+                ));
+            } else {
+                lines.extend(prefixed(
+                    &c.evidence.join(", "),
+                    width,
+                    "  evidence: ",
+                    "            ",
+                    theme.style("muted"),
+                ));
+            }
+            for f in &c.follow_ups {
+                lines.extend(prefixed(f, width, "  • ", "    ", theme.style("text")));
+            }
+            lines
+        }
+    }
+}
+
+fn board_lines(app: &App, width: usize) -> Vec<Line<'static>> {
+    let theme = &app.theme;
+    let mut order: Vec<usize> = (0..app.state.hypotheses.len()).collect();
+    let status_rank = |s: HypothesisStatus| match s {
+        HypothesisStatus::Confirmed => 0,
+        HypothesisStatus::Supported => 1,
+        HypothesisStatus::Open => 2,
+        HypothesisStatus::Refuted => 3,
+    };
+    order.sort_by(|&a, &b| {
+        let (ha, hb) = (&app.state.hypotheses[a], &app.state.hypotheses[b]);
+        hb.pinned
+            .cmp(&ha.pinned)
+            .then(status_rank(ha.status).cmp(&status_rank(hb.status)))
+            .then(hb.confidence.total_cmp(&ha.confidence))
+    });
+    if order.is_empty() {
+        return vec![Line::styled("no hypotheses yet", theme.style("muted"))];
+    }
+    let mut lines = Vec::new();
+    for (rank, &i) in order.iter().enumerate() {
+        let h = &app.state.hypotheses[i];
+        let role = format!("hypothesis.{}", h.status.label());
+        let filled = (h.confidence * 10.0).round() as usize;
+        let bar = format!(
+            "{}{}",
+            "█".repeat(filled.min(10)),
+            "░".repeat(10 - filled.min(10))
+        );
+        let selected = app.focus == Pane::Board && app.board_selected == rank;
+        let head_style = if selected {
+            theme.style("selection")
+        } else {
+            theme.style("title")
+        };
+        let mut marks = String::new();
+        if h.author == crate::event::Author::Human {
+            marks.push('✎');
+        }
+        if h.pinned {
+            marks.push('*');
+        }
+        lines.push(Line::from(vec![
+            Span::styled(format!("{}{marks}", h.id), head_style),
+            Span::styled(format!(" {:<9}", h.status.label()), theme.style(&role)),
+            Span::styled(
+                format!(" {:>3.0}% ", h.confidence * 100.0),
+                theme.style("text"),
+            ),
+            Span::styled(bar, theme.style(&role)),
+            Span::styled(format!(" {} ev", h.evidence.len()), theme.style("muted")),
+        ]));
+        let statement_style = if h.status == HypothesisStatus::Refuted {
+            theme.style("hypothesis.refuted")
+        } else {
+            theme.style("text")
+        };
+        lines.extend(prefixed(&h.statement, width, "  ", "  ", statement_style));
+        if !h.evidence.is_empty() {
+            lines.extend(prefixed(
+                &h.evidence.join(" "),
+                width,
+                "  ↳ ",
+                "    ",
+                theme.style("muted"),
+            ));
+        }
+    }
+    lines
+}
+
+fn hints(app: &App) -> Line<'static> {
+    let context = app.context();
+    let mut pairs: Vec<(Context, Action)> = match context {
+        Context::Approval => [
+            Action::ApproveOnce,
+            Action::ApproveSession,
+            Action::EditThenApprove,
+            Action::Deny,
+        ]
+        .map(|a| (Context::Approval, a))
+        .to_vec(),
+        Context::Editor => [
+            Action::EditStatement,
+            Action::AddHypothesis,
+            Action::Reject,
+            Action::Confirm,
+            Action::TogglePin,
+            Action::Close,
+        ]
+        .map(|a| (Context::Editor, a))
+        .to_vec(),
+        Context::Pager => [Action::Search, Action::NextMatch, Action::Close]
+            .map(|a| (Context::Pager, a))
+            .to_vec(),
+        _ => Vec::new(),
+    };
+    if matches!(
+        context,
+        Context::Transcript | Context::Board | Context::Approval | Context::Global
+    ) {
+        if app.is_replay() {
+            pairs.extend(
+                [
+                    Action::PlayPause,
+                    Action::Step,
+                    Action::SpeedUp,
+                    Action::NextDecision,
+                    Action::Help,
+                    Action::Quit,
+                ]
+                .map(|a| (Context::Replay, a)),
+            );
+        } else {
+            pairs.extend(
+                [
+                    Action::PauseResume,
+                    Action::EditHypotheses,
+                    Action::Steer,
+                    Action::Help,
+                    Action::Quit,
+                ]
+                .map(|a| (Context::Global, a)),
+            );
+        }
+        if context == Context::Transcript {
+            pairs.insert(0, (Context::Transcript, Action::ToggleOutput));
+            pairs.insert(0, (Context::Transcript, Action::SelectNextCall));
+        }
+    }
+    if matches!(app.state.pending.first(), Some(Pending::Credential { .. })) && !app.is_replay() {
+        return Line::from(vec![
+            Span::styled(" enter", app.theme.style("status.key")),
+            Span::raw(" submit the credential  "),
+            Span::styled("esc", app.theme.style("status.key")),
+            Span::raw(" refuse"),
+        ]);
+    }
+    let mut spans = Vec::new();
+    for (ctx, action) in pairs {
+        if let Some(key) = app.keymap.hint(ctx, action) {
+            spans.push(Span::styled(
+                format!(" {key}"),
+                app.theme.style("status.key"),
+            ));
+            spans.push(Span::styled(
+                format!(" {} ", action.name()),
+                app.theme.style("muted"),
+            ));
+        }
+    }
+    Line::from(spans)
+}
+
+fn status_line(app: &App, width: usize) -> Line<'static> {
+    let theme = &app.theme;
+    let state = &app.state;
+    let bar = theme.style("status.bar");
+    let mut spans = vec![Span::styled(" hunch ", theme.style("title").patch(bar))];
+    if let Mode::Replay(replay) = &app.mode {
+        let (at, total) = replay.position();
+        let play = if replay.playing() { "▶" } else { "⏸" };
+        spans.push(Span::styled(
+            format!(" REPLAY {play} {}x {at}/{total} ", replay.speed()),
+            theme.style("status.paused"),
+        ));
+    }
+    if state.session.incident.simulated {
+        spans.push(Span::styled(
+            " demo environment ",
+            theme.style("status.demo"),
+        ));
+    }
+    let started = state.session.started_at;
+    let clock = match (&app.mode, started) {
+        (Mode::Replay(_), Some(s)) => state.last_ts.map(|t| t - s),
+        (Mode::Live(_), Some(s)) => Some(if state.ended.is_some() || state.conclusion.is_some() {
+            state.last_ts.unwrap_or(app.now) - s
+        } else {
+            app.now - s
+        }),
+        _ => None,
+    };
+    let elapsed = clock
+        .map(|d| format!("{:02}:{:02}", d.num_minutes(), d.num_seconds() % 60))
+        .unwrap_or_else(|| "--:--".into());
+    let mut info = format!(
+        " {} · policy {} · {elapsed} · step {}",
+        if state.session.brain.is_empty() {
+            "…"
+        } else {
+            &state.session.brain
+        },
+        state.session.policy,
+        state.steps()
+    );
+    if state.errors > 0 {
+        info.push_str(&format!(" · {} errors", state.errors));
+    }
+    spans.push(Span::styled(info, bar));
+    if state.paused {
+        spans.push(Span::styled(" PAUSED ", theme.style("status.paused")));
+    }
+    if state.conclusion.is_some() {
+        spans.push(Span::styled(
+            " concluded ",
+            theme.style("conclusion").patch(bar),
+        ));
+    }
+    let used: usize = spans.iter().map(|s| s.content.width()).sum();
+    if let Some(file) = &app.session_file {
+        let name = file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let full = file.display().to_string();
+        let room = width.saturating_sub(used + 3);
+        let shown = if full.width() <= room {
+            full
+        } else {
+            truncate(&name, room)
+        };
+        if room > 8 {
+            spans.push(Span::styled(
+                format!(" · {shown}"),
+                theme.style("muted").patch(bar),
+            ));
+        }
+    }
+    Line::from(spans).style(bar)
+}
+
+fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let width = width
+        .min(area.width.saturating_sub(2))
+        .max(10.min(area.width));
+    let height = height
+        .min(area.height.saturating_sub(2))
+        .max(3.min(area.height));
+    Rect {
+        x: area.x + (area.width.saturating_sub(width)) / 2,
+        y: area.y + (area.height.saturating_sub(height)) / 2,
+        width,
+        height,
+    }
+}
+
+fn overlay_block(title: String, style: Style) -> Block<'static> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_style(style)
+        .title(Span::styled(title, style.add_modifier(Modifier::BOLD)))
+}
+
+fn labelled(
+    label: &str,
+    text: &str,
+    width: usize,
+    style: Style,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
+    let pad = format!("{label:<10}");
+    let inner = width.saturating_sub(pad.width());
+    wrap(text, inner)
+        .into_iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let head = if i == 0 {
+                Span::styled(pad.clone(), theme.style("muted"))
+            } else {
+                Span::raw(" ".repeat(pad.width()))
+            };
+            Line::from(vec![head, Span::styled(l, style)])
+        })
+        .collect()
+}
+
+fn draw_decision(frame: &mut Frame, app: &App, area: Rect) {
+    let Some(pending) = app.state.pending.first() else {
+        return;
+    };
+    let theme = &app.theme;
+    let call = &app.state.calls[pending.call()];
+    let width = area.width.saturating_sub(4).min(84);
+    let inner_w = width.saturating_sub(2) as usize;
+    let ui = app.decision.as_ref();
+    let mut lines = Vec::new();
+    match pending {
+        Pending::Approval {
+            reason,
+            scope,
+            preview,
+            ..
+        } => {
+            let risk_style = theme.style(risk_role(call.risk));
+            let language = if call.tool == "psql" { "sql" } else { "shell" };
+            let command: Vec<Line> = highlight(
+                &wrap(&call.command, inner_w.saturating_sub(10)).join("\n"),
+                language,
+                theme,
+            );
+            for (i, l) in command.into_iter().enumerate() {
+                let mut spans = vec![if i == 0 {
+                    Span::styled(format!("{:<10}", "Will run"), theme.style("muted"))
+                } else {
+                    Span::raw(" ".repeat(10))
+                }];
+                spans.extend(l.spans);
+                lines.push(Line::from(spans));
+            }
+            lines.extend(labelled(
+                "Target",
+                &call.target,
+                inner_w,
+                theme.style("text"),
+                theme,
+            ));
+            lines.extend(labelled(
+                "Risk",
+                call.risk.label(),
+                inner_w,
+                risk_style,
+                theme,
+            ));
+            lines.extend(labelled("Why", reason, inner_w, theme.style("text"), theme));
+            if let Some(p) = preview {
+                lines.extend(labelled("Preview", p, inner_w, theme.style("muted"), theme));
+            }
+            lines.extend(labelled(
+                "Session",
+                &format!(
+                    "\"approve for session\" covers {} calls starting `{}`",
+                    scope.tool, scope.prefix
+                ),
+                inner_w,
+                theme.style("muted"),
+                theme,
+            ));
+            lines.push(Line::default());
+            let focus = ui.map(|u| u.focus);
+            let mut buttons = Vec::new();
+            for button in Button::ALL {
+                let key = app
+                    .keymap
+                    .hint(Context::Approval, button.action())
+                    .unwrap_or_default();
+                let label = match button {
+                    Button::ApproveOnce => "approve once",
+                    Button::ApproveSession => "for session",
+                    Button::EditThenApprove => "edit, approve",
+                    Button::Deny => "deny",
+                };
+                let style = if focus == Some(button) {
+                    theme.style("button.focus")
+                } else {
+                    theme.style("button")
+                };
+                buttons.push(Span::styled(format!("[{key}] {label}"), style));
+                buttons.push(Span::raw("  "));
+            }
+            lines.push(Line::from(buttons));
+            let input_label = ui.and_then(|u| u.input.as_ref()).map(|i| match i {
+                DecisionInput::DenyReason(_) => "Reason for the agent (enter: deny · esc: back)",
+                DecisionInput::EditCommand(_) => "Edit the command (enter: approve it · esc: back)",
+            });
+            if let Some(label) = input_label {
+                lines.push(Line::default());
+                lines.push(Line::styled(label.to_string(), theme.style("title")));
+            }
+            let input_rows = if input_label.is_some() { 3 } else { 0 };
+            let height = lines.len() as u16 + 2 + input_rows;
+            let rect = centered(area, width, height);
+            let title = format!(
+                " Approval needed · {} {} · {} ",
+                call.id,
+                call.tool,
+                call.risk.label()
+            );
+            frame.render_widget(Clear, rect);
+            let block = overlay_block(title, risk_style);
+            let inner = block.inner(rect);
+            frame.render_widget(block, rect);
+            frame.render_widget(Paragraph::new(lines), inner);
+            if let Some(input) = ui.and_then(|u| u.input.as_ref()) {
+                let area_rect = Rect {
+                    y: inner.y + inner.height.saturating_sub(3),
+                    height: 3.min(inner.height),
+                    ..inner
+                };
+                let widget = match input {
+                    DecisionInput::DenyReason(a) | DecisionInput::EditCommand(a) => a,
+                };
+                let mut boxed = widget.clone();
+                boxed.set_block(
+                    Block::default()
+                        .borders(Borders::ALL)
+                        .border_style(theme.style("border.focus")),
+                );
+                frame.render_widget(&boxed, area_rect);
+            }
+        }
+        Pending::Credential { target, prompt, .. } => {
+            let style = theme.style("approval.risk.medium");
+            lines.extend(labelled(
+                "Target",
+                target,
+                inner_w,
+                theme.style("text"),
+                theme,
+            ));
+            lines.extend(labelled(
+                "For",
+                &truncate(&call.command, inner_w.saturating_sub(10) * 2),
+                inner_w,
+                theme.style("muted"),
+                theme,
+            ));
+            lines.extend(labelled(
+                "Why",
+                &call.rationale,
+                inner_w,
+                theme.style("text"),
+                theme,
+            ));
+            lines.push(Line::default());
+            lines.push(Line::styled(prompt.clone(), theme.style("title")));
+            let note_start = lines.len();
+            lines.push(Line::default());
+            lines.push(Line::default());
+            lines.push(Line::default());
+            lines.extend(prefixed(
+                "Goes only to this one call. Never shown, recorded, logged or sent to the agent.",
+                inner_w,
+                "",
+                "",
+                theme.style("muted"),
+            ));
+            let height = lines.len() as u16 + 2;
+            let rect = centered(area, width, height);
+            frame.render_widget(Clear, rect);
+            let block = overlay_block(
+                format!(" Credential needed · {} {} ", call.id, call.tool),
+                style,
+            );
+            let inner = block.inner(rect);
+            frame.render_widget(block, rect);
+            frame.render_widget(Paragraph::new(lines), inner);
+            if let Some(ui) = ui {
+                let field = Rect {
+                    y: inner.y + note_start as u16,
+                    height: 3.min(inner.height.saturating_sub(note_start as u16)),
+                    ..inner
+                };
+                let mut boxed = ui.credential.clone();
+                boxed.set_block(
+                    Block::default()
+                        .borders(Borders::ALL)
+                        .border_style(theme.style("border.focus")),
+                );
+                frame.render_widget(&boxed, field);
+            }
+        }
+    }
+}
+
+fn draw_overlay(frame: &mut Frame, app: &App, overlay: &Overlay, area: Rect) {
+    let theme = &app.theme;
+    match overlay {
+        Overlay::Help { scroll } => {
+            let mut lines = Vec::new();
+            for (context, entries) in app.keymap.listing() {
+                if entries.iter().all(|(_, keys)| keys.is_empty()) {
+                    continue;
+                }
+                lines.push(Line::styled(
+                    format!("[{}]", context.name()),
+                    theme.style("title"),
+                ));
+                for (action, keys) in entries {
+                    if keys.is_empty() {
+                        continue;
+                    }
+                    let keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+                    lines.push(Line::from(vec![
+                        Span::styled(
+                            format!("  {:<16}", keys.join(" ")),
+                            theme.style("status.key"),
+                        ),
+                        Span::styled(format!("{:<22}", action.name()), theme.style("text")),
+                        Span::styled(action.help().to_string(), theme.style("muted")),
+                    ]));
+                }
+            }
+            let rect = centered(area, 96, area.height.saturating_sub(2));
+            frame.render_widget(Clear, rect);
+            let title = format!(" Keys · keymap {} · esc closes ", app.keymap.name);
+            frame.render_widget(
+                Paragraph::new(lines)
+                    .block(overlay_block(title, theme.style("border.focus")))
+                    .scroll((*scroll as u16, 0)),
+                rect,
+            );
+        }
+        Overlay::Steer(area_widget) => {
+            let rect = centered(area, 76, 7);
+            frame.render_widget(Clear, rect);
+            let block = overlay_block(
+                " Tell the agent (enter sends · esc cancels) ".into(),
+                theme.style("border.focus"),
+            );
+            let inner = block.inner(rect);
+            frame.render_widget(block, rect);
+            frame.render_widget(area_widget, inner);
+        }
+        Overlay::Editor(editor) => {
+            let rect = centered(area, 96, area.height.saturating_sub(2));
+            frame.render_widget(Clear, rect);
+            let block = overlay_block(
+                " Hypotheses · your edits are authoritative for the agent ".into(),
+                theme.style("border.focus"),
+            );
+            let inner = block.inner(rect);
+            frame.render_widget(block, rect);
+            let width = inner.width as usize;
+            let mut lines = Vec::new();
+            let selected_index = editor
+                .selected
+                .min(app.state.hypotheses.len().saturating_sub(1));
+            for (i, h) in app.state.hypotheses.iter().enumerate() {
+                let role = format!("hypothesis.{}", h.status.label());
+                let marker = if i == selected_index { "▶ " } else { "  " };
+                let who = if h.author == crate::event::Author::Human {
+                    " ✎"
+                } else {
+                    ""
+                };
+                let pin = if h.pinned { " pinned" } else { "" };
+                let head = format!(
+                    "{marker}{}{who} {} {:.0}%{pin}",
+                    h.id,
+                    h.status.label(),
+                    h.confidence * 100.0
+                );
+                let head_style = if i == selected_index {
+                    theme.style("selection")
+                } else {
+                    theme.style(&role)
+                };
+                lines.push(Line::styled(head, head_style));
+                lines.extend(prefixed(
+                    &h.statement,
+                    width,
+                    "    ",
+                    "    ",
+                    theme.style("text"),
+                ));
+            }
+            if app.state.hypotheses.is_empty() {
+                lines.push(Line::styled(
+                    "The board is empty. Press a to add a hypothesis.",
+                    theme.style("muted"),
+                ));
+            }
+            let editing_rows = if editor.editing.is_some() { 5 } else { 0 };
+            let list_area = Rect {
+                height: inner.height.saturating_sub(editing_rows + 1),
+                ..inner
+            };
+            frame.render_widget(Paragraph::new(lines), list_area);
+            let footer = Rect {
+                y: inner.y + inner.height.saturating_sub(1),
+                height: 1.min(inner.height),
+                ..inner
+            };
+            frame.render_widget(Paragraph::new(hints(app)), footer);
+            if let Some((id, text)) = &editor.editing {
+                let field = Rect {
+                    y: inner.y + inner.height.saturating_sub(editing_rows + 1),
+                    height: editing_rows.min(inner.height),
+                    ..inner
+                };
+                let mut boxed = text.clone();
+                let title = match id {
+                    Some(id) => format!(" Edit {id} (enter saves · esc cancels) "),
+                    None => " New hypothesis (enter adds · esc cancels) ".to_string(),
+                };
+                boxed.set_block(
+                    Block::default()
+                        .borders(Borders::ALL)
+                        .border_style(theme.style("border.focus"))
+                        .title(title),
+                );
+                frame.render_widget(&boxed, field);
+            }
+        }
+        Overlay::Pager(pager) => {
+            let rect = Rect {
+                x: area.x + 1,
+                y: area.y,
+                width: area.width.saturating_sub(2),
+                height: area.height,
+            };
+            frame.render_widget(Clear, rect);
+            let matches = if pager.query.is_empty() {
+                String::new()
+            } else {
+                format!(" · /{}: {} matches", pager.query, pager.matches.len())
+            };
+            let title = format!(
+                " {} · line {}/{}{matches} ",
+                truncate(&pager.title, rect.width as usize / 2),
+                pager.scroll + 1,
+                pager.lines.len()
+            );
+            let block = overlay_block(title, theme.style("border.focus"));
+            let inner = block.inner(rect);
+            frame.render_widget(block, rect);
+            let body_height =
+                inner
+                    .height
+                    .saturating_sub(if pager.searching.is_some() { 3 } else { 0 })
+                    as usize;
+            let number_width = pager.lines.len().to_string().len();
+            let visible: Vec<&String> = pager
+                .lines
+                .iter()
+                .skip(pager.scroll)
+                .take(body_height)
+                .collect();
+            let highlighted = if pager.query.is_empty() {
+                highlight(
+                    &visible
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                    &pager.language,
+                    theme,
+                )
+            } else {
+                visible
+                    .iter()
+                    .map(|l| search_line(l, &pager.query, theme))
+                    .collect()
+            };
+            let lines: Vec<Line> = highlighted
+                .into_iter()
+                .enumerate()
+                .map(|(i, l)| {
+                    let mut spans = vec![Span::styled(
+                        format!("{:>number_width$} ", pager.scroll + i + 1),
+                        theme.style("muted"),
+                    )];
+                    spans.extend(l.spans);
+                    Line::from(spans)
+                })
+                .collect();
+            frame.render_widget(Paragraph::new(lines), inner);
+            if let Some(search) = &pager.searching {
+                let field = Rect {
+                    y: inner.y + inner.height.saturating_sub(3),
+                    height: 3.min(inner.height),
+                    ..inner
+                };
+                let mut boxed = search.clone();
+                boxed.set_block(
+                    Block::default()
+                        .borders(Borders::ALL)
+                        .title(" / search ")
+                        .border_style(theme.style("border.focus")),
+                );
+                frame.render_widget(&boxed, field);
+            }
+        }
+    }
+}
+
+fn search_line(line: &str, query: &str, theme: &Theme) -> Line<'static> {
+    let lower = line.to_lowercase();
+    let needle = query.to_lowercase();
+    if needle.is_empty() || lower.len() != line.len() {
+        return Line::from(line.to_string());
+    }
+    let mut spans = Vec::new();
+    let mut last = 0;
+    for (pos, _) in lower.match_indices(&needle) {
+        spans.push(Span::raw(line[last..pos].to_string()));
+        spans.push(Span::styled(
+            line[pos..pos + needle.len()].to_string(),
+            theme.style("search.match"),
+        ));
+        last = pos + needle.len();
+    }
+    spans.push(Span::raw(line[last..].to_string()));
+    Line::from(spans)
+}
+
+fn draw_transcript(frame: &mut Frame, app: &mut App, area: Rect, cache: &mut TranscriptCache) {
+    let focused = app.focus == Pane::Transcript;
+    let border = if focused {
+        app.theme.style("border.focus")
+    } else {
+        app.theme.style("border")
+    };
+    let title = if app.scroll > 0 {
+        format!(" transcript · ↑{} (G follows) ", app.scroll)
+    } else {
+        " transcript ".to_string()
+    };
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(border)
+        .title(Span::styled(title, app.theme.style("title")));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let height = inner.height as usize;
+    app.transcript_height = height;
+    let view = EntryView {
+        theme: &app.theme,
+        expanded: &app.expanded,
+        selected: app.selected_call,
+        tick: app.tick,
+        now: app.now,
+    };
+    let need = height + app.scroll;
+    let mut reversed: Vec<Line<'static>> = Vec::with_capacity(need);
+    let mut index = app.state.transcript.len();
+    while index > 0 && reversed.len() < need {
+        index -= 1;
+        reversed.extend(
+            cache
+                .lines(&app.state, index, inner.width, &view)
+                .iter()
+                .rev()
+                .cloned(),
+        );
+    }
+    let max_scroll = reversed.len().saturating_sub(height);
+    if index == 0 && app.scroll > max_scroll {
+        app.scroll = max_scroll;
+    }
+    let start = app.scroll.min(reversed.len());
+    let mut visible: Vec<Line> = reversed.into_iter().skip(start).take(height).collect();
+    visible.reverse();
+    frame.render_widget(Paragraph::new(visible), inner);
+}
+
+/// Draw the whole screen.
+pub fn draw(frame: &mut Frame, app: &mut App) {
+    let area = frame.area();
+    let [main, status] = Layout::vertical([Constraint::Min(3), Constraint::Length(2)]).areas(area);
+    let wide = main.width >= 100;
+    let (transcript_area, board_area) = if wide {
+        let board_width = (main.width * 35 / 100).clamp(34, 60);
+        let [t, b] =
+            Layout::horizontal([Constraint::Min(40), Constraint::Length(board_width)]).areas(main);
+        (t, b)
+    } else {
+        let wanted = board_lines(app, main.width.saturating_sub(2) as usize).len() as u16 + 2;
+        let board_height = wanted.min(main.height / 3).max(3);
+        let [b, t] =
+            Layout::vertical([Constraint::Length(board_height), Constraint::Min(3)]).areas(main);
+        (t, b)
+    };
+    let mut cache = std::mem::take(&mut app.cache);
+    draw_transcript(frame, app, transcript_area, &mut cache);
+    app.cache = cache;
+    let border = if app.focus == Pane::Board {
+        app.theme.style("border.focus")
+    } else {
+        app.theme.style("border")
+    };
+    let board_title = format!(" hypotheses ({}) ", app.state.hypotheses.len());
+    let board_block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(border)
+        .title(Span::styled(board_title, app.theme.style("title")));
+    let board_inner = board_block.inner(board_area);
+    frame.render_widget(board_block, board_area);
+    frame.render_widget(
+        Paragraph::new(board_lines(app, board_inner.width as usize)),
+        board_inner,
+    );
+    let [line1, line2] =
+        Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(status);
+    frame.render_widget(
+        Paragraph::new(status_line(app, area.width as usize)).style(app.theme.style("status.bar")),
+        line1,
+    );
+    frame.render_widget(Paragraph::new(hints(app)), line2);
+    if !app.state.pending.is_empty() {
+        draw_decision(frame, app, main);
+    }
+    for overlay in &app.overlays {
+        draw_overlay(frame, app, overlay, main);
+    }
+}
