@@ -96,6 +96,13 @@ pub struct EngineHandle {
 }
 
 impl EngineHandle {
+    /// A handle and the receiving end of its channel, for a frontend driven without an
+    /// engine behind it (tests, and later remote clients relaying commands).
+    pub fn channel(by: &str) -> (EngineHandle, mpsc::UnboundedReceiver<Envelope>) {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        (EngineHandle { sender, by: by.into() }, receiver)
+    }
+
     pub fn send(&self, command: Command) {
         // A closed channel means the engine has ended; there is nothing left to steer.
         let _ = self.sender.send(Envelope {

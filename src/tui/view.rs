@@ -209,14 +209,16 @@ fn render_call(state: &State, index: usize, width: usize, view: &EntryView) -> V
     } else {
         theme.style("muted")
     };
+    // Commands of command-line tools start with the tool's name already (`kubectl get …`).
+    let rest = call.command.strip_prefix(call.tool.as_str()).map(str::trim_start).unwrap_or(&call.command);
     let fixed = 2 + call.id.width() + 1 + call.tool.width() + 1 + status.width() + 3;
-    let command = truncate(&call.command, width.saturating_sub(fixed).max(10));
+    let command = truncate(rest, width.saturating_sub(fixed).max(10));
     lines.push(Line::from(vec![
         Span::styled(format!("{icon} "), theme.style(role)),
         Span::styled(call.id.clone(), id_style),
         Span::raw(" "),
         Span::styled(call.tool.clone(), theme.style("tool.header")),
-        Span::raw(" "),
+        Span::raw(if command.is_empty() { "" } else { " " }),
         Span::raw(command),
         Span::styled(format!(" · {status}"), theme.style(role)),
     ]));
@@ -971,12 +973,7 @@ fn draw_overlay(frame: &mut Frame, app: &App, overlay: &Overlay, area: Rect) {
             }
         }
         Overlay::Pager(pager) => {
-            let rect = Rect {
-                x: area.x + 1,
-                y: area.y,
-                width: area.width.saturating_sub(2),
-                height: area.height,
-            };
+            let rect = area;
             frame.render_widget(Clear, rect);
             let matches = if pager.query.is_empty() {
                 String::new()

@@ -1,0 +1,229 @@
+//! Every screen a user sees, as text snapshots from ratatui's TestBackend, built from a
+//! real recorded session (tests/fixtures/demo-session.jsonl) through the real reducer.
+//! Keys are pressed through the real keymap, and the commands they send are checked.
+
+use chrono::Duration;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use hunch::engine::{Approval, Command, EngineHandle, Envelope};
+use hunch::event::{Author, Event, EventKind, HypothesisStatus, State};
+use hunch::session::read_session;
+use hunch::tui::app::{App, Mode};
+use hunch::tui::keymap::Keymap;
+use hunch::tui::replay::Replay;
+use hunch::tui::theme::Theme;
+use insta::assert_snapshot;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use tokio::sync::mpsc::UnboundedReceiver;
+
+fn fixture() -> Vec<Event> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/demo-session.jsonl");
+    read_session(&path).unwrap().events
+}
+
+/// The events up to and including the first one `until` accepts.
+fn events_until(until: impl Fn(&EventKind) -> bool) -> Vec<Event> {
+    let events = fixture();
+    let end = events.iter().position(|e| until(&e.kind)).expect("the fixture has it");
+    events[..=end].to_vec()
+}
+
+fn live_app(events: &[Event]) -> (App, UnboundedReceiver<Envelope>) {
+    let (handle, rx) = EngineHandle::channel("alice");
+    let mut app = App::new(State::new(), Mode::Live(handle), Keymap::default_keymap(), Theme::default_theme());
+    for e in events {
+        app.apply(e);
+    }
+    app.now = app.state.session.started_at.unwrap() + Duration::seconds(83);
+    app.session_file = Some("/home/alice/.local/share/hunch/sessions/2026-11-25/20261125T003814-fdb5.jsonl".into());
+    (app, rx)
+}
+
+fn render(app: &mut App, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|f| hunch::tui::view::draw(f, app)).unwrap();
+    let buffer = terminal.backend().buffer().clone();
+    let mut out = String::new();
+    for y in 0..height {
+        let line: String = (0..width).map(|x| buffer[(x, y)].symbol().to_string()).collect();
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn key(code: KeyCode) -> KeyEvent {
+    KeyEvent::new(code, KeyModifiers::NONE)
+}
+
+fn type_text(app: &mut App, text: &str) {
+    for c in text.chars() {
+        app.on_key(key(KeyCode::Char(c)));
+    }
+}
+
+fn sent(rx: &mut UnboundedReceiver<Envelope>) -> Vec<Command> {
+    let mut out = Vec::new();
+    while let Ok(envelope) = rx.try_recv() {
+        assert_eq!(envelope.by, "alice");
+        out.push(envelope.command);
+    }
+    out
+}
+
+#[test]
+fn main_screen_mid_stream() {
+    let (mut app, _rx) = live_app(&events_until(|k| matches!(k, EventKind::ToolCallStarted { id, .. } if id == "c3")));
+    assert_snapshot!(render(&mut app, 120, 36));
+}
+
+#[test]
+fn main_screen_at_80x24() {
+    let (mut app, _rx) = live_app(&events_until(|k| matches!(k, EventKind::ToolCallFinished { id, .. } if id == "c4")));
+    assert_snapshot!(render(&mut app, 80, 24));
+}
+
+#[test]
+fn approval_overlay_destructive_kubectl() {
+    let (mut app, mut rx) = live_app(&events_until(|k| matches!(k, EventKind::ApprovalRequested { .. })));
+    let screen = render(&mut app, 120, 36);
+    assert!(screen.contains("kubectl rollout undo deployment/payments -n shop"));
+    assert_snapshot!(screen);
+    // Focus starts on deny for a destructive call: enter opens the reason, not an approval.
+    app.on_key(key(KeyCode::Enter));
+    type_text(&mut app, "not during peak");
+    assert_snapshot!("approval_overlay_deny_reason", render(&mut app, 120, 36));
+    app.on_key(key(KeyCode::Enter));
+    assert!(matches!(&sent(&mut rx)[..], [Command::Deny { id, reason }] if id == "c8" && reason == "not during peak"));
+    app.on_key(key(KeyCode::Char('y')));
+    assert!(matches!(&sent(&mut rx)[..], [Command::Approve { id, approval: Approval::Once }] if id == "c8"));
+    app.on_key(key(KeyCode::Char('e')));
+    app.on_key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL));
+    type_text(&mut app, "kubectl rollout restart deployment/payments -n shop");
+    app.on_key(key(KeyCode::Enter));
+    assert!(matches!(&sent(&mut rx)[..], [Command::Approve { approval: Approval::Edited(c), .. }] if c.ends_with("restart deployment/payments -n shop")));
+}
+
+#[test]
+fn credential_prompt_is_masked() {
+    let (mut app, mut rx) = live_app(&events_until(|k| matches!(k, EventKind::CredentialRequested { .. })));
+    type_text(&mut app, "s3cret-pw");
+    let screen = render(&mut app, 120, 36);
+    assert!(!screen.contains("s3cret"), "the secret is never drawn");
+    assert_snapshot!(screen);
+    app.on_key(key(KeyCode::Enter));
+    match &sent(&mut rx)[..] {
+        [Command::SupplyCredential { id, secret }] => {
+            assert_eq!(id, "c5");
+            assert_eq!(secret.expose(), "s3cret-pw");
+            assert_eq!(format!("{secret:?}"), "Secret(***)");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn board_after_human_edit() {
+    let mut events = events_until(|k| matches!(k, EventKind::ApprovalRequested { .. }));
+    let last = events.last().unwrap().clone();
+    let (app_state, _) = live_app(&events);
+    let mut h = app_state.state.hypotheses.iter().find(|h| h.key.as_deref() == Some("deploy:payments")).unwrap().clone();
+    h.status = HypothesisStatus::Refuted;
+    h.author = Author::Human;
+    h.pinned = true;
+    events.push(Event { seq: last.seq + 1, ts: last.ts, kind: EventKind::HypothesisEdited { hypothesis: h, by: "alice".into() } });
+    let (mut app, _rx) = live_app(&events);
+    app.decision = None;
+    app.state.pending.clear();
+    assert_snapshot!(render(&mut app, 120, 36));
+}
+
+#[test]
+fn hypothesis_editor_pauses_edits_and_resumes() {
+    let (mut app, mut rx) = live_app(&events_until(|k| matches!(k, EventKind::ToolCallFinished { id, .. } if id == "c4")));
+    app.on_key(key(KeyCode::Char('h')));
+    assert!(matches!(&sent(&mut rx)[..], [Command::Pause]));
+    app.on_key(key(KeyCode::Down));
+    app.on_key(key(KeyCode::Down));
+    assert_snapshot!(render(&mut app, 100, 30));
+    app.on_key(key(KeyCode::Char('r')));
+    app.on_key(key(KeyCode::Char('p')));
+    let commands = sent(&mut rx);
+    assert!(matches!(&commands[0], Command::EditHypothesis(e) if e.id.as_deref() == Some("H3") && e.status == Some(HypothesisStatus::Refuted)));
+    assert!(matches!(&commands[1], Command::EditHypothesis(e) if e.pinned == Some(true)));
+    app.on_key(key(KeyCode::Char('a')));
+    type_text(&mut app, "cart redis timeouts");
+    assert_snapshot!("hypothesis_editor_adding", render(&mut app, 100, 30));
+    app.on_key(key(KeyCode::Enter));
+    assert!(matches!(&sent(&mut rx)[..], [Command::EditHypothesis(e)] if e.id.is_none() && e.statement.as_deref() == Some("cart redis timeouts")));
+    app.on_key(key(KeyCode::Esc));
+    assert!(matches!(&sent(&mut rx)[..], [Command::Resume]));
+}
+
+#[test]
+fn help_is_generated_from_the_keymap() {
+    let (mut app, _rx) = live_app(&events_until(|k| matches!(k, EventKind::TurnStarted { .. })));
+    app.on_key(key(KeyCode::Char('?')));
+    let screen = render(&mut app, 120, 50);
+    assert!(screen.contains("approve-session") && screen.contains("edit-hypotheses"));
+    assert_snapshot!(screen);
+}
+
+#[test]
+fn pager_with_search() {
+    let (mut app, _rx) = live_app(&fixture());
+    app.selected_call = Some(0);
+    app.on_key(key(KeyCode::Char('v')));
+    app.on_key(key(KeyCode::Char('/')));
+    type_text(&mut app, "payments");
+    app.on_key(key(KeyCode::Enter));
+    let screen = render(&mut app, 100, 30);
+    assert!(screen.contains("line 8/40 · /payments: 4 matches"), "{screen}");
+    assert_snapshot!(screen);
+    app.on_key(key(KeyCode::Char('n')));
+    assert!(render(&mut app, 100, 30).contains("line 9/40 · /payments: 4 matches"));
+}
+
+#[test]
+fn concluded_investigation() {
+    let (mut app, _rx) = live_app(&fixture());
+    assert_snapshot!(render(&mut app, 120, 40));
+}
+
+#[test]
+fn expanded_output_and_selection() {
+    let (mut app, _rx) = live_app(&events_until(|k| matches!(k, EventKind::ToolCallFinished { id, .. } if id == "c6")));
+    app.on_key(key(KeyCode::Char('[')));
+    app.on_key(key(KeyCode::Enter));
+    assert_snapshot!(render(&mut app, 100, 30));
+}
+
+#[test]
+fn replay_viewer_at_the_first_approval() {
+    let mut replay = Replay::new(fixture(), Vec::new());
+    let mut state = State::new();
+    replay.restart(&mut state);
+    let mut app = App::new(state, Mode::Replay(replay), Keymap::default_keymap(), Theme::default_theme());
+    app.sync_decision();
+    app.on_key(key(KeyCode::Char('n')));
+    app.on_key(key(KeyCode::Char('n')));
+    assert!(matches!(app.state.pending.first(), Some(hunch::event::Pending::Approval { .. })));
+    let screen = render(&mut app, 120, 36);
+    assert!(screen.contains("REPLAY"));
+    assert_snapshot!(screen);
+    // Keys that would decide something do nothing in a replay.
+    app.on_key(key(KeyCode::Char('y')));
+    assert!(!app.state.pending.is_empty());
+    app.on_key(KeyEvent::new(KeyCode::Char('e'), KeyModifiers::CONTROL));
+    assert!(app.state.conclusion.is_some());
+    assert_snapshot!("replay_viewer_at_the_end", render(&mut app, 120, 36));
+}
+
+#[test]
+fn hostile_text_is_drawn_harmlessly() {
+    let (mut app, _rx) = live_app(&events_until(|k| matches!(k, EventKind::TurnStarted { .. })));
+    let last = app.state.last_ts.unwrap();
+    app.apply(&Event { seq: 999, ts: last, kind: EventKind::ReasoningDelta { text: hunch::sanitize::for_display("log says \x1b[2J\x1b]0;owned\x07 ok") } });
+    let screen = render(&mut app, 80, 24);
+    assert!(screen.contains("log says  ok") && !screen.contains('\x1b'));
+}
