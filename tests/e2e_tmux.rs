@@ -14,25 +14,52 @@ struct Tmux {
 
 impl Tmux {
     fn start(name: &str, args: &str) -> Tmux {
-        assert!(Command::new("tmux").arg("-V").output().is_ok_and(|o| o.status.success()), "tmux is required for the end-to-end tests (apt-get install tmux)");
+        assert!(
+            Command::new("tmux")
+                .arg("-V")
+                .output()
+                .is_ok_and(|o| o.status.success()),
+            "tmux is required for the end-to-end tests (apt-get install tmux)"
+        );
         let dirs = tempfile::tempdir().unwrap();
-        let tmux = Tmux { socket: format!("hunch-e2e-{name}-{}", std::process::id()), dirs, screens: Vec::new() };
+        let tmux = Tmux {
+            socket: format!("hunch-e2e-{name}-{}", std::process::id()),
+            dirs,
+            screens: Vec::new(),
+        };
         tmux.open("main", args);
         tmux
     }
 
     fn env(&self) -> String {
         let d = self.dirs.path().display();
-        format!("env XDG_DATA_HOME={d}/data XDG_CONFIG_HOME={d}/config XDG_STATE_HOME={d}/state USER=alice TERM=xterm-256color")
+        format!(
+            "env XDG_DATA_HOME={d}/data XDG_CONFIG_HOME={d}/config XDG_STATE_HOME={d}/state USER=alice TERM=xterm-256color"
+        )
     }
 
     fn open(&self, window: &str, args: &str) {
         let bin = env!("CARGO_BIN_EXE_hunch");
-        let command = format!("{} {bin} {args}; echo HUNCH-EXITED-$?; sleep 600", self.env());
+        let command = format!(
+            "{} {bin} {args}; echo HUNCH-EXITED-$?; sleep 600",
+            self.env()
+        );
         let mut cmd = Command::new("tmux");
         cmd.args(["-L", &self.socket]);
         if window == "main" {
-            cmd.args(["new-session", "-d", "-s", "e2e", "-n", window, "-x", "120", "-y", "36", &command]);
+            cmd.args([
+                "new-session",
+                "-d",
+                "-s",
+                "e2e",
+                "-n",
+                window,
+                "-x",
+                "120",
+                "-y",
+                "36",
+                &command,
+            ]);
         } else {
             cmd.args(["new-window", "-t", "e2e", "-n", window, &command]);
         }
@@ -41,19 +68,29 @@ impl Tmux {
 
     fn keys(&self, window: &str, keys: &[&str]) {
         let target = format!("e2e:{window}");
-        let status = Command::new("tmux").args(["-L", &self.socket, "send-keys", "-t", &target]).args(keys).status().unwrap();
+        let status = Command::new("tmux")
+            .args(["-L", &self.socket, "send-keys", "-t", &target])
+            .args(keys)
+            .status()
+            .unwrap();
         assert!(status.success());
     }
 
     fn literal(&self, window: &str, text: &str) {
         let target = format!("e2e:{window}");
-        let status = Command::new("tmux").args(["-L", &self.socket, "send-keys", "-l", "-t", &target, text]).status().unwrap();
+        let status = Command::new("tmux")
+            .args(["-L", &self.socket, "send-keys", "-l", "-t", &target, text])
+            .status()
+            .unwrap();
         assert!(status.success());
     }
 
     fn screen(&mut self, window: &str) -> String {
         let target = format!("e2e:{window}");
-        let out = Command::new("tmux").args(["-L", &self.socket, "capture-pane", "-p", "-t", &target]).output().unwrap();
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket, "capture-pane", "-p", "-t", &target])
+            .output()
+            .unwrap();
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
         self.screens.push(text.clone());
         text
@@ -81,12 +118,17 @@ impl Tmux {
 
 impl Drop for Tmux {
     fn drop(&mut self) {
-        let _ = Command::new("tmux").args(["-L", &self.socket, "kill-server"]).status();
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .status();
     }
 }
 
 fn session_path(screen: &str) -> PathBuf {
-    let line = screen.lines().find(|l| l.starts_with("session saved: ")).expect("the session path is printed on exit");
+    let line = screen
+        .lines()
+        .find(|l| l.starts_with("session saved: "))
+        .expect("the session path is printed on exit");
     PathBuf::from(line.trim_start_matches("session saved: ").trim())
 }
 
@@ -94,7 +136,12 @@ fn event_types(path: &Path) -> Vec<String> {
     std::fs::read_to_string(path)
         .unwrap()
         .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["type"].as_str().unwrap().to_string())
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["type"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
         .collect()
 }
 
@@ -103,7 +150,11 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
     if let Ok(entries) = std::fs::read_dir(dir) {
         for e in entries.flatten() {
             let p = e.path();
-            if p.is_dir() { out.extend(files_under(&p)) } else { out.push(p) }
+            if p.is_dir() {
+                out.extend(files_under(&p))
+            } else {
+                out.push(p)
+            }
         }
     }
     out
@@ -132,15 +183,24 @@ fn a_full_investigation_then_its_replay() {
     t.keys("main", &["Down", "Down", "e"]);
     t.wait_for("main", "Edit H3", 10);
     t.keys("main", &["C-j"]);
-    t.literal("main", "payments 2.14.0 leaves DB transactions open on the capture retry path");
+    t.literal(
+        "main",
+        "payments 2.14.0 leaves DB transactions open on the capture retry path",
+    );
     t.keys("main", &["Enter"]);
     t.wait_for("main", "H3 ✎ supported", 10);
-    assert!(t.screen("main").contains("PAUSED"), "the editor paused the agent");
+    assert!(
+        t.screen("main").contains("PAUSED"),
+        "the editor paused the agent"
+    );
     t.keys("main", &["Escape"]);
     t.wait_for("main", "Approval needed", 10);
     let deadline = Instant::now() + Duration::from_secs(10);
     while t.screen("main").contains("PAUSED") {
-        assert!(Instant::now() < deadline, "closing the editor resumes the agent");
+        assert!(
+            Instant::now() < deadline,
+            "closing the editor resumes the agent"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     t.keys("main", &["y"]);
@@ -152,10 +212,19 @@ fn a_full_investigation_then_its_replay() {
     t.keys("main", &["q"]);
     let exited = t.wait_for("main", "HUNCH-EXITED-0", 15);
     let path = session_path(&exited);
-    assert!(path.starts_with(t.data().join("sessions")), "{}", path.display());
+    assert!(
+        path.starts_with(t.data().join("sessions")),
+        "{}",
+        path.display()
+    );
 
     let types = event_types(&path);
-    let first = |name: &str| types.iter().position(|t| t == name).unwrap_or_else(|| panic!("no {name} in {types:?}"));
+    let first = |name: &str| {
+        types
+            .iter()
+            .position(|t| t == name)
+            .unwrap_or_else(|| panic!("no {name} in {types:?}"))
+    };
     assert!(first("credential_requested") < first("credential_supplied"));
     assert!(first("credential_supplied") < first("approval_requested"));
     assert!(first("approval_requested") < first("hypothesis_edited"));
@@ -165,10 +234,17 @@ fn a_full_investigation_then_its_replay() {
     // The secret is nowhere: not in the session, blobs, log, or on any screen we saw.
     for file in files_under(t.dirs.path()) {
         let bytes = std::fs::read(&file).unwrap();
-        assert!(!String::from_utf8_lossy(&bytes).contains(SECRET), "the secret leaked into {}", file.display());
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(SECRET),
+            "the secret leaked into {}",
+            file.display()
+        );
     }
     assert!(t.dirs.path().join("state/hunch/hunch.log").exists());
-    assert!(t.screens.iter().all(|s| !s.contains(SECRET)), "the secret was drawn on screen");
+    assert!(
+        t.screens.iter().all(|s| !s.contains(SECRET)),
+        "the secret was drawn on screen"
+    );
 
     // The replay reaches the same final screen.
     t.open("replay", &format!("replay {}", path.display()));
@@ -177,14 +253,21 @@ fn a_full_investigation_then_its_replay() {
     t.wait_for("replay", "━━ Conclusion", 10);
     std::thread::sleep(Duration::from_millis(300));
     let replayed = t.screen("replay");
-    assert_eq!(body(&replayed), body(&live_final), "replay final screen differs:\n{replayed}\n--- live ---\n{live_final}");
+    assert_eq!(
+        body(&replayed),
+        body(&live_final),
+        "replay final screen differs:\n{replayed}\n--- live ---\n{live_final}"
+    );
     t.keys("replay", &["q"]);
     t.wait_for("replay", "HUNCH-EXITED-0", 10);
 
     // `hunch sessions` lists it.
     t.open("list", "sessions");
     let listed = t.wait_for("list", "HUNCH-EXITED-0", 10);
-    assert!(listed.contains("checkout p99 latency above 2s") && listed.contains("concluded"), "{listed}");
+    assert!(
+        listed.contains("checkout p99 latency above 2s") && listed.contains("concluded"),
+        "{listed}"
+    );
 }
 
 #[test]
@@ -197,7 +280,10 @@ fn a_denial_reason_changes_what_the_agent_does_next() {
     // Focus starts on deny for a destructive call: Enter opens the reason field.
     t.keys("main", &["Enter"]);
     t.wait_for("main", "Reason for the agent", 5);
-    t.literal("main", "no rollback: 2.14.0 carries a PCI fix; clear the stuck DB sessions instead");
+    t.literal(
+        "main",
+        "no rollback: 2.14.0 carries a PCI fix; clear the stuck DB sessions instead",
+    );
     t.keys("main", &["Enter"]);
     let next = t.wait_for("main", "pg_terminate_backend", 30);
     assert!(next.contains("Approval needed"), "{next}");
@@ -206,7 +292,11 @@ fn a_denial_reason_changes_what_the_agent_does_next() {
     let log = hunch::session::read_session(&session_path(&exited)).unwrap();
     let state = hunch::event::State::from_events(&log.events);
     let said = state.transcript.iter().any(|e| matches!(e, hunch::event::Entry::Reasoning(t) if t.contains("You denied `kubectl rollout undo") && t.contains("PCI fix") && t.contains("Taking that into account")));
-    assert!(said, "the agent quotes the reason and re-plans: {:?}", state.transcript);
+    assert!(
+        said,
+        "the agent quotes the reason and re-plans: {:?}",
+        state.transcript
+    );
 }
 
 #[test]
@@ -214,13 +304,37 @@ fn a_killed_session_replays_up_to_its_last_complete_event() {
     let mut t = Tmux::start("kill", "demo --pace 30");
     t.wait_for("main", "metrics_rank", 30);
     // The pane's shell is the parent of hunch (env execs it): kill exactly that child.
-    let shell = Command::new("tmux").args(["-L", &t.socket, "display-message", "-p", "-t", "e2e:main", "#{pane_pid}"]).output().unwrap();
+    let shell = Command::new("tmux")
+        .args([
+            "-L",
+            &t.socket,
+            "display-message",
+            "-p",
+            "-t",
+            "e2e:main",
+            "#{pane_pid}",
+        ])
+        .output()
+        .unwrap();
     let shell = String::from_utf8_lossy(&shell.stdout).trim().to_string();
     let child = Command::new("pgrep").args(["-P", &shell]).output().unwrap();
-    let pid = String::from_utf8_lossy(&child.stdout).lines().next().expect("hunch runs under the pane's shell").to_string();
-    assert!(Command::new("kill").args(["-KILL", &pid]).status().unwrap().success());
+    let pid = String::from_utf8_lossy(&child.stdout)
+        .lines()
+        .next()
+        .expect("hunch runs under the pane's shell")
+        .to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-KILL", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
     t.wait_for("main", "HUNCH-EXITED-137", 10);
-    let path = files_under(&t.data().join("sessions")).into_iter().find(|p| p.extension().is_some_and(|e| e == "jsonl")).unwrap();
+    let path = files_under(&t.data().join("sessions"))
+        .into_iter()
+        .find(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .unwrap();
     // Simulate the torn write a kill mid-line leaves.
     let mut text = std::fs::read_to_string(&path).unwrap();
     text.push_str("{\"seq\":99999,\"ts\":\"2026-11-");
@@ -245,18 +359,33 @@ fn headless_json_concludes_and_exits_zero() {
         .env("XDG_CONFIG_HOME", dir.path().join("config"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8(out.stdout).unwrap();
-    let events: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let events: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert!(events.iter().any(|e| e["type"] == "concluded"));
-    assert!(events.iter().any(|e| e["type"] == "approval_decided" && e["reason"] == "no approver"));
+    assert!(
+        events
+            .iter()
+            .any(|e| e["type"] == "approval_decided" && e["reason"] == "no approver")
+    );
 }
 
 #[test]
 fn a_broken_config_is_named_and_nothing_starts() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("config/hunch")).unwrap();
-    std::fs::write(dir.path().join("config/hunch/config.toml"), "theme = \"dark\"\npolicy = \"sometimes\"\n").unwrap();
+    std::fs::write(
+        dir.path().join("config/hunch/config.toml"),
+        "theme = \"dark\"\npolicy = \"sometimes\"\n",
+    )
+    .unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_hunch"))
         .args(["demo", "--headless"])
         .env("XDG_DATA_HOME", dir.path().join("data"))
@@ -266,5 +395,8 @@ fn a_broken_config_is_named_and_nothing_starts() {
         .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("config.toml:2:") && stderr.contains("read-only"), "{stderr}");
+    assert!(
+        stderr.contains("config.toml:2:") && stderr.contains("read-only"),
+        "{stderr}"
+    );
 }

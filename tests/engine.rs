@@ -12,35 +12,77 @@ use hunch::event::{CallOutcome, Decision, EventKind, HypothesisStatus, Risk, Ses
 use serde_json::json;
 
 fn denied(state: &State, command_part: &str) -> bool {
-    state.calls.iter().any(|c| c.command.contains(command_part) && c.status == hunch::event::CallStatus::Finished(CallOutcome::Denied))
+    state.calls.iter().any(|c| {
+        c.command.contains(command_part)
+            && c.status == hunch::event::CallStatus::Finished(CallOutcome::Denied)
+    })
 }
 
 #[tokio::test]
 async fn approving_reaches_the_deploy_root_cause_and_never_records_the_secret() {
     let out = run_demo(Policy::Ask, Approver::Human, approve_everything).await;
     let conclusion = out.state.conclusion.clone().expect("concluded");
-    assert!(conclusion.root_cause.starts_with("payments deploy v2.13.4 -> v2.14.0"), "{}", conclusion.root_cause);
+    assert!(
+        conclusion
+            .root_cause
+            .starts_with("payments deploy v2.13.4 -> v2.14.0"),
+        "{}",
+        conclusion.root_cause
+    );
     assert!(conclusion.confidence >= 0.85);
-    assert!(out.commands().iter().any(|c| c == "kubectl rollout undo deployment/payments -n shop"));
+    assert!(
+        out.commands()
+            .iter()
+            .any(|c| c == "kubectl rollout undo deployment/payments -n shop")
+    );
     for id in &conclusion.evidence {
         assert!(out.state.call(id).is_some(), "evidence {id} is a real call");
     }
     // The order a person saw: credential asked, supplied, then approval, decision, conclusion.
-    let asked = out.position(|k| matches!(k, EventKind::CredentialRequested { .. })).unwrap();
-    let supplied = out.position(|k| matches!(k, EventKind::CredentialSupplied { .. })).unwrap();
-    let approval = out.position(|k| matches!(k, EventKind::ApprovalRequested { .. })).unwrap();
-    let decided = out.position(|k| matches!(k, EventKind::ApprovalDecided { .. })).unwrap();
-    let concluded = out.position(|k| matches!(k, EventKind::Concluded { .. })).unwrap();
+    let asked = out
+        .position(|k| matches!(k, EventKind::CredentialRequested { .. }))
+        .unwrap();
+    let supplied = out
+        .position(|k| matches!(k, EventKind::CredentialSupplied { .. }))
+        .unwrap();
+    let approval = out
+        .position(|k| matches!(k, EventKind::ApprovalRequested { .. }))
+        .unwrap();
+    let decided = out
+        .position(|k| matches!(k, EventKind::ApprovalDecided { .. }))
+        .unwrap();
+    let concluded = out
+        .position(|k| matches!(k, EventKind::Concluded { .. }))
+        .unwrap();
     assert!(asked < supplied && supplied < approval && approval < decided && decided < concluded);
-    assert!(!out.file_text.contains(SECRET), "the secret is not in the session file");
+    assert!(
+        !out.file_text.contains(SECRET),
+        "the secret is not in the session file"
+    );
     assert!(out.file_text.contains("\"by\":\"alice\""));
     // The credentialed query really ran with it and found the leak.
     let psql = out.state.calls.iter().find(|c| c.tool == "psql").unwrap();
-    assert!(psql.output.as_ref().unwrap().preview.contains("idle in transaction"));
+    assert!(
+        psql.output
+            .as_ref()
+            .unwrap()
+            .preview
+            .contains("idle in transaction")
+    );
     // The board: the red-herring deploy refuted, the real one confirmed after the rollback.
-    let catalog = out.state.hypotheses.iter().find(|h| h.key.as_deref() == Some("deploy:catalog")).unwrap();
+    let catalog = out
+        .state
+        .hypotheses
+        .iter()
+        .find(|h| h.key.as_deref() == Some("deploy:catalog"))
+        .unwrap();
     assert_eq!(catalog.status, HypothesisStatus::Refuted);
-    let payments = out.state.hypotheses.iter().find(|h| h.key.as_deref() == Some("deploy:payments")).unwrap();
+    let payments = out
+        .state
+        .hypotheses
+        .iter()
+        .find(|h| h.key.as_deref() == Some("deploy:payments"))
+        .unwrap();
     assert_eq!(payments.status, HypothesisStatus::Confirmed);
 }
 
@@ -63,43 +105,98 @@ async fn rejecting_the_deploy_hypothesis_replans_to_a_different_conclusion() {
     })
     .await;
     let conclusion = out.state.conclusion.clone().unwrap();
-    assert!(conclusion.root_cause.starts_with("orders-db is saturated"), "{}", conclusion.root_cause);
+    assert!(
+        conclusion.root_cause.starts_with("orders-db is saturated"),
+        "{}",
+        conclusion.root_cause
+    );
     let commands = out.commands();
-    assert!(!commands.iter().any(|c| c.contains("rollout undo")), "{commands:?}");
-    assert!(commands.iter().any(|c| c.contains("pg_terminate_backend")), "{commands:?}");
-    assert!(!commands.iter().any(|c| c.contains("rollout history")), "the deploy runbook is not followed: {commands:?}");
-    let h = out.state.hypotheses.iter().find(|h| h.key.as_deref() == Some("deploy:payments")).unwrap();
-    assert_eq!(h.status, HypothesisStatus::Refuted, "the brain may not overturn the engineer");
-    assert!(out.events.iter().any(|e| matches!(&e.kind, EventKind::ReasoningDelta { text } if text.contains("authoritative"))));
+    assert!(
+        !commands.iter().any(|c| c.contains("rollout undo")),
+        "{commands:?}"
+    );
+    assert!(
+        commands.iter().any(|c| c.contains("pg_terminate_backend")),
+        "{commands:?}"
+    );
+    assert!(
+        !commands.iter().any(|c| c.contains("rollout history")),
+        "the deploy runbook is not followed: {commands:?}"
+    );
+    let h = out
+        .state
+        .hypotheses
+        .iter()
+        .find(|h| h.key.as_deref() == Some("deploy:payments"))
+        .unwrap();
+    assert_eq!(
+        h.status,
+        HypothesisStatus::Refuted,
+        "the brain may not overturn the engineer"
+    );
+    assert!(out.events.iter().any(
+        |e| matches!(&e.kind, EventKind::ReasoningDelta { text } if text.contains("authoritative"))
+    ));
 }
 
 #[tokio::test]
 async fn a_denial_reason_steers_the_next_mitigation() {
     let reason = "no rollback: 2.14.0 carries a PCI fix; clear the stuck DB sessions instead";
-    let out = run_demo(Policy::Ask, Approver::Human, |event, state, handle| match &event.kind {
-        EventKind::ApprovalRequested { id, command, .. } if command.contains("rollout undo") => {
-            handle.send(Command::Deny { id: id.clone(), reason: reason.into() })
-        }
-        _ => approve_everything(event, state, handle),
-    })
+    let out = run_demo(
+        Policy::Ask,
+        Approver::Human,
+        |event, state, handle| match &event.kind {
+            EventKind::ApprovalRequested { id, command, .. }
+                if command.contains("rollout undo") =>
+            {
+                handle.send(Command::Deny {
+                    id: id.clone(),
+                    reason: reason.into(),
+                })
+            }
+            _ => approve_everything(event, state, handle),
+        },
+    )
     .await;
     assert!(denied(&out.state, "rollout undo"));
     let commands = out.commands();
-    let undo = commands.iter().position(|c| c.contains("rollout undo")).unwrap();
-    let terminate = commands.iter().position(|c| c.contains("pg_terminate_backend")).expect("the agent clears the sessions instead");
+    let undo = commands
+        .iter()
+        .position(|c| c.contains("rollout undo"))
+        .unwrap();
+    let terminate = commands
+        .iter()
+        .position(|c| c.contains("pg_terminate_backend"))
+        .expect("the agent clears the sessions instead");
     assert!(terminate > undo);
     let conclusion = out.state.conclusion.unwrap();
-    assert!(conclusion.follow_ups.iter().any(|f| f.contains(reason)), "{:?}", conclusion.follow_ups);
+    assert!(
+        conclusion.follow_ups.iter().any(|f| f.contains(reason)),
+        "{:?}",
+        conclusion.follow_ups
+    );
 }
 
 #[tokio::test]
 async fn a_hold_stops_further_mitigations() {
-    let out = run_demo(Policy::Ask, Approver::Human, |event, state, handle| match &event.kind {
-        EventKind::ApprovalRequested { id, .. } => handle.send(Command::Deny { id: id.clone(), reason: "hold all changes until the release manager joins".into() }),
-        _ => approve_everything(event, state, handle),
-    })
+    let out = run_demo(
+        Policy::Ask,
+        Approver::Human,
+        |event, state, handle| match &event.kind {
+            EventKind::ApprovalRequested { id, .. } => handle.send(Command::Deny {
+                id: id.clone(),
+                reason: "hold all changes until the release manager joins".into(),
+            }),
+            _ => approve_everything(event, state, handle),
+        },
+    )
     .await;
-    let mutating = out.state.calls.iter().filter(|c| c.risk == Risk::Mutating).count();
+    let mutating = out
+        .state
+        .calls
+        .iter()
+        .filter(|c| c.risk == Risk::Mutating)
+        .count();
     assert_eq!(mutating, 1, "{:?}", out.commands());
     assert!(out.state.conclusion.is_some());
 }
@@ -108,17 +205,31 @@ async fn a_hold_stops_further_mitigations() {
 async fn headless_without_an_approver_denies_risk_and_still_concludes() {
     let out = run_demo(Policy::Ask, Approver::Nobody, |_, _, _| {}).await;
     assert!(denied(&out.state, "rollout undo"));
-    assert!(out.state.calls.iter().any(|c| c.error.as_deref() == Some("no approver")));
+    assert!(
+        out.state
+            .calls
+            .iter()
+            .any(|c| c.error.as_deref() == Some("no approver"))
+    );
     assert!(out.state.conclusion.is_some());
 }
 
 #[tokio::test]
 async fn read_only_policy_denies_without_asking() {
     let out = run_demo(Policy::ReadOnly, Approver::Human, |event, _, _| {
-        assert!(!matches!(event.kind, EventKind::ApprovalRequested { .. } | EventKind::CredentialRequested { .. }));
+        assert!(!matches!(
+            event.kind,
+            EventKind::ApprovalRequested { .. } | EventKind::CredentialRequested { .. }
+        ));
     })
     .await;
-    assert!(out.state.calls.iter().filter(|c| c.risk != Risk::ReadOnly).all(|c| c.status == hunch::event::CallStatus::Finished(CallOutcome::Denied)));
+    assert!(
+        out.state
+            .calls
+            .iter()
+            .filter(|c| c.risk != Risk::ReadOnly)
+            .all(|c| c.status == hunch::event::CallStatus::Finished(CallOutcome::Denied))
+    );
 }
 
 #[tokio::test]
@@ -134,9 +245,15 @@ async fn pausing_holds_the_agent_until_resumed() {
         },
     )
     .await;
-    let paused = out.position(|k| matches!(k, EventKind::Paused { .. })).unwrap();
-    let resumed = out.position(|k| matches!(k, EventKind::Resumed { .. })).unwrap();
-    let first_call = out.position(|k| matches!(k, EventKind::ToolCallProposed { .. })).unwrap();
+    let paused = out
+        .position(|k| matches!(k, EventKind::Paused { .. }))
+        .unwrap();
+    let resumed = out
+        .position(|k| matches!(k, EventKind::Resumed { .. }))
+        .unwrap();
+    let first_call = out
+        .position(|k| matches!(k, EventKind::ToolCallProposed { .. }))
+        .unwrap();
     assert!(paused < resumed && resumed < first_call);
 }
 
@@ -148,12 +265,20 @@ impl Brain for Scripted {
         "scripted".into()
     }
     fn turn(&mut self, _: BrainContext) -> BoxStream<'static, Result<BrainItem, BrainError>> {
-        let calls: Vec<_> = std::mem::take(&mut self.0).into_iter().map(|c| Ok(BrainItem::Call(c))).collect();
+        let calls: Vec<_> = std::mem::take(&mut self.0)
+            .into_iter()
+            .map(|c| Ok(BrainItem::Call(c)))
+            .collect();
         Box::pin(futures::stream::iter(calls))
     }
 }
 
-async fn run_scripted(calls: Vec<ProposedCall>, policy: Policy, approver: Approver, answer: impl Fn(&EventKind) -> Option<Command>) -> State {
+async fn run_scripted(
+    calls: Vec<ProposedCall>,
+    policy: Policy,
+    approver: Approver,
+    answer: impl Fn(&EventKind) -> Option<Command>,
+) -> State {
     let dir = tempfile::tempdir().unwrap();
     let env = hunch::tools::demo::DemoEnv::new(hunch::bundle::Bundle::demo());
     let config = EngineConfig {
@@ -187,50 +312,120 @@ async fn an_injected_instruction_cannot_skip_the_gate() {
     let state = run_scripted(vec![call.clone()], Policy::Ask, Approver::Nobody, |_| None).await;
     let c = &state.calls[0];
     assert_eq!(c.risk, Risk::Mutating);
-    assert_eq!(c.status, hunch::event::CallStatus::Finished(CallOutcome::Denied));
+    assert_eq!(
+        c.status,
+        hunch::event::CallStatus::Finished(CallOutcome::Denied)
+    );
     // With an engineer present it stops and asks; the engineer denies.
-    let state = run_scripted(vec![call], Policy::Ask, Approver::Human, |kind| match kind {
-        EventKind::ApprovalRequested { id, .. } => Some(Command::Deny { id: id.clone(), reason: "absolutely not".into() }),
-        _ => None,
-    })
+    let state = run_scripted(
+        vec![call],
+        Policy::Ask,
+        Approver::Human,
+        |kind| match kind {
+            EventKind::ApprovalRequested { id, .. } => Some(Command::Deny {
+                id: id.clone(),
+                reason: "absolutely not".into(),
+            }),
+            _ => None,
+        },
+    )
     .await;
-    assert!(matches!(&state.calls[0].decision, Some((Decision::Denied { reason }, by)) if reason == "absolutely not" && by == "bob"));
+    assert!(
+        matches!(&state.calls[0].decision, Some((Decision::Denied { reason }, by)) if reason == "absolutely not" && by == "bob")
+    );
 }
 
 #[tokio::test]
 async fn approve_for_session_covers_matching_calls_only() {
-    let restart = |d: &str| ProposedCall { tool: "kubectl".into(), args: json!({"command": format!("kubectl rollout restart deployment/{d} -n shop")}), rationale: String::new() };
-    let undo = ProposedCall { tool: "kubectl".into(), args: json!({"command": "kubectl rollout undo deployment/cart -n shop"}), rationale: String::new() };
-    let state = run_scripted(vec![restart("cart"), restart("catalog"), undo], Policy::Ask, Approver::Human, |kind| match kind {
-        EventKind::ApprovalRequested { id, command, .. } if command.contains("restart") => Some(Command::Approve { id: id.clone(), approval: Approval::ForSession }),
-        EventKind::ApprovalRequested { id, .. } => Some(Command::Deny { id: id.clone(), reason: "not that".into() }),
-        _ => None,
-    })
+    let restart = |d: &str| ProposedCall {
+        tool: "kubectl".into(),
+        args: json!({"command": format!("kubectl rollout restart deployment/{d} -n shop")}),
+        rationale: String::new(),
+    };
+    let undo = ProposedCall {
+        tool: "kubectl".into(),
+        args: json!({"command": "kubectl rollout undo deployment/cart -n shop"}),
+        rationale: String::new(),
+    };
+    let state = run_scripted(
+        vec![restart("cart"), restart("catalog"), undo],
+        Policy::Ask,
+        Approver::Human,
+        |kind| match kind {
+            EventKind::ApprovalRequested { id, command, .. } if command.contains("restart") => {
+                Some(Command::Approve {
+                    id: id.clone(),
+                    approval: Approval::ForSession,
+                })
+            }
+            EventKind::ApprovalRequested { id, .. } => Some(Command::Deny {
+                id: id.clone(),
+                reason: "not that".into(),
+            }),
+            _ => None,
+        },
+    )
     .await;
-    let scope = SessionScope { tool: "kubectl".into(), prefix: "kubectl rollout restart".into() };
+    let scope = SessionScope {
+        tool: "kubectl".into(),
+        prefix: "kubectl rollout restart".into(),
+    };
     assert_eq!(state.session_rules, vec![scope]);
-    assert!(matches!(&state.calls[1].decision, Some((Decision::ApprovedForSession { .. }, by)) if by == "session rule"));
-    assert_eq!(state.calls[1].status, hunch::event::CallStatus::Finished(CallOutcome::Ok));
-    assert!(matches!(&state.calls[2].decision, Some((Decision::Denied { .. }, _))));
+    assert!(
+        matches!(&state.calls[1].decision, Some((Decision::ApprovedForSession { .. }, by)) if by == "session rule")
+    );
+    assert_eq!(
+        state.calls[1].status,
+        hunch::event::CallStatus::Finished(CallOutcome::Ok)
+    );
+    assert!(matches!(
+        &state.calls[2].decision,
+        Some((Decision::Denied { .. }, _))
+    ));
 }
 
 #[tokio::test]
 async fn edited_commands_run_as_edited_and_bad_calls_become_errors() {
     let calls = vec![
-        ProposedCall { tool: "kubectl".into(), args: json!({"command": "kubectl scale deployment/cart --replicas=0 -n shop"}), rationale: String::new() },
-        ProposedCall { tool: "no_such_tool".into(), args: json!({}), rationale: String::new() },
-        ProposedCall { tool: "kubectl".into(), args: json!({"cmd": 1}), rationale: String::new() },
+        ProposedCall {
+            tool: "kubectl".into(),
+            args: json!({"command": "kubectl scale deployment/cart --replicas=0 -n shop"}),
+            rationale: String::new(),
+        },
+        ProposedCall {
+            tool: "no_such_tool".into(),
+            args: json!({}),
+            rationale: String::new(),
+        },
+        ProposedCall {
+            tool: "kubectl".into(),
+            args: json!({"cmd": 1}),
+            rationale: String::new(),
+        },
     ];
     let state = run_scripted(calls, Policy::Ask, Approver::Human, |kind| match kind {
-        EventKind::ApprovalRequested { id, .. } if id == "c1" => {
-            Some(Command::Approve { id: id.clone(), approval: Approval::Edited("kubectl scale deployment/cart --replicas=4 -n shop".into()) })
-        }
-        EventKind::ApprovalRequested { id, .. } => Some(Command::Deny { id: id.clone(), reason: String::new() }),
+        EventKind::ApprovalRequested { id, .. } if id == "c1" => Some(Command::Approve {
+            id: id.clone(),
+            approval: Approval::Edited("kubectl scale deployment/cart --replicas=4 -n shop".into()),
+        }),
+        EventKind::ApprovalRequested { id, .. } => Some(Command::Deny {
+            id: id.clone(),
+            reason: String::new(),
+        }),
         _ => None,
     })
     .await;
-    assert_eq!(state.calls[0].command, "kubectl scale deployment/cart --replicas=4 -n shop");
-    assert_eq!(state.calls[0].status, hunch::event::CallStatus::Finished(CallOutcome::Ok));
-    assert_eq!(state.calls[1].error.as_deref(), Some("unknown tool `no_such_tool`"));
+    assert_eq!(
+        state.calls[0].command,
+        "kubectl scale deployment/cart --replicas=4 -n shop"
+    );
+    assert_eq!(
+        state.calls[0].status,
+        hunch::event::CallStatus::Finished(CallOutcome::Ok)
+    );
+    assert_eq!(
+        state.calls[1].error.as_deref(),
+        Some("unknown tool `no_such_tool`")
+    );
     assert_eq!(state.calls[2].risk, Risk::Unknown);
 }

@@ -6,7 +6,11 @@ use hunch::session::read_session;
 use serde_json::json;
 
 fn ev(seq: u64, kind: EventKind) -> Event {
-    Event { seq, ts: Utc.timestamp_opt(1_764_000_000 + seq as i64, 0).unwrap(), kind }
+    Event {
+        seq,
+        ts: Utc.timestamp_opt(1_764_000_000 + seq as i64, 0).unwrap(),
+        kind,
+    }
 }
 
 fn proposed(id: &str, risk: Risk) -> EventKind {
@@ -24,14 +28,38 @@ fn proposed(id: &str, risk: Risk) -> EventKind {
 #[test]
 fn streamed_text_joins_into_one_entry_per_kind() {
     let state = State::from_events(&[
-        ev(0, EventKind::ReasoningDelta { text: "The alert ".into() }),
-        ev(1, EventKind::ReasoningDelta { text: "says.".into() }),
-        ev(2, EventKind::MessageDelta { text: "Proposing".into() }),
-        ev(3, EventKind::ReasoningDelta { text: "Again".into() }),
+        ev(
+            0,
+            EventKind::ReasoningDelta {
+                text: "The alert ".into(),
+            },
+        ),
+        ev(
+            1,
+            EventKind::ReasoningDelta {
+                text: "says.".into(),
+            },
+        ),
+        ev(
+            2,
+            EventKind::MessageDelta {
+                text: "Proposing".into(),
+            },
+        ),
+        ev(
+            3,
+            EventKind::ReasoningDelta {
+                text: "Again".into(),
+            },
+        ),
     ]);
     assert_eq!(
         state.transcript,
-        vec![Entry::Reasoning("The alert says.".into()), Entry::Message("Proposing".into()), Entry::Reasoning("Again".into())]
+        vec![
+            Entry::Reasoning("The alert says.".into()),
+            Entry::Message("Proposing".into()),
+            Entry::Reasoning("Again".into())
+        ]
     );
     assert!(state.entry_revisions[0] < state.entry_revisions[2]);
 }
@@ -41,68 +69,190 @@ fn an_approval_moves_a_call_through_its_life() {
     let mut state = State::new();
     state.apply(&ev(0, proposed("c1", Risk::Mutating)));
     assert_eq!(state.calls[0].status, CallStatus::Proposed);
-    let scope = SessionScope { tool: "kubectl".into(), prefix: "kubectl rollout undo".into() };
-    state.apply(&ev(1, EventKind::ApprovalRequested { id: "c1".into(), command: "x".into(), target: "t".into(), risk: Risk::Mutating, reason: "r".into(), scope: scope.clone(), preview: None }));
+    let scope = SessionScope {
+        tool: "kubectl".into(),
+        prefix: "kubectl rollout undo".into(),
+    };
+    state.apply(&ev(
+        1,
+        EventKind::ApprovalRequested {
+            id: "c1".into(),
+            command: "x".into(),
+            target: "t".into(),
+            risk: Risk::Mutating,
+            reason: "r".into(),
+            scope: scope.clone(),
+            preview: None,
+        },
+    ));
     assert_eq!(state.calls[0].status, CallStatus::AwaitingApproval);
     assert_eq!(state.pending.len(), 1);
     let before = state.entry_revisions[0];
-    state.apply(&ev(2, EventKind::ApprovalDecided { id: "c1".into(), decision: Decision::ApprovedForSession { scope: scope.clone() }, by: "alice".into() }));
+    state.apply(&ev(
+        2,
+        EventKind::ApprovalDecided {
+            id: "c1".into(),
+            decision: Decision::ApprovedForSession {
+                scope: scope.clone(),
+            },
+            by: "alice".into(),
+        },
+    ));
     assert!(state.pending.is_empty());
     assert_eq!(state.session_rules, vec![scope]);
     assert!(state.entry_revisions[0] > before, "the cell is redrawn");
-    state.apply(&ev(3, EventKind::ToolCallStarted { id: "c1".into(), command: "kubectl rollout undo deployment/payments -n shop".into() }));
+    state.apply(&ev(
+        3,
+        EventKind::ToolCallStarted {
+            id: "c1".into(),
+            command: "kubectl rollout undo deployment/payments -n shop".into(),
+        },
+    ));
     assert_eq!(state.running_calls(), 1);
-    state.apply(&ev(5, EventKind::ToolCallFinished { id: "c1".into(), outcome: CallOutcome::Ok, duration_ms: 12, output: OutputRef { preview: "ok".into(), lines: 1, bytes: 2, ..OutputRef::default() }, error: None }));
+    state.apply(&ev(
+        5,
+        EventKind::ToolCallFinished {
+            id: "c1".into(),
+            outcome: CallOutcome::Ok,
+            duration_ms: 12,
+            output: OutputRef {
+                preview: "ok".into(),
+                lines: 1,
+                bytes: 2,
+                ..OutputRef::default()
+            },
+            error: None,
+        },
+    ));
     assert_eq!(state.calls[0].status, CallStatus::Finished(CallOutcome::Ok));
     assert_eq!(state.steps(), 1);
-    assert_eq!(state.calls[0].started_at, Some(Utc.timestamp_opt(1_764_000_003, 0).unwrap()));
+    assert_eq!(
+        state.calls[0].started_at,
+        Some(Utc.timestamp_opt(1_764_000_003, 0).unwrap())
+    );
 }
 
 #[test]
 fn an_edited_approval_replaces_the_command() {
     let mut state = State::new();
     state.apply(&ev(0, proposed("c1", Risk::Mutating)));
-    state.apply(&ev(1, EventKind::ApprovalDecided {
-        id: "c1".into(),
-        decision: Decision::Edited { args: json!({"command": "kubectl rollout restart deployment/payments -n shop"}), command: "kubectl rollout restart deployment/payments -n shop".into() },
-        by: "alice".into(),
-    }));
-    assert_eq!(state.calls[0].command, "kubectl rollout restart deployment/payments -n shop");
+    state.apply(&ev(
+        1,
+        EventKind::ApprovalDecided {
+            id: "c1".into(),
+            decision: Decision::Edited {
+                args: json!({"command": "kubectl rollout restart deployment/payments -n shop"}),
+                command: "kubectl rollout restart deployment/payments -n shop".into(),
+            },
+            by: "alice".into(),
+        },
+    ));
+    assert_eq!(
+        state.calls[0].command,
+        "kubectl rollout restart deployment/payments -n shop"
+    );
 }
 
 #[test]
 fn a_credential_is_recorded_as_supplied_by_whom_never_what() {
     let mut state = State::new();
     state.apply(&ev(0, proposed("c1", Risk::NeedsCredentials)));
-    state.apply(&ev(1, EventKind::CredentialRequested { id: "c1".into(), target: "db".into(), prompt: "Password".into() }));
-    assert!(matches!(state.pending[0], Pending::Credential { call: 0, .. }));
-    state.apply(&ev(2, EventKind::CredentialSupplied { id: "c1".into(), by: "alice".into() }));
+    state.apply(&ev(
+        1,
+        EventKind::CredentialRequested {
+            id: "c1".into(),
+            target: "db".into(),
+            prompt: "Password".into(),
+        },
+    ));
+    assert!(matches!(
+        state.pending[0],
+        Pending::Credential { call: 0, .. }
+    ));
+    state.apply(&ev(
+        2,
+        EventKind::CredentialSupplied {
+            id: "c1".into(),
+            by: "alice".into(),
+        },
+    ));
     assert!(state.pending.is_empty());
     assert_eq!(state.calls[0].credential_by.as_deref(), Some("alice"));
 }
 
 #[test]
 fn human_edits_replace_the_hypothesis_and_show_in_the_transcript() {
-    let h = Hypothesis { id: "H1".into(), statement: "deploy".into(), status: HypothesisStatus::Supported, confidence: 0.7, evidence: vec!["c1".into()], key: Some("deploy:payments".into()), author: Author::Brain, pinned: false };
-    let mut state = State::from_events(&[ev(0, EventKind::HypothesisUpserted { hypothesis: h.clone() })]);
-    let edited = Hypothesis { status: HypothesisStatus::Refuted, author: Author::Human, pinned: true, ..h };
-    state.apply(&ev(1, EventKind::HypothesisEdited { hypothesis: edited.clone(), by: "alice".into() }));
+    let h = Hypothesis {
+        id: "H1".into(),
+        statement: "deploy".into(),
+        status: HypothesisStatus::Supported,
+        confidence: 0.7,
+        evidence: vec!["c1".into()],
+        key: Some("deploy:payments".into()),
+        author: Author::Brain,
+        pinned: false,
+    };
+    let mut state = State::from_events(&[ev(
+        0,
+        EventKind::HypothesisUpserted {
+            hypothesis: h.clone(),
+        },
+    )]);
+    let edited = Hypothesis {
+        status: HypothesisStatus::Refuted,
+        author: Author::Human,
+        pinned: true,
+        ..h
+    };
+    state.apply(&ev(
+        1,
+        EventKind::HypothesisEdited {
+            hypothesis: edited.clone(),
+            by: "alice".into(),
+        },
+    ));
     assert_eq!(state.hypotheses, vec![edited]);
-    assert!(matches!(state.transcript.last(), Some(Entry::Human(t)) if t.contains("alice set H1 to refuted, pinned")));
+    assert!(
+        matches!(state.transcript.last(), Some(Entry::Human(t)) if t.contains("alice set H1 to refuted, pinned"))
+    );
 }
 
 #[test]
 fn events_for_unknown_calls_are_ignored() {
     let mut state = State::new();
-    state.apply(&ev(0, EventKind::ToolCallFinished { id: "ghost".into(), outcome: CallOutcome::Ok, duration_ms: 1, output: OutputRef::default(), error: None }));
-    state.apply(&ev(1, EventKind::ApprovalRequested { id: "ghost".into(), command: "x".into(), target: "t".into(), risk: Risk::Mutating, reason: "r".into(), scope: SessionScope { tool: "t".into(), prefix: "p".into() }, preview: None }));
+    state.apply(&ev(
+        0,
+        EventKind::ToolCallFinished {
+            id: "ghost".into(),
+            outcome: CallOutcome::Ok,
+            duration_ms: 1,
+            output: OutputRef::default(),
+            error: None,
+        },
+    ));
+    state.apply(&ev(
+        1,
+        EventKind::ApprovalRequested {
+            id: "ghost".into(),
+            command: "x".into(),
+            target: "t".into(),
+            risk: Risk::Mutating,
+            reason: "r".into(),
+            scope: SessionScope {
+                tool: "t".into(),
+                prefix: "p".into(),
+            },
+            preview: None,
+        },
+    ));
     assert!(state.calls.is_empty() && state.pending.is_empty());
     assert_eq!(state.events, 2);
 }
 
 #[test]
 fn the_recorded_fixture_folds_to_a_concluded_investigation() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/demo-session.jsonl");
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/demo-session.jsonl");
     let log = read_session(&path).unwrap();
     assert!(log.warnings.is_empty());
     let state = State::from_events(&log.events);

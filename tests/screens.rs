@@ -17,25 +17,36 @@ use ratatui::backend::TestBackend;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 fn fixture() -> Vec<Event> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/demo-session.jsonl");
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/demo-session.jsonl");
     read_session(&path).unwrap().events
 }
 
 /// The events up to and including the first one `until` accepts.
 fn events_until(until: impl Fn(&EventKind) -> bool) -> Vec<Event> {
     let events = fixture();
-    let end = events.iter().position(|e| until(&e.kind)).expect("the fixture has it");
+    let end = events
+        .iter()
+        .position(|e| until(&e.kind))
+        .expect("the fixture has it");
     events[..=end].to_vec()
 }
 
 fn live_app(events: &[Event]) -> (App, UnboundedReceiver<Envelope>) {
     let (handle, rx) = EngineHandle::channel("alice");
-    let mut app = App::new(State::new(), Mode::Live(handle), Keymap::default_keymap(), Theme::default_theme());
+    let mut app = App::new(
+        State::new(),
+        Mode::Live(handle),
+        Keymap::default_keymap(),
+        Theme::default_theme(),
+    );
     for e in events {
         app.apply(e);
     }
     app.now = app.state.session.started_at.unwrap() + Duration::seconds(83);
-    app.session_file = Some("/home/alice/.local/share/hunch/sessions/2026-11-25/20261125T003814-fdb5.jsonl".into());
+    app.session_file = Some(
+        "/home/alice/.local/share/hunch/sessions/2026-11-25/20261125T003814-fdb5.jsonl".into(),
+    );
     (app, rx)
 }
 
@@ -45,7 +56,9 @@ fn render(app: &mut App, width: u16, height: u16) -> String {
     let buffer = terminal.backend().buffer().clone();
     let mut out = String::new();
     for y in 0..height {
-        let line: String = (0..width).map(|x| buffer[(x, y)].symbol().to_string()).collect();
+        let line: String = (0..width)
+            .map(|x| buffer[(x, y)].symbol().to_string())
+            .collect();
         out.push_str(line.trim_end());
         out.push('\n');
     }
@@ -73,19 +86,25 @@ fn sent(rx: &mut UnboundedReceiver<Envelope>) -> Vec<Command> {
 
 #[test]
 fn main_screen_mid_stream() {
-    let (mut app, _rx) = live_app(&events_until(|k| matches!(k, EventKind::ToolCallStarted { id, .. } if id == "c3")));
+    let (mut app, _rx) = live_app(&events_until(
+        |k| matches!(k, EventKind::ToolCallStarted { id, .. } if id == "c3"),
+    ));
     assert_snapshot!(render(&mut app, 120, 36));
 }
 
 #[test]
 fn main_screen_at_80x24() {
-    let (mut app, _rx) = live_app(&events_until(|k| matches!(k, EventKind::ToolCallFinished { id, .. } if id == "c4")));
+    let (mut app, _rx) = live_app(&events_until(
+        |k| matches!(k, EventKind::ToolCallFinished { id, .. } if id == "c4"),
+    ));
     assert_snapshot!(render(&mut app, 80, 24));
 }
 
 #[test]
 fn approval_overlay_destructive_kubectl() {
-    let (mut app, mut rx) = live_app(&events_until(|k| matches!(k, EventKind::ApprovalRequested { .. })));
+    let (mut app, mut rx) = live_app(&events_until(|k| {
+        matches!(k, EventKind::ApprovalRequested { .. })
+    }));
     let screen = render(&mut app, 120, 36);
     assert!(screen.contains("kubectl rollout undo deployment/payments -n shop"));
     assert_snapshot!(screen);
@@ -94,20 +113,31 @@ fn approval_overlay_destructive_kubectl() {
     type_text(&mut app, "not during peak");
     assert_snapshot!("approval_overlay_deny_reason", render(&mut app, 120, 36));
     app.on_key(key(KeyCode::Enter));
-    assert!(matches!(&sent(&mut rx)[..], [Command::Deny { id, reason }] if id == "c8" && reason == "not during peak"));
+    assert!(
+        matches!(&sent(&mut rx)[..], [Command::Deny { id, reason }] if id == "c8" && reason == "not during peak")
+    );
     app.on_key(key(KeyCode::Char('y')));
-    assert!(matches!(&sent(&mut rx)[..], [Command::Approve { id, approval: Approval::Once }] if id == "c8"));
+    assert!(
+        matches!(&sent(&mut rx)[..], [Command::Approve { id, approval: Approval::Once }] if id == "c8")
+    );
     app.on_key(key(KeyCode::Char('e')));
     // ctrl-j clears back to the start of the line in the text area.
     app.on_key(KeyEvent::new(KeyCode::Char('j'), KeyModifiers::CONTROL));
-    type_text(&mut app, "kubectl rollout restart deployment/payments -n shop");
+    type_text(
+        &mut app,
+        "kubectl rollout restart deployment/payments -n shop",
+    );
     app.on_key(key(KeyCode::Enter));
-    assert!(matches!(&sent(&mut rx)[..], [Command::Approve { approval: Approval::Edited(c), .. }] if c == "kubectl rollout restart deployment/payments -n shop"));
+    assert!(
+        matches!(&sent(&mut rx)[..], [Command::Approve { approval: Approval::Edited(c), .. }] if c == "kubectl rollout restart deployment/payments -n shop")
+    );
 }
 
 #[test]
 fn credential_prompt_is_masked() {
-    let (mut app, mut rx) = live_app(&events_until(|k| matches!(k, EventKind::CredentialRequested { .. })));
+    let (mut app, mut rx) = live_app(&events_until(|k| {
+        matches!(k, EventKind::CredentialRequested { .. })
+    }));
     type_text(&mut app, "s3cret-pw");
     let screen = render(&mut app, 120, 36);
     assert!(!screen.contains("s3cret"), "the secret is never drawn");
@@ -128,11 +158,24 @@ fn board_after_human_edit() {
     let mut events = events_until(|k| matches!(k, EventKind::ApprovalRequested { .. }));
     let last = events.last().unwrap().clone();
     let (app_state, _) = live_app(&events);
-    let mut h = app_state.state.hypotheses.iter().find(|h| h.key.as_deref() == Some("deploy:payments")).unwrap().clone();
+    let mut h = app_state
+        .state
+        .hypotheses
+        .iter()
+        .find(|h| h.key.as_deref() == Some("deploy:payments"))
+        .unwrap()
+        .clone();
     h.status = HypothesisStatus::Refuted;
     h.author = Author::Human;
     h.pinned = true;
-    events.push(Event { seq: last.seq + 1, ts: last.ts, kind: EventKind::HypothesisEdited { hypothesis: h, by: "alice".into() } });
+    events.push(Event {
+        seq: last.seq + 1,
+        ts: last.ts,
+        kind: EventKind::HypothesisEdited {
+            hypothesis: h,
+            by: "alice".into(),
+        },
+    });
     let (mut app, _rx) = live_app(&events);
     app.decision = None;
     app.state.pending.clear();
@@ -141,7 +184,9 @@ fn board_after_human_edit() {
 
 #[test]
 fn hypothesis_editor_pauses_edits_and_resumes() {
-    let (mut app, mut rx) = live_app(&events_until(|k| matches!(k, EventKind::ToolCallFinished { id, .. } if id == "c4")));
+    let (mut app, mut rx) = live_app(&events_until(
+        |k| matches!(k, EventKind::ToolCallFinished { id, .. } if id == "c4"),
+    ));
     app.on_key(key(KeyCode::Char('h')));
     assert!(matches!(&sent(&mut rx)[..], [Command::Pause]));
     app.on_key(key(KeyCode::Down));
@@ -150,20 +195,26 @@ fn hypothesis_editor_pauses_edits_and_resumes() {
     app.on_key(key(KeyCode::Char('r')));
     app.on_key(key(KeyCode::Char('p')));
     let commands = sent(&mut rx);
-    assert!(matches!(&commands[0], Command::EditHypothesis(e) if e.id.as_deref() == Some("H3") && e.status == Some(HypothesisStatus::Refuted)));
+    assert!(
+        matches!(&commands[0], Command::EditHypothesis(e) if e.id.as_deref() == Some("H3") && e.status == Some(HypothesisStatus::Refuted))
+    );
     assert!(matches!(&commands[1], Command::EditHypothesis(e) if e.pinned == Some(true)));
     app.on_key(key(KeyCode::Char('a')));
     type_text(&mut app, "cart redis timeouts");
     assert_snapshot!("hypothesis_editor_adding", render(&mut app, 100, 30));
     app.on_key(key(KeyCode::Enter));
-    assert!(matches!(&sent(&mut rx)[..], [Command::EditHypothesis(e)] if e.id.is_none() && e.statement.as_deref() == Some("cart redis timeouts")));
+    assert!(
+        matches!(&sent(&mut rx)[..], [Command::EditHypothesis(e)] if e.id.is_none() && e.statement.as_deref() == Some("cart redis timeouts"))
+    );
     app.on_key(key(KeyCode::Esc));
     assert!(matches!(&sent(&mut rx)[..], [Command::Resume]));
 }
 
 #[test]
 fn help_is_generated_from_the_keymap() {
-    let (mut app, _rx) = live_app(&events_until(|k| matches!(k, EventKind::TurnStarted { .. })));
+    let (mut app, _rx) = live_app(&events_until(|k| {
+        matches!(k, EventKind::TurnStarted { .. })
+    }));
     app.on_key(key(KeyCode::Char('?')));
     let screen = render(&mut app, 120, 50);
     assert!(screen.contains("approve-session") && screen.contains("edit-hypotheses"));
@@ -179,7 +230,10 @@ fn pager_with_search() {
     type_text(&mut app, "payments");
     app.on_key(key(KeyCode::Enter));
     let screen = render(&mut app, 100, 30);
-    assert!(screen.contains("line 8/40 · /payments: 4 matches"), "{screen}");
+    assert!(
+        screen.contains("line 8/40 · /payments: 4 matches"),
+        "{screen}"
+    );
     assert_snapshot!(screen);
     app.on_key(key(KeyCode::Char('n')));
     assert!(render(&mut app, 100, 30).contains("line 9/40 · /payments: 4 matches"));
@@ -193,7 +247,9 @@ fn concluded_investigation() {
 
 #[test]
 fn expanded_output_and_selection() {
-    let (mut app, _rx) = live_app(&events_until(|k| matches!(k, EventKind::ToolCallFinished { id, .. } if id == "c6")));
+    let (mut app, _rx) = live_app(&events_until(
+        |k| matches!(k, EventKind::ToolCallFinished { id, .. } if id == "c6"),
+    ));
     app.on_key(key(KeyCode::Char('[')));
     app.on_key(key(KeyCode::Enter));
     assert_snapshot!(render(&mut app, 100, 30));
@@ -204,11 +260,19 @@ fn replay_viewer_at_the_first_approval() {
     let mut replay = Replay::new(fixture(), Vec::new());
     let mut state = State::new();
     replay.restart(&mut state);
-    let mut app = App::new(state, Mode::Replay(replay), Keymap::default_keymap(), Theme::default_theme());
+    let mut app = App::new(
+        state,
+        Mode::Replay(replay),
+        Keymap::default_keymap(),
+        Theme::default_theme(),
+    );
     app.sync_decision();
     app.on_key(key(KeyCode::Char('n')));
     app.on_key(key(KeyCode::Char('n')));
-    assert!(matches!(app.state.pending.first(), Some(hunch::event::Pending::Approval { .. })));
+    assert!(matches!(
+        app.state.pending.first(),
+        Some(hunch::event::Pending::Approval { .. })
+    ));
     let screen = render(&mut app, 120, 36);
     assert!(screen.contains("REPLAY"));
     assert_snapshot!(screen);
@@ -222,9 +286,17 @@ fn replay_viewer_at_the_first_approval() {
 
 #[test]
 fn hostile_text_is_drawn_harmlessly() {
-    let (mut app, _rx) = live_app(&events_until(|k| matches!(k, EventKind::TurnStarted { .. })));
+    let (mut app, _rx) = live_app(&events_until(|k| {
+        matches!(k, EventKind::TurnStarted { .. })
+    }));
     let last = app.state.last_ts.unwrap();
-    app.apply(&Event { seq: 999, ts: last, kind: EventKind::ReasoningDelta { text: hunch::sanitize::for_display("log says \x1b[2J\x1b]0;owned\x07 ok") } });
+    app.apply(&Event {
+        seq: 999,
+        ts: last,
+        kind: EventKind::ReasoningDelta {
+            text: hunch::sanitize::for_display("log says \x1b[2J\x1b]0;owned\x07 ok"),
+        },
+    });
     let screen = render(&mut app, 80, 24);
     assert!(screen.contains("log says  ok") && !screen.contains('\x1b'));
 }

@@ -100,7 +100,13 @@ impl EngineHandle {
     /// engine behind it (tests, and later remote clients relaying commands).
     pub fn channel(by: &str) -> (EngineHandle, mpsc::UnboundedReceiver<Envelope>) {
         let (sender, receiver) = mpsc::unbounded_channel();
-        (EngineHandle { sender, by: by.into() }, receiver)
+        (
+            EngineHandle {
+                sender,
+                by: by.into(),
+            },
+            receiver,
+        )
     }
 
     pub fn send(&self, command: Command) {

@@ -930,7 +930,7 @@ impl Psql {
                     (n, row)
                 })
                 .collect();
-            rows.sort_by(|a, b| b.0.cmp(&a.0));
+            rows.sort_by_key(|r| std::cmp::Reverse(r.0));
             let total: u32 = rows.iter().map(|r| r.0).sum();
             let header: &[&str] = if by_app {
                 &[

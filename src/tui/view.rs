@@ -210,7 +210,11 @@ fn render_call(state: &State, index: usize, width: usize, view: &EntryView) -> V
         theme.style("muted")
     };
     // Commands of command-line tools start with the tool's name already (`kubectl get …`).
-    let rest = call.command.strip_prefix(call.tool.as_str()).map(str::trim_start).unwrap_or(&call.command);
+    let rest = call
+        .command
+        .strip_prefix(call.tool.as_str())
+        .map(str::trim_start)
+        .unwrap_or(&call.command);
     let fixed = 2 + call.id.width() + 1 + call.tool.width() + 1 + status.width() + 3;
     let command = truncate(rest, width.saturating_sub(fixed).max(10));
     lines.push(Line::from(vec![

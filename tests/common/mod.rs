@@ -30,7 +30,11 @@ impl Outcome {
 }
 
 /// Run the embedded demo; `engineer` sees every event (and the state so far) and may answer.
-pub async fn run_demo(policy: Policy, approver: Approver, engineer: impl FnMut(&Event, &State, &EngineHandle)) -> Outcome {
+pub async fn run_demo(
+    policy: Policy,
+    approver: Approver,
+    engineer: impl FnMut(&Event, &State, &EngineHandle),
+) -> Outcome {
     run_demo_with(policy, approver, |_| {}, engineer).await
 }
 
@@ -65,7 +69,9 @@ pub async fn run_demo_with(
             events.push(event);
         }
     };
-    tokio::time::timeout(Duration::from_secs(30), run).await.expect("the investigation finished in time");
+    tokio::time::timeout(Duration::from_secs(30), run)
+        .await
+        .expect("the investigation finished in time");
     task.await.unwrap();
     drop(launched.handle);
     drop(handle);
@@ -73,8 +79,17 @@ pub async fn run_demo_with(
     let file_text = std::fs::read_to_string(&launched.session_file).unwrap();
     let log = read_session(&launched.session_file).unwrap();
     assert!(log.warnings.is_empty(), "{:?}", log.warnings);
-    assert_eq!(log.events, events, "the session file holds exactly the events the bus carried");
-    Outcome { events, state, session_file: launched.session_file, file_text, _dir: dir }
+    assert_eq!(
+        log.events, events,
+        "the session file holds exactly the events the bus carried"
+    );
+    Outcome {
+        events,
+        state,
+        session_file: launched.session_file,
+        file_text,
+        _dir: dir,
+    }
 }
 
 pub const SECRET: &str = "hunter2-d3mo-PASSWORD";

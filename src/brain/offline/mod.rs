@@ -91,10 +91,10 @@ fn chunks(text: &str) -> impl Iterator<Item = String> + '_ {
     let mut pieces = Vec::new();
     let mut current = String::new();
     let mut words = 0;
-    for (i, part) in text.split_inclusive([' ', '\n']).enumerate() {
+    for part in text.split_inclusive([' ', '\n']) {
         current.push_str(part);
         words += 1;
-        if words == 3 || part.ends_with('\n') || i == usize::MAX {
+        if words == 3 || part.ends_with('\n') {
             pieces.push(std::mem::take(&mut current));
             words = 0;
         }
@@ -282,16 +282,16 @@ fn from_data(f: &Findings, ctx: &BrainContext) -> Vec<(String, Hypothesis, Kind,
                     if (0..=600).contains(&(onset - at)) {
                         c += 0.15;
                     }
-                    for extra in [
+                    // Each independent piece of evidence adds the same weight.
+                    let extras = [
                         new_noise(service),
                         idle_by(service).map(|i| i.call.clone()),
                         past(service),
-                    ] {
-                        if let Some(id) = extra {
-                            c += if evidence.len() == 2 { 0.1 } else { 0.1 };
-                            if !evidence.contains(&id) {
-                                evidence.push(id);
-                            }
+                    ];
+                    for id in extras.into_iter().flatten() {
+                        c += 0.1;
+                        if !evidence.contains(&id) {
+                            evidence.push(id);
                         }
                     }
                     let mut statement = format!(
@@ -923,7 +923,6 @@ pub fn plan(ctx: &BrainContext) -> Plan {
     }
     board_call(&mut p);
     conclude(
-        ctx,
         &f,
         &lead,
         &candidates,
@@ -1076,9 +1075,7 @@ fn follow_ups_from_knowledge(f: &Findings) -> Vec<String> {
     out
 }
 
-#[allow(clippy::too_many_arguments)]
 fn conclude(
-    ctx: &BrainContext,
     f: &Findings,
     lead: &Candidate,
     candidates: &[Candidate],
@@ -1150,7 +1147,6 @@ fn conclude(
         h.confidence * 100.0,
         evidence.join(", ")
     ));
-    let _ = ctx;
     p.call(
         CONCLUDE,
         json!({"root_cause": root_cause, "confidence": h.confidence, "evidence": evidence, "follow_ups": follow_ups}),
