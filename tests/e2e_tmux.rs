@@ -76,6 +76,26 @@ impl Tmux {
         assert!(status.success());
     }
 
+    fn resize(&self, window: &str, width: u16, height: u16) {
+        let target = format!("e2e:{window}");
+        let (w, h) = (width.to_string(), height.to_string());
+        let status = Command::new("tmux")
+            .args([
+                "-L",
+                &self.socket,
+                "resize-window",
+                "-t",
+                &target,
+                "-x",
+                &w,
+                "-y",
+                &h,
+            ])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
     fn literal(&self, window: &str, text: &str) {
         let target = format!("e2e:{window}");
         let status = Command::new("tmux")
@@ -209,6 +229,15 @@ fn a_full_investigation_then_its_replay() {
     let conclusion_text = t.wait_for("main", "capture retry path", 5);
     assert!(conclusion_text.contains("Conclusion"));
     let live_final = t.screen("main");
+    // A smaller client (or a resized window) gets the narrow layout: board above transcript.
+    t.resize("main", 80, 24);
+    let narrow = t.wait_for("main", "┌ hypotheses", 10);
+    assert!(
+        narrow.lines().next().unwrap().starts_with("┌ hypotheses"),
+        "{narrow}"
+    );
+    assert!(narrow.lines().all(|l| l.chars().count() <= 80));
+    t.resize("main", 120, 36);
     t.keys("main", &["q"]);
     let exited = t.wait_for("main", "HUNCH-EXITED-0", 15);
     let path = session_path(&exited);

@@ -429,3 +429,229 @@ async fn edited_commands_run_as_edited_and_bad_calls_become_errors() {
     );
     assert_eq!(state.calls[2].risk, Risk::Unknown);
 }
+
+/// A tool that (carelessly) echoes its credential back, like a verbose client would.
+struct EchoesItsPassword;
+
+impl hunch::tools::Tool for EchoesItsPassword {
+    fn spec(&self) -> hunch::tools::ToolSpec {
+        hunch::tools::ToolSpec {
+            name: "leaky".into(),
+            description: String::new(),
+            parameters: json!({"type": "object"}),
+        }
+    }
+    fn classify(&self, _: &serde_json::Value) -> Risk {
+        Risk::NeedsCredentials
+    }
+    fn credential(&self, _: &serde_json::Value) -> Option<hunch::tools::CredentialSpec> {
+        Some(hunch::tools::CredentialSpec {
+            target: "db".into(),
+            prompt: "Password".into(),
+        })
+    }
+    fn preview(&self, _: &serde_json::Value) -> hunch::tools::CallPreview {
+        hunch::tools::CallPreview {
+            command: "leaky".into(),
+            target: "db".into(),
+        }
+    }
+    fn args_from_command(
+        &self,
+        _: &str,
+        original: &serde_json::Value,
+    ) -> Result<serde_json::Value, hunch::tools::ToolError> {
+        Ok(original.clone())
+    }
+    fn run<'a>(
+        &'a self,
+        _: &'a serde_json::Value,
+        secret: Option<&'a hunch::tools::Secret>,
+    ) -> futures::future::BoxFuture<'a, Result<hunch::tools::ToolOutput, hunch::tools::ToolError>>
+    {
+        Box::pin(async move {
+            let password = secret.map(|s| s.expose().to_string()).unwrap_or_default();
+            Ok(hunch::tools::ToolOutput {
+                text: format!("connected as readonly:{password}@db"),
+                language: "log",
+                digest: format!("used {password}"),
+            })
+        })
+    }
+}
+
+/// Records every context it is given, then proposes its script one call per turn.
+struct Recording {
+    script: Vec<ProposedCall>,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Brain for Recording {
+    fn name(&self) -> String {
+        "recording".into()
+    }
+    fn turn(&mut self, context: BrainContext) -> BoxStream<'static, Result<BrainItem, BrainError>> {
+        self.seen
+            .lock()
+            .unwrap()
+            .push(format!("{:?}", context.history));
+        let next: Vec<_> = if self.script.is_empty() {
+            vec![]
+        } else {
+            vec![Ok(BrainItem::Call(self.script.remove(0)))]
+        };
+        Box::pin(futures::stream::iter(next))
+    }
+}
+
+#[tokio::test]
+async fn a_secret_reaches_only_its_call_even_when_the_tool_echoes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let call = ProposedCall {
+        tool: "leaky".into(),
+        args: json!({}),
+        rationale: String::new(),
+    };
+    let config = EngineConfig {
+        incident: Default::default(),
+        brief: Default::default(),
+        brain: Box::new(Recording {
+            script: vec![call.clone(), call],
+            seen: seen.clone(),
+        }),
+        tools: hunch::tools::Registry::new(vec![std::sync::Arc::new(EchoesItsPassword)]),
+        policy: Policy::Ask,
+        approver: Approver::Human,
+        blobs: hunch::session::BlobStore::new(dir.path()),
+        exit_when_idle: true,
+    };
+    let (mut engine, handle) = Engine::new(config, "carol");
+    let mut rx = engine.subscribe();
+    let task = tokio::spawn(engine.run());
+    let mut recorded = String::new();
+    let mut asked = 0;
+    while let Some(event) = rx.recv().await {
+        recorded.push_str(&serde_json::to_string(&event).unwrap());
+        if let EventKind::CredentialRequested { id, .. } = &event.kind {
+            asked += 1;
+            // The second call is refused: a credential is never reused for another call.
+            let command = if asked == 1 {
+                Command::SupplyCredential {
+                    id: id.clone(),
+                    secret: hunch::tools::Secret::new("pa55-w0rd-XYZ".into()),
+                }
+            } else {
+                Command::CancelCredential { id: id.clone() }
+            };
+            handle.send(command);
+        }
+    }
+    let state = task.await.unwrap();
+    assert_eq!(asked, 2, "each call asks for its own credential");
+    assert!(
+        !recorded.contains("pa55-w0rd-XYZ"),
+        "no event holds the secret"
+    );
+    assert!(recorded.contains("readonly:[redacted]@db"));
+    assert!(
+        !seen
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|c| c.contains("pa55-w0rd-XYZ")),
+        "the brain never sees it"
+    );
+    assert_eq!(
+        state.calls[1].status,
+        hunch::event::CallStatus::Finished(CallOutcome::Denied)
+    );
+}
+
+#[tokio::test]
+async fn a_hypothesis_the_engineer_adds_is_examined() {
+    let out = common::run_demo_with(
+        Policy::Ask,
+        Approver::Nobody,
+        |handle| {
+            handle.send(Command::EditHypothesis(HypothesisEdit {
+                id: None,
+                statement: Some("cart redis timeouts are the cause".into()),
+                ..HypothesisEdit::default()
+            }))
+        },
+        |_, _, _| {},
+    )
+    .await;
+    let cart = out
+        .state
+        .calls
+        .iter()
+        .find(|c| c.tool == "metrics_query")
+        .expect("the agent looks at cart");
+    assert_eq!(cart.args["service"], "cart");
+    let added = out
+        .state
+        .hypotheses
+        .iter()
+        .find(|h| h.statement == "cart redis timeouts are the cause")
+        .unwrap();
+    assert!(added.evidence.contains(&cart.id));
+    assert!(added.confidence < 0.3, "cart did not move at the onset");
+    assert!(
+        out.state
+            .conclusion
+            .unwrap()
+            .root_cause
+            .starts_with("payments deploy")
+    );
+}
+
+#[tokio::test]
+async fn steering_that_names_a_service_is_followed() {
+    let out = common::run_demo_with(
+        Policy::Ask,
+        Approver::Nobody,
+        |handle| {
+            handle.send(Command::Steer(
+                "check inventory too, its cron ran tonight".into(),
+            ))
+        },
+        |_, _, _| {},
+    )
+    .await;
+    assert!(
+        out.state
+            .calls
+            .iter()
+            .any(|c| c.tool == "metrics_query" && c.args["service"] == "inventory")
+    );
+    assert!(out.events.iter().any(|e| matches!(&e.kind, EventKind::Steering { text, by } if text.contains("inventory") && by == "alice")));
+}
+
+#[tokio::test]
+async fn a_pinned_hypothesis_leads() {
+    let mut pinned = false;
+    let out = run_demo(Policy::Ask, Approver::Human, |event, state, handle| {
+        if let EventKind::HypothesisUpserted { hypothesis } = &event.kind
+            && hypothesis.key.as_deref() == Some("saturation:orders-db")
+            && !pinned
+        {
+            pinned = true;
+            handle.send(Command::EditHypothesis(HypothesisEdit {
+                id: Some(hypothesis.id.clone()),
+                pinned: Some(true),
+                ..HypothesisEdit::default()
+            }));
+        }
+        approve_everything(event, state, handle);
+    })
+    .await;
+    assert!(
+        out.state
+            .conclusion
+            .unwrap()
+            .root_cause
+            .starts_with("orders-db is saturated")
+    );
+}

@@ -48,12 +48,12 @@ fn role_for(stack: &ScopeStack) -> Option<&'static str> {
         } else {
             continue;
         };
-        // JSON object keys are strings inside a mapping key: show them as names.
+        // JSON object keys are strings inside a dictionary key: show them as names.
         if role == "syntax.string"
-            && stack
-                .as_slice()
-                .iter()
-                .any(|s| s.build_string().starts_with("meta.mapping.key"))
+            && stack.as_slice().iter().any(|s| {
+                s.build_string()
+                    .starts_with("meta.structure.dictionary.key")
+            })
         {
             return Some("syntax.name");
         }

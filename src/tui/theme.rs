@@ -91,11 +91,15 @@ impl Theme {
     }
 
     pub fn load(name: &str, config_dir: Option<&Path>) -> Result<Theme, ThemeError> {
-        // Collect the chain child → parent, then apply parent first.
+        // Collect the chain child → parent (by theme name), then apply parent first.
         let mut chain: Vec<(String, ThemeFile)> = Vec::new();
         let mut next = Some(name.to_string());
         while let Some(current) = next.take() {
-            if chain.iter().any(|(n, _)| *n == current) {
+            let seen = chain.iter().filter(|(n, _)| *n == current).count();
+            let built_in = BUILT_IN.iter().any(|(n, _)| *n == current);
+            // A user file may inherit the built-in theme of the same name, once; any other
+            // repeat is a loop.
+            if seen > 1 || (seen == 1 && !built_in) {
                 return Err(ThemeError {
                     source_name: name.into(),
                     message: format!("`inherits` loops back to {current}"),
@@ -103,7 +107,7 @@ impl Theme {
             }
             let user = config_dir
                 .map(|d| d.join("themes").join(format!("{current}.toml")))
-                .filter(|p| p.is_file());
+                .filter(|p| seen == 0 && p.is_file());
             let (source, text) = match (&user, BUILT_IN.iter().find(|(n, _)| *n == current)) {
                 (Some(path), _) => (
                     path.display().to_string(),
@@ -131,7 +135,7 @@ impl Theme {
                 ),
             })?;
             next = file.inherits.clone();
-            chain.push((source, file));
+            chain.push((current, file));
         }
         let mut palette = HashMap::new();
         let mut specs: HashMap<String, StyleSpec> = HashMap::new();

@@ -692,15 +692,6 @@ pub fn plan(ctx: &BrainContext) -> Plan {
                 ));
             }
         }
-        for c in &candidates {
-            p.think(format!(
-                "{} [{} {:.0}%] {}",
-                c.hypothesis.id,
-                c.hypothesis.status.label(),
-                c.hypothesis.confidence * 100.0,
-                c.hypothesis.statement
-            ));
-        }
         board_call(&mut p);
         let mut terms: BTreeSet<String> = BTreeSet::new();
         if let Some(lead) = leading(&candidates) {
