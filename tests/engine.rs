@@ -428,6 +428,11 @@ async fn edited_commands_run_as_edited_and_bad_calls_become_errors() {
         Some("unknown tool `no_such_tool`")
     );
     assert_eq!(state.calls[2].risk, Risk::Unknown);
+    let error = state.calls[2].error.as_deref().unwrap();
+    assert!(
+        error.starts_with("invalid arguments for `kubectl`:") && error.contains("command"),
+        "{error}"
+    );
 }
 
 /// A tool that (carelessly) echoes its credential back, like a verbose client would.

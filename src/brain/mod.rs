@@ -49,6 +49,7 @@ pub enum HistoryItem {
     Denied {
         id: String,
         tool: String,
+        args: Value,
         command: String,
         reason: String,
     },

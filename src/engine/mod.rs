@@ -131,6 +131,33 @@ pub struct EngineConfig {
     pub exit_when_idle: bool,
 }
 
+/// Check a call's arguments against its tool's JSON Schema; the error names the path.
+pub fn check_arguments(schema: &Value, args: &Value) -> Result<(), String> {
+    if !args.is_object() {
+        let shown: String = args.to_string().chars().take(120).collect();
+        return Err(format!("arguments must be a JSON object, got {shown}"));
+    }
+    let validator = jsonschema::validator_for(schema)
+        .map_err(|e| format!("the tool's schema is invalid: {e}"))?;
+    let problems: Vec<String> = validator
+        .iter_errors(args)
+        .take(3)
+        .map(|e| {
+            let path = e.instance_path().to_string();
+            if path.is_empty() {
+                e.to_string()
+            } else {
+                format!("{path}: {e}")
+            }
+        })
+        .collect();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("; "))
+    }
+}
+
 /// What happened while waiting for a human.
 enum Interrupt {
     Quit,
@@ -144,6 +171,7 @@ pub struct Engine {
     commands: mpsc::UnboundedReceiver<Envelope>,
     history: Vec<HistoryItem>,
     next_call: u32,
+    next_board_call: u32,
     /// A human changed the board or steered since the brain's turn began.
     replan: bool,
     quit: bool,
@@ -160,6 +188,7 @@ impl Engine {
             commands,
             history: Vec::new(),
             next_call: 1,
+            next_board_call: 1,
             replan: false,
             quit: false,
         };
@@ -412,23 +441,57 @@ impl Engine {
                 return false;
             }
             match call.tool.as_str() {
-                UPDATE_HYPOTHESES => self.update_hypotheses(&call.args),
-                CONCLUDE => self.conclude(&call.args),
+                UPDATE_HYPOTHESES | CONCLUDE => self.board_call(call),
                 _ => self.execute(call).await,
             }
         }
         did_something
     }
 
-    fn update_hypotheses(&mut self, args: &Value) {
-        let Some(items) = args.get("hypotheses").and_then(Value::as_array) else {
+    /// `update_hypotheses` and `conclude`: handled here, answered in the brain's history
+    /// like any other call (models expect every call answered).
+    fn board_call(&mut self, call: ProposedCall) {
+        let id = format!("b{}", self.next_board_call);
+        self.next_board_call += 1;
+        let result = if call.tool == CONCLUDE {
+            Ok(self.conclude(&call.args))
+        } else {
+            self.update_hypotheses(&call.args)
+        };
+        if let Err(message) = &result {
             self.emit(EventKind::Error {
                 source: "brain".into(),
-                message: "update_hypotheses needs a `hypotheses` array".into(),
+                message: message.clone(),
                 retried: false,
             });
-            return;
+        }
+        let (outcome, output, error) = match result {
+            Ok(summary) => (CallOutcome::Ok, summary, None),
+            Err(message) => (CallOutcome::Failed, String::new(), Some(message)),
         };
+        let concluded = call.tool == CONCLUDE && outcome == CallOutcome::Ok;
+        self.history.push(HistoryItem::ToolResult {
+            id,
+            tool: call.tool,
+            command: String::new(),
+            args: call.args,
+            outcome,
+            output,
+            error,
+        });
+        if concluded && let Some(c) = &self.state.conclusion {
+            self.history.push(HistoryItem::Concluded {
+                root_cause: c.root_cause.clone(),
+            });
+        }
+    }
+
+    fn update_hypotheses(&mut self, args: &Value) -> Result<String, String> {
+        let Some(items) = args.get("hypotheses").and_then(Value::as_array) else {
+            return Err("update_hypotheses needs a `hypotheses` array".into());
+        };
+        let mut updated = Vec::new();
+        let mut problems = Vec::new();
         for item in items {
             let mut proposed: Hypothesis = match serde_json::from_value(serde_json::json!({
                 "id": item.get("id").cloned().unwrap_or(Value::String(String::new())),
@@ -441,11 +504,7 @@ impl Engine {
             })) {
                 Ok(h) => h,
                 Err(e) => {
-                    self.emit(EventKind::Error {
-                        source: "brain".into(),
-                        message: format!("bad hypothesis: {e}"),
-                        retried: false,
-                    });
+                    problems.push(format!("bad hypothesis {item}: {e}"));
                     continue;
                 }
             };
@@ -485,11 +544,22 @@ impl Engine {
                     proposed
                 }
             };
+            updated.push(hypothesis.id.clone());
             self.emit(EventKind::HypothesisUpserted { hypothesis });
+        }
+        match (updated.is_empty(), problems.is_empty()) {
+            (_, true) => Ok(format!("board updated: {}", updated.join(", "))),
+            (true, false) => Err(problems.join("; ")),
+            (false, false) => Ok(format!(
+                "board updated: {}; skipped: {}",
+                updated.join(", "),
+                problems.join("; ")
+            )),
         }
     }
 
-    fn conclude(&mut self, args: &Value) {
+    /// Record the conclusion; returns what to tell the brain.
+    fn conclude(&mut self, args: &Value) -> String {
         let text = |k: &str| {
             args.get(k)
                 .and_then(Value::as_str)
@@ -507,6 +577,12 @@ impl Engine {
                 })
                 .unwrap_or_default()
         };
+        let cited = list("evidence");
+        let unknown: Vec<String> = cited
+            .iter()
+            .filter(|id| self.state.call(id).is_none())
+            .cloned()
+            .collect();
         let conclusion = Conclusion {
             root_cause: text("root_cause"),
             confidence: args
@@ -514,16 +590,25 @@ impl Engine {
                 .and_then(Value::as_f64)
                 .unwrap_or(0.0)
                 .clamp(0.0, 1.0) as f32,
-            evidence: list("evidence")
+            evidence: cited
                 .into_iter()
                 .filter(|id| self.state.call(id).is_some())
                 .collect(),
             follow_ups: list("follow_ups"),
         };
-        self.history.push(HistoryItem::Concluded {
-            root_cause: conclusion.root_cause.clone(),
-        });
+        let uncited = conclusion.evidence.is_empty();
         self.emit(EventKind::Concluded { conclusion });
+        let mut summary = "conclusion recorded".to_string();
+        if !unknown.is_empty() {
+            summary.push_str(&format!(
+                "; these evidence ids are not tool calls of this session and were dropped: {}",
+                unknown.join(", ")
+            ));
+        }
+        if uncited {
+            summary.push_str("; it cites no evidence and is shown as uncited");
+        }
+        summary
     }
 
     /// Wait for the engineer's decision on a pending call; side commands are handled
@@ -606,7 +691,7 @@ impl Engine {
         }
     }
 
-    fn finish_denied(&mut self, id: &str, tool: &str, command: &str, reason: String) {
+    fn finish_denied(&mut self, id: &str, tool: &str, args: &Value, command: &str, reason: String) {
         self.emit(EventKind::ToolCallFinished {
             id: id.into(),
             outcome: CallOutcome::Denied,
@@ -617,6 +702,7 @@ impl Engine {
         self.history.push(HistoryItem::Denied {
             id: id.into(),
             tool: tool.into(),
+            args: args.clone(),
             command: command.into(),
             reason,
         });
@@ -639,7 +725,12 @@ impl Engine {
             return;
         };
         let mut args = call.args.clone();
-        let risk = tool.classify(&args);
+        let invalid = check_arguments(&tool.spec().parameters, &args).err();
+        let risk = if invalid.is_some() {
+            crate::event::Risk::Unknown
+        } else {
+            tool.classify(&args)
+        };
         let preview = tool.preview(&args);
         let mut command = preview.command.clone();
         self.emit(EventKind::ToolCallProposed {
@@ -651,6 +742,15 @@ impl Engine {
             risk,
             rationale: for_display(&call.rationale),
         });
+        if let Some(problem) = invalid {
+            // Back to the brain as an error it can correct; nothing runs.
+            return self.finish_failed(
+                &id,
+                &call,
+                format!("invalid arguments for `{}`: {problem}", call.tool),
+                0,
+            );
+        }
         let decided = match gate::decide(
             &self.config.policy,
             self.config.approver,
@@ -685,7 +785,7 @@ impl Engine {
             });
             match decision {
                 Decision::Denied { reason } => {
-                    return self.finish_denied(&id, &call.tool, &command, reason);
+                    return self.finish_denied(&id, &call.tool, &args, &command, reason);
                 }
                 Decision::Edited {
                     args: edited,
@@ -703,6 +803,7 @@ impl Engine {
                 return self.finish_denied(
                     &id,
                     &call.tool,
+                    &args,
                     &command,
                     "no approver to type the credential".into(),
                 );
@@ -722,6 +823,7 @@ impl Engine {
                         return self.finish_denied(
                             &id,
                             &call.tool,
+                            &args,
                             &command,
                             "the engineer cancelled the credential prompt".into(),
                         );

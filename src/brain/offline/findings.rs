@@ -2,7 +2,7 @@
 //! context every turn. The brain keeps no private memory between turns: everything it
 //! knows is in the session's history, so a replay or a human edit can't desynchronise it.
 
-use super::super::{HistoryItem, UPDATE_HYPOTHESES};
+use super::super::{CONCLUDE, HistoryItem, UPDATE_HYPOTHESES};
 use crate::event::CallOutcome;
 use crate::knowledge::{Hit, Step};
 use serde::Deserialize;
@@ -118,7 +118,7 @@ impl Findings {
                     output,
                     ..
                 } => {
-                    if tool == UPDATE_HYPOTHESES {
+                    if tool == UPDATE_HYPOTHESES || tool == CONCLUDE {
                         continue;
                     }
                     f.done.push(Done {

@@ -1033,14 +1033,12 @@ fn concluded_and_nothing_new(ctx: &BrainContext) -> bool {
     else {
         return false;
     };
-    !ctx.history[last..].iter().any(|h| {
-        matches!(
-            h,
-            HistoryItem::BoardEdit { .. }
-                | HistoryItem::Steering { .. }
-                | HistoryItem::ToolResult { .. }
-                | HistoryItem::Denied { .. }
-        )
+    !ctx.history[last..].iter().any(|h| match h {
+        HistoryItem::ToolResult { tool, .. } => tool != UPDATE_HYPOTHESES && tool != CONCLUDE,
+        HistoryItem::BoardEdit { .. }
+        | HistoryItem::Steering { .. }
+        | HistoryItem::Denied { .. } => true,
+        HistoryItem::Said { .. } | HistoryItem::Concluded { .. } => false,
     })
 }
 
