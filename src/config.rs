@@ -5,9 +5,11 @@
 //! A broken config is an error that names the file, the line and what was expected;
 //! hunch never starts with a config it only half understood.
 
+use crate::brain::llm::providers::ProviderConfig;
 use crate::engine::gate::Policy;
 use crate::event::SessionScope;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +83,8 @@ struct RawConfig {
     policy: Option<PolicyName>,
     #[serde(default)]
     trusted: Vec<SessionScope>,
+    #[serde(default)]
+    providers: BTreeMap<String, ProviderConfig>,
 }
 
 /// The resolved configuration.
@@ -89,6 +93,8 @@ pub struct Config {
     pub theme: Option<String>,
     pub keymap: Option<String>,
     pub policy: Policy,
+    /// `[providers.NAME]` tables: model providers added to or overriding the presets.
+    pub providers: BTreeMap<String, ProviderConfig>,
 }
 
 impl Config {
@@ -134,6 +140,7 @@ impl Config {
             theme: raw.theme,
             keymap: raw.keymap,
             policy,
+            providers: raw.providers,
         })
     }
 }
@@ -141,6 +148,23 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn providers_load_and_typos_are_named() {
+        let text = "[providers.azure]\nbase_url = \"https://x/openai/v1\"\napi_key_env = \"AZURE_KEY\"\n[providers.azure.headers]\napi-version = \"2025-01-01\"\n";
+        let config = Config::parse(text, Path::new("c.toml")).unwrap();
+        assert_eq!(
+            config.providers["azure"].headers["api-version"],
+            "2025-01-01"
+        );
+        let err =
+            Config::parse("[providers.x]\nbase_ulr = \"y\"\n", Path::new("c.toml")).unwrap_err();
+        assert!(
+            err.to_string().contains("base_ulr")
+                && err.to_string().contains("expected one of `base_url`"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn trusted_session_rules_load() {

@@ -269,6 +269,11 @@ pub enum EventKind {
     Notice {
         text: String,
     },
+    /// Tokens a model turn used (summed into the status bar).
+    Usage {
+        input_tokens: u64,
+        output_tokens: u64,
+    },
     Error {
         source: String,
         message: String,
@@ -387,6 +392,8 @@ pub struct State {
     pub conclusion: Option<Conclusion>,
     pub ended: Option<String>,
     pub errors: u32,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
     pub events: u64,
     pub last_ts: Option<DateTime<Utc>>,
     revision: u64,
@@ -640,6 +647,13 @@ impl State {
             }
             EventKind::Notice { text } => {
                 self.push_entry(Entry::Notice(text.clone()));
+            }
+            EventKind::Usage {
+                input_tokens,
+                output_tokens,
+            } => {
+                self.input_tokens += input_tokens;
+                self.output_tokens += output_tokens;
             }
             EventKind::Error {
                 source, message, ..

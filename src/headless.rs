@@ -163,7 +163,8 @@ impl<W: Write> Printer<W> {
             EventKind::SessionEnded { reason } => {
                 writeln!(self.out, "[{time}] session ended: {reason}")?
             }
-            EventKind::TurnStarted { .. }
+            EventKind::Usage { .. }
+            | EventKind::TurnStarted { .. }
             | EventKind::ToolCallStarted { .. }
             | EventKind::ReasoningDelta { .. }
             | EventKind::MessageDelta { .. } => {}

@@ -1,8 +1,7 @@
 //! Wiring a session together: the bundle's tools, the brain, the policy, the blob store
 //! and the recorder, so `main` and the tests start investigations the same way.
 
-use crate::brain::IncidentBrief;
-use crate::brain::offline::OfflineBrain;
+use crate::brain::{Brain, IncidentBrief};
 use crate::bundle::Bundle;
 use crate::engine::gate::{Approver, Policy};
 use crate::engine::{Engine, EngineConfig, EngineHandle};
@@ -11,15 +10,13 @@ use crate::session::{BlobStore, Recorder, new_session_id};
 use crate::tools::demo::{DemoEnv, demo_registry};
 use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
-use std::time::Duration;
 
 pub struct SessionSetup {
     pub bundle: Bundle,
+    pub brain: Box<dyn Brain>,
     pub policy: Policy,
     pub approver: Approver,
     pub exit_when_idle: bool,
-    /// Delay between streamed chunks of the offline brain's text.
-    pub pace: Duration,
     /// Who is at the keyboard (recorded with each decision).
     pub user: String,
 }
@@ -71,7 +68,7 @@ pub fn launch(setup: SessionSetup, data_dir: &Path) -> std::io::Result<Launched>
     let config = EngineConfig {
         incident: info,
         brief,
-        brain: Box::new(OfflineBrain::new(setup.pace)),
+        brain: setup.brain,
         tools: demo_registry(&env),
         policy: setup.policy,
         approver: setup.approver,

@@ -1,10 +1,14 @@
-//! The `hunch` command line: `demo`, `replay`, `sessions`.
+//! The `hunch` command line: `demo`, `investigate`, `replay`, `sessions`.
 //!
 //! Errors here get context for the person at the terminal (anyhow); logs go to a file in
 //! the state dir, never to the terminal the TUI draws on.
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
+use hunch::brain::Brain;
+use hunch::brain::llm::LlmBrain;
+use hunch::brain::llm::providers::resolve;
+use hunch::brain::offline::OfflineBrain;
 use hunch::bundle::Bundle;
 use hunch::config::{Config, Paths};
 use hunch::engine::gate::Approver;
@@ -34,28 +38,50 @@ struct Cli {
     command: Commands,
 }
 
+/// How an investigation runs: shared by `demo` and `investigate`.
+#[derive(clap::Args)]
+struct RunOptions {
+    /// Print events as lines instead of opening the TUI; risky calls are denied ("no approver").
+    #[arg(long)]
+    headless: bool,
+    /// With --headless: print JSON lines.
+    #[arg(long, requires = "headless")]
+    json: bool,
+    /// With --headless: approve every risky call instead of denying it.
+    #[arg(long, requires = "headless")]
+    approve_all: bool,
+    /// Drive the investigation with a model: provider:model, e.g. openai:gpt-5.1,
+    /// ollama:qwen3:14b. Without it, the offline brain runs (no LLM).
+    #[arg(long, value_name = "PROVIDER:MODEL")]
+    model: Option<String>,
+    /// Milliseconds between streamed chunks of the offline brain's text (default 40 in the TUI, 0 headless).
+    #[arg(long, value_name = "MS")]
+    pace: Option<u64>,
+}
+
 #[derive(Subcommand)]
 enum Commands {
     /// Investigate the built-in demo incident (no LLM, no servers needed).
     Demo {
-        /// Print events as lines instead of opening the TUI; risky calls are denied ("no approver").
-        #[arg(long)]
-        headless: bool,
-        /// With --headless: print JSON lines.
-        #[arg(long, requires = "headless")]
-        json: bool,
-        /// With --headless: approve every risky call instead of denying it.
-        #[arg(long, requires = "headless")]
-        approve_all: bool,
+        #[command(flatten)]
+        run: RunOptions,
         /// Investigate this bundle directory instead of the embedded incident.
         #[arg(long)]
         bundle: Option<PathBuf>,
         /// Write the embedded demo bundle to this directory and exit.
-        #[arg(long, value_name = "DIR", conflicts_with_all = ["headless", "bundle"])]
+        #[arg(long, value_name = "DIR", conflicts_with = "bundle")]
         write_bundle: Option<PathBuf>,
-        /// Milliseconds between streamed chunks of the agent's text (default 40 in the TUI, 0 headless).
-        #[arg(long, value_name = "MS")]
-        pace: Option<u64>,
+    },
+    /// Investigate an incident from a bundle directory (see the README's bundle format).
+    Investigate {
+        #[command(flatten)]
+        run: RunOptions,
+        /// The incident bundle to investigate.
+        #[arg(long)]
+        bundle: PathBuf,
+        /// The alert text, if different from the bundle's incident.toml.
+        #[arg(long)]
+        alert: Option<String>,
     },
     /// Replay a recorded session exactly as the engineer saw it.
     Replay {
@@ -115,12 +141,9 @@ fn main() -> Result<()> {
     let config = Config::load(&paths.config_file())?;
     match cli.command {
         Commands::Demo {
-            headless,
-            json,
-            approve_all,
+            run,
             bundle,
             write_bundle,
-            pace,
         } => {
             if let Some(dir) = write_bundle {
                 Bundle::write_demo(&dir)
@@ -133,26 +156,15 @@ fn main() -> Result<()> {
                     .with_context(|| format!("loading the bundle {}", dir.display()))?,
                 None => Bundle::demo(),
             };
-            let setup = SessionSetup {
-                bundle,
-                policy: config.policy.clone(),
-                approver: if approve_all {
-                    Approver::ApproveAll
-                } else if headless {
-                    Approver::Nobody
-                } else {
-                    Approver::Human
-                },
-                exit_when_idle: headless,
-                pace: Duration::from_millis(pace.unwrap_or(if headless { 0 } else { 40 })),
-                user: current_user(),
-            };
-            if headless {
-                run_headless(setup, &paths, json)
-            } else {
-                let look = look(cli.theme, cli.keymap, &config, &paths)?;
-                run_live(setup, &paths, look)
+            investigate(bundle, run, &config, &paths, cli.theme, cli.keymap)
+        }
+        Commands::Investigate { run, bundle, alert } => {
+            let mut bundle = Bundle::load(&bundle)
+                .with_context(|| format!("loading the bundle {}", bundle.display()))?;
+            if let Some(alert) = alert {
+                bundle.incident.alert = alert;
             }
+            investigate(bundle, run, &config, &paths, cli.theme, cli.keymap)
         }
         Commands::Replay { file } => {
             let look = look(cli.theme, cli.keymap, &config, &paths)?;
@@ -180,6 +192,47 @@ fn main() -> Result<()> {
             }
             Ok(())
         }
+    }
+}
+
+fn investigate(
+    bundle: Bundle,
+    run: RunOptions,
+    config: &Config,
+    paths: &Paths,
+    theme: Option<String>,
+    keymap: Option<String>,
+) -> Result<()> {
+    let brain: Box<dyn Brain> = match &run.model {
+        Some(spec) => {
+            let endpoint = resolve(spec, &config.providers, |var| std::env::var(var).ok())
+                .map_err(anyhow::Error::msg)?;
+            Box::new(LlmBrain::new(endpoint)?)
+        }
+        None => {
+            let pace = run.pace.unwrap_or(if run.headless { 0 } else { 40 });
+            Box::new(OfflineBrain::new(Duration::from_millis(pace)))
+        }
+    };
+    let setup = SessionSetup {
+        bundle,
+        brain,
+        policy: config.policy.clone(),
+        approver: if run.approve_all {
+            Approver::ApproveAll
+        } else if run.headless {
+            Approver::Nobody
+        } else {
+            Approver::Human
+        },
+        exit_when_idle: run.headless,
+        user: current_user(),
+    };
+    if run.headless {
+        run_headless(setup, paths, run.json)
+    } else {
+        let look = look(theme, keymap, config, paths)?;
+        run_live(setup, paths, look)
     }
 }
 

@@ -10,6 +10,7 @@
 //!
 //! A brain proposes; it never decides what is safe. Its calls carry no risk field.
 
+pub mod llm;
 pub mod offline;
 
 use crate::event::{CallOutcome, Hypothesis};
@@ -32,8 +33,9 @@ pub struct IncidentBrief {
 /// scrubbed; credentials never appear.
 #[derive(Debug, Clone)]
 pub enum HistoryItem {
-    /// Text the brain itself produced earlier.
+    /// What the brain itself produced in one turn: its reasoning and its visible text.
     Said {
+        reasoning: String,
         text: String,
     },
     ToolResult {
@@ -88,6 +90,17 @@ pub enum BrainItem {
     Reasoning(String),
     Message(String),
     Call(ProposedCall),
+    /// Something went wrong and is being handled (a retry after a 429, a skipped
+    /// malformed chunk); shown on screen, the turn goes on.
+    Problem {
+        message: String,
+        retrying: bool,
+    },
+    /// Tokens used by this turn, when the server reports them.
+    Usage {
+        input: u64,
+        output: u64,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -174,6 +174,8 @@ pub struct Engine {
     next_board_call: u32,
     /// A human changed the board or steered since the brain's turn began.
     replan: bool,
+    /// The current turn ended with a brain error.
+    brain_failed: bool,
     quit: bool,
 }
 
@@ -190,6 +192,7 @@ impl Engine {
             next_call: 1,
             next_board_call: 1,
             replan: false,
+            brain_failed: false,
             quit: false,
         };
         (
@@ -247,6 +250,7 @@ impl Engine {
             }
             turn += 1;
             self.replan = false;
+            self.brain_failed = false;
             self.emit(EventKind::TurnStarted { turn });
             let did_something = self.brain_turn(turn).await;
             if self.quit {
@@ -255,13 +259,22 @@ impl Engine {
             if self.replan {
                 continue;
             }
-            if !did_something || self.state.conclusion.is_some() && !self.replan {
+            if !did_something || self.state.conclusion.is_some() {
                 if self.config.exit_when_idle {
                     return if self.state.conclusion.is_some() {
                         "concluded".into()
+                    } else if self.brain_failed {
+                        "brain failed".into()
                     } else {
                         "brain idle".into()
                     };
+                }
+                if self.brain_failed {
+                    self.emit(EventKind::Notice {
+                        text:
+                            "the brain's turn failed (see the error above); steer (s) to try again"
+                                .into(),
+                    });
                 }
                 // Wait for the engineer to say or change something, then re-plan.
                 if let Err(Interrupt::Quit) = self.wait_for_human().await {
@@ -394,6 +407,7 @@ impl Engine {
         let context = self.context(turn);
         let mut stream = self.config.brain.turn(context);
         let mut said = String::new();
+        let mut thought = String::new();
         let mut calls: Vec<ProposedCall> = Vec::new();
         loop {
             tokio::select! {
@@ -410,7 +424,7 @@ impl Engine {
                 item = stream.next() => match item {
                     None => break,
                     Some(Ok(BrainItem::Reasoning(text))) => {
-                        said.push_str(&text);
+                        thought.push_str(&text);
                         self.emit(EventKind::ReasoningDelta { text: for_display(&text) });
                     }
                     Some(Ok(BrainItem::Message(text))) => {
@@ -418,21 +432,35 @@ impl Engine {
                         self.emit(EventKind::MessageDelta { text: for_display(&text) });
                     }
                     Some(Ok(BrainItem::Call(call))) => calls.push(call),
+                    Some(Ok(BrainItem::Problem { message, retrying })) => {
+                        self.emit(EventKind::Error { source: "brain".into(), message: for_display(&message), retried: retrying });
+                    }
+                    Some(Ok(BrainItem::Usage { input, output })) => {
+                        self.emit(EventKind::Usage { input_tokens: input, output_tokens: output });
+                    }
                     Some(Err(e)) => {
-                        self.emit(EventKind::Error { source: "brain".into(), message: e.to_string(), retried: false });
+                        self.emit(EventKind::Error { source: "brain".into(), message: for_display(&e.to_string()), retried: false });
+                        self.brain_failed = true;
                         break;
                     }
                 }
             }
         }
         drop(stream);
-        if !said.is_empty() {
-            self.history.push(HistoryItem::Said { text: said.clone() });
+        if !said.is_empty() || !thought.is_empty() {
+            self.history.push(HistoryItem::Said {
+                reasoning: thought.clone(),
+                text: said.clone(),
+            });
         }
         if self.replan {
             return true;
         }
-        let did_something = !said.is_empty() || !calls.is_empty();
+        if self.brain_failed {
+            // Nothing from a failed reply runs; the engineer decides whether to try again.
+            return false;
+        }
+        let did_something = !said.is_empty() || !thought.is_empty() || !calls.is_empty();
         for call in calls {
             if self.quit || self.replan {
                 break;

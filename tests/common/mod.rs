@@ -48,10 +48,10 @@ pub async fn run_demo_with(
     let dir = tempfile::tempdir().unwrap();
     let setup = SessionSetup {
         bundle: Bundle::demo(),
+        brain: Box::new(hunch::brain::offline::OfflineBrain::new(Duration::ZERO)),
         policy,
         approver,
         exit_when_idle: true,
-        pace: Duration::ZERO,
         user: "alice".into(),
     };
     let launched = launch(setup, dir.path()).unwrap();

@@ -1,0 +1,288 @@
+//! LLM brains: any OpenAI-compatible server (OpenAI, Ollama, vLLM, llama.cpp, LM Studio,
+//! OpenRouter, DeepSeek, Azure-style endpoints).
+//!
+//! One turn is one streamed request. The conversation is rebuilt from the session history
+//! every turn ([`conversation`]), so a human edit or a denial is simply part of what the
+//! model reads next. Streamed chunks go through the dialect's assembler (quirks live
+//! there) and come out as the same [`BrainItem`]s the offline brain produces: the engine
+//! can't tell the brains apart, and neither can the gate.
+//!
+//! Failures are the normal case: 429 and 5xx and connection errors are retried with
+//! exponential backoff (`backon`, honouring `Retry-After`), each retry shown on screen; a
+//! stream that stalls, breaks or closes early ends the turn with a clear error, keeping
+//! the text already streamed (recorded as partial) and running none of its half-received
+//! tool calls; a malformed chunk is skipped and reported.
+
+pub mod conversation;
+pub mod openai;
+pub mod providers;
+mod think;
+
+use super::{Brain, BrainContext, BrainError, BrainItem};
+use backon::BackoffBuilder;
+use eventsource_stream::Eventsource;
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use reqwest::StatusCode;
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// Where and how to reach a model.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    /// The preset or configured provider name (`openai`, `ollama`, …).
+    pub provider: String,
+    /// e.g. `https://api.openai.com/v1`; requests go to `<base_url>/chat/completions`.
+    pub base_url: String,
+    pub model: String,
+    pub api_key: Option<String>,
+    /// The variable the key comes from, named in error messages.
+    pub api_key_env: Option<String>,
+    pub headers: Vec<(String, String)>,
+    pub connect_timeout: Duration,
+    /// The longest silence allowed between two chunks of a stream.
+    pub stall_timeout: Duration,
+    pub max_retries: usize,
+}
+
+impl Endpoint {
+    pub fn label(&self) -> String {
+        format!("{}:{}", self.provider, self.model)
+    }
+}
+
+pub struct LlmBrain {
+    endpoint: Arc<Endpoint>,
+    client: reqwest::Client,
+}
+
+impl LlmBrain {
+    pub fn new(endpoint: Endpoint) -> Result<LlmBrain, BrainError> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(endpoint.connect_timeout)
+            .build()
+            .map_err(|e| BrainError::Failed(format!("cannot create the HTTP client: {e}")))?;
+        Ok(LlmBrain {
+            endpoint: Arc::new(endpoint),
+            client,
+        })
+    }
+}
+
+impl Brain for LlmBrain {
+    fn name(&self) -> String {
+        self.endpoint.label()
+    }
+
+    fn turn(&mut self, context: BrainContext) -> BoxStream<'static, Result<BrainItem, BrainError>> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let endpoint = self.endpoint.clone();
+        let client = self.client.clone();
+        tokio::spawn(async move {
+            let sink = Sink(tx.clone());
+            if let Err(e) = run_turn(&client, &endpoint, &context, &sink).await {
+                let _ = tx.send(Err(e));
+            }
+        });
+        futures::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|item| (item, rx))
+        })
+        .boxed()
+    }
+}
+
+/// Sends items to the engine; a closed channel means the turn was interrupted.
+struct Sink(mpsc::UnboundedSender<Result<BrainItem, BrainError>>);
+
+impl Sink {
+    fn send(&self, item: BrainItem) -> Result<(), BrainError> {
+        self.0
+            .send(Ok(item))
+            .map_err(|_| BrainError::Failed("the turn was interrupted".into()))
+    }
+}
+
+fn describe_status(status: StatusCode, body: &str, endpoint: &Endpoint) -> String {
+    let detail = serde_json::from_str::<Value>(body)
+        .ok()
+        .and_then(|v| {
+            v.pointer("/error/message")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| body.chars().take(200).collect());
+    match status.as_u16() {
+        401 | 403 => {
+            let key = match &endpoint.api_key_env {
+                Some(var) if endpoint.api_key.is_some() => format!("check the key in ${var}"),
+                Some(var) => format!("${var} is not set"),
+                None => "this provider has no API key configured".into(),
+            };
+            format!(
+                "{} {status} from {}: {key} ({detail})",
+                endpoint.provider, endpoint.base_url
+            )
+        }
+        404 => format!(
+            "{} answered 404 for model `{}` at {}: {detail} (is the model name right? is the base URL the API root, e.g. …/v1?)",
+            endpoint.provider, endpoint.model, endpoint.base_url
+        ),
+        _ => format!("{} {status}: {detail}", endpoint.provider),
+    }
+}
+
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    value
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(|s| Duration::from_secs_f64(s.min(120.0)))
+}
+
+/// Send the request, retrying what is worth retrying; returns the streaming response.
+async fn connect(
+    client: &reqwest::Client,
+    endpoint: &Endpoint,
+    body: &Value,
+    sink: &Sink,
+) -> Result<reqwest::Response, BrainError> {
+    let url = format!(
+        "{}/chat/completions",
+        endpoint.base_url.trim_end_matches('/')
+    );
+    let mut delays = backon::ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(500))
+        .with_max_delay(Duration::from_secs(30))
+        .with_max_times(endpoint.max_retries)
+        .with_jitter()
+        .build();
+    loop {
+        let mut request = client.post(&url).json(body);
+        if let Some(key) = &endpoint.api_key {
+            request = request.bearer_auth(key);
+        }
+        for (name, value) in &endpoint.headers {
+            request = request.header(name, value);
+        }
+        let (message, wait) = match request.send().await {
+            Ok(response) if response.status().is_success() => return Ok(response),
+            Ok(response) => {
+                let status = response.status();
+                let wait = retry_after(response.headers());
+                let text = response.text().await.unwrap_or_default();
+                let message = describe_status(status, &text, endpoint);
+                if status != StatusCode::TOO_MANY_REQUESTS && !status.is_server_error() {
+                    return Err(BrainError::Failed(message));
+                }
+                (message, wait)
+            }
+            Err(e) if e.is_connect() || e.is_timeout() => (
+                format!("cannot reach {} at {url}: {e}", endpoint.provider),
+                None,
+            ),
+            Err(e) => return Err(BrainError::Failed(format!("request to {url} failed: {e}"))),
+        };
+        let Some(backoff) = delays.next() else {
+            return Err(BrainError::Failed(format!(
+                "{message} (gave up after {} retries)",
+                endpoint.max_retries
+            )));
+        };
+        let delay = wait.unwrap_or(backoff);
+        sink.send(BrainItem::Problem {
+            message: format!("{message}; retrying in {:.1}s", delay.as_secs_f64()),
+            retrying: true,
+        })?;
+        tokio::time::sleep(delay).await;
+    }
+}
+
+fn item_of(delta: openai::Delta) -> BrainItem {
+    match delta {
+        openai::Delta::Reasoning(t) => BrainItem::Reasoning(t),
+        openai::Delta::Text(t) => BrainItem::Message(t),
+        openai::Delta::Usage { input, output } => BrainItem::Usage { input, output },
+    }
+}
+
+async fn run_turn(
+    client: &reqwest::Client,
+    endpoint: &Endpoint,
+    context: &BrainContext,
+    sink: &Sink,
+) -> Result<(), BrainError> {
+    let turns = conversation::build(context);
+    let body = openai::request_body(&endpoint.model, &turns, &context.tools);
+    let response = connect(client, endpoint, &body, sink).await?;
+    let mut events = response.bytes_stream().eventsource();
+    let mut assembler = openai::Assembler::default();
+    let mut chunks = 0usize;
+    let mut done = false;
+    let partial = |what: String, chunks: usize| {
+        BrainError::Failed(format!(
+            "{what} after {chunks} chunks; the text so far is kept as partial and no tool call from this reply runs"
+        ))
+    };
+    loop {
+        let next = match tokio::time::timeout(endpoint.stall_timeout, events.next()).await {
+            Err(_) => {
+                return Err(partial(
+                    format!(
+                        "the stream stalled (no data for {}s)",
+                        endpoint.stall_timeout.as_secs()
+                    ),
+                    chunks,
+                ));
+            }
+            Ok(next) => next,
+        };
+        let event = match next {
+            None => break,
+            Some(Err(e)) => return Err(partial(format!("the stream broke ({e})"), chunks)),
+            Some(Ok(event)) => event,
+        };
+        let data = event.data.trim();
+        if data == "[DONE]" {
+            done = true;
+            break;
+        }
+        if data.is_empty() {
+            continue;
+        }
+        chunks += 1;
+        let chunk: Value = match serde_json::from_str(data) {
+            Ok(chunk) => chunk,
+            Err(e) => {
+                let shown: String = data.chars().take(80).collect();
+                sink.send(BrainItem::Problem {
+                    message: format!("skipped a malformed chunk ({e}): {shown}"),
+                    retrying: false,
+                })?;
+                continue;
+            }
+        };
+        let deltas = assembler.feed(&chunk).map_err(|m| {
+            partial(
+                format!("the server reported an error mid-stream: {m}"),
+                chunks,
+            )
+        })?;
+        for delta in deltas {
+            sink.send(item_of(delta))?;
+        }
+    }
+    for delta in assembler.finish_text() {
+        sink.send(item_of(delta))?;
+    }
+    if !done && assembler.finish_reason.is_none() {
+        return Err(partial("the connection closed mid-stream".into(), chunks));
+    }
+    for call in assembler.calls() {
+        sink.send(BrainItem::Call(call))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,205 @@
+//! Model specs (`openai:gpt-5.1`, `ollama:qwen3:14b`) resolved to endpoints: built-in
+//! presets, the environment variables the official SDKs honour, and `[providers.NAME]`
+//! tables in config.toml that add or override providers.
+
+use super::Endpoint;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// A provider's settings; every field optional so config.toml can override one field.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderConfig {
+    pub base_url: Option<String>,
+    /// The variable holding the API key; unset means no key (local servers).
+    pub api_key_env: Option<String>,
+    /// A variable that overrides `base_url` when set (OPENAI_BASE_URL for `openai`).
+    pub base_url_env: Option<String>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    pub connect_timeout_secs: Option<u64>,
+    pub stall_timeout_secs: Option<u64>,
+    pub max_retries: Option<usize>,
+}
+
+/// name, base URL, base-URL variable, key variable.
+const PRESETS: &[(&str, &str, Option<&str>, Option<&str>)] = &[
+    (
+        "openai",
+        "https://api.openai.com/v1",
+        Some("OPENAI_BASE_URL"),
+        Some("OPENAI_API_KEY"),
+    ),
+    (
+        "ollama",
+        "http://localhost:11434/v1",
+        Some("OLLAMA_BASE_URL"),
+        None,
+    ),
+    (
+        "vllm",
+        "http://localhost:8000/v1",
+        Some("VLLM_BASE_URL"),
+        Some("VLLM_API_KEY"),
+    ),
+    (
+        "llamacpp",
+        "http://localhost:8080/v1",
+        Some("LLAMACPP_BASE_URL"),
+        None,
+    ),
+    (
+        "lmstudio",
+        "http://localhost:1234/v1",
+        Some("LMSTUDIO_BASE_URL"),
+        None,
+    ),
+    (
+        "openrouter",
+        "https://openrouter.ai/api/v1",
+        Some("OPENROUTER_BASE_URL"),
+        Some("OPENROUTER_API_KEY"),
+    ),
+    (
+        "deepseek",
+        "https://api.deepseek.com/v1",
+        Some("DEEPSEEK_BASE_URL"),
+        Some("DEEPSEEK_API_KEY"),
+    ),
+];
+
+pub fn preset_names() -> Vec<&'static str> {
+    PRESETS.iter().map(|p| p.0).collect()
+}
+
+fn preset(name: &str) -> Option<ProviderConfig> {
+    PRESETS
+        .iter()
+        .find(|p| p.0 == name)
+        .map(|(_, url, url_env, key_env)| ProviderConfig {
+            base_url: Some(url.to_string()),
+            base_url_env: url_env.map(str::to_string),
+            api_key_env: key_env.map(str::to_string),
+            ..ProviderConfig::default()
+        })
+}
+
+fn merge(base: ProviderConfig, over: &ProviderConfig) -> ProviderConfig {
+    let mut headers = base.headers;
+    headers.extend(over.headers.clone());
+    ProviderConfig {
+        base_url: over.base_url.clone().or(base.base_url),
+        api_key_env: over.api_key_env.clone().or(base.api_key_env),
+        base_url_env: over.base_url_env.clone().or(base.base_url_env),
+        headers,
+        connect_timeout_secs: over.connect_timeout_secs.or(base.connect_timeout_secs),
+        stall_timeout_secs: over.stall_timeout_secs.or(base.stall_timeout_secs),
+        max_retries: over.max_retries.or(base.max_retries),
+    }
+}
+
+/// Resolve `provider:model` with `env` for variables (the process environment in `main`).
+pub fn resolve(
+    spec: &str,
+    configured: &BTreeMap<String, ProviderConfig>,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Endpoint, String> {
+    let (provider, model) = spec
+        .split_once(':')
+        .filter(|(p, m)| !p.is_empty() && !m.is_empty())
+        .ok_or_else(|| format!("`{spec}` is not a model spec; write provider:model, e.g. openai:gpt-5.1 or ollama:qwen3:14b"))?;
+    let settings = match (preset(provider), configured.get(provider)) {
+        (Some(p), Some(over)) => merge(p, over),
+        (Some(p), None) => p,
+        (None, Some(c)) => c.clone(),
+        (None, None) => {
+            let mut known: Vec<String> = preset_names().into_iter().map(str::to_string).collect();
+            known.extend(configured.keys().cloned());
+            return Err(format!(
+                "unknown provider `{provider}`; known: {} (add [providers.{provider}] to config.toml)",
+                known.join(", ")
+            ));
+        }
+    };
+    let base_url = settings
+        .base_url_env
+        .as_deref()
+        .and_then(&env)
+        .filter(|v| !v.is_empty())
+        .or(settings.base_url.clone())
+        .ok_or_else(|| format!("provider `{provider}` has no base_url"))?;
+    let api_key = settings
+        .api_key_env
+        .as_deref()
+        .and_then(&env)
+        .filter(|v| !v.is_empty());
+    Ok(Endpoint {
+        provider: provider.to_string(),
+        base_url: base_url.trim_end_matches('/').to_string(),
+        model: model.to_string(),
+        api_key,
+        api_key_env: settings.api_key_env,
+        headers: settings.headers.into_iter().collect(),
+        connect_timeout: Duration::from_secs(settings.connect_timeout_secs.unwrap_or(10)),
+        stall_timeout: Duration::from_secs(settings.stall_timeout_secs.unwrap_or(60)),
+        max_retries: settings.max_retries.unwrap_or(4),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_honour_the_sdk_variables() {
+        let env = |k: &str| match k {
+            "OPENAI_BASE_URL" => Some("http://127.0.0.1:9999/v1/".to_string()),
+            "OPENAI_API_KEY" => Some("sk-test".to_string()),
+            _ => None,
+        };
+        let e = resolve("openai:gpt-5.1", &BTreeMap::new(), env).unwrap();
+        assert_eq!(e.base_url, "http://127.0.0.1:9999/v1");
+        assert_eq!(e.api_key.as_deref(), Some("sk-test"));
+        let e = resolve("ollama:qwen3:14b", &BTreeMap::new(), |_| None).unwrap();
+        assert_eq!(
+            (e.model.as_str(), e.base_url.as_str(), e.api_key),
+            ("qwen3:14b", "http://localhost:11434/v1", None)
+        );
+    }
+
+    #[test]
+    fn config_adds_and_overrides_providers() {
+        let mut configured = BTreeMap::new();
+        configured.insert(
+            "azure".to_string(),
+            ProviderConfig {
+                base_url: Some("https://x.openai.azure.com/openai/v1".into()),
+                api_key_env: Some("AZURE_OPENAI_API_KEY".into()),
+                ..ProviderConfig::default()
+            },
+        );
+        configured.insert(
+            "ollama".to_string(),
+            ProviderConfig {
+                stall_timeout_secs: Some(300),
+                ..ProviderConfig::default()
+            },
+        );
+        let e = resolve("azure:gpt-4o", &configured, |_| None).unwrap();
+        assert_eq!(e.api_key_env.as_deref(), Some("AZURE_OPENAI_API_KEY"));
+        let e = resolve("ollama:llama3", &configured, |_| None).unwrap();
+        assert_eq!(e.stall_timeout, Duration::from_secs(300));
+        assert_eq!(e.base_url, "http://localhost:11434/v1");
+        assert!(
+            resolve("nope:x", &configured, |_| None)
+                .unwrap_err()
+                .contains("known: openai")
+        );
+        assert!(
+            resolve("gpt-4o", &configured, |_| None)
+                .unwrap_err()
+                .contains("provider:model")
+        );
+    }
+}
