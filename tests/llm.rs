@@ -1,0 +1,720 @@
+//! The LLM brain against a real HTTP server (axum on a loopback port) that streams
+//! scripted Server-Sent Events the way OpenAI-compatible servers do, cut into small
+//! pieces at awkward byte boundaries (inside UTF-8 characters and JSON strings), with
+//! keep-alive comments — and every fault a real server produces.
+
+mod common;
+
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use hunch::brain::llm::{Endpoint, LlmBrain};
+use hunch::engine::gate::{Approver, Policy};
+use hunch::engine::{Approval, Command, HypothesisEdit};
+use hunch::event::{CallOutcome, CallStatus, Event, EventKind, HypothesisStatus, State};
+use hunch::launch::{SessionSetup, launch};
+use serde_json::{Value, json};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// One scripted HTTP reply.
+#[derive(Clone)]
+struct Reply {
+    status: u16,
+    headers: Vec<(&'static str, String)>,
+    body: Vec<u8>,
+    /// Bytes per piece of the streamed body.
+    piece: usize,
+    /// Sleep this long after sending this many bytes (a stall).
+    stall: Option<(usize, Duration)>,
+    /// Break the connection after this many bytes.
+    cut: Option<usize>,
+}
+
+impl Reply {
+    fn sse(chunks: &[Value]) -> Reply {
+        let mut body = String::from(": keep-alive\n\n");
+        for c in chunks {
+            body.push_str(&format!("data: {c}\n\n"));
+        }
+        body.push_str("data: [DONE]\n\n");
+        Reply {
+            status: 200,
+            headers: vec![("content-type", "text/event-stream".into())],
+            body: body.into_bytes(),
+            piece: 5,
+            stall: None,
+            cut: None,
+        }
+    }
+
+    fn raw(status: u16, body: &str) -> Reply {
+        Reply {
+            status,
+            headers: vec![("content-type", "application/json".into())],
+            body: body.as_bytes().to_vec(),
+            piece: 1 << 20,
+            stall: None,
+            cut: None,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Script {
+    replies: VecDeque<Reply>,
+    requests: Vec<(HeaderMap, Value)>,
+}
+
+struct ModelServer {
+    base_url: String,
+    script: Arc<Mutex<Script>>,
+}
+
+impl ModelServer {
+    async fn start(replies: Vec<Reply>) -> ModelServer {
+        let script = Arc::new(Mutex::new(Script {
+            replies: replies.into(),
+            requests: Vec::new(),
+        }));
+        let shared = script.clone();
+        let app = axum::Router::new().route(
+            "/v1/chat/completions",
+            axum::routing::post(move |headers: HeaderMap, body: Bytes| {
+                let script = shared.clone();
+                async move {
+                    let reply = {
+                        let mut s = script.lock().unwrap();
+                        s.requests.push((
+                            headers,
+                            serde_json::from_slice(&body).unwrap_or(Value::Null),
+                        ));
+                        s.replies.pop_front()
+                    };
+                    respond(reply.unwrap_or_else(|| {
+                        Reply::raw(500, r#"{"error":{"message":"script exhausted"}}"#)
+                    }))
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        ModelServer {
+            base_url: format!("http://{addr}/v1"),
+            script,
+        }
+    }
+
+    fn requests(&self) -> Vec<(HeaderMap, Value)> {
+        self.script.lock().unwrap().requests.clone()
+    }
+
+    fn endpoint(&self) -> Endpoint {
+        Endpoint {
+            provider: "openai".into(),
+            base_url: self.base_url.clone(),
+            model: "gpt-test".into(),
+            api_key: Some("sk-test-key".into()),
+            api_key_env: Some("OPENAI_API_KEY".into()),
+            headers: vec![("x-extra".into(), "yes".into())],
+            connect_timeout: Duration::from_secs(2),
+            stall_timeout: Duration::from_millis(700),
+            max_retries: 2,
+        }
+    }
+}
+
+fn respond(reply: Reply) -> Response {
+    let pieces: Vec<Vec<u8>> = reply
+        .body
+        .chunks(reply.piece.max(1))
+        .map(<[u8]>::to_vec)
+        .collect();
+    let stall = reply.stall;
+    let cut = reply.cut;
+    let stream = futures::stream::unfold(
+        (pieces.into_iter(), 0usize),
+        move |(mut pieces, sent)| async move {
+            let piece = pieces.next()?;
+            if let Some((at, pause)) = stall
+                && sent >= at
+                && sent < at + piece.len()
+            {
+                tokio::time::sleep(pause).await;
+            }
+            if cut.is_some_and(|c| sent >= c) {
+                return Some((
+                    Err(std::io::Error::other("connection reset")),
+                    (pieces, sent),
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            let len = piece.len();
+            Some((
+                Ok::<_, std::io::Error>(Bytes::from(piece)),
+                (pieces, sent + len),
+            ))
+        },
+    );
+    let mut builder = Response::builder().status(StatusCode::from_u16(reply.status).unwrap());
+    for (k, v) in reply.headers {
+        builder = builder.header(k, v);
+    }
+    builder.body(Body::from_stream(stream)).unwrap()
+}
+
+fn text(t: &str) -> Value {
+    json!({"choices": [{"index": 0, "delta": {"content": t}}]})
+}
+
+fn call(index: u64, id: &str, name: &str, args: &str) -> Value {
+    json!({"choices": [{"index": 0, "delta": {"tool_calls": [{"index": index, "id": id, "type": "function", "function": {"name": name, "arguments": args}}]}}]})
+}
+
+fn fragment(index: u64, args: &str) -> Value {
+    json!({"choices": [{"index": 0, "delta": {"tool_calls": [{"index": index, "function": {"arguments": args}}]}}]})
+}
+
+fn finish(reason: &str) -> Value {
+    json!({"choices": [{"index": 0, "delta": {}, "finish_reason": reason}]})
+}
+
+fn usage(input: u64, output: u64) -> Value {
+    json!({"choices": [], "usage": {"prompt_tokens": input, "completion_tokens": output, "total_tokens": input + output}})
+}
+
+fn conclude_reply(evidence: &[&str]) -> Reply {
+    let args = json!({"root_cause": "payments 2.14.0 leaves transactions open", "confidence": 0.8, "evidence": evidence, "follow_ups": ["fix the retry path"]}).to_string();
+    Reply::sse(&[
+        text("Concluding."),
+        call(0, "call_9", "conclude", &args),
+        finish("tool_calls"),
+    ])
+}
+
+struct Run {
+    events: Vec<Event>,
+    state: State,
+    file_text: String,
+}
+
+/// Run the demo bundle with the LLM brain against the server; `engineer` answers prompts.
+async fn run_demo(
+    server: &ModelServer,
+    mut engineer: impl FnMut(&Event, &State, &hunch::engine::EngineHandle),
+) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    let setup = SessionSetup {
+        bundle: hunch::bundle::Bundle::demo(),
+        brain: Box::new(LlmBrain::new(server.endpoint()).unwrap()),
+        policy: Policy::Ask,
+        approver: Approver::Human,
+        exit_when_idle: true,
+        user: "dana".into(),
+    };
+    let launched = launch(setup, dir.path()).unwrap();
+    let mut engine = launched.engine;
+    let mut rx = engine.subscribe();
+    let handle = launched.handle.clone();
+    let task = tokio::spawn(engine.run());
+    let mut events = Vec::new();
+    let mut state = State::new();
+    let collect = async {
+        while let Some(event) = rx.recv().await {
+            state.apply(&event);
+            engineer(&event, &state, &handle);
+            events.push(event);
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), collect)
+        .await
+        .expect("the run ended in time");
+    task.await.unwrap();
+    drop(launched.handle);
+    drop(handle);
+    launched.recorder.join().unwrap().unwrap();
+    let file_text = std::fs::read_to_string(&launched.session_file).unwrap();
+    Run {
+        events,
+        state,
+        file_text,
+    }
+}
+
+fn messages(request: &Value) -> Vec<Value> {
+    request["messages"].as_array().cloned().unwrap_or_default()
+}
+
+fn errors(run: &Run) -> Vec<(String, bool)> {
+    run.events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Error {
+                source,
+                message,
+                retried,
+            } if source == "brain" => Some((message.clone(), *retried)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn approve(event: &Event, _: &State, handle: &hunch::engine::EngineHandle) {
+    if let EventKind::ApprovalRequested { id, .. } = &event.kind {
+        handle.send(Command::Approve {
+            id: id.clone(),
+            approval: Approval::Once,
+        });
+    }
+}
+
+#[tokio::test]
+async fn a_scripted_model_investigates_the_demo_through_the_real_client_gate_and_recorder() {
+    let hypotheses = json!({"hypotheses": [{"statement": "payments 2.14.0 deploy caused it", "status": "supported", "confidence": 0.8, "evidence": ["c1", "c2"]}]}).to_string();
+    let (h1, h2) = hypotheses.split_at(hypotheses.len() / 2);
+    let server = ModelServer::start(vec![
+        Reply::sse(&[
+            text("Looking at the data → "),
+            text("first. Ünïcode ✓"),
+            call(0, "call_1", "metrics_rank", "{\"to"),
+            fragment(0, "p\": 5}"),
+            call(1, "call_2", "change_events", ""),
+            finish("tool_calls"),
+            usage(120, 30),
+        ]),
+        Reply::sse(&[
+            text("The payments deploy lines up with the onset."),
+            call(0, "call_3", "update_hypotheses", h1),
+            fragment(0, h2),
+            call(
+                1,
+                "call_4",
+                "kubectl",
+                "{\"command\": \"kubectl rollout undo deployment/payments -n shop\"}",
+            ),
+            finish("tool_calls"),
+            usage(400, 60),
+        ]),
+        conclude_reply(&["c1", "c2", "c3"]),
+    ])
+    .await;
+    let run = run_demo(&server, approve).await;
+
+    let conclusion = run.state.conclusion.clone().expect("concluded");
+    assert_eq!(conclusion.evidence, ["c1", "c2", "c3"]);
+    assert_eq!(run.state.session.brain, "openai:gpt-test");
+    assert_eq!(
+        run.state
+            .calls
+            .iter()
+            .map(|c| c.tool.as_str())
+            .collect::<Vec<_>>(),
+        ["metrics_rank", "change_events", "kubectl"]
+    );
+    assert_eq!(run.state.calls[0].args, json!({"top": 5}));
+    assert!(
+        matches!(run.state.calls[2].decision, Some((hunch::event::Decision::ApprovedOnce, ref by)) if by == "dana"),
+        "the gate stopped the model's rollback"
+    );
+    assert_eq!(run.state.hypotheses[0].evidence, ["c1", "c2"]);
+    assert_eq!((run.state.input_tokens, run.state.output_tokens), (520, 90));
+    let streamed: String = run
+        .events
+        .iter()
+        .filter_map(|e| {
+            if let EventKind::MessageDelta { text } = &e.kind {
+                Some(text.as_str())
+            } else {
+                None
+            }
+        })
+        .collect();
+    assert!(
+        streamed.starts_with("Looking at the data → first. Ünïcode ✓The payments deploy"),
+        "{streamed}"
+    );
+    assert!(
+        run.events
+            .iter()
+            .filter(|e| matches!(e.kind, EventKind::MessageDelta { .. }))
+            .count()
+            > 3,
+        "text streamed in pieces"
+    );
+    assert!(run.file_text.contains("\"type\":\"concluded\""));
+
+    let requests = server.requests();
+    assert_eq!(requests.len(), 3);
+    let (headers, first) = &requests[0];
+    assert_eq!(headers["authorization"], "Bearer sk-test-key");
+    assert_eq!(headers["x-extra"], "yes");
+    assert_eq!(first["model"], "gpt-test");
+    assert!(first["stream"].as_bool().unwrap());
+    let tool_names: Vec<&str> = first["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["function"]["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        tool_names.contains(&"kubectl")
+            && tool_names.contains(&"update_hypotheses")
+            && tool_names.contains(&"conclude")
+    );
+    // The second request answers both calls of the first, under the engine's ids.
+    let second = messages(&requests[1].1);
+    let assistant = second.iter().find(|m| m["role"] == "assistant").unwrap();
+    assert_eq!(assistant["tool_calls"][0]["id"], "c1");
+    assert_eq!(
+        assistant["tool_calls"][0]["function"]["arguments"],
+        "{\"top\":5}"
+    );
+    let tool_messages: Vec<&Value> = second.iter().filter(|m| m["role"] == "tool").collect();
+    assert_eq!(tool_messages.len(), 2);
+    assert!(
+        tool_messages[0]["content"]
+            .as_str()
+            .unwrap()
+            .contains("\"onset\"")
+    );
+    // The third carries the approved rollback's real output and the board.
+    let third = serde_json::to_string(&requests[2].1).unwrap();
+    assert!(
+        third.contains("rolled back (now running payments:2.13.4)"),
+        "{third}"
+    );
+    assert!(third.contains("board updated: H1"));
+    assert!(third.contains("H1 supported 80%: payments 2.14.0 deploy caused it evidence: c1, c2"));
+}
+
+#[tokio::test]
+async fn an_edit_during_the_run_is_in_the_next_request() {
+    let hypotheses = json!({"hypotheses": [{"statement": "payments deploy", "status": "supported", "confidence": 0.7, "evidence": []}]}).to_string();
+    let server = ModelServer::start(vec![
+        Reply::sse(&[
+            call(0, "a", "update_hypotheses", &hypotheses),
+            call(
+                1,
+                "b",
+                "kubectl",
+                "{\"command\": \"kubectl rollout undo deployment/payments -n shop\"}",
+            ),
+            finish("tool_calls"),
+        ]),
+        conclude_reply(&[]),
+    ])
+    .await;
+    let run = run_demo(&server, |event, state, handle| {
+        if let EventKind::ApprovalRequested { id, .. } = &event.kind {
+            let h = state.hypotheses[0].id.clone();
+            handle.send(Command::EditHypothesis(HypothesisEdit {
+                id: Some(h),
+                status: Some(HypothesisStatus::Refuted),
+                ..HypothesisEdit::default()
+            }));
+            handle.send(Command::Deny {
+                id: id.clone(),
+                reason: "not the deploy; look at the database".into(),
+            });
+        }
+    })
+    .await;
+    let requests = server.requests();
+    let last = serde_json::to_string(&requests.last().unwrap().1).unwrap();
+    assert!(last.contains("The engineer edited the board (authoritative): H1 refuted 70% [engineer]: payments deploy"), "{last}");
+    assert!(last.contains("denied: not the deploy; look at the database"));
+    assert!(
+        run.state.conclusion.unwrap().evidence.is_empty(),
+        "an uncited conclusion stays uncited"
+    );
+}
+
+#[tokio::test]
+async fn ollama_style_whole_arguments_parallel_calls_and_reasoning_fields() {
+    let server = ModelServer::start(vec![
+        Reply::sse(&[
+            json!({"choices": [{"delta": {"reasoning": "vLLM/Ollama reasoning. "}}]}),
+            json!({"choices": [{"delta": {"reasoning_content": "DeepSeek reasoning. "}}]}),
+            text("<think>inline thoughts ✓</think>Visible."),
+            json!({"choices": [{"delta": {"tool_calls": [{"index": 0, "id": "x1", "function": {"name": "metrics_rank", "arguments": {"top": 3}}}]}}]}),
+            json!({"choices": [{"delta": {"tool_calls": [{"index": 0, "id": "x2", "function": {"name": "change_events", "arguments": {}}}]}}]}),
+            finish("stop"),
+        ]),
+        conclude_reply(&["c1"]),
+    ])
+    .await;
+    let run = run_demo(&server, approve).await;
+    assert_eq!(
+        run.state.calls.len(),
+        2,
+        "a tool turn although finish_reason was stop"
+    );
+    assert_eq!(run.state.calls[0].args, json!({"top": 3}));
+    let reasoning: String = run
+        .events
+        .iter()
+        .filter_map(|e| {
+            if let EventKind::ReasoningDelta { text } = &e.kind {
+                Some(text.as_str())
+            } else {
+                None
+            }
+        })
+        .collect();
+    assert!(
+        reasoning.contains("vLLM/Ollama reasoning. DeepSeek reasoning. inline thoughts ✓"),
+        "{reasoning}"
+    );
+    // Reasoning goes back with the assistant message (DeepSeek's thinking mode needs it).
+    let second = messages(&server.requests()[1].1);
+    let assistant = second.iter().find(|m| m["role"] == "assistant").unwrap();
+    assert!(
+        assistant["reasoning_content"]
+            .as_str()
+            .unwrap()
+            .contains("DeepSeek reasoning.")
+    );
+}
+
+#[tokio::test]
+async fn a_bad_call_goes_back_to_the_model_as_an_error_it_can_correct() {
+    let server = ModelServer::start(vec![
+        Reply::sse(&[
+            call(0, "a", "kubectl", "{\"command\": kubectl get"),
+            call(1, "b", "no_such_tool", "{}"),
+            call(2, "c", "kubectl", "{\"cmd\": \"x\"}"),
+            finish("tool_calls"),
+        ]),
+        conclude_reply(&[]),
+    ])
+    .await;
+    let run = run_demo(&server, approve).await;
+    let errors: Vec<String> = run
+        .state
+        .calls
+        .iter()
+        .map(|c| c.error.clone().unwrap_or_default())
+        .collect();
+    assert!(
+        errors[0].contains("arguments must be a JSON object"),
+        "{errors:?}"
+    );
+    assert_eq!(errors[1], "unknown tool `no_such_tool`");
+    assert!(
+        errors[2].contains("invalid arguments for `kubectl`"),
+        "{errors:?}"
+    );
+    assert!(
+        run.state
+            .calls
+            .iter()
+            .all(|c| c.status == CallStatus::Finished(CallOutcome::Failed))
+    );
+    let second = serde_json::to_string(&server.requests()[1].1).unwrap();
+    assert!(second.contains("error: unknown tool `no_such_tool`"));
+    assert!(run.state.conclusion.is_some(), "the session goes on");
+}
+
+#[tokio::test]
+async fn unauthorized_names_the_key_variable_and_is_not_retried() {
+    let server = ModelServer::start(vec![Reply::raw(
+        401,
+        r#"{"error":{"message":"Incorrect API key provided"}}"#,
+    )])
+    .await;
+    let run = run_demo(&server, approve).await;
+    let errors = errors(&run);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].0.contains("401")
+            && errors[0].0.contains("$OPENAI_API_KEY")
+            && errors[0].0.contains("Incorrect API key"),
+        "{errors:?}"
+    );
+    assert_eq!(server.requests().len(), 1);
+    assert_eq!(run.state.ended.as_deref(), Some("brain failed"));
+}
+
+#[tokio::test]
+async fn model_not_found_says_which_model() {
+    let server = ModelServer::start(vec![Reply::raw(
+        404,
+        r#"{"error":{"message":"The model `gpt-test` does not exist"}}"#,
+    )])
+    .await;
+    let run = run_demo(&server, approve).await;
+    let errors = errors(&run);
+    assert!(
+        errors[0].0.contains("404 for model `gpt-test`"),
+        "{errors:?}"
+    );
+}
+
+#[tokio::test]
+async fn rate_limits_and_server_errors_are_retried_and_shown() {
+    let mut limited = Reply::raw(429, r#"{"error":{"message":"Rate limit reached"}}"#);
+    limited.headers.push(("retry-after", "0".into()));
+    let server = ModelServer::start(vec![
+        limited,
+        Reply::raw(503, "upstream overloaded"),
+        conclude_reply(&[]),
+    ])
+    .await;
+    let run = run_demo(&server, approve).await;
+    let errors = errors(&run);
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(errors[0].0.contains("429") && errors[0].0.contains("retrying in 0.0s") && errors[0].1);
+    assert!(
+        errors[1].0.contains("503") && errors[1].0.contains("upstream overloaded") && errors[1].1
+    );
+    assert!(run.state.conclusion.is_some());
+}
+
+#[tokio::test]
+async fn giving_up_after_retries_is_a_clear_error() {
+    let server = ModelServer::start(vec![
+        Reply::raw(500, "boom"),
+        Reply::raw(500, "boom"),
+        Reply::raw(500, "boom"),
+    ])
+    .await;
+    let run = run_demo(&server, approve).await;
+    let errors = errors(&run);
+    assert!(
+        errors.last().unwrap().0.contains("gave up after 2 retries"),
+        "{errors:?}"
+    );
+    assert_eq!(server.requests().len(), 3);
+}
+
+#[tokio::test]
+async fn a_stall_mid_stream_keeps_the_partial_text_and_runs_nothing() {
+    let mut reply = Reply::sse(&[
+        text("Partial thought that "),
+        text("never ends"),
+        call(0, "a", "metrics_rank", "{}"),
+        finish("tool_calls"),
+    ]);
+    let stall_at = reply.body.len() / 2;
+    reply.stall = Some((stall_at, Duration::from_secs(3)));
+    let server = ModelServer::start(vec![reply]).await;
+    let run = run_demo(&server, approve).await;
+    let errors = errors(&run);
+    assert!(
+        errors[0].0.contains("stalled") && errors[0].0.contains("partial"),
+        "{errors:?}"
+    );
+    assert!(run.state.calls.is_empty(), "no half-received call runs");
+    assert!(
+        run.file_text.contains("Partial"),
+        "the partial text is recorded"
+    );
+}
+
+#[tokio::test]
+async fn a_disconnect_mid_stream_is_reported() {
+    let mut reply = Reply::sse(&[
+        text("Starting to look "),
+        text("at the metrics"),
+        call(0, "a", "metrics_rank", "{}"),
+        finish("tool_calls"),
+    ]);
+    reply.cut = Some(reply.body.len() / 2);
+    let server = ModelServer::start(vec![reply]).await;
+    let run = run_demo(&server, approve).await;
+    let errors = errors(&run);
+    assert!(
+        errors[0].0.contains("the stream broke") || errors[0].0.contains("closed mid-stream"),
+        "{errors:?}"
+    );
+    assert!(run.state.calls.is_empty());
+}
+
+#[tokio::test]
+async fn a_stream_that_ends_without_finishing_is_reported() {
+    let body = format!(
+        "data: {}\n\ndata: {}\n\n",
+        text("half"),
+        call(0, "a", "metrics_rank", "{\"top\"")
+    );
+    let reply = Reply {
+        status: 200,
+        headers: vec![("content-type", "text/event-stream".into())],
+        body: body.into_bytes(),
+        piece: 3,
+        stall: None,
+        cut: None,
+    };
+    let server = ModelServer::start(vec![reply]).await;
+    let run = run_demo(&server, approve).await;
+    assert!(errors(&run)[0].0.contains("closed mid-stream"));
+    assert!(run.state.calls.is_empty());
+}
+
+#[tokio::test]
+async fn a_malformed_chunk_is_skipped_and_an_error_chunk_ends_the_turn() {
+    let mut reply = Reply::sse(&[
+        text("ok "),
+        text("still ok"),
+        call(
+            0,
+            "x",
+            "conclude",
+            "{\"root_cause\": \"r\", \"confidence\": 0.5, \"evidence\": []}",
+        ),
+        finish("tool_calls"),
+    ]);
+    let body = String::from_utf8(reply.body).unwrap().replacen(
+        "data: {",
+        "data: {not json}\n\ndata: {",
+        2,
+    );
+    reply.body = body.into_bytes();
+    let server = ModelServer::start(vec![reply]).await;
+    let run = run_demo(&server, approve).await;
+    let problems = errors(&run);
+    assert!(
+        problems
+            .iter()
+            .any(|(m, retried)| m.contains("skipped a malformed chunk") && !retried),
+        "{problems:?}"
+    );
+    assert!(run.state.conclusion.is_some());
+
+    let server = ModelServer::start(vec![Reply::sse(&[
+        text("thinking"),
+        json!({"error": {"message": "Overloaded", "type": "overloaded_error"}}),
+    ])])
+    .await;
+    let overloaded = run_demo(&server, approve).await;
+    assert!(
+        errors(&overloaded)[0]
+            .0
+            .contains("error mid-stream: Overloaded")
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_server_is_retried_then_named() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let server = ModelServer {
+        base_url: format!("http://127.0.0.1:{port}/v1"),
+        script: Arc::new(Mutex::new(Script::default())),
+    };
+    let run = run_demo(&server, approve).await;
+    let errors = errors(&run);
+    assert_eq!(
+        errors.iter().filter(|(_, retried)| *retried).count(),
+        2,
+        "{errors:?}"
+    );
+    assert!(
+        errors.last().unwrap().0.contains("cannot reach openai"),
+        "{errors:?}"
+    );
+}
