@@ -8,7 +8,7 @@ mod common;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use hunch::brain::llm::{Endpoint, LlmBrain};
+use hunch::brain::llm::{Dialect, Endpoint, LlmBrain};
 use hunch::engine::gate::{Approver, Policy};
 use hunch::engine::{Approval, Command, HypothesisEdit};
 use hunch::event::{CallOutcome, CallStatus, Event, EventKind, HypothesisStatus, State};
@@ -49,6 +49,22 @@ impl Reply {
         }
     }
 
+    /// Anthropic's stream: named events, no `[DONE]`.
+    fn anthropic(events: &[(&str, Value)]) -> Reply {
+        let body: String = events
+            .iter()
+            .map(|(name, data)| format!("event: {name}\ndata: {data}\n\n"))
+            .collect();
+        Reply {
+            status: 200,
+            headers: vec![("content-type", "text/event-stream".into())],
+            body: body.into_bytes(),
+            piece: 6,
+            stall: None,
+            cut: None,
+        }
+    }
+
     fn raw(status: u16, body: &str) -> Reply {
         Reply {
             status,
@@ -79,25 +95,25 @@ impl ModelServer {
             requests: Vec::new(),
         }));
         let shared = script.clone();
-        let app = axum::Router::new().route(
-            "/v1/chat/completions",
-            axum::routing::post(move |headers: HeaderMap, body: Bytes| {
-                let script = shared.clone();
-                async move {
-                    let reply = {
-                        let mut s = script.lock().unwrap();
-                        s.requests.push((
-                            headers,
-                            serde_json::from_slice(&body).unwrap_or(Value::Null),
-                        ));
-                        s.replies.pop_front()
-                    };
-                    respond(reply.unwrap_or_else(|| {
-                        Reply::raw(500, r#"{"error":{"message":"script exhausted"}}"#)
-                    }))
-                }
-            }),
-        );
+        let handler = axum::routing::post(move |headers: HeaderMap, body: Bytes| {
+            let script = shared.clone();
+            async move {
+                let reply = {
+                    let mut s = script.lock().unwrap();
+                    s.requests.push((
+                        headers,
+                        serde_json::from_slice(&body).unwrap_or(Value::Null),
+                    ));
+                    s.replies.pop_front()
+                };
+                respond(reply.unwrap_or_else(|| {
+                    Reply::raw(500, r#"{"error":{"message":"script exhausted"}}"#)
+                }))
+            }
+        });
+        let app = axum::Router::new()
+            .route("/v1/chat/completions", handler.clone())
+            .route("/v1/messages", handler);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -114,6 +130,7 @@ impl ModelServer {
     fn endpoint(&self) -> Endpoint {
         Endpoint {
             provider: "openai".into(),
+            dialect: Dialect::OpenAi,
             base_url: self.base_url.clone(),
             model: "gpt-test".into(),
             api_key: Some("sk-test-key".into()),
@@ -203,12 +220,19 @@ struct Run {
 /// Run the demo bundle with the LLM brain against the server; `engineer` answers prompts.
 async fn run_demo(
     server: &ModelServer,
+    engineer: impl FnMut(&Event, &State, &hunch::engine::EngineHandle),
+) -> Run {
+    run_with(server.endpoint(), engineer).await
+}
+
+async fn run_with(
+    endpoint: Endpoint,
     mut engineer: impl FnMut(&Event, &State, &hunch::engine::EngineHandle),
 ) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let setup = SessionSetup {
         bundle: hunch::bundle::Bundle::demo(),
-        brain: Box::new(LlmBrain::new(server.endpoint()).unwrap()),
+        brain: Box::new(LlmBrain::new(endpoint).unwrap()),
         policy: Policy::Ask,
         approver: Approver::Human,
         exit_when_idle: true,
@@ -717,4 +741,185 @@ async fn an_unreachable_server_is_retried_then_named() {
         errors.last().unwrap().0.contains("cannot reach openai"),
         "{errors:?}"
     );
+}
+
+fn anthropic_endpoint(server: &ModelServer) -> Endpoint {
+    Endpoint {
+        provider: "anthropic".into(),
+        dialect: Dialect::Anthropic,
+        base_url: server.base_url.trim_end_matches("/v1").to_string(),
+        model: "claude-test".into(),
+        api_key: Some("sk-ant-test".into()),
+        api_key_env: Some("ANTHROPIC_API_KEY".into()),
+        ..server.endpoint()
+    }
+}
+
+fn block(index: u64, content: Value) -> (&'static str, Value) {
+    (
+        "content_block_start",
+        json!({"type": "content_block_start", "index": index, "content_block": content}),
+    )
+}
+
+fn delta(index: u64, delta: Value) -> (&'static str, Value) {
+    (
+        "content_block_delta",
+        json!({"type": "content_block_delta", "index": index, "delta": delta}),
+    )
+}
+
+fn stop(index: u64) -> (&'static str, Value) {
+    (
+        "content_block_stop",
+        json!({"type": "content_block_stop", "index": index}),
+    )
+}
+
+fn message_end(reason: &str) -> [(&'static str, Value); 2] {
+    [
+        (
+            "message_delta",
+            json!({"type": "message_delta", "delta": {"stop_reason": reason}, "usage": {"output_tokens": 42}}),
+        ),
+        ("message_stop", json!({"type": "message_stop"})),
+    ]
+}
+
+#[tokio::test]
+async fn anthropic_tool_use_thinking_signatures_and_merged_user_turns() {
+    let mut first = vec![
+        (
+            "message_start",
+            json!({"type": "message_start", "message": {"id": "msg_1", "usage": {"input_tokens": 300}}}),
+        ),
+        block(0, json!({"type": "thinking", "thinking": ""})),
+        delta(
+            0,
+            json!({"type": "thinking_delta", "thinking": "Check the metrics → first."}),
+        ),
+        delta(
+            0,
+            json!({"type": "signature_delta", "signature": "EqQBCgIYAhIM1gbcDa9GJwZA2b3h"}),
+        ),
+        stop(0),
+        ("ping", json!({"type": "ping"})),
+        block(1, json!({"type": "text", "text": ""})),
+        delta(
+            1,
+            json!({"type": "text_delta", "text": "Ranking the series."}),
+        ),
+        stop(1),
+        block(
+            2,
+            json!({"type": "tool_use", "id": "toolu_01", "name": "metrics_rank", "input": {}}),
+        ),
+        delta(
+            2,
+            json!({"type": "input_json_delta", "partial_json": "{\"to"}),
+        ),
+        delta(
+            2,
+            json!({"type": "input_json_delta", "partial_json": "p\": 4}"}),
+        ),
+        stop(2),
+    ];
+    first.extend(message_end("tool_use"));
+    let conclude =
+        json!({"root_cause": "payments", "confidence": 0.7, "evidence": ["c1"]}).to_string();
+    let mut second = vec![
+        block(
+            0,
+            json!({"type": "tool_use", "id": "toolu_02", "name": "conclude", "input": {}}),
+        ),
+        delta(
+            0,
+            json!({"type": "input_json_delta", "partial_json": conclude}),
+        ),
+        stop(0),
+    ];
+    second.extend(message_end("tool_use"));
+    let server =
+        ModelServer::start(vec![Reply::anthropic(&first), Reply::anthropic(&second)]).await;
+    let run = run_with(anthropic_endpoint(&server), approve).await;
+    assert_eq!(run.state.session.brain, "anthropic:claude-test");
+    assert_eq!(run.state.calls[0].args, json!({"top": 4}));
+    assert_eq!(run.state.conclusion.unwrap().evidence, ["c1"]);
+    assert_eq!((run.state.input_tokens, run.state.output_tokens), (300, 84));
+    let reasoning: String = run
+        .events
+        .iter()
+        .filter_map(|e| {
+            if let EventKind::ReasoningDelta { text } = &e.kind {
+                Some(text.as_str())
+            } else {
+                None
+            }
+        })
+        .collect();
+    assert_eq!(reasoning, "Check the metrics → first.");
+    assert!(
+        !run.file_text.contains("EqQBCgIYAhIM1gbcDa9GJwZA2b3h"),
+        "signatures are not recorded"
+    );
+
+    let requests = server.requests();
+    let (headers, first_body) = &requests[0];
+    assert_eq!(headers["x-api-key"], "sk-ant-test");
+    assert_eq!(headers["anthropic-version"], "2023-06-01");
+    assert!(
+        first_body["system"]
+            .as_str()
+            .unwrap()
+            .starts_with("You are hunch")
+    );
+    assert_eq!(first_body["tools"][0]["input_schema"]["type"], "object");
+    let second_body = &requests[1].1;
+    let messages = second_body["messages"].as_array().unwrap();
+    let roles: Vec<&str> = messages
+        .iter()
+        .map(|m| m["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        roles,
+        ["user", "assistant", "user"],
+        "user turns are merged so roles alternate"
+    );
+    let assistant = &messages[1]["content"];
+    assert_eq!(
+        assistant[0],
+        json!({"type": "thinking", "thinking": "Check the metrics → first.", "signature": "EqQBCgIYAhIM1gbcDa9GJwZA2b3h"}),
+        "thinking goes back unchanged"
+    );
+    assert_eq!(
+        assistant[2],
+        json!({"type": "tool_use", "id": "c1", "name": "metrics_rank", "input": {"top": 4}})
+    );
+    let user = messages[2]["content"].as_array().unwrap();
+    assert_eq!(user[0]["type"], "tool_result");
+    assert_eq!(user[0]["tool_use_id"], "c1");
+    assert!(
+        user.last().unwrap()["text"]
+            .as_str()
+            .unwrap()
+            .contains("The board")
+    );
+}
+
+#[tokio::test]
+async fn anthropic_error_event_mid_stream_with_http_200() {
+    let server = ModelServer::start(vec![Reply::anthropic(&[
+        ("message_start", json!({"type": "message_start", "message": {"usage": {"input_tokens": 10}}})),
+        block(0, json!({"type": "text", "text": ""})),
+        delta(0, json!({"type": "text_delta", "text": "Starting"})),
+        ("error", json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})),
+    ])])
+    .await;
+    let run = run_with(anthropic_endpoint(&server), approve).await;
+    let errors = errors(&run);
+    assert!(
+        errors[0].0.contains("overloaded_error: Overloaded") && errors[0].0.contains("partial"),
+        "{errors:?}"
+    );
+    assert!(run.file_text.contains("Starting"));
 }

@@ -37,6 +37,8 @@ pub enum HistoryItem {
     Said {
         reasoning: String,
         text: String,
+        /// Provider data to send back unchanged; never shown or recorded.
+        opaque: Vec<Value>,
     },
     ToolResult {
         id: String,
@@ -101,6 +103,8 @@ pub enum BrainItem {
         input: u64,
         output: u64,
     },
+    /// Provider data the brain needs back next turn (Anthropic thinking signatures).
+    Opaque(Value),
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -408,6 +408,7 @@ impl Engine {
         let mut stream = self.config.brain.turn(context);
         let mut said = String::new();
         let mut thought = String::new();
+        let mut opaque = Vec::new();
         let mut calls: Vec<ProposedCall> = Vec::new();
         loop {
             tokio::select! {
@@ -435,6 +436,7 @@ impl Engine {
                     Some(Ok(BrainItem::Problem { message, retrying })) => {
                         self.emit(EventKind::Error { source: "brain".into(), message: for_display(&message), retried: retrying });
                     }
+                    Some(Ok(BrainItem::Opaque(value))) => opaque.push(value),
                     Some(Ok(BrainItem::Usage { input, output })) => {
                         self.emit(EventKind::Usage { input_tokens: input, output_tokens: output });
                     }
@@ -451,6 +453,7 @@ impl Engine {
             self.history.push(HistoryItem::Said {
                 reasoning: thought.clone(),
                 text: said.clone(),
+                opaque,
             });
         }
         if self.replan {

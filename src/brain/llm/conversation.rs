@@ -23,6 +23,8 @@ pub struct Message {
     pub text: String,
     pub reasoning: String,
     pub calls: Vec<CallRecord>,
+    /// Provider blocks to send back unchanged (thinking with signatures).
+    pub opaque: Vec<Value>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -122,12 +124,17 @@ pub fn build(ctx: &BrainContext) -> Vec<Turn> {
     };
     for item in &ctx.history {
         match item {
-            HistoryItem::Said { reasoning, text } => {
+            HistoryItem::Said {
+                reasoning,
+                text,
+                opaque,
+            } => {
                 flush(&mut turns, &mut current, &mut answers, &mut deferred);
                 current = Some(Message {
                     text: text.clone(),
                     reasoning: reasoning.clone(),
                     calls: Vec::new(),
+                    opaque: opaque.clone(),
                 });
             }
             HistoryItem::ToolResult {
@@ -248,6 +255,7 @@ mod tests {
                 HistoryItem::Said {
                     reasoning: "think".into(),
                     text: "look".into(),
+                    opaque: vec![],
                 },
                 HistoryItem::ToolResult {
                     id: "c1".into(),

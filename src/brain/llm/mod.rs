@@ -1,5 +1,5 @@
 //! LLM brains: any OpenAI-compatible server (OpenAI, Ollama, vLLM, llama.cpp, LM Studio,
-//! OpenRouter, DeepSeek, Azure-style endpoints).
+//! OpenRouter, DeepSeek, Azure-style endpoints) and Anthropic.
 //!
 //! One turn is one streamed request. The conversation is rebuilt from the session history
 //! every turn ([`conversation`]), so a human edit or a denial is simply part of what the
@@ -13,6 +13,7 @@
 //! the text already streamed (recorded as partial) and running none of its half-received
 //! tool calls; a malformed chunk is skipped and reported.
 
+pub mod anthropic;
 pub mod conversation;
 pub mod openai;
 pub mod providers;
@@ -29,12 +30,22 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
+/// Which wire format a provider speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// OpenAI Chat Completions: `<base_url>/chat/completions`, `Authorization: Bearer`.
+    OpenAi,
+    /// Anthropic Messages: `<base_url>/v1/messages`, `x-api-key`, `anthropic-version`.
+    Anthropic,
+}
+
 /// Where and how to reach a model.
 #[derive(Debug, Clone)]
 pub struct Endpoint {
     /// The preset or configured provider name (`openai`, `ollama`, …).
     pub provider: String,
-    /// e.g. `https://api.openai.com/v1`; requests go to `<base_url>/chat/completions`.
+    pub dialect: Dialect,
+    /// e.g. `https://api.openai.com/v1` (OpenAI dialect) or `https://api.anthropic.com`.
     pub base_url: String,
     pub model: String,
     pub api_key: Option<String>,
@@ -150,10 +161,11 @@ async fn connect(
     body: &Value,
     sink: &Sink,
 ) -> Result<reqwest::Response, BrainError> {
-    let url = format!(
-        "{}/chat/completions",
-        endpoint.base_url.trim_end_matches('/')
-    );
+    let base = endpoint.base_url.trim_end_matches('/');
+    let url = match endpoint.dialect {
+        Dialect::OpenAi => format!("{base}/chat/completions"),
+        Dialect::Anthropic => format!("{base}/v1/messages"),
+    };
     let mut delays = backon::ExponentialBuilder::default()
         .with_min_delay(Duration::from_millis(500))
         .with_max_delay(Duration::from_secs(30))
@@ -162,9 +174,17 @@ async fn connect(
         .build();
     loop {
         let mut request = client.post(&url).json(body);
-        if let Some(key) = &endpoint.api_key {
-            request = request.bearer_auth(key);
-        }
+        request = match (endpoint.dialect, &endpoint.api_key) {
+            (Dialect::OpenAi, Some(key)) => request.bearer_auth(key),
+            (Dialect::Anthropic, key) => {
+                let request = request.header("anthropic-version", "2023-06-01");
+                match key {
+                    Some(key) => request.header("x-api-key", key),
+                    None => request,
+                }
+            }
+            (Dialect::OpenAi, None) => request,
+        };
         for (name, value) in &endpoint.headers {
             request = request.header(name, value);
         }
@@ -206,6 +226,44 @@ fn item_of(delta: openai::Delta) -> BrainItem {
         openai::Delta::Reasoning(t) => BrainItem::Reasoning(t),
         openai::Delta::Text(t) => BrainItem::Message(t),
         openai::Delta::Usage { input, output } => BrainItem::Usage { input, output },
+        openai::Delta::Opaque(v) => BrainItem::Opaque(v),
+    }
+}
+
+/// The dialect's assembler behind one interface.
+enum Assembler {
+    OpenAi(openai::Assembler),
+    Anthropic(anthropic::Assembler),
+}
+
+impl Assembler {
+    fn feed(&mut self, event: &str, chunk: &Value) -> Result<Vec<openai::Delta>, String> {
+        match self {
+            Assembler::OpenAi(a) => a.feed(chunk),
+            Assembler::Anthropic(a) => a.feed(event, chunk),
+        }
+    }
+
+    fn finish_text(&mut self) -> Vec<openai::Delta> {
+        match self {
+            Assembler::OpenAi(a) => a.finish_text(),
+            Assembler::Anthropic(_) => Vec::new(),
+        }
+    }
+
+    /// Whether the server said the reply is complete.
+    fn complete(&self, saw_done: bool) -> bool {
+        match self {
+            Assembler::OpenAi(a) => saw_done || a.finish_reason.is_some(),
+            Assembler::Anthropic(a) => a.stopped,
+        }
+    }
+
+    fn calls(&self) -> Vec<super::ProposedCall> {
+        match self {
+            Assembler::OpenAi(a) => a.calls(),
+            Assembler::Anthropic(a) => a.calls(),
+        }
     }
 }
 
@@ -216,10 +274,18 @@ async fn run_turn(
     sink: &Sink,
 ) -> Result<(), BrainError> {
     let turns = conversation::build(context);
-    let body = openai::request_body(&endpoint.model, &turns, &context.tools);
+    let (body, mut assembler) = match endpoint.dialect {
+        Dialect::OpenAi => (
+            openai::request_body(&endpoint.model, &turns, &context.tools),
+            Assembler::OpenAi(openai::Assembler::default()),
+        ),
+        Dialect::Anthropic => (
+            anthropic::request_body(&endpoint.model, &turns, &context.tools),
+            Assembler::Anthropic(anthropic::Assembler::default()),
+        ),
+    };
     let response = connect(client, endpoint, &body, sink).await?;
     let mut events = response.bytes_stream().eventsource();
-    let mut assembler = openai::Assembler::default();
     let mut chunks = 0usize;
     let mut done = false;
     let partial = |what: String, chunks: usize| {
@@ -233,7 +299,7 @@ async fn run_turn(
                 return Err(partial(
                     format!(
                         "the stream stalled (no data for {}s)",
-                        endpoint.stall_timeout.as_secs()
+                        endpoint.stall_timeout.as_secs_f64()
                     ),
                     chunks,
                 ));
@@ -265,7 +331,7 @@ async fn run_turn(
                 continue;
             }
         };
-        let deltas = assembler.feed(&chunk).map_err(|m| {
+        let deltas = assembler.feed(&event.event, &chunk).map_err(|m| {
             partial(
                 format!("the server reported an error mid-stream: {m}"),
                 chunks,
@@ -274,11 +340,14 @@ async fn run_turn(
         for delta in deltas {
             sink.send(item_of(delta))?;
         }
+        if matches!(&assembler, Assembler::Anthropic(a) if a.stopped) {
+            break;
+        }
     }
     for delta in assembler.finish_text() {
         sink.send(item_of(delta))?;
     }
-    if !done && assembler.finish_reason.is_none() {
+    if !assembler.complete(done) {
         return Err(partial("the connection closed mid-stream".into(), chunks));
     }
     for call in assembler.calls() {

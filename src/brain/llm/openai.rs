@@ -26,6 +26,7 @@ pub fn request_body(model: &str, turns: &[Turn], tools: &[ToolSpec]) -> Value {
                 text,
                 reasoning,
                 calls,
+                ..
             }) => {
                 let mut m = json!({"role": "assistant", "content": text});
                 if !reasoning.is_empty() {
@@ -63,7 +64,12 @@ pub fn request_body(model: &str, turns: &[Turn], tools: &[ToolSpec]) -> Value {
 pub enum Delta {
     Reasoning(String),
     Text(String),
-    Usage { input: u64, output: u64 },
+    Usage {
+        input: u64,
+        output: u64,
+    },
+    /// Provider data to send back unchanged next turn (Anthropic thinking signatures).
+    Opaque(Value),
 }
 
 #[derive(Debug, Default)]

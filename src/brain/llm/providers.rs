@@ -2,7 +2,7 @@
 //! presets, the environment variables the official SDKs honour, and `[providers.NAME]`
 //! tables in config.toml that add or override providers.
 
-use super::Endpoint;
+use super::{Dialect, Endpoint};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -11,6 +11,8 @@ use std::time::Duration;
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ProviderConfig {
+    /// `openai` (default) or `anthropic`: the wire format.
+    pub dialect: Option<String>,
     pub base_url: Option<String>,
     /// The variable holding the API key; unset means no key (local servers).
     pub api_key_env: Option<String>,
@@ -67,6 +69,12 @@ const PRESETS: &[(&str, &str, Option<&str>, Option<&str>)] = &[
         Some("DEEPSEEK_BASE_URL"),
         Some("DEEPSEEK_API_KEY"),
     ),
+    (
+        "anthropic",
+        "https://api.anthropic.com",
+        Some("ANTHROPIC_BASE_URL"),
+        Some("ANTHROPIC_API_KEY"),
+    ),
 ];
 
 pub fn preset_names() -> Vec<&'static str> {
@@ -81,6 +89,7 @@ fn preset(name: &str) -> Option<ProviderConfig> {
             base_url: Some(url.to_string()),
             base_url_env: url_env.map(str::to_string),
             api_key_env: key_env.map(str::to_string),
+            dialect: (name == "anthropic").then(|| "anthropic".to_string()),
             ..ProviderConfig::default()
         })
 }
@@ -89,6 +98,7 @@ fn merge(base: ProviderConfig, over: &ProviderConfig) -> ProviderConfig {
     let mut headers = base.headers;
     headers.extend(over.headers.clone());
     ProviderConfig {
+        dialect: over.dialect.clone().or(base.dialect),
         base_url: over.base_url.clone().or(base.base_url),
         api_key_env: over.api_key_env.clone().or(base.api_key_env),
         base_url_env: over.base_url_env.clone().or(base.base_url_env),
@@ -134,8 +144,18 @@ pub fn resolve(
         .as_deref()
         .and_then(&env)
         .filter(|v| !v.is_empty());
+    let dialect = match settings.dialect.as_deref() {
+        None | Some("openai") => Dialect::OpenAi,
+        Some("anthropic") => Dialect::Anthropic,
+        Some(other) => {
+            return Err(format!(
+                "provider `{provider}`: dialect `{other}` is not openai or anthropic"
+            ));
+        }
+    };
     Ok(Endpoint {
         provider: provider.to_string(),
+        dialect,
         base_url: base_url.trim_end_matches('/').to_string(),
         model: model.to_string(),
         api_key,
@@ -195,6 +215,13 @@ mod tests {
             resolve("nope:x", &configured, |_| None)
                 .unwrap_err()
                 .contains("known: openai")
+        );
+        let key = |k: &str| (k == "ANTHROPIC_API_KEY").then(|| "sk-ant".to_string());
+        let e = resolve("anthropic:claude-sonnet-4-5", &configured, key).unwrap();
+        assert_eq!(e.dialect, Dialect::Anthropic);
+        assert_eq!(
+            (e.base_url.as_str(), e.api_key.as_deref()),
+            ("https://api.anthropic.com", Some("sk-ant"))
         );
         assert!(
             resolve("gpt-4o", &configured, |_| None)

@@ -1022,7 +1022,7 @@ fn already_said_leading(ctx: &BrainContext, lead: &Candidate) -> bool {
     );
     ctx.history
         .iter()
-        .any(|h| matches!(h, HistoryItem::Said { reasoning, text } if reasoning.contains(&needle) || text.contains(&needle)))
+        .any(|h| matches!(h, HistoryItem::Said { reasoning, text, .. } if reasoning.contains(&needle) || text.contains(&needle)))
 }
 
 fn concluded_and_nothing_new(ctx: &BrainContext) -> bool {
