@@ -85,6 +85,15 @@ struct RawConfig {
     trusted: Vec<SessionScope>,
     #[serde(default)]
     providers: BTreeMap<String, ProviderConfig>,
+    #[serde(default)]
+    redaction: RedactionConfig,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RedactionConfig {
+    #[serde(default)]
+    extra_patterns: Vec<String>,
 }
 
 /// The resolved configuration.
@@ -95,6 +104,8 @@ pub struct Config {
     pub policy: Policy,
     /// `[providers.NAME]` tables: model providers added to or overriding the presets.
     pub providers: BTreeMap<String, ProviderConfig>,
+    /// Regexes redacted from model requests in addition to the built-in ones.
+    pub redaction_patterns: Vec<String>,
 }
 
 impl Config {
@@ -141,6 +152,7 @@ impl Config {
             keymap: raw.keymap,
             policy,
             providers: raw.providers,
+            redaction_patterns: raw.redaction.extra_patterns,
         })
     }
 }
@@ -160,8 +172,7 @@ mod tests {
         let err =
             Config::parse("[providers.x]\nbase_ulr = \"y\"\n", Path::new("c.toml")).unwrap_err();
         assert!(
-            err.to_string().contains("base_ulr")
-                && err.to_string().contains("expected one of `base_url`"),
+            err.to_string().contains("base_ulr") && err.to_string().contains("`base_url`"),
             "{err}"
         );
     }

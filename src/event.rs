@@ -173,6 +173,62 @@ pub enum CallOutcome {
     Cancelled,
 }
 
+/// Limits on a session: it stops with a clear message when one is reached.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Budget {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_steps: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_seconds: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_cost: Option<f64>,
+    /// Dollars per million (input, output) tokens, when the provider's price is configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_per_mtok: Option<(f64, f64)>,
+}
+
+impl Budget {
+    pub fn cost(&self, input_tokens: u64, output_tokens: u64) -> Option<f64> {
+        self.price_per_mtok
+            .map(|(i, o)| (input_tokens as f64 * i + output_tokens as f64 * o) / 1e6)
+    }
+
+    /// Which limit `state` has reached after `elapsed_seconds`, in words.
+    pub fn exceeded(&self, state: &State, elapsed_seconds: u64) -> Option<String> {
+        let tokens = state.input_tokens + state.output_tokens;
+        if let Some(max) = self.max_steps
+            && state.steps() as u32 >= max
+        {
+            return Some(format!(
+                "{} of {max} steps used (--max-steps)",
+                state.steps()
+            ));
+        }
+        if let Some(max) = self.max_tokens
+            && tokens >= max
+        {
+            return Some(format!("{tokens} of {max} tokens used (--max-tokens)"));
+        }
+        if let Some(max) = self.max_seconds
+            && elapsed_seconds >= max
+        {
+            return Some(format!(
+                "{elapsed_seconds}s of {max}s wall time used (--max-minutes)"
+            ));
+        }
+        if let (Some(max), Some(cost)) = (
+            self.max_cost,
+            self.cost(state.input_tokens, state.output_tokens),
+        ) && cost >= max
+        {
+            return Some(format!("${cost:.2} of ${max:.2} spent (--max-cost)"));
+        }
+        None
+    }
+}
+
 /// The incident as the session started it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct IncidentInfo {
@@ -191,6 +247,8 @@ pub enum EventKind {
         incident: IncidentInfo,
         brain: String,
         policy: String,
+        #[serde(default)]
+        budget: Budget,
     },
     TurnStarted {
         turn: u32,
@@ -268,6 +326,10 @@ pub enum EventKind {
     },
     Notice {
         text: String,
+    },
+    /// Secrets removed from what the last request to a model carried.
+    Redacted {
+        count: u64,
     },
     /// Tokens a model turn used (summed into the status bar).
     Usage {
@@ -370,6 +432,7 @@ impl Pending {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SessionInfo {
     pub incident: IncidentInfo,
+    pub budget: Budget,
     pub brain: String,
     pub policy: String,
     pub started_at: Option<DateTime<Utc>>,
@@ -394,6 +457,8 @@ pub struct State {
     pub errors: u32,
     pub input_tokens: u64,
     pub output_tokens: u64,
+    /// Secrets redacted from the latest request to a model.
+    pub redacted: u64,
     pub events: u64,
     pub last_ts: Option<DateTime<Utc>>,
     revision: u64,
@@ -500,9 +565,11 @@ impl State {
                 incident,
                 brain,
                 policy,
+                budget,
             } => {
                 self.session = SessionInfo {
                     incident: incident.clone(),
+                    budget: *budget,
                     brain: brain.clone(),
                     policy: policy.clone(),
                     started_at: Some(event.ts),
@@ -648,6 +715,7 @@ impl State {
             EventKind::Notice { text } => {
                 self.push_entry(Entry::Notice(text.clone()));
             }
+            EventKind::Redacted { count } => self.redacted = *count,
             EventKind::Usage {
                 input_tokens,
                 output_tokens,

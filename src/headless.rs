@@ -72,6 +72,7 @@ impl<W: Write> Printer<W> {
                 incident,
                 brain,
                 policy,
+                ..
             } => writeln!(
                 self.out,
                 "[{time}] {} — {}\n           brain {brain} · policy {policy} · environment {}{}",
@@ -164,6 +165,7 @@ impl<W: Write> Printer<W> {
                 writeln!(self.out, "[{time}] session ended: {reason}")?
             }
             EventKind::Usage { .. }
+            | EventKind::Redacted { .. }
             | EventKind::TurnStarted { .. }
             | EventKind::ToolCallStarted { .. }
             | EventKind::ReasoningDelta { .. }

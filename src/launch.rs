@@ -5,7 +5,7 @@ use crate::brain::{Brain, IncidentBrief};
 use crate::bundle::Bundle;
 use crate::engine::gate::{Approver, Policy};
 use crate::engine::{Engine, EngineConfig, EngineHandle};
-use crate::event::IncidentInfo;
+use crate::event::{Budget, IncidentInfo};
 use crate::session::{BlobStore, Recorder, new_session_id};
 use crate::tools::demo::{DemoEnv, demo_registry};
 use std::path::{Path, PathBuf};
@@ -14,6 +14,7 @@ use std::thread::JoinHandle;
 pub struct SessionSetup {
     pub bundle: Bundle,
     pub brain: Box<dyn Brain>,
+    pub budget: Budget,
     pub policy: Policy,
     pub approver: Approver,
     pub exit_when_idle: bool,
@@ -74,6 +75,7 @@ pub fn launch(setup: SessionSetup, data_dir: &Path) -> std::io::Result<Launched>
         approver: setup.approver,
         blobs: blobs.clone(),
         exit_when_idle: setup.exit_when_idle,
+        budget: setup.budget,
     };
     let (mut engine, handle) = Engine::new(config, &setup.user);
     let mut events = engine.subscribe();

@@ -8,10 +8,12 @@ use clap::{Parser, Subcommand};
 use hunch::brain::Brain;
 use hunch::brain::llm::LlmBrain;
 use hunch::brain::llm::providers::resolve;
+use hunch::brain::llm::redact::Redactor;
 use hunch::brain::offline::OfflineBrain;
 use hunch::bundle::Bundle;
 use hunch::config::{Config, Paths};
 use hunch::engine::gate::Approver;
+use hunch::event::Budget;
 use hunch::launch::{SessionSetup, current_user, launch};
 use hunch::session::{blob_store_for, read_session};
 use hunch::tui::app::{App, Mode};
@@ -57,6 +59,18 @@ struct RunOptions {
     /// Milliseconds between streamed chunks of the offline brain's text (default 40 in the TUI, 0 headless).
     #[arg(long, value_name = "MS")]
     pace: Option<u64>,
+    /// Stop after this many tool calls.
+    #[arg(long, value_name = "N")]
+    max_steps: Option<u32>,
+    /// Stop after the model has used this many tokens (input + output).
+    #[arg(long, value_name = "N")]
+    max_tokens: Option<u64>,
+    /// Stop after this much wall time.
+    #[arg(long, value_name = "MINUTES")]
+    max_minutes: Option<u64>,
+    /// Stop after this many dollars, when the provider's price is configured.
+    #[arg(long, value_name = "DOLLARS")]
+    max_cost: Option<f64>,
 }
 
 #[derive(Subcommand)]
@@ -203,11 +217,26 @@ fn investigate(
     theme: Option<String>,
     keymap: Option<String>,
 ) -> Result<()> {
+    let mut budget = Budget {
+        max_steps: run.max_steps,
+        max_tokens: run.max_tokens,
+        max_seconds: run.max_minutes.map(|m| m * 60),
+        max_cost: run.max_cost,
+        price_per_mtok: None,
+    };
     let brain: Box<dyn Brain> = match &run.model {
         Some(spec) => {
             let endpoint = resolve(spec, &config.providers, |var| std::env::var(var).ok())
                 .map_err(anyhow::Error::msg)?;
-            Box::new(LlmBrain::new(endpoint)?)
+            budget.price_per_mtok = endpoint.price_per_mtok;
+            if run.max_cost.is_some() && budget.price_per_mtok.is_none() {
+                bail!(
+                    "--max-cost needs the provider's price: set price_input_per_mtok and price_output_per_mtok in [providers.{}]",
+                    endpoint.provider
+                );
+            }
+            let redactor = Redactor::new(&config.redaction_patterns).map_err(anyhow::Error::msg)?;
+            Box::new(LlmBrain::new(endpoint, redactor)?)
         }
         None => {
             let pace = run.pace.unwrap_or(if run.headless { 0 } else { 40 });
@@ -217,6 +246,7 @@ fn investigate(
     let setup = SessionSetup {
         bundle,
         brain,
+        budget,
         policy: config.policy.clone(),
         approver: if run.approve_all {
             Approver::ApproveAll

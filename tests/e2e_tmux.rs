@@ -314,8 +314,8 @@ fn a_denial_reason_changes_what_the_agent_does_next() {
         "no rollback: 2.14.0 carries a PCI fix; clear the stuck DB sessions instead",
     );
     t.keys("main", &["Enter"]);
-    let next = t.wait_for("main", "pg_terminate_backend", 30);
-    assert!(next.contains("Approval needed"), "{next}");
+    let next = t.wait_for("main", "Approval needed · c9 psql", 30);
+    assert!(next.contains("pg_terminate_backend"), "{next}");
     t.keys("main", &["q"]);
     let exited = t.wait_for("main", "HUNCH-EXITED-0", 15);
     let log = hunch::session::read_session(&session_path(&exited)).unwrap();

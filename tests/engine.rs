@@ -290,6 +290,7 @@ async fn run_scripted(
         approver,
         blobs: hunch::session::BlobStore::new(dir.path()),
         exit_when_idle: true,
+        budget: Default::default(),
     };
     let (mut engine, handle) = Engine::new(config, "bob");
     let mut rx = engine.subscribe();
@@ -522,7 +523,13 @@ async fn a_secret_reaches_only_its_call_even_when_the_tool_echoes_it() {
         incident: Default::default(),
         brief: Default::default(),
         brain: Box::new(Recording {
-            script: vec![call.clone(), call],
+            script: vec![
+                call.clone(),
+                ProposedCall {
+                    args: json!({"again": true}),
+                    ..call
+                },
+            ],
             seen: seen.clone(),
         }),
         tools: hunch::tools::Registry::new(vec![std::sync::Arc::new(EchoesItsPassword)]),
@@ -530,6 +537,7 @@ async fn a_secret_reaches_only_its_call_even_when_the_tool_echoes_it() {
         approver: Approver::Human,
         blobs: hunch::session::BlobStore::new(dir.path()),
         exit_when_idle: true,
+        budget: Default::default(),
     };
     let (mut engine, handle) = Engine::new(config, "carol");
     let mut rx = engine.subscribe();
@@ -658,5 +666,100 @@ async fn a_pinned_hypothesis_leads() {
             .unwrap()
             .root_cause
             .starts_with("orders-db is saturated")
+    );
+}
+
+#[tokio::test]
+async fn identical_calls_are_caught_until_something_changes() {
+    let get = ProposedCall {
+        tool: "kubectl".into(),
+        args: json!({"command": "kubectl get pods -n shop -l app=payments"}),
+        rationale: String::new(),
+    };
+    let undo = ProposedCall {
+        tool: "kubectl".into(),
+        args: json!({"command": "kubectl rollout undo deployment/payments -n shop"}),
+        rationale: String::new(),
+    };
+    let read = ProposedCall {
+        tool: "read_output".into(),
+        args: json!({"id": "c1", "grep": "payments:2.14.0"}),
+        rationale: String::new(),
+    };
+    let calls = vec![get.clone(), get.clone(), undo, get, read];
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let dir = tempfile::tempdir().unwrap();
+    let env = hunch::tools::demo::DemoEnv::new(hunch::bundle::Bundle::demo());
+    let config = EngineConfig {
+        incident: Default::default(),
+        brief: Default::default(),
+        brain: Box::new(Recording {
+            script: calls,
+            seen: seen.clone(),
+        }),
+        tools: hunch::tools::demo::demo_registry(&env),
+        policy: Policy::Ask,
+        approver: Approver::ApproveAll,
+        blobs: hunch::session::BlobStore::new(dir.path()),
+        exit_when_idle: true,
+        budget: Default::default(),
+    };
+    let (mut engine, _handle) = Engine::new(config, "erin");
+    let _rx = engine.subscribe();
+    let state = engine.run().await;
+    assert!(
+        state.calls[1]
+            .error
+            .as_deref()
+            .unwrap()
+            .starts_with("repeated call: identical to c1")
+    );
+    assert_eq!(
+        state.calls[3].status,
+        hunch::event::CallStatus::Finished(CallOutcome::Ok),
+        "after the rollback the same read runs again"
+    );
+    assert!(
+        state.calls[3]
+            .output
+            .as_ref()
+            .unwrap()
+            .preview
+            .contains("payments:2.13.4")
+    );
+    // read_output answered from c1's full output, in the brain's next context.
+    let last_context = seen.lock().unwrap().last().unwrap().clone();
+    assert!(
+        last_context.contains("read_output") && last_context.contains("payments:2.14.0"),
+        "{last_context}"
+    );
+}
+
+#[tokio::test]
+async fn a_step_budget_ends_the_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let setup = hunch::launch::SessionSetup {
+        bundle: hunch::bundle::Bundle::demo(),
+        brain: Box::new(hunch::brain::offline::OfflineBrain::new(
+            std::time::Duration::ZERO,
+        )),
+        budget: hunch::event::Budget {
+            max_steps: Some(3),
+            ..Default::default()
+        },
+        policy: Policy::Ask,
+        approver: Approver::Nobody,
+        exit_when_idle: true,
+        user: "frank".into(),
+    };
+    let launched = hunch::launch::launch(setup, dir.path()).unwrap();
+    let state = launched.engine.run().await;
+    assert_eq!(state.steps(), 3);
+    assert_eq!(
+        state.ended.as_deref(),
+        Some("budget reached: 3 of 3 steps used (--max-steps)")
+    );
+    assert!(
+        matches!(state.transcript.last(), Some(hunch::event::Entry::Error(e)) if e.starts_with("budget: budget reached"))
     );
 }

@@ -139,6 +139,7 @@ impl ModelServer {
             connect_timeout: Duration::from_secs(2),
             stall_timeout: Duration::from_millis(700),
             max_retries: 2,
+            price_per_mtok: Some((2.0, 8.0)),
         }
     }
 }
@@ -227,15 +228,37 @@ async fn run_demo(
 
 async fn run_with(
     endpoint: Endpoint,
+    engineer: impl FnMut(&Event, &State, &hunch::engine::EngineHandle),
+) -> Run {
+    run_full(
+        endpoint,
+        hunch::bundle::Bundle::demo(),
+        Default::default(),
+        engineer,
+    )
+    .await
+}
+
+async fn run_full(
+    endpoint: Endpoint,
+    bundle: hunch::bundle::Bundle,
+    budget: hunch::event::Budget,
     mut engineer: impl FnMut(&Event, &State, &hunch::engine::EngineHandle),
 ) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let setup = SessionSetup {
-        bundle: hunch::bundle::Bundle::demo(),
-        brain: Box::new(LlmBrain::new(endpoint).unwrap()),
+        bundle,
+        brain: Box::new(
+            LlmBrain::new(
+                endpoint,
+                hunch::brain::llm::redact::Redactor::new(&[]).unwrap(),
+            )
+            .unwrap(),
+        ),
         policy: Policy::Ask,
         approver: Approver::Human,
         exit_when_idle: true,
+        budget,
         user: "dana".into(),
     };
     let launched = launch(setup, dir.path()).unwrap();
@@ -922,4 +945,88 @@ async fn anthropic_error_event_mid_stream_with_http_200() {
         "{errors:?}"
     );
     assert!(run.file_text.contains("Starting"));
+}
+
+#[tokio::test]
+async fn secrets_in_tool_output_are_redacted_before_the_next_request() {
+    let mut bundle = hunch::bundle::Bundle::demo();
+    bundle.logs.push(hunch::bundle::LogLine {
+        ts: chrono::DateTime::parse_from_rfc3339("2026-11-24T02:31:00Z").unwrap().into(),
+        level: "ERROR".into(),
+        service: "payments".into(),
+        message: "pool reconnect to postgres://payments:hunter2pw@orders-db:5432/shop failed; api_key=sk-live-abcdefghijklmnopqrst".into(),
+    });
+    let server = ModelServer::start(vec![
+        Reply::sse(&[
+            call(
+                0,
+                "a",
+                "kubectl",
+                "{\"command\": \"kubectl logs deploy/payments -n shop --tail 2\"}",
+            ),
+            finish("tool_calls"),
+        ]),
+        conclude_reply(&["c1"]),
+    ])
+    .await;
+    let run = run_full(server.endpoint(), bundle, Default::default(), approve).await;
+    assert!(
+        run.state.calls[0]
+            .output
+            .as_ref()
+            .unwrap()
+            .preview
+            .contains("hunter2pw"),
+        "the engineer still sees the real log line"
+    );
+    let second = serde_json::to_string(&server.requests()[1].1).unwrap();
+    assert!(
+        !second.contains("hunter2pw") && !second.contains("sk-live-abcdefghijklmnopqrst"),
+        "{second}"
+    );
+    assert!(second.contains("postgres://payments:[REDACTED]@orders-db"));
+    assert_eq!(run.state.redacted, 2);
+}
+
+#[tokio::test]
+async fn a_token_budget_stops_the_run_with_a_clear_message() {
+    let server = ModelServer::start(vec![
+        Reply::sse(&[
+            text("Looking."),
+            call(0, "a", "metrics_rank", "{}"),
+            finish("tool_calls"),
+            usage(450, 100),
+        ]),
+        conclude_reply(&["c1"]),
+    ])
+    .await;
+    let budget = hunch::event::Budget {
+        max_tokens: Some(500),
+        price_per_mtok: Some((2.0, 8.0)),
+        ..Default::default()
+    };
+    let run = run_full(
+        server.endpoint(),
+        hunch::bundle::Bundle::demo(),
+        budget,
+        approve,
+    )
+    .await;
+    assert_eq!(
+        run.state.ended.as_deref(),
+        Some("budget reached: 550 of 500 tokens used (--max-tokens)")
+    );
+    assert!(run.state.conclusion.is_none());
+    assert_eq!(
+        server.requests().len(),
+        1,
+        "no request after the budget is used up"
+    );
+    assert_eq!(
+        run.state
+            .session
+            .budget
+            .cost(run.state.input_tokens, run.state.output_tokens),
+        Some(0.0017)
+    );
 }

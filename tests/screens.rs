@@ -300,3 +300,38 @@ fn hostile_text_is_drawn_harmlessly() {
     let screen = render(&mut app, 80, 24);
     assert!(screen.contains("log says  ok") && !screen.contains('\x1b'));
 }
+
+#[test]
+fn status_bar_shows_budget_tokens_cost_and_redactions() {
+    let ts = fixture()[0].ts;
+    let kind = |k: EventKind, seq: u64| Event { seq, ts, kind: k };
+    let budget = hunch::event::Budget {
+        max_steps: Some(40),
+        max_tokens: Some(100_000),
+        max_cost: Some(1.0),
+        price_per_mtok: Some((3.0, 15.0)),
+        ..Default::default()
+    };
+    let events = vec![
+        kind(
+            EventKind::SessionStarted {
+                incident: Default::default(),
+                brain: "anthropic:claude-sonnet-4-5".into(),
+                policy: "ask".into(),
+                budget,
+            },
+            0,
+        ),
+        kind(
+            EventKind::Usage {
+                input_tokens: 12_000,
+                output_tokens: 500,
+            },
+            1,
+        ),
+        kind(EventKind::Redacted { count: 2 }, 2),
+    ];
+    let (mut app, _rx) = live_app(&events);
+    let screen = render(&mut app, 140, 12);
+    assert!(screen.contains("anthropic:claude-sonnet-4-5 · policy ask · 01:23 · step 0/40 · 12.5k tok/100.0k · $0.04/$1.00 · 2 redacted"), "{screen}");
+}

@@ -103,6 +103,8 @@ pub enum BrainItem {
         input: u64,
         output: u64,
     },
+    /// How many secrets were redacted from the request this turn sent.
+    Redacted(u64),
     /// Provider data the brain needs back next turn (Anthropic thinking signatures).
     Opaque(Value),
 }
@@ -123,11 +125,28 @@ pub trait Brain: Send {
 }
 
 pub const UPDATE_HYPOTHESES: &str = "update_hypotheses";
+pub const READ_OUTPUT: &str = "read_output";
 pub const CONCLUDE: &str = "conclude";
 
-/// The two tools every brain uses to write to the board and to conclude.
-pub fn board_tool_specs() -> Vec<ToolSpec> {
+/// The tools the engine itself answers: writing the board, concluding, and reading the
+/// full output of an earlier call (so long outputs need not sit in the context).
+pub fn engine_tool_specs() -> Vec<ToolSpec> {
     vec![
+        ToolSpec {
+            name: READ_OUTPUT.into(),
+            description: "Read part of an earlier tool call's full output: a line range, or the lines matching a pattern (case-insensitive substring).".into(),
+            parameters: json!({
+                "type": "object",
+                "properties": {
+                    "id": {"type": "string", "description": "the tool call id, e.g. c4"},
+                    "start_line": {"type": "integer", "minimum": 1},
+                    "end_line": {"type": "integer", "minimum": 1},
+                    "grep": {"type": "string"}
+                },
+                "required": ["id"],
+                "additionalProperties": false
+            }),
+        },
         ToolSpec {
             name: UPDATE_HYPOTHESES.into(),
             description: "Add or update hypotheses on the board. Hypotheses edited by the engineer are authoritative: their statement and status can't be changed.".into(),

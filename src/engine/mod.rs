@@ -15,7 +15,7 @@ pub mod gate;
 
 use crate::brain::{
     Brain, BrainContext, BrainItem, CONCLUDE, HistoryItem, IncidentBrief, ProposedCall,
-    UPDATE_HYPOTHESES, board_tool_specs,
+    READ_OUTPUT, UPDATE_HYPOTHESES, engine_tool_specs,
 };
 use crate::event::{
     Author, CallOutcome, Conclusion, Decision, Event, EventKind, Hypothesis, HypothesisStatus,
@@ -129,6 +129,7 @@ pub struct EngineConfig {
     /// End the session when the brain has nothing more to do (headless), instead of
     /// waiting for the engineer.
     pub exit_when_idle: bool,
+    pub budget: crate::event::Budget,
 }
 
 /// Check a call's arguments against its tool's JSON Schema; the error names the path.
@@ -176,6 +177,7 @@ pub struct Engine {
     replan: bool,
     /// The current turn ended with a brain error.
     brain_failed: bool,
+    started: Instant,
     quit: bool,
 }
 
@@ -193,6 +195,7 @@ impl Engine {
             next_board_call: 1,
             replan: false,
             brain_failed: false,
+            started: Instant::now(),
             quit: false,
         };
         (
@@ -226,6 +229,7 @@ impl Engine {
     pub async fn run(mut self) -> State {
         self.emit(EventKind::SessionStarted {
             incident: self.config.incident.clone(),
+            budget: self.config.budget,
             brain: self.config.brain.name(),
             policy: self.config.policy.name().into(),
         });
@@ -247,6 +251,9 @@ impl Engine {
                     retried: false,
                 });
                 return "turn budget reached".into();
+            }
+            if let Some(reason) = self.budget_reached() {
+                return reason;
             }
             turn += 1;
             self.replan = false;
@@ -282,6 +289,18 @@ impl Engine {
                 }
             }
         }
+    }
+
+    /// Stop when a budget is used up: an error on screen, and the reason the session ended.
+    fn budget_reached(&mut self) -> Option<String> {
+        let elapsed = self.started.elapsed().as_secs();
+        let reason = self.config.budget.exceeded(&self.state, elapsed)?;
+        self.emit(EventKind::Error {
+            source: "budget".into(),
+            message: format!("budget reached: {reason}; the investigation stops here"),
+            retried: false,
+        });
+        Some(format!("budget reached: {reason}"))
     }
 
     async fn wait_for_human(&mut self) -> Result<(), Interrupt> {
@@ -389,7 +408,7 @@ impl Engine {
 
     fn context(&self, turn: u32) -> BrainContext {
         let mut tools = self.config.tools.specs();
-        tools.extend(board_tool_specs());
+        tools.extend(engine_tool_specs());
         BrainContext {
             incident: self.config.brief.clone(),
             tools,
@@ -436,6 +455,11 @@ impl Engine {
                     Some(Ok(BrainItem::Problem { message, retrying })) => {
                         self.emit(EventKind::Error { source: "brain".into(), message: for_display(&message), retried: retrying });
                     }
+                    Some(Ok(BrainItem::Redacted(count))) => {
+                        if count != self.state.redacted {
+                            self.emit(EventKind::Redacted { count });
+                        }
+                    }
                     Some(Ok(BrainItem::Opaque(value))) => opaque.push(value),
                     Some(Ok(BrainItem::Usage { input, output })) => {
                         self.emit(EventKind::Usage { input_tokens: input, output_tokens: output });
@@ -465,14 +489,21 @@ impl Engine {
         }
         let did_something = !said.is_empty() || !thought.is_empty() || !calls.is_empty();
         for call in calls {
-            if self.quit || self.replan {
+            if self.quit
+                || self.replan
+                || self
+                    .config
+                    .budget
+                    .exceeded(&self.state, self.started.elapsed().as_secs())
+                    .is_some()
+            {
                 break;
             }
             if self.wait_while_paused().await.is_err() {
                 return false;
             }
             match call.tool.as_str() {
-                UPDATE_HYPOTHESES | CONCLUDE => self.board_call(call),
+                UPDATE_HYPOTHESES | CONCLUDE | READ_OUTPUT => self.board_call(call),
                 _ => self.execute(call).await,
             }
         }
@@ -484,12 +515,14 @@ impl Engine {
     fn board_call(&mut self, call: ProposedCall) {
         let id = format!("b{}", self.next_board_call);
         self.next_board_call += 1;
-        let result = if call.tool == CONCLUDE {
-            Ok(self.conclude(&call.args))
-        } else {
-            self.update_hypotheses(&call.args)
+        let result = match call.tool.as_str() {
+            CONCLUDE => Ok(self.conclude(&call.args)),
+            READ_OUTPUT => self.read_output(&call.args),
+            _ => self.update_hypotheses(&call.args),
         };
-        if let Err(message) = &result {
+        if let Err(message) = &result
+            && call.tool != READ_OUTPUT
+        {
             self.emit(EventKind::Error {
                 source: "brain".into(),
                 message: message.clone(),
@@ -515,6 +548,93 @@ impl Engine {
                 root_cause: c.root_cause.clone(),
             });
         }
+    }
+
+    /// An earlier successful call with the same tool and arguments, if no call that
+    /// changes anything has succeeded since (then the answer could not differ).
+    fn unchanged_repeat(&self, call: &ProposedCall) -> Option<String> {
+        let earlier = self.history.iter().rposition(|h| {
+            matches!(h, HistoryItem::ToolResult { tool, args, outcome: CallOutcome::Ok, .. } if *tool == call.tool && *args == call.args)
+        })?;
+        let changed_since = self.history[earlier..].iter().any(|h| match h {
+            HistoryItem::ToolResult {
+                id,
+                outcome: CallOutcome::Ok,
+                ..
+            } => self.state.call(id).is_some_and(|c| {
+                !matches!(
+                    c.risk,
+                    crate::event::Risk::ReadOnly | crate::event::Risk::NeedsCredentials
+                )
+            }),
+            _ => false,
+        });
+        match (&self.history[earlier], changed_since) {
+            (HistoryItem::ToolResult { id, .. }, false) => Some(id.clone()),
+            _ => None,
+        }
+    }
+
+    /// A slice of an earlier call's full output, by line range or substring.
+    fn read_output(&self, args: &Value) -> Result<String, String> {
+        const MAX_LINES: usize = 200;
+        let id = args
+            .get("id")
+            .and_then(Value::as_str)
+            .ok_or("read_output needs `id`")?;
+        let output = self
+            .history
+            .iter()
+            .find_map(|h| match h {
+                HistoryItem::ToolResult {
+                    id: i,
+                    output,
+                    outcome: CallOutcome::Ok,
+                    ..
+                } if i == id => Some(output),
+                _ => None,
+            })
+            .ok_or_else(|| format!("no finished call `{id}` with output in this session"))?;
+        let lines: Vec<&str> = output.lines().collect();
+        let selected: Vec<String> = match args.get("grep").and_then(Value::as_str) {
+            Some(pattern) => {
+                let needle = pattern.to_lowercase();
+                lines
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, l)| l.to_lowercase().contains(&needle))
+                    .map(|(n, l)| format!("{}: {l}", n + 1))
+                    .collect()
+            }
+            None => {
+                let start = args
+                    .get("start_line")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(1)
+                    .max(1) as usize;
+                let end = args
+                    .get("end_line")
+                    .and_then(Value::as_u64)
+                    .map(|e| e as usize)
+                    .unwrap_or(start + MAX_LINES - 1)
+                    .min(lines.len());
+                (start..=end)
+                    .filter_map(|n| lines.get(n - 1).map(|l| format!("{n}: {l}")))
+                    .collect()
+            }
+        };
+        let total = selected.len();
+        let mut text: Vec<String> = selected.into_iter().take(MAX_LINES).collect();
+        if total > MAX_LINES {
+            text.push(format!(
+                "[{} more lines; narrow the range or the pattern]",
+                total - MAX_LINES
+            ));
+        }
+        if text.is_empty() {
+            text.push(format!("no lines matched ({} lines in {id})", lines.len()));
+        }
+        Ok(text.join("\n"))
     }
 
     fn update_hypotheses(&mut self, args: &Value) -> Result<String, String> {
@@ -773,6 +893,12 @@ impl Engine {
             risk,
             rationale: for_display(&call.rationale),
         });
+        if let Some(earlier) = self.unchanged_repeat(&call) {
+            let message = format!(
+                "repeated call: identical to {earlier}, and nothing has changed since; use its result (read_output can show more of it)"
+            );
+            return self.finish_failed(&id, &call, message, 0);
+        }
         if let Some(problem) = invalid {
             // Back to the brain as an error it can correct; nothing runs.
             return self.finish_failed(

@@ -577,6 +577,7 @@ fn status_line(app: &App, width: usize) -> Line<'static> {
         state.session.policy,
         state.steps()
     );
+    info.push_str(&budget_text(state));
     if state.errors > 0 {
         info.push_str(&format!(" · {} errors", state.errors));
     }
@@ -611,6 +612,39 @@ fn status_line(app: &App, width: usize) -> Line<'static> {
         }
     }
     Line::from(spans).style(bar)
+}
+
+/// Step limit, tokens, cost and redactions, for the status bar (empty when not in use).
+fn budget_text(state: &State) -> String {
+    let budget = &state.session.budget;
+    let mut out = String::new();
+    if let Some(max) = budget.max_steps {
+        out.push_str(&format!("/{max}"));
+    }
+    let tokens = state.input_tokens + state.output_tokens;
+    let short = |n: u64| {
+        if n >= 10_000 {
+            format!("{:.1}k", n as f64 / 1000.0)
+        } else {
+            n.to_string()
+        }
+    };
+    if tokens > 0 || budget.max_tokens.is_some() {
+        out.push_str(&format!(" · {} tok", short(tokens)));
+        if let Some(max) = budget.max_tokens {
+            out.push_str(&format!("/{}", short(max)));
+        }
+    }
+    if let Some(cost) = budget.cost(state.input_tokens, state.output_tokens) {
+        out.push_str(&format!(" · ${cost:.2}"));
+        if let Some(max) = budget.max_cost {
+            out.push_str(&format!("/${max:.2}"));
+        }
+    }
+    if state.redacted > 0 {
+        out.push_str(&format!(" · {} redacted", state.redacted));
+    }
+    out
 }
 
 fn centered(area: Rect, width: u16, height: u16) -> Rect {

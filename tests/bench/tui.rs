@@ -43,6 +43,7 @@ fn synthetic_session(events: usize) -> Vec<Event> {
             },
             brain: "offline".into(),
             policy: "ask".into(),
+            budget: Default::default(),
         },
     );
     let mut call = 0;

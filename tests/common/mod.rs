@@ -52,6 +52,7 @@ pub async fn run_demo_with(
         policy,
         approver,
         exit_when_idle: true,
+        budget: Default::default(),
         user: "alice".into(),
     };
     let launched = launch(setup, dir.path()).unwrap();

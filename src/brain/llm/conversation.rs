@@ -4,8 +4,8 @@
 //! derived, never kept: each assistant turn is followed by the answers to every call it
 //! made (a denial is an answer too, with the engineer's reason); human edits and steering
 //! land as user turns after those answers; and the last turn always restates the board,
-//! with the engineer's entries marked authoritative. Long outputs are capped here so the
-//! context stays small.
+//! with the engineer's entries marked authoritative. Long outputs are capped here (the
+//! model reads the rest with `read_output`), so the context stays small.
 
 use crate::brain::{BrainContext, CONCLUDE, HistoryItem, UPDATE_HYPOTHESES};
 use crate::event::{Author, CallOutcome, Hypothesis};
@@ -74,7 +74,9 @@ fn board_line(h: &Hypothesis) -> String {
     )
 }
 
-fn cap(text: &str) -> String {
+/// The output as the model sees it: whole when short, else its start plus how to read
+/// the rest with `read_output` (the full text stays in the session).
+fn cap(id: &str, text: &str) -> String {
     if text.len() <= OUTPUT_CAP {
         return text.to_string();
     }
@@ -82,10 +84,11 @@ fn cap(text: &str) -> String {
     while !text.is_char_boundary(cut) {
         cut -= 1;
     }
+    let shown = text[..cut].lines().count();
     format!(
-        "{}\n[truncated: {} more bytes of {}]",
+        "{}\n[output {id} continues: {} lines, {} bytes in all; shown up to line {shown}. Read more with read_output(id=\"{id}\", start_line, end_line) or read_output(id=\"{id}\", grep=\"...\")]",
         &text[..cut],
-        text.len() - cut,
+        text.lines().count(),
         text.len()
     )
 }
@@ -155,7 +158,7 @@ pub fn build(ctx: &BrainContext) -> Vec<Turn> {
                         args: args.clone(),
                     });
                 let (content, is_error) = match (outcome, error) {
-                    (CallOutcome::Ok, _) => (cap(output), false),
+                    (CallOutcome::Ok, _) => (cap(id, output), false),
                     (_, Some(e)) => (format!("error: {e}"), true),
                     (_, None) => ("error".to_string(), true),
                 };
@@ -285,7 +288,7 @@ mod tests {
             matches!(&turns[2], Turn::Assistant(m) if m.calls.len() == 2 && m.reasoning == "think")
         );
         assert!(
-            matches!(&turns[3], Turn::ToolResult { id, content, .. } if id == "c1" && content.contains("[truncated: 10 more bytes"))
+            matches!(&turns[3], Turn::ToolResult { id, content, .. } if id == "c1" && content.contains("[output c1 continues") && content.contains("read_output(id=\"c1\""))
         );
         assert!(
             matches!(&turns[4], Turn::ToolResult { id, is_error: true, content, .. } if id == "c2" && content.starts_with("denied: no"))

@@ -17,6 +17,7 @@ pub mod anthropic;
 pub mod conversation;
 pub mod openai;
 pub mod providers;
+pub mod redact;
 mod think;
 
 use super::{Brain, BrainContext, BrainError, BrainItem};
@@ -56,6 +57,8 @@ pub struct Endpoint {
     /// The longest silence allowed between two chunks of a stream.
     pub stall_timeout: Duration,
     pub max_retries: usize,
+    /// Dollars per million (input, output) tokens, when configured.
+    pub price_per_mtok: Option<(f64, f64)>,
 }
 
 impl Endpoint {
@@ -67,10 +70,11 @@ impl Endpoint {
 pub struct LlmBrain {
     endpoint: Arc<Endpoint>,
     client: reqwest::Client,
+    redactor: Arc<redact::Redactor>,
 }
 
 impl LlmBrain {
-    pub fn new(endpoint: Endpoint) -> Result<LlmBrain, BrainError> {
+    pub fn new(endpoint: Endpoint, redactor: redact::Redactor) -> Result<LlmBrain, BrainError> {
         let client = reqwest::Client::builder()
             .connect_timeout(endpoint.connect_timeout)
             .build()
@@ -78,6 +82,7 @@ impl LlmBrain {
         Ok(LlmBrain {
             endpoint: Arc::new(endpoint),
             client,
+            redactor: Arc::new(redactor),
         })
     }
 }
@@ -91,9 +96,10 @@ impl Brain for LlmBrain {
         let (tx, rx) = mpsc::unbounded_channel();
         let endpoint = self.endpoint.clone();
         let client = self.client.clone();
+        let redactor = self.redactor.clone();
         tokio::spawn(async move {
             let sink = Sink(tx.clone());
-            if let Err(e) = run_turn(&client, &endpoint, &context, &sink).await {
+            if let Err(e) = run_turn(&client, &endpoint, &redactor, &context, &sink).await {
                 let _ = tx.send(Err(e));
             }
         });
@@ -270,10 +276,13 @@ impl Assembler {
 async fn run_turn(
     client: &reqwest::Client,
     endpoint: &Endpoint,
+    redactor: &redact::Redactor,
     context: &BrainContext,
     sink: &Sink,
 ) -> Result<(), BrainError> {
-    let turns = conversation::build(context);
+    let mut turns = conversation::build(context);
+    let redacted = redact::redact_turns(&mut turns, redactor);
+    sink.send(BrainItem::Redacted(redacted as u64))?;
     let (body, mut assembler) = match endpoint.dialect {
         Dialect::OpenAi => (
             openai::request_body(&endpoint.model, &turns, &context.tools),

@@ -23,6 +23,9 @@ pub struct ProviderConfig {
     pub connect_timeout_secs: Option<u64>,
     pub stall_timeout_secs: Option<u64>,
     pub max_retries: Option<usize>,
+    /// Dollars per million input tokens (enables cost in the status bar and --max-cost).
+    pub price_input_per_mtok: Option<f64>,
+    pub price_output_per_mtok: Option<f64>,
 }
 
 /// name, base URL, base-URL variable, key variable.
@@ -106,6 +109,8 @@ fn merge(base: ProviderConfig, over: &ProviderConfig) -> ProviderConfig {
         connect_timeout_secs: over.connect_timeout_secs.or(base.connect_timeout_secs),
         stall_timeout_secs: over.stall_timeout_secs.or(base.stall_timeout_secs),
         max_retries: over.max_retries.or(base.max_retries),
+        price_input_per_mtok: over.price_input_per_mtok.or(base.price_input_per_mtok),
+        price_output_per_mtok: over.price_output_per_mtok.or(base.price_output_per_mtok),
     }
 }
 
@@ -164,6 +169,9 @@ pub fn resolve(
         connect_timeout: Duration::from_secs(settings.connect_timeout_secs.unwrap_or(10)),
         stall_timeout: Duration::from_secs(settings.stall_timeout_secs.unwrap_or(60)),
         max_retries: settings.max_retries.unwrap_or(4),
+        price_per_mtok: settings
+            .price_input_per_mtok
+            .zip(settings.price_output_per_mtok),
     })
 }
 
