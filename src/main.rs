@@ -104,6 +104,12 @@ enum Commands {
     },
     /// List recorded sessions, newest first.
     Sessions,
+    /// Show the model providers (presets and config.toml) and check that each answers.
+    Models {
+        /// Only list them; don't contact any endpoint.
+        #[arg(long)]
+        offline: bool,
+    },
 }
 
 fn init_logging(paths: &Paths) -> Result<()> {
@@ -184,6 +190,7 @@ fn main() -> Result<()> {
             let look = look(cli.theme, cli.keymap, &config, &paths)?;
             run_replay(&file, look)
         }
+        Commands::Models { offline } => list_models(&config, offline),
         Commands::Sessions => {
             let sessions = hunch::session::list_sessions(&paths.sessions_dir())?;
             if sessions.is_empty() {
@@ -264,6 +271,50 @@ fn investigate(
         let look = look(theme, keymap, config, paths)?;
         run_live(setup, paths, look)
     }
+}
+
+fn list_models(config: &Config, offline: bool) -> Result<()> {
+    use hunch::brain::llm::providers::{all_providers, check};
+    let env = |var: &str| std::env::var(var).ok();
+    let endpoints: Vec<_> = all_providers(&config.providers)
+        .into_iter()
+        .map(|name| (name.clone(), resolve(&format!("{name}:-"), &config.providers, env)))
+        .collect();
+    let verdicts: Vec<String> = if offline {
+        vec![String::new(); endpoints.len()]
+    } else {
+        let runtime = tokio::runtime::Runtime::new()?;
+        let client = reqwest::Client::builder().timeout(Duration::from_secs(4)).build()?;
+        runtime.block_on(futures::future::join_all(endpoints.iter().map(|(_, e)| {
+            let client = client.clone();
+            async move {
+                match e {
+                    Ok(endpoint) => match check(&client, endpoint).await {
+                        Ok(ok) => format!("ok, {ok}"),
+                        Err(e) => format!("fails: {e}"),
+                    },
+                    Err(e) => format!("misconfigured: {e}"),
+                }
+            }
+        })))
+    };
+    println!("{:<12} {:<10} {:<40} {:<28} check", "provider", "dialect", "base url", "key");
+    for ((name, endpoint), verdict) in endpoints.iter().zip(verdicts) {
+        match endpoint {
+            Ok(e) => {
+                let key = match (&e.api_key_env, &e.api_key) {
+                    (None, _) => "none needed".to_string(),
+                    (Some(var), Some(_)) => format!("${var} set"),
+                    (Some(var), None) => format!("${var} NOT set"),
+                };
+                let dialect = format!("{:?}", e.dialect).to_lowercase();
+                println!("{name:<12} {dialect:<10} {:<40} {key:<28} {verdict}", e.base_url);
+            }
+            Err(e) => println!("{name:<12} {e}"),
+        }
+    }
+    println!("\nUse one with --model PROVIDER:MODEL, e.g. --model ollama:qwen3:14b; add or override providers in [providers.NAME] of config.toml.");
+    Ok(())
 }
 
 fn run_live(setup: SessionSetup, paths: &Paths, look: Look) -> Result<()> {

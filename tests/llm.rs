@@ -111,9 +111,19 @@ impl ModelServer {
                 }))
             }
         });
+        let models = axum::routing::get(|headers: HeaderMap| async move {
+            let bearer = headers.get("authorization").is_some_and(|v| v == "Bearer sk-test-key");
+            let anthropic = headers.get("x-api-key").is_some_and(|v| v == "sk-ant-test") && headers.contains_key("anthropic-version");
+            if bearer || anthropic {
+                respond(Reply::raw(200, r#"{"data":[{"id":"gpt-test"},{"id":"claude-test"}]}"#))
+            } else {
+                respond(Reply::raw(401, r#"{"error":{"message":"missing key"}}"#))
+            }
+        });
         let app = axum::Router::new()
             .route("/v1/chat/completions", handler.clone())
-            .route("/v1/messages", handler);
+            .route("/v1/messages", handler)
+            .route("/v1/models", models);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -1029,4 +1039,19 @@ async fn a_token_budget_stops_the_run_with_a_clear_message() {
             .cost(run.state.input_tokens, run.state.output_tokens),
         Some(0.0017)
     );
+}
+
+#[tokio::test]
+async fn models_check_reports_what_each_endpoint_says() {
+    use hunch::brain::llm::providers::check;
+    let server = ModelServer::start(vec![]).await;
+    let client = reqwest::Client::new();
+    assert_eq!(check(&client, &server.endpoint()).await.unwrap(), "answers: 2 models (gpt-test, claude-test…)");
+    assert_eq!(check(&client, &anthropic_endpoint(&server)).await.unwrap(), "answers: 2 models (gpt-test, claude-test…)");
+    let keyless = Endpoint { api_key: None, ..server.endpoint() };
+    assert_eq!(check(&client, &keyless).await.unwrap_err(), "401 Unauthorized ($OPENAI_API_KEY is not set) missing key");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let down = Endpoint { base_url: format!("http://127.0.0.1:{port}/v1"), ..server.endpoint() };
+    let err = check(&client, &down).await.unwrap_err();
+    assert!(err.starts_with("unreachable:") && err.to_lowercase().contains("connection refused"), "{err}");
 }

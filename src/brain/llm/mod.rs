@@ -150,6 +150,21 @@ fn describe_status(status: StatusCode, body: &str, endpoint: &Endpoint) -> Strin
     }
 }
 
+/// An error with its causes ("… : connection refused"), as people need to read it.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
     value
@@ -207,10 +222,10 @@ async fn connect(
                 (message, wait)
             }
             Err(e) if e.is_connect() || e.is_timeout() => (
-                format!("cannot reach {} at {url}: {e}", endpoint.provider),
+                format!("cannot reach {} at {url}: {}", endpoint.provider, error_chain(&e)),
                 None,
             ),
-            Err(e) => return Err(BrainError::Failed(format!("request to {url} failed: {e}"))),
+            Err(e) => return Err(BrainError::Failed(format!("request to {url} failed: {}", error_chain(&e)))),
         };
         let Some(backoff) = delays.next() else {
             return Err(BrainError::Failed(format!(
@@ -317,7 +332,7 @@ async fn run_turn(
         };
         let event = match next {
             None => break,
-            Some(Err(e)) => return Err(partial(format!("the stream broke ({e})"), chunks)),
+            Some(Err(e)) => return Err(partial(format!("the stream broke ({})", error_chain(&e)), chunks)),
             Some(Ok(event)) => event,
         };
         let data = event.data.trim();

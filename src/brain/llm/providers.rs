@@ -175,6 +175,52 @@ pub fn resolve(
     })
 }
 
+/// Every provider: the presets, then those only in config.toml.
+pub fn all_providers(configured: &BTreeMap<String, ProviderConfig>) -> Vec<String> {
+    let mut names: Vec<String> = preset_names().into_iter().map(str::to_string).collect();
+    names.extend(configured.keys().filter(|k| preset(k).is_none()).cloned());
+    names
+}
+
+/// Ask a provider which models it serves (`GET …/models`): the cheapest proof that the
+/// base URL, the network and the key all work. Returns a one-line verdict.
+pub async fn check(client: &reqwest::Client, endpoint: &Endpoint) -> Result<String, String> {
+    let base = endpoint.base_url.trim_end_matches('/');
+    let mut request = match endpoint.dialect {
+        Dialect::OpenAi => client.get(format!("{base}/models")),
+        Dialect::Anthropic => client.get(format!("{base}/v1/models")).header("anthropic-version", "2023-06-01"),
+    };
+    if let Some(key) = &endpoint.api_key {
+        request = match endpoint.dialect {
+            Dialect::OpenAi => request.bearer_auth(key),
+            Dialect::Anthropic => request.header("x-api-key", key),
+        };
+    }
+    for (name, value) in &endpoint.headers {
+        request = request.header(name, value);
+    }
+    let response = request.send().await.map_err(|e| format!("unreachable: {}", super::error_chain(&e)))?;
+    let status = response.status();
+    let body: serde_json::Value = response.json().await.unwrap_or_default();
+    if !status.is_success() {
+        let detail = body.pointer("/error/message").and_then(serde_json::Value::as_str).unwrap_or("");
+        let hint = match (status.as_u16(), &endpoint.api_key_env, &endpoint.api_key) {
+            (401 | 403, Some(var), None) => format!(" (${var} is not set)"),
+            (401 | 403, Some(var), Some(_)) => format!(" (check ${var})"),
+            _ => String::new(),
+        };
+        return Err(format!("{status}{hint} {detail}").trim().to_string());
+    }
+    let models: Vec<&str> = body
+        .get("data")
+        .or_else(|| body.get("models"))
+        .and_then(serde_json::Value::as_array)
+        .map(|list| list.iter().filter_map(|m| m.get("id").or_else(|| m.get("name")).and_then(serde_json::Value::as_str)).collect())
+        .unwrap_or_default();
+    let sample = models.iter().take(3).copied().collect::<Vec<_>>().join(", ");
+    Ok(format!("answers: {} models{}", models.len(), if sample.is_empty() { String::new() } else { format!(" ({sample}…)") }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
