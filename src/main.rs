@@ -278,13 +278,20 @@ fn list_models(config: &Config, offline: bool) -> Result<()> {
     let env = |var: &str| std::env::var(var).ok();
     let endpoints: Vec<_> = all_providers(&config.providers)
         .into_iter()
-        .map(|name| (name.clone(), resolve(&format!("{name}:-"), &config.providers, env)))
+        .map(|name| {
+            (
+                name.clone(),
+                resolve(&format!("{name}:-"), &config.providers, env),
+            )
+        })
         .collect();
     let verdicts: Vec<String> = if offline {
         vec![String::new(); endpoints.len()]
     } else {
         let runtime = tokio::runtime::Runtime::new()?;
-        let client = reqwest::Client::builder().timeout(Duration::from_secs(4)).build()?;
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(4))
+            .build()?;
         runtime.block_on(futures::future::join_all(endpoints.iter().map(|(_, e)| {
             let client = client.clone();
             async move {
@@ -298,7 +305,10 @@ fn list_models(config: &Config, offline: bool) -> Result<()> {
             }
         })))
     };
-    println!("{:<12} {:<10} {:<40} {:<28} check", "provider", "dialect", "base url", "key");
+    println!(
+        "{:<12} {:<10} {:<40} {:<28} check",
+        "provider", "dialect", "base url", "key"
+    );
     for ((name, endpoint), verdict) in endpoints.iter().zip(verdicts) {
         match endpoint {
             Ok(e) => {
@@ -308,12 +318,17 @@ fn list_models(config: &Config, offline: bool) -> Result<()> {
                     (Some(var), None) => format!("${var} NOT set"),
                 };
                 let dialect = format!("{:?}", e.dialect).to_lowercase();
-                println!("{name:<12} {dialect:<10} {:<40} {key:<28} {verdict}", e.base_url);
+                println!(
+                    "{name:<12} {dialect:<10} {:<40} {key:<28} {verdict}",
+                    e.base_url
+                );
             }
             Err(e) => println!("{name:<12} {e}"),
         }
     }
-    println!("\nUse one with --model PROVIDER:MODEL, e.g. --model ollama:qwen3:14b; add or override providers in [providers.NAME] of config.toml.");
+    println!(
+        "\nUse one with --model PROVIDER:MODEL, e.g. --model ollama:qwen3:14b; add or override providers in [providers.NAME] of config.toml."
+    );
     Ok(())
 }
 

@@ -112,10 +112,16 @@ impl ModelServer {
             }
         });
         let models = axum::routing::get(|headers: HeaderMap| async move {
-            let bearer = headers.get("authorization").is_some_and(|v| v == "Bearer sk-test-key");
-            let anthropic = headers.get("x-api-key").is_some_and(|v| v == "sk-ant-test") && headers.contains_key("anthropic-version");
+            let bearer = headers
+                .get("authorization")
+                .is_some_and(|v| v == "Bearer sk-test-key");
+            let anthropic = headers.get("x-api-key").is_some_and(|v| v == "sk-ant-test")
+                && headers.contains_key("anthropic-version");
             if bearer || anthropic {
-                respond(Reply::raw(200, r#"{"data":[{"id":"gpt-test"},{"id":"claude-test"}]}"#))
+                respond(Reply::raw(
+                    200,
+                    r#"{"data":[{"id":"gpt-test"},{"id":"claude-test"}]}"#,
+                ))
             } else {
                 respond(Reply::raw(401, r#"{"error":{"message":"missing key"}}"#))
             }
@@ -542,6 +548,7 @@ async fn a_bad_call_goes_back_to_the_model_as_an_error_it_can_correct() {
             call(0, "a", "kubectl", "{\"command\": kubectl get"),
             call(1, "b", "no_such_tool", "{}"),
             call(2, "c", "kubectl", "{\"cmd\": \"x\"}"),
+            call(3, "d", "update_hypotheses", "{\"hypotheses\": [{\"statement\": \"x\", \"status\": \"maybe\", \"confidence\": 0.5}]}"),
             finish("tool_calls"),
         ]),
         conclude_reply(&[]),
@@ -571,6 +578,12 @@ async fn a_bad_call_goes_back_to_the_model_as_an_error_it_can_correct() {
     );
     let second = serde_json::to_string(&server.requests()[1].1).unwrap();
     assert!(second.contains("error: unknown tool `no_such_tool`"));
+    assert!(
+        second
+            .contains("error: invalid arguments for `update_hypotheses`: unknown variant `maybe`"),
+        "{second}"
+    );
+    assert!(run.state.hypotheses.is_empty());
     assert!(run.state.conclusion.is_some(), "the session goes on");
 }
 
@@ -1046,12 +1059,34 @@ async fn models_check_reports_what_each_endpoint_says() {
     use hunch::brain::llm::providers::check;
     let server = ModelServer::start(vec![]).await;
     let client = reqwest::Client::new();
-    assert_eq!(check(&client, &server.endpoint()).await.unwrap(), "answers: 2 models (gpt-test, claude-test…)");
-    assert_eq!(check(&client, &anthropic_endpoint(&server)).await.unwrap(), "answers: 2 models (gpt-test, claude-test…)");
-    let keyless = Endpoint { api_key: None, ..server.endpoint() };
-    assert_eq!(check(&client, &keyless).await.unwrap_err(), "401 Unauthorized ($OPENAI_API_KEY is not set) missing key");
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let down = Endpoint { base_url: format!("http://127.0.0.1:{port}/v1"), ..server.endpoint() };
+    assert_eq!(
+        check(&client, &server.endpoint()).await.unwrap(),
+        "answers: 2 models (gpt-test, claude-test…)"
+    );
+    assert_eq!(
+        check(&client, &anthropic_endpoint(&server)).await.unwrap(),
+        "answers: 2 models (gpt-test, claude-test…)"
+    );
+    let keyless = Endpoint {
+        api_key: None,
+        ..server.endpoint()
+    };
+    assert_eq!(
+        check(&client, &keyless).await.unwrap_err(),
+        "401 Unauthorized ($OPENAI_API_KEY is not set) missing key"
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let down = Endpoint {
+        base_url: format!("http://127.0.0.1:{port}/v1"),
+        ..server.endpoint()
+    };
     let err = check(&client, &down).await.unwrap_err();
-    assert!(err.starts_with("unreachable:") && err.to_lowercase().contains("connection refused"), "{err}");
+    assert!(
+        err.starts_with("unreachable:") && err.to_lowercase().contains("connection refused"),
+        "{err}"
+    );
 }

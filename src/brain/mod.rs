@@ -13,10 +13,12 @@
 pub mod llm;
 pub mod offline;
 
-use crate::event::{CallOutcome, Hypothesis};
-use crate::tools::ToolSpec;
+use crate::event::{CallOutcome, Hypothesis, HypothesisStatus};
+use crate::tools::{ToolSpec, schema_of};
 use futures::stream::BoxStream;
-use serde_json::{Value, json};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::Value;
 
 /// The incident as a brain sees it.
 #[derive(Debug, Clone, Default)]
@@ -128,6 +130,59 @@ pub const UPDATE_HYPOTHESES: &str = "update_hypotheses";
 pub const READ_OUTPUT: &str = "read_output";
 pub const CONCLUDE: &str = "conclude";
 
+/// Arguments of `read_output`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReadOutputArgs {
+    /// The tool call id, e.g. c4.
+    pub id: String,
+    /// The first line to show (1-based).
+    #[schemars(range(min = 1))]
+    pub start_line: Option<u64>,
+    /// The last line to show.
+    #[schemars(range(min = 1))]
+    pub end_line: Option<u64>,
+    /// Show only lines containing this (case-insensitive).
+    pub grep: Option<String>,
+}
+
+/// One hypothesis as a brain writes it.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HypothesisArgs {
+    /// H1, H2, … to update one; omit to add one.
+    pub id: Option<String>,
+    /// The brain's own stable handle for it, if it keeps one.
+    pub key: Option<String>,
+    pub statement: String,
+    pub status: HypothesisStatus,
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub confidence: f32,
+    /// Ids of the tool calls that support or refute it (c1, c2, …).
+    #[serde(default)]
+    pub evidence: Vec<String>,
+}
+
+/// Arguments of `update_hypotheses`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateHypothesesArgs {
+    pub hypotheses: Vec<HypothesisArgs>,
+}
+
+/// Arguments of `conclude`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConcludeArgs {
+    pub root_cause: String,
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub confidence: f32,
+    /// Ids of the tool calls that are the evidence (c1, c2, …).
+    pub evidence: Vec<String>,
+    #[serde(default)]
+    pub follow_ups: Vec<String>,
+}
+
 /// The tools the engine itself answers: writing the board, concluding, and reading the
 /// full output of an earlier call (so long outputs need not sit in the context).
 pub fn engine_tool_specs() -> Vec<ToolSpec> {
@@ -135,50 +190,17 @@ pub fn engine_tool_specs() -> Vec<ToolSpec> {
         ToolSpec {
             name: READ_OUTPUT.into(),
             description: "Read part of an earlier tool call's full output: a line range, or the lines matching a pattern (case-insensitive substring).".into(),
-            parameters: json!({
-                "type": "object",
-                "properties": {
-                    "id": {"type": "string", "description": "the tool call id, e.g. c4"},
-                    "start_line": {"type": "integer", "minimum": 1},
-                    "end_line": {"type": "integer", "minimum": 1},
-                    "grep": {"type": "string"}
-                },
-                "required": ["id"],
-                "additionalProperties": false
-            }),
+            parameters: schema_of::<ReadOutputArgs>(),
         },
         ToolSpec {
             name: UPDATE_HYPOTHESES.into(),
             description: "Add or update hypotheses on the board. Hypotheses edited by the engineer are authoritative: their statement and status can't be changed.".into(),
-            parameters: json!({
-                "type": "object",
-                "properties": {"hypotheses": {"type": "array", "items": {
-                    "type": "object",
-                    "properties": {
-                        "id": {"type": "string"}, "key": {"type": "string"},
-                        "statement": {"type": "string"},
-                        "status": {"type": "string", "enum": ["open", "supported", "refuted", "confirmed"]},
-                        "confidence": {"type": "number", "minimum": 0, "maximum": 1},
-                        "evidence": {"type": "array", "items": {"type": "string"}, "description": "ids of tool calls"}
-                    },
-                    "required": ["statement", "status", "confidence"]
-                }}},
-                "required": ["hypotheses"]
-            }),
+            parameters: schema_of::<UpdateHypothesesArgs>(),
         },
         ToolSpec {
             name: CONCLUDE.into(),
             description: "State the root cause with confidence, the tool-call ids that are its evidence, and follow-ups.".into(),
-            parameters: json!({
-                "type": "object",
-                "properties": {
-                    "root_cause": {"type": "string"},
-                    "confidence": {"type": "number", "minimum": 0, "maximum": 1},
-                    "evidence": {"type": "array", "items": {"type": "string"}},
-                    "follow_ups": {"type": "array", "items": {"type": "string"}}
-                },
-                "required": ["root_cause", "confidence", "evidence"]
-            }),
+            parameters: schema_of::<ConcludeArgs>(),
         },
     ]
 }

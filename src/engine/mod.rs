@@ -14,8 +14,9 @@
 pub mod gate;
 
 use crate::brain::{
-    Brain, BrainContext, BrainItem, CONCLUDE, HistoryItem, IncidentBrief, ProposedCall,
-    READ_OUTPUT, UPDATE_HYPOTHESES, engine_tool_specs,
+    Brain, BrainContext, BrainItem, CONCLUDE, ConcludeArgs, HistoryItem, IncidentBrief,
+    ProposedCall, READ_OUTPUT, ReadOutputArgs, UPDATE_HYPOTHESES, UpdateHypothesesArgs,
+    engine_tool_specs,
 };
 use crate::event::{
     Author, CallOutcome, Conclusion, Decision, Event, EventKind, Hypothesis, HypothesisStatus,
@@ -515,10 +516,14 @@ impl Engine {
     fn board_call(&mut self, call: ProposedCall) {
         let id = format!("b{}", self.next_board_call);
         self.next_board_call += 1;
+        fn parse<T: serde::de::DeserializeOwned>(tool: &str, args: &Value) -> Result<T, String> {
+            serde_json::from_value(args.clone())
+                .map_err(|e| format!("invalid arguments for `{tool}`: {e}"))
+        }
         let result = match call.tool.as_str() {
-            CONCLUDE => Ok(self.conclude(&call.args)),
-            READ_OUTPUT => self.read_output(&call.args),
-            _ => self.update_hypotheses(&call.args),
+            CONCLUDE => parse(CONCLUDE, &call.args).map(|args| self.conclude(args)),
+            READ_OUTPUT => parse(READ_OUTPUT, &call.args).and_then(|args| self.read_output(args)),
+            _ => parse(UPDATE_HYPOTHESES, &call.args).map(|args| self.update_hypotheses(args)),
         };
         if let Err(message) = &result
             && call.tool != READ_OUTPUT
@@ -576,12 +581,9 @@ impl Engine {
     }
 
     /// A slice of an earlier call's full output, by line range or substring.
-    fn read_output(&self, args: &Value) -> Result<String, String> {
+    fn read_output(&self, args: ReadOutputArgs) -> Result<String, String> {
         const MAX_LINES: usize = 200;
-        let id = args
-            .get("id")
-            .and_then(Value::as_str)
-            .ok_or("read_output needs `id`")?;
+        let id = args.id.as_str();
         let output = self
             .history
             .iter()
@@ -596,7 +598,7 @@ impl Engine {
             })
             .ok_or_else(|| format!("no finished call `{id}` with output in this session"))?;
         let lines: Vec<&str> = output.lines().collect();
-        let selected: Vec<String> = match args.get("grep").and_then(Value::as_str) {
+        let selected: Vec<String> = match args.grep.as_deref() {
             Some(pattern) => {
                 let needle = pattern.to_lowercase();
                 lines
@@ -607,14 +609,9 @@ impl Engine {
                     .collect()
             }
             None => {
-                let start = args
-                    .get("start_line")
-                    .and_then(Value::as_u64)
-                    .unwrap_or(1)
-                    .max(1) as usize;
+                let start = args.start_line.unwrap_or(1).max(1) as usize;
                 let end = args
-                    .get("end_line")
-                    .and_then(Value::as_u64)
+                    .end_line
                     .map(|e| e as usize)
                     .unwrap_or(start + MAX_LINES - 1)
                     .min(lines.len());
@@ -637,30 +634,19 @@ impl Engine {
         Ok(text.join("\n"))
     }
 
-    fn update_hypotheses(&mut self, args: &Value) -> Result<String, String> {
-        let Some(items) = args.get("hypotheses").and_then(Value::as_array) else {
-            return Err("update_hypotheses needs a `hypotheses` array".into());
-        };
+    fn update_hypotheses(&mut self, args: UpdateHypothesesArgs) -> String {
         let mut updated = Vec::new();
-        let mut problems = Vec::new();
-        for item in items {
-            let mut proposed: Hypothesis = match serde_json::from_value(serde_json::json!({
-                "id": item.get("id").cloned().unwrap_or(Value::String(String::new())),
-                "statement": item.get("statement").cloned().unwrap_or_default(),
-                "status": item.get("status").cloned().unwrap_or(Value::String("open".into())),
-                "confidence": item.get("confidence").cloned().unwrap_or(Value::from(0.0)),
-                "evidence": item.get("evidence").cloned().unwrap_or(Value::Array(vec![])),
-                "key": item.get("key").cloned().unwrap_or(Value::Null),
-                "author": "brain",
-            })) {
-                Ok(h) => h,
-                Err(e) => {
-                    problems.push(format!("bad hypothesis {item}: {e}"));
-                    continue;
-                }
+        for item in args.hypotheses {
+            let mut proposed = Hypothesis {
+                id: item.id.unwrap_or_default(),
+                statement: for_display(&item.statement),
+                status: item.status,
+                confidence: item.confidence.clamp(0.0, 1.0),
+                evidence: item.evidence,
+                key: item.key,
+                author: Author::Brain,
+                pinned: false,
             };
-            proposed.statement = for_display(&proposed.statement);
-            proposed.confidence = proposed.confidence.clamp(0.0, 1.0);
             proposed.evidence.retain(|id| self.state.call(id).is_some());
             let existing = self
                 .state
@@ -698,54 +684,25 @@ impl Engine {
             updated.push(hypothesis.id.clone());
             self.emit(EventKind::HypothesisUpserted { hypothesis });
         }
-        match (updated.is_empty(), problems.is_empty()) {
-            (_, true) => Ok(format!("board updated: {}", updated.join(", "))),
-            (true, false) => Err(problems.join("; ")),
-            (false, false) => Ok(format!(
-                "board updated: {}; skipped: {}",
-                updated.join(", "),
-                problems.join("; ")
-            )),
-        }
+        format!("board updated: {}", updated.join(", "))
     }
 
     /// Record the conclusion; returns what to tell the brain.
-    fn conclude(&mut self, args: &Value) -> String {
-        let text = |k: &str| {
-            args.get(k)
-                .and_then(Value::as_str)
-                .map(for_display)
-                .unwrap_or_default()
-        };
-        let list = |k: &str| -> Vec<String> {
-            args.get(k)
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(Value::as_str)
-                        .map(for_display)
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
-        let cited = list("evidence");
+    fn conclude(&mut self, args: ConcludeArgs) -> String {
+        let cited: Vec<String> = args.evidence.iter().map(|e| for_display(e)).collect();
         let unknown: Vec<String> = cited
             .iter()
             .filter(|id| self.state.call(id).is_none())
             .cloned()
             .collect();
         let conclusion = Conclusion {
-            root_cause: text("root_cause"),
-            confidence: args
-                .get("confidence")
-                .and_then(Value::as_f64)
-                .unwrap_or(0.0)
-                .clamp(0.0, 1.0) as f32,
+            root_cause: for_display(&args.root_cause),
+            confidence: args.confidence.clamp(0.0, 1.0),
             evidence: cited
                 .into_iter()
                 .filter(|id| self.state.call(id).is_some())
                 .collect(),
-            follow_ups: list("follow_ups"),
+            follow_ups: args.follow_ups.iter().map(|f| for_display(f)).collect(),
         };
         let uncited = conclusion.evidence.is_empty();
         self.emit(EventKind::Concluded { conclusion });

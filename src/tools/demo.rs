@@ -8,7 +8,7 @@
 
 use super::{
     CallPreview, CredentialSpec, Registry, Secret, Tool, ToolError, ToolOutput, ToolSpec,
-    kubectl_risk, sql_risk, str_arg,
+    kubectl_risk, parse_args, schema_of, sql_risk, str_arg,
 };
 use crate::analysis::{rank, templates};
 use crate::bundle::{Bundle, parse_time, service_of};
@@ -16,6 +16,8 @@ use crate::event::Risk;
 use crate::knowledge::KnowledgeBase;
 use chrono::{DateTime, TimeZone, Utc};
 use futures::future::BoxFuture;
+use schemars::JsonSchema;
+use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -125,8 +127,88 @@ fn json_output(value: &Value, digest: String) -> ToolOutput {
     }
 }
 
-fn schema(properties: Value, required: &[&str]) -> Value {
-    json!({"type": "object", "properties": properties, "required": required, "additionalProperties": false})
+/// Arguments of `metrics_rank`.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct RankArgs {
+    /// How many changed series to list (default 10).
+    #[schemars(range(min = 1))]
+    top: Option<u64>,
+}
+
+/// Arguments of `metrics_query`.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct QueryArgs {
+    /// A service name, or a series-name prefix.
+    service: String,
+}
+
+/// Arguments of `change_events`.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct EventsArgs {
+    /// Only events at or after this RFC 3339 time.
+    since: Option<String>,
+    /// Only events at or before this RFC 3339 time.
+    until: Option<String>,
+}
+
+#[derive(Deserialize, JsonSchema, Clone, Copy)]
+#[serde(rename_all = "UPPERCASE")]
+#[schemars(inline)]
+enum Level {
+    Info,
+    Warn,
+    Error,
+}
+
+/// Arguments of `logs_digest`.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct DigestArgs {
+    /// Only this service's lines.
+    service: Option<String>,
+    /// The minimum level (default WARN).
+    level: Option<Level>,
+    /// Lines before this RFC 3339 time are the baseline (default: the metric onset).
+    baseline_until: Option<String>,
+}
+
+#[derive(Deserialize, JsonSchema, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+#[schemars(inline)]
+enum DocKind {
+    Runbook,
+    Incident,
+}
+
+/// Arguments of `knowledge_search`.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct SearchArgs {
+    /// Words to search for.
+    query: String,
+    /// Only runbooks or only past incidents.
+    kind: Option<DocKind>,
+}
+
+/// Arguments of `kubectl`.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct KubectlArgs {
+    /// A full command line starting with `kubectl`.
+    command: String,
+}
+
+/// Arguments of `psql`.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct PsqlArgs {
+    /// The database service name, e.g. orders-db.
+    target: String,
+    /// The SQL to run.
+    query: String,
 }
 
 fn read_only_preview(tool: &str, args: &Value) -> CallPreview {
@@ -186,7 +268,7 @@ impl Tool for MetricsRank {
         ToolSpec {
             name: "metrics_rank".into(),
             description: "Rank every metric series by how much it shifted at the incident onset (robust z-score of the median shift); the onset is found from the data.".into(),
-            parameters: schema(json!({"top": {"type": "integer", "minimum": 1, "description": "how many changed series to list (default 10)"}}), &[]),
+            parameters: schema_of::<RankArgs>(),
         }
     }
     read_only_tool_basics!("metrics_rank");
@@ -197,7 +279,7 @@ impl Tool for MetricsRank {
         _: Option<&'a Secret>,
     ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
         Box::pin(async move {
-            let top = args.get("top").and_then(Value::as_u64).unwrap_or(10) as usize;
+            let top = parse_args::<RankArgs>(args)?.top.unwrap_or(10) as usize;
             let env = &self.0;
             let series = env.series(|_| true);
             if series.is_empty() {
@@ -268,7 +350,7 @@ impl Tool for MetricsQuery {
         ToolSpec {
             name: "metrics_query".into(),
             description: "Summarise the series of one service (or a series name prefix): median before and after the onset, min, max, last, and a sparkline.".into(),
-            parameters: schema(json!({"service": {"type": "string", "description": "service name or series prefix"}}), &["service"]),
+            parameters: schema_of::<QueryArgs>(),
         }
     }
     read_only_tool_basics!("metrics_query");
@@ -279,7 +361,8 @@ impl Tool for MetricsQuery {
         _: Option<&'a Secret>,
     ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
         Box::pin(async move {
-            let service = str_arg(args, "service")?;
+            let QueryArgs { service } = parse_args(args)?;
+            let service = service.as_str();
             let env = &self.0;
             let series = env.series(|c| service_of(c) == service || c.starts_with(service));
             if series.is_empty() {
@@ -330,7 +413,7 @@ impl Tool for ChangeEvents {
         ToolSpec {
             name: "change_events".into(),
             description: "Deploys, config changes, scaling and restarts recorded around the incident, oldest first.".into(),
-            parameters: schema(json!({"since": {"type": "string", "format": "date-time"}, "until": {"type": "string", "format": "date-time"}}), &[]),
+            parameters: schema_of::<EventsArgs>(),
         }
     }
     read_only_tool_basics!("change_events");
@@ -341,17 +424,22 @@ impl Tool for ChangeEvents {
         _: Option<&'a Secret>,
     ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
         Box::pin(async move {
-            let bound = |name: &str| -> Result<Option<DateTime<Utc>>, ToolError> {
-                match args.get(name).and_then(Value::as_str) {
-                    None => Ok(None),
-                    Some(s) => parse_time(s).map(Some).ok_or_else(|| {
-                        ToolError::InvalidArguments(format!(
-                            "`{name}`: `{s}` is not an RFC 3339 time"
-                        ))
-                    }),
-                }
-            };
-            let (since, until) = (bound("since")?, bound("until")?);
+            let parsed: EventsArgs = parse_args(args)?;
+            let bound =
+                |name: &str, value: &Option<String>| -> Result<Option<DateTime<Utc>>, ToolError> {
+                    match value.as_deref() {
+                        None => Ok(None),
+                        Some(s) => parse_time(s).map(Some).ok_or_else(|| {
+                            ToolError::InvalidArguments(format!(
+                                "`{name}`: `{s}` is not an RFC 3339 time"
+                            ))
+                        }),
+                    }
+                };
+            let (since, until) = (
+                bound("since", &parsed.since)?,
+                bound("until", &parsed.until)?,
+            );
             let rows: Vec<Value> = self
                 .0
                 .bundle
@@ -374,14 +462,7 @@ impl Tool for LogsDigest {
         ToolSpec {
             name: "logs_digest".into(),
             description: "Fold log lines into templates with counts before and after a split time (default: the metric onset); templates first seen less than a minute before the split are new, and listed first.".into(),
-            parameters: schema(
-                json!({
-                    "service": {"type": "string"},
-                    "level": {"type": "string", "enum": ["INFO", "WARN", "ERROR"], "description": "minimum level"},
-                    "baseline_until": {"type": "string", "format": "date-time", "description": "lines before this are the baseline"}
-                }),
-                &[],
-            ),
+            parameters: schema_of::<DigestArgs>(),
         }
     }
     read_only_tool_basics!("logs_digest");
@@ -393,18 +474,14 @@ impl Tool for LogsDigest {
     ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
         Box::pin(async move {
             let env = &self.0;
-            let service = args.get("service").and_then(Value::as_str);
-            let min_level = match args.get("level").and_then(Value::as_str).unwrap_or("WARN") {
-                "INFO" => 0,
-                "WARN" => 1,
-                "ERROR" => 2,
-                other => {
-                    return Err(ToolError::InvalidArguments(format!(
-                        "level `{other}`: use INFO, WARN or ERROR"
-                    )));
-                }
+            let parsed: DigestArgs = parse_args(args)?;
+            let service = parsed.service.as_deref();
+            let min_level = match parsed.level.unwrap_or(Level::Warn) {
+                Level::Info => 0,
+                Level::Warn => 1,
+                Level::Error => 2,
             };
-            let split = match args.get("baseline_until").and_then(Value::as_str) {
+            let split = match parsed.baseline_until.as_deref() {
                 Some(s) => parse_time(s)
                     .ok_or_else(|| ToolError::InvalidArguments(format!("`{s}` is not a time")))?
                     .timestamp(),
@@ -482,10 +559,7 @@ impl Tool for KnowledgeSearch {
         ToolSpec {
             name: "knowledge_search".into(),
             description: "Search runbooks and past incidents (BM25). Runbook hits include their runnable steps.".into(),
-            parameters: schema(
-                json!({"query": {"type": "string"}, "kind": {"type": "string", "enum": ["runbook", "incident"]}}),
-                &["query"],
-            ),
+            parameters: schema_of::<SearchArgs>(),
         }
     }
     read_only_tool_basics!("knowledge_search");
@@ -496,8 +570,12 @@ impl Tool for KnowledgeSearch {
         _: Option<&'a Secret>,
     ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
         Box::pin(async move {
-            let query = str_arg(args, "query")?;
-            let kind = args.get("kind").and_then(Value::as_str);
+            let SearchArgs { query, kind } = parse_args(args)?;
+            let kind = kind.map(|k| match k {
+                DocKind::Runbook => "runbook",
+                DocKind::Incident => "incident",
+            });
+            let query = query.as_str();
             let hits = self.0.knowledge.search(query, kind, 5);
             let digest = match hits.first() {
                 Some(h) => format!(
@@ -741,7 +819,7 @@ impl Tool for Kubectl {
         ToolSpec {
             name: "kubectl".into(),
             description: "Run one kubectl command against the cluster. Read-only verbs run at once; anything that changes the cluster waits for the engineer's approval.".into(),
-            parameters: schema(json!({"command": {"type": "string", "description": "a full command line starting with `kubectl`"}}), &["command"]),
+            parameters: schema_of::<KubectlArgs>(),
         }
     }
 
@@ -824,7 +902,8 @@ impl Tool for Kubectl {
         _: Option<&'a Secret>,
     ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
         Box::pin(async move {
-            let command = self.command(args)?;
+            let KubectlArgs { command } = parse_args(args)?;
+            let command = command.as_str();
             self.simulate(command)
         })
     }
@@ -999,7 +1078,7 @@ impl Tool for Psql {
         ToolSpec {
             name: "psql".into(),
             description: "Run SQL on a production database. Needs the engineer to type the password; anything but a plain read also needs approval.".into(),
-            parameters: schema(json!({"target": {"type": "string", "description": "database service name"}, "query": {"type": "string"}}), &["target", "query"]),
+            parameters: schema_of::<PsqlArgs>(),
         }
     }
 
@@ -1052,8 +1131,8 @@ impl Tool for Psql {
         secret: Option<&'a Secret>,
     ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
         Box::pin(async move {
-            let target = str_arg(args, "target")?;
-            let query = str_arg(args, "query")?;
+            let PsqlArgs { target, query } = parse_args(args)?;
+            let (target, query) = (target.as_str(), query.as_str());
             match secret {
                 None => return Err(ToolError::MissingCredential),
                 Some(s) if s.expose().is_empty() => {
@@ -1144,6 +1223,37 @@ mod tests {
             .await
             .unwrap_err();
         assert!(err.to_string().contains("not found in namespace \"prod\""));
+    }
+
+    #[test]
+    fn derived_schemas_are_valid_and_strict() {
+        let registry = demo_registry(&env());
+        for spec in registry.specs() {
+            jsonschema::validator_for(&spec.parameters)
+                .unwrap_or_else(|e| panic!("{}: {e}", spec.name));
+            assert_eq!(
+                spec.parameters["additionalProperties"],
+                json!(false),
+                "{}",
+                spec.name
+            );
+        }
+        let digest = registry.get("logs_digest").unwrap().spec().parameters;
+        assert_eq!(
+            digest["properties"]["level"]["enum"],
+            json!(["INFO", "WARN", "ERROR", null]),
+            "optional: null allowed"
+        );
+        assert!(
+            digest.get("$defs").is_none(),
+            "enums are inlined for servers that can't follow $ref"
+        );
+        let psql = registry.get("psql").unwrap().spec().parameters;
+        assert_eq!(psql["required"], json!(["target", "query"]));
+        assert_eq!(
+            psql["properties"]["target"]["description"],
+            "The database service name, e.g. orders-db."
+        );
     }
 
     #[test]

@@ -140,6 +140,22 @@ impl Registry {
     }
 }
 
+/// The JSON Schema of a tool's argument type, derived with schemars (doc comments become
+/// descriptions, `deny_unknown_fields` becomes `additionalProperties: false`).
+pub fn schema_of<T: schemars::JsonSchema>() -> Value {
+    let mut value = serde_json::to_value(schemars::schema_for!(T)).expect("a schema serializes");
+    if let Some(map) = value.as_object_mut() {
+        map.remove("$schema");
+        map.remove("title");
+    }
+    value
+}
+
+/// Arguments as the tool's type; the error says which field was wrong.
+pub fn parse_args<T: serde::de::DeserializeOwned>(args: &Value) -> Result<T, ToolError> {
+    serde_json::from_value(args.clone()).map_err(|e| ToolError::InvalidArguments(e.to_string()))
+}
+
 /// Read a required string argument.
 pub fn str_arg<'a>(args: &'a Value, name: &str) -> Result<&'a str, ToolError> {
     args.get(name)

@@ -222,10 +222,19 @@ async fn connect(
                 (message, wait)
             }
             Err(e) if e.is_connect() || e.is_timeout() => (
-                format!("cannot reach {} at {url}: {}", endpoint.provider, error_chain(&e)),
+                format!(
+                    "cannot reach {} at {url}: {}",
+                    endpoint.provider,
+                    error_chain(&e)
+                ),
                 None,
             ),
-            Err(e) => return Err(BrainError::Failed(format!("request to {url} failed: {}", error_chain(&e)))),
+            Err(e) => {
+                return Err(BrainError::Failed(format!(
+                    "request to {url} failed: {}",
+                    error_chain(&e)
+                )));
+            }
         };
         let Some(backoff) = delays.next() else {
             return Err(BrainError::Failed(format!(
@@ -332,7 +341,12 @@ async fn run_turn(
         };
         let event = match next {
             None => break,
-            Some(Err(e)) => return Err(partial(format!("the stream broke ({})", error_chain(&e)), chunks)),
+            Some(Err(e)) => {
+                return Err(partial(
+                    format!("the stream broke ({})", error_chain(&e)),
+                    chunks,
+                ));
+            }
             Some(Ok(event)) => event,
         };
         let data = event.data.trim();

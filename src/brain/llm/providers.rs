@@ -188,7 +188,9 @@ pub async fn check(client: &reqwest::Client, endpoint: &Endpoint) -> Result<Stri
     let base = endpoint.base_url.trim_end_matches('/');
     let mut request = match endpoint.dialect {
         Dialect::OpenAi => client.get(format!("{base}/models")),
-        Dialect::Anthropic => client.get(format!("{base}/v1/models")).header("anthropic-version", "2023-06-01"),
+        Dialect::Anthropic => client
+            .get(format!("{base}/v1/models"))
+            .header("anthropic-version", "2023-06-01"),
     };
     if let Some(key) = &endpoint.api_key {
         request = match endpoint.dialect {
@@ -199,11 +201,17 @@ pub async fn check(client: &reqwest::Client, endpoint: &Endpoint) -> Result<Stri
     for (name, value) in &endpoint.headers {
         request = request.header(name, value);
     }
-    let response = request.send().await.map_err(|e| format!("unreachable: {}", super::error_chain(&e)))?;
+    let response = request
+        .send()
+        .await
+        .map_err(|e| format!("unreachable: {}", super::error_chain(&e)))?;
     let status = response.status();
     let body: serde_json::Value = response.json().await.unwrap_or_default();
     if !status.is_success() {
-        let detail = body.pointer("/error/message").and_then(serde_json::Value::as_str).unwrap_or("");
+        let detail = body
+            .pointer("/error/message")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("");
         let hint = match (status.as_u16(), &endpoint.api_key_env, &endpoint.api_key) {
             (401 | 403, Some(var), None) => format!(" (${var} is not set)"),
             (401 | 403, Some(var), Some(_)) => format!(" (check ${var})"),
@@ -215,10 +223,31 @@ pub async fn check(client: &reqwest::Client, endpoint: &Endpoint) -> Result<Stri
         .get("data")
         .or_else(|| body.get("models"))
         .and_then(serde_json::Value::as_array)
-        .map(|list| list.iter().filter_map(|m| m.get("id").or_else(|| m.get("name")).and_then(serde_json::Value::as_str)).collect())
+        .map(|list| {
+            list.iter()
+                .filter_map(|m| {
+                    m.get("id")
+                        .or_else(|| m.get("name"))
+                        .and_then(serde_json::Value::as_str)
+                })
+                .collect()
+        })
         .unwrap_or_default();
-    let sample = models.iter().take(3).copied().collect::<Vec<_>>().join(", ");
-    Ok(format!("answers: {} models{}", models.len(), if sample.is_empty() { String::new() } else { format!(" ({sample}…)") }))
+    let sample = models
+        .iter()
+        .take(3)
+        .copied()
+        .collect::<Vec<_>>()
+        .join(", ");
+    Ok(format!(
+        "answers: {} models{}",
+        models.len(),
+        if sample.is_empty() {
+            String::new()
+        } else {
+            format!(" ({sample}…)")
+        }
+    ))
 }
 
 #[cfg(test)]
