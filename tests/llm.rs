@@ -306,6 +306,18 @@ async fn run_full(
     }
 }
 
+/// All streamed text of one kind, joined.
+fn streamed(run: &Run, reasoning: bool) -> String {
+    run.events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::ReasoningDelta { text } if reasoning => Some(text.as_str()),
+            EventKind::MessageDelta { text } if !reasoning => Some(text.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
 fn messages(request: &Value) -> Vec<Value> {
     request["messages"].as_array().cloned().unwrap_or_default()
 }
@@ -383,20 +395,10 @@ async fn a_scripted_model_investigates_the_demo_through_the_real_client_gate_and
     );
     assert_eq!(run.state.hypotheses[0].evidence, ["c1", "c2"]);
     assert_eq!((run.state.input_tokens, run.state.output_tokens), (520, 90));
-    let streamed: String = run
-        .events
-        .iter()
-        .filter_map(|e| {
-            if let EventKind::MessageDelta { text } = &e.kind {
-                Some(text.as_str())
-            } else {
-                None
-            }
-        })
-        .collect();
+    let text = streamed(&run, false);
     assert!(
-        streamed.starts_with("Looking at the data → first. Ünïcode ✓The payments deploy"),
-        "{streamed}"
+        text.starts_with("Looking at the data → first. Ünïcode ✓The payments deploy"),
+        "{text}"
     );
     assert!(
         run.events
@@ -515,17 +517,7 @@ async fn ollama_style_whole_arguments_parallel_calls_and_reasoning_fields() {
         "a tool turn although finish_reason was stop"
     );
     assert_eq!(run.state.calls[0].args, json!({"top": 3}));
-    let reasoning: String = run
-        .events
-        .iter()
-        .filter_map(|e| {
-            if let EventKind::ReasoningDelta { text } = &e.kind {
-                Some(text.as_str())
-            } else {
-                None
-            }
-        })
-        .collect();
+    let reasoning = streamed(&run, true);
     assert!(
         reasoning.contains("vLLM/Ollama reasoning. DeepSeek reasoning. inline thoughts ✓"),
         "{reasoning}"
@@ -890,19 +882,9 @@ async fn anthropic_tool_use_thinking_signatures_and_merged_user_turns() {
     let run = run_with(anthropic_endpoint(&server), approve).await;
     assert_eq!(run.state.session.brain, "anthropic:claude-test");
     assert_eq!(run.state.calls[0].args, json!({"top": 4}));
-    assert_eq!(run.state.conclusion.unwrap().evidence, ["c1"]);
+    assert_eq!(run.state.conclusion.as_ref().unwrap().evidence, ["c1"]);
     assert_eq!((run.state.input_tokens, run.state.output_tokens), (300, 84));
-    let reasoning: String = run
-        .events
-        .iter()
-        .filter_map(|e| {
-            if let EventKind::ReasoningDelta { text } = &e.kind {
-                Some(text.as_str())
-            } else {
-                None
-            }
-        })
-        .collect();
+    let reasoning = streamed(&run, true);
     assert_eq!(reasoning, "Check the metrics → first.");
     assert!(
         !run.file_text.contains("EqQBCgIYAhIM1gbcDa9GJwZA2b3h"),

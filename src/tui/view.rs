@@ -692,6 +692,24 @@ fn labelled(
         .collect()
 }
 
+/// A text field with a focused border and an optional title.
+fn draw_field(
+    frame: &mut Frame,
+    field: &ratatui_textarea::TextArea<'static>,
+    title: &str,
+    area: Rect,
+    theme: &Theme,
+) {
+    let mut boxed = field.clone();
+    boxed.set_block(
+        Block::default()
+            .borders(Borders::ALL)
+            .border_style(theme.style("border.focus"))
+            .title(title.to_string()),
+    );
+    frame.render_widget(&boxed, area);
+}
+
 fn draw_decision(frame: &mut Frame, app: &App, area: Rect) {
     let Some(pending) = app.state.pending.first() else {
         return;
@@ -807,13 +825,7 @@ fn draw_decision(frame: &mut Frame, app: &App, area: Rect) {
                 let widget = match input {
                     DecisionInput::DenyReason(a) | DecisionInput::EditCommand(a) => a,
                 };
-                let mut boxed = widget.clone();
-                boxed.set_block(
-                    Block::default()
-                        .borders(Borders::ALL)
-                        .border_style(theme.style("border.focus")),
-                );
-                frame.render_widget(&boxed, area_rect);
+                draw_field(frame, widget, "", area_rect, theme);
             }
         }
         Pending::Credential { target, prompt, .. } => {
@@ -868,13 +880,7 @@ fn draw_decision(frame: &mut Frame, app: &App, area: Rect) {
                     height: 3.min(inner.height.saturating_sub(note_start as u16)),
                     ..inner
                 };
-                let mut boxed = ui.credential.clone();
-                boxed.set_block(
-                    Block::default()
-                        .borders(Borders::ALL)
-                        .border_style(theme.style("border.focus")),
-                );
-                frame.render_widget(&boxed, field);
+                draw_field(frame, &ui.credential, "", field, theme);
             }
         }
     }
@@ -996,18 +1002,11 @@ fn draw_overlay(frame: &mut Frame, app: &App, overlay: &Overlay, area: Rect) {
                     height: editing_rows.min(inner.height),
                     ..inner
                 };
-                let mut boxed = text.clone();
                 let title = match id {
                     Some(id) => format!(" Edit {id} (enter saves · esc cancels) "),
                     None => " New hypothesis (enter adds · esc cancels) ".to_string(),
                 };
-                boxed.set_block(
-                    Block::default()
-                        .borders(Borders::ALL)
-                        .border_style(theme.style("border.focus"))
-                        .title(title),
-                );
-                frame.render_widget(&boxed, field);
+                draw_field(frame, text, &title, field, theme);
             }
         }
         Overlay::Pager(pager) => {
@@ -1074,14 +1073,7 @@ fn draw_overlay(frame: &mut Frame, app: &App, overlay: &Overlay, area: Rect) {
                     height: 3.min(inner.height),
                     ..inner
                 };
-                let mut boxed = search.clone();
-                boxed.set_block(
-                    Block::default()
-                        .borders(Borders::ALL)
-                        .title(" / search ")
-                        .border_style(theme.style("border.focus")),
-                );
-                frame.render_widget(&boxed, field);
+                draw_field(frame, search, " / search ", field, theme);
             }
         }
     }

@@ -93,6 +93,18 @@ fn cap(id: &str, text: &str) -> String {
     )
 }
 
+/// Add a call to the assistant turn being rebuilt (starting one if the brain said nothing).
+fn record_call(current: &mut Option<Message>, id: &str, tool: &str, args: &Value) {
+    current
+        .get_or_insert_with(Message::default)
+        .calls
+        .push(CallRecord {
+            id: id.to_string(),
+            name: tool.to_string(),
+            args: args.clone(),
+        });
+}
+
 pub fn build(ctx: &BrainContext) -> Vec<Turn> {
     let incident = &ctx.incident;
     let mut intro = format!("Incident: {}\nAlert: {}\n", incident.title, incident.alert);
@@ -149,14 +161,7 @@ pub fn build(ctx: &BrainContext) -> Vec<Turn> {
                 error,
                 ..
             } => {
-                current
-                    .get_or_insert_with(Message::default)
-                    .calls
-                    .push(CallRecord {
-                        id: id.clone(),
-                        name: tool.clone(),
-                        args: args.clone(),
-                    });
+                record_call(&mut current, id, tool, args);
                 let (content, is_error) = match (outcome, error) {
                     (CallOutcome::Ok, _) => (cap(id, output), false),
                     (_, Some(e)) => (format!("error: {e}"), true),
@@ -182,14 +187,7 @@ pub fn build(ctx: &BrainContext) -> Vec<Turn> {
                 reason,
                 ..
             } => {
-                current
-                    .get_or_insert_with(Message::default)
-                    .calls
-                    .push(CallRecord {
-                        id: id.clone(),
-                        name: tool.clone(),
-                        args: args.clone(),
-                    });
+                record_call(&mut current, id, tool, args);
                 let content = format!(
                     "denied: {reason}. Do not retry this call; take the reason into account."
                 );
