@@ -40,6 +40,22 @@ struct Cli {
     command: Commands,
 }
 
+#[derive(Subcommand)]
+enum LogsCommand {
+    /// Templates with counts and where they were first and last seen (`-` reads stdin).
+    Digest {
+        file: PathBuf,
+        /// Mark templates that don't occur in this earlier log as new.
+        #[arg(long)]
+        baseline: Option<PathBuf>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One cluster id per input line, in order (reads stdin).
+    Cluster,
+}
+
 /// How an investigation runs: shared by `demo` and `investigate`.
 #[derive(clap::Args)]
 struct RunOptions {
@@ -104,6 +120,9 @@ enum Commands {
     },
     /// List recorded sessions, newest first.
     Sessions,
+    /// Log analysis: fold lines into templates.
+    #[command(subcommand)]
+    Logs(LogsCommand),
     /// Show the model providers (presets and config.toml) and check that each answers.
     Models {
         /// Only list them; don't contact any endpoint.
@@ -191,6 +210,7 @@ fn main() -> Result<()> {
             run_replay(&file, look)
         }
         Commands::Models { offline } => list_models(&config, offline),
+        Commands::Logs(command) => logs(command),
         Commands::Sessions => {
             let sessions = hunch::session::list_sessions(&paths.sessions_dir())?;
             if sessions.is_empty() {
@@ -271,6 +291,62 @@ fn investigate(
         let look = look(theme, keymap, config, paths)?;
         run_live(setup, paths, look)
     }
+}
+
+/// Lines of a file, or of stdin for `-`. Invalid UTF-8 is replaced, not fatal.
+fn read_lines(path: &Path) -> Result<Vec<String>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    if path == Path::new("-") {
+        std::io::stdin()
+            .read_to_end(&mut bytes)
+            .context("reading stdin")?;
+    } else {
+        bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    }
+    Ok(String::from_utf8_lossy(&bytes)
+        .lines()
+        .map(|l| l.trim_end_matches('\r').to_string())
+        .collect())
+}
+
+fn logs(command: LogsCommand) -> Result<()> {
+    use hunch::analysis::templates::{cluster, digest};
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match command {
+        LogsCommand::Cluster => {
+            let lines = read_lines(Path::new("-"))?;
+            for id in cluster(lines.iter().map(String::as_str)) {
+                writeln!(out, "{id}")?;
+            }
+        }
+        LogsCommand::Digest {
+            file,
+            baseline,
+            json,
+        } => {
+            let lines = read_lines(&file)?;
+            let baseline = baseline.map(|b| read_lines(&b)).transpose()?;
+            let rows = digest(&lines, baseline.as_deref());
+            if json {
+                serde_json::to_writer_pretty(&mut out, &rows)?;
+                writeln!(out)?;
+            } else {
+                writeln!(out, "{} lines → {} templates", lines.len(), rows.len())?;
+                for r in rows {
+                    let new = if r.new { "NEW " } else { "" };
+                    let shown = hunch::sanitize::for_display(&r.template);
+                    writeln!(
+                        out,
+                        "{:>7}  lines {}-{}  {new}{shown}",
+                        r.count, r.first_line, r.last_line
+                    )?;
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 fn list_models(config: &Config, offline: bool) -> Result<()> {

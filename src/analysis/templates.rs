@@ -19,7 +19,12 @@ fn mask_token(token: &str) -> String {
     const WRAP: &[char] = &['(', ')', ',', ';', ':', '[', ']', '"', '\'', '{', '}'];
     let core = token.trim_matches(WRAP);
     if core.is_empty() {
-        return token.to_string();
+        // An empty bracket pair is an empty value: `()` where a host name usually stands.
+        return match token {
+            "()" => "(<*>)".to_string(),
+            "[]" => "[<*>]".to_string(),
+            _ => token.to_string(),
+        };
     }
     let lead = &token[..token.find(core).unwrap_or(0)];
     let tail = &token[lead.len() + core.len()..];
@@ -29,7 +34,7 @@ fn mask_token(token: &str) -> String {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
     {
-        if value.is_empty() {
+        if value.is_empty() || !is_variable(value.trim_matches(WRAP)) {
             core.to_string()
         } else {
             format!("{key}=<*>")
@@ -42,6 +47,12 @@ fn mask_token(token: &str) -> String {
             .map(|segment| if is_variable(segment) { "<*>" } else { segment })
             .collect::<Vec<_>>()
             .join("/")
+    } else if let Some((key, value)) = core.split_once(':')
+        && !key.is_empty()
+        && key.chars().all(|c| c.is_ascii_alphabetic())
+        && value.chars().any(|c| c.is_ascii_digit())
+    {
+        format!("{key}:<*>")
     } else if is_variable(core) {
         "<*>".to_string()
     } else {
@@ -50,7 +61,42 @@ fn mask_token(token: &str) -> String {
     format!("{lead}{masked}{tail}")
 }
 
+const CALENDAR: &[&str] = &[
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec", "Mon",
+    "Tue", "Wed", "Thu", "Fri", "Sat", "Sun",
+];
+
+/// Top-level domains that mark a token as a host name (`troi.bluesky-technologies.com`).
+const HOST_SUFFIXES: &[&str] = &[
+    ".com",
+    ".net",
+    ".org",
+    ".edu",
+    ".gov",
+    ".io",
+    ".cn",
+    ".jp",
+    ".de",
+    ".uk",
+    ".fr",
+    ".ru",
+    ".br",
+    ".in",
+    ".local",
+    ".internal",
+];
+
 fn is_variable(token: &str) -> bool {
+    if CALENDAR.contains(&token) {
+        return true;
+    }
+    if token.contains('.')
+        && HOST_SUFFIXES
+            .iter()
+            .any(|s| token.to_ascii_lowercase().ends_with(s))
+    {
+        return true;
+    }
     let has_digit = token.chars().any(|c| c.is_ascii_digit());
     if !has_digit {
         return false;
@@ -66,7 +112,245 @@ fn is_variable(token: &str) -> bool {
         .chars()
         .all(|c| c.is_ascii_digit() || c == '.')
         && token.starts_with(|c: char| c.is_ascii_digit());
-    numeric_like || is_hex || with_unit || letters * 2 < token.len()
+    // An id after a separator: node-96, worker_12, pid@4711.
+    let numbered = token
+        .rsplit(['-', '_', '@', '#'])
+        .next()
+        .is_some_and(|tail| {
+            !tail.is_empty() && tail.len() < token.len() && tail.chars().all(|c| c.is_ascii_digit())
+        });
+    // Hosts, addresses and versions: digits among dotted parts.
+    let dotted = token.matches('.').count() >= 2;
+    numeric_like || is_hex || with_unit || numbered || dotted || letters * 2 < token.len()
+}
+
+/// One learned template.
+#[derive(Debug, Clone)]
+pub struct Template {
+    pub tokens: Vec<String>,
+    pub count: u64,
+}
+
+impl Template {
+    pub fn text(&self) -> String {
+        self.tokens.join(" ")
+    }
+}
+
+/// An online log parser in the Drain family: messages are masked, bucketed by token
+/// count and first token, and joined to the most similar template of their bucket
+/// (positions that differ become `<*>`), or start a new one. One pass, no per-dataset
+/// settings; memory grows with the number of templates, not of lines.
+#[derive(Debug)]
+pub struct Parser {
+    buckets: std::collections::HashMap<(usize, String), Vec<usize>>,
+    templates: Vec<Template>,
+    similarity: f64,
+}
+
+impl Default for Parser {
+    fn default() -> Parser {
+        Parser {
+            buckets: Default::default(),
+            templates: Vec::new(),
+            similarity: 0.5,
+        }
+    }
+}
+
+const WILDCARD: &str = "<*>";
+
+impl Parser {
+    pub fn templates(&self) -> &[Template] {
+        &self.templates
+    }
+
+    /// Add a message; returns its template id.
+    pub fn add(&mut self, message: &str) -> usize {
+        self.add_tokens(message.split_whitespace().map(mask_token).collect())
+    }
+
+    fn add_tokens(&mut self, tokens: Vec<String>) -> usize {
+        let first = tokens
+            .first()
+            .map(|t| {
+                if t.contains(WILDCARD) {
+                    WILDCARD.to_string()
+                } else {
+                    t.clone()
+                }
+            })
+            .unwrap_or_default();
+        let key = (tokens.len(), first);
+        let candidates = self.buckets.entry(key).or_default();
+        let mut best: Option<(usize, f64)> = None;
+        for &id in candidates.iter() {
+            let template = &self.templates[id];
+            let same = template
+                .tokens
+                .iter()
+                .zip(&tokens)
+                .filter(|(t, m)| t == m || *t == WILDCARD)
+                .count();
+            let score = same as f64 / tokens.len().max(1) as f64;
+            if score >= self.similarity && best.is_none_or(|(_, b)| score > b) {
+                best = Some((id, score));
+            }
+        }
+        match best {
+            Some((id, _)) => {
+                let template = &mut self.templates[id];
+                for (t, m) in template.tokens.iter_mut().zip(&tokens) {
+                    if t != m {
+                        *t = WILDCARD.to_string();
+                    }
+                }
+                template.count += 1;
+                id
+            }
+            None => {
+                let id = self.templates.len();
+                self.templates.push(Template { tokens, count: 1 });
+                candidates.push(id);
+                id
+            }
+        }
+    }
+}
+
+/// Distinct values a position must take inside one cluster to be a parameter. Two values
+/// (`client SPP` / `client WindowsUpdateAgent`) are usually two events; three or more
+/// (`user cyrus/news/root`) a parameter.
+const MIN_VALUES: usize = 3;
+/// The same for `key=literal` tokens, which name states more often than parameters.
+const MIN_FLAG_VALUES: usize = 5;
+
+/// One cluster id per message, in input order.
+///
+/// Two passes: the Drain-style [`Parser`] groups similar messages; then each group is
+/// split at any position that takes only one or two distinct values there but differs
+/// from the group's template — a constant that names a different event — so only
+/// positions with many values remain parameters.
+pub fn cluster<'a>(messages: impl IntoIterator<Item = &'a str>) -> Vec<usize> {
+    use std::collections::HashMap;
+    let mut parser = Parser::default();
+    let mut rows: Vec<(usize, Vec<String>)> = Vec::new();
+    for message in messages {
+        let tokens: Vec<String> = message.split_whitespace().map(mask_token).collect();
+        let id = parser.add_tokens(tokens.clone());
+        rows.push((id, tokens));
+    }
+    let mut members: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (line, (id, _)) in rows.iter().enumerate() {
+        members.entry(*id).or_default().push(line);
+    }
+    let mut final_ids = vec![0usize; rows.len()];
+    let mut next = 0;
+    let mut work: Vec<Vec<usize>> = members.into_values().collect();
+    work.sort();
+    while let Some(lines) = work.pop() {
+        let len = rows[lines[0]].1.len();
+        let split_at = (0..len).find(|&p| {
+            let mut values: Vec<&str> = lines.iter().map(|&l| rows[l].1[p].as_str()).collect();
+            values.sort_unstable();
+            values.dedup();
+            // `key=literal` values read like flags (user=root / user=guest): a few of them
+            // are separate events; only many of them make a parameter.
+            let flags = values
+                .iter()
+                .all(|v| v.contains('=') && !v.ends_with(WILDCARD));
+            let needed = if flags { MIN_FLAG_VALUES } else { MIN_VALUES };
+            values.len() > 1 && values.len() < needed
+        });
+        match split_at {
+            Some(p) => {
+                let mut parts: HashMap<&str, Vec<usize>> = HashMap::new();
+                for &l in &lines {
+                    parts.entry(rows[l].1[p].as_str()).or_default().push(l);
+                }
+                let mut parts: Vec<Vec<usize>> = parts.into_values().collect();
+                parts.sort();
+                work.extend(parts);
+            }
+            None => {
+                for l in lines {
+                    final_ids[l] = next;
+                }
+                next += 1;
+            }
+        }
+    }
+    // Number clusters by first appearance, for stable, readable ids.
+    let mut renumber = HashMap::new();
+    final_ids
+        .into_iter()
+        .map(|id| {
+            let n = renumber.len();
+            *renumber.entry(id).or_insert(n)
+        })
+        .collect()
+}
+
+/// One template of a digest: what the lines of a cluster share, and where it was seen.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct DigestRow {
+    pub template: String,
+    pub count: u64,
+    /// 1-based line numbers of the first and last occurrence.
+    pub first_line: usize,
+    pub last_line: usize,
+    /// Not seen in the baseline (when one was given).
+    pub new: bool,
+}
+
+/// Fold `lines` into templates, most frequent first. A template is the cluster's tokens
+/// with every position that varies inside the cluster replaced by `<*>`.
+pub fn digest(lines: &[String], baseline: Option<&[String]>) -> Vec<DigestRow> {
+    let all: Vec<&str> = lines
+        .iter()
+        .map(String::as_str)
+        .chain(baseline.into_iter().flatten().map(String::as_str))
+        .collect();
+    let ids = cluster(all.iter().copied());
+    let in_baseline: std::collections::HashSet<usize> =
+        ids[lines.len()..].iter().copied().collect();
+    let mut rows: std::collections::BTreeMap<usize, (Vec<String>, DigestRow)> = Default::default();
+    for (n, (line, &id)) in lines.iter().zip(&ids).enumerate() {
+        let tokens: Vec<String> = line.split_whitespace().map(mask_token).collect();
+        let entry = rows.entry(id).or_insert_with(|| {
+            (
+                tokens.clone(),
+                DigestRow {
+                    template: String::new(),
+                    count: 0,
+                    first_line: n + 1,
+                    last_line: n + 1,
+                    new: baseline.is_some() && !in_baseline.contains(&id),
+                },
+            )
+        });
+        for (t, m) in entry.0.iter_mut().zip(&tokens) {
+            if t != m {
+                *t = WILDCARD.to_string();
+            }
+        }
+        entry.1.count += 1;
+        entry.1.last_line = n + 1;
+    }
+    let mut out: Vec<DigestRow> = rows
+        .into_values()
+        .map(|(tokens, row)| DigestRow {
+            template: tokens.join(" "),
+            ..row
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.new
+            .cmp(&a.new)
+            .then(b.count.cmp(&a.count))
+            .then(a.first_line.cmp(&b.first_line))
+    });
+    out
 }
 
 #[cfg(test)]
@@ -79,11 +363,11 @@ mod tests {
             template_of(
                 "req=ab12cd timeout acquiring connection after 5000ms (pool=orders-db active=20)"
             ),
-            "req=<*> timeout acquiring connection after <*> (pool=<*> active=<*>)"
+            "req=<*> timeout acquiring connection after <*> (pool=orders-db active=<*>)"
         );
         assert_eq!(
             template_of("GET /products/1234/reviews 404 from 66.249.70.12 ua=Googlebot"),
-            "GET /products/<*>/reviews <*> from <*> ua=<*>"
+            "GET /products/<*>/reviews <*> from <*> ua=Googlebot"
         );
         assert_eq!(template_of("starting v2 on http2"), "starting v2 on http2");
     }
@@ -94,5 +378,155 @@ mod tests {
             template_of("redis: i/o timeout on GET cart:12345678 after 120ms (retrying)"),
             template_of("redis: i/o timeout on GET cart:87654321 after 99ms (retrying)")
         );
+    }
+
+    fn partition(messages: &[String]) -> Vec<Vec<usize>> {
+        let ids = cluster(messages.iter().map(String::as_str));
+        let mut groups: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
+        for (line, id) in ids.iter().enumerate() {
+            groups.entry(*id).or_default().push(line);
+        }
+        let mut out: Vec<Vec<usize>> = groups.into_values().collect();
+        out.sort();
+        out
+    }
+
+    fn corpus() -> Vec<String> {
+        let mut lines = Vec::new();
+        for (i, user) in ["cyrus", "news", "root", "test", "cyrus", "root"]
+            .iter()
+            .enumerate()
+        {
+            lines.push(format!("session closed for user {user}"));
+            lines.push(format!(
+                "Session: {}_{} initialized by client {}",
+                3000 + i,
+                77 * i,
+                if i % 3 == 0 {
+                    "SPP"
+                } else {
+                    "WindowsUpdateAgent"
+                }
+            ));
+            lines.push(format!(
+                "authentication failure; rhost=10.0.0.{i} user={}",
+                ["root", "guest", "test"][i % 3]
+            ));
+            lines.push(format!(
+                "Ending TrustedInstaller {}.",
+                if i % 2 == 0 {
+                    "initialization"
+                } else {
+                    "finalization"
+                }
+            ));
+            lines.push(format!(
+                "connection from 10.1.{i}.4 (host-{i}.example.net) at Fri Jun {} 07:07:0{i} 2005",
+                10 + i
+            ));
+        }
+        lines
+    }
+
+    #[test]
+    fn parameters_merge_and_named_events_stay_apart() {
+        let lines = corpus();
+        let ids = cluster(lines.iter().map(String::as_str));
+        let id_of = |needle: &str| -> Vec<usize> {
+            let mut v: Vec<usize> = lines
+                .iter()
+                .zip(&ids)
+                .filter(|(l, _)| l.contains(needle))
+                .map(|(_, id)| *id)
+                .collect();
+            v.sort();
+            v.dedup();
+            v
+        };
+        assert_eq!(
+            id_of("session closed").len(),
+            1,
+            "four user names: a parameter"
+        );
+        assert_eq!(
+            id_of("connection from").len(),
+            1,
+            "hosts, addresses and dates are parameters"
+        );
+        assert_eq!(id_of("client SPP").len(), 1);
+        assert_ne!(
+            id_of("client SPP"),
+            id_of("client WindowsUpdateAgent"),
+            "two clients: two events"
+        );
+        assert_ne!(id_of("initialization."), id_of("finalization."));
+        assert_eq!(id_of("user=root").len(), 1);
+        assert_ne!(
+            id_of("user=root"),
+            id_of("user=guest"),
+            "a few key=literal values: separate events"
+        );
+    }
+
+    #[test]
+    fn clustering_is_deterministic_and_independent_of_input_order() {
+        let lines = corpus();
+        let first = cluster(lines.iter().map(String::as_str));
+        assert_eq!(first, cluster(lines.iter().map(String::as_str)));
+        assert_eq!(first[0], 0, "ids are numbered by first appearance");
+        let expected = partition(&lines);
+        for seed in 1..6u64 {
+            // A deterministic shuffle, then map groups back to original line numbers.
+            let mut order: Vec<usize> = (0..lines.len()).collect();
+            let mut x = seed;
+            for i in (1..order.len()).rev() {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                order.swap(i, (x >> 33) as usize % (i + 1));
+            }
+            let shuffled: Vec<String> = order.iter().map(|&i| lines[i].clone()).collect();
+            let mut back: Vec<Vec<usize>> = partition(&shuffled)
+                .into_iter()
+                .map(|g| {
+                    let mut g: Vec<usize> = g.into_iter().map(|i| order[i]).collect();
+                    g.sort();
+                    g
+                })
+                .collect();
+            back.sort();
+            assert_eq!(back, expected, "seed {seed}");
+        }
+    }
+
+    #[test]
+    fn crlf_and_empty_lines_are_handled() {
+        let ids = cluster(["a b 1\r", "a b 2", "", "   "]);
+        assert_eq!(ids[0], ids[1]);
+        assert_eq!(ids.len(), 4);
+    }
+
+    #[test]
+    fn digest_counts_and_marks_new_templates() {
+        let lines: Vec<String> = [
+            "disk full on /dev/sda1",
+            "user a logged in",
+            "user b logged in",
+            "user c logged in",
+            "disk full on /dev/sdb2",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let baseline: Vec<String> = vec!["user z logged in".into()];
+        let rows = digest(&lines, Some(&baseline));
+        assert_eq!(rows[0].template, "disk full on <*>");
+        assert!(rows[0].new);
+        assert_eq!(
+            (rows[0].count, rows[0].first_line, rows[0].last_line),
+            (2, 1, 5)
+        );
+        assert_eq!(rows[1].template, "user <*> logged in");
+        assert!(!rows[1].new);
     }
 }
