@@ -2,8 +2,8 @@
 //!
 //! For every series we find its single strongest mean shift (the split that most reduces
 //! the squared error, in O(n) with prefix sums) and score it robustly: the difference of
-//! medians after and before, divided by the robust spread before (IQR / 1.349, falling back
-//! to MAD). Series that shifted strongly vote for the onset with their split time; the
+//! medians after and before, divided by the robust spread before (the larger of IQR / 1.349
+//! and MAD, floored at 5% of the level). Series that shifted strongly vote for the onset with their split time; the
 //! median vote is the onset, and every series is then scored against that one onset, so
 //! a spike long before the incident can't outrank a shift at it.
 
@@ -47,20 +47,16 @@ pub fn quantile(values: &mut [f64], q: f64) -> f64 {
     values[lo] + (values[hi] - values[lo]) * (pos - lo as f64)
 }
 
+/// The fraction of a series' level below which a spread is not trusted: a near-constant
+/// baseline (a database's resident memory) would otherwise turn a 1% wobble into a huge z.
+const SPREAD_FLOOR: f64 = 0.05;
+
 fn robust_spread(values: &mut [f64]) -> f64 {
-    let iqr = (quantile(values, 0.75) - quantile(values, 0.25)) / 1.349;
-    if iqr > 0.0 {
-        return iqr;
-    }
     let m = median(values);
+    let iqr = (quantile(values, 0.75) - quantile(values, 0.25)) / 1.349;
     let mut deviations: Vec<f64> = values.iter().map(|v| (v - m).abs()).collect();
     let mad = median(&mut deviations) * 1.4826;
-    if mad > 0.0 {
-        mad
-    } else {
-        // A flat baseline: any change is large, but scale by the level to stay finite.
-        (m.abs() * 0.01).max(1e-9)
-    }
+    iqr.max(mad).max(m.abs() * SPREAD_FLOOR).max(1e-9)
 }
 
 /// Index of the strongest single mean shift, or None when the series is too short.
@@ -169,6 +165,20 @@ pub fn rank(times: &[i64], series: &[(String, Vec<f64>)], onset: Option<i64>) ->
     Ranking { onset, shifts }
 }
 
+/// Services, most likely root cause first: each scored by its most shifted series
+/// (|robust z|); `service_of` names a series' service.
+pub fn rank_services(ranking: &Ranking, service_of: impl Fn(&str) -> String) -> Vec<(String, f64)> {
+    let mut best: std::collections::HashMap<String, f64> = std::collections::HashMap::new();
+    for shift in &ranking.shifts {
+        let score = if shift.score.is_finite() { shift.score.abs() } else { 0.0 };
+        let entry = best.entry(service_of(&shift.series)).or_insert(0.0);
+        *entry = entry.max(score);
+    }
+    let mut out: Vec<(String, f64)> = best.into_iter().collect();
+    out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,7 +210,8 @@ mod tests {
         let ranking = rank(&times, &series, None);
         assert_eq!(ranking.shifts[0].series, "b_lat");
         assert_eq!(ranking.onset, 60 * 15);
-        assert!(ranking.shifts[0].score > 10.0);
+        // A shift of half the level against a 5% spread floor: z of about 10.
+        assert!(ranking.shifts[0].score > 2.0 * CHANGED);
         assert!(ranking.shifts[1].score.abs() < CHANGED);
     }
 

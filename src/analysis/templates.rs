@@ -513,6 +513,7 @@ mod tests {
             "user a logged in",
             "user b logged in",
             "user c logged in",
+            "disk full on /dev/sdc3",
             "disk full on /dev/sdb2",
         ]
         .iter()
@@ -524,7 +525,7 @@ mod tests {
         assert!(rows[0].new);
         assert_eq!(
             (rows[0].count, rows[0].first_line, rows[0].last_line),
-            (2, 1, 5)
+            (3, 1, 6)
         );
         assert_eq!(rows[1].template, "user <*> logged in");
         assert!(!rows[1].new);

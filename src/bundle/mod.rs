@@ -353,7 +353,44 @@ pub fn parse_time(cell: &str) -> Option<DateTime<Utc>> {
 }
 
 fn parse_metrics(text: &str) -> Result<MetricTable, BundleError> {
-    const FILE: &str = "metrics.csv";
+    MetricTable::parse(text, "metrics.csv")
+}
+
+impl MetricTable {
+    /// Parse a metrics CSV: a `time` column (RFC 3339 or unix seconds), then one column per
+    /// series. Errors name the file, line and column.
+    pub fn parse(text: &str, file: &str) -> Result<MetricTable, BundleError> {
+        parse_metric_table(text, file)
+    }
+
+    /// `after`'s rows appended to `before`'s, matched by column name (a column missing on
+    /// one side is NaN there). Times become row numbers: two exports of one incident often
+    /// overlap or disagree in their clocks, and the row order is what they agree on.
+    pub fn concat_rows(before: &MetricTable, after: &MetricTable) -> MetricTable {
+        let mut columns = before.columns.clone();
+        columns.extend(after.columns.iter().filter(|c| !before.columns.contains(c)).cloned());
+        let take = |table: &MetricTable, column: &str| -> Vec<f64> {
+            table.series(column).map(<[f64]>::to_vec).unwrap_or_else(|| vec![f64::NAN; table.times.len()])
+        };
+        let values = columns
+            .iter()
+            .map(|c| {
+                let mut v = take(before, c);
+                v.extend(take(after, c));
+                v
+            })
+            .collect();
+        let rows = before.times.len() + after.times.len();
+        MetricTable { times: (0..rows as i64).collect(), columns, values }
+    }
+
+    /// `(name, values)` pairs, as the analysis functions take them.
+    pub fn named_series(&self) -> Vec<(String, Vec<f64>)> {
+        self.columns.iter().cloned().zip(self.values.iter().cloned()).collect()
+    }
+}
+
+fn parse_metric_table(text: &str, file: &str) -> Result<MetricTable, BundleError> {
     let mut table = MetricTable::default();
     if text.trim().is_empty() {
         return Ok(table);
@@ -363,19 +400,19 @@ fn parse_metrics(text: &str) -> Result<MetricTable, BundleError> {
         .from_reader(text.as_bytes());
     let headers = reader
         .headers()
-        .map_err(|e| parse_error(FILE, 1, e.to_string()))?
+        .map_err(|e| parse_error(file, 1, e.to_string()))?
         .clone();
     if headers.get(0) != Some("time") {
-        return Err(parse_error(FILE, 1, "the first column must be `time`"));
+        return Err(parse_error(file, 1, "the first column must be `time`"));
     }
     table.columns = headers.iter().skip(1).map(str::to_string).collect();
     table.values = vec![Vec::new(); table.columns.len()];
     for (row, record) in reader.records().enumerate() {
         let line = row + 2;
-        let record = record.map_err(|e| parse_error(FILE, line, e.to_string()))?;
+        let record = record.map_err(|e| parse_error(file, line, e.to_string()))?;
         let time = parse_time(&record[0]).ok_or_else(|| {
             parse_error(
-                FILE,
+                file,
                 line,
                 format!("`{}` is not a time (RFC 3339 or unix seconds)", &record[0]),
             )
@@ -386,7 +423,7 @@ fn parse_metrics(text: &str) -> Result<MetricTable, BundleError> {
             .is_some_and(|&last| time.timestamp() <= last)
         {
             return Err(parse_error(
-                FILE,
+                file,
                 line,
                 "times must increase from row to row",
             ));
@@ -399,7 +436,7 @@ fn parse_metrics(text: &str) -> Result<MetricTable, BundleError> {
             } else {
                 cell.parse().map_err(|_| {
                     parse_error(
-                        FILE,
+                        file,
                         line,
                         format!("column `{}`: `{cell}` is not a number", table.columns[c]),
                     )
