@@ -35,16 +35,20 @@ pub fn median(values: &mut [f64]) -> f64 {
     quantile(values, 0.5)
 }
 
-/// Linear-interpolated quantile; sorts `values` in place. NaN-free input expected.
+/// Linear-interpolated quantile, by selection (O(n)); reorders `values`. NaN-free input.
 pub fn quantile(values: &mut [f64], q: f64) -> f64 {
     if values.is_empty() {
         return f64::NAN;
     }
-    values.sort_by(f64::total_cmp);
     let pos = q * (values.len() - 1) as f64;
     let lo = pos.floor() as usize;
-    let hi = pos.ceil() as usize;
-    values[lo] + (values[hi] - values[lo]) * (pos - lo as f64)
+    let (_, low, upper) = values.select_nth_unstable_by(lo, f64::total_cmp);
+    let low = *low;
+    if pos == lo as f64 || upper.is_empty() {
+        return low;
+    }
+    let high = upper.iter().copied().fold(f64::INFINITY, f64::min);
+    low + (high - low) * (pos - lo as f64)
 }
 
 /// The fraction of a series' level below which a spread is not trusted: a near-constant
@@ -110,7 +114,8 @@ pub fn change_start(values: &[f64], split: usize) -> usize {
 /// Rank `series` (name, values aligned with `times`). NaNs are dropped per series;
 /// constant and too-short series score zero.
 pub fn rank(times: &[i64], series: &[(String, Vec<f64>)], onset: Option<i64>) -> Ranking {
-    let cleaned: Vec<(&str, Vec<i64>, Vec<f64>)> = series
+    // Each series without its NaNs, and its strongest split (computed once).
+    let cleaned: Vec<(&str, Vec<i64>, Vec<f64>, Option<usize>)> = series
         .iter()
         .map(|(name, values)| {
             let (t, v): (Vec<i64>, Vec<f64>) = times
@@ -119,14 +124,15 @@ pub fn rank(times: &[i64], series: &[(String, Vec<f64>)], onset: Option<i64>) ->
                 .filter(|(_, v)| v.is_finite())
                 .map(|(t, v)| (*t, *v))
                 .unzip();
-            (name.as_str(), t, v)
+            let split = strongest_split(&v);
+            (name.as_str(), t, v, split)
         })
         .collect();
     let onset = onset.unwrap_or_else(|| {
         let mut votes: Vec<f64> = cleaned
             .iter()
-            .filter_map(|(_, t, v)| {
-                let split = strongest_split(v)?;
+            .filter_map(|(_, t, v, split)| {
+                let split = (*split)?;
                 let (score, _, _) = shift_score(v, split);
                 (score.abs() >= CHANGED).then(|| t[change_start(v, split)] as f64)
             })
@@ -139,9 +145,9 @@ pub fn rank(times: &[i64], series: &[(String, Vec<f64>)], onset: Option<i64>) ->
     });
     let mut shifts: Vec<SeriesShift> = cleaned
         .iter()
-        .map(|(name, t, v)| {
+        .map(|(name, t, v, strongest)| {
             let split = t.partition_point(|&x| x < onset);
-            let changed_at = strongest_split(v).map(|s| t[s]).unwrap_or(onset);
+            let changed_at = strongest.map(|s| t[s]).unwrap_or(onset);
             let (score, before, after) = if split >= MIN_SEGMENT && v.len() - split >= MIN_SEGMENT {
                 shift_score(v, split)
             } else {
@@ -170,7 +176,11 @@ pub fn rank(times: &[i64], series: &[(String, Vec<f64>)], onset: Option<i64>) ->
 pub fn rank_services(ranking: &Ranking, service_of: impl Fn(&str) -> String) -> Vec<(String, f64)> {
     let mut best: std::collections::HashMap<String, f64> = std::collections::HashMap::new();
     for shift in &ranking.shifts {
-        let score = if shift.score.is_finite() { shift.score.abs() } else { 0.0 };
+        let score = if shift.score.is_finite() {
+            shift.score.abs()
+        } else {
+            0.0
+        };
         let entry = best.entry(service_of(&shift.series)).or_insert(0.0);
         *entry = entry.max(score);
     }

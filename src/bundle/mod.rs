@@ -368,9 +368,18 @@ impl MetricTable {
     /// overlap or disagree in their clocks, and the row order is what they agree on.
     pub fn concat_rows(before: &MetricTable, after: &MetricTable) -> MetricTable {
         let mut columns = before.columns.clone();
-        columns.extend(after.columns.iter().filter(|c| !before.columns.contains(c)).cloned());
+        columns.extend(
+            after
+                .columns
+                .iter()
+                .filter(|c| !before.columns.contains(c))
+                .cloned(),
+        );
         let take = |table: &MetricTable, column: &str| -> Vec<f64> {
-            table.series(column).map(<[f64]>::to_vec).unwrap_or_else(|| vec![f64::NAN; table.times.len()])
+            table
+                .series(column)
+                .map(<[f64]>::to_vec)
+                .unwrap_or_else(|| vec![f64::NAN; table.times.len()])
         };
         let values = columns
             .iter()
@@ -381,12 +390,20 @@ impl MetricTable {
             })
             .collect();
         let rows = before.times.len() + after.times.len();
-        MetricTable { times: (0..rows as i64).collect(), columns, values }
+        MetricTable {
+            times: (0..rows as i64).collect(),
+            columns,
+            values,
+        }
     }
 
     /// `(name, values)` pairs, as the analysis functions take them.
     pub fn named_series(&self) -> Vec<(String, Vec<f64>)> {
-        self.columns.iter().cloned().zip(self.values.iter().cloned()).collect()
+        self.columns
+            .iter()
+            .cloned()
+            .zip(self.values.iter().cloned())
+            .collect()
     }
 }
 

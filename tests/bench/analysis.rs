@@ -138,7 +138,10 @@ fn median(mut v: Vec<f64>) -> f64 {
 fn sockshop(dir: &Path) -> Vec<(String, hunch::bundle::MetricTable)> {
     let root = dir.join("rcd-sockshop");
     let mut cases = Vec::new();
-    let mut folders: Vec<PathBuf> = std::fs::read_dir(&root).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut folders: Vec<PathBuf> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     folders.sort();
     for folder in folders {
         let name = folder.file_name().unwrap().to_string_lossy().into_owned();
@@ -149,7 +152,13 @@ fn sockshop(dir: &Path) -> Vec<(String, hunch::bundle::MetricTable)> {
                 let text = std::fs::read_to_string(case.join(file)).unwrap();
                 hunch::bundle::MetricTable::parse(&text, &format!("{name}/{n}/{file}")).unwrap()
             };
-            cases.push((service.clone(), hunch::bundle::MetricTable::concat_rows(&read("normal.csv"), &read("anomalous.csv"))));
+            cases.push((
+                service.clone(),
+                hunch::bundle::MetricTable::concat_rows(
+                    &read("normal.csv"),
+                    &read("anomalous.csv"),
+                ),
+            ));
         }
     }
     cases
@@ -220,17 +229,55 @@ fn main() {
         ranked = cases
             .iter()
             .map(|(truth, table)| {
-                let ranking = hunch::analysis::rank::rank(&table.times, &table.named_series(), None);
-                let services = hunch::analysis::rank::rank_services(&ranking, |s| hunch::bundle::service_of(s).to_string());
-                (truth.clone(), services.into_iter().map(|(s, _)| s).collect::<Vec<_>>())
+                let ranking =
+                    hunch::analysis::rank::rank(&table.times, &table.named_series(), None);
+                let services = hunch::analysis::rank::rank_services(&ranking, |s| {
+                    hunch::bundle::service_of(s).to_string()
+                });
+                (
+                    truth.clone(),
+                    services.into_iter().map(|(s, _)| s).collect::<Vec<_>>(),
+                )
             })
             .collect();
         times.push(start.elapsed().as_secs_f64());
     }
     let acc = accuracy_at(&ranked);
     let avg5 = acc.iter().sum::<f64>() / 5.0;
-    println!("\nservice ranking on rcd-sockshop ({} cases, fault time not given)", cases.len());
-    println!("hunch AC@1 {:.3} · Avg@5 {:.3} · {:.1} ms for all cases (median of 3)", acc[0], avg5, median(times) * 1e3);
+    println!(
+        "\nservice ranking on rcd-sockshop ({} cases, fault time not given)",
+        cases.len()
+    );
+    println!(
+        "hunch AC@1 {:.3} · Avg@5 {:.3} · {:.1} ms for all cases (median of 3)",
+        acc[0],
+        avg5,
+        median(times.clone()) * 1e3
+    );
+    let baro = std::process::Command::new("python3")
+        .arg(baseline_script())
+        .arg("baro")
+        .arg(&dir)
+        .output();
+    match baro {
+        Ok(out) if out.status.success() => {
+            let text = String::from_utf8_lossy(&out.stdout);
+            let v: Vec<f64> = text
+                .split_whitespace()
+                .filter_map(|x| x.parse().ok())
+                .collect();
+            if let [ac1, avg5, seconds] = v[..] {
+                println!(
+                    "BARO  AC@1 {ac1:.3} · Avg@5 {avg5:.3} · {:.1} ms, fault time given · hunch is {:.1}x faster",
+                    seconds * 1e3,
+                    seconds / median(times.clone())
+                );
+            }
+        }
+        _ => println!(
+            "(BARO is not installed: `pip install rcaeval numpy pandas scikit-learn` to measure it beside hunch)"
+        ),
+    }
     if std::env::var("HUNCH_DEBUG_RANK").is_ok() {
         for (truth, services) in &ranked {
             if services.first() != Some(truth) {

@@ -2,6 +2,7 @@
 
     python3 baselines.py cluster < messages      # one drain3 cluster id per line
     python3 baselines.py throughput FILE         # drain3 lines/s over FILE (median of 3)
+    python3 baselines.py baro DATASET_DIR        # BARO (rcaeval) on rcd-sockshop: AC@1, Avg@5, seconds
 """
 import logging
 import statistics
@@ -10,13 +11,44 @@ import time
 
 logging.disable(logging.CRITICAL)
 
-from drain3 import TemplateMiner  # noqa: E402
-from drain3.template_miner_config import TemplateMinerConfig  # noqa: E402
 
 
 def miner():
-    config = TemplateMinerConfig()  # drain3's defaults, as the issue's baseline
-    return TemplateMiner(config=config)
+    from drain3 import TemplateMiner
+    from drain3.template_miner_config import TemplateMinerConfig
+
+    return TemplateMiner(config=TemplateMinerConfig())  # drain3's defaults
+
+
+def baro_sockshop(root):
+    """BARO as published: given the fault time (the first anomalous row), median of 3 runs."""
+    import os
+    import pandas as pd
+    from RCAEval.e2e.baro import baro
+
+    cases = []
+    for folder in sorted(os.listdir(os.path.join(root, "rcd-sockshop"))):
+        service = folder.rsplit("-", 1)[0]
+        for n in range(1, 6):
+            case = os.path.join(root, "rcd-sockshop", folder, str(n))
+            normal = pd.read_csv(os.path.join(case, "normal.csv"))
+            anomalous = pd.read_csv(os.path.join(case, "anomalous.csv"))
+            cases.append((service, pd.concat([normal, anomalous], ignore_index=True), len(normal)))
+    runs = []
+    for _ in range(3):
+        start = time.perf_counter()
+        ranked = []
+        for service, data, boundary in cases:
+            ranks = baro(data, anomalies=[boundary], dataset="rcd-sockshop")["ranks"]
+            services = []
+            for metric in ranks:
+                name = metric.split("_")[0]
+                if name not in services:
+                    services.append(name)
+            ranked.append((service, services))
+        runs.append(time.perf_counter() - start)
+    acc = [sum(1 for truth, s in ranked if truth in s[:k]) / len(ranked) for k in range(1, 6)]
+    print(acc[0], sum(acc) / 5, statistics.median(runs))
 
 
 def main():
@@ -25,6 +57,8 @@ def main():
         tm = miner()
         lines = sys.stdin.read().splitlines()
         print("\n".join(str(tm.add_log_message(line)["cluster_id"]) for line in lines))
+    elif mode == "baro":
+        baro_sockshop(sys.argv[2])
     elif mode == "throughput":
         with open(sys.argv[2], encoding="utf-8", errors="replace") as f:
             lines = f.read().splitlines()
