@@ -56,6 +56,30 @@ enum LogsCommand {
     Cluster,
 }
 
+#[derive(Subcommand)]
+enum MetricsCommand {
+    /// The series that changed when the fault began, and where (drops constant and unchanged series).
+    Sift {
+        /// A CSV: a `time` column, then one column per series.
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Suspects, most likely first, from metrics before and during an incident (the fault
+    /// time is found from the data).
+    Rank {
+        #[arg(long)]
+        normal: PathBuf,
+        #[arg(long)]
+        anomalous: PathBuf,
+        /// Rank services (one per line) instead of series.
+        #[arg(long, value_parser = ["series", "service"], default_value = "series")]
+        by: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
 /// How an investigation runs: shared by `demo` and `investigate`.
 #[derive(clap::Args)]
 struct RunOptions {
@@ -123,6 +147,9 @@ enum Commands {
     /// Log analysis: fold lines into templates.
     #[command(subcommand)]
     Logs(LogsCommand),
+    /// Metric analysis: which series changed, and which service is the likely cause.
+    #[command(subcommand)]
+    Metrics(MetricsCommand),
     /// Show the model providers (presets and config.toml) and check that each answers.
     Models {
         /// Only list them; don't contact any endpoint.
@@ -211,6 +238,7 @@ fn main() -> Result<()> {
         }
         Commands::Models { offline } => list_models(&config, offline),
         Commands::Logs(command) => logs(command),
+        Commands::Metrics(command) => metrics(command),
         Commands::Sessions => {
             let sessions = hunch::session::list_sessions(&paths.sessions_dir())?;
             if sessions.is_empty() {
@@ -342,6 +370,108 @@ fn logs(command: LogsCommand) -> Result<()> {
                         "{:>7}  lines {}-{}  {new}{shown}",
                         r.count, r.first_line, r.last_line
                     )?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn read_table(path: &Path) -> Result<hunch::bundle::MetricTable> {
+    let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let text = String::from_utf8(text).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: not UTF-8 text (byte {})",
+            path.display(),
+            e.utf8_error().valid_up_to()
+        )
+    })?;
+    Ok(hunch::bundle::MetricTable::parse(
+        &text,
+        &path.display().to_string(),
+    )?)
+}
+
+/// Unix seconds as RFC 3339; row numbers (from joined files) as they are.
+fn show_time(t: i64) -> String {
+    match chrono::DateTime::from_timestamp(t, 0) {
+        Some(time) if t > 1_000_000_000 => time.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        _ => format!("row {t}"),
+    }
+}
+
+fn metrics(command: MetricsCommand) -> Result<()> {
+    use hunch::analysis::rank::{rank, rank_services, sift};
+    use hunch::bundle::{MetricTable, service_of};
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match command {
+        MetricsCommand::Sift { file, json } => {
+            let table = read_table(&file)?;
+            let sifted = sift(&table.times, &table.named_series(), None);
+            if json {
+                let kept: Vec<serde_json::Value> = sifted
+                    .kept
+                    .iter()
+                    .map(|s| serde_json::json!({"series": s.series, "score": s.score, "before": s.before, "after": s.after, "changed_at": s.changed_at}))
+                    .collect();
+                let doc = serde_json::json!({"onset": sifted.onset, "kept": kept, "constant": sifted.constant, "unchanged": sifted.unchanged});
+                serde_json::to_writer_pretty(&mut out, &doc)?;
+                writeln!(out)?;
+            } else {
+                let total = sifted.kept.len() + sifted.constant.len() + sifted.unchanged.len();
+                writeln!(
+                    out,
+                    "onset at {} · kept {} of {total} series ({} constant, {} unchanged dropped)",
+                    show_time(sifted.onset),
+                    sifted.kept.len(),
+                    sifted.constant.len(),
+                    sifted.unchanged.len()
+                )?;
+                for s in &sifted.kept {
+                    writeln!(
+                        out,
+                        "{:>8.1}  {:<32} {:.3} → {:.3}  changed at {}",
+                        s.score,
+                        s.series,
+                        s.before,
+                        s.after,
+                        show_time(s.changed_at)
+                    )?;
+                }
+            }
+        }
+        MetricsCommand::Rank {
+            normal,
+            anomalous,
+            by,
+            json,
+        } => {
+            let table = MetricTable::concat_rows(&read_table(&normal)?, &read_table(&anomalous)?);
+            let ranking = rank(&table.times, &table.named_series(), None);
+            let rows: Vec<(String, f64)> = if by == "service" {
+                rank_services(&ranking, |s| service_of(s).to_string())
+            } else {
+                ranking
+                    .shifts
+                    .iter()
+                    .map(|s| (s.series.clone(), s.score.abs()))
+                    .collect()
+            };
+            if json {
+                let rows: Vec<serde_json::Value> = rows
+                    .iter()
+                    .map(|(name, score)| serde_json::json!({"name": name, "score": score}))
+                    .collect();
+                serde_json::to_writer_pretty(&mut out, &rows)?;
+                writeln!(out)?;
+            } else if by == "service" {
+                for (name, _) in rows {
+                    writeln!(out, "{name}")?;
+                }
+            } else {
+                for (name, score) in rows {
+                    writeln!(out, "{score:>10.1}  {name}")?;
                 }
             }
         }

@@ -48,3 +48,79 @@ fn logs_digest_reads_stdin_and_prints_json() {
     let (ok, _, err) = hunch(&["logs", "digest", "/no/such/file"], b"");
     assert!(!ok && err.contains("reading /no/such/file"), "{err}");
 }
+
+fn metrics_csv(
+    dir: &std::path::Path,
+    name: &str,
+    rows: std::ops::Range<usize>,
+    shift: f64,
+) -> String {
+    let mut text = String::from("time,api_latency,db_cpu,cache_hits,static_flag\n");
+    for i in rows {
+        let noise = ((i * 7919) % 13) as f64 / 13.0;
+        text.push_str(&format!(
+            "{},{:.2},{:.2},{:.2},1\n",
+            1_700_000_000 + i * 15,
+            100.0 + noise * 5.0,
+            20.0 + noise + shift,
+            500.0 + noise * 20.0
+        ));
+    }
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn metrics_rank_by_service_and_sift() {
+    let dir = tempfile::tempdir().unwrap();
+    let normal = metrics_csv(dir.path(), "normal.csv", 0..60, 0.0);
+    let anomalous = metrics_csv(dir.path(), "anomalous.csv", 60..100, 40.0);
+    let (ok, out, err) = hunch(
+        &[
+            "metrics",
+            "rank",
+            "--normal",
+            &normal,
+            "--anomalous",
+            &anomalous,
+            "--by",
+            "service",
+        ],
+        b"",
+    );
+    assert!(ok, "{err}");
+    assert_eq!(out.lines().next(), Some("db"), "{out}");
+    let whole = dir.path().join("whole.csv");
+    let mut text = std::fs::read_to_string(&normal).unwrap();
+    text.push_str(
+        &std::fs::read_to_string(&anomalous)
+            .unwrap()
+            .lines()
+            .skip(1)
+            .map(|l| format!("{l}\n"))
+            .collect::<String>(),
+    );
+    std::fs::write(&whole, text).unwrap();
+    let (ok, out, err) = hunch(&["metrics", "sift", whole.to_str().unwrap(), "--json"], b"");
+    assert!(ok, "{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc["kept"][0]["series"], "db_cpu");
+    assert_eq!(doc["constant"], serde_json::json!(["static_flag"]));
+}
+
+#[test]
+fn bad_metric_files_name_the_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.csv");
+    std::fs::write(&path, "time,a_x\n1700000000,1\n1700000015,oops\n").unwrap();
+    let (ok, _, err) = hunch(&["metrics", "sift", path.to_str().unwrap()], b"");
+    assert!(!ok);
+    assert!(
+        err.contains("bad.csv:3: column `a_x`: `oops` is not a number"),
+        "{err}"
+    );
+    std::fs::write(&path, b"time,a\n\xff\n").unwrap();
+    let (ok, _, err) = hunch(&["metrics", "sift", path.to_str().unwrap()], b"");
+    assert!(!ok && err.contains("not UTF-8"), "{err}");
+}

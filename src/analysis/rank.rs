@@ -171,6 +171,42 @@ pub fn rank(times: &[i64], series: &[(String, Vec<f64>)], onset: Option<i64>) ->
     Ranking { onset, shifts }
 }
 
+/// The series worth looking at: those that shifted at the fault's onset.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sifted {
+    pub onset: i64,
+    /// Changed series, most shifted first.
+    pub kept: Vec<SeriesShift>,
+    /// Series that never vary (or hold no numbers): dead to any analysis.
+    pub constant: Vec<String>,
+    /// Series that vary but did not shift at the onset.
+    pub unchanged: Vec<String>,
+}
+
+/// Drop constant series, find the onset from the pooled change points (unless given),
+/// and keep the series whose robust shift at the onset reaches [`CHANGED`].
+pub fn sift(times: &[i64], series: &[(String, Vec<f64>)], onset: Option<i64>) -> Sifted {
+    let (live, constant): (Vec<&(String, Vec<f64>)>, Vec<&(String, Vec<f64>)>) =
+        series.iter().partition(|(_, values)| {
+            let mut finite = values.iter().filter(|v| v.is_finite());
+            finite
+                .next()
+                .is_some_and(|first| finite.any(|v| v != first))
+        });
+    let live: Vec<(String, Vec<f64>)> = live.into_iter().cloned().collect();
+    let ranking = rank(times, &live, onset);
+    let (kept, unchanged): (Vec<SeriesShift>, Vec<SeriesShift>) = ranking
+        .shifts
+        .into_iter()
+        .partition(|s| s.score.abs() >= CHANGED);
+    Sifted {
+        onset: ranking.onset,
+        kept,
+        constant: constant.into_iter().map(|(n, _)| n.clone()).collect(),
+        unchanged: unchanged.into_iter().map(|s| s.series).collect(),
+    }
+}
+
 /// Services, most likely root cause first: each scored by its most shifted series
 /// (|robust z|); `service_of` names a series' service.
 pub fn rank_services(ranking: &Ranking, service_of: impl Fn(&str) -> String) -> Vec<(String, f64)> {

@@ -286,6 +286,61 @@ fn main() {
         }
     }
 
+    // Metric sifting on rcd-sockshop: kept a root-cause series? how much dropped?
+    let mut sift_times = Vec::new();
+    let mut outcome = (0usize, 0usize, 0usize);
+    for _ in 0..3 {
+        let start = Instant::now();
+        let sifted: Vec<_> = cases
+            .iter()
+            .map(|(_, t)| hunch::analysis::rank::sift(&t.times, &t.named_series(), None))
+            .collect();
+        sift_times.push(start.elapsed().as_secs_f64());
+        outcome = (0, 0, 0);
+        for ((truth, table), s) in cases.iter().zip(&sifted) {
+            outcome.0 += usize::from(
+                s.kept
+                    .iter()
+                    .any(|k| hunch::bundle::service_of(&k.series) == truth),
+            );
+            outcome.1 += table.columns.len() - s.kept.len();
+            outcome.2 += table.columns.len();
+        }
+    }
+    println!("\nmetric sifting on rcd-sockshop ({} cases)", cases.len());
+    println!(
+        "hunch keeps a root-cause series in {}/{} cases · drops {:.0}% of series · {:.1} ms (median of 3)",
+        outcome.0,
+        cases.len(),
+        100.0 * outcome.1 as f64 / outcome.2 as f64,
+        median(sift_times.clone()) * 1e3
+    );
+    let sifter = std::process::Command::new("python3")
+        .arg(baseline_script())
+        .arg("sift")
+        .arg(&dir)
+        .output();
+    match sifter {
+        Ok(out) if out.status.success() => {
+            let v: Vec<f64> = String::from_utf8_lossy(&out.stdout)
+                .split_whitespace()
+                .filter_map(|x| x.parse().ok())
+                .collect();
+            if let [kept, dropped, seconds] = v[..] {
+                println!(
+                    "MetricSifter keeps {kept}/{} · drops {:.0}% · {:.1} ms · hunch is {:.1}x faster",
+                    cases.len(),
+                    dropped * 100.0,
+                    seconds * 1e3,
+                    seconds / median(sift_times)
+                );
+            }
+        }
+        _ => println!(
+            "(MetricSifter is not installed: `pip install metricsifter` to measure it beside hunch)"
+        ),
+    }
+
     // Throughput: 1M lines of HDFS+BGL messages, one core, medians of 3.
     let mut pool = loghub(&dir, "HDFS").0;
     pool.extend(loghub(&dir, "BGL").0);

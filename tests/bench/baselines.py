@@ -3,6 +3,7 @@
     python3 baselines.py cluster < messages      # one drain3 cluster id per line
     python3 baselines.py throughput FILE         # drain3 lines/s over FILE (median of 3)
     python3 baselines.py baro DATASET_DIR        # BARO (rcaeval) on rcd-sockshop: AC@1, Avg@5, seconds
+    python3 baselines.py sift DATASET_DIR        # MetricSifter: root-cause kept, share dropped, seconds
 """
 import logging
 import statistics
@@ -20,11 +21,9 @@ def miner():
     return TemplateMiner(config=TemplateMinerConfig())  # drain3's defaults
 
 
-def baro_sockshop(root):
-    """BARO as published: given the fault time (the first anomalous row), median of 3 runs."""
+def sockshop_cases(root):
     import os
     import pandas as pd
-    from RCAEval.e2e.baro import baro
 
     cases = []
     for folder in sorted(os.listdir(os.path.join(root, "rcd-sockshop"))):
@@ -34,6 +33,33 @@ def baro_sockshop(root):
             normal = pd.read_csv(os.path.join(case, "normal.csv"))
             anomalous = pd.read_csv(os.path.join(case, "anomalous.csv"))
             cases.append((service, pd.concat([normal, anomalous], ignore_index=True), len(normal)))
+    return cases
+
+
+def sift_sockshop(root):
+    """MetricSifter 0.2 with its defaults, one job, median of 3 runs."""
+    from metricsifter.sifter import Sifter
+
+    cases = sockshop_cases(root)
+    runs = []
+    for _ in range(3):
+        start = time.perf_counter()
+        kept_root, dropped, total = 0, 0, 0
+        for service, data, _ in cases:
+            metrics = data.drop(columns=["time"])
+            sifted = Sifter(n_jobs=1).run(data=metrics)
+            kept_root += any(c.split("_")[0] == service for c in sifted.columns)
+            dropped += len(metrics.columns) - len(sifted.columns)
+            total += len(metrics.columns)
+        runs.append(time.perf_counter() - start)
+    print(kept_root, dropped / total, statistics.median(runs))
+
+
+def baro_sockshop(root):
+    """BARO as published: given the fault time (the first anomalous row), median of 3 runs."""
+    from RCAEval.e2e.baro import baro
+
+    cases = sockshop_cases(root)
     runs = []
     for _ in range(3):
         start = time.perf_counter()
@@ -57,6 +83,8 @@ def main():
         tm = miner()
         lines = sys.stdin.read().splitlines()
         print("\n".join(str(tm.add_log_message(line)["cluster_id"]) for line in lines))
+    elif mode == "sift":
+        sift_sockshop(sys.argv[2])
     elif mode == "baro":
         baro_sockshop(sys.argv[2])
     elif mode == "throughput":
