@@ -111,11 +111,17 @@ pub fn change_start(values: &[f64], split: usize) -> usize {
     start
 }
 
+/// A series without its NaNs: name, times, values, and its strongest split.
+type Cleaned<'a> = (&'a str, Vec<i64>, Vec<f64>, Option<usize>);
+
+/// A series as the analysis functions take it: name and values aligned with the times.
+pub type Named = (String, Vec<f64>);
+
 /// Rank `series` (name, values aligned with `times`). NaNs are dropped per series;
 /// constant and too-short series score zero.
 pub fn rank(times: &[i64], series: &[(String, Vec<f64>)], onset: Option<i64>) -> Ranking {
     // Each series without its NaNs, and its strongest split (computed once).
-    let cleaned: Vec<(&str, Vec<i64>, Vec<f64>, Option<usize>)> = series
+    let cleaned: Vec<Cleaned> = series
         .iter()
         .map(|(name, values)| {
             let (t, v): (Vec<i64>, Vec<f64>) = times
@@ -186,13 +192,12 @@ pub struct Sifted {
 /// Drop constant series, find the onset from the pooled change points (unless given),
 /// and keep the series whose robust shift at the onset reaches [`CHANGED`].
 pub fn sift(times: &[i64], series: &[(String, Vec<f64>)], onset: Option<i64>) -> Sifted {
-    let (live, constant): (Vec<&(String, Vec<f64>)>, Vec<&(String, Vec<f64>)>) =
-        series.iter().partition(|(_, values)| {
-            let mut finite = values.iter().filter(|v| v.is_finite());
-            finite
-                .next()
-                .is_some_and(|first| finite.any(|v| v != first))
-        });
+    let (live, constant): (Vec<&Named>, Vec<&Named>) = series.iter().partition(|(_, values)| {
+        let mut finite = values.iter().filter(|v| v.is_finite());
+        finite
+            .next()
+            .is_some_and(|first| finite.any(|v| v != first))
+    });
     let live: Vec<(String, Vec<f64>)> = live.into_iter().cloned().collect();
     let ranking = rank(times, &live, onset);
     let (kept, unchanged): (Vec<SeriesShift>, Vec<SeriesShift>) = ranking
