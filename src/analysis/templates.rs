@@ -3,6 +3,9 @@
 //! template are counted together. Good enough to turn hundreds of lines into a handful
 //! of rows the agent and the engineer can read.
 
+use std::borrow::Cow;
+use std::collections::HashMap;
+
 /// The template of one message.
 pub fn template_of(message: &str) -> String {
     let mut out = String::with_capacity(message.len());
@@ -91,9 +94,11 @@ fn is_variable(token: &str) -> bool {
         return true;
     }
     if token.contains('.')
-        && HOST_SUFFIXES
-            .iter()
-            .any(|s| token.to_ascii_lowercase().ends_with(s))
+        && HOST_SUFFIXES.iter().any(|suffix| {
+            token.len() > suffix.len()
+                && token.as_bytes()[token.len() - suffix.len()..]
+                    .eq_ignore_ascii_case(suffix.as_bytes())
+        })
     {
         return true;
     }
@@ -225,68 +230,130 @@ const MIN_VALUES: usize = 3;
 /// The same for `key=literal` tokens, which name states more often than parameters.
 const MIN_FLAG_VALUES: usize = 5;
 
-/// One cluster id per message, in input order.
-///
-/// Two passes: the Drain-style [`Parser`] groups similar messages; then each group is
-/// split at any position that takes only one or two distinct values there but differs
-/// from the group's template — a constant that names a different event — so only
-/// positions with many values remain parameters.
-pub fn cluster<'a>(messages: impl IntoIterator<Item = &'a str>) -> Vec<usize> {
-    use std::collections::HashMap;
-    let mut parser = Parser::default();
-    let mut rows: Vec<(usize, Vec<String>)> = Vec::new();
-    for message in messages {
-        let tokens: Vec<String> = message.split_whitespace().map(mask_token).collect();
-        let id = parser.add_tokens(tokens.clone());
-        rows.push((id, tokens));
+/// A token as it appears in a template: borrowed when masking leaves it as it is (most
+/// words), so the common case allocates nothing.
+fn masked(token: &str) -> Cow<'_, str> {
+    let plain = !token
+        .bytes()
+        .any(|b| b.is_ascii_digit() || b == b'=' || b == b'.')
+        && !CALENDAR.contains(&token)
+        && token != "()"
+        && token != "[]";
+    if plain {
+        return Cow::Borrowed(token);
     }
-    let mut members: HashMap<usize, Vec<usize>> = HashMap::new();
-    for (line, (id, _)) in rows.iter().enumerate() {
-        members.entry(*id).or_default().push(line);
+    // Plain numbers, the commonest variable, need no further analysis.
+    if token.bytes().any(|b| b.is_ascii_digit())
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b == b'.' || b == b':')
+    {
+        return Cow::Borrowed(WILDCARD);
     }
-    let mut final_ids = vec![0usize; rows.len()];
-    let mut next = 0;
-    let mut work: Vec<Vec<usize>> = members.into_values().collect();
-    work.sort();
-    while let Some(lines) = work.pop() {
-        let len = rows[lines[0]].1.len();
-        let split_at = (0..len).find(|&p| {
-            let mut values: Vec<&str> = lines.iter().map(|&l| rows[l].1[p].as_str()).collect();
-            values.sort_unstable();
-            values.dedup();
-            // `key=literal` values read like flags (user=root / user=guest): a few of them
-            // are separate events; only many of them make a parameter.
-            let flags = values
-                .iter()
-                .all(|v| v.contains('=') && !v.ends_with(WILDCARD));
-            let needed = if flags { MIN_FLAG_VALUES } else { MIN_VALUES };
-            values.len() > 1 && values.len() < needed
-        });
-        match split_at {
-            Some(p) => {
-                let mut parts: HashMap<&str, Vec<usize>> = HashMap::new();
-                for &l in &lines {
-                    parts.entry(rows[l].1[p].as_str()).or_default().push(l);
-                }
-                let mut parts: Vec<Vec<usize>> = parts.into_values().collect();
-                parts.sort();
-                work.extend(parts);
-            }
-            None => {
-                for l in lines {
-                    final_ids[l] = next;
-                }
-                next += 1;
+    Cow::Owned(mask_token(token))
+}
+
+/// Distinct masked messages ("signatures"): lines only hash into this table, so the
+/// clustering below works once per signature, and memory grows with the number of
+/// distinct signatures, not of lines.
+#[derive(Default)]
+struct Signatures {
+    index: HashMap<u64, Vec<u32>>,
+    tokens: Vec<Vec<String>>,
+}
+
+impl Signatures {
+    fn intern(&mut self, message: &str) -> u32 {
+        let tokens: Vec<Cow<str>> = message.split_whitespace().map(masked).collect();
+        // FNV-1a over the tokens, with a separator so token boundaries count.
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for token in &tokens {
+            for b in token.bytes().chain(std::iter::once(0xff)) {
+                hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
             }
         }
+        let bucket = self.index.entry(hash).or_default();
+        if let Some(&id) = bucket.iter().find(|&&id| {
+            let known = &self.tokens[id as usize];
+            known.len() == tokens.len() && known.iter().zip(&tokens).all(|(a, b)| a == b)
+        }) {
+            return id;
+        }
+        let id = self.tokens.len() as u32;
+        self.tokens
+            .push(tokens.into_iter().map(Cow::into_owned).collect());
+        bucket.push(id);
+        id
     }
-    // Number clusters by first appearance, for stable, readable ids.
+
+    /// A cluster id per signature: the Drain-style [`Parser`] groups similar signatures;
+    /// then each group is split at any position that takes only one or two distinct
+    /// values — a constant that names a different event — so only positions with many
+    /// values remain parameters.
+    fn cluster(&self) -> Vec<usize> {
+        let mut parser = Parser::default();
+        let mut members: HashMap<usize, Vec<usize>> = HashMap::new();
+        for (sig, tokens) in self.tokens.iter().enumerate() {
+            members
+                .entry(parser.add_tokens(tokens.clone()))
+                .or_default()
+                .push(sig);
+        }
+        let mut cluster_of = vec![0usize; self.tokens.len()];
+        let mut next = 0;
+        let mut work: Vec<Vec<usize>> = members.into_values().collect();
+        work.sort();
+        while let Some(sigs) = work.pop() {
+            let len = self.tokens[sigs[0]].len();
+            let split_at = (0..len).find(|&p| {
+                let mut values: Vec<&str> =
+                    sigs.iter().map(|&s| self.tokens[s][p].as_str()).collect();
+                values.sort_unstable();
+                values.dedup();
+                // `key=literal` values read like flags (user=root / user=guest): a few of
+                // them are separate events; only many of them make a parameter.
+                let flags = values
+                    .iter()
+                    .all(|v| v.contains('=') && !v.ends_with(WILDCARD));
+                let needed = if flags { MIN_FLAG_VALUES } else { MIN_VALUES };
+                values.len() > 1 && values.len() < needed
+            });
+            match split_at {
+                Some(p) => {
+                    let mut parts: HashMap<&str, Vec<usize>> = HashMap::new();
+                    for &sig in &sigs {
+                        parts
+                            .entry(self.tokens[sig][p].as_str())
+                            .or_default()
+                            .push(sig);
+                    }
+                    let mut parts: Vec<Vec<usize>> = parts.into_values().collect();
+                    parts.sort();
+                    work.extend(parts);
+                }
+                None => {
+                    for sig in sigs {
+                        cluster_of[sig] = next;
+                    }
+                    next += 1;
+                }
+            }
+        }
+        cluster_of
+    }
+}
+
+/// One cluster id per message, in input order, numbered by first appearance.
+pub fn cluster<'a>(messages: impl IntoIterator<Item = &'a str>) -> Vec<usize> {
+    let mut signatures = Signatures::default();
+    let lines: Vec<u32> = messages.into_iter().map(|m| signatures.intern(m)).collect();
+    let cluster_of = signatures.cluster();
     let mut renumber = HashMap::new();
-    final_ids
+    lines
         .into_iter()
-        .map(|id| {
+        .map(|sig| {
             let n = renumber.len();
-            *renumber.entry(id).or_insert(n)
+            *renumber.entry(cluster_of[sig as usize]).or_insert(n)
         })
         .collect()
 }
