@@ -358,6 +358,41 @@ pub fn cluster<'a>(messages: impl IntoIterator<Item = &'a str>) -> Vec<usize> {
         .collect()
 }
 
+/// The template of a cluster, built from its lines: their masked tokens, with every
+/// position that differs between lines made `<*>` (and a trailing `<*>` where lengths
+/// differ).
+#[derive(Debug, Default, Clone)]
+pub struct TemplateBuilder {
+    tokens: Option<Vec<String>>,
+}
+
+impl TemplateBuilder {
+    pub fn add(&mut self, line: &str) {
+        let masked: Vec<Cow<str>> = line.split_whitespace().map(masked).collect();
+        match &mut self.tokens {
+            None => self.tokens = Some(masked.into_iter().map(Cow::into_owned).collect()),
+            Some(tokens) => {
+                for (t, m) in tokens.iter_mut().zip(&masked) {
+                    if t != m {
+                        *t = WILDCARD.to_string();
+                    }
+                }
+                if tokens.len() != masked.len() {
+                    tokens.truncate(tokens.len().min(masked.len()));
+                    tokens.push(WILDCARD.to_string());
+                }
+            }
+        }
+    }
+
+    pub fn text(&self) -> String {
+        self.tokens
+            .as_ref()
+            .map(|t| t.join(" "))
+            .unwrap_or_default()
+    }
+}
+
 /// One template of a digest: what the lines of a cluster share, and where it was seen.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct DigestRow {
@@ -381,33 +416,27 @@ pub fn digest(lines: &[String], baseline: Option<&[String]>) -> Vec<DigestRow> {
     let ids = cluster(all.iter().copied());
     let in_baseline: std::collections::HashSet<usize> =
         ids[lines.len()..].iter().copied().collect();
-    let mut rows: std::collections::BTreeMap<usize, (Vec<String>, DigestRow)> = Default::default();
+    let mut rows: std::collections::BTreeMap<usize, (TemplateBuilder, DigestRow)> =
+        Default::default();
     for (n, (line, &id)) in lines.iter().zip(&ids).enumerate() {
-        let tokens: Vec<String> = line.split_whitespace().map(mask_token).collect();
         let entry = rows.entry(id).or_insert_with(|| {
-            (
-                tokens.clone(),
-                DigestRow {
-                    template: String::new(),
-                    count: 0,
-                    first_line: n + 1,
-                    last_line: n + 1,
-                    new: baseline.is_some() && !in_baseline.contains(&id),
-                },
-            )
+            let row = DigestRow {
+                template: String::new(),
+                count: 0,
+                first_line: n + 1,
+                last_line: n + 1,
+                new: baseline.is_some() && !in_baseline.contains(&id),
+            };
+            (TemplateBuilder::default(), row)
         });
-        for (t, m) in entry.0.iter_mut().zip(&tokens) {
-            if t != m {
-                *t = WILDCARD.to_string();
-            }
-        }
+        entry.0.add(line);
         entry.1.count += 1;
         entry.1.last_line = n + 1;
     }
     let mut out: Vec<DigestRow> = rows
         .into_values()
-        .map(|(tokens, row)| DigestRow {
-            template: tokens.join(" "),
+        .map(|(builder, row)| DigestRow {
+            template: builder.text(),
             ..row
         })
         .collect();

@@ -500,25 +500,39 @@ impl Tool for LogsDigest {
                 last: i64,
                 sample: String,
             }
-            let mut groups: BTreeMap<(String, String, String), Group> = BTreeMap::new();
-            let mut lines = 0;
-            for line in &env.bundle.logs {
-                if service.is_some_and(|s| s != line.service) || level_rank(&line.level) < min_level
-                {
-                    continue;
-                }
-                lines += 1;
+            // Cluster "service LEVEL message" so templates never mix services or levels.
+            let selected: Vec<&crate::bundle::LogLine> = env
+                .bundle
+                .logs
+                .iter()
+                .filter(|l| {
+                    service.is_none_or(|s| s == l.service) && level_rank(&l.level) >= min_level
+                })
+                .collect();
+            let keyed: Vec<String> = selected
+                .iter()
+                .map(|l| format!("{} {} {}", l.service, l.level, l.message))
+                .collect();
+            let ids = templates::cluster(keyed.iter().map(String::as_str));
+            let lines = selected.len();
+            let mut groups: BTreeMap<usize, (String, String, templates::TemplateBuilder, Group)> =
+                BTreeMap::new();
+            for (line, id) in selected.iter().zip(ids) {
                 let ts = line.ts.timestamp();
-                let key = (
-                    line.service.clone(),
-                    line.level.clone(),
-                    templates::template_of(&line.message),
-                );
-                let g = groups.entry(key).or_insert_with(|| Group {
-                    first: ts,
-                    sample: line.message.clone(),
-                    ..Group::default()
+                let (_, _, template, g) = groups.entry(id).or_insert_with(|| {
+                    let group = Group {
+                        first: ts,
+                        sample: line.message.clone(),
+                        ..Group::default()
+                    };
+                    (
+                        line.service.clone(),
+                        line.level.clone(),
+                        templates::TemplateBuilder::default(),
+                        group,
+                    )
                 });
+                template.add(&line.message);
                 if ts < split {
                     g.before += 1
                 } else {
@@ -527,8 +541,9 @@ impl Tool for LogsDigest {
                 g.last = ts;
             }
             let mut rows: Vec<(bool, u64, Value)> = groups
-                .into_iter()
-                .map(|((svc, level, template), g)| {
+                .into_values()
+                .map(|(svc, level, template, g)| {
+                    let template = template.text();
                     // Lines from the minute before the split belong to the change, not the baseline.
                     let new = g.first >= split - 60;
                     let row = json!({"service": svc, "level": level, "template": template, "before": g.before, "after": g.after,
