@@ -692,6 +692,15 @@ fn labelled(
         .collect()
 }
 
+/// Clear `rect`, draw an overlay's border and title there, and return the inside.
+fn open_overlay(frame: &mut Frame, rect: Rect, title: String, style: Style) -> Rect {
+    frame.render_widget(Clear, rect);
+    let block = overlay_block(title, style);
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    inner
+}
+
 /// A text field with a focused border and an optional title.
 fn draw_field(
     frame: &mut Frame,
@@ -866,13 +875,12 @@ fn draw_decision(frame: &mut Frame, app: &App, area: Rect) {
             ));
             let height = lines.len() as u16 + 2;
             let rect = centered(area, width, height);
-            frame.render_widget(Clear, rect);
-            let block = overlay_block(
+            let inner = open_overlay(
+                frame,
+                rect,
                 format!(" Credential needed · {} {} ", call.id, call.tool),
                 style,
             );
-            let inner = block.inner(rect);
-            frame.render_widget(block, rect);
             frame.render_widget(Paragraph::new(lines), inner);
             if let Some(ui) = ui {
                 let field = Rect {
@@ -926,24 +934,22 @@ fn draw_overlay(frame: &mut Frame, app: &App, overlay: &Overlay, area: Rect) {
         }
         Overlay::Steer(area_widget) => {
             let rect = centered(area, 76, 7);
-            frame.render_widget(Clear, rect);
-            let block = overlay_block(
+            let inner = open_overlay(
+                frame,
+                rect,
                 " Tell the agent (enter sends · esc cancels) ".into(),
                 theme.style("border.focus"),
             );
-            let inner = block.inner(rect);
-            frame.render_widget(block, rect);
             frame.render_widget(area_widget, inner);
         }
         Overlay::Editor(editor) => {
             let rect = centered(area, 96, area.height.saturating_sub(2));
-            frame.render_widget(Clear, rect);
-            let block = overlay_block(
+            let inner = open_overlay(
+                frame,
+                rect,
                 " Hypotheses · your edits are authoritative for the agent ".into(),
                 theme.style("border.focus"),
             );
-            let inner = block.inner(rect);
-            frame.render_widget(block, rect);
             let width = inner.width as usize;
             let mut lines = Vec::new();
             let selected_index = editor

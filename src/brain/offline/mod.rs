@@ -205,12 +205,7 @@ fn kind_of(h: &Hypothesis, ctx: &BrainContext) -> (Kind, Option<String>) {
         .iter()
         .any(|w| lower.contains(w))
     {
-        let db = ctx
-            .incident
-            .services
-            .iter()
-            .find(|(_, k)| k != "app")
-            .map(|(n, _)| n.clone());
+        let db = database(ctx);
         (Kind::Resource, db)
     } else {
         (Kind::Other, mentioned.first().map(|s| s.to_string()))
@@ -510,14 +505,18 @@ fn leading(candidates: &[Candidate]) -> Option<&Candidate> {
     })
 }
 
-/// Fill `{service}`, `{db}`, `{namespace}`; None when something can't be bound.
-fn bind(text: &str, lead: &Candidate, ctx: &BrainContext, f: &Findings) -> Option<String> {
-    let db = ctx
-        .incident
+/// The incident's database: its first service that is not an app.
+fn database(ctx: &BrainContext) -> Option<String> {
+    ctx.incident
         .services
         .iter()
-        .find(|(_, k)| k != "app")
-        .map(|(n, _)| n.clone());
+        .find(|(_, kind)| kind != "app")
+        .map(|(name, _)| name.clone())
+}
+
+/// Fill `{service}`, `{db}`, `{namespace}`; None when something can't be bound.
+fn bind(text: &str, lead: &Candidate, ctx: &BrainContext, f: &Findings) -> Option<String> {
+    let db = database(ctx);
     let service = match lead.kind {
         Kind::Resource => f
             .idle_now()
