@@ -49,6 +49,18 @@ struct EntryView<'a> {
     now: chrono::DateTime<chrono::Utc>,
 }
 
+impl<'a> EntryView<'a> {
+    fn of(app: &'a App) -> EntryView<'a> {
+        EntryView {
+            theme: &app.theme,
+            expanded: &app.expanded,
+            selected: app.selected_call,
+            tick: app.tick,
+            now: app.now,
+        }
+    }
+}
+
 impl TranscriptCache {
     fn lines(
         &mut self,
@@ -87,13 +99,7 @@ impl TranscriptCache {
 
     /// How many transcript lines lie below the start of `entry` (to scroll it into view).
     pub fn lines_below(&mut self, app: &App, entry: usize) -> usize {
-        let view = EntryView {
-            theme: &app.theme,
-            expanded: &app.expanded,
-            selected: app.selected_call,
-            tick: app.tick,
-            now: app.now,
-        };
+        let view = EntryView::of(app);
         let width = self.width.max(20);
         let total: usize = (entry..app.state.transcript.len())
             .map(|i| self.lines(&app.state, i, width, &view).len())
@@ -1125,13 +1131,7 @@ fn draw_transcript(frame: &mut Frame, app: &mut App, area: Rect, cache: &mut Tra
     frame.render_widget(block, area);
     let height = inner.height as usize;
     app.transcript_height = height;
-    let view = EntryView {
-        theme: &app.theme,
-        expanded: &app.expanded,
-        selected: app.selected_call,
-        tick: app.tick,
-        now: app.now,
-    };
+    let view = EntryView::of(app);
     let need = height + app.scroll;
     let mut reversed: Vec<Line<'static>> = Vec::with_capacity(need);
     let mut index = app.state.transcript.len();
