@@ -608,26 +608,54 @@ impl Tool for KnowledgeSearch {
 
 pub struct Kubectl(Arc<DemoEnv>);
 
-fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+/// The styles of text table the simulated tools print.
+#[derive(Clone, Copy)]
+enum TableStyle {
+    /// kubectl: columns padded and separated by three spaces.
+    Kubectl,
+    /// psql's aligned format: ` a | b ` with a `---+---` rule under the header.
+    Psql,
+}
+
+fn table_in(style: TableStyle, header: &[&str], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
     }
-    let line = |cells: Vec<String>| {
-        cells
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect::<Vec<_>>()
-            .join("   ")
-            .trim_end()
-            .to_string()
+    let line = |cells: &[String]| {
+        let padded = cells.iter().zip(&widths);
+        let joined = match style {
+            TableStyle::Kubectl => padded
+                .map(|(c, w)| format!("{c:<w$}"))
+                .collect::<Vec<_>>()
+                .join("   "),
+            TableStyle::Psql => padded
+                .map(|(c, w)| format!(" {c:<w$} "))
+                .collect::<Vec<_>>()
+                .join("|"),
+        };
+        joined.trim_end().to_string()
     };
-    let mut out = vec![line(header.iter().map(|h| h.to_string()).collect())];
-    out.extend(rows.iter().map(|r| line(r.clone())));
+    let mut out = vec![line(
+        &header.iter().map(|h| h.to_string()).collect::<Vec<_>>(),
+    )];
+    if let TableStyle::Psql = style {
+        out.push(
+            widths
+                .iter()
+                .map(|w| "-".repeat(w + 2))
+                .collect::<Vec<_>>()
+                .join("+"),
+        );
+    }
+    out.extend(rows.iter().map(|r| line(r)));
     out.join("\n")
+}
+
+fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    table_in(TableStyle::Kubectl, header, rows)
 }
 
 impl Kubectl {
@@ -1056,36 +1084,8 @@ impl Psql {
     }
 }
 
-/// psql's aligned format: ` a | b ` with a `---+---` rule.
 fn psql_table(header: &[&str], rows: &[Vec<String>]) -> String {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cells: &[String]| {
-        cells
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!(" {c:<w$} "))
-            .collect::<Vec<_>>()
-            .join("|")
-            .trim_end()
-            .to_string()
-    };
-    let mut out = vec![line(
-        &header.iter().map(|h| h.to_string()).collect::<Vec<_>>(),
-    )];
-    out.push(
-        widths
-            .iter()
-            .map(|w| "-".repeat(w + 2))
-            .collect::<Vec<_>>()
-            .join("+"),
-    );
-    out.extend(rows.iter().map(|r| line(r)));
-    out.join("\n")
+    table_in(TableStyle::Psql, header, rows)
 }
 
 impl Tool for Psql {
