@@ -8,6 +8,7 @@
 use crate::brain::llm::providers::ProviderConfig;
 use crate::engine::gate::Policy;
 use crate::event::SessionScope;
+use crate::tools::live::EnvironmentConfig;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -87,6 +88,8 @@ struct RawConfig {
     providers: BTreeMap<String, ProviderConfig>,
     #[serde(default)]
     redaction: RedactionConfig,
+    #[serde(default)]
+    environments: BTreeMap<String, EnvironmentConfig>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -106,6 +109,8 @@ pub struct Config {
     pub providers: BTreeMap<String, ProviderConfig>,
     /// Regexes redacted from model requests in addition to the built-in ones.
     pub redaction_patterns: Vec<String>,
+    /// `[environments.NAME]` tables: the systems `hunch investigate --env NAME` reaches.
+    pub environments: BTreeMap<String, EnvironmentConfig>,
 }
 
 impl Config {
@@ -153,6 +158,7 @@ impl Config {
             policy,
             providers: raw.providers,
             redaction_patterns: raw.redaction.extra_patterns,
+            environments: raw.environments,
         })
     }
 }
@@ -173,6 +179,28 @@ mod tests {
             Config::parse("[providers.x]\nbase_ulr = \"y\"\n", Path::new("c.toml")).unwrap_err();
         assert!(
             err.to_string().contains("base_ulr") && err.to_string().contains("`base_url`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn environments_load_and_typos_are_named() {
+        let text = "[environments.prod]\nprometheus = \"http://prometheus:9090\"\npostgres = \"postgres://readonly@db:5432/shop\"\nmcp = [{ name = \"grafana\", command = [\"mcp-grafana\"] }]\n";
+        let config = Config::parse(text, Path::new("c.toml")).unwrap();
+        let prod = &config.environments["prod"];
+        assert_eq!(prod.prometheus.as_deref(), Some("http://prometheus:9090"));
+        assert_eq!(prod.mcp[0].name, "grafana");
+        assert_eq!(prod.service_label(), "service");
+        let err = Config::parse(
+            "[environments.prod]\nprometheus_url = \"x\"\n",
+            Path::new("c.toml"),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().starts_with("c.toml:")
+                && err
+                    .to_string()
+                    .contains("unknown field `prometheus_url`, expected one of `prometheus`"),
             "{err}"
         );
     }

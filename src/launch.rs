@@ -1,5 +1,6 @@
-//! Wiring a session together: the bundle's tools, the brain, the policy, the blob store
-//! and the recorder, so `main` and the tests start investigations the same way.
+//! Wiring a session together: the tools (a bundle's, or a live environment's), the brain,
+//! the policy, the blob store and the recorder, so `main` and the tests start
+//! investigations the same way.
 
 use crate::brain::{Brain, IncidentBrief};
 use crate::bundle::Bundle;
@@ -7,12 +8,22 @@ use crate::engine::gate::{Approver, Policy};
 use crate::engine::{Engine, EngineConfig, EngineHandle};
 use crate::event::{Budget, IncidentInfo};
 use crate::session::{BlobStore, Recorder, new_session_id};
+use crate::tools::Registry;
 use crate::tools::demo::{DemoEnv, demo_registry};
+use crate::tools::live::LiveEnv;
 use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
 
+/// What the investigation looks at.
+pub enum Source {
+    /// An incident bundle (or the embedded demo), with simulated kubectl and psql.
+    Bundle(Box<Bundle>),
+    /// Real systems, connected with [`crate::tools::live::connect`].
+    Live { env: LiveEnv, alert: String },
+}
+
 pub struct SessionSetup {
-    pub bundle: Bundle,
+    pub source: Source,
     pub brain: Box<dyn Brain>,
     pub budget: Budget,
     pub policy: Policy,
@@ -47,30 +58,12 @@ pub fn launch(setup: SessionSetup, data_dir: &Path) -> std::io::Result<Launched>
         .join(format!("{}.jsonl", new_session_id(now)));
     let blobs = BlobStore::new(data_dir.join("blobs"));
     let mut recorder = Recorder::create(&session_file)?;
-    let incident = &setup.bundle.incident;
-    let info = IncidentInfo {
-        title: incident.title.clone(),
-        alert: incident.alert.clone(),
-        environment: incident.environment.clone(),
-        simulated: true,
-    };
-    let brief = IncidentBrief {
-        title: incident.title.clone(),
-        alert: incident.alert.clone(),
-        fired_at: Some(incident.fired_at),
-        namespace: incident.namespace.clone(),
-        services: incident
-            .services
-            .iter()
-            .map(|s| (s.name.clone(), s.kind.clone()))
-            .collect(),
-    };
-    let env = DemoEnv::new(setup.bundle);
+    let (info, brief, tools) = describe(setup.source, now);
     let config = EngineConfig {
         incident: info,
         brief,
         brain: setup.brain,
-        tools: demo_registry(&env),
+        tools,
         policy: setup.policy,
         approver: setup.approver,
         blobs: blobs.clone(),
@@ -97,4 +90,53 @@ pub fn launch(setup: SessionSetup, data_dir: &Path) -> std::io::Result<Launched>
         recorder,
         blobs,
     })
+}
+
+/// What the session log and the brain are told about the incident, and the tools.
+fn describe(
+    source: Source,
+    now: chrono::DateTime<chrono::Utc>,
+) -> (IncidentInfo, IncidentBrief, Registry) {
+    match source {
+        Source::Bundle(bundle) => {
+            let bundle = *bundle;
+            let incident = &bundle.incident;
+            let info = IncidentInfo {
+                title: incident.title.clone(),
+                alert: incident.alert.clone(),
+                environment: incident.environment.clone(),
+                simulated: true,
+            };
+            let brief = IncidentBrief {
+                title: incident.title.clone(),
+                alert: incident.alert.clone(),
+                fired_at: Some(incident.fired_at),
+                namespace: incident.namespace.clone(),
+                services: incident
+                    .services
+                    .iter()
+                    .map(|s| (s.name.clone(), s.kind.clone()))
+                    .collect(),
+            };
+            let env = DemoEnv::new(bundle);
+            (info, brief, demo_registry(&env))
+        }
+        Source::Live { env, alert } => {
+            let title: String = alert.chars().take(80).collect();
+            let info = IncidentInfo {
+                title: title.clone(),
+                alert: alert.clone(),
+                environment: env.name.clone(),
+                simulated: false,
+            };
+            let brief = IncidentBrief {
+                title,
+                alert,
+                fired_at: Some(now),
+                namespace: env.namespace.clone(),
+                services: env.services.clone(),
+            };
+            (info, brief, env.tools)
+        }
+    }
 }

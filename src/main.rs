@@ -14,7 +14,7 @@ use hunch::bundle::Bundle;
 use hunch::config::{Config, Paths};
 use hunch::engine::gate::Approver;
 use hunch::event::Budget;
-use hunch::launch::{SessionSetup, current_user, launch};
+use hunch::launch::{SessionSetup, Source, current_user, launch};
 use hunch::session::{blob_store_for, read_session};
 use hunch::tui::app::{App, Mode};
 use hunch::tui::keymap::Keymap;
@@ -126,14 +126,18 @@ enum Commands {
         #[arg(long, value_name = "DIR", conflicts_with = "bundle")]
         write_bundle: Option<PathBuf>,
     },
-    /// Investigate an incident from a bundle directory (see the README's bundle format).
+    /// Investigate an incident: live systems from config.toml (`--env`), or a bundle
+    /// directory (`--bundle`, see the README's bundle format).
     Investigate {
         #[command(flatten)]
         run: RunOptions,
+        /// An `[environments.NAME]` from config.toml: Prometheus, Loki, kubectl, PostgreSQL, MCP.
+        #[arg(long, required_unless_present = "bundle", conflicts_with = "bundle")]
+        env: Option<String>,
         /// The incident bundle to investigate.
         #[arg(long)]
-        bundle: PathBuf,
-        /// The alert text, if different from the bundle's incident.toml.
+        bundle: Option<PathBuf>,
+        /// What the pager said (required with --env; overrides the bundle's incident.toml).
         #[arg(long)]
         alert: Option<String>,
     },
@@ -222,15 +226,63 @@ fn main() -> Result<()> {
                     .with_context(|| format!("loading the bundle {}", dir.display()))?,
                 None => Bundle::demo(),
             };
-            investigate(bundle, run, &config, &paths, cli.theme, cli.keymap)
+            let runtime = tokio::runtime::Runtime::new()?;
+            investigate(
+                Source::Bundle(Box::new(bundle)),
+                &runtime,
+                run,
+                &config,
+                &paths,
+                cli.theme,
+                cli.keymap,
+            )
         }
-        Commands::Investigate { run, bundle, alert } => {
-            let mut bundle = Bundle::load(&bundle)
-                .with_context(|| format!("loading the bundle {}", bundle.display()))?;
-            if let Some(alert) = alert {
-                bundle.incident.alert = alert;
-            }
-            investigate(bundle, run, &config, &paths, cli.theme, cli.keymap)
+        Commands::Investigate {
+            run,
+            env,
+            bundle,
+            alert,
+        } => {
+            let runtime = tokio::runtime::Runtime::new()?;
+            let source = match (env, bundle) {
+                (Some(name), _) => {
+                    let Some(env_config) = config.environments.get(&name) else {
+                        let known: Vec<&str> =
+                            config.environments.keys().map(String::as_str).collect();
+                        bail!(
+                            "no [environments.{name}] in {}; {}",
+                            paths.config_file().display(),
+                            if known.is_empty() {
+                                "add one (see the README, \"Investigating live systems\")"
+                                    .to_string()
+                            } else {
+                                format!("known: {}", known.join(", "))
+                            }
+                        );
+                    };
+                    let alert = alert.context("--env needs --alert \"what the pager said\"")?;
+                    let env = runtime
+                        .block_on(hunch::tools::live::connect(&name, env_config))
+                        .with_context(|| format!("setting up environment {name}"))?;
+                    for warning in &env.warnings {
+                        eprintln!("warning: {warning}");
+                        tracing::warn!(%warning, environment = %name, "environment check");
+                    }
+                    Source::Live { env, alert }
+                }
+                (None, Some(dir)) => {
+                    let mut bundle = Bundle::load(&dir)
+                        .with_context(|| format!("loading the bundle {}", dir.display()))?;
+                    if let Some(alert) = alert {
+                        bundle.incident.alert = alert;
+                    }
+                    Source::Bundle(Box::new(bundle))
+                }
+                (None, None) => bail!("give --env NAME or --bundle DIR"),
+            };
+            investigate(
+                source, &runtime, run, &config, &paths, cli.theme, cli.keymap,
+            )
         }
         Commands::Replay { file } => {
             let look = look(cli.theme, cli.keymap, &config, &paths)?;
@@ -265,7 +317,8 @@ fn main() -> Result<()> {
 }
 
 fn investigate(
-    bundle: Bundle,
+    source: Source,
+    runtime: &tokio::runtime::Runtime,
     run: RunOptions,
     config: &Config,
     paths: &Paths,
@@ -299,7 +352,7 @@ fn investigate(
         }
     };
     let setup = SessionSetup {
-        bundle,
+        source,
         brain,
         budget,
         policy: config.policy.clone(),
@@ -314,10 +367,10 @@ fn investigate(
         user: current_user(),
     };
     if run.headless {
-        run_headless(setup, paths, run.json)
+        run_headless(setup, runtime, paths, run.json)
     } else {
         let look = look(theme, keymap, config, paths)?;
-        run_live(setup, paths, look)
+        run_live(setup, runtime, paths, look)
     }
 }
 
@@ -538,8 +591,12 @@ fn list_models(config: &Config, offline: bool) -> Result<()> {
     Ok(())
 }
 
-fn run_live(setup: SessionSetup, paths: &Paths, look: Look) -> Result<()> {
-    let runtime = tokio::runtime::Runtime::new()?;
+fn run_live(
+    setup: SessionSetup,
+    runtime: &tokio::runtime::Runtime,
+    paths: &Paths,
+    look: Look,
+) -> Result<()> {
     let launched = launch(setup, &paths.data_dir).context("creating the session file")?;
     let session_file = launched.session_file.clone();
     runtime.block_on(async {
@@ -557,10 +614,15 @@ fn run_live(setup: SessionSetup, paths: &Paths, look: Look) -> Result<()> {
         let result = hunch::tui::run(&mut app, Some(events)).await;
         drop(app);
         // The engine ends once its handle is gone (quit was sent or the TUI closed).
-        let _ = tokio::time::timeout(Duration::from_secs(5), engine_task).await;
+        let abort = engine_task.abort_handle();
+        if tokio::time::timeout(Duration::from_secs(5), engine_task)
+            .await
+            .is_err()
+        {
+            abort.abort();
+        }
         result.context("the terminal UI failed")
     })?;
-    drop(runtime);
     match launched.recorder.join() {
         Ok(Ok(())) => {}
         Ok(Err(e)) => eprintln!("warning: the session file is incomplete: {e}"),
@@ -609,8 +671,12 @@ fn run_replay(file: &Path, look: Look) -> Result<()> {
     Ok(())
 }
 
-fn run_headless(setup: SessionSetup, paths: &Paths, json: bool) -> Result<()> {
-    let runtime = tokio::runtime::Runtime::new()?;
+fn run_headless(
+    setup: SessionSetup,
+    runtime: &tokio::runtime::Runtime,
+    paths: &Paths,
+    json: bool,
+) -> Result<()> {
     let launched = launch(setup, &paths.data_dir).context("creating the session file")?;
     let session_file = launched.session_file.clone();
     let concluded = runtime.block_on(async move {

@@ -739,7 +739,7 @@ async fn identical_calls_are_caught_until_something_changes() {
 async fn a_step_budget_ends_the_session() {
     let dir = tempfile::tempdir().unwrap();
     let setup = hunch::launch::SessionSetup {
-        bundle: hunch::bundle::Bundle::demo(),
+        source: hunch::launch::Source::Bundle(Box::new(hunch::bundle::Bundle::demo())),
         brain: Box::new(hunch::brain::offline::OfflineBrain::new(
             std::time::Duration::ZERO,
         )),

@@ -263,7 +263,7 @@ async fn run_full(
 ) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let setup = SessionSetup {
-        bundle,
+        source: hunch::launch::Source::Bundle(Box::new(bundle)),
         brain: Box::new(
             LlmBrain::new(
                 endpoint,

@@ -262,35 +262,7 @@ impl Bundle {
                 Err(source) => Err(BundleError::Io { file: path, source }),
             }
         };
-        let docs = |folder: &str| -> Result<Vec<Document>, BundleError> {
-            let path = dir.join(folder);
-            let mut docs = Vec::new();
-            if !path.is_dir() {
-                return Ok(docs);
-            }
-            let entries = std::fs::read_dir(&path).map_err(|source| BundleError::Io {
-                file: path.clone(),
-                source,
-            })?;
-            let mut names: Vec<PathBuf> = entries
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|e| e == "md"))
-                .collect();
-            names.sort();
-            for file in names {
-                let text = std::fs::read_to_string(&file).map_err(|source| BundleError::Io {
-                    file: file.clone(),
-                    source,
-                })?;
-                let name = file
-                    .file_name()
-                    .unwrap_or_default()
-                    .to_string_lossy()
-                    .into();
-                docs.push(Document { name, text });
-            }
-            Ok(docs)
-        };
+        let docs = |folder: &str| load_documents(&dir.join(folder));
         Bundle::parse(BundleFiles {
             incident: read("incident.toml", true)?,
             metrics: read("metrics.csv", false)?,
@@ -337,6 +309,36 @@ fn toml_error(file: &str, text: &str, e: toml::de::Error) -> BundleError {
         .map(|s| text[..s.start.min(text.len())].lines().count().max(1))
         .unwrap_or(0);
     parse_error(file, line, e.message().to_string())
+}
+
+/// The Markdown files (`*.md`) of a directory, sorted by name; a missing directory has none.
+pub fn load_documents(path: &Path) -> Result<Vec<Document>, BundleError> {
+    let mut docs = Vec::new();
+    if !path.is_dir() {
+        return Ok(docs);
+    }
+    let entries = std::fs::read_dir(path).map_err(|source| BundleError::Io {
+        file: path.to_path_buf(),
+        source,
+    })?;
+    let mut names: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .collect();
+    names.sort();
+    for file in names {
+        let text = std::fs::read_to_string(&file).map_err(|source| BundleError::Io {
+            file: file.clone(),
+            source,
+        })?;
+        let name = file
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into();
+        docs.push(Document { name, text });
+    }
+    Ok(docs)
 }
 
 /// Parse a time cell: RFC 3339, or unix seconds (integer or fractional).

@@ -883,7 +883,7 @@ impl Engine {
                     risk,
                     reason: for_display(&call.rationale),
                     scope: tool.session_scope(&args),
-                    preview: tool.dry_run(&args).map(|p| for_display(&p)),
+                    preview: tool.dry_run(&args).await.map(|p| for_display(&p)),
                 });
                 match self.wait_for_decision(&id).await {
                     Ok(decided) => Some(decided),

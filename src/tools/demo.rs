@@ -6,18 +6,15 @@
 //! the same code the real tools use (`kubectl_risk`, `sql_risk`), so the gate behaves
 //! exactly as it would against production.
 
+use super::telemetry::{BundleTelemetry, digest_tools};
 use super::{
-    CallPreview, CredentialSpec, Registry, Secret, Tool, ToolError, ToolOutput, ToolSpec,
-    kubectl_risk, parse_args, schema_of, sql_risk, str_arg,
+    CallPreview, CredentialSpec, KubectlArgs, PsqlArgs, Registry, Secret, Tool, ToolError,
+    ToolOutput, ToolSpec, kubectl_risk, parse_args, schema_of, sql_risk, str_arg,
 };
-use crate::analysis::{rank, templates};
-use crate::bundle::{Bundle, parse_time, service_of};
+use crate::bundle::Bundle;
 use crate::event::Risk;
 use crate::knowledge::KnowledgeBase;
-use chrono::{DateTime, TimeZone, Utc};
 use futures::future::BoxFuture;
-use schemars::JsonSchema;
-use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -34,7 +31,7 @@ struct Sim {
 
 pub struct DemoEnv {
     pub bundle: Bundle,
-    knowledge: KnowledgeBase,
+    knowledge: Arc<KnowledgeBase>,
     sim: Mutex<Sim>,
 }
 
@@ -46,7 +43,7 @@ impl DemoEnv {
                 .insert(d.name.clone(), d.history.len().saturating_sub(1));
             sim.replicas.insert(d.name.clone(), d.replicas);
         }
-        let knowledge = KnowledgeBase::new(&bundle.runbooks, &bundle.past_incidents);
+        let knowledge = Arc::new(KnowledgeBase::new(&bundle.runbooks, &bundle.past_incidents));
         Arc::new(DemoEnv {
             bundle,
             knowledge,
@@ -77,533 +74,16 @@ impl DemoEnv {
             (now >= start).then(|| (d.name.clone(), d.history[now].clone()))
         })
     }
-
-    fn onset(&self) -> i64 {
-        let metrics = &self.bundle.metrics;
-        rank::rank(&metrics.times, &self.series(|_| true), None).onset
-    }
-
-    fn series(&self, keep: impl Fn(&str) -> bool) -> Vec<(String, Vec<f64>)> {
-        let m = &self.bundle.metrics;
-        m.columns
-            .iter()
-            .zip(&m.values)
-            .filter(|(c, _)| keep(c))
-            .map(|(c, v)| (c.clone(), v.clone()))
-            .collect()
-    }
 }
 
-/// Every tool of the demo environment.
+/// Every tool of the demo environment: the digest tools over the bundle's telemetry,
+/// and the simulated kubectl and psql.
 pub fn demo_registry(env: &Arc<DemoEnv>) -> Registry {
-    Registry::new(vec![
-        Arc::new(MetricsRank(env.clone())),
-        Arc::new(MetricsQuery(env.clone())),
-        Arc::new(ChangeEvents(env.clone())),
-        Arc::new(LogsDigest(env.clone())),
-        Arc::new(KnowledgeSearch(env.clone())),
-        Arc::new(Kubectl(env.clone())),
-        Arc::new(Psql(env.clone())),
-    ])
-}
-
-fn iso(ts: i64) -> String {
-    Utc.timestamp_opt(ts, 0)
-        .single()
-        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
-        .unwrap_or_default()
-}
-
-fn round(v: f64, digits: i32) -> f64 {
-    let p = 10f64.powi(digits);
-    (v * p).round() / p
-}
-
-fn json_output(value: &Value, digest: String) -> ToolOutput {
-    ToolOutput {
-        text: serde_json::to_string_pretty(value).unwrap_or_default(),
-        language: "json",
-        digest,
-    }
-}
-
-/// Arguments of `metrics_rank`.
-#[derive(Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-struct RankArgs {
-    /// How many changed series to list (default 10).
-    #[schemars(range(min = 1))]
-    top: Option<u64>,
-}
-
-/// Arguments of `metrics_query`.
-#[derive(Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-struct QueryArgs {
-    /// A service name, or a series-name prefix.
-    service: String,
-}
-
-/// Arguments of `change_events`.
-#[derive(Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-struct EventsArgs {
-    /// Only events at or after this RFC 3339 time.
-    since: Option<String>,
-    /// Only events at or before this RFC 3339 time.
-    until: Option<String>,
-}
-
-#[derive(Deserialize, JsonSchema, Clone, Copy)]
-#[serde(rename_all = "UPPERCASE")]
-#[schemars(inline)]
-enum Level {
-    Info,
-    Warn,
-    Error,
-}
-
-/// Arguments of `logs_digest`.
-#[derive(Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-struct DigestArgs {
-    /// Only this service's lines.
-    service: Option<String>,
-    /// The minimum level (default WARN).
-    level: Option<Level>,
-    /// Lines before this RFC 3339 time are the baseline (default: the metric onset).
-    baseline_until: Option<String>,
-}
-
-#[derive(Deserialize, JsonSchema, Clone, Copy)]
-#[serde(rename_all = "lowercase")]
-#[schemars(inline)]
-enum DocKind {
-    Runbook,
-    Incident,
-}
-
-/// Arguments of `knowledge_search`.
-#[derive(Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-struct SearchArgs {
-    /// Words to search for.
-    query: String,
-    /// Only runbooks or only past incidents.
-    kind: Option<DocKind>,
-}
-
-/// Arguments of `kubectl`.
-#[derive(Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-struct KubectlArgs {
-    /// A full command line starting with `kubectl`.
-    command: String,
-}
-
-/// Arguments of `psql`.
-#[derive(Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-struct PsqlArgs {
-    /// The database service name, e.g. orders-db.
-    target: String,
-    /// The SQL to run.
-    query: String,
-}
-
-fn read_only_preview(tool: &str, args: &Value) -> CallPreview {
-    let shown = match args.as_object() {
-        Some(map) if !map.is_empty() => map
-            .iter()
-            .map(|(k, v)| match v {
-                Value::String(s) => format!("{k}={s}"),
-                other => format!("{k}={other}"),
-            })
-            .collect::<Vec<_>>()
-            .join(" "),
-        _ => String::new(),
-    };
-    CallPreview {
-        command: format!("{tool} {shown}").trim().to_string(),
-        target: "incident bundle".into(),
-    }
-}
-
-/// Arguments for the read-only bundle tools, parsed back from `tool key=value …`.
-fn args_from_key_values(command: &str, tool: &str) -> Result<Value, ToolError> {
-    let words =
-        shell_words::split(command).map_err(|e| ToolError::InvalidArguments(e.to_string()))?;
-    let mut map = serde_json::Map::new();
-    for word in words
-        .iter()
-        .skip(usize::from(words.first().is_some_and(|w| w == tool)))
-    {
-        let (k, v) = word.split_once('=').ok_or_else(|| {
-            ToolError::InvalidArguments(format!("expected key=value, got `{word}`"))
-        })?;
-        let value = serde_json::from_str(v).unwrap_or_else(|_| Value::String(v.to_string()));
-        map.insert(k.to_string(), value);
-    }
-    Ok(Value::Object(map))
-}
-
-macro_rules! read_only_tool_basics {
-    ($name:literal) => {
-        fn classify(&self, _args: &Value) -> Risk {
-            Risk::ReadOnly
-        }
-        fn preview(&self, args: &Value) -> CallPreview {
-            read_only_preview($name, args)
-        }
-        fn args_from_command(&self, command: &str, _original: &Value) -> Result<Value, ToolError> {
-            args_from_key_values(command, $name)
-        }
-    };
-}
-
-pub struct MetricsRank(Arc<DemoEnv>);
-
-impl Tool for MetricsRank {
-    fn spec(&self) -> ToolSpec {
-        ToolSpec {
-            name: "metrics_rank".into(),
-            description: "Rank every metric series by how much it shifted at the incident onset (robust z-score of the median shift); the onset is found from the data.".into(),
-            parameters: schema_of::<RankArgs>(),
-        }
-    }
-    read_only_tool_basics!("metrics_rank");
-
-    fn run<'a>(
-        &'a self,
-        args: &'a Value,
-        _: Option<&'a Secret>,
-    ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
-        Box::pin(async move {
-            let top = parse_args::<RankArgs>(args)?.top.unwrap_or(10) as usize;
-            let env = &self.0;
-            let series = env.series(|_| true);
-            if series.is_empty() {
-                return Err(ToolError::Failed("the bundle has no metrics.csv".into()));
-            }
-            let ranking = rank::rank(&env.bundle.metrics.times, &series, None);
-            let (changed, unchanged): (Vec<_>, Vec<_>) = ranking
-                .shifts
-                .iter()
-                .partition(|s| s.score.abs() >= rank::CHANGED);
-            let rows: Vec<Value> = changed
-                .iter()
-                .take(top)
-                .map(|s| {
-                    json!({"series": s.series, "service": service_of(&s.series), "score": round(s.score, 1),
-                           "before": round(s.before, 2), "after": round(s.after, 2), "changed_at": iso(s.changed_at)})
-                })
-                .collect();
-            let digest = format!(
-                "onset {} · {} of {} series changed{}",
-                iso(ranking.onset).get(11..19).unwrap_or("?"),
-                changed.len(),
-                ranking.shifts.len(),
-                changed
-                    .first()
-                    .map(|s| format!(" · top {} z={:+.1}", s.series, s.score))
-                    .unwrap_or_default()
-            );
-            let value = json!({
-                "onset": iso(ranking.onset),
-                "series_total": ranking.shifts.len(),
-                "changed": rows,
-                "unchanged": unchanged.iter().map(|s| s.series.clone()).collect::<Vec<_>>(),
-            });
-            Ok(json_output(&value, digest))
-        })
-    }
-}
-
-pub struct MetricsQuery(Arc<DemoEnv>);
-
-fn sparkline(values: &[f64], width: usize) -> String {
-    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
-    let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
-    if finite.is_empty() || width == 0 {
-        return String::new();
-    }
-    let (lo, hi) = finite
-        .iter()
-        .fold((f64::MAX, f64::MIN), |(a, b), &v| (a.min(v), b.max(v)));
-    let chunk = finite.len().div_ceil(width);
-    finite
-        .chunks(chunk)
-        .map(|c| {
-            let mean = c.iter().sum::<f64>() / c.len() as f64;
-            let level = if hi > lo {
-                ((mean - lo) / (hi - lo) * 7.0).round() as usize
-            } else {
-                0
-            };
-            BARS[level.min(7)]
-        })
-        .collect()
-}
-
-impl Tool for MetricsQuery {
-    fn spec(&self) -> ToolSpec {
-        ToolSpec {
-            name: "metrics_query".into(),
-            description: "Summarise the series of one service (or a series name prefix): median before and after the onset, min, max, last, and a sparkline.".into(),
-            parameters: schema_of::<QueryArgs>(),
-        }
-    }
-    read_only_tool_basics!("metrics_query");
-
-    fn run<'a>(
-        &'a self,
-        args: &'a Value,
-        _: Option<&'a Secret>,
-    ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
-        Box::pin(async move {
-            let QueryArgs { service } = parse_args(args)?;
-            let service = service.as_str();
-            let env = &self.0;
-            let series = env.series(|c| service_of(c) == service || c.starts_with(service));
-            if series.is_empty() {
-                let known: Vec<&str> = env.bundle.service_names().collect();
-                return Err(ToolError::Failed(format!(
-                    "no series for `{service}`; services: {}",
-                    known.join(", ")
-                )));
-            }
-            let onset = env.onset();
-            let times = &env.bundle.metrics.times;
-            let ranking = rank::rank(times, &series, Some(onset));
-            let rows: Vec<Value> = ranking
-                .shifts
-                .iter()
-                .map(|s| {
-                    let values = env.bundle.metrics.series(&s.series).unwrap_or_default();
-                    let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
-                    let min = finite.iter().copied().fold(f64::INFINITY, f64::min);
-                    let max = finite.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                    json!({"series": s.series, "score": round(s.score, 1), "before": round(s.before, 2),
-                           "after": round(s.after, 2), "min": round(min, 2), "max": round(max, 2),
-                           "last": finite.last().map(|v| round(*v, 2)), "sparkline": sparkline(values, 40)})
-                })
-                .collect();
-            let moved = ranking
-                .shifts
-                .iter()
-                .filter(|s| s.score.abs() >= rank::CHANGED)
-                .count();
-            let digest = format!(
-                "{service}: {moved} of {} series changed at onset {}",
-                rows.len(),
-                &iso(onset)[11..19]
-            );
-            Ok(json_output(
-                &json!({"service": service, "onset": iso(onset), "series": rows}),
-                digest,
-            ))
-        })
-    }
-}
-
-pub struct ChangeEvents(Arc<DemoEnv>);
-
-impl Tool for ChangeEvents {
-    fn spec(&self) -> ToolSpec {
-        ToolSpec {
-            name: "change_events".into(),
-            description: "Deploys, config changes, scaling and restarts recorded around the incident, oldest first.".into(),
-            parameters: schema_of::<EventsArgs>(),
-        }
-    }
-    read_only_tool_basics!("change_events");
-
-    fn run<'a>(
-        &'a self,
-        args: &'a Value,
-        _: Option<&'a Secret>,
-    ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
-        Box::pin(async move {
-            let parsed: EventsArgs = parse_args(args)?;
-            let bound =
-                |name: &str, value: &Option<String>| -> Result<Option<DateTime<Utc>>, ToolError> {
-                    match value.as_deref() {
-                        None => Ok(None),
-                        Some(s) => parse_time(s).map(Some).ok_or_else(|| {
-                            ToolError::InvalidArguments(format!(
-                                "`{name}`: `{s}` is not an RFC 3339 time"
-                            ))
-                        }),
-                    }
-                };
-            let (since, until) = (
-                bound("since", &parsed.since)?,
-                bound("until", &parsed.until)?,
-            );
-            let rows: Vec<Value> = self
-                .0
-                .bundle
-                .events
-                .iter()
-                .filter(|e| since.is_none_or(|s| e.time >= s) && until.is_none_or(|u| e.time <= u))
-                .map(|e| json!({"time": e.time.format("%Y-%m-%dT%H:%M:%SZ").to_string(), "kind": e.kind, "service": e.service, "detail": e.detail}))
-                .collect();
-            let deploys = rows.iter().filter(|r| r["kind"] == "deploy").count();
-            let digest = format!("{} change events, {deploys} deploys", rows.len());
-            Ok(json_output(&json!({"events": rows}), digest))
-        })
-    }
-}
-
-pub struct LogsDigest(Arc<DemoEnv>);
-
-impl Tool for LogsDigest {
-    fn spec(&self) -> ToolSpec {
-        ToolSpec {
-            name: "logs_digest".into(),
-            description: "Fold log lines into templates with counts before and after a split time (default: the metric onset); templates first seen less than a minute before the split are new, and listed first.".into(),
-            parameters: schema_of::<DigestArgs>(),
-        }
-    }
-    read_only_tool_basics!("logs_digest");
-
-    fn run<'a>(
-        &'a self,
-        args: &'a Value,
-        _: Option<&'a Secret>,
-    ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
-        Box::pin(async move {
-            let env = &self.0;
-            let parsed: DigestArgs = parse_args(args)?;
-            let service = parsed.service.as_deref();
-            let min_level = match parsed.level.unwrap_or(Level::Warn) {
-                Level::Info => 0,
-                Level::Warn => 1,
-                Level::Error => 2,
-            };
-            let split = match parsed.baseline_until.as_deref() {
-                Some(s) => parse_time(s)
-                    .ok_or_else(|| ToolError::InvalidArguments(format!("`{s}` is not a time")))?
-                    .timestamp(),
-                None => env.onset(),
-            };
-            let level_rank = |l: &str| match l {
-                "ERROR" | "FATAL" => 2,
-                "WARN" | "WARNING" => 1,
-                _ => 0,
-            };
-            #[derive(Default)]
-            struct Group {
-                before: u64,
-                after: u64,
-                first: i64,
-                last: i64,
-                sample: String,
-            }
-            // Cluster "service LEVEL message" so templates never mix services or levels.
-            let selected: Vec<&crate::bundle::LogLine> = env
-                .bundle
-                .logs
-                .iter()
-                .filter(|l| {
-                    service.is_none_or(|s| s == l.service) && level_rank(&l.level) >= min_level
-                })
-                .collect();
-            let keyed: Vec<String> = selected
-                .iter()
-                .map(|l| format!("{} {} {}", l.service, l.level, l.message))
-                .collect();
-            let ids = templates::cluster(keyed.iter().map(String::as_str));
-            let lines = selected.len();
-            let mut groups: BTreeMap<usize, (String, String, templates::TemplateBuilder, Group)> =
-                BTreeMap::new();
-            for (line, id) in selected.iter().zip(ids) {
-                let ts = line.ts.timestamp();
-                let (_, _, template, g) = groups.entry(id).or_insert_with(|| {
-                    let group = Group {
-                        first: ts,
-                        sample: line.message.clone(),
-                        ..Group::default()
-                    };
-                    (
-                        line.service.clone(),
-                        line.level.clone(),
-                        templates::TemplateBuilder::default(),
-                        group,
-                    )
-                });
-                template.add(&line.message);
-                if ts < split {
-                    g.before += 1
-                } else {
-                    g.after += 1
-                }
-                g.last = ts;
-            }
-            let mut rows: Vec<(bool, u64, Value)> = groups
-                .into_values()
-                .map(|(svc, level, template, g)| {
-                    let template = template.text();
-                    // Lines from the minute before the split belong to the change, not the baseline.
-                    let new = g.first >= split - 60;
-                    let row = json!({"service": svc, "level": level, "template": template, "before": g.before, "after": g.after,
-                                     "new": new, "first_seen": iso(g.first), "last_seen": iso(g.last), "sample": g.sample});
-                    (new, g.after, row)
-                })
-                .collect();
-            rows.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)));
-            let new = rows.iter().filter(|r| r.0).count();
-            let digest = format!(
-                "{lines} lines → {} templates, {new} new since {}",
-                rows.len(),
-                &iso(split)[11..19]
-            );
-            let templates: Vec<Value> = rows.into_iter().take(25).map(|r| r.2).collect();
-            Ok(json_output(
-                &json!({"baseline_until": iso(split), "lines": lines, "templates": templates}),
-                digest,
-            ))
-        })
-    }
-}
-
-pub struct KnowledgeSearch(Arc<DemoEnv>);
-
-impl Tool for KnowledgeSearch {
-    fn spec(&self) -> ToolSpec {
-        ToolSpec {
-            name: "knowledge_search".into(),
-            description: "Search runbooks and past incidents (BM25). Runbook hits include their runnable steps.".into(),
-            parameters: schema_of::<SearchArgs>(),
-        }
-    }
-    read_only_tool_basics!("knowledge_search");
-
-    fn run<'a>(
-        &'a self,
-        args: &'a Value,
-        _: Option<&'a Secret>,
-    ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
-        Box::pin(async move {
-            let SearchArgs { query, kind } = parse_args(args)?;
-            let kind = kind.map(|k| match k {
-                DocKind::Runbook => "runbook",
-                DocKind::Incident => "incident",
-            });
-            let query = query.as_str();
-            let hits = self.0.knowledge.search(query, kind, 5);
-            let digest = match hits.first() {
-                Some(h) => format!(
-                    "{} hits · best: {} ({:.2})",
-                    hits.len(),
-                    h.doc.title,
-                    h.score
-                ),
-                None => "no matches".into(),
-            };
-            Ok(json_output(&json!({"query": query, "hits": hits}), digest))
-        })
-    }
+    let source = Arc::new(BundleTelemetry::of(&env.bundle));
+    let mut tools = digest_tools(source, env.knowledge.clone());
+    tools.push(Arc::new(Kubectl(env.clone())));
+    tools.push(Arc::new(Psql(env.clone())));
+    Registry::new(tools)
 }
 
 pub struct Kubectl(Arc<DemoEnv>);
@@ -659,6 +139,36 @@ fn table(header: &[&str], rows: &[Vec<String>]) -> String {
 }
 
 impl Kubectl {
+    fn simulated_dry_run(&self, args: &Value) -> Option<String> {
+        let command = self.command(args).ok()?;
+        let words = kubectl_risk::parse(command).ok()?;
+        let positionals = kubectl_risk::positionals(&words);
+        let env = &self.0;
+        let sim = env.sim();
+        match positionals.as_slice() {
+            ["rollout", "undo", resource] => {
+                let name = resource.rsplit('/').next()?;
+                let spec = env
+                    .bundle
+                    .state
+                    .deployments
+                    .iter()
+                    .find(|d| d.name == name)?;
+                let now = *sim.running.get(name)?;
+                let previous = spec.history.get(now.checked_sub(1)?)?;
+                Some(format!(
+                    "dry run (demo environment): deployment.apps/{name} image {name}:{} → {name}:{previous}; {} pods replaced",
+                    spec.history[now],
+                    sim.replicas.get(name).copied().unwrap_or(spec.replicas)
+                ))
+            }
+            ["rollout", "restart", resource] => Some(format!(
+                "dry run (demo environment): every pod of {resource} is replaced, one at a time"
+            )),
+            _ => None,
+        }
+    }
+
     fn command<'a>(&self, args: &'a Value) -> Result<&'a str, ToolError> {
         str_arg(args, "command")
     }
@@ -904,34 +414,8 @@ impl Tool for Kubectl {
         }
     }
 
-    fn dry_run(&self, args: &Value) -> Option<String> {
-        let command = self.command(args).ok()?;
-        let words = kubectl_risk::parse(command).ok()?;
-        let positionals = kubectl_risk::positionals(&words);
-        let env = &self.0;
-        let sim = env.sim();
-        match positionals.as_slice() {
-            ["rollout", "undo", resource] => {
-                let name = resource.rsplit('/').next()?;
-                let spec = env
-                    .bundle
-                    .state
-                    .deployments
-                    .iter()
-                    .find(|d| d.name == name)?;
-                let now = *sim.running.get(name)?;
-                let previous = spec.history.get(now.checked_sub(1)?)?;
-                Some(format!(
-                    "dry run (demo environment): deployment.apps/{name} image {name}:{} → {name}:{previous}; {} pods replaced",
-                    spec.history[now],
-                    sim.replicas.get(name).copied().unwrap_or(spec.replicas)
-                ))
-            }
-            ["rollout", "restart", resource] => Some(format!(
-                "dry run (demo environment): every pod of {resource} is replaced, one at a time"
-            )),
-            _ => None,
-        }
+    fn dry_run<'a>(&'a self, args: &'a Value) -> BoxFuture<'a, Option<String>> {
+        Box::pin(std::future::ready(self.simulated_dry_run(args)))
     }
 
     fn args_from_command(&self, command: &str, _original: &Value) -> Result<Value, ToolError> {
@@ -1173,7 +657,11 @@ mod tests {
     #[tokio::test]
     async fn ranking_puts_the_fault_path_first_and_the_red_herring_last() {
         let env = env();
-        let out = MetricsRank(env).run(&json!({}), None).await.unwrap();
+        let source = Arc::new(BundleTelemetry::of(&env.bundle));
+        let out = super::super::telemetry::MetricsRank(source)
+            .run(&json!({}), None)
+            .await
+            .unwrap();
         let value: Value = serde_json::from_str(&out.text).unwrap();
         let changed: Vec<&str> = value["changed"]
             .as_array()
@@ -1210,6 +698,7 @@ mod tests {
         assert!(
             Kubectl(env.clone())
                 .dry_run(&undo)
+                .await
                 .unwrap()
                 .contains("2.14.0 → payments:2.13.4")
         );

@@ -8,7 +8,10 @@
 
 pub mod demo;
 pub mod kubectl_risk;
+pub mod live;
+pub mod shell_risk;
 pub mod sql_risk;
+pub mod telemetry;
 
 use crate::event::{Risk, SessionScope};
 use futures::future::BoxFuture;
@@ -106,8 +109,8 @@ pub trait Tool: Send + Sync {
 
     /// A preview of the effect of a risky call (a dry run, a diff), when one can be made
     /// without side effects.
-    fn dry_run(&self, _args: &Value) -> Option<String> {
-        None
+    fn dry_run<'a>(&'a self, _args: &'a Value) -> BoxFuture<'a, Option<String>> {
+        Box::pin(std::future::ready(None))
     }
 
     /// Turn an edited command line back into arguments (for "edit, then approve").
@@ -161,4 +164,22 @@ pub fn str_arg<'a>(args: &'a Value, name: &str) -> Result<&'a str, ToolError> {
     args.get(name)
         .and_then(Value::as_str)
         .ok_or_else(|| ToolError::InvalidArguments(format!("`{name}` (a string) is required")))
+}
+
+/// Arguments of `kubectl`.
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KubectlArgs {
+    /// A full command line starting with `kubectl`.
+    pub command: String,
+}
+
+/// Arguments of `psql`.
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PsqlArgs {
+    /// The database service name, e.g. orders-db.
+    pub target: String,
+    /// The SQL to run.
+    pub query: String,
 }

@@ -47,7 +47,7 @@ pub async fn run_demo_with(
 ) -> Outcome {
     let dir = tempfile::tempdir().unwrap();
     let setup = SessionSetup {
-        bundle: Bundle::demo(),
+        source: hunch::launch::Source::Bundle(Box::new(Bundle::demo())),
         brain: Box::new(hunch::brain::offline::OfflineBrain::new(Duration::ZERO)),
         policy,
         approver,

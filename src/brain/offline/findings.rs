@@ -49,6 +49,8 @@ pub struct Done {
     pub command: String,
     pub outcome: CallOutcome,
     pub output: String,
+    /// Why it failed, when it did.
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -116,7 +118,7 @@ impl Findings {
                     command,
                     outcome,
                     output,
-                    ..
+                    error,
                 } => {
                     if tool == UPDATE_HYPOTHESES || tool == CONCLUDE {
                         continue;
@@ -127,6 +129,7 @@ impl Findings {
                         command: command.clone(),
                         outcome: *outcome,
                         output: output.clone(),
+                        error: error.clone(),
                     });
                     if *outcome != CallOutcome::Ok {
                         if matches!(
@@ -208,6 +211,14 @@ impl Findings {
         let norm = normalize(command);
         self.done.iter().any(|d| normalize(&d.command) == norm)
             || self.denials.iter().any(|d| normalize(&d.command) == norm)
+    }
+
+    /// A run of this command that failed (not one that was denied).
+    pub fn failed(&self, command: &str) -> Option<&Done> {
+        let norm = normalize(command);
+        self.done
+            .iter()
+            .find(|d| d.outcome == CallOutcome::Failed && normalize(&d.command) == norm)
     }
 
     pub fn succeeded(&self, command: &str) -> Option<&Done> {

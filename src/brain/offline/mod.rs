@@ -830,6 +830,13 @@ pub fn plan(ctx: &BrainContext) -> Plan {
             .last()
             .map(|d| d.reason.clone())
             .unwrap_or_default();
+        // A mitigation that failed to run (no access, a server error) opens the others,
+        // as a denial does.
+        let failed_mitigation = steps
+            .iter()
+            .filter(|(_, s)| s.phase == "mitigate")
+            .filter_map(|(_, s)| step_call(s, &lead, ctx, &f))
+            .find_map(|(command, _)| f.failed(&command));
         let mut options: Vec<(usize, bool, String, &str, Value)> = Vec::new();
         for (_, step) in steps.iter().filter(|(_, s)| s.phase == "mitigate") {
             let fits_lead = lead.kind.fits(step);
@@ -843,7 +850,7 @@ pub fn plan(ctx: &BrainContext) -> Plan {
                 && !options.iter().any(|o| o.2 == command)
             {
                 let pref = preference(&latest_reason, step, &command);
-                if !fits_lead && f.denials.is_empty() {
+                if !fits_lead && f.denials.is_empty() && failed_mitigation.is_none() {
                     continue;
                 }
                 options.push((
@@ -862,7 +869,14 @@ pub fn plan(ctx: &BrainContext) -> Plan {
         options.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)));
         if let Some((_, _, command, tool, args)) = options.into_iter().next() {
             board_call(&mut p);
-            if let Some(d) = f.denials.last() {
+            if let Some(d) = failed_mitigation {
+                p.think(format!(
+                    "`{}` failed: {}. The next option from the runbooks is `{}`.",
+                    d.command,
+                    d.error.as_deref().unwrap_or("no reason given"),
+                    command
+                ));
+            } else if let Some(d) = f.denials.last() {
                 p.think(format!("You denied `{}`: \"{}\". Taking that into account, the next option from the runbooks is `{}`.", d.command, d.reason, command));
             }
             p.say(format!(

@@ -1,0 +1,242 @@
+//! The live `kubectl`: the real binary, pinned to the environment's context.
+//!
+//! The command is split with shell-words and run without a shell, so `;`, pipes and
+//! substitutions are never interpreted (and make the call unknown in
+//! [`kubectl_risk`](super::super::kubectl_risk)). The environment decides the cluster:
+//! a command naming another context, kubeconfig, server or token, or impersonating
+//! someone, is refused. For risky verbs that support it, the approval overlay shows what
+//! `--dry-run=server` says the change would do.
+
+use super::super::{
+    CallPreview, KubectlArgs, Secret, Tool, ToolError, ToolOutput, ToolSpec, kubectl_risk,
+    parse_args, schema_of,
+};
+use super::EnvironmentConfig;
+use super::shell::run_capped;
+use crate::event::{Risk, SessionScope};
+use futures::future::BoxFuture;
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio::process::Command;
+
+/// Flags that would point kubectl somewhere the environment didn't choose.
+const CLUSTER_FLAGS: &[&str] = &[
+    "--context",
+    "--kubeconfig",
+    "--server",
+    "-s",
+    "--token",
+    "--as",
+    "--as-group",
+    "--as-uid",
+    "--cluster",
+    "--user",
+];
+
+/// Mutating verbs whose effect `--dry-run=server` can show.
+const DRY_RUNNABLE: &[&str] = &[
+    "apply",
+    "create",
+    "delete",
+    "patch",
+    "replace",
+    "scale",
+    "set",
+    "label",
+    "annotate",
+    "rollout",
+    "cordon",
+    "uncordon",
+    "drain",
+    "taint",
+    "autoscale",
+    "expose",
+];
+
+pub struct Kubectl {
+    binary: PathBuf,
+    context: Option<String>,
+    kubeconfig: Option<PathBuf>,
+    timeout: Duration,
+}
+
+impl Kubectl {
+    pub fn new(config: &EnvironmentConfig, timeout: Duration) -> Kubectl {
+        Kubectl {
+            binary: config
+                .kubectl
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("kubectl")),
+            context: config.kube_context.clone(),
+            kubeconfig: config.kubeconfig.clone(),
+            timeout,
+        }
+    }
+
+    /// The words after `kubectl`, checked against the environment's pinning.
+    fn words(&self, args: &Value) -> Result<Vec<String>, ToolError> {
+        let KubectlArgs { command } = parse_args(args)?;
+        let words = kubectl_risk::parse(&command).map_err(ToolError::InvalidArguments)?;
+        if let Some(flag) = words.iter().find(|w| {
+            let name = w.split_once('=').map(|(n, _)| n).unwrap_or(w);
+            CLUSTER_FLAGS.contains(&name)
+        }) {
+            return Err(ToolError::InvalidArguments(format!(
+                "`{flag}` is not allowed: the environment decides the cluster and the identity{}",
+                self.context
+                    .as_deref()
+                    .map(|c| format!(" (context {c})"))
+                    .unwrap_or_default()
+            )));
+        }
+        Ok(words)
+    }
+
+    fn command(&self, words: &[String]) -> Command {
+        let mut command = Command::new(&self.binary);
+        command.args(words);
+        if let Some(context) = &self.context {
+            command.args(["--context", context]);
+        }
+        if let Some(kubeconfig) = &self.kubeconfig {
+            command.env("KUBECONFIG", kubeconfig);
+        }
+        command
+    }
+
+    fn target(&self) -> String {
+        match &self.context {
+            Some(c) => format!("kube context {c}"),
+            None => "kubectl's current context".into(),
+        }
+    }
+}
+
+impl Tool for Kubectl {
+    fn spec(&self) -> ToolSpec {
+        ToolSpec {
+            name: "kubectl".into(),
+            description: format!(
+                "Run one kubectl command against {}. Read-only verbs (get, describe, logs, events, top, rollout history/status, auth can-i) run at once; anything that changes the cluster waits for the engineer's approval. No shell: one kubectl invocation.",
+                self.target()
+            ),
+            parameters: schema_of::<KubectlArgs>(),
+        }
+    }
+
+    fn classify(&self, args: &Value) -> Risk {
+        match self.words(args) {
+            Ok(_) => kubectl_risk::classify(args["command"].as_str().unwrap_or_default()),
+            Err(_) => Risk::Unknown,
+        }
+    }
+
+    fn preview(&self, args: &Value) -> CallPreview {
+        CallPreview {
+            command: args["command"]
+                .as_str()
+                .unwrap_or("kubectl (no command)")
+                .to_string(),
+            target: self.target(),
+        }
+    }
+
+    fn session_scope(&self, args: &Value) -> SessionScope {
+        let words = self.words(args).unwrap_or_default();
+        let positionals = kubectl_risk::positionals(&words);
+        let verb_words = if positionals.first() == Some(&"rollout") {
+            2
+        } else {
+            1
+        };
+        SessionScope {
+            tool: "kubectl".into(),
+            prefix: std::iter::once("kubectl")
+                .chain(positionals.into_iter().take(verb_words))
+                .collect::<Vec<_>>()
+                .join(" "),
+        }
+    }
+
+    fn dry_run<'a>(&'a self, args: &'a Value) -> BoxFuture<'a, Option<String>> {
+        Box::pin(async move {
+            let words = self.words(args).ok()?;
+            let verb = *kubectl_risk::positionals(&words).first()?;
+            if !DRY_RUNNABLE.contains(&verb) || words.iter().any(|w| w.starts_with("--dry-run")) {
+                return None;
+            }
+            let mut words = words.clone();
+            words.push("--dry-run=server".into());
+            let timeout = self.timeout.min(Duration::from_secs(15));
+            Some(
+                match run_capped(self.command(&words), "kubectl", timeout).await {
+                    Ok(c) if c.success => format!("kubectl --dry-run=server: {}", c.stdout.trim()),
+                    Ok(c) => format!("dry run failed: {}", c.stderr.trim()),
+                    Err(e) => format!("dry run failed: {e}"),
+                },
+            )
+        })
+    }
+
+    fn args_from_command(&self, command: &str, _original: &Value) -> Result<Value, ToolError> {
+        let args = json!({ "command": command });
+        self.words(&args)?;
+        Ok(args)
+    }
+
+    fn run<'a>(
+        &'a self,
+        args: &'a Value,
+        _: Option<&'a Secret>,
+    ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
+        Box::pin(async move {
+            let words = self.words(args)?;
+            let captured = run_capped(self.command(&words), "kubectl", self.timeout).await?;
+            if !captured.success {
+                return Err(ToolError::Failed(format!(
+                    "kubectl exited with {}: {}",
+                    captured
+                        .code
+                        .map(|c| c.to_string())
+                        .unwrap_or_else(|| "a signal".into()),
+                    captured.stderr.trim()
+                )));
+            }
+            let lines = captured.stdout.lines().count();
+            let yaml = words
+                .iter()
+                .any(|w| w == "yaml" || w == "-oyaml" || w == "--output=yaml");
+            Ok(ToolOutput {
+                digest: format!("{lines} lines"),
+                text: captured.stdout,
+                language: if yaml { "yaml" } else { "log" },
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_environment_pins_the_cluster() {
+        let config = EnvironmentConfig {
+            kube_context: Some("prod-eu".into()),
+            ..EnvironmentConfig::default()
+        };
+        let kubectl = Kubectl::new(&config, Duration::from_secs(5));
+        let other = json!({"command": "kubectl --context dev delete ns shop"});
+        assert_eq!(kubectl.classify(&other), Risk::Unknown);
+        let err = kubectl
+            .args_from_command("kubectl get pods --as=admin", &json!({}))
+            .unwrap_err();
+        assert!(err.to_string().contains("--as=admin"), "{err}");
+        assert_eq!(
+            kubectl.classify(&json!({"command": "kubectl get pods -n shop"})),
+            Risk::ReadOnly
+        );
+        assert_eq!(kubectl.preview(&other).target, "kube context prod-eu");
+    }
+}

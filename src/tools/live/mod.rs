@@ -1,0 +1,329 @@
+//! The live environment: tools that reach real systems, configured per environment in
+//! `config.toml` (`[environments.NAME]`) and chosen with `hunch investigate --env NAME`.
+//!
+//! Each source is optional. Prometheus and Loki feed the same digest tools the demo uses
+//! (`metrics_rank`, `logs_digest`, …, through [`LiveTelemetry`]) and add their own query
+//! tools; PostgreSQL, kubectl, the shell and MCP servers are tools of their own. Every
+//! tool classifies its risk from its arguments, so the engine's gate stands in front of
+//! all of them exactly as it does in the demo.
+
+pub mod kubectl;
+pub mod loki;
+pub mod mcp;
+pub mod postgres;
+pub mod prometheus;
+pub mod shell;
+
+use super::telemetry::{Telemetry, digest_tools};
+use super::{Registry, Tool, ToolError};
+use crate::bundle::{ChangeEvent, Document, LogLine, MetricTable, load_documents};
+use crate::knowledge::KnowledgeBase;
+use futures::future::BoxFuture;
+use serde::Deserialize;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// One `[environments.NAME]` table.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct EnvironmentConfig {
+    /// Prometheus base URL, e.g. `http://prometheus:9090`.
+    pub prometheus: Option<String>,
+    /// Loki base URL, e.g. `http://loki:3100`.
+    pub loki: Option<String>,
+    /// The kube context every kubectl call uses.
+    pub kube_context: Option<String>,
+    /// A kubeconfig file (default: kubectl's own, `$KUBECONFIG` or `~/.kube/config`).
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubectl binary (default `kubectl` on `$PATH`).
+    pub kubectl: Option<PathBuf>,
+    /// The namespace runbooks mean by `{namespace}` (default `default`).
+    pub namespace: Option<String>,
+    /// `postgres://user@host:port/db`; without a password in it, hunch asks for one.
+    pub postgres: Option<String>,
+    /// An environment variable holding the database password, for unattended runs
+    /// (`--headless`); without it, and without a password in the URL, hunch asks.
+    pub postgres_password_env: Option<String>,
+    /// The name the agent uses for that database (default: the database name in the URL).
+    pub database_name: Option<String>,
+    /// The label that names a series' or stream's service (default `service`).
+    pub service_label: Option<String>,
+    /// PromQL queries whose series `metrics_rank` ranks (default: every series with the
+    /// service label). Give counters as rates: `rate(http_requests_total[2m])`.
+    #[serde(default)]
+    pub metrics: Vec<String>,
+    /// The LogQL selector `logs_digest` reads (default: every stream with the service label).
+    pub logs: Option<String>,
+    /// How far back the incident window reaches, in minutes (default 60).
+    pub window_minutes: Option<u64>,
+    /// A directory with `runbooks/` and `incidents/` of Markdown files.
+    pub knowledge: Option<PathBuf>,
+    /// Seconds before a server request or a command is abandoned (default 30).
+    pub timeout_seconds: Option<u64>,
+    /// Offer the `shell` tool (default true).
+    pub shell: Option<bool>,
+    /// MCP servers whose tools the agent may use.
+    #[serde(default)]
+    pub mcp: Vec<mcp::McpServerConfig>,
+}
+
+impl EnvironmentConfig {
+    pub fn service_label(&self) -> &str {
+        self.service_label.as_deref().unwrap_or("service")
+    }
+    pub fn timeout(&self) -> Duration {
+        Duration::from_secs(self.timeout_seconds.unwrap_or(30).max(1))
+    }
+    pub fn window_seconds(&self) -> i64 {
+        self.window_minutes.unwrap_or(60).max(1) as i64 * 60
+    }
+}
+
+/// Why an environment could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum EnvironmentError {
+    #[error("environment `{0}`: {1}")]
+    Invalid(String, String),
+    #[error("environment `{name}`: reading knowledge from {dir}: {message}")]
+    Knowledge {
+        name: String,
+        dir: PathBuf,
+        message: String,
+    },
+}
+
+/// A connected environment: its tools, and what the brain is told about it up front.
+pub struct LiveEnv {
+    pub name: String,
+    pub namespace: String,
+    pub tools: Registry,
+    /// (name, kind) of known services: Prometheus' service label values, and the database.
+    pub services: Vec<(String, String)>,
+    /// Problems found while connecting (an unreachable server); the session still starts.
+    pub warnings: Vec<String>,
+}
+
+/// Build the tools of an environment. Unreachable servers don't stop it: each tool
+/// reports its own errors when called, and the warnings say what was found at start.
+pub async fn connect(name: &str, config: &EnvironmentConfig) -> Result<LiveEnv, EnvironmentError> {
+    let invalid = |m: String| EnvironmentError::Invalid(name.to_string(), m);
+    let timeout = config.timeout();
+    let prometheus = config
+        .prometheus
+        .as_deref()
+        .map(|url| prometheus::PromClient::new(url, timeout))
+        .transpose()
+        .map_err(|e| invalid(e.to_string()))?
+        .map(Arc::new);
+    let loki = config
+        .loki
+        .as_deref()
+        .map(|url| loki::LokiClient::new(url, timeout))
+        .transpose()
+        .map_err(|e| invalid(e.to_string()))?
+        .map(Arc::new);
+    let knowledge = match &config.knowledge {
+        Some(dir) => {
+            let load = |sub: &str| -> Result<Vec<Document>, EnvironmentError> {
+                load_documents(&dir.join(sub)).map_err(|e| EnvironmentError::Knowledge {
+                    name: name.into(),
+                    dir: dir.clone(),
+                    message: e.to_string(),
+                })
+            };
+            KnowledgeBase::new(&load("runbooks")?, &load("incidents")?)
+        }
+        None => KnowledgeBase::new(&[], &[]),
+    };
+    let mut warnings = Vec::new();
+    let mut services: Vec<(String, String)> = Vec::new();
+    if let Some(prom) = &prometheus {
+        match prom.label_values(config.service_label()).await {
+            Ok(values) => services.extend(values.into_iter().map(|v| (v, "app".to_string()))),
+            Err(e) => warnings.push(format!("prometheus: {e}")),
+        }
+    }
+    let telemetry = Arc::new(LiveTelemetry {
+        prometheus: prometheus.clone(),
+        loki: loki.clone(),
+        service_label: config.service_label().to_string(),
+        metric_queries: if config.metrics.is_empty() {
+            vec![format!("{{{}=~\".+\"}}", config.service_label())]
+        } else {
+            config.metrics.clone()
+        },
+        log_selector: config
+            .logs
+            .clone()
+            .unwrap_or_else(|| format!("{{{}=~\".+\"}}", config.service_label())),
+        window: config.window_seconds(),
+    });
+    let mut tools: Vec<Arc<dyn Tool>> = digest_tools(telemetry, Arc::new(knowledge));
+    if let Some(prom) = prometheus {
+        tools.push(Arc::new(prometheus::PrometheusTool::new(
+            prom,
+            config.window_seconds(),
+        )));
+    }
+    if let Some(loki) = loki {
+        tools.push(Arc::new(loki::LokiTool::new(
+            loki,
+            config.window_seconds(),
+            config.service_label(),
+        )));
+    }
+    if let Some(url) = &config.postgres {
+        let password = config
+            .postgres_password_env
+            .as_deref()
+            .and_then(|var| std::env::var(var).ok())
+            .map(super::Secret::new);
+        let db = postgres::Postgres::new(
+            url,
+            config.database_name.as_deref(),
+            password.as_ref(),
+            timeout,
+        )
+        .map_err(|e| invalid(e.to_string()))?;
+        services.retain(|(s, _)| s != db.name());
+        services.push((db.name().to_string(), "postgres".to_string()));
+        tools.push(Arc::new(db));
+    }
+    tools.push(Arc::new(kubectl::Kubectl::new(config, timeout)));
+    if config.shell.unwrap_or(true) {
+        tools.push(Arc::new(shell::Shell::new(timeout)));
+    }
+    for server in &config.mcp {
+        match mcp::connect(server, timeout).await {
+            Ok(found) => tools.extend(found),
+            Err(e) => warnings.push(format!("mcp server `{}`: {e}", server.name)),
+        }
+    }
+    Ok(LiveEnv {
+        name: name.to_string(),
+        namespace: config.namespace.clone().unwrap_or_else(|| "default".into()),
+        tools: Registry::new(tools),
+        services,
+        warnings,
+    })
+}
+
+/// The digest tools' data, fetched from Prometheus and Loki over the incident window
+/// ending now.
+pub struct LiveTelemetry {
+    prometheus: Option<Arc<prometheus::PromClient>>,
+    loki: Option<Arc<loki::LokiClient>>,
+    service_label: String,
+    metric_queries: Vec<String>,
+    log_selector: String,
+    window: i64,
+}
+
+impl LiveTelemetry {
+    fn window(&self) -> (i64, i64) {
+        let end = chrono::Utc::now().timestamp();
+        (end - self.window, end)
+    }
+
+    fn prometheus(&self) -> Result<&prometheus::PromClient, ToolError> {
+        self.prometheus.as_deref().ok_or_else(|| {
+            ToolError::Failed(
+                "no Prometheus in this environment; add `prometheus = \"http://…\"` to it".into(),
+            )
+        })
+    }
+}
+
+impl Telemetry for LiveTelemetry {
+    fn origin(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(p) = &self.prometheus {
+            parts.push(format!("prometheus {}", p.base()));
+        }
+        if let Some(l) = &self.loki {
+            parts.push(format!("loki {}", l.base()));
+        }
+        if parts.is_empty() {
+            "no telemetry configured".into()
+        } else {
+            parts.join(", ")
+        }
+    }
+
+    fn metrics(&self) -> BoxFuture<'_, Result<Arc<MetricTable>, ToolError>> {
+        Box::pin(async move {
+            let prom = self.prometheus()?;
+            let (start, end) = self.window();
+            let step = prometheus::step_for(end - start);
+            let mut series = Vec::new();
+            for query in &self.metric_queries {
+                series.extend(prom.query_range(query, start, end, step).await?);
+            }
+            Ok(Arc::new(prometheus::table_of(&series, &self.service_label)))
+        })
+    }
+
+    fn logs<'a>(
+        &'a self,
+        service: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Vec<LogLine>, ToolError>> {
+        Box::pin(async move {
+            let loki = self.loki.as_deref().ok_or_else(|| {
+                ToolError::Failed(
+                    "no Loki in this environment; add `loki = \"http://…\"` to it".into(),
+                )
+            })?;
+            let (start, end) = self.window();
+            let selector = match service {
+                Some(s) => format!("{{{}=\"{}\"}}", self.service_label, s.replace('"', "")),
+                None => self.log_selector.clone(),
+            };
+            let streams = loki
+                .query_range(&selector, start, end, loki::DIGEST_LIMIT)
+                .await?;
+            Ok(loki::log_lines(&streams, &self.service_label))
+        })
+    }
+
+    fn changes(&self) -> BoxFuture<'_, Result<Vec<ChangeEvent>, ToolError>> {
+        Box::pin(async move {
+            let prom = self.prometheus()?;
+            let (start, end) = self.window();
+            prometheus::deploys(prom, &self.service_label, start, end).await
+        })
+    }
+}
+
+/// A reqwest error in words an engineer can act on: which server, what failed, what to check.
+pub fn http_error(server: &str, base: &str, timeout: Duration, e: &reqwest::Error) -> ToolError {
+    let mut chain = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        chain.push_str(": ");
+        chain.push_str(&s.to_string());
+        source = s.source();
+    }
+    let advice = if e.is_timeout() {
+        format!(
+            "no answer within {}s; the server may be overloaded — narrow the query or try again",
+            timeout.as_secs()
+        )
+    } else if e.is_connect() {
+        "is it running, and is the URL in the environment right?".to_string()
+    } else {
+        "check the server's own log".to_string()
+    };
+    ToolError::Failed(format!("{server} at {base}: {chain} — {advice}"))
+}
+
+/// A non-success HTTP answer: the status and the start of the body.
+pub fn status_error(
+    server: &str,
+    base: &str,
+    status: reqwest::StatusCode,
+    body: &str,
+) -> ToolError {
+    let body: String = body.trim().chars().take(400).collect();
+    ToolError::Failed(format!("{server} at {base} answered {status}: {body}"))
+}

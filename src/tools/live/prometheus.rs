@@ -1,0 +1,649 @@
+//! Prometheus over its HTTP API: the `prometheus` tool (instant and range queries, series
+//! and label discovery) and the metric side of [`super::LiveTelemetry`].
+//!
+//! PromQL is parsed with `promql-parser` before anything is sent, so a malformed query
+//! goes back to the brain with the parser's message instead of costing a round trip.
+//! Results reach the brain as compact tables — per series min, max, last, the strongest
+//! change point with the medians either side, and a sparkline — never as raw JSON.
+
+use super::super::telemetry::{iso, round, sparkline};
+use super::super::{
+    CallPreview, Secret, Tool, ToolError, ToolOutput, ToolSpec, parse_args, schema_of,
+};
+use super::{http_error, status_error};
+use crate::analysis::rank;
+use crate::bundle::{ChangeEvent, MetricTable, parse_time};
+use crate::event::Risk;
+use chrono::{TimeZone, Utc};
+use futures::future::BoxFuture;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Labels that identify where a sample was scraped, not what it measures.
+const SCRAPE_LABELS: &[&str] = &["__name__", "instance", "job"];
+
+pub struct PromClient {
+    http: reqwest::Client,
+    base: String,
+    timeout: Duration,
+}
+
+/// One series of a range query.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PromSeries {
+    pub labels: BTreeMap<String, String>,
+    /// (unix seconds, value); `NaN` and `±Inf` as Prometheus wrote them.
+    pub points: Vec<(i64, f64)>,
+}
+
+/// About 240 points over the window, never finer than 5 s.
+pub fn step_for(window: i64) -> i64 {
+    (window / 240).max(5)
+}
+
+/// Check a PromQL expression with a real parser; the error says where it broke.
+pub fn check_promql(query: &str) -> Result<(), ToolError> {
+    promql_parser::parser::parse(query)
+        .map(|_| ())
+        .map_err(|e| ToolError::InvalidArguments(format!("PromQL does not parse: {e}")))
+}
+
+fn sample_value(v: &Value) -> f64 {
+    match v.as_str() {
+        Some("+Inf") => f64::INFINITY,
+        Some("-Inf") => f64::NEG_INFINITY,
+        Some(s) => s.parse().unwrap_or(f64::NAN),
+        None => f64::NAN,
+    }
+}
+
+fn labels_of(v: &Value) -> BTreeMap<String, String> {
+    v.as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+impl PromClient {
+    pub fn new(base: &str, timeout: Duration) -> Result<PromClient, ToolError> {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(5)))
+            .build()
+            .map_err(|e| ToolError::Failed(format!("building an HTTP client: {e}")))?;
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(ToolError::InvalidArguments(format!(
+                "prometheus = \"{base}\" is not an http:// or https:// URL"
+            )));
+        }
+        Ok(PromClient {
+            http,
+            base: base.trim_end_matches('/').to_string(),
+            timeout,
+        })
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// GET an API path; the `data` member of a success answer.
+    async fn get(&self, path: &str, params: &[(&str, String)]) -> Result<Value, ToolError> {
+        let url = format!("{}{path}", self.base);
+        let response = self
+            .http
+            .get(&url)
+            .query(params)
+            .send()
+            .await
+            .map_err(|e| http_error("prometheus", &self.base, self.timeout, &e))?;
+        let status = response.status();
+        let body = response
+            .text()
+            .await
+            .map_err(|e| http_error("prometheus", &self.base, self.timeout, &e))?;
+        // Prometheus answers errors (400, 422, 503) with a JSON envelope; use its words.
+        match serde_json::from_str::<Value>(&body) {
+            Ok(v) if v["status"] == "success" => Ok(v["data"].clone()),
+            Ok(v) if v["status"] == "error" => Err(ToolError::Failed(format!(
+                "prometheus {}: {}",
+                v["errorType"].as_str().unwrap_or("error"),
+                v["error"].as_str().unwrap_or("no message")
+            ))),
+            _ => Err(status_error("prometheus", &self.base, status, &body)),
+        }
+    }
+
+    pub async fn query_range(
+        &self,
+        query: &str,
+        start: i64,
+        end: i64,
+        step: i64,
+    ) -> Result<Vec<PromSeries>, ToolError> {
+        check_promql(query)?;
+        let data = self
+            .get(
+                "/api/v1/query_range",
+                &[
+                    ("query", query.to_string()),
+                    ("start", start.to_string()),
+                    ("end", end.to_string()),
+                    ("step", step.to_string()),
+                ],
+            )
+            .await?;
+        Ok(data["result"]
+            .as_array()
+            .map(|series| {
+                series
+                    .iter()
+                    .map(|s| PromSeries {
+                        labels: labels_of(&s["metric"]),
+                        points: s["values"]
+                            .as_array()
+                            .map(|points| {
+                                points
+                                    .iter()
+                                    .map(|p| {
+                                        (p[0].as_f64().unwrap_or(0.0) as i64, sample_value(&p[1]))
+                                    })
+                                    .collect()
+                            })
+                            .unwrap_or_default(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    /// An instant query: (labels, value) per result, a scalar as one unlabelled row.
+    pub async fn query(
+        &self,
+        query: &str,
+        time: i64,
+    ) -> Result<Vec<(BTreeMap<String, String>, f64)>, ToolError> {
+        check_promql(query)?;
+        let data = self
+            .get(
+                "/api/v1/query",
+                &[("query", query.to_string()), ("time", time.to_string())],
+            )
+            .await?;
+        Ok(match data["resultType"].as_str() {
+            Some("vector") => data["result"]
+                .as_array()
+                .map(|r| {
+                    r.iter()
+                        .map(|s| (labels_of(&s["metric"]), sample_value(&s["value"][1])))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            Some("scalar") | Some("string") => {
+                vec![(BTreeMap::new(), sample_value(&data["result"][1]))]
+            }
+            _ => Vec::new(),
+        })
+    }
+
+    pub async fn series(
+        &self,
+        selector: &str,
+        start: i64,
+        end: i64,
+    ) -> Result<Vec<BTreeMap<String, String>>, ToolError> {
+        check_promql(selector)?;
+        let data = self
+            .get(
+                "/api/v1/series",
+                &[
+                    ("match[]", selector.to_string()),
+                    ("start", start.to_string()),
+                    ("end", end.to_string()),
+                ],
+            )
+            .await?;
+        Ok(data
+            .as_array()
+            .map(|s| s.iter().map(labels_of).collect())
+            .unwrap_or_default())
+    }
+
+    pub async fn label_values(&self, label: &str) -> Result<Vec<String>, ToolError> {
+        let path = if label.is_empty() {
+            "/api/v1/labels".to_string()
+        } else {
+            format!("/api/v1/label/{label}/values")
+        };
+        let data = self.get(&path, &[]).await?;
+        Ok(data
+            .as_array()
+            .map(|v| {
+                v.iter()
+                    .filter_map(|s| s.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+}
+
+/// A series' short name: its metric name and the labels that tell it apart.
+fn series_name(labels: &BTreeMap<String, String>, service_label: &str) -> String {
+    let metric = labels
+        .get("__name__")
+        .map(String::as_str)
+        .unwrap_or("value");
+    let extra: Vec<&str> = labels
+        .iter()
+        .filter(|(k, _)| !SCRAPE_LABELS.contains(&k.as_str()) && *k != service_label)
+        .map(|(_, v)| v.as_str())
+        .collect();
+    if extra.is_empty() {
+        metric.to_string()
+    } else {
+        format!("{metric}_{}", extra.join("_"))
+    }
+}
+
+/// Range-query results as a metric table: one column `<service>_<metric>[_<labels>]` per
+/// series (underscores in the service become dashes, so the service is the part before
+/// the first `_`), rows at the union of their timestamps, gaps as NaN.
+pub fn table_of(series: &[PromSeries], service_label: &str) -> MetricTable {
+    let times: BTreeSet<i64> = series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.0))
+        .collect();
+    let times: Vec<i64> = times.into_iter().collect();
+    let row: HashMap<i64, usize> = times.iter().enumerate().map(|(i, t)| (*t, i)).collect();
+    let mut table = MetricTable {
+        times,
+        ..MetricTable::default()
+    };
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for s in series {
+        let service = s
+            .labels
+            .get(service_label)
+            .or_else(|| s.labels.get("job"))
+            .map(|v| v.replace('_', "-"))
+            .unwrap_or_else(|| "unlabelled".into());
+        let mut name = format!("{service}_{}", series_name(&s.labels, service_label));
+        let n = seen.entry(name.clone()).or_insert(0);
+        *n += 1;
+        if *n > 1 {
+            name = format!("{name}_{n}");
+        }
+        let mut values = vec![f64::NAN; table.times.len()];
+        for (t, v) in &s.points {
+            values[row[t]] = *v;
+        }
+        table.columns.push(name);
+        table.values.push(values);
+    }
+    table
+}
+
+/// Deploys, read from series with a `version` label (such as `app_build_info`): a
+/// service whose version label changes inside the window was deployed when the new
+/// value first appears.
+pub async fn deploys(
+    prom: &PromClient,
+    service_label: &str,
+    start: i64,
+    end: i64,
+) -> Result<Vec<ChangeEvent>, ToolError> {
+    let query = format!("{{version=~\".+\", {service_label}=~\".+\"}}");
+    let series = prom
+        .query_range(&query, start, end, step_for(end - start))
+        .await?;
+    // service → (first seen, version), in order of appearance.
+    let mut versions: BTreeMap<String, Vec<(i64, String)>> = BTreeMap::new();
+    for s in &series {
+        let (Some(service), Some(version), Some(first)) = (
+            s.labels.get(service_label),
+            s.labels.get("version"),
+            s.points.first(),
+        ) else {
+            continue;
+        };
+        let entry = versions.entry(service.clone()).or_default();
+        if !entry.iter().any(|(_, v)| v == version) {
+            entry.push((first.0, version.clone()));
+        }
+    }
+    let mut events = Vec::new();
+    for (service, mut seen) in versions {
+        seen.sort();
+        for pair in seen.windows(2) {
+            let (time, new) = &pair[1];
+            let Some(time) = Utc.timestamp_opt(*time, 0).single() else {
+                continue;
+            };
+            events.push(ChangeEvent {
+                time,
+                kind: "deploy".into(),
+                service: service.clone(),
+                detail: format!("{} -> {new} (version label)", pair[0].1),
+            });
+        }
+    }
+    events.sort_by_key(|e| e.time);
+    Ok(events)
+}
+
+#[derive(Deserialize, JsonSchema, Clone, Copy, Default, PartialEq)]
+#[serde(rename_all = "snake_case")]
+#[schemars(inline)]
+enum PromKind {
+    /// A PromQL expression over time (the default).
+    #[default]
+    Range,
+    /// A PromQL expression at one time (`end`, default now).
+    Instant,
+    /// The series matching a selector.
+    Series,
+    /// Every label name, or with `label` the values of one label.
+    Labels,
+}
+
+/// Arguments of `prometheus`.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct PrometheusArgs {
+    /// A PromQL expression, or a series selector for `series`.
+    query: Option<String>,
+    /// What to ask (default range).
+    kind: Option<PromKind>,
+    /// For `labels`: list this label's values instead of the label names.
+    label: Option<String>,
+    /// Start, RFC 3339 or unix seconds (default: the start of the incident window).
+    start: Option<String>,
+    /// End, RFC 3339 or unix seconds (default: now).
+    end: Option<String>,
+    /// Seconds between points of a range query (default: about 240 points).
+    #[schemars(range(min = 1))]
+    step_seconds: Option<u64>,
+}
+
+fn time_arg(name: &str, value: &Option<String>, default: i64) -> Result<i64, ToolError> {
+    match value.as_deref() {
+        None => Ok(default),
+        Some(s) => s
+            .parse::<f64>()
+            .ok()
+            .map(|v| v as i64)
+            .or_else(|| parse_time(s).map(|t| t.timestamp()))
+            .ok_or_else(|| {
+                ToolError::InvalidArguments(format!(
+                    "`{name}`: `{s}` is neither RFC 3339 nor unix seconds"
+                ))
+            }),
+    }
+}
+
+/// The `prometheus` tool.
+pub struct PrometheusTool {
+    client: Arc<PromClient>,
+    window: i64,
+}
+
+impl PrometheusTool {
+    pub fn new(client: Arc<PromClient>, window: i64) -> PrometheusTool {
+        PrometheusTool { client, window }
+    }
+
+    async fn range(
+        &self,
+        query: &str,
+        start: i64,
+        end: i64,
+        step: i64,
+    ) -> Result<ToolOutput, ToolError> {
+        let series = self.client.query_range(query, start, end, step).await?;
+        let mut rows: Vec<(f64, String)> = Vec::new();
+        let mut biggest: Option<(f64, String)> = None;
+        for s in &series {
+            let values: Vec<f64> = s.points.iter().map(|p| p.1).collect();
+            let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+            let min = finite.iter().copied().fold(f64::INFINITY, f64::min);
+            let max = finite.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let last = finite.last().copied().unwrap_or(f64::NAN);
+            let change = rank::strongest_split(&values).map(|split| {
+                let (score, before, after) = rank::shift_score(&values, split);
+                let at = s.points[rank::change_start(&values, split)].0;
+                (score, before, after, at)
+            });
+            let name = labels_text(&s.labels);
+            let change_text = match change {
+                Some((score, before, after, at)) if score.abs() >= rank::CHANGED => {
+                    let text = format!(
+                        "{} {:.3}→{:.3} (z {:+.1})",
+                        &iso(at)[11..19],
+                        round(before, 3),
+                        round(after, 3),
+                        score
+                    );
+                    if biggest.as_ref().is_none_or(|b| score.abs() > b.0) {
+                        biggest = Some((score.abs(), format!("{name} at {text}")));
+                    }
+                    text
+                }
+                _ => "no change".into(),
+            };
+            let score = change.map(|c| c.0.abs()).unwrap_or(0.0);
+            rows.push((
+                score,
+                format!(
+                    "{name}  min {:.3}  max {:.3}  last {:.3}  change {change_text}  {}",
+                    round(min, 3),
+                    round(max, 3),
+                    round(last, 3),
+                    sparkline(&values, 30)
+                ),
+            ));
+        }
+        rows.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let shown = rows.len().min(40);
+        let mut text = format!(
+            "{query}  {} → {} step {step}s: {} series\n",
+            iso(start),
+            iso(end),
+            series.len()
+        );
+        for (_, row) in rows.iter().take(shown) {
+            text.push_str(row);
+            text.push('\n');
+        }
+        if rows.len() > shown {
+            text.push_str(&format!(
+                "… {} more series with smaller changes\n",
+                rows.len() - shown
+            ));
+        }
+        let digest = match biggest {
+            Some((_, b)) => format!("{} series · biggest change: {b}", series.len()),
+            None => format!("{} series · no change points", series.len()),
+        };
+        Ok(ToolOutput {
+            text,
+            language: "log",
+            digest,
+        })
+    }
+}
+
+fn labels_text(labels: &BTreeMap<String, String>) -> String {
+    let name = labels.get("__name__").cloned().unwrap_or_default();
+    let rest: Vec<String> = labels
+        .iter()
+        .filter(|(k, _)| *k != "__name__")
+        .map(|(k, v)| format!("{k}=\"{v}\""))
+        .collect();
+    format!("{name}{{{}}}", rest.join(","))
+}
+
+impl Tool for PrometheusTool {
+    fn spec(&self) -> ToolSpec {
+        ToolSpec {
+            name: "prometheus".into(),
+            description: "Query Prometheus: a PromQL range (default) or instant query, the series matching a selector, or label names and values. Range results come back as one line per series: min, max, last, the strongest change point with the values either side, and a sparkline.".into(),
+            parameters: schema_of::<PrometheusArgs>(),
+        }
+    }
+
+    fn classify(&self, _args: &Value) -> Risk {
+        Risk::ReadOnly
+    }
+
+    fn preview(&self, args: &Value) -> CallPreview {
+        let kind = args["kind"].as_str().unwrap_or("range");
+        let query = args["query"]
+            .as_str()
+            .or(args["label"].as_str())
+            .unwrap_or_default();
+        CallPreview {
+            command: format!("prometheus {kind} {query}").trim().to_string(),
+            target: format!("prometheus {}", self.client.base()),
+        }
+    }
+
+    fn args_from_command(&self, command: &str, original: &Value) -> Result<Value, ToolError> {
+        let rest = command
+            .trim()
+            .strip_prefix("prometheus")
+            .unwrap_or(command)
+            .trim();
+        let (kind, query) = rest.split_once(' ').unwrap_or((rest, ""));
+        let mut args = original.clone();
+        args["kind"] = json!(kind);
+        if kind == "labels" {
+            args["label"] = json!(query.trim());
+        } else {
+            args["query"] = json!(query.trim());
+        }
+        Ok(args)
+    }
+
+    fn run<'a>(
+        &'a self,
+        args: &'a Value,
+        _: Option<&'a Secret>,
+    ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
+        Box::pin(async move {
+            let a: PrometheusArgs = parse_args(args)?;
+            let now = Utc::now().timestamp();
+            let end = time_arg("end", &a.end, now)?;
+            let start = time_arg("start", &a.start, end - self.window)?;
+            if start >= end {
+                return Err(ToolError::InvalidArguments(
+                    "`start` must be before `end`".into(),
+                ));
+            }
+            let query = || {
+                a.query
+                    .as_deref()
+                    .filter(|q| !q.trim().is_empty())
+                    .ok_or_else(|| {
+                        ToolError::InvalidArguments("`query` is required for this kind".into())
+                    })
+            };
+            match a.kind.unwrap_or_default() {
+                PromKind::Range => {
+                    let step = a
+                        .step_seconds
+                        .map(|s| s as i64)
+                        .unwrap_or_else(|| step_for(end - start));
+                    self.range(query()?, start, end, step).await
+                }
+                PromKind::Instant => {
+                    let rows = self.client.query(query()?, end).await?;
+                    let text: String = rows
+                        .iter()
+                        .map(|(labels, v)| format!("{}  {v}\n", labels_text(labels)))
+                        .collect();
+                    Ok(ToolOutput {
+                        digest: format!("{} results at {}", rows.len(), &iso(end)[11..19]),
+                        text,
+                        language: "log",
+                    })
+                }
+                PromKind::Series => {
+                    let series = self.client.series(query()?, start, end).await?;
+                    let text: String = series
+                        .iter()
+                        .map(|l| format!("{}\n", labels_text(l)))
+                        .collect();
+                    Ok(ToolOutput {
+                        digest: format!("{} series", series.len()),
+                        text,
+                        language: "log",
+                    })
+                }
+                PromKind::Labels => {
+                    let label = a.label.as_deref().unwrap_or_default();
+                    let values = self.client.label_values(label).await?;
+                    Ok(ToolOutput {
+                        digest: if label.is_empty() {
+                            format!("{} label names", values.len())
+                        } else {
+                            format!("{} values of {label}", values.len())
+                        },
+                        text: values.join("\n"),
+                        language: "log",
+                    })
+                }
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn promql_is_checked_before_sending() {
+        assert!(check_promql("rate(http_requests_total{code=~\"5..\"}[5m])").is_ok());
+        let err = check_promql("rate(http_requests_total[5m]").unwrap_err();
+        assert!(err.to_string().contains("PromQL does not parse"), "{err}");
+    }
+
+    #[test]
+    fn tables_name_series_by_service_and_align_times() {
+        let labels = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let series = vec![
+            PromSeries {
+                labels: labels(&[
+                    ("__name__", "latency_p99"),
+                    ("service", "orders_db"),
+                    ("instance", "x:1"),
+                ]),
+                points: vec![(10, 1.0), (20, 2.0)],
+            },
+            PromSeries {
+                labels: labels(&[("__name__", "errors"), ("service", "cart"), ("code", "500")]),
+                points: vec![(20, 5.0), (30, 6.0)],
+            },
+        ];
+        let table = table_of(&series, "service");
+        assert_eq!(table.times, vec![10, 20, 30]);
+        assert_eq!(
+            table.columns,
+            vec!["orders-db_latency_p99", "cart_errors_500"]
+        );
+        assert!(table.values[1][0].is_nan());
+        assert_eq!(table.values[1][2], 6.0);
+    }
+}
