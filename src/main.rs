@@ -128,11 +128,12 @@ enum Commands {
     },
     /// Investigate an incident: live systems from config.toml (`--env`), or a bundle
     /// directory (`--bundle`, see the README's bundle format).
+    #[command(group(clap::ArgGroup::new("source").required(true).args(["env", "bundle"])))]
     Investigate {
         #[command(flatten)]
         run: RunOptions,
         /// An `[environments.NAME]` from config.toml: Prometheus, Loki, kubectl, PostgreSQL, MCP.
-        #[arg(long, required_unless_present = "bundle", conflicts_with = "bundle")]
+        #[arg(long)]
         env: Option<String>,
         /// The incident bundle to investigate.
         #[arg(long)]

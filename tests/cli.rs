@@ -124,3 +124,24 @@ fn bad_metric_files_name_the_line_and_column() {
     let (ok, _, err) = hunch(&["metrics", "sift", path.to_str().unwrap()], b"");
     assert!(!ok && err.contains("not UTF-8"), "{err}");
 }
+
+#[test]
+fn investigate_names_what_is_missing_for_a_live_environment() {
+    let (ok, _, err) = hunch(
+        &["investigate", "--env", "prod", "--alert", "x", "--headless"],
+        b"",
+    );
+    assert!(!ok);
+    assert!(
+        err.contains("no [environments.prod]") && err.contains("Investigating live systems"),
+        "{err}"
+    );
+    let (ok, _, err) = hunch(&["investigate", "--headless"], b"");
+    assert!(!ok);
+    assert!(err.contains("--env") && err.contains("--bundle"), "{err}");
+    let (ok, _, err) = hunch(
+        &["investigate", "--env", "a", "--bundle", "b", "--headless"],
+        b"",
+    );
+    assert!(!ok && err.contains("cannot be used with"), "{err}");
+}

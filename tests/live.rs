@@ -780,3 +780,128 @@ fn a_seeded_incident_across_prometheus_loki_and_postgres_reaches_its_root_cause(
         "the password never reaches an event"
     );
 }
+
+/// Replays a fixed list of calls, one per turn.
+struct Scripted(Vec<ProposedCall>);
+
+impl Brain for Scripted {
+    fn name(&self) -> String {
+        "scripted".into()
+    }
+    fn turn(&mut self, _: BrainContext) -> BoxStream<'static, Result<BrainItem, BrainError>> {
+        let next = (!self.0.is_empty()).then(|| Ok(BrainItem::Call(self.0.remove(0))));
+        Box::pin(futures::stream::iter(next))
+    }
+}
+
+fn pgrep(pattern: &str) -> bool {
+    std::process::Command::new("pgrep")
+        .args(["-f", pattern])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+#[tokio::test]
+async fn the_engineer_can_cancel_a_running_shell_call_and_its_processes_die() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = connect("test", &EnvironmentConfig::default())
+        .await
+        .unwrap();
+    let (mut engine, handle) = Engine::new(
+        EngineConfig {
+            incident: Default::default(),
+            brief: Default::default(),
+            brain: Box::new(Scripted(vec![ProposedCall {
+                tool: "shell".into(),
+                args: json!({"command": "sleep 31.25 | cat"}),
+                rationale: "wait".into(),
+            }])),
+            tools: env.tools,
+            policy: Policy::Ask,
+            approver: Approver::ApproveAll,
+            blobs: BlobStore::new(dir.path().join("blobs")),
+            exit_when_idle: true,
+            budget: Default::default(),
+        },
+        "alice",
+    );
+    let mut events = engine.subscribe();
+    let run = tokio::spawn(engine.run());
+    while let Some(event) = events.recv().await {
+        if matches!(event.kind, EventKind::ToolCallStarted { .. }) {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            assert!(pgrep("sleep 31.25"), "the command is running");
+            handle.send(hunch::engine::Command::CancelRunning);
+        }
+    }
+    let state = tokio::time::timeout(Duration::from_secs(10), run)
+        .await
+        .expect("cancelling does not wait for the command")
+        .unwrap();
+    let call = &state.calls[0];
+    assert_eq!(call.status, CallStatus::Finished(CallOutcome::Cancelled));
+    assert_eq!(
+        call.error.as_deref(),
+        Some("cancelled by alice while it ran")
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!pgrep("sleep 31.25"), "the whole process group was killed");
+}
+
+#[tokio::test]
+async fn unreachable_loki_postgres_and_tls_mismatches_are_named() {
+    let closed = servers::free_port();
+    // A plain-HTTP server asked for TLS.
+    let plain = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let plain_addr = plain.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(plain, axum::Router::new()).await });
+    let config = EnvironmentConfig {
+        loki: Some(format!("http://127.0.0.1:{closed}")),
+        prometheus: Some(format!("https://{plain_addr}")),
+        postgres: Some(format!("postgres://postgres:pw@127.0.0.1:{closed}/shop")),
+        database_name: Some("orders-db".into()),
+        timeout_seconds: Some(2),
+        shell: Some(false),
+        ..Default::default()
+    };
+    let env = connect("broken", &config).await.unwrap();
+    let loki = run_tool(&env, "loki")
+        .run(&json!({"query": "{service=\"x\"}"}), None)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        loki.starts_with(&format!("loki at http://127.0.0.1:{closed}")),
+        "{loki}"
+    );
+    assert!(loki.contains("is it running"), "{loki}");
+    let tls = run_tool(&env, "prometheus")
+        .run(&json!({"kind": "labels"}), None)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        tls.starts_with(&format!("prometheus at https://{plain_addr}")),
+        "{tls}"
+    );
+    assert!(
+        tls.to_lowercase().contains("tls") || tls.contains("InvalidContentType"),
+        "{tls}"
+    );
+    let pg = run_tool(&env, "psql")
+        .run(
+            &json!({"target": "orders-db", "diagnostic": "activity"}),
+            None,
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        pg.contains("postgres postgres@127.0.0.1") && pg.contains("connecting"),
+        "{pg}"
+    );
+    assert!(
+        !pg.contains(":pw@"),
+        "the password in the URL is never shown: {pg}"
+    );
+}

@@ -78,6 +78,9 @@ pub enum Command {
     Steer(String),
     Pause,
     Resume,
+    /// Stop the tool call that is running; its future is dropped, which kills its
+    /// processes. Ignored when nothing runs.
+    CancelRunning,
     /// End the session (the engineer quit, or aborted).
     Quit,
 }
@@ -163,6 +166,13 @@ pub fn check_arguments(schema: &Value, args: &Value) -> Result<(), String> {
 /// What happened while waiting for a human.
 enum Interrupt {
     Quit,
+}
+
+/// How a tool run ended.
+enum RunEnd {
+    Done(Result<ToolOutput, ToolError>),
+    TimedOut,
+    Cancelled { by: String },
 }
 
 pub struct Engine {
@@ -958,7 +968,7 @@ impl Engine {
             _ => text,
         };
         match result {
-            Ok(Some(Ok(output))) => {
+            Ok(RunEnd::Done(Ok(output))) => {
                 let output = ToolOutput {
                     text: scrub(output.text),
                     digest: scrub(output.digest),
@@ -982,13 +992,32 @@ impl Engine {
                     error: None,
                 });
             }
-            Ok(Some(Err(e))) => {
+            Ok(RunEnd::Done(Err(e))) => {
                 let message = scrub(e.to_string());
                 self.finish_failed(&id, &ProposedCall { args, ..call }, message, elapsed);
             }
-            Ok(None) => {
+            Ok(RunEnd::TimedOut) => {
                 let message = format!("timed out after {}s", TOOL_TIMEOUT.as_secs());
                 self.finish_failed(&id, &ProposedCall { args, ..call }, message, elapsed);
+            }
+            Ok(RunEnd::Cancelled { by }) => {
+                let message = format!("cancelled by {by} while it ran");
+                self.emit(EventKind::ToolCallFinished {
+                    id: id.clone(),
+                    outcome: CallOutcome::Cancelled,
+                    duration_ms: elapsed,
+                    output: OutputRef::default(),
+                    error: Some(message.clone()),
+                });
+                self.history.push(HistoryItem::ToolResult {
+                    id,
+                    tool: call.tool,
+                    args,
+                    command,
+                    outcome: CallOutcome::Cancelled,
+                    output: String::new(),
+                    error: Some(message),
+                });
             }
             Err(Interrupt::Quit) => {
                 self.emit(EventKind::ToolCallFinished {
@@ -1002,20 +1031,26 @@ impl Engine {
         }
     }
 
-    /// Run a tool with a timeout; quitting cancels it. `Ok(None)` is a timeout.
+    /// Run a tool with a timeout; the engineer can cancel it, and quitting cancels it.
     async fn run_tool(
         &mut self,
         tool: Arc<dyn Tool>,
         args: &Value,
         secret: Option<&Secret>,
-    ) -> Result<Option<Result<ToolOutput, ToolError>>, Interrupt> {
+    ) -> Result<RunEnd, Interrupt> {
         let run = tokio::time::timeout(TOOL_TIMEOUT, tool.run(args, secret));
         tokio::pin!(run);
         loop {
             tokio::select! {
-                result = &mut run => return Ok(result.ok()),
+                result = &mut run => return Ok(match result {
+                    Ok(done) => RunEnd::Done(done),
+                    Err(_) => RunEnd::TimedOut,
+                }),
                 envelope = self.commands.recv() => {
                     let Some(envelope) = envelope else { return Err(Interrupt::Quit) };
+                    if matches!(envelope.command, Command::CancelRunning) {
+                        return Ok(RunEnd::Cancelled { by: envelope.by });
+                    }
                     self.handle_side_command(envelope)?;
                 }
             }
