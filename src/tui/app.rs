@@ -386,16 +386,16 @@ impl App {
             } else {
                 Command::Pause
             }),
-            Action::CancelCall => {
+            Action::CancelCall
                 if self
                     .state
                     .calls
                     .iter()
-                    .any(|c| c.status == CallStatus::Running)
-                {
-                    self.send(Command::CancelRunning);
-                }
+                    .any(|c| c.status == CallStatus::Running) =>
+            {
+                self.send(Command::CancelRunning)
             }
+            Action::CancelCall => {}
             Action::EditHypotheses => self.open_editor(),
             Action::Steer => self.overlays.push(Overlay::Steer(text_area(
                 "",
