@@ -905,3 +905,30 @@ async fn unreachable_loki_postgres_and_tls_mismatches_are_named() {
         "the password in the URL is never shown: {pg}"
     );
 }
+
+#[tokio::test]
+async fn kubectl_previews_risky_verbs_with_a_server_dry_run_and_fails_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, format!("apiVersion: v1\nkind: Config\nclusters:\n- name: t\n  cluster:\n    server: https://127.0.0.1:{}\ncontexts:\n- name: t\n  context:\n    cluster: t\n    user: t\nusers:\n- name: t\n  user: {{}}\ncurrent-context: t\n", servers::free_port())).unwrap();
+    let config = EnvironmentConfig {
+        kube_context: Some("t".into()),
+        kubeconfig: Some(kubeconfig),
+        timeout_seconds: Some(5),
+        shell: Some(false),
+        ..Default::default()
+    };
+    let env = connect("test", &config).await.unwrap();
+    let kubectl = run_tool(&env, "kubectl");
+    let undo = json!({"command": "kubectl rollout undo deployment/payments -n shop"});
+    assert_eq!(kubectl.classify(&undo), Risk::Mutating);
+    let preview = kubectl
+        .dry_run(&undo)
+        .await
+        .expect("rollout undo has a dry run");
+    assert!(preview.starts_with("dry run failed:"), "{preview}");
+    let get = json!({"command": "kubectl get pods -n shop"});
+    assert_eq!(kubectl.dry_run(&get).await, None, "reads need no preview");
+    let err = kubectl.run(&get, None).await.unwrap_err().to_string();
+    assert!(err.starts_with("kubectl"), "{err}");
+}

@@ -10,8 +10,8 @@ use super::super::telemetry::{iso, template_digest};
 use super::super::{
     CallPreview, Secret, Tool, ToolError, ToolOutput, ToolSpec, parse_args, schema_of,
 };
-use super::{http_error, status_error};
-use crate::bundle::{LogLine, parse_time};
+use super::{http_error, query_window, status_error};
+use crate::bundle::LogLine;
 use crate::event::Risk;
 use crate::sanitize::for_display;
 use chrono::{TimeZone, Utc};
@@ -210,9 +210,9 @@ pub fn log_lines(streams: &[LokiStream], service_label: &str) -> Vec<LogLine> {
 struct LokiArgs {
     /// A LogQL log query, e.g. {service="payments"} |= "timeout".
     query: String,
-    /// Start, RFC 3339 (default: the start of the incident window).
+    /// Start, RFC 3339 or unix seconds (default: the start of the incident window).
     start: Option<String>,
-    /// End, RFC 3339 (default: now).
+    /// End, RFC 3339 or unix seconds (default: now).
     end: Option<String>,
     /// The most lines to read from each window (default 2000, at most 5000).
     #[schemars(range(min = 1, max = 5000))]
@@ -236,15 +236,6 @@ impl LokiTool {
             window,
             service_label: service_label.to_string(),
         }
-    }
-}
-
-fn time_arg(name: &str, value: &Option<String>, default: i64) -> Result<i64, ToolError> {
-    match value.as_deref() {
-        None => Ok(default),
-        Some(s) => parse_time(s).map(|t| t.timestamp()).ok_or_else(|| {
-            ToolError::InvalidArguments(format!("`{name}`: `{s}` is not an RFC 3339 time"))
-        }),
     }
 }
 
@@ -286,14 +277,7 @@ impl Tool for LokiTool {
     ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
         Box::pin(async move {
             let a: LokiArgs = parse_args(args)?;
-            let now = Utc::now().timestamp();
-            let end = time_arg("end", &a.end, now)?;
-            let start = time_arg("start", &a.start, end - self.window)?;
-            if start >= end {
-                return Err(ToolError::InvalidArguments(
-                    "`start` must be before `end`".into(),
-                ));
-            }
+            let (start, end) = query_window(&a.start, &a.end, self.window)?;
             let limit = a.limit.unwrap_or(2000).clamp(1, MAX_LIMIT) as usize;
             let baseline = a
                 .baseline_minutes

@@ -295,6 +295,36 @@ impl Telemetry for LiveTelemetry {
     }
 }
 
+/// The `[start, end)` of a query in unix seconds, from optional RFC 3339 or unix-second
+/// arguments: `end` defaults to now, `start` to `window` seconds before `end`.
+pub fn query_window(
+    start: &Option<String>,
+    end: &Option<String>,
+    window: i64,
+) -> Result<(i64, i64), ToolError> {
+    let parse = |name: &str, value: &Option<String>, default: i64| match value.as_deref() {
+        None => Ok(default),
+        Some(s) => s
+            .parse::<f64>()
+            .ok()
+            .map(|v| v as i64)
+            .or_else(|| crate::bundle::parse_time(s).map(|t| t.timestamp()))
+            .ok_or_else(|| {
+                ToolError::InvalidArguments(format!(
+                    "`{name}`: `{s}` is neither RFC 3339 nor unix seconds"
+                ))
+            }),
+    };
+    let end = parse("end", end, chrono::Utc::now().timestamp())?;
+    let start = parse("start", start, end - window)?;
+    if start >= end {
+        return Err(ToolError::InvalidArguments(
+            "`start` must be before `end`".into(),
+        ));
+    }
+    Ok((start, end))
+}
+
 /// A reqwest error in words an engineer can act on: which server, what failed, what to check.
 pub fn http_error(server: &str, base: &str, timeout: Duration, e: &reqwest::Error) -> ToolError {
     let mut chain = e.to_string();

@@ -10,9 +10,9 @@ use super::super::telemetry::{iso, round, sparkline};
 use super::super::{
     CallPreview, Secret, Tool, ToolError, ToolOutput, ToolSpec, parse_args, schema_of,
 };
-use super::{http_error, status_error};
+use super::{http_error, query_window, status_error};
 use crate::analysis::rank;
-use crate::bundle::{ChangeEvent, MetricTable, parse_time};
+use crate::bundle::{ChangeEvent, MetricTable};
 use crate::event::Risk;
 use chrono::{TimeZone, Utc};
 use futures::future::BoxFuture;
@@ -372,22 +372,6 @@ struct PrometheusArgs {
     step_seconds: Option<u64>,
 }
 
-fn time_arg(name: &str, value: &Option<String>, default: i64) -> Result<i64, ToolError> {
-    match value.as_deref() {
-        None => Ok(default),
-        Some(s) => s
-            .parse::<f64>()
-            .ok()
-            .map(|v| v as i64)
-            .or_else(|| parse_time(s).map(|t| t.timestamp()))
-            .ok_or_else(|| {
-                ToolError::InvalidArguments(format!(
-                    "`{name}`: `{s}` is neither RFC 3339 nor unix seconds"
-                ))
-            }),
-    }
-}
-
 /// The `prometheus` tool.
 pub struct PrometheusTool {
     client: Arc<PromClient>,
@@ -538,14 +522,7 @@ impl Tool for PrometheusTool {
     ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
         Box::pin(async move {
             let a: PrometheusArgs = parse_args(args)?;
-            let now = Utc::now().timestamp();
-            let end = time_arg("end", &a.end, now)?;
-            let start = time_arg("start", &a.start, end - self.window)?;
-            if start >= end {
-                return Err(ToolError::InvalidArguments(
-                    "`start` must be before `end`".into(),
-                ));
-            }
+            let (start, end) = query_window(&a.start, &a.end, self.window)?;
             let query = || {
                 a.query
                     .as_deref()
