@@ -3,7 +3,7 @@
 //! template are counted together. Good enough to turn hundreds of lines into a handful
 //! of rows the agent and the engineer can read.
 
-use std::borrow::Cow;
+use rustc_hash::FxHashMap;
 use std::collections::HashMap;
 
 /// The template of one message.
@@ -13,55 +13,75 @@ pub fn template_of(message: &str) -> String {
         if i > 0 {
             out.push(' ');
         }
-        out.push_str(&mask_token(token));
+        mask_into(token, &mut out);
     }
     out
 }
 
-fn mask_token(token: &str) -> String {
+/// Append the template form of one token to `out`, allocating nothing: the wrapping
+/// punctuation stays, the value inside becomes `<*>` where it is variable.
+fn mask_into(token: &str, out: &mut String) {
     const WRAP: &[char] = &['(', ')', ',', ';', ':', '[', ']', '"', '\'', '{', '}'];
-    let core = token.trim_matches(WRAP);
+    let wrap = |b: &u8| {
+        matches!(
+            b,
+            b'(' | b')' | b',' | b';' | b':' | b'[' | b']' | b'"' | b'\'' | b'{' | b'}'
+        )
+    };
+    let bytes = token.as_bytes();
+    let lead = bytes.iter().take_while(|b| wrap(b)).count();
+    let trail = bytes[lead..].iter().rev().take_while(|b| wrap(b)).count();
+    // Wrapping characters are ASCII, so these are character boundaries.
+    let core = &token[lead..token.len() - trail];
     if core.is_empty() {
         // An empty bracket pair is an empty value: `()` where a host name usually stands.
-        return match token {
-            "()" => "(<*>)".to_string(),
-            "[]" => "[<*>]".to_string(),
-            _ => token.to_string(),
-        };
+        out.push_str(match token {
+            "()" => "(<*>)",
+            "[]" => "[<*>]",
+            _ => token,
+        });
+        return;
     }
-    let lead = &token[..token.find(core).unwrap_or(0)];
-    let tail = &token[lead.len() + core.len()..];
-    let masked = if let Some((key, value)) = core.split_once('=')
+    out.push_str(&token[..lead]);
+    if let Some((key, value)) = core.split_once('=')
         && !key.is_empty()
         && key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.'))
     {
         if value.is_empty() || !is_variable(value.trim_matches(WRAP)) {
-            core.to_string()
+            out.push_str(core);
         } else {
-            format!("{key}=<*>")
+            out.push_str(key);
+            out.push_str("=<*>");
         }
     } else if core.contains('/')
-        && core.chars().any(|c| c.is_ascii_digit())
+        && core.bytes().any(|c| c.is_ascii_digit())
         && !core.contains("://")
     {
-        core.split('/')
-            .map(|segment| if is_variable(segment) { "<*>" } else { segment })
-            .collect::<Vec<_>>()
-            .join("/")
+        for (i, segment) in core.split('/').enumerate() {
+            if i > 0 {
+                out.push('/');
+            }
+            out.push_str(if is_variable(segment) {
+                WILDCARD
+            } else {
+                segment
+            });
+        }
     } else if let Some((key, value)) = core.split_once(':')
         && !key.is_empty()
-        && key.chars().all(|c| c.is_ascii_alphabetic())
-        && value.chars().any(|c| c.is_ascii_digit())
+        && key.bytes().all(|c| c.is_ascii_alphabetic())
+        && value.bytes().any(|c| c.is_ascii_digit())
     {
-        format!("{key}:<*>")
+        out.push_str(key);
+        out.push_str(":<*>");
     } else if is_variable(core) {
-        "<*>".to_string()
+        out.push_str(WILDCARD);
     } else {
-        core.to_string()
-    };
-    format!("{lead}{masked}{tail}")
+        out.push_str(core);
+    }
+    out.push_str(&token[lead + core.len()..]);
 }
 
 const CALENDAR: &[&str] = &[
@@ -90,7 +110,7 @@ const HOST_SUFFIXES: &[&str] = &[
 ];
 
 fn is_variable(token: &str) -> bool {
-    if CALENDAR.contains(&token) {
+    if token.len() == 3 && CALENDAR.contains(&token) {
         return true;
     }
     if token.contains('.')
@@ -102,31 +122,56 @@ fn is_variable(token: &str) -> bool {
     {
         return true;
     }
-    let has_digit = token.chars().any(|c| c.is_ascii_digit());
-    if !has_digit {
+    // One pass over the bytes for the facts the rules below need.
+    let (mut digits, mut letters, mut dots) = (0usize, 0usize, 0usize);
+    let (mut hex, mut numeric_like) = (true, true);
+    for b in token.bytes() {
+        match b {
+            b'0'..=b'9' => digits += 1,
+            b'a'..=b'f' | b'A'..=b'F' => {
+                letters += 1;
+                numeric_like = false;
+            }
+            b'g'..=b'z' | b'G'..=b'Z' => {
+                letters += 1;
+                hex = false;
+                numeric_like = false;
+            }
+            b'.' => {
+                dots += 1;
+                hex = false;
+            }
+            b'-' => {}
+            b':' | b'/' | b'_' | b'%' | b'+' => hex = false,
+            _ => {
+                hex = false;
+                numeric_like = false;
+            }
+        }
+    }
+    if digits == 0 {
         return false;
     }
     // Words with a digit inside (v2, sha256, http2) stay; ids, numbers, paths with numbers go.
-    let letters = token.chars().filter(|c| c.is_ascii_alphabetic()).count();
-    let is_hex = token.len() >= 6 && token.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
-    let numeric_like = token
-        .chars()
-        .all(|c| c.is_ascii_digit() || matches!(c, '.' | ':' | '/' | '-' | '_' | '%' | '+'));
-    let with_unit = token
-        .trim_end_matches(|c: char| c.is_ascii_alphabetic())
-        .chars()
-        .all(|c| c.is_ascii_digit() || c == '.')
-        && token.starts_with(|c: char| c.is_ascii_digit());
+    let is_hex = hex && token.len() >= 6;
+    // Hosts, addresses and versions: digits among dotted parts.
+    let dotted = dots >= 2;
+    if numeric_like || is_hex || dotted || letters * 2 < token.len() {
+        return true;
+    }
+    let with_unit = token.starts_with(|c: char| c.is_ascii_digit())
+        && token
+            .trim_end_matches(|c: char| c.is_ascii_alphabetic())
+            .bytes()
+            .all(|c| c.is_ascii_digit() || c == b'.');
     // An id after a separator: node-96, worker_12, pid@4711.
     let numbered = token
         .rsplit(['-', '_', '@', '#'])
         .next()
         .is_some_and(|tail| {
-            !tail.is_empty() && tail.len() < token.len() && tail.chars().all(|c| c.is_ascii_digit())
+            !tail.is_empty() && tail.len() < token.len() && tail.bytes().all(|c| c.is_ascii_digit())
         });
-    // Hosts, addresses and versions: digits among dotted parts.
-    let dotted = token.matches('.').count() >= 2;
-    numeric_like || is_hex || with_unit || numbered || dotted || letters * 2 < token.len()
+    with_unit || numbered
 }
 
 /// One learned template.
@@ -172,7 +217,7 @@ impl Parser {
 
     /// Add a message; returns its template id.
     pub fn add(&mut self, message: &str) -> usize {
-        self.add_tokens(message.split_whitespace().map(mask_token).collect())
+        self.add_tokens(message.split_whitespace().map(masked).collect())
     }
 
     fn add_tokens(&mut self, tokens: Vec<String>) -> usize {
@@ -230,17 +275,24 @@ const MIN_VALUES: usize = 3;
 /// The same for `key=literal` tokens, which name states more often than parameters.
 const MIN_FLAG_VALUES: usize = 5;
 
-/// A token as it appears in a template: borrowed when masking leaves it as it is (most
-/// words), so the common case allocates nothing.
-fn masked(token: &str) -> Cow<'_, str> {
+/// A token as it appears in a template.
+fn masked(token: &str) -> String {
+    let mut out = String::with_capacity(token.len());
+    push_masked(token, &mut out);
+    out
+}
+
+/// Append a token as it appears in a template, with fast paths for the common cases: a
+/// word masking leaves as it is, and a plain number.
+fn push_masked(token: &str, out: &mut String) {
     let plain = !token
         .bytes()
         .any(|b| b.is_ascii_digit() || b == b'=' || b == b'.')
-        && !CALENDAR.contains(&token)
+        && (token.len() != 3 || !CALENDAR.contains(&token))
         && token != "()"
         && token != "[]";
     if plain {
-        return Cow::Borrowed(token);
+        return out.push_str(token);
     }
     // Plain numbers, the commonest variable, need no further analysis.
     if token.bytes().any(|b| b.is_ascii_digit())
@@ -248,41 +300,52 @@ fn masked(token: &str) -> Cow<'_, str> {
             .bytes()
             .all(|b| b.is_ascii_digit() || b == b'.' || b == b':')
     {
-        return Cow::Borrowed(WILDCARD);
+        return out.push_str(WILDCARD);
     }
-    Cow::Owned(mask_token(token))
+    mask_into(token, out)
 }
 
-/// Distinct masked messages ("signatures"): lines only hash into this table, so the
-/// clustering below works once per signature, and memory grows with the number of
-/// distinct signatures, not of lines.
+/// Separates the masked tokens of a signature key (a control character, which
+/// sanitized log text does not contain).
+const SEPARATOR: char = '\u{1f}';
+
+/// Distinct masked messages ("signatures"): each line is masked into one reused buffer
+/// and looked up by that text, so a line seen before costs a scan and a hash and
+/// allocates nothing; the clustering below works once per signature, and memory grows
+/// with the number of distinct signatures, not of lines. Hand-written because this loop
+/// is the whole cost of folding a million lines.
 #[derive(Default)]
 struct Signatures {
-    index: HashMap<u64, Vec<u32>>,
+    index: FxHashMap<Box<str>, u32>,
     tokens: Vec<Vec<String>>,
+    scratch: String,
 }
 
 impl Signatures {
     fn intern(&mut self, message: &str) -> u32 {
-        let tokens: Vec<Cow<str>> = message.split_whitespace().map(masked).collect();
-        // FNV-1a over the tokens, with a separator so token boundaries count.
-        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-        for token in &tokens {
-            for b in token.bytes().chain(std::iter::once(0xff)) {
-                hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        let mut key = std::mem::take(&mut self.scratch);
+        key.clear();
+        for token in message.split_ascii_whitespace() {
+            if !key.is_empty() {
+                key.push(SEPARATOR);
             }
+            push_masked(token, &mut key);
         }
-        let bucket = self.index.entry(hash).or_default();
-        if let Some(&id) = bucket.iter().find(|&&id| {
-            let known = &self.tokens[id as usize];
-            known.len() == tokens.len() && known.iter().zip(&tokens).all(|(a, b)| a == b)
-        }) {
-            return id;
-        }
-        let id = self.tokens.len() as u32;
-        self.tokens
-            .push(tokens.into_iter().map(Cow::into_owned).collect());
-        bucket.push(id);
+        let id = match self.index.get(key.as_str()) {
+            Some(&id) => id,
+            None => {
+                let id = self.tokens.len() as u32;
+                self.tokens.push(
+                    key.split(SEPARATOR)
+                        .filter(|t| !t.is_empty())
+                        .map(str::to_string)
+                        .collect(),
+                );
+                self.index.insert(key.as_str().into(), id);
+                id
+            }
+        };
+        self.scratch = key;
         id
     }
 
@@ -348,12 +411,18 @@ pub fn cluster<'a>(messages: impl IntoIterator<Item = &'a str>) -> Vec<usize> {
     let mut signatures = Signatures::default();
     let lines: Vec<u32> = messages.into_iter().map(|m| signatures.intern(m)).collect();
     let cluster_of = signatures.cluster();
-    let mut renumber = HashMap::new();
+    // Cluster ids are dense, so renumbering by first appearance is a table lookup.
+    let mut renumber = vec![usize::MAX; signatures.tokens.len()];
+    let mut next = 0;
     lines
         .into_iter()
         .map(|sig| {
-            let n = renumber.len();
-            *renumber.entry(cluster_of[sig as usize]).or_insert(n)
+            let slot = &mut renumber[cluster_of[sig as usize]];
+            if *slot == usize::MAX {
+                *slot = next;
+                next += 1;
+            }
+            *slot
         })
         .collect()
 }
@@ -368,9 +437,9 @@ pub struct TemplateBuilder {
 
 impl TemplateBuilder {
     pub fn add(&mut self, line: &str) {
-        let masked: Vec<Cow<str>> = line.split_whitespace().map(masked).collect();
+        let masked: Vec<String> = line.split_whitespace().map(masked).collect();
         match &mut self.tokens {
-            None => self.tokens = Some(masked.into_iter().map(Cow::into_owned).collect()),
+            None => self.tokens = Some(masked),
             Some(tokens) => {
                 for (t, m) in tokens.iter_mut().zip(&masked) {
                     if t != m {
