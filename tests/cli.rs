@@ -46,7 +46,79 @@ fn logs_digest_reads_stdin_and_prints_json() {
     assert_eq!(rows[0]["template"], "user <*> logged in");
     assert_eq!(rows[0]["count"], 3);
     let (ok, _, err) = hunch(&["logs", "digest", "/no/such/file"], b"");
-    assert!(!ok && err.contains("reading /no/such/file"), "{err}");
+    assert!(!ok && err.contains("opening /no/such/file"), "{err}");
+}
+
+#[test]
+fn logs_digest_streams_with_since_bursts_and_overlong_lines() {
+    let mut input = String::new();
+    for i in 0..600 {
+        let minute = i / 20; // 20 lines a minute for 30 minutes
+        input.push_str(&format!(
+            "2026-11-24T02:{minute:02}:{:02}Z INFO served request {i} in {}ms\r\n",
+            i % 60,
+            i % 97
+        ));
+        if minute == 25 && i % 20 < 15 {
+            for k in 0..3 {
+                input.push_str(&format!(
+                    "2026-11-24T02:25:{:02}Z ERROR pool exhausted after {}ms\n",
+                    i % 60,
+                    k * 100 + i
+                ));
+            }
+        }
+    }
+    input.push_str(&format!(
+        "2026-11-24T02:29:59Z WARN huge {}\n",
+        "x".repeat(200_000)
+    ));
+    input.push_str("    at com.shop.Pool.acquire(Pool.java:42)\n");
+    let (ok, out, err) = hunch(&["logs", "digest", "-"], input.as_bytes());
+    assert!(ok, "{err}");
+    assert!(out.starts_with("647 lines"), "{out}");
+    let burst = out.lines().find(|l| l.contains("pool exhausted")).unwrap();
+    assert!(
+        burst.contains("BURST 45/min at 2026-11-24T02:25:00Z (usually 0/min)"),
+        "{burst}"
+    );
+    let served = out.lines().find(|l| l.contains("served request")).unwrap();
+    assert!(
+        !served.contains("BURST"),
+        "a steady rate is not a burst: {served}"
+    );
+    assert!(
+        out.len() < 80_000,
+        "the overlong line was cut: {} bytes",
+        out.len()
+    );
+
+    let (ok, out, err) = hunch(
+        &[
+            "logs",
+            "digest",
+            "-",
+            "--since",
+            "2026-11-24T02:20:00Z",
+            "--json",
+        ],
+        input.as_bytes(),
+    );
+    assert!(ok, "{err}");
+    let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let served = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["template"].as_str().unwrap().contains("served"))
+        .unwrap();
+    assert_eq!(served["count"], 200, "only the last ten minutes");
+    assert_eq!(
+        served["first_seen"], 1_795_486_840i64,
+        "02:20:40, the first line since 02:20"
+    );
+    let (ok, _, err) = hunch(&["logs", "digest", "-", "--since", "yesterday"], b"");
+    assert!(!ok && err.contains("an age like 30m"), "{err}");
 }
 
 fn metrics_csv(

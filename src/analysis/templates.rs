@@ -438,10 +438,15 @@ pub struct TemplateBuilder {
 impl TemplateBuilder {
     pub fn add(&mut self, line: &str) {
         let masked: Vec<String> = line.split_whitespace().map(masked).collect();
+        self.add_tokens(&masked);
+    }
+
+    /// Add a line that is already masked, as its tokens.
+    fn add_tokens(&mut self, masked: &[String]) {
         match &mut self.tokens {
-            None => self.tokens = Some(masked),
+            None => self.tokens = Some(masked.to_vec()),
             Some(tokens) => {
-                for (t, m) in tokens.iter_mut().zip(&masked) {
+                for (t, m) in tokens.iter_mut().zip(masked) {
                     if t != m {
                         *t = WILDCARD.to_string();
                     }
@@ -472,50 +477,198 @@ pub struct DigestRow {
     pub last_line: usize,
     /// Not seen in the baseline (when one was given).
     pub new: bool,
+    /// Unix seconds of the first and last occurrence, when the lines carry times.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_seen: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_seen: Option<i64>,
+    /// The busiest minute, when it stands far above the template's usual rate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub burst: Option<Burst>,
 }
 
-/// Fold `lines` into templates, most frequent first. A template is the cluster's tokens
-/// with every position that varies inside the cluster replaced by `<*>`.
-pub fn digest(lines: &[String], baseline: Option<&[String]>) -> Vec<DigestRow> {
-    let all: Vec<&str> = lines
-        .iter()
-        .map(String::as_str)
-        .chain(baseline.into_iter().flatten().map(String::as_str))
-        .collect();
-    let ids = cluster(all.iter().copied());
-    let in_baseline: std::collections::HashSet<usize> =
-        ids[lines.len()..].iter().copied().collect();
-    let mut rows: std::collections::BTreeMap<usize, (TemplateBuilder, DigestRow)> =
-        Default::default();
-    for (n, (line, &id)) in lines.iter().zip(&ids).enumerate() {
-        let entry = rows.entry(id).or_insert_with(|| {
-            let row = DigestRow {
-                template: String::new(),
-                count: 0,
-                first_line: n + 1,
-                last_line: n + 1,
-                new: baseline.is_some() && !in_baseline.contains(&id),
-            };
-            (TemplateBuilder::default(), row)
-        });
-        entry.0.add(line);
-        entry.1.count += 1;
-        entry.1.last_line = n + 1;
+/// A minute in which a template occurred far more often than usual.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Burst {
+    /// Unix seconds of the start of the minute.
+    pub minute: i64,
+    pub count: u32,
+    /// The template's median count per minute over the whole log's span.
+    pub median_per_minute: u32,
+}
+
+/// A burst needs at least this many lines in its minute…
+const BURST_MIN: u32 = 10;
+/// …and this many times the template's median per minute.
+const BURST_FACTOR: u32 = 5;
+
+#[derive(Default)]
+struct SignatureStats {
+    count: u64,
+    first_line: usize,
+    last_line: usize,
+    first_seen: Option<i64>,
+    last_seen: Option<i64>,
+    in_baseline: bool,
+    per_minute: HashMap<i64, u32>,
+}
+
+/// A digest built one line at a time, so a log of any length streams through it: memory
+/// grows with the number of distinct masked lines (signatures) and of minutes, never
+/// with the number of lines. Clustering runs once, over the signatures, at [`finish`].
+///
+/// [`finish`]: Digest::finish
+#[derive(Default)]
+pub struct Digest {
+    signatures: Signatures,
+    stats: Vec<SignatureStats>,
+    lines: usize,
+    has_baseline: bool,
+    span: Option<(i64, i64)>,
+}
+
+impl Digest {
+    /// A line of the log, with its time (unix seconds) when known.
+    pub fn add(&mut self, line: &str, time: Option<i64>) {
+        self.lines += 1;
+        let n = self.lines;
+        let s = self.stats_of(line);
+        s.count += 1;
+        if s.first_line == 0 {
+            s.first_line = n;
+        }
+        s.last_line = n;
+        if let Some(t) = time {
+            s.first_seen.get_or_insert(t);
+            s.last_seen = Some(t);
+            *s.per_minute.entry(t.div_euclid(60) * 60).or_default() += 1;
+            let (lo, hi) = self.span.get_or_insert((t, t));
+            *lo = (*lo).min(t);
+            *hi = (*hi).max(t);
+        }
     }
-    let mut out: Vec<DigestRow> = rows
-        .into_values()
-        .map(|(builder, row)| DigestRow {
-            template: builder.text(),
-            ..row
-        })
-        .collect();
-    out.sort_by(|a, b| {
-        b.new
-            .cmp(&a.new)
-            .then(b.count.cmp(&a.count))
-            .then(a.first_line.cmp(&b.first_line))
-    });
-    out
+
+    /// A line of the baseline: templates seen here are not new.
+    pub fn add_baseline(&mut self, line: &str) {
+        self.has_baseline = true;
+        self.stats_of(line).in_baseline = true;
+    }
+
+    /// Lines of the log added so far.
+    pub fn lines(&self) -> usize {
+        self.lines
+    }
+
+    /// Distinct masked lines held (what memory grows with).
+    pub fn signatures(&self) -> usize {
+        self.stats.len()
+    }
+
+    fn stats_of(&mut self, line: &str) -> &mut SignatureStats {
+        let id = self.signatures.intern(line) as usize;
+        if id == self.stats.len() {
+            self.stats.push(SignatureStats::default());
+        }
+        &mut self.stats[id]
+    }
+
+    /// The templates, new ones first, then most frequent first.
+    pub fn finish(self) -> Vec<DigestRow> {
+        let cluster_of = self.signatures.cluster();
+        let clusters = cluster_of.iter().max().map_or(0, |m| m + 1);
+        let mut members: Vec<Vec<usize>> = vec![Vec::new(); clusters];
+        for (sig, &c) in cluster_of.iter().enumerate() {
+            members[c].push(sig);
+        }
+        let minutes = self.span.map_or(1, |(lo, hi)| {
+            ((hi.div_euclid(60) - lo.div_euclid(60)) + 1) as usize
+        });
+        let mut rows: Vec<DigestRow> = members
+            .into_iter()
+            .filter_map(|sigs| {
+                let seen: Vec<&SignatureStats> = sigs
+                    .iter()
+                    .map(|&s| &self.stats[s])
+                    .filter(|s| s.count > 0)
+                    .collect();
+                if seen.is_empty() {
+                    return None;
+                }
+                let mut template = TemplateBuilder::default();
+                for &s in &sigs {
+                    template.add_tokens(&self.signatures.tokens[s]);
+                }
+                let mut per_minute: HashMap<i64, u32> = HashMap::new();
+                for s in &seen {
+                    for (m, c) in &s.per_minute {
+                        *per_minute.entry(*m).or_default() += c;
+                    }
+                }
+                Some(DigestRow {
+                    template: template.text(),
+                    count: seen.iter().map(|s| s.count).sum(),
+                    first_line: seen.iter().map(|s| s.first_line).min().unwrap_or(0),
+                    last_line: seen.iter().map(|s| s.last_line).max().unwrap_or(0),
+                    new: self.has_baseline && !sigs.iter().any(|&s| self.stats[s].in_baseline),
+                    first_seen: seen.iter().filter_map(|s| s.first_seen).min(),
+                    last_seen: seen.iter().filter_map(|s| s.last_seen).max(),
+                    burst: burst(&per_minute, minutes),
+                })
+            })
+            .collect();
+        rows.sort_by(|a, b| {
+            b.new
+                .cmp(&a.new)
+                .then(b.count.cmp(&a.count))
+                .then(a.first_line.cmp(&b.first_line))
+        });
+        rows
+    }
+}
+
+/// The busiest minute, if it has at least [`BURST_MIN`] lines and [`BURST_FACTOR`] times
+/// the median per minute over the log's span (quiet minutes count as zero).
+fn burst(per_minute: &HashMap<i64, u32>, minutes: usize) -> Option<Burst> {
+    let (&minute, &count) = per_minute
+        .iter()
+        .max_by_key(|(m, c)| (**c, std::cmp::Reverse(**m)))?;
+    let mut counts: Vec<u32> = per_minute.values().copied().collect();
+    counts.resize(minutes.max(counts.len()), 0);
+    counts.sort_unstable();
+    let median = counts[counts.len() / 2];
+    (count >= BURST_MIN && count >= BURST_FACTOR * median.max(1)).then_some(Burst {
+        minute,
+        count,
+        median_per_minute: median,
+    })
+}
+
+/// The time at the start of a log line, in unix seconds (UTC where the line gives no
+/// zone): RFC 3339 (`2026-11-24T02:10:00.123Z`), `2026-11-24 02:10:00,123`, syslog's
+/// `Nov 24 02:10:00` (this year), or unix seconds.
+pub fn leading_time(line: &str) -> Option<i64> {
+    let mut words = line.split_ascii_whitespace();
+    let first = words.next()?;
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(first) {
+        return Some(t.timestamp());
+    }
+    let second = words.next().unwrap_or("");
+    if first.len() == 10 && first.as_bytes().get(4) == Some(&b'-') {
+        let joined = format!("{first} {}", second.replace(',', "."));
+        return chrono::NaiveDateTime::parse_from_str(&joined, "%Y-%m-%d %H:%M:%S%.f")
+            .ok()
+            .map(|t| t.and_utc().timestamp());
+    }
+    if first.len() == 3 && first.as_bytes()[0].is_ascii_uppercase() {
+        let third = words.next().unwrap_or("");
+        let year = chrono::Utc::now().format("%Y");
+        let joined = format!("{year} {first} {second} {third}");
+        return chrono::NaiveDateTime::parse_from_str(&joined, "%Y %b %d %H:%M:%S")
+            .ok()
+            .map(|t| t.and_utc().timestamp());
+    }
+    let seconds: f64 = first.parse().ok()?;
+    (first.len() >= 10 && (1e9..1e11).contains(&seconds)).then_some(seconds as i64)
 }
 
 #[cfg(test)]
@@ -672,6 +825,76 @@ mod tests {
     }
 
     #[test]
+    fn the_streaming_digest_holds_signatures_not_lines_and_finds_bursts() {
+        let mut digest = Digest::default();
+        let start = 1_764_000_000; // a whole minute
+        for i in 0..100_000i64 {
+            let t = start + i * 60 / 1000; // 1000 lines a minute over 100 minutes
+            digest.add(
+                &format!(
+                    "request {i} served in {}ms from 10.0.{}.{}",
+                    i % 900,
+                    i % 7,
+                    i % 250
+                ),
+                Some(t),
+            );
+            if (3000..3400).contains(&i) {
+                digest.add(
+                    &format!("pool exhausted waiting for connection {i}"),
+                    Some(t),
+                );
+            }
+            if i % 10_000 == 0 {
+                digest.add(
+                    &format!("pool exhausted waiting for connection {i}"),
+                    Some(t),
+                );
+            }
+        }
+        assert_eq!(digest.lines(), 100_410);
+        assert!(
+            digest.signatures() < 10,
+            "{} signatures",
+            digest.signatures()
+        );
+        let rows = digest.finish();
+        assert_eq!(rows.len(), 2);
+        let pool = rows
+            .iter()
+            .find(|r| r.template.starts_with("pool"))
+            .unwrap();
+        let burst = pool
+            .burst
+            .as_ref()
+            .expect("400 lines in 3 minutes is a burst");
+        assert_eq!(burst.minute, start + 180);
+        assert_eq!(burst.median_per_minute, 0);
+        let requests = rows
+            .iter()
+            .find(|r| r.template.starts_with("request"))
+            .unwrap();
+        assert!(requests.burst.is_none(), "a steady rate is not a burst");
+        assert_eq!(requests.first_seen, Some(start));
+    }
+
+    #[test]
+    fn leading_times_in_common_formats() {
+        assert_eq!(
+            leading_time("2026-11-24T02:10:00.5Z ERROR x"),
+            Some(1_795_486_200)
+        );
+        assert_eq!(
+            leading_time("2026-11-24 02:10:00,123 WARN y"),
+            Some(1_795_486_200)
+        );
+        assert_eq!(leading_time("1795486200 z"), Some(1_795_486_200));
+        assert!(leading_time("Nov 24 02:10:00 host sshd[1]: x").is_some());
+        assert_eq!(leading_time("GET /index 200"), None);
+        assert_eq!(leading_time(""), None);
+    }
+
+    #[test]
     fn digest_counts_and_marks_new_templates() {
         let lines: Vec<String> = [
             "disk full on /dev/sda1",
@@ -684,8 +907,12 @@ mod tests {
         .iter()
         .map(|s| s.to_string())
         .collect();
-        let baseline: Vec<String> = vec!["user z logged in".into()];
-        let rows = digest(&lines, Some(&baseline));
+        let mut digest = Digest::default();
+        digest.add_baseline("user z logged in");
+        for line in &lines {
+            digest.add(line, None);
+        }
+        let rows = digest.finish();
         assert_eq!(rows[0].template, "disk full on <*>");
         assert!(rows[0].new);
         assert_eq!(
