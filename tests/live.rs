@@ -573,8 +573,7 @@ async fn an_injection_in_loki_logs_cannot_skip_the_gate_and_escapes_are_defused(
     )])
     .await;
     let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = dir.path().join("kubeconfig");
-    std::fs::write(&kubeconfig, format!("apiVersion: v1\nkind: Config\nclusters:\n- name: t\n  cluster:\n    server: https://127.0.0.1:{}\ncontexts:\n- name: t\n  context:\n    cluster: t\n    user: t\nusers:\n- name: t\n  user: {{}}\ncurrent-context: t\n", servers::free_port())).unwrap();
+    let kubeconfig = servers::unreachable_kubeconfig(dir.path(), "t");
     let config = EnvironmentConfig {
         loki: Some(loki.url.clone()),
         kube_context: Some("t".into()),
@@ -676,8 +675,7 @@ fn a_seeded_incident_across_prometheus_loki_and_postgres_reaches_its_root_cause(
         text.replace("interval '1 minute'", "interval '2 seconds'"),
     )
     .unwrap();
-    let kubeconfig = home.path().join("kubeconfig");
-    std::fs::write(&kubeconfig, format!("apiVersion: v1\nkind: Config\nclusters:\n- name: seeded\n  cluster:\n    server: https://127.0.0.1:{}\ncontexts:\n- name: seeded\n  context:\n    cluster: seeded\n    user: seeded\nusers:\n- name: seeded\n  user: {{}}\ncurrent-context: seeded\n", servers::free_port())).unwrap();
+    let kubeconfig = servers::unreachable_kubeconfig(home.path(), "seeded");
     let config_dir = home.path().join("config/hunch");
     std::fs::create_dir_all(&config_dir).unwrap();
     std::fs::write(
@@ -909,8 +907,7 @@ async fn unreachable_loki_postgres_and_tls_mismatches_are_named() {
 #[tokio::test]
 async fn kubectl_previews_risky_verbs_with_a_server_dry_run_and_fails_clearly() {
     let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = dir.path().join("kubeconfig");
-    std::fs::write(&kubeconfig, format!("apiVersion: v1\nkind: Config\nclusters:\n- name: t\n  cluster:\n    server: https://127.0.0.1:{}\ncontexts:\n- name: t\n  context:\n    cluster: t\n    user: t\nusers:\n- name: t\n  user: {{}}\ncurrent-context: t\n", servers::free_port())).unwrap();
+    let kubeconfig = servers::unreachable_kubeconfig(dir.path(), "t");
     let config = EnvironmentConfig {
         kube_context: Some("t".into()),
         kubeconfig: Some(kubeconfig),

@@ -84,6 +84,21 @@ fn http_ok(url: &str) -> bool {
     stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.") && &head[9..12] == b"200"
 }
 
+/// A kubeconfig whose only context, `context`, points at a closed loopback port: kubectl
+/// runs for real and every request it makes is refused.
+pub fn unreachable_kubeconfig(dir: &Path, context: &str) -> PathBuf {
+    let path = dir.join("kubeconfig");
+    let port = free_port();
+    std::fs::write(
+        &path,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: {context}\n  cluster:\n    server: https://127.0.0.1:{port}\ncontexts:\n- name: {context}\n  context:\n    cluster: {context}\n    user: {context}\nusers:\n- name: {context}\n  user: {{}}\ncurrent-context: {context}\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
 pub struct Prometheus {
     child: Child,
     pub url: String,

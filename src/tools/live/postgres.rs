@@ -162,12 +162,13 @@ impl Postgres {
         }
     }
 
+    /// The result sets in psql's aligned format, and how many rows they held.
     async fn execute(
         &self,
         sql: &str,
         read_only: bool,
         secret: Option<&Secret>,
-    ) -> Result<String, ToolError> {
+    ) -> Result<(String, usize), ToolError> {
         let mut config = self.config.clone();
         if let Some(secret) = secret {
             config.password(secret.expose());
@@ -202,7 +203,11 @@ impl Postgres {
                     .await
                     .map_err(|e| self.error("ending the read-only transaction", &e))?;
             }
-            Ok(render(&messages))
+            let rows = messages
+                .iter()
+                .filter(|m| matches!(m, SimpleQueryMessage::Row(_)))
+                .count();
+            Ok((render(&messages), rows))
         }
         .await;
         drop(client);
@@ -388,11 +393,7 @@ impl Tool for Postgres {
                 return Err(ToolError::MissingCredential);
             }
             let read_only = sql_risk::classify(&sql) == Risk::ReadOnly;
-            let text = self.execute(&sql, read_only, secret).await?;
-            let rows = text
-                .lines()
-                .filter_map(|l| l.strip_prefix('(')?.split(' ').next()?.parse::<u64>().ok())
-                .sum::<u64>();
+            let (text, rows) = self.execute(&sql, read_only, secret).await?;
             let digest = match diagnostic {
                 Some(d) => format!("{d:?} diagnostic: {rows} rows").to_lowercase(),
                 None if read_only => format!("{rows} rows (read-only transaction)"),
