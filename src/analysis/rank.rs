@@ -246,24 +246,64 @@ mod tests {
             .collect()
     }
 
-    #[test]
-    fn injected_level_shift_ranks_first_and_sets_onset() {
-        let times: Vec<i64> = (0..100).map(|i| i * 15).collect();
-        let mut shifted = noisy(100, 1);
-        for v in &mut shifted[60..] {
-            *v += 5.0;
+    use proptest::prelude::*;
+
+    const STEP: i64 = 15;
+
+    /// Up to 8 noisy series with distinct names; the one at `shifted` (if any) gets a
+    /// level shift of `size` from sample `at` on.
+    fn fleet(seeds: &[u64], shifted: Option<(usize, usize, f64)>) -> (Vec<i64>, Vec<Named>) {
+        let times: Vec<i64> = (0..100).map(|i| i * STEP).collect();
+        let mut series: Vec<Named> = seeds
+            .iter()
+            .enumerate()
+            .map(|(i, &seed)| (format!("svc{i}_metric"), noisy(100, seed)))
+            .collect();
+        if let Some((which, at, size)) = shifted {
+            for v in &mut series[which].1[at..] {
+                *v += size;
+            }
         }
-        let series = vec![
-            ("a_cpu".to_string(), noisy(100, 2)),
-            ("b_lat".to_string(), shifted),
-            ("c_mem".to_string(), noisy(100, 3)),
-        ];
-        let ranking = rank(&times, &series, None);
-        assert_eq!(ranking.shifts[0].series, "b_lat");
-        assert_eq!(ranking.onset, 60 * 15);
-        // A shift of half the level against a 5% spread floor: z of about 10.
-        assert!(ranking.shifts[0].score > 2.0 * CHANGED);
-        assert!(ranking.shifts[1].score.abs() < CHANGED);
+        (times, series)
+    }
+
+    proptest! {
+        /// Wherever a level shift sits, whichever column holds it, and however many
+        /// noisy neighbours it has, it ranks first and sets the onset.
+        #[test]
+        fn an_injected_level_shift_ranks_first_and_sets_the_onset(
+            seeds in prop::collection::vec(any::<u64>(), 2..8),
+            which in any::<prop::sample::Index>(),
+            at in 20usize..80,
+            size in prop_oneof![2.5f64..20.0, -9.0f64..-2.5],
+        ) {
+            let which = which.index(seeds.len());
+            let (times, series) = fleet(&seeds, Some((which, at, size)));
+            let ranking = rank(&times, &series, None);
+            prop_assert_eq!(&ranking.shifts[0].series, &series[which].0);
+            prop_assert_eq!(ranking.onset, at as i64 * STEP);
+            prop_assert!(ranking.shifts[0].score.abs() >= CHANGED);
+            for other in &ranking.shifts[1..] {
+                prop_assert!(other.score.abs() < CHANGED, "{other:?}");
+            }
+        }
+
+        /// The ranking is a function of the set of series, not of their column order.
+        #[test]
+        fn ranking_ignores_column_order(
+            seeds in prop::collection::vec(any::<u64>(), 2..8),
+            shifted in prop::option::of((any::<prop::sample::Index>(), 20usize..80, 2.5f64..20.0)),
+            order in Just((0..8).collect::<Vec<usize>>()).prop_shuffle(),
+        ) {
+            let shifted = shifted.map(|(which, at, size)| (which.index(seeds.len()), at, size));
+            let (times, series) = fleet(&seeds, shifted);
+            let reordered: Vec<Named> = order
+                .iter()
+                .filter(|&&i| i < series.len())
+                .map(|&i| series[i].clone())
+                .collect();
+            prop_assert_eq!(rank(&times, &series, None), rank(&times, &reordered, None));
+        }
     }
 
     #[test]
@@ -275,21 +315,6 @@ mod tests {
         let split = strongest_split(&ramp).unwrap();
         assert!(split > 52, "the best split sits inside the ramp: {split}");
         assert!((50..=52).contains(&change_start(&ramp, split)));
-    }
-
-    #[test]
-    fn ranking_ignores_column_order() {
-        let times: Vec<i64> = (0..50).map(|i| i * 15).collect();
-        let mut up = noisy(50, 9);
-        for v in &mut up[30..] {
-            *v *= 3.0;
-        }
-        let a = vec![
-            ("x_a".to_string(), noisy(50, 4)),
-            ("y_b".to_string(), up.clone()),
-        ];
-        let b = vec![("y_b".to_string(), up), ("x_a".to_string(), noisy(50, 4))];
-        assert_eq!(rank(&times, &a, None), rank(&times, &b, None));
     }
 
     #[test]
