@@ -157,6 +157,18 @@ pub struct OutputRef {
     /// One line saying what the output means (row counts, top result).
     #[serde(default)]
     pub digest: String,
+    /// The data the output was digested from (log lines, samples), in the blob store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw: Option<RawRef>,
+}
+
+/// Raw data kept whole behind a digest.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RawRef {
+    /// sha256 of the data in the session's blob store.
+    pub blob: String,
+    pub lines: u64,
+    pub bytes: u64,
 }
 
 impl OutputRef {

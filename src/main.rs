@@ -441,31 +441,16 @@ fn parse_since(text: &str) -> Result<i64> {
     }
 }
 
-/// Lines of a file, or of stdin for `-`. Invalid UTF-8 is replaced, not fatal.
-fn read_lines(path: &Path) -> Result<Vec<String>> {
-    use std::io::Read;
-    let mut bytes = Vec::new();
-    if path == Path::new("-") {
-        std::io::stdin()
-            .read_to_end(&mut bytes)
-            .context("reading stdin")?;
-    } else {
-        bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    }
-    Ok(String::from_utf8_lossy(&bytes)
-        .lines()
-        .map(|l| l.trim_end_matches('\r').to_string())
-        .collect())
-}
-
 fn logs(command: LogsCommand) -> Result<()> {
-    use hunch::analysis::templates::{Digest, cluster, leading_time};
+    use hunch::analysis::templates::{Digest, LineClusters, leading_time};
     use std::io::Write;
-    let mut out = std::io::stdout().lock();
+    // Buffered: `cluster` prints a line per input line, and stdout flushes every line.
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     match command {
         LogsCommand::Cluster => {
-            let lines = read_lines(Path::new("-"))?;
-            for id in cluster(lines.iter().map(String::as_str)) {
+            let mut clusters = LineClusters::default();
+            for_each_line(Path::new("-"), |line| clusters.add(line))?;
+            for id in clusters.finish() {
                 writeln!(out, "{id}")?;
             }
         }
@@ -526,6 +511,7 @@ fn logs(command: LogsCommand) -> Result<()> {
             }
         }
     }
+    out.flush().context("writing the output")?;
     Ok(())
 }
 

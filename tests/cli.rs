@@ -35,6 +35,14 @@ fn logs_cluster_prints_one_id_per_line_in_order() {
     assert_eq!(ids[0], ids[1]);
     assert_eq!(ids[1], ids[3]);
     assert_ne!(ids[0], ids[2]);
+    // It streams: a 200 KB line is cut, not held, and still gets its one id.
+    let mut long = b"user a logged in\n".to_vec();
+    long.extend(std::iter::repeat_n(b'x', 200_000));
+    long.extend(b"\nuser b logged in\nuser c logged in\n");
+    let (ok, out, err) = hunch(&["logs", "cluster"], &long);
+    assert!(ok, "{err}");
+    let ids: Vec<&str> = out.lines().collect();
+    assert_eq!(ids, ["0", "1", "0", "0"]);
 }
 
 #[test]

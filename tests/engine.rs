@@ -481,6 +481,7 @@ impl hunch::tools::Tool for EchoesItsPassword {
                 text: format!("connected as readonly:{password}@db"),
                 language: "log",
                 digest: format!("used {password}"),
+                raw: Some(format!("session log\nlogin readonly:{password} ok\n")),
             })
         })
     }
@@ -567,6 +568,12 @@ async fn a_secret_reaches_only_its_call_even_when_the_tool_echoes_it() {
         "no event holds the secret"
     );
     assert!(recorded.contains("readonly:[redacted]@db"));
+    // The raw data behind the output went to the blob store scrubbed, like the output.
+    let raw = state.calls[0].output.as_ref().unwrap().raw.clone().unwrap();
+    let stored = hunch::session::BlobStore::new(dir.path())
+        .get(&raw.blob)
+        .unwrap();
+    assert_eq!(stored, "session log\nlogin readonly:[redacted] ok\n");
     assert!(
         !seen
             .lock()
@@ -732,6 +739,76 @@ async fn identical_calls_are_caught_until_something_changes() {
     assert!(
         last_context.contains("read_output") && last_context.contains("payments:2.14.0"),
         "{last_context}"
+    );
+}
+
+#[tokio::test]
+async fn the_raw_data_behind_a_digest_is_kept_and_readable_by_reference() {
+    let call = |tool: &str, args: serde_json::Value| ProposedCall {
+        tool: tool.into(),
+        args,
+        rationale: String::new(),
+    };
+    let calls = vec![
+        call(
+            "logs_digest",
+            json!({"service": "payments", "level": "INFO"}),
+        ),
+        call(
+            "read_output",
+            json!({"id": "c1", "raw": true, "grep": "idle in transaction"}),
+        ),
+        call(
+            "read_output",
+            json!({"id": "c1", "raw": true, "start_line": 1, "end_line": 2}),
+        ),
+        call("kubectl", json!({"command": "kubectl get pods -n shop"})),
+        call("read_output", json!({"id": "c2", "raw": true})),
+    ];
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let dir = tempfile::tempdir().unwrap();
+    let env = hunch::tools::demo::DemoEnv::new(hunch::bundle::Bundle::demo());
+    let config = EngineConfig {
+        incident: Default::default(),
+        brief: Default::default(),
+        brain: Box::new(Recording {
+            script: calls,
+            seen: seen.clone(),
+        }),
+        tools: hunch::tools::demo::demo_registry(&env),
+        policy: Policy::Ask,
+        approver: Approver::Nobody,
+        blobs: hunch::session::BlobStore::new(dir.path()),
+        exit_when_idle: true,
+        budget: Default::default(),
+    };
+    let (mut engine, _handle) = Engine::new(config, "erin");
+    let _rx = engine.subscribe();
+    let state = engine.run().await;
+    // The digest is the output; the lines it was folded from sit in the blob store.
+    let output = state.calls[0].output.as_ref().unwrap();
+    assert!(output.preview.contains("\"templates\""), "{state:?}");
+    let raw = output.raw.clone().expect("logs_digest keeps its raw lines");
+    let lines = hunch::session::BlobStore::new(dir.path())
+        .get(&raw.blob)
+        .unwrap();
+    assert_eq!(lines.lines().count() as u64, raw.lines);
+    assert!(raw.lines > 20, "{raw:?}");
+    assert!(lines.lines().all(|l| l.contains(" payments ")), "{lines}");
+    // read_output with raw reads those lines, by pattern and by range; a call that kept
+    // no raw data says so.
+    let contexts = seen.lock().unwrap().clone();
+    let after_grep = &contexts[2];
+    let after_range = &contexts[3];
+    let after_missing = &contexts[5];
+    assert!(after_grep.contains("idle in transaction"), "{after_grep}");
+    assert!(
+        after_range.contains("1: 20") && after_range.contains("2: 20"),
+        "{after_range}"
+    );
+    assert!(
+        after_missing.contains("call `c2` kept no raw data"),
+        "{after_missing}"
     );
 }
 

@@ -167,6 +167,17 @@ async fn prometheus_digests_a_real_server_and_its_errors_are_clear() {
         "{}",
         range.text
     );
+    // The samples behind the digest, as CSV that `hunch metrics sift` reads back.
+    let samples = hunch::bundle::MetricTable::parse(range.raw.as_deref().unwrap(), "raw").unwrap();
+    assert!(samples.times.len() > 100, "{} rows", samples.times.len());
+    assert!(
+        samples
+            .columns
+            .iter()
+            .any(|c| c.contains("service=\"payments\"")),
+        "{:?}",
+        samples.columns
+    );
     let labels = prometheus
         .run(&json!({"kind": "labels", "label": "service"}), None)
         .await

@@ -335,3 +335,60 @@ fn status_bar_shows_budget_tokens_cost_and_redactions() {
     let screen = render(&mut app, 140, 12);
     assert!(screen.contains("anthropic:claude-sonnet-4-5 · policy ask · 01:23 · step 0/40 · 12.5k tok/100.0k · $0.04/$1.00 · 2 redacted"), "{screen}");
 }
+
+#[test]
+fn pager_shows_the_raw_data_behind_a_digest() {
+    // The demo's logs_digest call (c3), with the log lines it folded kept in a blob store.
+    let dir = tempfile::tempdir().unwrap();
+    let store = hunch::session::BlobStore::new(dir.path());
+    let raw: String = hunch::bundle::Bundle::demo()
+        .logs
+        .iter()
+        .filter(|l| l.level != "INFO")
+        .map(|l| {
+            format!(
+                "{} {} {} {}\n",
+                l.ts.format("%Y-%m-%dT%H:%M:%SZ"),
+                l.level,
+                l.service,
+                l.message
+            )
+        })
+        .collect();
+    let blob = store.put(&raw).unwrap();
+    let mut events =
+        events_until(|k| matches!(k, EventKind::ToolCallFinished { id, .. } if id == "c3"));
+    for event in &mut events {
+        if let EventKind::ToolCallFinished { id, output, .. } = &mut event.kind
+            && id == "c3"
+        {
+            output.raw = Some(hunch::event::RawRef {
+                blob: blob.clone(),
+                lines: raw.lines().count() as u64,
+                bytes: raw.len() as u64,
+            });
+        }
+    }
+    let (mut app, _rx) = live_app(&events);
+    app.blobs = Some(store);
+    let index = app.state.calls.iter().position(|c| c.id == "c3").unwrap();
+    app.selected_call = Some(index);
+    let transcript = render(&mut app, 100, 30);
+    assert!(
+        transcript.contains("· digest of")
+            && transcript.contains(&format!("{} raw lines (v: pager)", raw.lines().count())),
+        "{transcript}"
+    );
+    assert_snapshot!("raw_data_noted_under_the_digest", transcript);
+    app.on_key(key(KeyCode::Char('v')));
+    app.on_key(key(KeyCode::Char('/')));
+    type_text(&mut app, "raw data behind");
+    app.on_key(key(KeyCode::Enter));
+    let screen = render(&mut app, 100, 30);
+    assert!(
+        screen.contains("── raw data behind this output:"),
+        "{screen}"
+    );
+    assert!(screen.contains("WARN cart redis: i/o timeout"), "{screen}");
+    assert_snapshot!(screen);
+}

@@ -617,15 +617,33 @@ impl Signatures {
 
 /// One cluster id per message, in input order, numbered by first appearance.
 pub fn cluster<'a>(messages: impl IntoIterator<Item = &'a str>) -> Vec<usize> {
-    let mut signatures = Signatures::default();
-    let lines: Vec<u32> = messages.into_iter().map(|m| signatures.intern(m)).collect();
-    let cluster_of = signatures.cluster();
-    // Cluster ids are dense, so renumbering by first appearance is a table lookup.
-    let mut renumber = vec![usize::MAX; signatures.tokens.len()];
-    let mut next = 0;
-    lines
-        .into_iter()
-        .map(|sig| {
+    let mut clusters = LineClusters::default();
+    for message in messages {
+        clusters.add(message);
+    }
+    clusters.finish().collect()
+}
+
+/// [`cluster`] for a stream of lines: each line is held as the 4-byte id of its
+/// signature until [`finish`](LineClusters::finish), never as text.
+#[derive(Default)]
+pub struct LineClusters {
+    signatures: Signatures,
+    lines: Vec<u32>,
+}
+
+impl LineClusters {
+    pub fn add(&mut self, line: &str) {
+        self.lines.push(self.signatures.intern(line));
+    }
+
+    /// The cluster id of every line added, in order, numbered by first appearance.
+    pub fn finish(self) -> impl Iterator<Item = usize> {
+        let cluster_of = self.signatures.cluster();
+        // Cluster ids are dense, so renumbering by first appearance is a table lookup.
+        let mut renumber = vec![usize::MAX; self.signatures.tokens.len()];
+        let mut next = 0;
+        self.lines.into_iter().map(move |sig| {
             let slot = &mut renumber[cluster_of[sig as usize]];
             if *slot == usize::MAX {
                 *slot = next;
@@ -633,7 +651,7 @@ pub fn cluster<'a>(messages: impl IntoIterator<Item = &'a str>) -> Vec<usize> {
             }
             *slot
         })
-        .collect()
+    }
 }
 
 /// The template of a cluster, built from its lines: their masked tokens, with every

@@ -13,7 +13,7 @@
 pub mod llm;
 pub mod offline;
 
-use crate::event::{CallOutcome, Hypothesis, HypothesisStatus};
+use crate::event::{CallOutcome, Hypothesis, HypothesisStatus, RawRef};
 use crate::tools::{ToolSpec, schema_of};
 use futures::stream::BoxStream;
 use schemars::JsonSchema;
@@ -50,6 +50,8 @@ pub enum HistoryItem {
         outcome: CallOutcome,
         output: String,
         error: Option<String>,
+        /// The raw data the output was digested from, kept in the blob store.
+        raw: Option<RawRef>,
     },
     /// The engineer (or the policy) refused a call.
     Denied {
@@ -144,6 +146,10 @@ pub struct ReadOutputArgs {
     pub end_line: Option<u64>,
     /// Show only lines containing this (case-insensitive).
     pub grep: Option<String>,
+    /// Read the raw data the output was digested from (log lines, samples as CSV)
+    /// instead of the output itself.
+    #[serde(default)]
+    pub raw: bool,
 }
 
 /// One hypothesis as a brain writes it.

@@ -399,6 +399,58 @@ impl MetricTable {
         }
     }
 
+    /// The table as CSV in the format [`MetricTable::parse`] reads (unix seconds, an
+    /// empty cell for a missing value), with only the columns `keep` accepts.
+    pub fn to_csv(&self, keep: impl Fn(&str) -> bool) -> String {
+        let kept: Vec<usize> = (0..self.columns.len())
+            .filter(|&c| keep(&self.columns[c]))
+            .collect();
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        let header = std::iter::once("time").chain(kept.iter().map(|&c| self.columns[c].as_str()));
+        let mut written = writer.write_record(header);
+        for (r, time) in self.times.iter().enumerate() {
+            let cells = std::iter::once(time.to_string()).chain(kept.iter().map(|&c| {
+                let v = self.values[c][r];
+                if v.is_finite() {
+                    v.to_string()
+                } else {
+                    String::new()
+                }
+            }));
+            written = written.and_then(|()| writer.write_record(cells));
+        }
+        // Writing into memory cannot fail, and every cell is UTF-8.
+        written.expect("CSV into memory");
+        String::from_utf8(writer.into_inner().expect("CSV into memory")).expect("UTF-8 cells")
+    }
+
+    /// A table from series that each carry their own sample times (as a query API
+    /// returns them): the times are the union, and a series is NaN where it has none.
+    pub fn from_samples(series: Vec<(String, Vec<(i64, f64)>)>) -> MetricTable {
+        let mut times: Vec<i64> = series
+            .iter()
+            .flat_map(|(_, p)| p.iter().map(|s| s.0))
+            .collect();
+        times.sort_unstable();
+        times.dedup();
+        let mut table = MetricTable {
+            values: Vec::with_capacity(series.len()),
+            columns: Vec::with_capacity(series.len()),
+            times,
+        };
+        for (name, points) in series {
+            let mut values = vec![f64::NAN; table.times.len()];
+            for (t, v) in points {
+                if let Ok(row) = table.times.binary_search(&t) {
+                    values[row] = v;
+                }
+            }
+            table.columns.push(name);
+            table.values.push(values);
+        }
+        table
+    }
+
     /// `(name, values)` pairs, as the analysis functions take them.
     pub fn named_series(&self) -> Vec<(String, Vec<f64>)> {
         self.columns
@@ -514,6 +566,40 @@ fn parse_events(text: &str) -> Result<Vec<ChangeEvent>, BundleError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// Samples with their own times become a table that survives CSV and back:
+        /// missing samples are empty cells, and names with commas and quotes are quoted
+        /// (the reader trims cells, so names here do not start or end with a space).
+        #[test]
+        fn samples_round_trip_through_csv(
+            series in proptest::collection::vec(
+                (
+                    "[a-z_\",{}= ]{1,12}",
+                    proptest::collection::btree_map(0i64..500, -1e6f64..1e6, 0..20),
+                ),
+                1..5,
+            ),
+        ) {
+            let samples: Vec<(String, Vec<(i64, f64)>)> = series
+                .iter()
+                .enumerate()
+                .map(|(i, (name, points))| (format!("m{i}{name}x"), points.clone().into_iter().collect()))
+                .collect();
+            let table = MetricTable::from_samples(samples.clone());
+            let back = MetricTable::parse(&table.to_csv(|_| true), "raw").unwrap();
+            proptest::prop_assert_eq!(&back.times, &table.times);
+            proptest::prop_assert_eq!(&back.columns, &table.columns);
+            for ((name, points), values) in samples.iter().zip(&back.values) {
+                let present = values.iter().filter(|v| v.is_finite()).count();
+                proptest::prop_assert_eq!(present, points.len(), "{}", name);
+                for (t, v) in points {
+                    let row = back.times.binary_search(t).unwrap();
+                    proptest::prop_assert_eq!(values[row], *v);
+                }
+            }
+        }
+    }
 
     #[test]
     fn demo_bundle_is_complete() {

@@ -20,7 +20,7 @@ use crate::brain::{
 };
 use crate::event::{
     Author, CallOutcome, Conclusion, Decision, Event, EventKind, Hypothesis, HypothesisStatus,
-    IncidentInfo, OutputRef, State,
+    IncidentInfo, OutputRef, RawRef, State,
 };
 use crate::sanitize::for_display;
 use crate::session::BlobStore;
@@ -557,6 +557,7 @@ impl Engine {
             outcome,
             output,
             error,
+            raw: None,
         });
         if concluded && let Some(c) = &self.state.conclusion {
             self.history.push(HistoryItem::Concluded {
@@ -594,19 +595,32 @@ impl Engine {
     fn read_output(&self, args: ReadOutputArgs) -> Result<String, String> {
         const MAX_LINES: usize = 200;
         let id = args.id.as_str();
-        let output = self
+        let (output, raw) = self
             .history
             .iter()
             .find_map(|h| match h {
                 HistoryItem::ToolResult {
                     id: i,
                     output,
+                    raw,
                     outcome: CallOutcome::Ok,
                     ..
-                } if i == id => Some(output),
+                } if i == id => Some((output, raw)),
                 _ => None,
             })
             .ok_or_else(|| format!("no finished call `{id}` with output in this session"))?;
+        let raw_text;
+        let output = if args.raw {
+            let raw = raw
+                .as_ref()
+                .ok_or_else(|| format!("call `{id}` kept no raw data; read its output instead"))?;
+            raw_text = self.config.blobs.get(&raw.blob).map_err(|e| {
+                format!("the raw data of `{id}` could not be read from the blob store: {e}")
+            })?;
+            &raw_text
+        } else {
+            output
+        };
         let lines: Vec<&str> = output.lines().collect();
         let selected: Vec<String> = match args.grep.as_deref() {
             Some(pattern) => {
@@ -972,9 +986,11 @@ impl Engine {
                 let output = ToolOutput {
                     text: scrub(output.text),
                     digest: scrub(output.digest),
+                    raw: output.raw.map(scrub),
                     ..output
                 };
                 let reference = self.store_output(&output);
+                let raw = reference.raw.clone();
                 self.emit(EventKind::ToolCallFinished {
                     id: id.clone(),
                     outcome: CallOutcome::Ok,
@@ -990,6 +1006,7 @@ impl Engine {
                     outcome: CallOutcome::Ok,
                     output: output.text,
                     error: None,
+                    raw,
                 });
             }
             Ok(RunEnd::Done(Err(e))) => {
@@ -1017,6 +1034,7 @@ impl Engine {
                     outcome: CallOutcome::Cancelled,
                     output: String::new(),
                     error: Some(message),
+                    raw: None,
                 });
             }
             Err(Interrupt::Quit) => {
@@ -1079,10 +1097,12 @@ impl Engine {
             outcome: CallOutcome::Failed,
             output: String::new(),
             error: Some(message),
+            raw: None,
         });
     }
 
-    /// A preview for the event; the full output in the blob store when it doesn't fit.
+    /// A preview for the event; the full output in the blob store when it doesn't fit,
+    /// and the raw data behind a digest always.
     fn store_output(&mut self, output: &ToolOutput) -> OutputRef {
         let display = for_display(&output.text);
         let lines = display.lines().count() as u64;
@@ -1115,6 +1135,23 @@ impl Engine {
         } else {
             None
         };
+        let raw = output.raw.as_deref().and_then(|raw| match self.config.blobs.put(raw) {
+            Ok(blob) => Some(RawRef {
+                blob,
+                lines: raw.lines().count() as u64,
+                bytes: raw.len() as u64,
+            }),
+            Err(e) => {
+                self.emit(EventKind::Error {
+                    source: "blob store".into(),
+                    message: format!(
+                        "could not store the raw data behind the output ({e}); only the digest is kept"
+                    ),
+                    retried: false,
+                });
+                None
+            }
+        });
         OutputRef {
             preview,
             bytes: output.text.len() as u64,
@@ -1122,6 +1159,7 @@ impl Engine {
             blob,
             language: output.language.into(),
             digest: for_display(&output.digest),
+            raw,
         }
     }
 }

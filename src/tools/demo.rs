@@ -346,6 +346,7 @@ impl Kubectl {
                     text: shown,
                     language: "log",
                     digest: format!("{} of {} lines", tail.min(lines.len()), lines.len()),
+                    raw: None,
                 });
             }
             _ => {
@@ -364,6 +365,7 @@ fn plain(text: String, digest: &str) -> ToolOutput {
         text,
         language: "shell",
         digest: digest.to_string(),
+        raw: None,
     }
 }
 
@@ -481,6 +483,7 @@ impl Psql {
                 text,
                 language: "sql",
                 digest: format!("{terminated} sessions terminated (demo environment)"),
+                raw: None,
             });
         }
         if lower.contains("pg_stat_activity") {
@@ -560,6 +563,7 @@ impl Psql {
                 text,
                 language: "sql",
                 digest,
+                raw: None,
             });
         }
         Err(ToolError::Failed(

@@ -68,6 +68,11 @@ pub struct ToolOutput {
     pub language: &'static str,
     /// One line that says what the output means.
     pub digest: String,
+    /// The data a digest was made from (the log lines, the samples), when there is more
+    /// behind it than the output shows. The engine keeps it in the blob store and tells
+    /// the model how to read it (`read_output` with `raw`), so the digest is what fills
+    /// the context and nothing is lost.
+    pub raw: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]

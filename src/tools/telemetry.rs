@@ -115,6 +115,7 @@ pub(crate) fn json_output(value: &Value, digest: String) -> ToolOutput {
         text: serde_json::to_string_pretty(value).unwrap_or_default(),
         language: "json",
         digest,
+        raw: None,
     }
 }
 
@@ -289,7 +290,10 @@ impl Tool for MetricsRank {
                 "changed": rows,
                 "unchanged": unchanged.iter().map(|s| s.series.clone()).collect::<Vec<_>>(),
             });
-            Ok(json_output(&value, digest))
+            Ok(ToolOutput {
+                raw: Some(table.to_csv(|_| true)),
+                ..json_output(&value, digest)
+            })
         })
     }
 }
@@ -377,10 +381,14 @@ impl Tool for MetricsQuery {
                 rows.len(),
                 &iso(onset)[11..19]
             );
-            Ok(json_output(
-                &json!({"service": service, "onset": iso(onset), "series": rows}),
-                digest,
-            ))
+            let picked: BTreeSet<&str> = series.iter().map(|(name, _)| name.as_str()).collect();
+            Ok(ToolOutput {
+                raw: Some(table.to_csv(|column| picked.contains(column))),
+                ..json_output(
+                    &json!({"service": service, "onset": iso(onset), "series": rows}),
+                    digest,
+                )
+            })
         })
     }
 }
@@ -556,10 +564,25 @@ pub(crate) fn template_digest(selected: &[&LogLine], split: i64) -> ToolOutput {
         &iso(split)[11..19]
     );
     let templates: Vec<Value> = rows.into_iter().take(25).map(|r| r.2).collect();
-    json_output(
-        &json!({"baseline_until": iso(split), "lines": lines, "templates": templates}),
-        digest,
-    )
+    let raw: String = selected
+        .iter()
+        .map(|l| {
+            format!(
+                "{} {} {} {}\n",
+                iso(l.ts.timestamp()),
+                l.level,
+                l.service,
+                l.message
+            )
+        })
+        .collect();
+    ToolOutput {
+        raw: Some(raw),
+        ..json_output(
+            &json!({"baseline_until": iso(split), "lines": lines, "templates": templates}),
+            digest,
+        )
+    }
 }
 
 pub struct KnowledgeSearch(pub Arc<KnowledgeBase>);
@@ -610,5 +633,40 @@ impl Tool for KnowledgeSearch {
             };
             Ok(json_output(&json!({"query": query, "hits": hits}), digest))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bundle::Bundle;
+
+    fn tool(name: &str) -> Arc<dyn Tool> {
+        let bundle = Bundle::demo();
+        let telemetry: Arc<dyn Telemetry> = Arc::new(BundleTelemetry::of(&bundle));
+        digest_tools(telemetry, Arc::new(KnowledgeBase::new(&[], &[])))
+            .into_iter()
+            .find(|t| t.spec().name == name)
+            .expect("a digest tool")
+    }
+
+    #[tokio::test]
+    async fn digests_keep_the_samples_they_were_made_from() {
+        let query = tool("metrics_query")
+            .run(&json!({"service": "payments"}), None)
+            .await
+            .unwrap();
+        let samples = MetricTable::parse(query.raw.as_deref().unwrap(), "raw").unwrap();
+        assert!(!samples.columns.is_empty());
+        assert!(
+            samples.columns.iter().all(|c| c.starts_with("payments")),
+            "{:?}",
+            samples.columns
+        );
+        let all = Bundle::demo().metrics;
+        assert_eq!(samples.times, all.times);
+        let rank = tool("metrics_rank").run(&json!({}), None).await.unwrap();
+        let samples = MetricTable::parse(rank.raw.as_deref().unwrap(), "raw").unwrap();
+        assert_eq!(samples.columns, all.columns);
     }
 }

@@ -541,6 +541,20 @@ impl App {
             },
             _ => output.preview.clone(),
         };
+        let full = match (&output.raw, &self.blobs) {
+            (Some(raw), Some(store)) => {
+                let data = store.get(&raw.blob).map_or_else(
+                    |e| format!("[the raw data could not be read: {e}]"),
+                    |text| for_display(&text),
+                );
+                format!(
+                    "{full}\n\n── raw data behind this output: {} lines (blob {}) ──\n{data}",
+                    raw.lines,
+                    &raw.blob[..12.min(raw.blob.len())]
+                )
+            }
+            _ => full,
+        };
         let lines = if full.is_empty() {
             vec![call.error.clone().unwrap_or_default()]
         } else {

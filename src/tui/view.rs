@@ -283,9 +283,19 @@ fn render_call(state: &State, index: usize, width: usize, view: &EntryView) -> V
     if let Some(output) = &call.output
         && !output.preview.is_empty()
     {
-        if !output.digest.is_empty() {
+        let digest = match &output.raw {
+            Some(raw) if output.digest.is_empty() => {
+                format!("digest of {} raw lines (v: pager)", raw.lines)
+            }
+            Some(raw) => format!(
+                "{} · digest of {} raw lines (v: pager)",
+                output.digest, raw.lines
+            ),
+            None => output.digest.clone(),
+        };
+        if !digest.is_empty() {
             lines.extend(prefixed(
-                &output.digest,
+                &digest,
                 width,
                 "  ↳ ",
                 "    ",

@@ -95,6 +95,7 @@ fn synthetic_session(events: usize) -> Vec<Event> {
                     blob: None,
                     language: "shell".into(),
                     digest: "12 pods".into(),
+                    raw: None,
                 },
                 error: None,
             },

@@ -8,7 +8,7 @@
 //! model reads the rest with `read_output`), so the context stays small.
 
 use crate::brain::{BrainContext, CONCLUDE, HistoryItem, UPDATE_HYPOTHESES};
-use crate::event::{Author, CallOutcome, Hypothesis};
+use crate::event::{Author, CallOutcome, Hypothesis, RawRef};
 use serde_json::Value;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -93,6 +93,18 @@ fn cap(id: &str, text: &str) -> String {
     )
 }
 
+/// Where the data behind a digest is, so the model can read it when the digest is not
+/// enough (the digest is what fills the context).
+fn raw_note(id: &str, raw: Option<&RawRef>) -> String {
+    raw.map(|raw| {
+        format!(
+            "\n[this is a digest of {} lines of raw data; read them with read_output(id=\"{id}\", raw=true) and start_line/end_line or grep]",
+            raw.lines
+        )
+    })
+    .unwrap_or_default()
+}
+
 /// Add a call to the assistant turn being rebuilt (starting one if the brain said nothing).
 fn record_call(current: &mut Option<Message>, id: &str, tool: &str, args: &Value) {
     current
@@ -159,11 +171,12 @@ pub fn build(ctx: &BrainContext) -> Vec<Turn> {
                 outcome,
                 output,
                 error,
+                raw,
                 ..
             } => {
                 record_call(&mut current, id, tool, args);
                 let (content, is_error) = match (outcome, error) {
-                    (CallOutcome::Ok, _) => (cap(id, output), false),
+                    (CallOutcome::Ok, _) => (cap(id, output) + &raw_note(id, raw.as_ref()), false),
                     (_, Some(e)) => (format!("error: {e}"), true),
                     (_, None) => ("error".to_string(), true),
                 };
@@ -266,6 +279,11 @@ mod tests {
                     outcome: CallOutcome::Ok,
                     output: "x".repeat(OUTPUT_CAP + 10),
                     error: None,
+                    raw: Some(RawRef {
+                        blob: "ab".repeat(32),
+                        lines: 5000,
+                        bytes: 300_000,
+                    }),
                 },
                 HistoryItem::BoardEdit {
                     hypothesis: edited.clone(),
@@ -286,7 +304,7 @@ mod tests {
             matches!(&turns[2], Turn::Assistant(m) if m.calls.len() == 2 && m.reasoning == "think")
         );
         assert!(
-            matches!(&turns[3], Turn::ToolResult { id, content, .. } if id == "c1" && content.contains("[output c1 continues") && content.contains("read_output(id=\"c1\""))
+            matches!(&turns[3], Turn::ToolResult { id, content, .. } if id == "c1" && content.contains("[output c1 continues") && content.contains("read_output(id=\"c1\"") && content.ends_with("[this is a digest of 5000 lines of raw data; read them with read_output(id=\"c1\", raw=true) and start_line/end_line or grep]"))
         );
         assert!(
             matches!(&turns[4], Turn::ToolResult { id, is_error: true, content, .. } if id == "c2" && content.starts_with("denied: no"))

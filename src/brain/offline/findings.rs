@@ -119,6 +119,7 @@ impl Findings {
                     outcome,
                     output,
                     error,
+                    ..
                 } => {
                     if tool == UPDATE_HYPOTHESES || tool == CONCLUDE {
                         continue;

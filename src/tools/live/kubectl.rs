@@ -211,6 +211,7 @@ impl Tool for Kubectl {
                 digest: format!("{lines} lines"),
                 text: captured.stdout,
                 language: if yaml { "yaml" } else { "log" },
+                raw: None,
             })
         })
     }

@@ -235,6 +235,7 @@ impl Tool for McpTool {
                 ),
                 text,
                 language: "log",
+                raw: None,
             })
         })
     }

@@ -403,6 +403,7 @@ impl Tool for Postgres {
                 text,
                 language: "sql",
                 digest,
+                raw: None,
             })
         })
     }

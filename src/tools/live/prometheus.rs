@@ -455,10 +455,15 @@ impl PrometheusTool {
             Some((_, b)) => format!("{} series · biggest change: {b}", series.len()),
             None => format!("{} series · no change points", series.len()),
         };
+        let samples = series
+            .iter()
+            .map(|s| (labels_text(&s.labels), s.points.clone()))
+            .collect();
         Ok(ToolOutput {
             text,
             language: "log",
             digest,
+            raw: Some(MetricTable::from_samples(samples).to_csv(|_| true)),
         })
     }
 }
@@ -549,6 +554,7 @@ impl Tool for PrometheusTool {
                         digest: format!("{} results at {}", rows.len(), &iso(end)[11..19]),
                         text,
                         language: "log",
+                        raw: None,
                     })
                 }
                 PromKind::Series => {
@@ -561,6 +567,7 @@ impl Tool for PrometheusTool {
                         digest: format!("{} series", series.len()),
                         text,
                         language: "log",
+                        raw: None,
                     })
                 }
                 PromKind::Labels => {
@@ -574,6 +581,7 @@ impl Tool for PrometheusTool {
                         },
                         text: values.join("\n"),
                         language: "log",
+                        raw: None,
                     })
                 }
             }

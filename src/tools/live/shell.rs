@@ -192,6 +192,7 @@ impl Tool for Shell {
                     text,
                     language: "log",
                     digest: format!("exit 0 · {lines} lines"),
+                    raw: None,
                 }),
                 code => Err(ToolError::Failed(format!(
                     "exit {} · {}",
