@@ -524,10 +524,14 @@ fn read_table(path: &Path) -> Result<hunch::bundle::MetricTable> {
             e.utf8_error().valid_up_to()
         )
     })?;
-    Ok(hunch::bundle::MetricTable::parse(
-        &text,
-        &path.display().to_string(),
-    )?)
+    let table = hunch::bundle::MetricTable::parse(&text, &path.display().to_string())?;
+    if table.columns.is_empty() || table.times.is_empty() {
+        bail!(
+            "{}: no data: expected a header `time,<series>,…` and at least one row",
+            path.display()
+        );
+    }
+    Ok(table)
 }
 
 /// Unix seconds as RFC 3339; row numbers (from joined files) as they are.

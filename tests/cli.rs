@@ -203,6 +203,26 @@ fn bad_metric_files_name_the_line_and_column() {
     std::fs::write(&path, b"time,a\n\xff\n").unwrap();
     let (ok, _, err) = hunch(&["metrics", "sift", path.to_str().unwrap()], b"");
     assert!(!ok && err.contains("not UTF-8"), "{err}");
+    for (text, says) in [
+        ("", "no data"),
+        ("time,a_x\n", "no data"),
+        (
+            "time,a_x\n1700000015,1\n1700000000,2\n",
+            "bad.csv:3: times must increase",
+        ),
+        (
+            "time,a_x\n1700000000,1\n1700000000,2\n",
+            "bad.csv:3: times must increase",
+        ),
+        (
+            "when,a_x\n1700000000,1\n",
+            "bad.csv:1: the first column must be `time`",
+        ),
+    ] {
+        std::fs::write(&path, text).unwrap();
+        let (ok, _, err) = hunch(&["metrics", "sift", path.to_str().unwrap()], b"");
+        assert!(!ok && err.contains(says), "{text:?}: {err}");
+    }
 }
 
 #[test]
