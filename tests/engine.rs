@@ -676,6 +676,36 @@ async fn a_pinned_hypothesis_leads() {
     );
 }
 
+/// Run `calls` in the demo environment with a brain that records every context it is
+/// given; the blob store lives in the returned directory.
+async fn run_recording(
+    calls: Vec<ProposedCall>,
+    approver: Approver,
+) -> (State, Vec<String>, tempfile::TempDir) {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let dir = tempfile::tempdir().unwrap();
+    let env = hunch::tools::demo::DemoEnv::new(hunch::bundle::Bundle::demo());
+    let config = EngineConfig {
+        incident: Default::default(),
+        brief: Default::default(),
+        brain: Box::new(Recording {
+            script: calls,
+            seen: seen.clone(),
+        }),
+        tools: hunch::tools::demo::demo_registry(&env),
+        policy: Policy::Ask,
+        approver,
+        blobs: hunch::session::BlobStore::new(dir.path()),
+        exit_when_idle: true,
+        budget: Default::default(),
+    };
+    let (mut engine, _handle) = Engine::new(config, "erin");
+    let _rx = engine.subscribe();
+    let state = engine.run().await;
+    let seen = seen.lock().unwrap().clone();
+    (state, seen, dir)
+}
+
 #[tokio::test]
 async fn identical_calls_are_caught_until_something_changes() {
     let get = ProposedCall {
@@ -694,26 +724,7 @@ async fn identical_calls_are_caught_until_something_changes() {
         rationale: String::new(),
     };
     let calls = vec![get.clone(), get.clone(), undo, get, read];
-    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let dir = tempfile::tempdir().unwrap();
-    let env = hunch::tools::demo::DemoEnv::new(hunch::bundle::Bundle::demo());
-    let config = EngineConfig {
-        incident: Default::default(),
-        brief: Default::default(),
-        brain: Box::new(Recording {
-            script: calls,
-            seen: seen.clone(),
-        }),
-        tools: hunch::tools::demo::demo_registry(&env),
-        policy: Policy::Ask,
-        approver: Approver::ApproveAll,
-        blobs: hunch::session::BlobStore::new(dir.path()),
-        exit_when_idle: true,
-        budget: Default::default(),
-    };
-    let (mut engine, _handle) = Engine::new(config, "erin");
-    let _rx = engine.subscribe();
-    let state = engine.run().await;
+    let (state, seen, _dir) = run_recording(calls, Approver::ApproveAll).await;
     assert!(
         state.calls[1]
             .error
@@ -735,7 +746,7 @@ async fn identical_calls_are_caught_until_something_changes() {
             .contains("payments:2.13.4")
     );
     // read_output answered from c1's full output, in the brain's next context.
-    let last_context = seen.lock().unwrap().last().unwrap().clone();
+    let last_context = seen.last().unwrap().clone();
     assert!(
         last_context.contains("read_output") && last_context.contains("payments:2.14.0"),
         "{last_context}"
@@ -765,26 +776,7 @@ async fn the_raw_data_behind_a_digest_is_kept_and_readable_by_reference() {
         call("kubectl", json!({"command": "kubectl get pods -n shop"})),
         call("read_output", json!({"id": "c2", "raw": true})),
     ];
-    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let dir = tempfile::tempdir().unwrap();
-    let env = hunch::tools::demo::DemoEnv::new(hunch::bundle::Bundle::demo());
-    let config = EngineConfig {
-        incident: Default::default(),
-        brief: Default::default(),
-        brain: Box::new(Recording {
-            script: calls,
-            seen: seen.clone(),
-        }),
-        tools: hunch::tools::demo::demo_registry(&env),
-        policy: Policy::Ask,
-        approver: Approver::Nobody,
-        blobs: hunch::session::BlobStore::new(dir.path()),
-        exit_when_idle: true,
-        budget: Default::default(),
-    };
-    let (mut engine, _handle) = Engine::new(config, "erin");
-    let _rx = engine.subscribe();
-    let state = engine.run().await;
+    let (state, seen, dir) = run_recording(calls, Approver::Nobody).await;
     // The digest is the output; the lines it was folded from sit in the blob store.
     let output = state.calls[0].output.as_ref().unwrap();
     assert!(output.preview.contains("\"templates\""), "{state:?}");
@@ -797,10 +789,9 @@ async fn the_raw_data_behind_a_digest_is_kept_and_readable_by_reference() {
     assert!(lines.lines().all(|l| l.contains(" payments ")), "{lines}");
     // read_output with raw reads those lines, by pattern and by range; a call that kept
     // no raw data says so.
-    let contexts = seen.lock().unwrap().clone();
-    let after_grep = &contexts[2];
-    let after_range = &contexts[3];
-    let after_missing = &contexts[5];
+    let after_grep = &seen[2];
+    let after_range = &seen[3];
+    let after_missing = &seen[5];
     assert!(after_grep.contains("idle in transaction"), "{after_grep}");
     assert!(
         after_range.contains("1: 20") && after_range.contains("2: 20"),
