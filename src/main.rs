@@ -66,19 +66,28 @@ enum MetricsCommand {
     Sift {
         /// A CSV: a `time` column, then one column per series.
         file: PathBuf,
+        /// Print JSON: the onset, the kept series with their shifts, and what was dropped.
         #[arg(long)]
         json: bool,
     },
     /// Suspects, most likely first, from metrics before and during an incident (the fault
     /// time is found from the data).
     Rank {
-        #[arg(long)]
+        /// Metrics from before the incident (CSV: a `time` column, one column per series).
+        #[arg(long, value_name = "FILE")]
         normal: PathBuf,
-        #[arg(long)]
+        /// Metrics from during the incident, same columns.
+        #[arg(long, value_name = "FILE")]
         anomalous: PathBuf,
         /// Rank services (one per line) instead of series.
         #[arg(long, value_parser = ["series", "service"], default_value = "series")]
         by: String,
+        /// How to read a series' service from its name: the first capture group of this
+        /// regex, or its whole match. Default: the part before the first `_`
+        /// (`carts-db_cpu` is `carts-db`). A series it does not match is its own service.
+        #[arg(long, value_name = "REGEX")]
+        service_regex: Option<String>,
+        /// Print JSON: name, score and service of each row.
         #[arg(long)]
         json: bool,
     },
@@ -587,12 +596,28 @@ fn metrics(command: MetricsCommand) -> Result<()> {
             normal,
             anomalous,
             by,
+            service_regex,
             json,
         } => {
+            let pattern = service_regex
+                .as_deref()
+                .map(regex::Regex::new)
+                .transpose()
+                .context("--service-regex is not a valid regex")?;
+            let service = |series: &str| -> String {
+                match &pattern {
+                    Some(pattern) => pattern
+                        .captures(series)
+                        .and_then(|c| c.get(1).or_else(|| c.get(0)))
+                        .map_or(series, |m| m.as_str())
+                        .to_string(),
+                    None => service_of(series).to_string(),
+                }
+            };
             let table = MetricTable::concat_rows(&read_table(&normal)?, &read_table(&anomalous)?);
             let ranking = rank(&table.times, &table.named_series(), None);
             let rows: Vec<(String, f64)> = if by == "service" {
-                rank_services(&ranking, |s| service_of(s).to_string())
+                rank_services(&ranking, service)
             } else {
                 ranking
                     .shifts
@@ -603,7 +628,14 @@ fn metrics(command: MetricsCommand) -> Result<()> {
             if json {
                 let rows: Vec<serde_json::Value> = rows
                     .iter()
-                    .map(|(name, score)| serde_json::json!({"name": name, "score": score}))
+                    .map(|(name, score)| {
+                        let service = if by == "service" {
+                            name.clone()
+                        } else {
+                            service(name)
+                        };
+                        serde_json::json!({"name": name, "score": score, "service": service})
+                    })
                     .collect();
                 serde_json::to_writer_pretty(&mut out, &rows)?;
                 writeln!(out)?;

@@ -171,6 +171,34 @@ fn metrics_rank_by_service_and_sift() {
     );
     assert!(ok, "{err}");
     assert_eq!(out.lines().next(), Some("db"), "{out}");
+    // Services read by a regex instead: here the part after the `_`.
+    let by_regex = |regex: &str| {
+        hunch(
+            &[
+                "metrics",
+                "rank",
+                "--normal",
+                &normal,
+                "--anomalous",
+                &anomalous,
+                "--by",
+                "service",
+                "--service-regex",
+                regex,
+                "--json",
+            ],
+            b"",
+        )
+    };
+    let (ok, out, err) = by_regex("_([a-z]+)$");
+    assert!(ok, "{err}");
+    let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(rows[0]["name"], "cpu", "{out}");
+    let (ok, _, err) = by_regex("_([a-z");
+    assert!(
+        !ok && err.contains("--service-regex is not a valid regex"),
+        "{err}"
+    );
     let whole = dir.path().join("whole.csv");
     let mut text = std::fs::read_to_string(&normal).unwrap();
     text.push_str(
