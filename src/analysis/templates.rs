@@ -17,12 +17,7 @@ use wide::u8x16;
 
 /// The template of one message: its tokens, masked, joined by single spaces.
 pub fn template_of(message: &str) -> String {
-    let mut masked = String::with_capacity(message.len());
-    mask_line(message, &mut masked);
-    masked
-        .split_ascii_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
+    masked_tokens(message).join(" ")
 }
 
 /// The masked tokens of one message.
@@ -188,7 +183,7 @@ fn mask_line(line: &str, out: &mut String) {
             let class = class_of(token);
             if !is_verbatim(token, class) {
                 out.push_str(&line[copied..start]);
-                push_masked(token, class, out);
+                push_variable(token, class, out);
                 copied = end;
             }
             resume = end;
@@ -203,12 +198,9 @@ fn bits_from(from: usize) -> u64 {
     u64::MAX.checked_shl(from as u32).unwrap_or(0)
 }
 
-/// Append a token as it appears in a template, given its class, with a fast path for
-/// the commonest variable, a plain number.
-fn push_masked(token: &str, class: u8, out: &mut String) {
-    if is_verbatim(token, class) {
-        return out.push_str(token);
-    }
+/// Append a token masking does not leave as it is (see [`is_verbatim`]), with a fast
+/// path for the commonest variable, a plain number.
+fn push_variable(token: &str, class: u8, out: &mut String) {
     if class & DIGIT != 0 && class & !(DIGIT | DOT | COLON) == 0 {
         return out.push_str(WILDCARD);
     }
@@ -1056,7 +1048,12 @@ mod tests {
             if !out.is_empty() {
                 out.push(' ');
             }
-            push_masked(token, class_of(token), &mut out);
+            let class = class_of(token);
+            if is_verbatim(token, class) {
+                out.push_str(token);
+            } else {
+                push_variable(token, class, &mut out);
+            }
         }
         out
     }
