@@ -7,8 +7,8 @@
 
 use crate::brain::llm::providers::ProviderConfig;
 use crate::engine::gate::Policy;
-use crate::event::SessionScope;
 use crate::tools::live::EnvironmentConfig;
+use crate::tools::scope::TrustedRule;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -83,7 +83,7 @@ struct RawConfig {
     keymap: Option<String>,
     policy: Option<PolicyName>,
     #[serde(default)]
-    trusted: Vec<SessionScope>,
+    trusted: Vec<toml::Spanned<TrustedRule>>,
     #[serde(default)]
     providers: BTreeMap<String, ProviderConfig>,
     #[serde(default)]
@@ -130,26 +130,41 @@ impl Config {
     }
 
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let line_of = |offset: usize| text[..offset.min(text.len())].lines().count().max(1);
         let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Invalid {
             path: path.into(),
-            line: e
-                .span()
-                .map(|s| text[..s.start.min(text.len())].lines().count().max(1))
-                .unwrap_or(0),
+            line: e.span().map(|s| line_of(s.start)).unwrap_or(0),
             message: e.message().trim().to_string(),
         })?;
+        let mut trusted = Vec::new();
+        for rule in &raw.trusted {
+            let scope = rule.get_ref().scope().map_err(|e| ConfigError::Invalid {
+                path: path.into(),
+                line: line_of(
+                    rule.span().start
+                        + text[rule.span().start.min(text.len())..]
+                            .chars()
+                            .take_while(|c| c.is_whitespace())
+                            .map(char::len_utf8)
+                            .sum::<usize>()
+                        + 1,
+                ),
+                message: format!("[[trusted]] rule: {e}"),
+            })?;
+            trusted.push(scope);
+        }
         let policy = match raw.policy.unwrap_or(PolicyName::Ask) {
             PolicyName::Ask => Policy::Ask,
             PolicyName::ReadOnly => Policy::ReadOnly,
             PolicyName::TrustedSession => {
-                if raw.trusted.is_empty() {
+                if trusted.is_empty() {
                     return Err(ConfigError::Invalid {
                         path: path.into(),
                         line: 0,
-                        message: "policy = \"trusted-session\" needs at least one [[trusted]] rule with `tool` and `prefix`".into(),
+                        message: "policy = \"trusted-session\" needs at least one [[trusted]] rule with `tool` and an example `call`".into(),
                     });
                 }
-                Policy::TrustedSession(raw.trusted)
+                Policy::TrustedSession(trusted)
             }
         };
         Ok(Config {
@@ -207,9 +222,39 @@ mod tests {
 
     #[test]
     fn trusted_session_rules_load() {
-        let text = "policy = \"trusted-session\"\n[[trusted]]\ntool = \"kubectl\"\nprefix = \"kubectl rollout restart\"\n";
+        let text = "policy = \"trusted-session\"\n[[trusted]]\ntool = \"kubectl\"\ncall = \"kubectl rollout restart deployment/cart -n shop\"\n";
         let config = Config::parse(text, Path::new("c.toml")).unwrap();
         assert_eq!(config.policy.name(), "trusted-session");
+    }
+
+    #[test]
+    fn bad_trusted_rules_name_their_line() {
+        let cases = [
+            (
+                "policy = \"trusted-session\"\n\n[[trusted]]\ntool = \"kubectl\"\nprefix = \"\"\n",
+                "unknown field `prefix`",
+            ),
+            (
+                "policy = \"trusted-session\"\n\n[[trusted]]\ntool = \"kubectl\"\ncall = \"\"\n",
+                "`call` is empty",
+            ),
+            (
+                "policy = \"trusted-session\"\n\n[[trusted]]\ntool = \"kubectl\"\ncall = \"kubectl get pods; kubectl delete ns x\"\n",
+                "can't be trusted",
+            ),
+            (
+                "policy = \"trusted-session\"\n\n[[trusted]]\ntool = \"psql\"\ncall = \"select 1\"\n",
+                "needs `target`",
+            ),
+        ];
+        for (text, expected) in cases {
+            let err = Config::parse(text, Path::new("c.toml"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(expected), "{err}");
+            let line: usize = err.split(':').nth(1).unwrap().parse().unwrap();
+            assert!((3..=5).contains(&line), "{err}");
+        }
     }
 
     #[test]

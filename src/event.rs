@@ -43,32 +43,139 @@ impl Risk {
         }
     }
 
+    /// Order by how much could go wrong: read-only < needs-credentials < mutating < unknown.
+    pub fn rank(self) -> u8 {
+        match self {
+            Risk::ReadOnly => 0,
+            Risk::NeedsCredentials => 1,
+            Risk::Mutating => 2,
+            Risk::Unknown => 3,
+        }
+    }
+
     /// Whether a mistake here could change or destroy something (approval focus starts on deny).
     pub fn is_destructive(self) -> bool {
         matches!(self, Risk::Mutating | Risk::Unknown)
     }
 }
 
-/// What the engineer approved for the rest of the session: one tool and a command prefix.
+/// What the engineer approved for the rest of the session.
+///
+/// A scope is built by the tool from the call's parsed arguments, never from its text:
+/// later calls are covered only when their own parsed shape is the same and their risk is
+/// no higher. `; DROP TABLE x` after an approved statement makes a second statement (no
+/// shape at all), `&& kubectl delete` makes a kubectl line unknown, and an unknown call
+/// has no scope, so each of those asks again.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionScope {
     pub tool: String,
-    pub prefix: String,
+    /// Sessions recorded before shapes existed carry a text prefix instead; it reads as
+    /// [`CallShape::Nothing`] and covers nothing.
+    #[serde(default)]
+    pub shape: CallShape,
+    /// The highest risk covered: the risk of the call that was approved.
+    #[serde(default = "unknown_risk")]
+    pub risk: Risk,
+}
+
+fn unknown_risk() -> Risk {
+    Risk::Unknown
+}
+
+/// The parsed shape of one call, as far as session approval is concerned.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum CallShape {
+    /// One SQL statement on one database: its leading keyword, the write keywords it
+    /// holds, the functions it calls and the tables it names (sorted, lower-case unless
+    /// quoted).
+    Sql {
+        target: String,
+        statement: String,
+        writes: Vec<String>,
+        functions: Vec<String>,
+        tables: Vec<String>,
+    },
+    /// One kubectl invocation: verb, resource, names, namespace and every flag that can
+    /// change what it touches.
+    Kubectl {
+        verb: String,
+        resource: String,
+        names: Vec<String>,
+        namespace: String,
+        flags: Vec<String>,
+    },
+    /// The identical command line (shell lines, and tools with no parser of their own).
+    Exact { command: String },
+    /// No shape (a scope recorded by an older hunch): covers nothing.
+    #[default]
+    Nothing,
 }
 
 impl SessionScope {
-    pub fn covers(&self, tool: &str, command: &str) -> bool {
-        self.tool == tool && command_has_prefix(command, &self.prefix)
+    /// Whether an approval with this scope also approves `call` (the scope the tool built
+    /// for that call).
+    pub fn covers(&self, call: &SessionScope) -> bool {
+        self.tool == call.tool
+            && self.shape != CallShape::Nothing
+            && self.shape == call.shape
+            && self.risk != Risk::Unknown
+            && call.risk != Risk::Unknown
+            && call.risk.rank() <= self.risk.rank()
     }
-}
 
-/// Word-wise prefix match, so `kubectl rollout` covers `kubectl rollout undo x` but not
-/// `kubectl rolloutx`.
-pub fn command_has_prefix(command: &str, prefix: &str) -> bool {
-    let mut words = command.split_whitespace();
-    prefix
-        .split_whitespace()
-        .all(|want| words.next() == Some(want))
+    /// In words, what approving for the session covers (the approval overlay, the log).
+    pub fn describe(&self) -> String {
+        let list = |items: &[String]| {
+            if items.is_empty() {
+                "none".to_string()
+            } else {
+                items.join(", ")
+            }
+        };
+        let what = match &self.shape {
+            CallShape::Sql {
+                target,
+                statement,
+                writes,
+                functions,
+                tables,
+            } => {
+                let mut text = format!(
+                    "single {} statements on {target}, calling {} on tables {}",
+                    statement.to_uppercase(),
+                    list(functions),
+                    list(tables)
+                );
+                if !writes.is_empty() {
+                    text.push_str(&format!(", writing with {}", writes.join(", ")));
+                }
+                text
+            }
+            CallShape::Kubectl {
+                verb,
+                resource,
+                names,
+                namespace,
+                flags,
+            } => {
+                let mut text = format!("`kubectl {verb}` of {resource} {}", list(names));
+                text.push_str(&match namespace.as_str() {
+                    "" => " in the default namespace".to_string(),
+                    ns => format!(" in namespace {ns}"),
+                });
+                if !flags.is_empty() {
+                    text.push_str(&format!(" with exactly the flags {}", flags.join(" ")));
+                }
+                text
+            }
+            CallShape::Exact { command } => format!("exactly `{command}`"),
+            CallShape::Nothing => {
+                return format!("nothing ({} scope of an older hunch)", self.tool);
+            }
+        };
+        format!("{} calls: {what}; at most {}", self.tool, self.risk.label())
+    }
 }
 
 /// The engineer's (or the policy's) answer to an approval request.
@@ -76,9 +183,20 @@ pub fn command_has_prefix(command: &str, prefix: &str) -> bool {
 #[serde(tag = "decision", rename_all = "kebab-case")]
 pub enum Decision {
     ApprovedOnce,
-    ApprovedForSession { scope: SessionScope },
-    Edited { args: Value, command: String },
-    Denied { reason: String },
+    ApprovedForSession {
+        scope: SessionScope,
+    },
+    /// The engineer edited the call; it was checked and classified again as a new call.
+    Edited {
+        args: Value,
+        command: String,
+        /// The edited call's own risk (older sessions lack it: unknown).
+        #[serde(default = "unknown_risk")]
+        risk: Risk,
+    },
+    Denied {
+        reason: String,
+    },
 }
 
 impl Decision {
@@ -287,8 +405,10 @@ pub enum EventKind {
         target: String,
         risk: Risk,
         reason: String,
-        /// What "approve for session" would cover.
-        scope: SessionScope,
+        /// What "approve for session" would cover; none when the call can't be approved
+        /// for the session (several statements, an unknown call).
+        #[serde(default)]
+        scope: Option<SessionScope>,
         /// A preview of the effect, when the tool can produce one (a dry run, a diff).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         preview: Option<String>,
@@ -424,7 +544,7 @@ pub enum Pending {
     Approval {
         call: usize,
         reason: String,
-        scope: SessionScope,
+        scope: Option<SessionScope>,
         preview: Option<String>,
     },
     Credential {
@@ -470,7 +590,7 @@ pub struct State {
     pub errors: u32,
     pub input_tokens: u64,
     pub output_tokens: u64,
-    /// Secrets redacted from the latest request to a model.
+    /// Secrets redacted so far: from what was recorded and shown, and from model requests.
     pub redacted: u64,
     pub events: u64,
     pub last_ts: Option<DateTime<Utc>>,
@@ -646,9 +766,15 @@ impl State {
                     self.session_rules.push(scope.clone());
                 }
                 self.with_call(id, |c| {
-                    if let Decision::Edited { args, command } = decision {
+                    if let Decision::Edited {
+                        args,
+                        command,
+                        risk,
+                    } = decision
+                    {
                         c.args = args.clone();
                         c.command = command.clone();
+                        c.risk = *risk;
                     }
                     c.decision = Some((decision.clone(), by.clone()));
                     c.status = CallStatus::Proposed;

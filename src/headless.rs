@@ -94,10 +94,9 @@ impl<W: Write> Printer<W> {
             EventKind::ApprovalDecided { id, decision, by } => {
                 let what = match decision {
                     Decision::ApprovedOnce => "approved once".to_string(),
-                    Decision::ApprovedForSession { scope } => format!(
-                        "approved for the session ({} {}…)",
-                        scope.tool, scope.prefix
-                    ),
+                    Decision::ApprovedForSession { scope } => {
+                        format!("approved for the session ({})", scope.describe())
+                    }
                     Decision::Edited { command, .. } => format!("edited and approved: {command}"),
                     Decision::Denied { reason } => format!("denied: {reason}"),
                 };

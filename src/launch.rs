@@ -31,6 +31,8 @@ pub struct SessionSetup {
     pub exit_when_idle: bool,
     /// Who is at the keyboard (recorded with each decision).
     pub user: String,
+    /// Applied to everything recorded, shown or sent to a model.
+    pub redactor: std::sync::Arc<crate::redact::Redactor>,
 }
 
 pub struct Launched {
@@ -69,6 +71,7 @@ pub fn launch(setup: SessionSetup, data_dir: &Path) -> std::io::Result<Launched>
         blobs: blobs.clone(),
         exit_when_idle: setup.exit_when_idle,
         budget: setup.budget,
+        redactor: setup.redactor,
     };
     let (mut engine, handle) = Engine::new(config, &setup.user);
     let mut events = engine.subscribe();

@@ -8,13 +8,13 @@ use clap::{Parser, Subcommand};
 use hunch::brain::Brain;
 use hunch::brain::llm::LlmBrain;
 use hunch::brain::llm::providers::resolve;
-use hunch::brain::llm::redact::Redactor;
 use hunch::brain::offline::OfflineBrain;
 use hunch::bundle::Bundle;
 use hunch::config::{Config, Paths};
 use hunch::engine::gate::Approver;
 use hunch::event::Budget;
 use hunch::launch::{SessionSetup, Source, current_user, launch};
+use hunch::redact::Redactor;
 use hunch::session::{blob_store_for, read_session};
 use hunch::tui::app::{App, Mode};
 use hunch::tui::keymap::Keymap;
@@ -346,6 +346,7 @@ fn investigate(
         max_cost: run.max_cost,
         price_per_mtok: None,
     };
+    let redactor = std::sync::Arc::new(Redactor::new(&config.redaction_patterns)?);
     let brain: Box<dyn Brain> = match &run.model {
         Some(spec) => {
             let endpoint = resolve(spec, &config.providers, |var| std::env::var(var).ok())
@@ -357,8 +358,7 @@ fn investigate(
                     endpoint.provider
                 );
             }
-            let redactor = Redactor::new(&config.redaction_patterns).map_err(anyhow::Error::msg)?;
-            Box::new(LlmBrain::new(endpoint, redactor)?)
+            Box::new(LlmBrain::new(endpoint, redactor.clone())?)
         }
         None => {
             let pace = run.pace.unwrap_or(if run.headless { 0 } else { 40 });
@@ -379,6 +379,7 @@ fn investigate(
         },
         exit_when_idle: run.headless,
         user: current_user(),
+        redactor,
     };
     if run.headless {
         run_headless(setup, runtime, paths, run.json)

@@ -1,18 +1,31 @@
-//! Making outside text safe to show on a terminal.
+//! Making outside text safe to record, print and draw.
 //!
-//! Log lines, tool output and model text can carry escape sequences (clear screen, OSC
-//! window titles, cursor moves, hyperlinks). Every such string passes through
-//! [`for_display`] before it reaches the screen, a session preview or the headless
-//! printer. Escape sequences are parsed away by `strip-ansi-escapes` (a VTE parser, so
-//! partial and malformed sequences are handled too); any remaining C0/C1 control
-//! character but newline is dropped, and tabs become spaces so widths stay honest.
+//! Log lines, tool output, model text, bundle files and names from config can carry
+//! escape sequences (clear screen, OSC window titles, cursor moves, hyperlinks) and
+//! bidirectional overrides that make a terminal show text other than what is there
+//! (U+202E turns `exe.txt` around). The engine passes every event and every tool output
+//! through [`for_display`] before anything is recorded, printed or drawn; printers of
+//! recorded files pass it again, for sessions written by older versions. Escape
+//! sequences are parsed away by `strip-ansi-escapes` (a VTE parser, so partial and
+//! malformed sequences are handled too); any remaining C0/C1 control character but
+//! newline is dropped, bidi embeddings, overrides and isolates are dropped, and tabs
+//! become spaces so widths stay honest.
 
-/// Strip terminal control sequences; keep newlines; expand tabs to four spaces.
+use serde_json::Value;
+
+/// Bidirectional embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069).
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+fn needs_cleaning(c: char) -> bool {
+    (c.is_control() && c != '\n') || is_bidi_control(c)
+}
+
+/// Strip terminal control sequences and bidi overrides; keep newlines; expand tabs to
+/// four spaces.
 pub fn for_display(text: &str) -> String {
-    let has_control = text
-        .chars()
-        .any(|c| (c.is_control() && c != '\n') || c == '\u{7f}');
-    if !has_control {
+    if !text.chars().any(needs_cleaning) {
         return text.to_string();
     }
     let stripped = strip_ansi_escapes::strip_str(text.replace('\t', "    "));
@@ -21,16 +34,46 @@ pub fn for_display(text: &str) -> String {
         match c {
             '\n' => out.push('\n'),
             '\r' => {}
-            c if c.is_control() => {}
+            c if c.is_control() || is_bidi_control(c) => {}
             c => out.push(c),
         }
     }
     out
 }
 
+/// [`for_display`] on every string inside a JSON value (tool arguments from a model).
+pub fn clean_value(value: &mut Value) {
+    match value {
+        Value::String(s) if s.chars().any(needs_cleaning) => *s = for_display(s),
+        Value::Array(items) => items.iter_mut().for_each(clean_value),
+        Value::Object(map) => map.values_mut().for_each(clean_value),
+        _ => {}
+    }
+}
+
+/// Whether text is free of everything [`for_display`] removes (tabs excepted).
+pub fn is_clean(text: &str) -> bool {
+    !text.chars().any(|c| c != '\t' && needs_cleaning(c))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn removes_bidi_overrides_and_c1_controls() {
+        let hostile = "invoice\u{202e}fdp.exe \u{2066}x\u{2069} \u{9b}31m csi";
+        let clean = for_display(hostile);
+        assert_eq!(clean, "invoicefdp.exe x 31m csi");
+        assert!(is_clean(&clean));
+        let mut args =
+            serde_json::json!({"command": ["kubectl\u{1b}]0;t\u{7}", {"q": "a\u{202e}b"}]});
+        clean_value(&mut args);
+        assert_eq!(
+            args,
+            serde_json::json!({"command": ["kubectl", {"q": "ab"}]})
+        );
+    }
 
     #[test]
     fn removes_clear_screen_title_and_cursor_moves() {

@@ -610,6 +610,7 @@ async fn an_injection_in_loki_logs_cannot_skip_the_gate_and_escapes_are_defused(
             blobs: BlobStore::new(dir.path().join("blobs")),
             exit_when_idle: true,
             budget: Default::default(),
+            redactor: Default::default(),
         },
         "tester",
     );
@@ -831,6 +832,7 @@ async fn the_engineer_can_cancel_a_running_shell_call_and_its_processes_die() {
             blobs: BlobStore::new(dir.path().join("blobs")),
             exit_when_idle: true,
             budget: Default::default(),
+            redactor: Default::default(),
         },
         "alice",
     );

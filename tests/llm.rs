@@ -154,6 +154,7 @@ impl ModelServer {
             headers: vec![("x-extra".into(), "yes".into())],
             connect_timeout: Duration::from_secs(2),
             stall_timeout: Duration::from_millis(700),
+            reply_timeout: Duration::from_secs(20),
             max_retries: 2,
             price_per_mtok: Some((2.0, 8.0)),
         }
@@ -264,18 +265,13 @@ async fn run_full(
     let dir = tempfile::tempdir().unwrap();
     let setup = SessionSetup {
         source: hunch::launch::Source::Bundle(Box::new(bundle)),
-        brain: Box::new(
-            LlmBrain::new(
-                endpoint,
-                hunch::brain::llm::redact::Redactor::new(&[]).unwrap(),
-            )
-            .unwrap(),
-        ),
+        brain: Box::new(LlmBrain::new(endpoint, Default::default()).unwrap()),
         policy: Policy::Ask,
         approver: Approver::Human,
         exit_when_idle: true,
         budget,
         user: "dana".into(),
+        redactor: Default::default(),
     };
     let launched = launch(setup, dir.path()).unwrap();
     let mut engine = launched.engine;
@@ -651,8 +647,7 @@ async fn giving_up_after_retries_is_a_clear_error() {
     assert_eq!(server.requests().len(), 3);
 }
 
-#[tokio::test]
-async fn a_stall_mid_stream_keeps_the_partial_text_and_runs_nothing() {
+fn stalled_reply() -> Reply {
     let mut reply = Reply::sse(&[
         text("Partial thought that "),
         text("never ends"),
@@ -661,11 +656,16 @@ async fn a_stall_mid_stream_keeps_the_partial_text_and_runs_nothing() {
     ]);
     let stall_at = reply.body.len() / 2;
     reply.stall = Some((stall_at, Duration::from_secs(3)));
-    let server = ModelServer::start(vec![reply]).await;
+    reply
+}
+
+#[tokio::test]
+async fn a_stall_mid_stream_is_asked_again_and_the_cut_reply_runs_nothing() {
+    let server = ModelServer::start(vec![stalled_reply(), conclude_reply(&[])]).await;
     let run = run_demo(&server, approve).await;
     let errors = errors(&run);
     assert!(
-        errors[0].0.contains("stalled") && errors[0].0.contains("partial"),
+        errors[0].0.contains("stalled") && errors[0].0.contains("asking again") && errors[0].1,
         "{errors:?}"
     );
     assert!(run.state.calls.is_empty(), "no half-received call runs");
@@ -673,6 +673,23 @@ async fn a_stall_mid_stream_keeps_the_partial_text_and_runs_nothing() {
         run.file_text.contains("Partial"),
         "the partial text is recorded"
     );
+    assert!(run.state.conclusion.is_some(), "the retry's reply is used");
+    assert_eq!(server.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn a_stream_cut_every_time_gives_up_with_a_clear_error() {
+    let server = ModelServer::start(vec![stalled_reply(), stalled_reply(), stalled_reply()]).await;
+    let run = run_demo(&server, approve).await;
+    let errors = errors(&run);
+    assert_eq!(errors.iter().filter(|e| e.1).count(), 2, "{errors:?}");
+    let last = &errors.last().unwrap().0;
+    assert!(
+        last.contains("gave up after 2 retries") && last.contains("partial"),
+        "{errors:?}"
+    );
+    assert!(run.state.calls.is_empty());
+    assert_eq!(server.requests().len(), 3);
 }
 
 #[tokio::test]
@@ -946,8 +963,8 @@ async fn anthropic_error_event_mid_stream_with_http_200() {
     let run = run_with(anthropic_endpoint(&server), approve).await;
     let errors = errors(&run);
     assert!(
-        errors[0].0.contains("overloaded_error: Overloaded") && errors[0].0.contains("partial"),
-        "{errors:?}"
+        errors[0].0.contains("overloaded_error: Overloaded") && errors[0].1,
+        "retried like a 5xx: {errors:?}"
     );
     assert!(run.file_text.contains("Starting"));
 }
@@ -981,16 +998,17 @@ async fn secrets_in_tool_output_are_redacted_before_the_next_request() {
             .as_ref()
             .unwrap()
             .preview
-            .contains("hunter2pw"),
-        "the engineer still sees the real log line"
+            .contains("postgres://payments:[redacted:password]@orders-db"),
+        "the screen and the session file show what was redacted, never the secret"
     );
+    assert!(!run.file_text.contains("hunter2pw"));
     let second = serde_json::to_string(&server.requests()[1].1).unwrap();
     assert!(
         !second.contains("hunter2pw") && !second.contains("sk-live-abcdefghijklmnopqrst"),
         "{second}"
     );
-    assert!(second.contains("postgres://payments:[REDACTED]@orders-db"));
-    assert_eq!(run.state.redacted, 2);
+    assert!(second.contains("postgres://payments:[redacted:password]@orders-db"));
+    assert!(run.state.redacted >= 2, "{}", run.state.redacted);
 }
 
 #[tokio::test]

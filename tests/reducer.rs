@@ -65,14 +65,32 @@ fn streamed_text_joins_into_one_entry_per_kind() {
 }
 
 #[test]
+fn sessions_recorded_with_prefix_scopes_still_load_and_cover_nothing() {
+    let line = r#"{"seq":3,"ts":"2026-01-01T00:00:00Z","type":"approval_decided","id":"c1","decision":"approved-for-session","scope":{"tool":"kubectl","prefix":"kubectl rollout"},"by":"alice"}"#;
+    let event: hunch::event::Event = serde_json::from_str(line).unwrap();
+    let EventKind::ApprovalDecided {
+        decision: Decision::ApprovedForSession { scope },
+        ..
+    } = event.kind
+    else {
+        panic!("{event:?}")
+    };
+    let call =
+        hunch::tools::scope::kubectl("kubectl rollout undo deploy/x", Risk::Mutating).unwrap();
+    assert!(!scope.covers(&call));
+    assert!(scope.describe().contains("nothing"));
+}
+
+#[test]
 fn an_approval_moves_a_call_through_its_life() {
     let mut state = State::new();
     state.apply(&ev(0, proposed("c1", Risk::Mutating)));
     assert_eq!(state.calls[0].status, CallStatus::Proposed);
-    let scope = SessionScope {
-        tool: "kubectl".into(),
-        prefix: "kubectl rollout undo".into(),
-    };
+    let scope = hunch::tools::scope::kubectl(
+        "kubectl rollout undo deployment/payments -n shop",
+        Risk::Mutating,
+    )
+    .unwrap();
     state.apply(&ev(
         1,
         EventKind::ApprovalRequested {
@@ -81,7 +99,7 @@ fn an_approval_moves_a_call_through_its_life() {
             target: "t".into(),
             risk: Risk::Mutating,
             reason: "r".into(),
-            scope: scope.clone(),
+            scope: Some(scope.clone()),
             preview: None,
         },
     ));
@@ -143,6 +161,7 @@ fn an_edited_approval_replaces_the_command() {
             decision: Decision::Edited {
                 args: json!({"command": "kubectl rollout restart deployment/payments -n shop"}),
                 command: "kubectl rollout restart deployment/payments -n shop".into(),
+                risk: Risk::Mutating,
             },
             by: "alice".into(),
         },
@@ -238,10 +257,7 @@ fn events_for_unknown_calls_are_ignored() {
             target: "t".into(),
             risk: Risk::Mutating,
             reason: "r".into(),
-            scope: SessionScope {
-                tool: "t".into(),
-                prefix: "p".into(),
-            },
+            scope: None,
             preview: None,
         },
     ));

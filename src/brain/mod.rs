@@ -109,6 +109,11 @@ pub enum BrainItem {
     },
     /// How many secrets were redacted from the request this turn sent.
     Redacted(u64),
+    /// The reply was cut and is being asked for again: what was streamed of it so far
+    /// is dropped (it stays on screen, marked by this retry).
+    Retry {
+        message: String,
+    },
     /// Provider data the brain needs back next turn (Anthropic thinking signatures).
     Opaque(Value),
 }

@@ -50,12 +50,15 @@ pub enum Gate {
     Decided(Decision, String),
 }
 
+/// The gate. `call_scope` is the scope the tool built from the call's parsed arguments
+/// (none for a call no approval may cover); a rule covers the call only when the shapes
+/// are equal and the call's risk is no higher than the rule's (see
+/// [`SessionScope::covers`]).
 pub fn decide(
     policy: &Policy,
     approver: Approver,
     risk: Risk,
-    tool: &str,
-    command: &str,
+    call_scope: Option<&SessionScope>,
     session_rules: &[SessionScope],
 ) -> Gate {
     if risk == Risk::ReadOnly {
@@ -69,25 +72,25 @@ pub fn decide(
         // Read-only apart from the secret: typing the secret is the human decision.
         return Gate::Run;
     }
-    if let Some(scope) = session_rules.iter().find(|s| s.covers(tool, command)) {
-        let decision = Decision::ApprovedForSession {
-            scope: scope.clone(),
-        };
+    let covering = |rules: &[SessionScope]| {
+        let call = call_scope.filter(|c| c.risk == risk && risk != Risk::Unknown)?;
+        rules.iter().find(|rule| rule.covers(call)).cloned()
+    };
+    if let Some(scope) = covering(session_rules) {
+        let decision = Decision::ApprovedForSession { scope };
         return Gate::Decided(decision, "session rule".into());
     }
     if let Policy::TrustedSession(rules) = policy
-        && let Some(scope) = rules.iter().find(|s| s.covers(tool, command))
+        && let Some(scope) = covering(rules)
     {
-        let decision = Decision::ApprovedForSession {
-            scope: scope.clone(),
-        };
+        let decision = Decision::ApprovedForSession { scope };
         return Gate::Decided(decision, "policy trusted-session".into());
     }
     match approver {
         Approver::Human => Gate::Ask,
         Approver::Nobody => Gate::Decided(
             Decision::Denied {
-                reason: "no approver".into(),
+                reason: "no approver (headless without --approve-all)".into(),
             },
             "headless".into(),
         ),
@@ -95,142 +98,131 @@ pub fn decide(
     }
 }
 
+/// Whether an edit made a call riskier, so the engineer must see the edited call in an
+/// approval before it runs.
+pub fn edit_needs_review(proposed: Risk, edited: Risk) -> bool {
+    edited.rank() > proposed.rank()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tools::scope;
 
-    fn scope(tool: &str, prefix: &str) -> SessionScope {
-        SessionScope {
-            tool: tool.into(),
-            prefix: prefix.into(),
-        }
+    fn kube(command: &str, risk: Risk) -> Option<SessionScope> {
+        scope::kubectl(command, risk)
     }
 
     #[test]
     fn only_read_only_runs_without_a_decision() {
         let cmd = "kubectl rollout undo deployment/payments -n shop";
-        assert_eq!(
+        let ask = |risk| {
             decide(
                 &Policy::Ask,
                 Approver::Human,
-                Risk::ReadOnly,
-                "kubectl",
-                "kubectl get pods",
-                &[]
-            ),
-            Gate::Run
+                risk,
+                kube(cmd, risk).as_ref(),
+                &[],
+            )
+        };
+        assert_eq!(ask(Risk::ReadOnly), Gate::Run);
+        assert_eq!(ask(Risk::Mutating), Gate::Ask);
+        assert_eq!(ask(Risk::Unknown), Gate::Ask);
+    }
+
+    #[test]
+    fn read_only_policy_denies_everything_else() {
+        for risk in [Risk::Mutating, Risk::NeedsCredentials, Risk::Unknown] {
+            let gate = decide(&Policy::ReadOnly, Approver::Human, risk, None, &[]);
+            assert!(matches!(gate, Gate::Decided(Decision::Denied { .. }, _)));
+        }
+    }
+
+    #[test]
+    fn session_rules_cover_the_same_shape_only() {
+        let rules = [kube("kubectl rollout restart deployment/x", Risk::Mutating).unwrap()];
+        let decide_on = |cmd: &str, risk| {
+            decide(
+                &Policy::Ask,
+                Approver::Human,
+                risk,
+                kube(cmd, risk).as_ref(),
+                &rules,
+            )
+        };
+        assert!(matches!(
+            decide_on("kubectl rollout restart deploy/x", Risk::Mutating),
+            Gate::Decided(Decision::ApprovedForSession { .. }, _)
+        ));
+        assert_eq!(
+            decide_on("kubectl rollout undo deployment/x", Risk::Mutating),
+            Gate::Ask
+        );
+        assert_eq!(
+            decide_on("kubectl rollout restart deployment/x", Risk::Unknown),
+            Gate::Ask
+        );
+        let other_tool = scope::exact(
+            "shell",
+            "kubectl rollout restart deployment/x",
+            Risk::Mutating,
         );
         assert_eq!(
             decide(
                 &Policy::Ask,
                 Approver::Human,
                 Risk::Mutating,
-                "kubectl",
-                cmd,
-                &[]
+                other_tool.as_ref(),
+                &rules
             ),
             Gate::Ask
         );
+        // A scope whose risk disagrees with the call's is not trusted.
+        let lying = kube("kubectl rollout restart deployment/x", Risk::Mutating);
         assert_eq!(
             decide(
                 &Policy::Ask,
                 Approver::Human,
                 Risk::Unknown,
-                "kubectl",
-                cmd,
-                &[]
+                lying.as_ref(),
+                &rules
             ),
             Gate::Ask
         );
     }
 
     #[test]
-    fn read_only_policy_denies_everything_else() {
-        let gate = decide(
-            &Policy::ReadOnly,
-            Approver::Human,
-            Risk::Mutating,
-            "kubectl",
-            "kubectl delete ns x",
-            &[],
-        );
-        assert!(matches!(gate, Gate::Decided(Decision::Denied { .. }, _)));
-        let gate = decide(
-            &Policy::ReadOnly,
-            Approver::Human,
-            Risk::NeedsCredentials,
-            "psql",
-            "select 1",
-            &[],
-        );
-        assert!(matches!(gate, Gate::Decided(Decision::Denied { .. }, _)));
-    }
-
-    #[test]
-    fn session_rules_are_scoped_to_tool_and_prefix() {
-        let rules = [scope("kubectl", "kubectl rollout restart")];
-        let ok = decide(
-            &Policy::Ask,
-            Approver::Human,
-            Risk::Mutating,
-            "kubectl",
-            "kubectl rollout restart deployment/x",
-            &rules,
-        );
-        assert!(matches!(
-            ok,
-            Gate::Decided(Decision::ApprovedForSession { .. }, _)
-        ));
-        let other = decide(
-            &Policy::Ask,
-            Approver::Human,
-            Risk::Mutating,
-            "kubectl",
-            "kubectl rollout undo deployment/x",
-            &rules,
-        );
-        assert_eq!(other, Gate::Ask);
-        let other_tool = decide(
-            &Policy::Ask,
-            Approver::Human,
-            Risk::Mutating,
-            "shell",
-            "kubectl rollout restart deployment/x",
-            &rules,
-        );
-        assert_eq!(other_tool, Gate::Ask);
-    }
-
-    #[test]
     fn trusted_session_rules_come_from_config_and_headless_denies() {
-        let policy = Policy::TrustedSession(vec![scope("kubectl", "kubectl rollout restart")]);
+        let policy = Policy::TrustedSession(vec![
+            kube("kubectl rollout restart deploy/x", Risk::Mutating).unwrap(),
+        ]);
+        let call = kube("kubectl rollout restart deployment/x", Risk::Mutating);
         let gate = decide(
             &policy,
             Approver::Nobody,
             Risk::Mutating,
-            "kubectl",
-            "kubectl rollout restart deploy/x",
+            call.as_ref(),
             &[],
         );
         assert!(
             matches!(gate, Gate::Decided(Decision::ApprovedForSession { .. }, ref by) if by == "policy trusted-session")
         );
+        let call = kube("kubectl delete ns x", Risk::Mutating);
         let gate = decide(
             &policy,
             Approver::Nobody,
             Risk::Mutating,
-            "kubectl",
-            "kubectl delete ns x",
+            call.as_ref(),
             &[],
         );
-        assert_eq!(
-            gate,
-            Gate::Decided(
-                Decision::Denied {
-                    reason: "no approver".into()
-                },
-                "headless".into()
-            )
-        );
+        assert!(matches!(gate, Gate::Decided(Decision::Denied { .. }, ref by) if by == "headless"));
+    }
+
+    #[test]
+    fn edits_that_raise_the_risk_need_review() {
+        assert!(edit_needs_review(Risk::ReadOnly, Risk::Mutating));
+        assert!(edit_needs_review(Risk::Mutating, Risk::Unknown));
+        assert!(!edit_needs_review(Risk::Mutating, Risk::Mutating));
+        assert!(!edit_needs_review(Risk::Mutating, Risk::ReadOnly));
     }
 }

@@ -20,9 +20,10 @@ use crate::brain::{
 };
 use crate::event::{
     Author, CallOutcome, Conclusion, Decision, Event, EventKind, Hypothesis, HypothesisStatus,
-    IncidentInfo, OutputRef, RawRef, State,
+    IncidentInfo, OutputRef, RawRef, Risk, State,
 };
-use crate::sanitize::for_display;
+use crate::redact::Redactor;
+use crate::sanitize::{clean_value, for_display};
 use crate::session::BlobStore;
 use crate::tools::{Registry, Secret, Tool, ToolError, ToolOutput};
 use futures::StreamExt;
@@ -134,6 +135,8 @@ pub struct EngineConfig {
     /// waiting for the engineer.
     pub exit_when_idle: bool,
     pub budget: crate::event::Budget,
+    /// Applied to everything the engine records, shows or hands to a brain.
+    pub redactor: Arc<Redactor>,
 }
 
 /// Check a call's arguments against its tool's JSON Schema; the error names the path.
@@ -190,11 +193,21 @@ pub struct Engine {
     brain_failed: bool,
     started: Instant,
     quit: bool,
+    /// Secrets removed at the border so far (shown in the status bar).
+    redactions: u64,
 }
 
 impl Engine {
-    pub fn new(config: EngineConfig, by: &str) -> (Engine, EngineHandle) {
+    pub fn new(mut config: EngineConfig, by: &str) -> (Engine, EngineHandle) {
         let (sender, commands) = mpsc::unbounded_channel();
+        let clean = |text: &str| config.redactor.redact(&for_display(text)).0;
+        config.brief.title = clean(&config.brief.title);
+        config.brief.alert = clean(&config.brief.alert);
+        config.brief.namespace = clean(&config.brief.namespace);
+        for (name, kind) in &mut config.brief.services {
+            *name = clean(name);
+            *kind = clean(kind);
+        }
         let engine = Engine {
             config,
             state: State::new(),
@@ -208,6 +221,7 @@ impl Engine {
             brain_failed: false,
             started: Instant::now(),
             quit: false,
+            redactions: 0,
         };
         (
             engine,
@@ -225,7 +239,10 @@ impl Engine {
         rx
     }
 
+    /// Record an event and hand it to every subscriber: the border that everything
+    /// recorded, printed or drawn passes.
     fn emit(&mut self, kind: EventKind) {
+        let (kind, redacted) = self.cleaned(kind);
         let event = Event {
             seq: self.seq,
             ts: chrono::Utc::now(),
@@ -234,6 +251,66 @@ impl Engine {
         self.seq += 1;
         self.state.apply(&event);
         self.subscribers.retain(|s| s.send(event.clone()).is_ok());
+        self.count_redactions(redacted);
+    }
+
+    fn count_redactions(&mut self, count: usize) {
+        if count > 0 {
+            self.redactions += count as u64;
+            self.emit(EventKind::Redacted {
+                count: self.redactions,
+            });
+        }
+    }
+
+    /// Every string of an event without control sequences, bidi overrides or secrets.
+    /// It walks the event's serialized form, so a field added later can't be missed.
+    fn cleaned(&self, kind: EventKind) -> (EventKind, usize) {
+        if matches!(
+            kind,
+            EventKind::Redacted { .. } | EventKind::Usage { .. } | EventKind::TurnStarted { .. }
+        ) {
+            return (kind, 0);
+        }
+        let mut value = match serde_json::to_value(&kind) {
+            Ok(value) => value,
+            Err(e) => return (unrecordable(&e), 0),
+        };
+        let mut count = 0;
+        crate::brain::llm::redact::redact_value(&mut value, &mut |text: &mut String| {
+            let (clean, n) = self.config.redactor.redact(&for_display(text));
+            count += n;
+            *text = clean;
+        });
+        match serde_json::from_value(value) {
+            Ok(kind) => (kind, count),
+            Err(e) => (unrecordable(&e), 0),
+        }
+    }
+
+    /// A tool's output as it may be kept and shown: sanitized and redacted, the typed
+    /// credential (if any) removed first.
+    fn cleaned_output(&mut self, output: ToolOutput, secret: Option<&Secret>) -> ToolOutput {
+        let mut count = 0;
+        let mut clean = |text: String| {
+            let text = match secret {
+                Some(s) if !s.expose().is_empty() => {
+                    text.replace(s.expose(), "[redacted:credential]")
+                }
+                _ => text,
+            };
+            let (text, n) = self.config.redactor.redact(&for_display(&text));
+            count += n;
+            text
+        };
+        let output = ToolOutput {
+            text: clean(output.text),
+            digest: clean(output.digest),
+            raw: output.raw.map(&mut clean),
+            ..output
+        };
+        self.count_redactions(count);
+        output
     }
 
     /// Run the investigation until it ends; returns the final state.
@@ -244,9 +321,49 @@ impl Engine {
             brain: self.config.brain.name(),
             policy: self.config.policy.name().into(),
         });
-        let reason = self.investigate().await;
+        let reason = match self.config.budget.max_seconds {
+            None => self.investigate().await,
+            Some(seconds) => {
+                let wall = Duration::from_secs(seconds);
+                match tokio::time::timeout(wall, self.investigate()).await {
+                    Ok(reason) => reason,
+                    Err(_) => self.wall_deadline_reached(seconds),
+                }
+            }
+        };
         self.emit(EventKind::SessionEnded { reason });
         self.state
+    }
+
+    /// `--max-minutes` is a hard deadline: whatever was waiting (a model reply, a tool,
+    /// an approval) is abandoned and said so.
+    fn wall_deadline_reached(&mut self, seconds: u64) -> String {
+        let open: Vec<String> = self
+            .state
+            .calls
+            .iter()
+            .filter(|c| !matches!(c.status, crate::event::CallStatus::Finished(_)))
+            .map(|c| c.id.clone())
+            .collect();
+        for id in open {
+            self.emit(EventKind::ToolCallFinished {
+                id,
+                outcome: CallOutcome::Cancelled,
+                duration_ms: 0,
+                output: OutputRef::default(),
+                error: Some("cancelled: the session reached its time limit".into()),
+            });
+        }
+        let message = format!(
+            "budget reached: wall time {}s; the investigation stops here",
+            seconds
+        );
+        self.emit(EventKind::Error {
+            source: "budget".into(),
+            message,
+            retried: false,
+        });
+        format!("budget reached: wall time {seconds}s")
     }
 
     async fn investigate(&mut self) -> String {
@@ -462,14 +579,21 @@ impl Engine {
                         said.push_str(&text);
                         self.emit(EventKind::MessageDelta { text: for_display(&text) });
                     }
-                    Some(Ok(BrainItem::Call(call))) => calls.push(call),
+                    Some(Ok(BrainItem::Call(mut call))) => {
+                        clean_value(&mut call.args);
+                        call.rationale = for_display(&call.rationale);
+                        calls.push(call);
+                    }
                     Some(Ok(BrainItem::Problem { message, retrying })) => {
                         self.emit(EventKind::Error { source: "brain".into(), message: for_display(&message), retried: retrying });
                     }
-                    Some(Ok(BrainItem::Redacted(count))) => {
-                        if count != self.state.redacted {
-                            self.emit(EventKind::Redacted { count });
-                        }
+                    Some(Ok(BrainItem::Redacted(count))) => self.count_redactions(count as usize),
+                    Some(Ok(BrainItem::Retry { message })) => {
+                        said.clear();
+                        thought.clear();
+                        opaque.clear();
+                        calls.clear();
+                        self.emit(EventKind::Error { source: "brain".into(), message, retried: true });
                     }
                     Some(Ok(BrainItem::Opaque(value))) => opaque.push(value),
                     Some(Ok(BrainItem::Usage { input, output })) => {
@@ -744,8 +868,16 @@ impl Engine {
     }
 
     /// Wait for the engineer's decision on a pending call; side commands are handled
-    /// meanwhile.
-    async fn wait_for_decision(&mut self, id: &str) -> Result<(Decision, String), Interrupt> {
+    /// meanwhile. An edited command is parsed, schema-checked and classified like a
+    /// proposed call before it becomes a decision; one that can't be is reported and the
+    /// call keeps waiting.
+    async fn wait_for_decision(
+        &mut self,
+        id: &str,
+        tool: &Arc<dyn Tool>,
+        args: &Value,
+        risk: Risk,
+    ) -> Result<(Decision, String), Interrupt> {
         loop {
             let Some(envelope) = self.commands.recv().await else {
                 return Err(Interrupt::Quit);
@@ -755,30 +887,26 @@ impl Engine {
                     id: target,
                     approval,
                 } if target == id => {
-                    let call = self.state.call(id).expect("pending call exists");
-                    let tool = self
-                        .config
-                        .tools
-                        .get(&call.tool)
-                        .expect("pending call has a tool")
-                        .clone();
                     let decision = match approval {
                         Approval::Once => Decision::ApprovedOnce,
-                        Approval::ForSession => Decision::ApprovedForSession {
-                            scope: tool.session_scope(&call.args),
-                        },
-                        Approval::Edited(command) => {
-                            match tool.args_from_command(&command, &call.args) {
-                                Ok(args) => Decision::Edited {
-                                    command: tool.preview(&args).command,
-                                    args,
-                                },
-                                Err(e) => {
-                                    self.emit(EventKind::Notice { text: format!("edited command rejected ({e}); still waiting for a decision on {id}") });
-                                    continue;
-                                }
+                        Approval::ForSession => match tool.session_scope(args, risk) {
+                            Some(scope) => Decision::ApprovedForSession { scope },
+                            None => {
+                                self.emit(EventKind::Notice { text: format!("{id} can't be approved for the session (it is not one statement or command of known risk); approve it once, edit or deny it") });
+                                continue;
                             }
-                        }
+                        },
+                        Approval::Edited(command) => match edited_call(tool, &command, args) {
+                            Ok((args, risk)) => Decision::Edited {
+                                command: tool.preview(&args).command,
+                                args,
+                                risk,
+                            },
+                            Err(e) => {
+                                self.emit(EventKind::Notice { text: format!("edited command rejected ({e}); still waiting for a decision on {id}") });
+                                continue;
+                            }
+                        },
                     };
                     return Ok((decision, envelope.by));
                 }
@@ -889,33 +1017,36 @@ impl Engine {
                 0,
             );
         }
-        let decided = match gate::decide(
-            &self.config.policy,
-            self.config.approver,
-            risk,
-            &call.tool,
-            &command,
-            &self.state.session_rules,
-        ) {
-            Gate::Run => None,
-            Gate::Decided(decision, by) => Some((decision, by)),
-            Gate::Ask => {
-                self.emit(EventKind::ApprovalRequested {
-                    id: id.clone(),
-                    command: for_display(&command),
-                    target: for_display(&preview.target),
-                    risk,
-                    reason: for_display(&call.rationale),
-                    scope: tool.session_scope(&args),
-                    preview: tool.dry_run(&args).await.map(|p| for_display(&p)),
-                });
-                match self.wait_for_decision(&id).await {
-                    Ok(decided) => Some(decided),
-                    Err(Interrupt::Quit) => return,
+        let mut risk = risk;
+        loop {
+            let scope = tool.session_scope(&args, risk);
+            let gate = gate::decide(
+                &self.config.policy,
+                self.config.approver,
+                risk,
+                scope.as_ref(),
+                &self.state.session_rules,
+            );
+            let (decision, by) = match gate {
+                Gate::Run => break,
+                Gate::Decided(decision, by) => (decision, by),
+                Gate::Ask => {
+                    let preview = tool.preview(&args);
+                    self.emit(EventKind::ApprovalRequested {
+                        id: id.clone(),
+                        command: for_display(&preview.command),
+                        target: for_display(&preview.target),
+                        risk,
+                        reason: for_display(&call.rationale),
+                        scope,
+                        preview: tool.dry_run(&args).await.map(|p| for_display(&p)),
+                    });
+                    match self.wait_for_decision(&id, &tool, &args, risk).await {
+                        Ok(decided) => decided,
+                        Err(Interrupt::Quit) => return,
+                    }
                 }
-            }
-        };
-        if let Some((decision, by)) = decided {
+            };
             self.emit(EventKind::ApprovalDecided {
                 id: id.clone(),
                 decision: decision.clone(),
@@ -928,11 +1059,24 @@ impl Engine {
                 Decision::Edited {
                     args: edited,
                     command: edited_command,
+                    risk: edited_risk,
                 } => {
+                    let raised = gate::edit_needs_review(risk, edited_risk);
                     args = edited;
                     command = edited_command;
+                    risk = edited_risk;
+                    if raised {
+                        self.emit(EventKind::Notice {
+                            text: format!(
+                                "the edit made {id} {}: it is asked again before it runs",
+                                risk.label()
+                            ),
+                        });
+                        continue;
+                    }
+                    break;
                 }
-                Decision::ApprovedOnce | Decision::ApprovedForSession { .. } => {}
+                Decision::ApprovedOnce | Decision::ApprovedForSession { .. } => break,
             }
         }
         let secret = match tool.credential(&args) {
@@ -978,17 +1122,12 @@ impl Engine {
         let result = self.run_tool(tool, &args, secret.as_ref()).await;
         let elapsed = started.elapsed().as_millis() as u64;
         let scrub = |text: String| match &secret {
-            Some(s) if !s.expose().is_empty() => text.replace(s.expose(), "[redacted]"),
+            Some(s) if !s.expose().is_empty() => text.replace(s.expose(), "[redacted:credential]"),
             _ => text,
         };
         match result {
             Ok(RunEnd::Done(Ok(output))) => {
-                let output = ToolOutput {
-                    text: scrub(output.text),
-                    digest: scrub(output.digest),
-                    raw: output.raw.map(scrub),
-                    ..output
-                };
+                let output = self.cleaned_output(output, secret.as_ref());
                 let reference = self.store_output(&output);
                 let raw = reference.raw.clone();
                 self.emit(EventKind::ToolCallFinished {
@@ -1161,5 +1300,26 @@ impl Engine {
             digest: for_display(&output.digest),
             raw,
         }
+    }
+}
+
+/// An edited command as a new call: arguments parsed by the tool, checked against its
+/// schema, and classified from scratch.
+fn edited_call(
+    tool: &Arc<dyn Tool>,
+    command: &str,
+    original: &Value,
+) -> Result<(Value, Risk), ToolError> {
+    let args = tool.args_from_command(command, original)?;
+    check_arguments(&tool.spec().parameters, &args).map_err(ToolError::InvalidArguments)?;
+    let risk = tool.classify(&args);
+    Ok((args, risk))
+}
+
+/// What stands in the log for an event that could not be cleaned (never expected: every
+/// event serializes).
+fn unrecordable(error: &serde_json::Error) -> EventKind {
+    EventKind::Notice {
+        text: format!("an event could not be cleaned for recording and was dropped ({error})"),
     }
 }

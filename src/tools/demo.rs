@@ -397,23 +397,8 @@ impl Tool for Kubectl {
         }
     }
 
-    fn session_scope(&self, args: &Value) -> crate::event::SessionScope {
-        let command = self.command(args).unwrap_or_default();
-        let words = kubectl_risk::parse(command).unwrap_or_default();
-        let positionals = kubectl_risk::positionals(&words);
-        let verb_words = if positionals.first() == Some(&"rollout") {
-            2
-        } else {
-            1
-        };
-        let prefix = std::iter::once("kubectl")
-            .chain(positionals.into_iter().take(verb_words))
-            .collect::<Vec<_>>()
-            .join(" ");
-        crate::event::SessionScope {
-            tool: "kubectl".into(),
-            prefix,
-        }
+    fn session_scope(&self, args: &Value, risk: Risk) -> Option<crate::event::SessionScope> {
+        super::scope::kubectl(self.command(args).ok()?, risk)
     }
 
     fn dry_run<'a>(&'a self, args: &'a Value) -> BoxFuture<'a, Option<String>> {
@@ -610,17 +595,10 @@ impl Tool for Psql {
         }
     }
 
-    fn session_scope(&self, args: &Value) -> crate::event::SessionScope {
-        let query = str_arg(args, "query").unwrap_or_default();
-        let prefix = query
-            .split_whitespace()
-            .take(2)
-            .collect::<Vec<_>>()
-            .join(" ");
-        crate::event::SessionScope {
-            tool: "psql".into(),
-            prefix,
-        }
+    fn session_scope(&self, args: &Value, risk: Risk) -> Option<crate::event::SessionScope> {
+        let query = str_arg(args, "query").ok()?;
+        let target = str_arg(args, "target").ok()?;
+        super::scope::sql("psql", target, query, risk)
     }
 
     fn args_from_command(&self, command: &str, original: &Value) -> Result<Value, ToolError> {

@@ -2,6 +2,11 @@
 //! shell-words parser. The kubectl tool runs one kubectl invocation, never a shell, so
 //! shell syntax anywhere (`;`, `&&`, `|`, redirects, substitutions) makes a call
 //! unknown, not read-only.
+//!
+//! [`shape`] is what a session approval of a command covers: verb, resource, names,
+//! namespace and every flag that can change what the command touches, read from the
+//! parsed words. Only flags that tune an already-chosen target (`--replicas`,
+//! `--to-revision`, output and timeouts) may differ between covered calls.
 
 use crate::event::Risk;
 
@@ -104,6 +109,148 @@ pub fn flag_value<'a>(words: &'a [String], names: &[&str]) -> Option<&'a str> {
         }
     }
     None
+}
+
+/// Flags whose value tunes what a command does to its target without choosing another
+/// target; a session approval covers calls that differ only in these.
+const TUNING_FLAGS: &[&str] = &["--replicas", "--to-revision", "-o", "--output", "--timeout"];
+/// Verbs whose next word is part of the verb (`rollout undo`, `set image`).
+const TWO_WORD_VERBS: &[&str] = &["rollout", "set", "config", "auth", "certificate", "top"];
+
+/// What a session approval of one kubectl command covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KubectlShape {
+    pub verb: String,
+    pub resource: String,
+    pub names: Vec<String>,
+    pub namespace: String,
+    pub flags: Vec<String>,
+}
+
+/// One spelling per resource kind, so `deploy/x` and `deployments x` are the same target.
+fn canonical_resource(resource: &str) -> String {
+    let lower = resource.to_ascii_lowercase();
+    let (kind, group) = lower.split_once('.').unwrap_or((&lower, ""));
+    let kind = match kind {
+        "deploy" | "deployments" => "deployment",
+        "po" | "pods" => "pod",
+        "svc" | "services" => "service",
+        "ns" | "namespaces" => "namespace",
+        "sts" | "statefulsets" => "statefulset",
+        "ds" | "daemonsets" => "daemonset",
+        "rs" | "replicasets" => "replicaset",
+        "cm" | "configmaps" => "configmap",
+        "no" | "nodes" => "node",
+        "pvc" | "persistentvolumeclaims" => "persistentvolumeclaim",
+        "jobs" => "job",
+        "cj" | "cronjobs" => "cronjob",
+        "secrets" => "secret",
+        "ing" | "ingresses" => "ingress",
+        "hpa" | "horizontalpodautoscalers" => "horizontalpodautoscaler",
+        other => other,
+    };
+    match group {
+        "" => kind.to_string(),
+        group => format!("{kind}.{group}"),
+    }
+}
+
+/// The flags of a command in a normal form (`--flag=value`, sorted), the tuning and
+/// namespace ones left out; and every namespace it names, in order.
+fn normal_flags(words: &[String]) -> (Vec<String>, Vec<String>) {
+    let mut flags = Vec::new();
+    let mut namespaces = Vec::new();
+    let mut i = 0;
+    while i < words.len() {
+        let word = &words[i];
+        i += 1;
+        if !word.starts_with('-') {
+            continue;
+        }
+        let (name, value) = match word.split_once('=') {
+            Some((name, value)) => (name.to_string(), Some(value.to_string())),
+            None if FLAGS_WITH_VALUE.contains(&word.as_str()) => {
+                let value = words.get(i).cloned();
+                i += 1;
+                (word.clone(), value)
+            }
+            // `-nshop`: a short flag with its value attached.
+            None if word.len() > 2 && !word.starts_with("--") => {
+                (word[..2].to_string(), Some(word[2..].to_string()))
+            }
+            None => (word.clone(), None),
+        };
+        if name == "-n" || name == "--namespace" {
+            namespaces.push(value.unwrap_or_default());
+            continue;
+        }
+        if TUNING_FLAGS.contains(&name.as_str()) {
+            continue;
+        }
+        flags.push(match value {
+            Some(value) => format!("{name}={value}"),
+            None => name,
+        });
+    }
+    flags.sort();
+    flags.dedup();
+    (flags, namespaces)
+}
+
+/// The shape of a kubectl command; none when it is not one plain kubectl invocation.
+pub fn shape(command: &str) -> Option<KubectlShape> {
+    if classify(command) == Risk::Unknown {
+        return None;
+    }
+    let words = parse(command).ok()?;
+    let positionals = positionals(&words);
+    let (verb, rest) = match positionals.as_slice() {
+        [first, second, rest @ ..] if TWO_WORD_VERBS.contains(first) => {
+            (format!("{first} {second}"), rest)
+        }
+        [first, rest @ ..] => (first.to_string(), rest),
+        [] => return None,
+    };
+    let (resource, names) = match rest {
+        [] => (String::new(), Vec::new()),
+        [first, ..] if first.contains('/') => {
+            let mut names = rest
+                .iter()
+                .map(|r| match r.split_once('/') {
+                    Some((kind, name)) => format!("{}/{name}", canonical_resource(kind)),
+                    None => r.to_string(),
+                })
+                .collect::<Vec<_>>();
+            names.sort();
+            (String::new(), names)
+        }
+        [first, names @ ..] => {
+            let mut names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+            names.sort();
+            (canonical_resource(first), names)
+        }
+    };
+    // `deployment/x` and `deployment x` are one target.
+    let (resource, names) = match names.as_slice() {
+        [one] if resource.is_empty() && one.contains('/') => {
+            let (kind, name) = one.split_once('/').expect("checked");
+            (kind.to_string(), vec![name.to_string()])
+        }
+        _ => (resource, names),
+    };
+    let (flags, namespaces) = normal_flags(&words);
+    let namespace = match namespaces.as_slice() {
+        [] => String::new(),
+        [one] => one.clone(),
+        many => many.join(","),
+    };
+    Some(KubectlShape {
+        verb,
+        resource,
+        names,
+        namespace,
+        flags,
+    })
 }
 
 pub fn classify(command: &str) -> Risk {

@@ -9,6 +9,7 @@
 pub mod demo;
 pub mod kubectl_risk;
 pub mod live;
+pub mod scope;
 pub mod shell_risk;
 pub mod sql_risk;
 pub mod telemetry;
@@ -98,18 +99,11 @@ pub trait Tool: Send + Sync {
 
     fn preview(&self, args: &Value) -> CallPreview;
 
-    /// What "approve for the rest of the session" covers for this call.
-    fn session_scope(&self, args: &Value) -> SessionScope {
-        let command = self.preview(args).command;
-        let prefix = command
-            .split_whitespace()
-            .take(3)
-            .collect::<Vec<_>>()
-            .join(" ");
-        SessionScope {
-            tool: self.spec().name,
-            prefix,
-        }
+    /// What "approve for the rest of the session" covers for this call of risk `risk`,
+    /// built from the parsed arguments (see [`scope`]); none when no approval may cover
+    /// it. By default only the identical command line.
+    fn session_scope(&self, args: &Value, risk: Risk) -> Option<SessionScope> {
+        scope::exact(&self.spec().name, &self.preview(args).command, risk)
     }
 
     /// A preview of the effect of a risky call (a dry run, a diff), when one can be made

@@ -146,15 +146,7 @@ const ESCALATING_PROGRAMS: &[&str] = &[
 ];
 
 fn worst(a: Risk, b: Risk) -> Risk {
-    fn level(r: Risk) -> u8 {
-        match r {
-            Risk::ReadOnly => 0,
-            Risk::NeedsCredentials => 1,
-            Risk::Mutating => 2,
-            Risk::Unknown => 3,
-        }
-    }
-    if level(b) > level(a) { b } else { a }
+    if b.rank() > a.rank() { b } else { a }
 }
 
 /// The risk of a whole command line.

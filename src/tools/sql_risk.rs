@@ -2,6 +2,11 @@
 //! quotes and comments, then a look at each statement's leading keyword and at the
 //! functions it calls. Every statement must be read-only for the whole text to be.
 //! `select 1; drop table x` is mutating.
+//!
+//! [`shape`] is what a session approval of a statement covers: its kind, write keywords,
+//! functions and tables, read from tokens (so case, spacing, comments and literals don't
+//! matter, and `pg_terminate_backend (pid)` is `pg_terminate_backend(pid)`). Text with
+//! more than one statement has no shape and is never covered by a session approval.
 
 use crate::event::Risk;
 
@@ -54,11 +59,19 @@ pub fn statements(sql: &str) -> Vec<String> {
                 continue;
             }
             '\'' | '"' => {
+                let start = i + 1;
                 i += 1;
                 while i < chars.len() && chars[i] != c {
                     i += 1;
                 }
-                current.push_str(if c == '\'' { "''" } else { "\"q\"" });
+                if c == '\'' {
+                    current.push_str("''");
+                } else {
+                    // A quoted identifier keeps its name: it may be the table a call touches.
+                    current.push('"');
+                    current.extend(&chars[start..i.min(chars.len())]);
+                    current.push('"');
+                }
             }
             '$' => {
                 let tag_end = chars[i + 1..].iter().position(|&ch| ch == '$');
@@ -136,6 +149,172 @@ pub fn classify(sql: &str) -> Risk {
         }
     }
     Risk::ReadOnly
+}
+
+/// Keywords that write, whatever statement they appear in.
+const SHAPE_WRITES: &[&str] = &[
+    "insert", "update", "delete", "merge", "truncate", "drop", "alter", "create", "grant",
+    "revoke", "copy", "into", "vacuum", "analyze", "analyse", "reindex", "cluster", "lock",
+    "refresh", "call", "do", "set", "reset", "comment", "security", "listen", "notify",
+];
+/// Keywords after which a table name follows.
+const TABLE_LEADS: &[&str] = &[
+    "from", "join", "update", "into", "table", "truncate", "using", "only", "lock", "vacuum",
+    "analyze", "analyse", "full", "verbose", "freeze", "reindex", "cluster", "copy", "on",
+];
+/// Keywords that take a parenthesis without being function calls.
+const NOT_FUNCTIONS: &[&str] = &[
+    "in", "exists", "any", "all", "some", "values", "as", "over", "filter", "using", "on", "and",
+    "or", "not", "where", "when", "then", "else", "case", "select", "from", "join", "lateral",
+    "with", "by", "into", "table",
+];
+
+/// What a session approval of one SQL statement covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqlShape {
+    pub statement: String,
+    pub writes: Vec<String>,
+    pub functions: Vec<String>,
+    pub tables: Vec<String>,
+}
+
+/// Tokens of one statement: identifiers (lower-cased unless quoted, schema-qualified
+/// names kept whole) and single punctuation characters.
+fn tokens(statement: &str) -> Vec<String> {
+    let chars: Vec<char> = statement.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    let is_ident = |c: char| c.is_alphanumeric() || c == '_' || c == '$' || c == '.';
+    while i < chars.len() {
+        let c = chars[i];
+        if c.is_whitespace() {
+            i += 1;
+        } else if c == '"' {
+            let start = i;
+            i += 1;
+            while i < chars.len() && chars[i] != '"' {
+                i += 1;
+            }
+            i = (i + 1).min(chars.len());
+            out.push(chars[start..i].iter().collect());
+        } else if is_ident(c) {
+            let start = i;
+            while i < chars.len() && (is_ident(chars[i]) || chars[i] == '"') {
+                if chars[i] == '"' {
+                    i += 1;
+                    while i < chars.len() && chars[i] != '"' {
+                        i += 1;
+                    }
+                }
+                i = (i + 1).min(chars.len());
+            }
+            let word: String = chars[start..i].iter().collect();
+            out.push(if word.contains('"') {
+                word
+            } else {
+                word.to_lowercase()
+            });
+        } else {
+            out.push(c.to_string());
+            i += 1;
+        }
+    }
+    out
+}
+
+fn is_name(token: &str) -> bool {
+    token
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_alphabetic() || c == '_' || c == '"')
+}
+
+/// The shape of `sql` when it is exactly one statement.
+pub fn shape(sql: &str) -> Option<SqlShape> {
+    let statements = statements(sql);
+    let [statement] = statements.as_slice() else {
+        return None;
+    };
+    let tokens = tokens(statement);
+    let lead = tokens.first().filter(|t| is_name(t))?.clone();
+    let mut writes = std::collections::BTreeSet::new();
+    let mut functions = std::collections::BTreeSet::new();
+    let mut tables = std::collections::BTreeSet::new();
+    for (i, token) in tokens.iter().enumerate() {
+        let next = tokens.get(i + 1).map(String::as_str);
+        if SHAPE_WRITES.contains(&token.as_str()) {
+            writes.insert(token.clone());
+        }
+        if next == Some("(") && is_name(token) && !NOT_FUNCTIONS.contains(&token.as_str()) {
+            functions.insert(token.clone());
+        }
+        if TABLE_LEADS.contains(&token.as_str()) {
+            tables.extend(table_list(&tokens[i + 1..]));
+        }
+    }
+    writes.remove(&lead);
+    Some(SqlShape {
+        statement: lead,
+        writes: writes.into_iter().collect(),
+        functions: functions.into_iter().collect(),
+        tables: tables.into_iter().collect(),
+    })
+}
+
+/// The tables named after `FROM`/`JOIN`/…: `a`, `a x`, `a AS x, b`, `ONLY a`.
+fn table_list(tokens: &[String]) -> Vec<String> {
+    const NOT_TABLES: &[&str] = &[
+        "only",
+        "table",
+        "lateral",
+        "select",
+        "where",
+        "set",
+        "as",
+        "on",
+        "join",
+        "group",
+        "order",
+        "limit",
+        "having",
+        "window",
+        "union",
+        "values",
+        "default",
+        "returning",
+    ];
+    let mut out = Vec::new();
+    let mut i = 0;
+    loop {
+        while tokens
+            .get(i)
+            .is_some_and(|t| t == "only" || t == "table" || t == "lateral")
+        {
+            i += 1;
+        }
+        let Some(name) = tokens.get(i).filter(|t| is_name(t)) else {
+            return out;
+        };
+        if NOT_TABLES.contains(&name.as_str()) || tokens.get(i + 1).is_some_and(|t| t == "(") {
+            return out;
+        }
+        out.push(name.clone());
+        i += 1;
+        if tokens.get(i).is_some_and(|t| t == "as") {
+            i += 1;
+        }
+        if tokens
+            .get(i)
+            .is_some_and(|t| is_name(t) && t != "," && !NOT_TABLES.contains(&t.as_str()))
+        {
+            i += 1;
+        }
+        if tokens.get(i).is_some_and(|t| t == ",") {
+            i += 1;
+            continue;
+        }
+        return out;
+    }
 }
 
 #[cfg(test)]

@@ -250,10 +250,9 @@ fn render_call(state: &State, index: usize, width: usize, view: &EntryView) -> V
     if let Some((decision, by)) = &call.decision {
         let text = match decision {
             Decision::ApprovedOnce => format!("approved once by {by}"),
-            Decision::ApprovedForSession { scope } => format!(
-                "approved for the session by {by} ({} {}…)",
-                scope.tool, scope.prefix
-            ),
+            Decision::ApprovedForSession { scope } => {
+                format!("approved for the session by {by} ({})", scope.describe())
+            }
             Decision::Edited { command, .. } => format!("edited and approved by {by}: {command}"),
             Decision::Denied { reason } => format!("denied by {by}: {reason}"),
         };
@@ -786,12 +785,13 @@ fn draw_decision(frame: &mut Frame, app: &App, area: Rect) {
             if let Some(p) = preview {
                 lines.extend(labelled("Preview", p, inner_w, theme.style("muted"), theme));
             }
+            let session = match scope {
+                Some(scope) => format!("\"approve for session\" covers {}", scope.describe()),
+                None => "\"approve for session\" is not offered: this call is not one statement or command of known risk".into(),
+            };
             lines.extend(labelled(
                 "Session",
-                &format!(
-                    "\"approve for session\" covers {} calls starting `{}`",
-                    scope.tool, scope.prefix
-                ),
+                &session,
                 inner_w,
                 theme.style("muted"),
                 theme,

@@ -54,6 +54,7 @@ pub async fn run_demo_with(
         exit_when_idle: true,
         budget: Default::default(),
         user: "alice".into(),
+        redactor: Default::default(),
     };
     let launched = launch(setup, dir.path()).unwrap();
     let mut engine = launched.engine;

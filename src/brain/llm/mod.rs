@@ -54,8 +54,11 @@ pub struct Endpoint {
     pub api_key_env: Option<String>,
     pub headers: Vec<(String, String)>,
     pub connect_timeout: Duration,
-    /// The longest silence allowed between two chunks of a stream.
+    /// The longest silence allowed: before the response headers, and between two
+    /// chunks of a stream.
     pub stall_timeout: Duration,
+    /// The longest a whole reply may take, from sending the request to its last chunk.
+    pub reply_timeout: Duration,
     pub max_retries: usize,
     /// Dollars per million (input, output) tokens, when configured.
     pub price_per_mtok: Option<(f64, f64)>,
@@ -70,11 +73,14 @@ impl Endpoint {
 pub struct LlmBrain {
     endpoint: Arc<Endpoint>,
     client: reqwest::Client,
-    redactor: Arc<redact::Redactor>,
+    redactor: Arc<crate::redact::Redactor>,
 }
 
 impl LlmBrain {
-    pub fn new(endpoint: Endpoint, redactor: redact::Redactor) -> Result<LlmBrain, BrainError> {
+    pub fn new(
+        endpoint: Endpoint,
+        redactor: Arc<crate::redact::Redactor>,
+    ) -> Result<LlmBrain, BrainError> {
         let client = reqwest::Client::builder()
             .connect_timeout(endpoint.connect_timeout)
             .build()
@@ -82,7 +88,7 @@ impl LlmBrain {
         Ok(LlmBrain {
             endpoint: Arc::new(endpoint),
             client,
-            redactor: Arc::new(redactor),
+            redactor,
         })
     }
 }
@@ -181,18 +187,13 @@ async fn connect(
     endpoint: &Endpoint,
     body: &Value,
     sink: &Sink,
+    delays: &mut impl Iterator<Item = Duration>,
 ) -> Result<reqwest::Response, BrainError> {
     let base = endpoint.base_url.trim_end_matches('/');
     let url = match endpoint.dialect {
         Dialect::OpenAi => format!("{base}/chat/completions"),
         Dialect::Anthropic => format!("{base}/v1/messages"),
     };
-    let mut delays = backon::ExponentialBuilder::default()
-        .with_min_delay(Duration::from_millis(500))
-        .with_max_delay(Duration::from_secs(30))
-        .with_max_times(endpoint.max_retries)
-        .with_jitter()
-        .build();
     loop {
         let mut request = client.post(&url).json(body);
         request = match (endpoint.dialect, &endpoint.api_key) {
@@ -209,32 +210,43 @@ async fn connect(
         for (name, value) in &endpoint.headers {
             request = request.header(name, value);
         }
-        let (message, wait) = match request.send().await {
-            Ok(response) if response.status().is_success() => return Ok(response),
-            Ok(response) => {
-                let status = response.status();
-                let wait = retry_after(response.headers());
-                let text = response.text().await.unwrap_or_default();
-                let message = describe_status(status, &text, endpoint);
-                if status != StatusCode::TOO_MANY_REQUESTS && !status.is_server_error() {
-                    return Err(BrainError::Failed(message));
-                }
-                (message, wait)
-            }
-            Err(e) if e.is_connect() || e.is_timeout() => (
+        let sent = tokio::time::timeout(endpoint.stall_timeout, request.send()).await;
+        let (message, wait) = match sent {
+            Err(_) => (
                 format!(
-                    "cannot reach {} at {url}: {}",
+                    "{} at {url} sent no response within {}s",
                     endpoint.provider,
-                    error_chain(&e)
+                    endpoint.stall_timeout.as_secs_f64()
                 ),
                 None,
             ),
-            Err(e) => {
-                return Err(BrainError::Failed(format!(
-                    "request to {url} failed: {}",
-                    error_chain(&e)
-                )));
-            }
+            Ok(sent) => match sent {
+                Ok(response) if response.status().is_success() => return Ok(response),
+                Ok(response) => {
+                    let status = response.status();
+                    let wait = retry_after(response.headers());
+                    let text = response.text().await.unwrap_or_default();
+                    let message = describe_status(status, &text, endpoint);
+                    if status != StatusCode::TOO_MANY_REQUESTS && !status.is_server_error() {
+                        return Err(BrainError::Failed(message));
+                    }
+                    (message, wait)
+                }
+                Err(e) if e.is_connect() || e.is_timeout() => (
+                    format!(
+                        "cannot reach {} at {url}: {}",
+                        endpoint.provider,
+                        error_chain(&e)
+                    ),
+                    None,
+                ),
+                Err(e) => {
+                    return Err(BrainError::Failed(format!(
+                        "request to {url} failed: {}",
+                        error_chain(&e)
+                    )));
+                }
+            },
         };
         let Some(backoff) = delays.next() else {
             return Err(BrainError::Failed(format!(
@@ -297,39 +309,99 @@ impl Assembler {
     }
 }
 
+/// How reading one reply ended, when it did not end well.
+enum Cut {
+    /// The stream stalled, broke, closed early or the server reported an error in it:
+    /// worth asking again.
+    Retryable(String),
+    /// The engine is gone, or the request itself can't succeed.
+    Fatal(BrainError),
+}
+
+impl From<BrainError> for Cut {
+    fn from(e: BrainError) -> Cut {
+        Cut::Fatal(e)
+    }
+}
+
+/// One turn: send the request, stream the reply. A reply cut mid-stream is asked for
+/// again (bounded, with backoff, each retry on screen) before the turn fails; the engine
+/// drops the partial text of a cut attempt.
 async fn run_turn(
     client: &reqwest::Client,
     endpoint: &Endpoint,
-    redactor: &redact::Redactor,
+    redactor: &crate::redact::Redactor,
     context: &BrainContext,
     sink: &Sink,
 ) -> Result<(), BrainError> {
     let mut turns = conversation::build(context);
     let redacted = redact::redact_turns(&mut turns, redactor);
     sink.send(BrainItem::Redacted(redacted as u64))?;
-    let (body, mut assembler) = match endpoint.dialect {
-        Dialect::OpenAi => (
-            openai::request_body(&endpoint.model, &turns, &context.tools),
-            Assembler::OpenAi(openai::Assembler::default()),
-        ),
-        Dialect::Anthropic => (
-            anthropic::request_body(&endpoint.model, &turns, &context.tools),
-            Assembler::Anthropic(anthropic::Assembler::default()),
-        ),
+    let body = match endpoint.dialect {
+        Dialect::OpenAi => openai::request_body(&endpoint.model, &turns, &context.tools),
+        Dialect::Anthropic => anthropic::request_body(&endpoint.model, &turns, &context.tools),
     };
-    let response = connect(client, endpoint, &body, sink).await?;
+    let mut delays = backon::ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(500))
+        .with_max_delay(Duration::from_secs(30))
+        .with_max_times(endpoint.max_retries)
+        .with_jitter()
+        .build();
+    loop {
+        let attempt = tokio::time::timeout(
+            endpoint.reply_timeout,
+            one_reply(client, endpoint, &body, sink, &mut delays),
+        )
+        .await
+        .unwrap_or_else(|_| {
+            Err(Cut::Retryable(format!(
+                "the reply took longer than {}s",
+                endpoint.reply_timeout.as_secs_f64()
+            )))
+        });
+        let message = match attempt {
+            Ok(()) => return Ok(()),
+            Err(Cut::Fatal(e)) => return Err(e),
+            Err(Cut::Retryable(message)) => message,
+        };
+        let Some(delay) = delays.next() else {
+            return Err(BrainError::Failed(format!(
+                "{message}; gave up after {} retries. The text so far is kept as partial and no tool call from this reply runs",
+                endpoint.max_retries
+            )));
+        };
+        sink.send(BrainItem::Retry {
+            message: format!("{message}; asking again in {:.1}s", delay.as_secs_f64()),
+        })?;
+        tokio::time::sleep(delay).await;
+    }
+}
+
+fn new_assembler(dialect: Dialect) -> Assembler {
+    match dialect {
+        Dialect::OpenAi => Assembler::OpenAi(openai::Assembler::default()),
+        Dialect::Anthropic => Assembler::Anthropic(anthropic::Assembler::default()),
+    }
+}
+
+/// One request and its streamed reply.
+async fn one_reply(
+    client: &reqwest::Client,
+    endpoint: &Endpoint,
+    body: &Value,
+    sink: &Sink,
+    delays: &mut impl Iterator<Item = Duration>,
+) -> Result<(), Cut> {
+    let response = connect(client, endpoint, body, sink, delays).await?;
+    let mut assembler = new_assembler(endpoint.dialect);
     let mut events = response.bytes_stream().eventsource();
     let mut chunks = 0usize;
     let mut done = false;
-    let partial = |what: String, chunks: usize| {
-        BrainError::Failed(format!(
-            "{what} after {chunks} chunks; the text so far is kept as partial and no tool call from this reply runs"
-        ))
-    };
+    let cut = |what: String, chunks: usize| Cut::Retryable(format!("{what} after {chunks} chunks"));
     loop {
         let next = match tokio::time::timeout(endpoint.stall_timeout, events.next()).await {
             Err(_) => {
-                return Err(partial(
+                return Err(cut(
                     format!(
                         "the stream stalled (no data for {}s)",
                         endpoint.stall_timeout.as_secs_f64()
@@ -342,7 +414,7 @@ async fn run_turn(
         let event = match next {
             None => break,
             Some(Err(e)) => {
-                return Err(partial(
+                return Err(cut(
                     format!("the stream broke ({})", error_chain(&e)),
                     chunks,
                 ));
@@ -370,7 +442,7 @@ async fn run_turn(
             }
         };
         let deltas = assembler.feed(&event.event, &chunk).map_err(|m| {
-            partial(
+            cut(
                 format!("the server reported an error mid-stream: {m}"),
                 chunks,
             )
@@ -386,7 +458,7 @@ async fn run_turn(
         sink.send(item_of(delta))?;
     }
     if !assembler.complete(done) {
-        return Err(partial("the connection closed mid-stream".into(), chunks));
+        return Err(cut("the connection closed mid-stream".into(), chunks));
     }
     for call in assembler.calls() {
         sink.send(BrainItem::Call(call))?;

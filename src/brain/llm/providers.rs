@@ -22,6 +22,8 @@ pub struct ProviderConfig {
     pub headers: BTreeMap<String, String>,
     pub connect_timeout_secs: Option<u64>,
     pub stall_timeout_secs: Option<u64>,
+    /// The longest a whole reply (headers to the last chunk) may take.
+    pub reply_timeout_secs: Option<u64>,
     pub max_retries: Option<usize>,
     /// Dollars per million input tokens (enables cost in the status bar and --max-cost).
     pub price_input_per_mtok: Option<f64>,
@@ -108,6 +110,7 @@ fn merge(base: ProviderConfig, over: &ProviderConfig) -> ProviderConfig {
         headers,
         connect_timeout_secs: over.connect_timeout_secs.or(base.connect_timeout_secs),
         stall_timeout_secs: over.stall_timeout_secs.or(base.stall_timeout_secs),
+        reply_timeout_secs: over.reply_timeout_secs.or(base.reply_timeout_secs),
         max_retries: over.max_retries.or(base.max_retries),
         price_input_per_mtok: over.price_input_per_mtok.or(base.price_input_per_mtok),
         price_output_per_mtok: over.price_output_per_mtok.or(base.price_output_per_mtok),
@@ -168,6 +171,7 @@ pub fn resolve(
         headers: settings.headers.into_iter().collect(),
         connect_timeout: Duration::from_secs(settings.connect_timeout_secs.unwrap_or(10)),
         stall_timeout: Duration::from_secs(settings.stall_timeout_secs.unwrap_or(60)),
+        reply_timeout: Duration::from_secs(settings.reply_timeout_secs.unwrap_or(600)),
         max_retries: settings.max_retries.unwrap_or(4),
         price_per_mtok: settings
             .price_input_per_mtok

@@ -142,21 +142,8 @@ impl Tool for Kubectl {
         }
     }
 
-    fn session_scope(&self, args: &Value) -> SessionScope {
-        let words = self.words(args).unwrap_or_default();
-        let positionals = kubectl_risk::positionals(&words);
-        let verb_words = if positionals.first() == Some(&"rollout") {
-            2
-        } else {
-            1
-        };
-        SessionScope {
-            tool: "kubectl".into(),
-            prefix: std::iter::once("kubectl")
-                .chain(positionals.into_iter().take(verb_words))
-                .collect::<Vec<_>>()
-                .join(" "),
-        }
+    fn session_scope(&self, args: &Value, risk: Risk) -> Option<SessionScope> {
+        crate::tools::scope::kubectl(args["command"].as_str()?, risk)
     }
 
     fn dry_run<'a>(&'a self, args: &'a Value) -> BoxFuture<'a, Option<String>> {

@@ -362,17 +362,9 @@ impl Tool for Postgres {
         }
     }
 
-    fn session_scope(&self, args: &Value) -> SessionScope {
-        let command = self.preview(args).command;
-        let prefix = command
-            .split(|c: char| c == '(' || c.is_whitespace())
-            .take(2)
-            .collect::<Vec<_>>()
-            .join(" ");
-        SessionScope {
-            tool: "psql".into(),
-            prefix,
-        }
+    fn session_scope(&self, args: &Value, risk: Risk) -> Option<SessionScope> {
+        let (sql, _) = self.sql(args).ok()?;
+        crate::tools::scope::sql("psql", &self.name, &sql, risk)
     }
 
     fn args_from_command(&self, command: &str, original: &Value) -> Result<Value, ToolError> {

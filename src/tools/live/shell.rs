@@ -152,13 +152,10 @@ impl Tool for Shell {
         }
     }
 
-    fn session_scope(&self, args: &Value) -> SessionScope {
+    fn session_scope(&self, args: &Value, risk: Risk) -> Option<SessionScope> {
         // A shell line is approved for the session only verbatim: a shared prefix says
         // nothing about what follows it.
-        SessionScope {
-            tool: "shell".into(),
-            prefix: self.preview(args).command,
-        }
+        crate::tools::scope::exact("shell", args["command"].as_str()?, risk)
     }
 
     fn args_from_command(&self, command: &str, _original: &Value) -> Result<Value, ToolError> {
