@@ -102,7 +102,7 @@ fn describe(
 ) -> (IncidentInfo, IncidentBrief, Registry) {
     match source {
         Source::Bundle(bundle) => {
-            let bundle = *bundle;
+            let bundle = bundle.sanitized();
             let incident = &bundle.incident;
             let info = IncidentInfo {
                 title: incident.title.clone(),

@@ -439,6 +439,130 @@ async fn edited_commands_run_as_edited_and_bad_calls_become_errors() {
     );
 }
 
+#[tokio::test]
+async fn an_edit_that_raises_the_risk_is_shown_again_before_it_runs() {
+    let calls = vec![ProposedCall {
+        tool: "kubectl".into(),
+        args: json!({"command": "kubectl scale deployment/cart --replicas=4 -n shop"}),
+        rationale: String::new(),
+    }];
+    let requests = std::sync::Mutex::new(Vec::new());
+    let state = run_scripted(calls, Policy::Ask, Approver::Human, |kind| match kind {
+        EventKind::ApprovalRequested {
+            id, command, risk, ..
+        } => {
+            requests.lock().unwrap().push((command.clone(), *risk));
+            Some(if requests.lock().unwrap().len() == 1 {
+                Command::Approve {
+                    id: id.clone(),
+                    approval: Approval::Edited(
+                        "kubectl scale deployment/cart --replicas=4 -n shop; kubectl delete ns shop"
+                            .into(),
+                    ),
+                }
+            } else {
+                Command::Deny {
+                    id: id.clone(),
+                    reason: "not like that".into(),
+                }
+            })
+        }
+        _ => None,
+    })
+    .await;
+    let requests = requests.into_inner().unwrap();
+    assert_eq!(requests.len(), 2, "{requests:?}");
+    assert_eq!(
+        requests[1],
+        (
+            "kubectl scale deployment/cart --replicas=4 -n shop; kubectl delete ns shop".into(),
+            Risk::Unknown
+        ),
+        "the second approval shows the edited call and its own risk"
+    );
+    let call = &state.calls[0];
+    assert_eq!(
+        call.risk,
+        Risk::Unknown,
+        "the log keeps the edited call's risk"
+    );
+    assert_eq!(
+        call.status,
+        hunch::event::CallStatus::Finished(CallOutcome::Denied)
+    );
+}
+
+#[tokio::test]
+async fn an_edit_that_breaks_the_schema_is_rejected_and_the_call_keeps_waiting() {
+    let calls = vec![ProposedCall {
+        tool: "kubectl".into(),
+        args: json!({"command": "kubectl rollout restart deployment/cart -n shop"}),
+        rationale: String::new(),
+    }];
+    let state = run_scripted(calls, Policy::Ask, Approver::Human, |kind| match kind {
+        EventKind::ApprovalRequested { id, .. } => Some(Command::Approve {
+            id: id.clone(),
+            approval: Approval::Edited("rm -rf / # kubectl".into()),
+        }),
+        EventKind::Notice { text } if text.starts_with("edited command rejected") => {
+            Some(Command::Deny {
+                id: "c1".into(),
+                reason: "fine, no".into(),
+            })
+        }
+        _ => None,
+    })
+    .await;
+    assert!(
+        state.transcript.iter().any(
+            |e| matches!(e, hunch::event::Entry::Notice(t) if t.contains("edited command rejected"))
+        ),
+        "the engineer is told why the edit was refused"
+    );
+    assert_eq!(
+        state.calls[0].status,
+        hunch::event::CallStatus::Finished(CallOutcome::Denied)
+    );
+}
+
+/// A brain that never answers: a model server that accepted the request and went quiet.
+struct Silent;
+
+impl Brain for Silent {
+    fn name(&self) -> String {
+        "silent".into()
+    }
+    fn turn(&mut self, _: BrainContext) -> BoxStream<'static, Result<BrainItem, BrainError>> {
+        Box::pin(futures::stream::pending())
+    }
+}
+
+#[tokio::test]
+async fn max_minutes_is_a_hard_deadline_even_when_the_brain_never_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = hunch::tools::demo::DemoEnv::new(hunch::bundle::Bundle::demo());
+    let config = EngineConfig {
+        incident: Default::default(),
+        brief: Default::default(),
+        brain: Box::new(Silent),
+        tools: hunch::tools::demo::demo_registry(&env),
+        policy: Policy::Ask,
+        approver: Approver::Nobody,
+        blobs: hunch::session::BlobStore::new(dir.path()),
+        exit_when_idle: true,
+        budget: hunch::event::Budget {
+            max_seconds: Some(1),
+            ..Default::default()
+        },
+        redactor: Default::default(),
+    };
+    let (engine, _handle) = Engine::new(config, "bob");
+    let state = tokio::time::timeout(std::time::Duration::from_secs(10), engine.run())
+        .await
+        .expect("the run ends by its own deadline");
+    assert_eq!(state.ended.as_deref(), Some("budget reached: wall time 1s"));
+}
+
 /// A tool that (carelessly) echoes its credential back, like a verbose client would.
 struct EchoesItsPassword;
 

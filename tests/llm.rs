@@ -647,6 +647,41 @@ async fn giving_up_after_retries_is_a_clear_error() {
     assert_eq!(server.requests().len(), 3);
 }
 
+#[tokio::test]
+async fn a_server_that_never_answers_fails_in_bounded_time_with_a_clear_message() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    // Accepts every connection, reads nothing, answers nothing.
+    let _held = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            held.push(stream);
+        }
+    });
+    let server = ModelServer::start(vec![]).await;
+    let endpoint = Endpoint {
+        base_url: format!("http://{address}/v1"),
+        ..server.endpoint()
+    };
+    let started = std::time::Instant::now();
+    let run = run_with(endpoint, approve).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    let errors = errors(&run);
+    assert!(
+        errors[0].0.contains("sent no response within 0.7s") && errors[0].1,
+        "{errors:?}"
+    );
+    assert!(
+        errors.last().unwrap().0.contains("gave up after 2 retries"),
+        "{errors:?}"
+    );
+    assert_eq!(run.state.ended.as_deref(), Some("brain failed"));
+}
+
 fn stalled_reply() -> Reply {
     let mut reply = Reply::sse(&[
         text("Partial thought that "),
@@ -978,6 +1013,24 @@ async fn secrets_in_tool_output_are_redacted_before_the_next_request() {
         service: "payments".into(),
         message: "pool reconnect to postgres://payments:hunter2pw@orders-db:5432/shop failed; api_key=sk-live-abcdefghijklmnopqrst".into(),
     });
+    bundle.logs.push(hunch::bundle::LogLine {
+        ts: chrono::DateTime::parse_from_rfc3339("2026-11-24T02:31:01Z")
+            .unwrap()
+            .into(),
+        level: "ERROR".into(),
+        service: "payments".into(),
+        message: "\u{1b}]0;owned\u{7}loaded wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY \u{202e}ok"
+            .into(),
+    });
+    bundle.events.push(hunch::bundle::ChangeEvent {
+        time: chrono::DateTime::parse_from_rfc3339("2026-11-24T02:30:00Z")
+            .unwrap()
+            .into(),
+        kind: "config".into(),
+        service: "payments".into(),
+        detail: "set aws_secret_access_key=AbCdEfGhIjKlMnOpQrStUvWxYz0123456789/+ab".into(),
+    });
+    bundle.incident.title.push_str(" \u{1b}[2J\u{202e}");
     let server = ModelServer::start(vec![
         Reply::sse(&[
             call(
@@ -1008,6 +1061,18 @@ async fn secrets_in_tool_output_are_redacted_before_the_next_request() {
         "{second}"
     );
     assert!(second.contains("postgres://payments:[redacted:password]@orders-db"));
+    for (_, request) in server.requests() {
+        let text = serde_json::to_string(&request).unwrap();
+        for bad in [
+            "wJalrXUtnFEMI",
+            "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789",
+            "\\u001b",
+            "\\u0007",
+            "\u{202e}",
+        ] {
+            assert!(!text.contains(bad), "a model request holds {bad:?}: {text}");
+        }
+    }
     assert!(run.state.redacted >= 2, "{}", run.state.redacted);
 }
 

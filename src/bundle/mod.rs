@@ -172,6 +172,58 @@ pub struct Bundle {
     pub state: SimulatedState,
 }
 
+impl Bundle {
+    /// The bundle with terminal control sequences, C0/C1 controls and bidi overrides
+    /// removed from every text it holds: bundle files come from outside, and what the
+    /// tools serve from them (sometimes as JSON, where an escape would survive as
+    /// `\u001b`) must be clean before it is recorded or shown.
+    pub fn sanitized(mut self) -> Bundle {
+        use crate::sanitize::for_display as clean;
+        let incident = &mut self.incident;
+        for text in [
+            &mut incident.title,
+            &mut incident.alert,
+            &mut incident.environment,
+            &mut incident.namespace,
+        ] {
+            *text = clean(text);
+        }
+        for service in &mut incident.services {
+            service.name = clean(&service.name);
+            service.kind = clean(&service.kind);
+            service.calls.iter_mut().for_each(|c| *c = clean(c));
+        }
+        self.metrics.columns.iter_mut().for_each(|c| *c = clean(c));
+        for line in &mut self.logs {
+            line.level = clean(&line.level);
+            line.service = clean(&line.service);
+            line.message = clean(&line.message);
+        }
+        for event in &mut self.events {
+            event.kind = clean(&event.kind);
+            event.service = clean(&event.service);
+            event.detail = clean(&event.detail);
+        }
+        for doc in self.runbooks.iter_mut().chain(&mut self.past_incidents) {
+            doc.name = clean(&doc.name);
+            doc.text = clean(&doc.text);
+        }
+        for deployment in &mut self.state.deployments {
+            deployment.name = clean(&deployment.name);
+            deployment.history.iter_mut().for_each(|v| *v = clean(v));
+        }
+        if let Some(db) = &mut self.state.database {
+            db.service = clean(&db.service);
+            db.leaked_query = clean(&db.leaked_query);
+            for (app, state, _) in &mut db.baseline_sessions {
+                *app = clean(app);
+                *state = clean(state);
+            }
+        }
+        self
+    }
+}
+
 /// The raw files of a bundle, before parsing.
 struct BundleFiles {
     incident: String,

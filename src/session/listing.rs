@@ -1,4 +1,5 @@
-//! `hunch sessions`: what has been recorded, newest first.
+//! `hunch sessions`: what has been recorded, newest first. Titles are sanitized again
+//! here: files written by older versions, or by hand, may hold raw escapes.
 
 use super::reader::read_session;
 use crate::event::{EventKind, State};
@@ -44,7 +45,7 @@ pub fn list_sessions(sessions_dir: &Path) -> std::io::Result<Vec<SessionSummary>
             .map(|e| e.ts.format("%Y-%m-%d %H:%M").to_string())
             .unwrap_or_else(|| "?".into());
         out.push(SessionSummary {
-            title: state.session.incident.title.clone(),
+            title: crate::sanitize::for_display(&state.session.incident.title),
             started,
             events: log.events.len(),
             steps: state.steps(),

@@ -37,6 +37,7 @@ pub struct DemoEnv {
 
 impl DemoEnv {
     pub fn new(bundle: Bundle) -> Arc<DemoEnv> {
+        let bundle = bundle.sanitized();
         let mut sim = Sim::default();
         for d in &bundle.state.deployments {
             sim.running

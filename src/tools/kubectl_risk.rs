@@ -254,7 +254,12 @@ pub fn shape(command: &str) -> Option<KubectlShape> {
 }
 
 pub fn classify(command: &str) -> Risk {
-    const SHELL_SYNTAX: &[&str] = &[";", "&", "|", ">", "<", "`", "$(", "\n"];
+    // `#` too: a shell comment hides text from the command that runs while the engineer
+    // still reads it.
+    const SHELL_SYNTAX: &[&str] = &[";", "&", "|", ">", "<", "`", "$(", "\n", "#"];
+    if command.contains('#') {
+        return Risk::Unknown;
+    }
     let Ok(words) = parse(command) else {
         return Risk::Unknown;
     };
