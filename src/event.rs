@@ -610,6 +610,28 @@ impl State {
         state
     }
 
+    /// The hypotheses in the order every view shows them: pinned first, then confirmed,
+    /// supported, open, refuted, then by confidence, then by id (so no tie is decided by
+    /// arrival order). Indexes into `hypotheses`.
+    pub fn ranked_hypotheses(&self) -> Vec<usize> {
+        let status_rank = |s: HypothesisStatus| match s {
+            HypothesisStatus::Confirmed => 0,
+            HypothesisStatus::Supported => 1,
+            HypothesisStatus::Open => 2,
+            HypothesisStatus::Refuted => 3,
+        };
+        let mut order: Vec<usize> = (0..self.hypotheses.len()).collect();
+        order.sort_by(|&a, &b| {
+            let (ha, hb) = (&self.hypotheses[a], &self.hypotheses[b]);
+            hb.pinned
+                .cmp(&ha.pinned)
+                .then(status_rank(ha.status).cmp(&status_rank(hb.status)))
+                .then(hb.confidence.total_cmp(&ha.confidence))
+                .then(ha.id.cmp(&hb.id))
+        });
+        order
+    }
+
     pub fn call(&self, id: &str) -> Option<&ToolCall> {
         self.call_index.get(id).map(|&i| &self.calls[i])
     }

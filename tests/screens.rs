@@ -189,8 +189,7 @@ fn hypothesis_editor_pauses_edits_and_resumes() {
     ));
     app.on_key(key(KeyCode::Char('h')));
     assert!(matches!(&sent(&mut rx)[..], [Command::Pause]));
-    app.on_key(key(KeyCode::Down));
-    app.on_key(key(KeyCode::Down));
+    // The editor lists the board's order: H3 (supported, leading) first.
     assert_snapshot!(render(&mut app, 100, 30));
     app.on_key(key(KeyCode::Char('r')));
     app.on_key(key(KeyCode::Char('p')));
@@ -208,6 +207,102 @@ fn hypothesis_editor_pauses_edits_and_resumes() {
     );
     app.on_key(key(KeyCode::Esc));
     assert!(matches!(&sent(&mut rx)[..], [Command::Resume]));
+}
+
+#[test]
+fn enter_on_a_board_row_edits_that_hypothesis() {
+    let (mut app, mut rx) = live_app(&events_until(
+        |k| matches!(k, EventKind::ToolCallFinished { id, .. } if id == "c4"),
+    ));
+    app.on_key(key(KeyCode::Tab));
+    app.on_key(key(KeyCode::Down));
+    let board = render(&mut app, 200, 60);
+    let h4_row = board.lines().position(|l| l.contains("H4 open")).unwrap();
+    assert!(board.lines().nth(h4_row).unwrap().contains("H4"));
+    app.on_key(key(KeyCode::Enter));
+    let _ = sent(&mut rx);
+    app.on_key(key(KeyCode::Char('r')));
+    assert!(
+        matches!(&sent(&mut rx)[..], [Command::EditHypothesis(e)] if e.id.as_deref() == Some("H4")),
+        "the second row of the board is H4, and so is the editor's"
+    );
+}
+
+#[test]
+fn the_board_scrolls_with_its_selection_at_80x24() {
+    let (mut app, _rx) = live_app(&events_until(
+        |k| matches!(k, EventKind::ToolCallFinished { id, .. } if id == "c4"),
+    ));
+    app.on_key(key(KeyCode::Tab));
+    for _ in 0..3 {
+        app.on_key(key(KeyCode::Down));
+    }
+    let screen = render(&mut app, 80, 24);
+    assert!(
+        screen.contains("H2"),
+        "the selected last hypothesis is in view"
+    );
+    assert_snapshot!(screen);
+}
+
+#[test]
+fn approval_overlay_at_60x20_keeps_its_buttons_and_scrolls() {
+    let (mut app, _rx) = live_app(&events_until(|k| {
+        matches!(k, EventKind::ApprovalRequested { .. })
+    }));
+    let screen = render(&mut app, 60, 20);
+    assert!(
+        screen.contains("[y] approve once") && screen.contains("[n] deny"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("more lines"),
+        "what is hidden is counted: {screen}"
+    );
+    assert_snapshot!("approval_overlay_60x20", screen);
+    app.on_key(key(KeyCode::PageDown));
+    app.on_key(key(KeyCode::PageDown));
+    assert_snapshot!("approval_overlay_60x20_scrolled", render(&mut app, 60, 20));
+}
+
+#[test]
+fn review_sets_the_approval_aside_and_brings_it_back() {
+    let (mut app, mut rx) = live_app(&events_until(|k| {
+        matches!(k, EventKind::ApprovalRequested { .. })
+    }));
+    app.on_key(key(KeyCode::Char('r')));
+    app.on_key(key(KeyCode::Char('v')));
+    let screen = render(&mut app, 100, 30);
+    assert!(screen.contains("waits for your decision"), "{screen}");
+    app.on_key(key(KeyCode::Esc));
+    app.on_key(key(KeyCode::Char('y')));
+    assert!(
+        sent(&mut rx).is_empty(),
+        "y does not approve while the decision is set aside"
+    );
+    app.on_key(key(KeyCode::Char('r')));
+    app.on_key(key(KeyCode::Char('y')));
+    assert!(matches!(&sent(&mut rx)[..], [Command::Approve { .. }]));
+}
+
+#[test]
+fn quitting_mid_investigation_asks_first() {
+    let (mut app, mut rx) = live_app(&events_until(|k| {
+        matches!(k, EventKind::ApprovalRequested { .. })
+    }));
+    app.on_key(key(KeyCode::Char('q')));
+    assert!(!app.quit);
+    let screen = render(&mut app, 100, 30);
+    assert!(
+        screen.contains("Quit now? c8 waits for your decision"),
+        "{screen}"
+    );
+    app.on_key(key(KeyCode::Esc));
+    assert!(!app.quit && sent(&mut rx).is_empty());
+    app.on_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+    app.on_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+    assert!(app.quit);
+    assert!(matches!(&sent(&mut rx)[..], [Command::Quit]));
 }
 
 #[test]

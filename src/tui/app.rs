@@ -70,6 +70,10 @@ pub struct DecisionUi {
     pub focus: Button,
     pub input: Option<DecisionInput>,
     pub credential: TextArea<'static>,
+    /// Lines of the overlay's body scrolled past.
+    pub scroll: usize,
+    /// Set aside while the engineer reviews the transcript (`review`).
+    pub hidden: bool,
 }
 
 pub struct EditorState {
@@ -118,7 +122,11 @@ impl Pager {
 }
 
 pub enum Overlay {
-    Help { scroll: usize },
+    Help {
+        scroll: usize,
+    },
+    /// "Quit while something is running or waiting?"
+    ConfirmQuit,
     Pager(Pager),
     Editor(EditorState),
     Steer(TextArea<'static>),
@@ -224,6 +232,8 @@ impl App {
                     },
                     input: None,
                     credential,
+                    scroll: 0,
+                    hidden: false,
                 });
             }
         }
@@ -243,7 +253,9 @@ impl App {
             Some(_) => return Context::Global,
             None => {}
         }
-        if !self.is_replay() && matches!(self.state.pending.first(), Some(Pending::Approval { .. }))
+        if !self.is_replay()
+            && !self.decision.as_ref().is_some_and(|d| d.hidden)
+            && matches!(self.state.pending.first(), Some(Pending::Approval { .. }))
         {
             return Context::Approval;
         }
@@ -266,7 +278,11 @@ impl App {
             return;
         }
         if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
-            self.quit();
+            if matches!(self.overlays.last(), Some(Overlay::ConfirmQuit)) {
+                self.quit();
+            } else {
+                self.request_quit();
+            }
             return;
         }
         if !self.overlays.is_empty() {
@@ -274,6 +290,13 @@ impl App {
             return;
         }
         if !self.is_replay() && self.decision.is_some() && self.on_decision_key(key) {
+            return;
+        }
+        if let Some(ui) = self.decision.as_mut()
+            && ui.hidden
+            && self.keymap.action(Context::Approval, &key) == Some(Action::Review)
+        {
+            ui.hidden = false;
             return;
         }
         let context = self.context();
@@ -292,7 +315,31 @@ impl App {
             return false;
         };
         let call_id = self.state.calls[pending.call()].id.clone();
+        let approval_action = self.keymap.action(Context::Approval, &key);
         let ui = self.decision.as_mut().expect("decision ui exists");
+        if ui.hidden {
+            return false;
+        }
+        match approval_action {
+            Some(Action::PageUp) => {
+                ui.scroll = ui.scroll.saturating_sub(self.transcript_height.max(4) / 2);
+                return true;
+            }
+            Some(Action::PageDown) => {
+                ui.scroll = ui.scroll.saturating_add(self.transcript_height.max(4) / 2);
+                return true;
+            }
+            // While typing, printable keys are text; the review key still works as a
+            // function key.
+            Some(Action::Review)
+                if ui.input.is_none() && !matches!(pending, Pending::Credential { .. })
+                    || !matches!(key.code, KeyCode::Char(_)) =>
+            {
+                ui.hidden = true;
+                return true;
+            }
+            _ => {}
+        }
         if let Pending::Credential { .. } = pending {
             match key.code {
                 KeyCode::Enter => {
@@ -376,10 +423,46 @@ impl App {
         self.quit = true;
     }
 
+    /// What quitting now would leave undone, if anything: a call waiting for a decision
+    /// or a credential, a running call, or an investigation still going.
+    pub fn quit_would_interrupt(&self) -> Option<String> {
+        if self.is_replay() || self.state.ended.is_some() {
+            return None;
+        }
+        if let Some(pending) = self.state.pending.first() {
+            let call = &self.state.calls[pending.call()];
+            return Some(format!(
+                "{} waits for your decision; it stays undecided",
+                call.id
+            ));
+        }
+        if let Some(call) = self
+            .state
+            .calls
+            .iter()
+            .find(|c| c.status == CallStatus::Running)
+        {
+            return Some(format!("{} is running; it will be cancelled", call.id));
+        }
+        if self.state.conclusion.is_none() {
+            return Some("the agent has not concluded yet".into());
+        }
+        None
+    }
+
+    /// Quit, or ask first when quitting would interrupt something.
+    fn request_quit(&mut self) {
+        if self.quit_would_interrupt().is_some() {
+            self.overlays.push(Overlay::ConfirmQuit);
+        } else {
+            self.quit();
+        }
+    }
+
     pub fn on_action(&mut self, action: Action) {
         let page = self.transcript_height.saturating_sub(2).max(1);
         match action {
-            Action::Quit => self.quit(),
+            Action::Quit => self.request_quit(),
             Action::Help => self.overlays.push(Overlay::Help { scroll: 0 }),
             Action::PauseResume => self.send(if self.state.paused {
                 Command::Resume
@@ -407,11 +490,11 @@ impl App {
                     Pane::Board => Pane::Transcript,
                 }
             }
-            Action::ScrollUp => self.scroll += 1,
+            Action::ScrollUp => self.scroll = self.scroll.saturating_add(1),
             Action::ScrollDown => self.scroll = self.scroll.saturating_sub(1),
-            Action::PageUp => self.scroll += page,
+            Action::PageUp => self.scroll = self.scroll.saturating_add(page),
             Action::PageDown => self.scroll = self.scroll.saturating_sub(page),
-            Action::ScrollTop => self.scroll = usize::MAX / 2,
+            Action::ScrollTop => self.scroll = usize::MAX,
             Action::ScrollBottom => self.scroll = 0,
             Action::SelectPreviousCall | Action::SelectNextCall => {
                 let count = self.state.calls.len();
@@ -576,9 +659,19 @@ impl App {
         let context = self.context();
         let action = self.keymap.action(context, &key);
         let hypotheses = self.state.hypotheses.clone();
+        // The editor lists the board's order, so a row means the same hypothesis in both.
+        let ranked = self.state.ranked_hypotheses();
         let mut commands = Vec::new();
         let mut close = false;
         match self.overlays.last_mut().expect("an overlay is open") {
+            Overlay::ConfirmQuit => match key.code {
+                KeyCode::Char('y' | 'q') | KeyCode::Enter => {
+                    self.overlays.pop();
+                    self.quit();
+                    return;
+                }
+                _ => close = true,
+            },
             Overlay::Help { scroll } => match key.code {
                 KeyCode::Down | KeyCode::Char('j') => *scroll += 1,
                 KeyCode::Up | KeyCode::Char('k') => *scroll = scroll.saturating_sub(1),
@@ -664,8 +757,9 @@ impl App {
                         }
                     }
                 } else {
-                    let selected =
-                        hypotheses.get(editor.selected.min(hypotheses.len().saturating_sub(1)));
+                    let selected = ranked
+                        .get(editor.selected.min(ranked.len().saturating_sub(1)))
+                        .map(|&i| &hypotheses[i]);
                     let edit = |status: Option<HypothesisStatus>, pinned: Option<bool>| {
                         selected.map(|h| {
                             Command::EditHypothesis(HypothesisEdit {

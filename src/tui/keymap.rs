@@ -61,6 +61,7 @@ actions! {
     FocusLeft => "focus-left": "move focus left",
     FocusRight => "focus-right": "move focus right",
     Activate => "activate": "press the focused button",
+    Review => "review": "set the decision aside to read the transcript and outputs; again to return",
     EditStatement => "edit-statement": "edit the statement",
     AddHypothesis => "add-hypothesis": "add a hypothesis",
     Reject => "reject": "reject (refute) it",
@@ -160,6 +161,9 @@ impl Context {
                 FocusLeft,
                 FocusRight,
                 Activate,
+                Review,
+                PageUp,
+                PageDown,
             ],
             Context::Editor => &[
                 SelectUp,
@@ -277,6 +281,27 @@ impl Key {
             ));
         };
         Ok(Key { code, ctrl, alt })
+    }
+
+    /// The key press this key stands for (tests drive the App with it).
+    pub fn event(&self) -> KeyEvent {
+        let code = match self.code {
+            KeyCodeOrd::Char(c) => KeyCode::Char(c),
+            KeyCodeOrd::F(n) => KeyCode::F(n),
+            KeyCodeOrd::Named(name) => NAMED
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, c)| *c)
+                .expect("named keys come from NAMED"),
+        };
+        let mut modifiers = KeyModifiers::NONE;
+        if self.ctrl {
+            modifiers |= KeyModifiers::CONTROL;
+        }
+        if self.alt {
+            modifiers |= KeyModifiers::ALT;
+        }
+        KeyEvent::new(code, modifiers)
     }
 
     pub fn from_event(event: &KeyEvent) -> Option<Key> {

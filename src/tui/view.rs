@@ -396,27 +396,20 @@ fn render_entry(state: &State, index: usize, width: usize, view: &EntryView) -> 
     }
 }
 
-fn board_lines(app: &App, width: usize) -> Vec<Line<'static>> {
+/// The board's lines, and the line where each hypothesis (in ranked order) starts.
+fn board_lines(app: &App, width: usize) -> (Vec<Line<'static>>, Vec<usize>) {
     let theme = &app.theme;
-    let mut order: Vec<usize> = (0..app.state.hypotheses.len()).collect();
-    let status_rank = |s: HypothesisStatus| match s {
-        HypothesisStatus::Confirmed => 0,
-        HypothesisStatus::Supported => 1,
-        HypothesisStatus::Open => 2,
-        HypothesisStatus::Refuted => 3,
-    };
-    order.sort_by(|&a, &b| {
-        let (ha, hb) = (&app.state.hypotheses[a], &app.state.hypotheses[b]);
-        hb.pinned
-            .cmp(&ha.pinned)
-            .then(status_rank(ha.status).cmp(&status_rank(hb.status)))
-            .then(hb.confidence.total_cmp(&ha.confidence))
-    });
+    let order = app.state.ranked_hypotheses();
     if order.is_empty() {
-        return vec![Line::styled("no hypotheses yet", theme.style("muted"))];
+        return (
+            vec![Line::styled("no hypotheses yet", theme.style("muted"))],
+            Vec::new(),
+        );
     }
     let mut lines = Vec::new();
+    let mut starts = Vec::new();
     for (rank, &i) in order.iter().enumerate() {
+        starts.push(lines.len());
         let h = &app.state.hypotheses[i];
         let role = format!("hypothesis.{}", h.status.label());
         let filled = (h.confidence * 10.0).round() as usize;
@@ -464,7 +457,7 @@ fn board_lines(app: &App, width: usize) -> Vec<Line<'static>> {
             ));
         }
     }
-    lines
+    (lines, starts)
 }
 
 fn hints(app: &App) -> Line<'static> {
@@ -734,185 +727,311 @@ fn draw_field(
     frame.render_widget(&boxed, area);
 }
 
+/// The approval or credential overlay: a body that scrolls (page-up/page-down) with an
+/// indicator of what is hidden, and a footer (buttons, the input field) that is always
+/// on screen, so every word of what will run can be read at any size. `r` hides it to
+/// review the transcript and the pager, and brings it back.
 fn draw_decision(frame: &mut Frame, app: &App, area: Rect) {
     let Some(pending) = app.state.pending.first() else {
         return;
     };
     let theme = &app.theme;
     let call = &app.state.calls[pending.call()];
+    let ui = app.decision.as_ref();
+    if ui.is_some_and(|u| u.hidden) {
+        return draw_hidden_decision(frame, app, area, call);
+    }
     let width = area.width.saturating_sub(4).min(84);
     let inner_w = width.saturating_sub(2) as usize;
-    let ui = app.decision.as_ref();
-    let mut lines = Vec::new();
-    match pending {
+    let (body, footer, input, title, style) = match pending {
         Pending::Approval {
             reason,
             scope,
             preview,
             ..
         } => {
-            let risk_style = theme.style(risk_role(call.risk));
-            let language = if call.tool == "psql" { "sql" } else { "shell" };
-            let command: Vec<Line> = highlight(
-                &wrap(&call.command, inner_w.saturating_sub(10)).join("\n"),
-                language,
-                theme,
+            let (body, footer) = approval_lines(
+                app,
+                call,
+                reason,
+                scope.as_ref(),
+                preview.as_deref(),
+                inner_w,
             );
-            for (i, l) in command.into_iter().enumerate() {
-                let mut spans = vec![if i == 0 {
-                    Span::styled(format!("{:<10}", "Will run"), theme.style("muted"))
-                } else {
-                    Span::raw(" ".repeat(10))
-                }];
-                spans.extend(l.spans);
-                lines.push(Line::from(spans));
-            }
-            lines.extend(labelled(
-                "Target",
-                &call.target,
-                inner_w,
-                theme.style("text"),
-                theme,
-            ));
-            lines.extend(labelled(
-                "Risk",
-                call.risk.label(),
-                inner_w,
-                risk_style,
-                theme,
-            ));
-            lines.extend(labelled("Why", reason, inner_w, theme.style("text"), theme));
-            if let Some(p) = preview {
-                lines.extend(labelled("Preview", p, inner_w, theme.style("muted"), theme));
-            }
-            let session = match scope {
-                Some(scope) => format!("\"approve for session\" covers {}", scope.describe()),
-                None => "\"approve for session\" is not offered: this call is not one statement or command of known risk".into(),
-            };
-            lines.extend(labelled(
-                "Session",
-                &session,
-                inner_w,
-                theme.style("muted"),
-                theme,
-            ));
-            lines.push(Line::default());
-            let focus = ui.map(|u| u.focus);
-            let mut buttons = Vec::new();
-            for button in Button::ALL {
-                let key = app
-                    .keymap
-                    .hint(Context::Approval, button.action())
-                    .unwrap_or_default();
-                let label = match button {
-                    Button::ApproveOnce => "approve once",
-                    Button::ApproveSession => "for session",
-                    Button::EditThenApprove => "edit, approve",
-                    Button::Deny => "deny",
-                };
-                let style = if focus == Some(button) {
-                    theme.style("button.focus")
-                } else {
-                    theme.style("button")
-                };
-                buttons.push(Span::styled(format!("[{key}] {label}"), style));
-                buttons.push(Span::raw("  "));
-            }
-            lines.push(Line::from(buttons));
-            let input_label = ui.and_then(|u| u.input.as_ref()).map(|i| match i {
-                DecisionInput::DenyReason(_) => "Reason for the agent (enter: deny · esc: back)",
-                DecisionInput::EditCommand(_) => "Edit the command (enter: approve it · esc: back)",
+            let input = ui.and_then(|u| u.input.as_ref()).map(|i| match i {
+                DecisionInput::DenyReason(a) | DecisionInput::EditCommand(a) => a,
             });
-            if let Some(label) = input_label {
-                lines.push(Line::default());
-                lines.push(Line::styled(label.to_string(), theme.style("title")));
-            }
-            let input_rows = if input_label.is_some() { 3 } else { 0 };
-            let height = lines.len() as u16 + 2 + input_rows;
-            let rect = centered(area, width, height);
             let title = format!(
                 " Approval needed · {} {} · {} ",
                 call.id,
                 call.tool,
                 call.risk.label()
             );
-            frame.render_widget(Clear, rect);
-            let block = overlay_block(title, risk_style);
-            let inner = block.inner(rect);
-            frame.render_widget(block, rect);
-            frame.render_widget(Paragraph::new(lines), inner);
-            if let Some(input) = ui.and_then(|u| u.input.as_ref()) {
-                let area_rect = Rect {
-                    y: inner.y + inner.height.saturating_sub(3),
-                    height: 3.min(inner.height),
-                    ..inner
-                };
-                let widget = match input {
-                    DecisionInput::DenyReason(a) | DecisionInput::EditCommand(a) => a,
-                };
-                draw_field(frame, widget, "", area_rect, theme);
-            }
+            (
+                body,
+                footer,
+                input,
+                title,
+                theme.style(risk_role(call.risk)),
+            )
         }
         Pending::Credential { target, prompt, .. } => {
-            let style = theme.style("approval.risk.medium");
-            lines.extend(labelled(
-                "Target",
-                target,
-                inner_w,
-                theme.style("text"),
-                theme,
-            ));
-            lines.extend(labelled(
-                "For",
-                &truncate(&call.command, inner_w.saturating_sub(10) * 2),
-                inner_w,
-                theme.style("muted"),
-                theme,
-            ));
-            lines.extend(labelled(
-                "Why",
-                &call.rationale,
-                inner_w,
-                theme.style("text"),
-                theme,
-            ));
-            lines.push(Line::default());
-            lines.push(Line::styled(prompt.clone(), theme.style("title")));
-            let note_start = lines.len();
-            lines.push(Line::default());
-            lines.push(Line::default());
-            lines.push(Line::default());
-            lines.extend(prefixed(
-                "Goes only to this one call. Never shown, recorded, logged or sent to the agent.",
-                inner_w,
-                "",
-                "",
-                theme.style("muted"),
-            ));
-            let height = lines.len() as u16 + 2;
-            let rect = centered(area, width, height);
-            let inner = open_overlay(
-                frame,
-                rect,
-                format!(" Credential needed · {} {} ", call.id, call.tool),
-                style,
-            );
-            frame.render_widget(Paragraph::new(lines), inner);
-            if let Some(ui) = ui {
-                let field = Rect {
-                    y: inner.y + note_start as u16,
-                    height: 3.min(inner.height.saturating_sub(note_start as u16)),
-                    ..inner
-                };
-                draw_field(frame, &ui.credential, "", field, theme);
-            }
+            let (body, footer) = credential_lines(app, call, target, prompt, inner_w);
+            let title = format!(" Credential needed · {} {} ", call.id, call.tool);
+            let input = ui.map(|u| &u.credential);
+            (
+                body,
+                footer,
+                input,
+                title,
+                theme.style("approval.risk.medium"),
+            )
         }
+    };
+    let input_rows: u16 = if input.is_some() { 3 } else { 0 };
+    let footer_rows = footer.len() as u16 + input_rows;
+    let wanted = body.len() as u16 + footer_rows + 2;
+    let rect = centered(area, width, wanted);
+    let inner = open_overlay(frame, rect, title, style);
+    let body_rows = inner.height.saturating_sub(footer_rows) as usize;
+    // When the body overflows, its last row says what is hidden.
+    let overflow = body.len() > body_rows;
+    let content_rows = if overflow {
+        body_rows.saturating_sub(1)
+    } else {
+        body_rows
+    };
+    let scroll = ui
+        .map(|u| u.scroll)
+        .unwrap_or(0)
+        .min(body.len().saturating_sub(content_rows));
+    let hidden_below = body.len().saturating_sub(scroll + content_rows);
+    let mut shown: Vec<Line> = body.into_iter().skip(scroll).take(content_rows).collect();
+    if overflow && body_rows > 0 {
+        let key = |action| {
+            app.keymap
+                .hint(Context::Approval, action)
+                .unwrap_or_default()
+        };
+        let note = match (scroll, hidden_below) {
+            (_, 0) => format!("↑ {scroll} more lines above ({})", key(Action::PageUp)),
+            (0, below) => format!("↓ {below} more lines ({})", key(Action::PageDown)),
+            (above, below) => format!(
+                "↑ {above} above · ↓ {below} below ({}/{})",
+                key(Action::PageUp),
+                key(Action::PageDown)
+            ),
+        };
+        shown.push(Line::styled(note, theme.style("tool.pending")));
     }
+    frame.render_widget(Paragraph::new(shown), inner);
+    let footer_area = Rect {
+        y: inner.y + inner.height.saturating_sub(footer_rows),
+        height: footer_rows.min(inner.height),
+        ..inner
+    };
+    frame.render_widget(Paragraph::new(footer), footer_area);
+    if let Some(field) = input {
+        let field_area = Rect {
+            y: inner.y + inner.height.saturating_sub(input_rows),
+            height: input_rows.min(inner.height),
+            ..inner
+        };
+        draw_field(frame, field, "", field_area, theme);
+    }
+}
+
+/// While the engineer reviews the transcript, the pending decision is one line that
+/// says how to come back to it.
+fn draw_hidden_decision(frame: &mut Frame, app: &App, area: Rect, call: &crate::event::ToolCall) {
+    let key = app
+        .keymap
+        .hint(Context::Approval, Action::Review)
+        .unwrap_or_default();
+    let text = format!(
+        " ⚠ {} {} waits for your decision · {key}: back to it ",
+        call.id, call.tool
+    );
+    let rect = Rect {
+        y: area.y + area.height.saturating_sub(1),
+        height: 1.min(area.height),
+        ..area
+    };
+    frame.render_widget(Clear, rect);
+    frame.render_widget(
+        Paragraph::new(truncate(&text, rect.width as usize)).style(app.theme.style("tool.pending")),
+        rect,
+    );
+}
+
+/// The approval's body (everything about the call) and its footer (the buttons, and
+/// the label of the input field when one is open).
+fn approval_lines(
+    app: &App,
+    call: &crate::event::ToolCall,
+    reason: &str,
+    scope: Option<&crate::event::SessionScope>,
+    preview: Option<&str>,
+    inner_w: usize,
+) -> (Vec<Line<'static>>, Vec<Line<'static>>) {
+    let theme = &app.theme;
+    let mut lines = Vec::new();
+    let language = if call.tool == "psql" { "sql" } else { "shell" };
+    let command: Vec<Line> = highlight(
+        &wrap(&call.command, inner_w.saturating_sub(10)).join("\n"),
+        language,
+        theme,
+    );
+    for (i, l) in command.into_iter().enumerate() {
+        let mut spans = vec![if i == 0 {
+            Span::styled(format!("{:<10}", "Will run"), theme.style("muted"))
+        } else {
+            Span::raw(" ".repeat(10))
+        }];
+        spans.extend(l.spans);
+        lines.push(Line::from(spans));
+    }
+    let text = theme.style("text");
+    lines.extend(labelled("Target", &call.target, inner_w, text, theme));
+    let risk_style = theme.style(risk_role(call.risk));
+    lines.extend(labelled(
+        "Risk",
+        call.risk.label(),
+        inner_w,
+        risk_style,
+        theme,
+    ));
+    lines.extend(labelled("Why", reason, inner_w, text, theme));
+    if let Some(p) = preview {
+        lines.extend(labelled("Preview", p, inner_w, theme.style("muted"), theme));
+    }
+    let session = match scope {
+        Some(scope) => format!("\"approve for session\" covers {}", scope.describe()),
+        None => "\"approve for session\" is not offered: this call is not one statement or command of known risk".into(),
+    };
+    lines.extend(labelled(
+        "Session",
+        &session,
+        inner_w,
+        theme.style("muted"),
+        theme,
+    ));
+    let ui = app.decision.as_ref();
+    let focus = ui.map(|u| u.focus);
+    let mut buttons = Vec::new();
+    for button in Button::ALL {
+        let key = app
+            .keymap
+            .hint(Context::Approval, button.action())
+            .unwrap_or_default();
+        let label = match button {
+            Button::ApproveOnce => "approve once",
+            Button::ApproveSession => "for session",
+            Button::EditThenApprove => "edit, approve",
+            Button::Deny => "deny",
+        };
+        let style = if focus == Some(button) {
+            theme.style("button.focus")
+        } else {
+            theme.style("button")
+        };
+        buttons.push(Span::styled(format!("[{key}] {label}"), style));
+        buttons.push(Span::raw(" "));
+    }
+    // Buttons wrap onto as many rows as the width needs; none is ever cut away.
+    let mut footer = vec![Line::default()];
+    let mut row: Vec<Span<'static>> = Vec::new();
+    let mut row_width = 0;
+    for span in buttons {
+        let w = span.content.width();
+        if row_width + w > inner_w && !row.is_empty() {
+            footer.push(Line::from(std::mem::take(&mut row)));
+            row_width = 0;
+        }
+        row_width += w;
+        row.push(span);
+    }
+    footer.push(Line::from(row));
+    let input_label = ui.and_then(|u| u.input.as_ref()).map(|i| match i {
+        DecisionInput::DenyReason(_) => "Reason for the agent (enter: deny · esc: back)",
+        DecisionInput::EditCommand(_) => "Edit the command (enter: approve it · esc: back)",
+    });
+    if let Some(label) = input_label {
+        footer.push(Line::styled(truncate(label, inner_w), theme.style("title")));
+    }
+    (lines, footer)
+}
+
+/// The credential prompt's body (the whole call it is for) and footer (the prompt).
+fn credential_lines(
+    app: &App,
+    call: &crate::event::ToolCall,
+    target: &str,
+    prompt: &str,
+    inner_w: usize,
+) -> (Vec<Line<'static>>, Vec<Line<'static>>) {
+    let theme = &app.theme;
+    let mut lines = Vec::new();
+    lines.extend(labelled(
+        "Target",
+        target,
+        inner_w,
+        theme.style("text"),
+        theme,
+    ));
+    lines.extend(labelled(
+        "For",
+        &call.command,
+        inner_w,
+        theme.style("muted"),
+        theme,
+    ));
+    lines.extend(labelled(
+        "Why",
+        &call.rationale,
+        inner_w,
+        theme.style("text"),
+        theme,
+    ));
+    lines.extend(prefixed(
+        "Goes only to this one call. Never shown, recorded, logged or sent to the agent.",
+        inner_w,
+        "",
+        "",
+        theme.style("muted"),
+    ));
+    let footer = vec![
+        Line::default(),
+        Line::styled(truncate(prompt, inner_w), theme.style("title")),
+    ];
+    (lines, footer)
 }
 
 fn draw_overlay(frame: &mut Frame, app: &App, overlay: &Overlay, area: Rect) {
     let theme = &app.theme;
     match overlay {
+        Overlay::ConfirmQuit => {
+            let what = app
+                .quit_would_interrupt()
+                .unwrap_or_else(|| "nothing is waiting".into());
+            let width = area.width.saturating_sub(4).min(64);
+            let text = format!("Quit now? {what}. The session is saved; `hunch replay` shows it.");
+            let mut lines = prefixed(
+                &text,
+                width.saturating_sub(2) as usize,
+                "",
+                "",
+                theme.style("text"),
+            );
+            lines.push(Line::default());
+            lines.push(Line::styled(
+                "y/q/enter: quit · any other key: stay",
+                theme.style("title"),
+            ));
+            let rect = centered(area, width, lines.len() as u16 + 2);
+            let inner = open_overlay(frame, rect, " Quit? ".into(), theme.style("tool.pending"));
+            frame.render_widget(Paragraph::new(lines), inner);
+        }
         Overlay::Help { scroll } => {
             let mut lines = Vec::new();
             for (context, entries) in app.keymap.listing() {
@@ -971,7 +1090,9 @@ fn draw_overlay(frame: &mut Frame, app: &App, overlay: &Overlay, area: Rect) {
             let selected_index = editor
                 .selected
                 .min(app.state.hypotheses.len().saturating_sub(1));
-            for (i, h) in app.state.hypotheses.iter().enumerate() {
+            let order = app.state.ranked_hypotheses();
+            for (i, h) in order.iter().map(|&i| (i, &app.state.hypotheses[i])) {
+                let i = order.iter().position(|&o| o == i).unwrap_or(0);
                 let role = format!("hypothesis.{}", h.status.label());
                 let marker = if i == selected_index { "▶ " } else { "  " };
                 let who = if h.author == crate::event::Author::Human {
@@ -1142,8 +1263,10 @@ fn draw_transcript(frame: &mut Frame, app: &mut App, area: Rect, cache: &mut Tra
     let height = inner.height as usize;
     app.transcript_height = height;
     let view = EntryView::of(app);
-    let need = height + app.scroll;
-    let mut reversed: Vec<Line<'static>> = Vec::with_capacity(need);
+    // `scroll` may be anything (scroll-to-top asks for "as far as there is"): clamp it
+    // once the transcript's real length is known, never allocate by it.
+    let need = height.saturating_add(app.scroll);
+    let mut reversed: Vec<Line<'static>> = Vec::new();
     let mut index = app.state.transcript.len();
     while index > 0 && reversed.len() < need {
         index -= 1;
@@ -1165,6 +1288,39 @@ fn draw_transcript(frame: &mut Frame, app: &mut App, area: Rect, cache: &mut Tra
     frame.render_widget(Paragraph::new(visible), inner);
 }
 
+/// The board, scrolled so the selected hypothesis is in view, with what is hidden above
+/// and below counted in its title.
+fn draw_board(frame: &mut Frame, app: &App, area: Rect, border: Style) {
+    let inner_width = area.width.saturating_sub(2) as usize;
+    let height = area.height.saturating_sub(2) as usize;
+    let (lines, starts) = board_lines(app, inner_width);
+    let selected = app.board_selected.min(starts.len().saturating_sub(1));
+    let start = starts.get(selected).copied().unwrap_or(0);
+    let end = starts.get(selected + 1).copied().unwrap_or(lines.len());
+    // Stateless: the selected hypothesis ends at the bottom edge when it fits, starts at
+    // the top edge when it does not.
+    let offset = start
+        .min(end.saturating_sub(height))
+        .min(lines.len().saturating_sub(height));
+    let above = starts.iter().filter(|&&s| s < offset).count();
+    let below = starts.iter().filter(|&&s| s >= offset + height).count();
+    let mut title = format!(" hypotheses ({}) ", app.state.hypotheses.len());
+    if above > 0 {
+        title.push_str(&format!("↑{above} "));
+    }
+    if below > 0 {
+        title.push_str(&format!("↓{below} more "));
+    }
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(border)
+        .title(Span::styled(title, app.theme.style("title")));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let visible: Vec<Line> = lines.into_iter().skip(offset).take(height).collect();
+    frame.render_widget(Paragraph::new(visible), inner);
+}
+
 /// Draw the whole screen.
 pub fn draw(frame: &mut Frame, app: &mut App) {
     let area = frame.area();
@@ -1176,7 +1332,10 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
             Layout::horizontal([Constraint::Min(40), Constraint::Length(board_width)]).areas(main);
         (t, b)
     } else {
-        let wanted = board_lines(app, main.width.saturating_sub(2) as usize).len() as u16 + 2;
+        let wanted = board_lines(app, main.width.saturating_sub(2) as usize)
+            .0
+            .len() as u16
+            + 2;
         let board_height = wanted.min(main.height / 3).max(3);
         let [b, t] =
             Layout::vertical([Constraint::Length(board_height), Constraint::Min(3)]).areas(main);
@@ -1190,17 +1349,7 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
     } else {
         app.theme.style("border")
     };
-    let board_title = format!(" hypotheses ({}) ", app.state.hypotheses.len());
-    let board_block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(border)
-        .title(Span::styled(board_title, app.theme.style("title")));
-    let board_inner = board_block.inner(board_area);
-    frame.render_widget(board_block, board_area);
-    frame.render_widget(
-        Paragraph::new(board_lines(app, board_inner.width as usize)),
-        board_inner,
-    );
+    draw_board(frame, app, board_area, border);
     let [line1, line2] =
         Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(status);
     frame.render_widget(
