@@ -18,5 +18,6 @@ pub mod launch;
 pub mod redact;
 pub mod sanitize;
 pub mod session;
+pub mod text;
 pub mod tools;
 pub mod tui;

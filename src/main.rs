@@ -30,14 +30,19 @@ use std::time::Duration;
     about = "An AI agent investigates a production incident alongside the engineer on call"
 )]
 struct Cli {
-    /// Colour theme: dark, light, high-contrast, or one in the config dir's themes/.
-    #[arg(long, global = true)]
-    theme: Option<String>,
-    /// Keymap: default, vim, or one in the config dir's keymaps/.
-    #[arg(long, global = true)]
-    keymap: Option<String>,
     #[command(subcommand)]
     command: Commands,
+}
+
+/// How the TUI looks and which keys it takes (only the commands that open it).
+#[derive(clap::Args, Clone, Default)]
+struct LookOptions {
+    /// Colour theme: dark, light, high-contrast, or one in the config dir's themes/.
+    #[arg(long)]
+    theme: Option<String>,
+    /// Keymap: default, vim, or one in the config dir's keymaps/.
+    #[arg(long)]
+    keymap: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -132,10 +137,12 @@ enum Commands {
     Demo {
         #[command(flatten)]
         run: RunOptions,
+        #[command(flatten)]
+        look: LookOptions,
         /// Investigate this bundle directory instead of the embedded incident.
         #[arg(long)]
         bundle: Option<PathBuf>,
-        /// Write the embedded demo bundle to this directory and exit.
+        /// Write the embedded demo bundle to this new (or empty) directory and exit.
         #[arg(long, value_name = "DIR", conflicts_with = "bundle")]
         write_bundle: Option<PathBuf>,
     },
@@ -145,6 +152,8 @@ enum Commands {
     Investigate {
         #[command(flatten)]
         run: RunOptions,
+        #[command(flatten)]
+        look: LookOptions,
         /// An `[environments.NAME]` from config.toml: Prometheus, Loki, kubectl, PostgreSQL, MCP.
         #[arg(long)]
         env: Option<String>,
@@ -159,6 +168,8 @@ enum Commands {
     Replay {
         /// A session file (see `hunch sessions`).
         file: PathBuf,
+        #[command(flatten)]
+        look: LookOptions,
     },
     /// List recorded sessions, newest first.
     Sessions,
@@ -200,16 +211,13 @@ struct Look {
     keymap: Keymap,
 }
 
-fn look(
-    cli_theme: Option<String>,
-    cli_keymap: Option<String>,
-    config: &Config,
-    paths: &Paths,
-) -> Result<Look> {
-    let theme_name = cli_theme
+fn look(options: LookOptions, config: &Config, paths: &Paths) -> Result<Look> {
+    let theme_name = options
+        .theme
         .or(config.theme.clone())
         .unwrap_or_else(|| "dark".into());
-    let keymap_name = cli_keymap
+    let keymap_name = options
+        .keymap
         .or(config.keymap.clone())
         .unwrap_or_else(|| "default".into());
     Ok(Look {
@@ -218,7 +226,49 @@ fn look(
     })
 }
 
-fn main() -> Result<()> {
+/// Exit codes and messages: an error is printed with its causes; output that was cut off
+/// by its reader (`hunch sessions | head -2`) ends quietly, as with any Unix tool.
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) if is_broken_pipe(&e) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// The TUI draws on a terminal; without one it says so before anything is recorded.
+fn require_terminal(what: &str, instead: &str) -> Result<()> {
+    use std::io::IsTerminal;
+    if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
+        bail!("{what} needs a terminal (stdin and stdout); {instead}");
+    }
+    Ok(())
+}
+
+/// `--write-bundle` never overwrites: the directory must be new or empty.
+fn ensure_new_directory(dir: &Path) -> Result<()> {
+    let occupied = std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some());
+    if occupied {
+        bail!(
+            "{} already exists and is not empty; nothing was written (choose a new directory, so no edited file is overwritten)",
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
+fn run() -> Result<()> {
     let cli = Cli::parse();
     let paths = Paths::discover()?;
     init_logging(&paths)?;
@@ -226,10 +276,12 @@ fn main() -> Result<()> {
     match cli.command {
         Commands::Demo {
             run,
+            look: look_options,
             bundle,
             write_bundle,
         } => {
             if let Some(dir) = write_bundle {
+                ensure_new_directory(&dir)?;
                 Bundle::write_demo(&dir)
                     .with_context(|| format!("writing the demo bundle to {}", dir.display()))?;
                 println!("wrote the demo bundle to {}", dir.display());
@@ -247,12 +299,12 @@ fn main() -> Result<()> {
                 run,
                 &config,
                 &paths,
-                cli.theme,
-                cli.keymap,
+                look_options,
             )
         }
         Commands::Investigate {
             run,
+            look: look_options,
             env,
             bundle,
             alert,
@@ -294,36 +346,40 @@ fn main() -> Result<()> {
                 }
                 (None, None) => bail!("give --env NAME or --bundle DIR"),
             };
-            investigate(
-                source, &runtime, run, &config, &paths, cli.theme, cli.keymap,
-            )
+            investigate(source, &runtime, run, &config, &paths, look_options)
         }
-        Commands::Replay { file } => {
-            let look = look(cli.theme, cli.keymap, &config, &paths)?;
+        Commands::Replay {
+            file,
+            look: look_options,
+        } => {
+            let look = look(look_options, &config, &paths)?;
             run_replay(&file, look)
         }
         Commands::Models { offline } => list_models(&config, offline),
         Commands::Logs(command) => logs(command),
         Commands::Metrics(command) => metrics(command),
         Commands::Sessions => {
+            use std::io::Write;
             let sessions = hunch::session::list_sessions(&paths.sessions_dir())?;
+            let mut out = std::io::stdout().lock();
             if sessions.is_empty() {
-                println!("no sessions yet in {}", paths.sessions_dir().display());
+                writeln!(out, "no sessions yet in {}", paths.sessions_dir().display())?;
             }
             for s in sessions {
-                let warn = if s.warnings > 0 {
-                    format!("  ({} damaged lines)", s.warnings)
-                } else {
-                    String::new()
+                let warn = match s.warnings {
+                    0 => String::new(),
+                    1 => "  (1 damaged line)".to_string(),
+                    n => format!("  ({n} damaged lines)"),
                 };
-                println!(
+                writeln!(
+                    out,
                     "{}  {:<32}  {:>3} steps  {:<9}  {}{warn}",
                     s.started,
                     s.title,
                     s.steps,
                     if s.concluded { "concluded" } else { "open" },
                     s.path.display()
-                );
+                )?;
             }
             Ok(())
         }
@@ -336,9 +392,14 @@ fn investigate(
     run: RunOptions,
     config: &Config,
     paths: &Paths,
-    theme: Option<String>,
-    keymap: Option<String>,
+    look_options: LookOptions,
 ) -> Result<()> {
+    if !run.headless {
+        require_terminal(
+            "the investigation TUI",
+            "for line output run it with --headless (add --json for JSON lines)",
+        )?;
+    }
     let mut budget = Budget {
         max_steps: run.max_steps,
         max_tokens: run.max_tokens,
@@ -384,7 +445,7 @@ fn investigate(
     if run.headless {
         run_headless(setup, runtime, paths, run.json)
     } else {
-        let look = look(theme, keymap, config, paths)?;
+        let look = look(look_options, config, paths)?;
         run_live(setup, runtime, paths, look)
     }
 }
@@ -493,11 +554,19 @@ fn logs(command: LogsCommand) -> Result<()> {
                 writeln!(out)?;
             } else {
                 let skipped = if skipped > 0 {
-                    format!(" ({skipped} earlier lines skipped)")
+                    format!(
+                        " ({} skipped)",
+                        hunch::text::plural(skipped, "earlier line")
+                    )
                 } else {
                     String::new()
                 };
-                writeln!(out, "{lines} lines → {} templates{skipped}", rows.len())?;
+                writeln!(
+                    out,
+                    "{} → {}{skipped}",
+                    hunch::text::plural(lines, "line"),
+                    hunch::text::plural(rows.len(), "template")
+                )?;
                 for r in rows {
                     let new = if r.new { "NEW " } else { "" };
                     let burst = r
@@ -770,6 +839,10 @@ fn run_replay(file: &Path, look: Look) -> Result<()> {
                 .unwrap_or_default()
         );
     }
+    require_terminal(
+        "the replay viewer",
+        "the session file itself is JSON lines, one event each",
+    )?;
     let warnings: Vec<String> = log.warnings.iter().map(|w| w.to_string()).collect();
     for w in &warnings {
         eprintln!("warning: {}: {w}", file.display());
@@ -782,6 +855,9 @@ fn run_replay(file: &Path, look: Look) -> Result<()> {
         let mut app = App::new(state, Mode::Replay(replay), look.keymap, look.theme);
         app.session_file = Some(file.to_path_buf());
         app.blobs = Some(blob_store_for(file));
+        app.flash = warnings
+            .first()
+            .map(|w| format!("⚠ damaged line skipped: {w}"));
         app.sync_decision();
         hunch::tui::run(&mut app, None)
             .await
@@ -801,18 +877,34 @@ fn run_headless(
 ) -> Result<()> {
     let launched = launch(setup, &paths.data_dir).context("creating the session file")?;
     let session_file = launched.session_file.clone();
+    let recorder = launched.recorder;
     let concluded = runtime.block_on(async move {
         let mut engine = launched.engine;
         let mut events = engine.subscribe();
         let run = tokio::spawn(engine.run());
         let mut printer = hunch::headless::Printer::new(std::io::stdout().lock(), json);
+        // A reader that stops early (`| head -1`) ends the printing, not the
+        // investigation: it runs on and is recorded in full.
+        let mut reader_gone = false;
         while let Some(event) = events.recv().await {
-            printer.print(&event)?;
+            if reader_gone {
+                continue;
+            }
+            match printer.print(&event) {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => reader_gone = true,
+                result => result?,
+            }
         }
         let state = run.await?;
         drop(launched.handle);
         anyhow::Ok(state.conclusion.is_some())
     })?;
+    // Every event is on disk before the process ends.
+    match recorder.join() {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => bail!("the session file is incomplete: {e}"),
+        Err(_) => bail!("the recorder stopped unexpectedly; the session file may be incomplete"),
+    }
     eprintln!("session: {}", session_file.display());
     if !concluded {
         bail!("the investigation ended without a conclusion");

@@ -200,7 +200,8 @@ fn a_full_investigation_then_its_replay() {
     // Edit the deploy hypothesis (H3) while the approval waits.
     t.keys("main", &["h"]);
     t.wait_for("main", "your edits are authoritative", 10);
-    t.keys("main", &["Down", "Down", "e"]);
+    // The editor lists the board's order: the leading H3 first.
+    t.keys("main", &["e"]);
     t.wait_for("main", "Edit H3", 10);
     t.keys("main", &["C-j"]);
     t.literal(
@@ -316,11 +317,14 @@ fn a_denial_reason_changes_what_the_agent_does_next() {
     t.keys("main", &["Enter"]);
     let next = t.wait_for("main", "Approval needed · c9 psql", 30);
     assert!(next.contains("pg_terminate_backend"), "{next}");
+    // Quitting while c9 waits asks first.
     t.keys("main", &["q"]);
+    t.wait_for("main", "Quit now? c9 waits for your decision", 10);
+    t.keys("main", &["y"]);
     let exited = t.wait_for("main", "HUNCH-EXITED-0", 15);
     let log = hunch::session::read_session(&session_path(&exited)).unwrap();
     let state = hunch::event::State::from_events(&log.events);
-    let said = state.transcript.iter().any(|e| matches!(e, hunch::event::Entry::Reasoning(t) if t.contains("You denied `kubectl rollout undo") && t.contains("PCI fix") && t.contains("Taking that into account")));
+    let said = state.transcript.iter().any(|e| matches!(e, hunch::event::Entry::Reasoning(t) if t.contains("`kubectl rollout undo deployment/payments -n shop` was not run (denied") && t.contains("PCI fix") && t.contains("Taking that into account")));
     assert!(
         said,
         "the agent quotes the reason and re-plans: {:?}",
@@ -429,4 +433,111 @@ fn a_broken_config_is_named_and_nothing_starts() {
         stderr.contains("config.toml:2:") && stderr.contains("read-only"),
         "{stderr}"
     );
+}
+
+#[test]
+fn every_scroll_key_and_a_small_window_in_the_real_binary() {
+    let mut t = Tmux::start("keys", "demo --pace 2");
+    t.wait_for("main", "Credential needed", 30);
+    t.literal("main", "pw");
+    t.keys("main", &["Enter"]);
+    t.wait_for("main", "Approval needed", 30);
+    // Set the approval aside, then scroll to the top and back: this used to panic.
+    t.keys("main", &["r"]);
+    t.wait_for("main", "waits for your decision", 10);
+    t.keys("main", &["g", "Home", "k", "PageUp", "G", "End"]);
+    t.wait_for("main", "waits for your decision", 10);
+    t.resize("main", 60, 20);
+    t.keys("main", &["r"]);
+    let small = t.wait_for("main", "[n] deny", 10);
+    assert!(small.contains("[y] approve once"), "{small}");
+    t.resize("main", 120, 36);
+    t.keys("main", &["q"]);
+    t.wait_for("main", "Quit now?", 10);
+    t.keys("main", &["y"]);
+    let exited = t.wait_for("main", "HUNCH-EXITED-0", 15);
+    let path = session_path(&exited);
+    t.open("replay", &format!("replay {}", path.display()));
+    t.wait_for("replay", "REPLAY", 10);
+    t.keys("replay", &["C-e", "g", "Home", "G"]);
+    std::thread::sleep(Duration::from_millis(300));
+    t.keys("replay", &["q"]);
+    t.wait_for("replay", "HUNCH-EXITED-0", 10);
+}
+
+#[test]
+fn without_a_terminal_or_with_a_closed_pipe_nothing_breaks() {
+    let dirs = tempfile::tempdir().unwrap();
+    let d = dirs.path();
+    let run = |shell: &str| {
+        let out = Command::new("bash")
+            .args(["-c", shell])
+            .env("XDG_DATA_HOME", d.join("data"))
+            .env("XDG_CONFIG_HOME", d.join("config"))
+            .env("XDG_STATE_HOME", d.join("state"))
+            .env("HUNCH", env!("CARGO_BIN_EXE_hunch"))
+            .output()
+            .unwrap();
+        (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (_, err) = run("$HUNCH demo </dev/null >/dev/null; echo rc=$?");
+    assert!(
+        err.contains("needs a terminal") && err.contains("--headless"),
+        "{err}"
+    );
+    assert!(
+        !d.join("data/hunch/sessions").exists(),
+        "no empty session is left behind"
+    );
+    let (out, err) = run("$HUNCH demo --headless | head -1; echo rc=${PIPESTATUS[0]}");
+    assert!(out.ends_with("rc=0\n"), "{out} {err}");
+    assert!(
+        !err.contains("Broken pipe") && !err.contains("panicked"),
+        "{err}"
+    );
+    let sessions = d.join("data/hunch/sessions");
+    let file = files_under(&sessions)
+        .pop()
+        .expect("the session was recorded");
+    let types = event_types(&file);
+    assert_eq!(types.last().map(String::as_str), Some("session_ended"));
+    let log = hunch::session::read_session(&file).unwrap();
+    let state = hunch::event::State::from_events(&log.events);
+    assert_eq!(
+        state.ended.as_deref(),
+        Some("concluded"),
+        "not \"engineer quit\""
+    );
+    run("$HUNCH demo --headless >/dev/null 2>&1; $HUNCH demo --headless >/dev/null 2>&1");
+    let (out, err) = run("$HUNCH sessions | head -1; echo rc=${PIPESTATUS[0]}");
+    assert!(
+        out.ends_with("rc=0\n") && !err.contains("Broken pipe"),
+        "{out} {err}"
+    );
+    let (out, err) = run(
+        "for i in $(seq 1 50000); do echo \"conn from 10.0.0.$((i % 200)) port $i\"; done | $HUNCH logs cluster | head -1; echo rc=${PIPESTATUS[1]}",
+    );
+    assert!(
+        out.ends_with("rc=0\n") && !err.contains("Broken pipe"),
+        "{out} {err}"
+    );
+    let (_, err) = run(&format!(
+        "$HUNCH replay {} </dev/null >/dev/null; echo rc=$?",
+        file.display()
+    ));
+    assert!(err.contains("needs a terminal"), "{err}");
+    let bundle = d.join("bundle");
+    run(&format!("$HUNCH demo --write-bundle {}", bundle.display()));
+    std::fs::write(bundle.join("incident.toml"), "edited").unwrap();
+    let (_, err) = run(&format!("$HUNCH demo --write-bundle {}", bundle.display()));
+    assert!(err.contains("not empty; nothing was written"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(bundle.join("incident.toml")).unwrap(),
+        "edited"
+    );
+    let (_, err) = run("$HUNCH sessions --theme dark");
+    assert!(err.contains("unexpected argument '--theme'"), "{err}");
 }

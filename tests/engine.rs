@@ -74,14 +74,22 @@ async fn approving_reaches_the_deploy_root_cause_and_never_records_the_secret() 
         .state
         .hypotheses
         .iter()
-        .find(|h| h.key.as_deref() == Some("deploy:catalog"))
+        .find(|h| {
+            h.key
+                .as_deref()
+                .is_some_and(|k| k.starts_with("deploy:catalog#"))
+        })
         .unwrap();
     assert_eq!(catalog.status, HypothesisStatus::Refuted);
     let payments = out
         .state
         .hypotheses
         .iter()
-        .find(|h| h.key.as_deref() == Some("deploy:payments"))
+        .find(|h| {
+            h.key
+                .as_deref()
+                .is_some_and(|k| k.starts_with("deploy:payments#"))
+        })
         .unwrap();
     assert_eq!(payments.status, HypothesisStatus::Confirmed);
 }
@@ -91,7 +99,10 @@ async fn rejecting_the_deploy_hypothesis_replans_to_a_different_conclusion() {
     let mut rejected = false;
     let out = run_demo(Policy::Ask, Approver::Human, |event, state, handle| {
         if let EventKind::HypothesisUpserted { hypothesis } = &event.kind
-            && hypothesis.key.as_deref() == Some("deploy:payments")
+            && hypothesis
+                .key
+                .as_deref()
+                .is_some_and(|k| k.starts_with("deploy:payments#"))
             && !rejected
         {
             rejected = true;
@@ -127,7 +138,11 @@ async fn rejecting_the_deploy_hypothesis_replans_to_a_different_conclusion() {
         .state
         .hypotheses
         .iter()
-        .find(|h| h.key.as_deref() == Some("deploy:payments"))
+        .find(|h| {
+            h.key
+                .as_deref()
+                .is_some_and(|k| k.starts_with("deploy:payments#"))
+        })
         .unwrap();
     assert_eq!(
         h.status,
@@ -962,5 +977,180 @@ async fn a_step_budget_ends_the_session() {
     );
     assert!(
         matches!(state.transcript.last(), Some(hunch::event::Entry::Error(e)) if e.starts_with("budget: budget reached"))
+    );
+}
+
+#[tokio::test]
+async fn after_an_edited_rollback_the_agent_sees_what_ran_and_does_not_roll_back_again() {
+    let outcome = run_demo(
+        Policy::Ask,
+        Approver::Human,
+        |event, _, handle| match &event.kind {
+            EventKind::CredentialRequested { id, .. } => handle.send(Command::SupplyCredential {
+                id: id.clone(),
+                secret: hunch::tools::Secret::new(SECRET.into()),
+            }),
+            EventKind::ApprovalRequested { id, command, .. }
+                if command.contains("rollout undo") =>
+            {
+                handle.send(Command::Approve {
+                    id: id.clone(),
+                    approval: Approval::Edited(format!("{command} --to-revision=2")),
+                })
+            }
+            EventKind::ApprovalRequested { id, .. } => handle.send(Command::Approve {
+                id: id.clone(),
+                approval: Approval::Once,
+            }),
+            _ => {}
+        },
+    )
+    .await;
+    let rollbacks: Vec<_> = outcome
+        .state
+        .calls
+        .iter()
+        .filter(|c| c.command.contains("rollout undo"))
+        .collect();
+    assert_eq!(rollbacks.len(), 1, "{:?}", outcome.commands());
+    assert!(rollbacks[0].command.ends_with("--to-revision=2"));
+    let conclusion = outcome.state.conclusion.as_ref().expect("concluded");
+    assert!(
+        conclusion.evidence.contains(&rollbacks[0].id),
+        "the conclusion cites the edited rollback: {conclusion:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_hypothesis_the_engineer_rejected_never_gains_confidence() {
+    let outcome = run_demo(
+        Policy::Ask,
+        Approver::Human,
+        |event, state, handle| match &event.kind {
+            EventKind::HypothesisUpserted { hypothesis }
+                if hypothesis.status == HypothesisStatus::Supported
+                    && !state
+                        .hypotheses
+                        .iter()
+                        .any(|h| h.author == hunch::event::Author::Human) =>
+            {
+                handle.send(Command::EditHypothesis(HypothesisEdit {
+                    id: Some(hypothesis.id.clone()),
+                    status: Some(HypothesisStatus::Refuted),
+                    ..Default::default()
+                }))
+            }
+            _ => approve_everything(event, state, handle),
+        },
+    )
+    .await;
+    let rejected = outcome
+        .state
+        .hypotheses
+        .iter()
+        .find(|h| h.author == hunch::event::Author::Human)
+        .expect("one was rejected");
+    let at_rejection = outcome
+        .events
+        .iter()
+        .find_map(|e| match &e.kind {
+            EventKind::HypothesisEdited { hypothesis, .. } if hypothesis.id == rejected.id => {
+                Some(hypothesis.confidence)
+            }
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(rejected.status, HypothesisStatus::Refuted);
+    assert!(
+        rejected.confidence <= at_rejection,
+        "{} rose from {at_rejection} to {}",
+        rejected.id,
+        rejected.confidence
+    );
+    let ranked = outcome.state.ranked_hypotheses();
+    assert_eq!(
+        outcome.state.hypotheses[*ranked.last().unwrap()].status,
+        HypothesisStatus::Refuted,
+        "refuted ones rank last"
+    );
+}
+
+#[tokio::test]
+async fn two_changes_of_one_service_are_two_hypotheses() {
+    let mut bundle = hunch::bundle::Bundle::demo();
+    let config = bundle
+        .events
+        .iter()
+        .find(|e| e.service == "inventory")
+        .expect("the demo has an inventory config change")
+        .clone();
+    bundle.events.push(hunch::bundle::ChangeEvent {
+        time: config.time + chrono::Duration::minutes(5),
+        kind: "deploy".into(),
+        service: "inventory".into(),
+        detail: "v1.4.0 -> v1.5.0".into(),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let setup = hunch::launch::SessionSetup {
+        source: hunch::launch::Source::Bundle(Box::new(bundle)),
+        brain: Box::new(hunch::brain::offline::OfflineBrain::new(
+            std::time::Duration::ZERO,
+        )),
+        budget: Default::default(),
+        policy: Policy::Ask,
+        approver: Approver::Nobody,
+        exit_when_idle: true,
+        user: "erin".into(),
+        redactor: Default::default(),
+    };
+    let launched = hunch::launch::launch(setup, dir.path()).unwrap();
+    let state = launched.engine.run().await;
+    let inventory: Vec<_> = state
+        .hypotheses
+        .iter()
+        .filter(|h| h.statement.starts_with("inventory"))
+        .collect();
+    assert_eq!(inventory.len(), 2, "{:#?}", state.hypotheses);
+    assert_ne!(inventory[0].id, inventory[1].id);
+    assert!(inventory.iter().any(|h| h.statement.contains("config")));
+    assert!(inventory.iter().any(|h| h.statement.contains("v1.5.0")));
+}
+
+#[tokio::test]
+async fn a_steer_while_an_approval_waits_sets_the_call_aside_and_re_plans() {
+    let mut steered = false;
+    let outcome = run_demo(
+        Policy::Ask,
+        Approver::Human,
+        |event, state, handle| match &event.kind {
+            EventKind::ApprovalRequested { .. } if !steered => {
+                steered = true;
+                handle.send(Command::Steer("clear the stuck DB sessions instead".into()));
+            }
+            _ => approve_everything(event, state, handle),
+        },
+    )
+    .await;
+    let first = outcome
+        .state
+        .calls
+        .iter()
+        .find(|c| c.decision.is_some())
+        .expect("a call was decided");
+    assert!(
+        matches!(&first.decision, Some((Decision::Denied { reason }, by)) if reason.contains("steered instead") && by == "alice"),
+        "{:?}",
+        first.decision
+    );
+    let steer_at = outcome
+        .position(|k| matches!(k, EventKind::Steering { .. }))
+        .unwrap();
+    let turn_after = outcome.events[steer_at..]
+        .iter()
+        .any(|e| matches!(e.kind, EventKind::TurnStarted { .. }));
+    assert!(turn_after, "the agent took a new turn after the steer");
+    assert!(
+        outcome.state.transcript.iter().any(|e| matches!(e, hunch::event::Entry::Reasoning(t) if t.contains("clear the stuck DB sessions"))),
+        "the agent read the steer"
     );
 }

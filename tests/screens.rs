@@ -162,7 +162,11 @@ fn board_after_human_edit() {
         .state
         .hypotheses
         .iter()
-        .find(|h| h.key.as_deref() == Some("deploy:payments"))
+        .find(|h| {
+            h.key
+                .as_deref()
+                .is_some_and(|k| k.starts_with("deploy:payments#"))
+        })
         .unwrap()
         .clone();
     h.status = HypothesisStatus::Refuted;
@@ -486,4 +490,27 @@ fn pager_shows_the_raw_data_behind_a_digest() {
     );
     assert!(screen.contains("WARN cart redis: i/o timeout"), "{screen}");
     assert_snapshot!(screen);
+}
+
+/// The README's key table is the default keymap's listing (`HUNCH_UPDATE_README=1` rewrites it).
+#[test]
+fn the_readme_key_table_is_generated_from_the_keymap() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
+    let readme = std::fs::read_to_string(&path).unwrap();
+    let begin = readme
+        .find("<!-- keys:begin")
+        .expect("the README marks its key table");
+    let body_start = readme[begin..].find('\n').unwrap() + begin + 1;
+    let end = readme.find("<!-- keys:end -->").unwrap();
+    let table = Keymap::default_keymap().markdown_table();
+    if std::env::var("HUNCH_UPDATE_README").is_ok_and(|v| v == "1") {
+        let updated = format!("{}{table}{}", &readme[..body_start], &readme[end..]);
+        std::fs::write(&path, updated).unwrap();
+        return;
+    }
+    assert_eq!(
+        &readme[body_start..end],
+        table,
+        "the README's key table is stale: run HUNCH_UPDATE_README=1 cargo test --test screens"
+    );
 }

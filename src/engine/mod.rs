@@ -772,8 +772,8 @@ impl Engine {
         let mut text: Vec<String> = selected.into_iter().take(MAX_LINES).collect();
         if total > MAX_LINES {
             text.push(format!(
-                "[{} more lines; narrow the range or the pattern]",
-                total - MAX_LINES
+                "[{}; narrow the range or the pattern]",
+                crate::text::plural(total - MAX_LINES, "more line")
             ));
         }
         if text.is_empty() {
@@ -806,9 +806,14 @@ impl Engine {
                 })
                 .cloned();
             let hypothesis = match existing {
-                // The engineer's word stands: the brain adds evidence and confidence only.
+                // The engineer's word stands: the brain adds evidence and confidence only,
+                // and a hypothesis the engineer refuted never gains confidence.
                 Some(h) if h.author == Author::Human => Hypothesis {
-                    confidence: proposed.confidence,
+                    confidence: if h.status == HypothesisStatus::Refuted {
+                        proposed.confidence.min(h.confidence)
+                    } else {
+                        proposed.confidence
+                    },
                     evidence: proposed.evidence,
                     ..h
                 },
@@ -850,7 +855,7 @@ impl Engine {
                 .into_iter()
                 .filter(|id| self.state.call(id).is_some())
                 .collect(),
-            follow_ups: args.follow_ups.iter().map(|f| for_display(f)).collect(),
+            follow_ups: distinct_follow_ups(&args.follow_ups),
         };
         let uncited = conclusion.evidence.is_empty();
         self.emit(EventKind::Concluded { conclusion });
@@ -917,6 +922,20 @@ impl Engine {
                         for_display(&reason)
                     };
                     return Ok((Decision::Denied { reason }, envelope.by));
+                }
+                // Steering while a call waits is a new direction: the call is set aside
+                // (the agent may propose it again) and the agent re-plans with the steer.
+                Command::Steer(text) => {
+                    let by = envelope.by.clone();
+                    let reason = format!(
+                        "set aside: {by} steered instead (\"{}\")",
+                        for_display(&text)
+                    );
+                    self.handle_side_command(Envelope {
+                        by: envelope.by,
+                        command: Command::Steer(text),
+                    })?;
+                    return Ok((Decision::Denied { reason }, by));
                 }
                 command => self.handle_side_command(Envelope {
                     by: envelope.by,
@@ -1321,5 +1340,65 @@ fn edited_call(
 fn unrecordable(error: &serde_json::Error) -> EventKind {
     EventKind::Notice {
         text: format!("an event could not be cleaned for recording and was dropped ({error})"),
+    }
+}
+
+/// Follow-ups without near-repeats: one that names the same setting or command (a
+/// backticked term) as an earlier one and shares another word with it, or whose words
+/// mostly repeat an earlier one's, is dropped. Two sources saying "set
+/// `idle_in_transaction_session_timeout` to 30s" become one.
+fn distinct_follow_ups(follow_ups: &[String]) -> Vec<String> {
+    use std::collections::BTreeSet;
+    fn words(text: &str) -> BTreeSet<String> {
+        text.split(|c: char| !c.is_alphanumeric() && c != '_')
+            .filter(|w| w.len() > 2)
+            .map(str::to_lowercase)
+            .collect()
+    }
+    fn named_terms(text: &str) -> BTreeSet<String> {
+        text.split('`')
+            .skip(1)
+            .step_by(2)
+            .filter_map(|span| span.split_whitespace().next())
+            .map(str::to_lowercase)
+            .collect()
+    }
+    let mut kept: Vec<(String, BTreeSet<String>, BTreeSet<String>)> = Vec::new();
+    for text in follow_ups {
+        let text = for_display(text).trim().to_string();
+        let (these, terms) = (words(&text), named_terms(&text));
+        let repeats = kept.iter().any(|(_, earlier, earlier_terms)| {
+            let shared = these.intersection(earlier).count();
+            let smaller = these.len().min(earlier.len()).max(1);
+            let same_term = terms.intersection(earlier_terms).count();
+            (same_term > 0 && shared > same_term) || (shared * 2 > smaller && shared >= 2)
+        });
+        if !text.is_empty() && !repeats {
+            kept.push((text, these, terms));
+        }
+    }
+    kept.into_iter().map(|(text, ..)| text).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::distinct_follow_ups;
+
+    #[test]
+    fn near_identical_follow_ups_are_kept_once() {
+        let follow_ups = [
+            "`idle_in_transaction_session_timeout = 30s` on orders-db (not yet done). (from INC-2041)".to_string(),
+            "Set `idle_in_transaction_session_timeout` on the database (30s is a common choice).".into(),
+            "Alert when connections stay above 80% of `max_connections` for 2 minutes.".into(),
+            "Keep the previous release pinned until the regression is understood.".into(),
+        ];
+        let kept = distinct_follow_ups(&follow_ups);
+        assert_eq!(kept.len(), 3, "{kept:?}");
+        assert!(kept[0].contains("INC-2041"));
+        let different = [
+            "Alert above 80% of `max_connections`".to_string(),
+            "Raise `max_connections`".into(),
+        ];
+        assert_eq!(distinct_follow_ups(&different).len(), 2);
     }
 }

@@ -434,7 +434,11 @@ impl Tool for ChangeEvents {
                 .map(|e| json!({"time": e.time.format("%Y-%m-%dT%H:%M:%SZ").to_string(), "kind": e.kind, "service": e.service, "detail": e.detail}))
                 .collect();
             let deploys = rows.iter().filter(|r| r["kind"] == "deploy").count();
-            let digest = format!("{} change events, {deploys} deploys", rows.len());
+            let digest = format!(
+                "{}, {}",
+                crate::text::plural(rows.len(), "change event"),
+                crate::text::plural(deploys, "deploy")
+            );
             Ok(json_output(&json!({"events": rows}), digest))
         })
     }

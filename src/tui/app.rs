@@ -160,6 +160,8 @@ pub struct App {
     pub quit: bool,
     /// Height of the transcript at the last draw, for paging.
     pub transcript_height: usize,
+    /// A one-line message in place of the key hints, until the next key.
+    pub flash: Option<String>,
 }
 
 fn text_area(initial: &str, placeholder: &str) -> TextArea<'static> {
@@ -199,6 +201,7 @@ impl App {
             now: Utc::now(),
             quit: false,
             transcript_height: 20,
+            flash: None,
         }
     }
 
@@ -277,6 +280,7 @@ impl App {
         if key.kind != crossterm::event::KeyEventKind::Press {
             return;
         }
+        self.flash = None;
         if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
             if matches!(self.overlays.last(), Some(Overlay::ConfirmQuit)) {
                 self.quit();
@@ -342,6 +346,9 @@ impl App {
         }
         if let Pending::Credential { .. } = pending {
             match key.code {
+                KeyCode::Enter if ui.credential.lines().join("").is_empty() => {
+                    self.flash = Some("the password is empty: type it, or esc to refuse".into());
+                }
                 KeyCode::Enter => {
                     let secret = Secret::new(ui.credential.lines().join(""));
                     ui.credential = TextArea::default();
@@ -478,7 +485,7 @@ impl App {
             {
                 self.send(Command::CancelRunning)
             }
-            Action::CancelCall => {}
+            Action::CancelCall => self.flash = Some("nothing is running to cancel".into()),
             Action::EditHypotheses => self.open_editor(),
             Action::Steer => self.overlays.push(Overlay::Steer(text_area(
                 "",

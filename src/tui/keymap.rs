@@ -34,7 +34,7 @@ macro_rules! actions {
 }
 
 actions! {
-    Quit => "quit": "quit (the session is saved)",
+    Quit => "quit": "quit (asks first while something runs or waits; the session is saved)",
     Help => "help": "show this help",
     PauseResume => "pause-resume": "pause or resume the agent",
     CancelCall => "cancel-call": "stop the tool call that is running (its processes are killed)",
@@ -488,6 +488,11 @@ impl Keymap {
                 }
             }
         }
+        // Help and hints list actions in the order they are declared (related keys
+        // together), whatever order the files wrote them in.
+        for list in listing.values_mut() {
+            list.sort_by_key(|(action, _)| Action::ALL.iter().position(|a| a == action));
+        }
         let source_name = layers.first().map(|(s, _)| s.clone()).unwrap_or_default();
         let mut bindings = HashMap::new();
         for (context, entries) in &listing {
@@ -552,6 +557,26 @@ impl Keymap {
 
     pub fn listing(&self) -> &BTreeMap<Context, Vec<(Action, Vec<Key>)>> {
         &self.listing
+    }
+
+    /// The key table of the README, from the same listing the help overlay shows, so the
+    /// two can't drift (a test compares them).
+    pub fn markdown_table(&self) -> String {
+        let mut out = String::from("| where | key | does |\n|---|---|---|\n");
+        for (context, entries) in &self.listing {
+            let mut first = true;
+            for (action, keys) in entries.iter().filter(|(_, keys)| !keys.is_empty()) {
+                let keys: Vec<String> = keys.iter().map(|k| format!("`{k}`")).collect();
+                let place = if first { context.name() } else { "" };
+                first = false;
+                out.push_str(&format!(
+                    "| {place} | {} | {} |\n",
+                    keys.join(" "),
+                    action.help()
+                ));
+            }
+        }
+        out
     }
 }
 

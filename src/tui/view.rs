@@ -324,9 +324,15 @@ fn render_call(state: &State, index: usize, width: usize, view: &EntryView) -> V
         let hidden = output.lines.saturating_sub(shown as u64);
         if hidden > 0 {
             let what = if expanded {
-                format!("{hidden} more lines in the full output (v: pager)")
+                format!(
+                    "{} in the full output (v: pager)",
+                    crate::text::plural(hidden, "more line")
+                )
             } else {
-                format!("{hidden} more lines (enter: expand, v: pager)")
+                format!(
+                    "{} (enter: expand, v: pager)",
+                    crate::text::plural(hidden, "more line")
+                )
             };
             lines.push(Line::styled(format!("  ╰ {what}"), theme.style("muted")));
         }
@@ -555,6 +561,16 @@ fn status_line(app: &App, width: usize) -> Line<'static> {
             format!(" REPLAY {play} {}x {at}/{total} ", replay.speed()),
             theme.style("status.paused"),
         ));
+        if !replay.warnings.is_empty() {
+            let n = replay.warnings.len();
+            spans.push(Span::styled(
+                format!(
+                    " ⚠ {n} damaged line{} skipped ",
+                    if n == 1 { "" } else { "s" }
+                ),
+                theme.style("error"),
+            ));
+        }
     }
     if state.session.incident.simulated {
         spans.push(Span::styled(
@@ -595,7 +611,7 @@ fn status_line(app: &App, width: usize) -> Line<'static> {
     }
     if state.conclusion.is_some() {
         spans.push(Span::styled(
-            " concluded ",
+            " concluded",
             theme.style("conclusion").patch(bar),
         ));
     }
@@ -814,8 +830,16 @@ fn draw_decision(frame: &mut Frame, app: &App, area: Rect) {
                 .unwrap_or_default()
         };
         let note = match (scroll, hidden_below) {
-            (_, 0) => format!("↑ {scroll} more lines above ({})", key(Action::PageUp)),
-            (0, below) => format!("↓ {below} more lines ({})", key(Action::PageDown)),
+            (_, 0) => format!(
+                "↑ {} above ({})",
+                crate::text::plural(scroll, "more line"),
+                key(Action::PageUp)
+            ),
+            (0, below) => format!(
+                "↓ {} ({})",
+                crate::text::plural(below, "more line"),
+                key(Action::PageDown)
+            ),
             (above, below) => format!(
                 "↑ {above} above · ↓ {below} below ({}/{})",
                 key(Action::PageUp),
@@ -1057,12 +1081,13 @@ fn draw_overlay(frame: &mut Frame, app: &App, overlay: &Overlay, area: Rect) {
                     ]));
                 }
             }
-            let rect = centered(area, 96, area.height.saturating_sub(2));
+            let rect = centered(area, 120, area.height.saturating_sub(2));
             frame.render_widget(Clear, rect);
             let title = format!(" Keys · keymap {} · esc closes ", app.keymap.name);
             frame.render_widget(
                 Paragraph::new(lines)
                     .block(overlay_block(title, theme.style("border.focus")))
+                    .wrap(ratatui::widgets::Wrap { trim: false })
                     .scroll((*scroll as u16, 0)),
                 rect,
             );
@@ -1356,7 +1381,14 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
         Paragraph::new(status_line(app, area.width as usize)).style(app.theme.style("status.bar")),
         line1,
     );
-    frame.render_widget(Paragraph::new(hints(app)), line2);
+    match &app.flash {
+        Some(text) => frame.render_widget(
+            Paragraph::new(truncate(&format!(" {text}"), area.width as usize))
+                .style(app.theme.style("tool.pending")),
+            line2,
+        ),
+        None => frame.render_widget(Paragraph::new(hints(app)), line2),
+    }
     if !app.state.pending.is_empty() {
         draw_decision(frame, app, main);
     }

@@ -222,11 +222,25 @@ impl Findings {
             .find(|d| d.outcome == CallOutcome::Failed && normalize(&d.command) == norm)
     }
 
+    /// The successful call that did what `command` does: the same words, or the same
+    /// words plus flags the engineer added when editing it (`--to-revision=2`), so an
+    /// edited mitigation counts as done and is not proposed again.
     pub fn succeeded(&self, command: &str) -> Option<&Done> {
         let norm = normalize(command);
-        self.done
-            .iter()
-            .find(|d| d.outcome == CallOutcome::Ok && normalize(&d.command) == norm)
+        let wanted: Vec<&str> = norm.split(' ').collect();
+        self.done.iter().find(|d| {
+            if d.outcome != CallOutcome::Ok {
+                return false;
+            }
+            let ran = normalize(&d.command);
+            ran == norm || {
+                let ran: Vec<&str> = ran.split(' ').collect();
+                let added = ran.iter().filter(|w| !wanted.contains(w));
+                wanted.iter().all(|w| ran.contains(w))
+                    && added.clone().count() > 0
+                    && added.into_iter().all(|w| w.starts_with("--"))
+            }
+        })
     }
 
     /// The latest idle-in-transaction reading per application (the newest psql call wins).

@@ -177,8 +177,9 @@ fn services_mentioned<'a>(text: &str, ctx: &'a BrainContext) -> Vec<&'a str> {
 
 fn kind_of(h: &Hypothesis, ctx: &BrainContext) -> (Kind, Option<String>) {
     if let Some(key) = &h.key
-        && let Some((prefix, service)) = key.split_once(':')
+        && let Some((prefix, rest)) = key.split_once(':')
     {
+        let service = rest.split_once('#').map_or(rest, |(service, _)| service);
         let kind = if prefix == "deploy" {
             Kind::Deploy
         } else {
@@ -313,7 +314,9 @@ fn from_data(f: &Findings, ctx: &BrainContext) -> Vec<(String, Hypothesis, Kind,
                     (statement, status, c.min(0.95))
                 }
             };
-            let key = format!("deploy:{service}");
+            // One hypothesis per change: a config change and a deploy of one service are
+            // two suspects.
+            let key = format!("deploy:{service}#{}@{}", change.kind, change.time);
             out.push((
                 key.clone(),
                 hyp(key, statement, status, confidence, evidence),
@@ -419,7 +422,13 @@ fn merge_board(
         {
             Some(existing) => {
                 let mut updated = existing.clone();
-                updated.confidence = fresh.confidence;
+                updated.confidence = if existing.author == Author::Human
+                    && existing.status == HypothesisStatus::Refuted
+                {
+                    fresh.confidence.min(existing.confidence)
+                } else {
+                    fresh.confidence
+                };
                 for e in &fresh.evidence {
                     if !updated.evidence.contains(e) {
                         updated.evidence.push(e.clone());
@@ -877,7 +886,7 @@ pub fn plan(ctx: &BrainContext) -> Plan {
                     command
                 ));
             } else if let Some(d) = f.denials.last() {
-                p.think(format!("You denied `{}`: \"{}\". Taking that into account, the next option from the runbooks is `{}`.", d.command, d.reason, command));
+                p.think(format!("`{}` was not run (denied: \"{}\"). Taking that into account, the next option from the runbooks is `{}`.", d.command, d.reason, command));
             }
             p.say(format!(
                 "Proposing a mitigation for {} ({:.0}% confident): `{}`. It changes production, so it waits for your approval.",
@@ -1126,7 +1135,7 @@ fn conclude(
     }
     for d in &f.denials {
         follow_ups.push(format!(
-            "`{}` was denied by the engineer: \"{}\"",
+            "`{}` was not run (denied: \"{}\")",
             d.command, d.reason
         ));
     }

@@ -279,8 +279,8 @@ fn render(messages: &[SimpleQueryMessage]) -> String {
         }
         if table.len() > MAX_ROWS {
             out.push_str(&format!(
-                "… {} more rows not shown\n",
-                table.len() - MAX_ROWS
+                "… {} not shown\n",
+                crate::text::plural(table.len() - MAX_ROWS, "more row")
             ));
         }
         out.push_str(&format!(
