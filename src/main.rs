@@ -855,9 +855,6 @@ fn run_replay(file: &Path, look: Look) -> Result<()> {
         let mut app = App::new(state, Mode::Replay(replay), look.keymap, look.theme);
         app.session_file = Some(file.to_path_buf());
         app.blobs = Some(blob_store_for(file));
-        app.flash = warnings
-            .first()
-            .map(|w| format!("⚠ damaged line skipped: {w}"));
         app.sync_decision();
         hunch::tui::run(&mut app, None)
             .await

@@ -1019,6 +1019,10 @@ async fn after_an_edited_rollback_the_agent_sees_what_ran_and_does_not_roll_back
         conclusion.evidence.contains(&rollbacks[0].id),
         "the conclusion cites the edited rollback: {conclusion:?}"
     );
+    assert!(
+        outcome.state.transcript.iter().any(|e| matches!(e, hunch::event::Entry::Message(t) | hunch::event::Entry::Reasoning(t) if t.contains("--to-revision=2") && t.contains("Mitigated"))),
+        "the agent names the command that ran, as edited"
+    );
 }
 
 #[tokio::test]

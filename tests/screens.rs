@@ -510,3 +510,36 @@ fn the_readme_key_table_is_generated_from_the_keymap() {
         "the README's key table is stale: run HUNCH_UPDATE_README=1 cargo test --test screens"
     );
 }
+
+/// A damaged session file is replayed as far as it goes, and the screen says what was
+/// skipped (it used to be printed before the TUI started and then hidden by it).
+#[test]
+fn replay_of_a_damaged_session_says_so_on_screen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("damaged.jsonl");
+    let source =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/demo-session.jsonl");
+    let mut lines: Vec<String> = std::fs::read_to_string(source)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    lines[20] = "{\"seq\": 20, \"type\": \"tool_call_propo".into();
+    std::fs::write(&path, lines.join("\n")).unwrap();
+    let log = read_session(&path).unwrap();
+    let warnings: Vec<String> = log.warnings.iter().map(|w| w.to_string()).collect();
+    assert_eq!(warnings.len(), 1);
+    let mut replay = Replay::new(log.events, warnings.clone());
+    let mut state = State::new();
+    replay.restart(&mut state);
+    let mut app = App::new(
+        state,
+        Mode::Replay(replay),
+        Keymap::default_keymap(),
+        Theme::default_theme(),
+    );
+    let screen = render(&mut app, 120, 36);
+    assert!(screen.contains("1 damaged line skipped"), "{screen}");
+    assert!(screen.contains("line 21"), "{screen}");
+    assert_snapshot!(screen);
+}

@@ -467,7 +467,7 @@ impl Psql {
             );
             return Ok(ToolOutput {
                 text,
-                language: "sql",
+                language: "table",
                 digest: format!("{terminated} sessions terminated (demo environment)"),
                 raw: None,
             });
@@ -547,7 +547,7 @@ impl Psql {
             );
             return Ok(ToolOutput {
                 text,
-                language: "sql",
+                language: "table",
                 digest,
                 raw: None,
             });

@@ -65,7 +65,8 @@ pub struct CredentialSpec {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ToolOutput {
     pub text: String,
-    /// Highlighting syntax: json, sql, yaml, shell or log.
+    /// Highlighting syntax: json, sql, yaml, shell or log; `table` (a query result) is
+    /// shown as it is, so words like `in` inside its cells are not coloured as SQL.
     pub language: &'static str,
     /// One line that says what the output means.
     pub digest: String,

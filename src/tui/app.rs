@@ -182,6 +182,14 @@ fn area_text(area: &TextArea<'_>) -> String {
 
 impl App {
     pub fn new(state: State, mode: Mode, keymap: Keymap, theme: Theme) -> App {
+        // A damaged session file is said on screen, not only before the TUI starts.
+        let flash = match &mode {
+            Mode::Replay(replay) => replay
+                .warnings
+                .first()
+                .map(|w| format!("⚠ damaged line skipped: {w}")),
+            Mode::Live(_) => None,
+        };
         App {
             state,
             mode,
@@ -201,7 +209,7 @@ impl App {
             now: Utc::now(),
             quit: false,
             transcript_height: 20,
-            flash: None,
+            flash,
         }
     }
 

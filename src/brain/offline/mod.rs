@@ -999,7 +999,8 @@ fn mitigation_applied(ctx: &BrainContext, f: &Findings) -> Option<Mitigation> {
             let verified = !verify.is_empty() && verify_ids.len() == verify.len();
             return Some(Mitigation {
                 id: done.id.clone(),
-                command,
+                // What actually ran: the engineer may have edited the runbook's command.
+                command: done.command.clone(),
                 kind,
                 service: c.service.clone().unwrap_or_default(),
                 binder: c.clone(),

@@ -393,7 +393,7 @@ impl Tool for Postgres {
             };
             Ok(ToolOutput {
                 text,
-                language: "sql",
+                language: "table",
                 digest,
                 raw: None,
             })
