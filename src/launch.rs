@@ -120,6 +120,11 @@ fn describe(
                     .iter()
                     .map(|s| (s.name.clone(), s.kind.clone()))
                     .collect(),
+                calls: incident
+                    .services
+                    .iter()
+                    .flat_map(|s| s.calls.iter().map(|c| (s.name.clone(), c.clone())))
+                    .collect(),
             };
             let env = DemoEnv::new(bundle);
             (info, brief, demo_registry(&env))
@@ -138,6 +143,7 @@ fn describe(
                 fired_at: Some(now),
                 namespace: env.namespace.clone(),
                 services: env.services.clone(),
+                calls: Vec::new(),
             };
             (info, brief, env.tools)
         }

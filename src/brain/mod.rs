@@ -29,6 +29,8 @@ pub struct IncidentBrief {
     pub namespace: String,
     /// (name, kind) of known services; kind is `app`, `postgres`, …
     pub services: Vec<(String, String)>,
+    /// The call graph, as (caller, callee) edges, when the source declares one.
+    pub calls: Vec<(String, String)>,
 }
 
 /// One thing that happened, as a brain sees it. Outputs are the full text with secrets

@@ -208,6 +208,10 @@ impl Engine {
             *name = clean(name);
             *kind = clean(kind);
         }
+        for (caller, callee) in &mut config.brief.calls {
+            *caller = clean(caller);
+            *callee = clean(callee);
+        }
         let engine = Engine {
             config,
             state: State::new(),

@@ -514,7 +514,7 @@ impl App {
             Action::SelectPreviousCall | Action::SelectNextCall => {
                 let count = self.state.calls.len();
                 if count > 0 {
-                    let current = self.selected_call.unwrap_or(count);
+                    let current = self.selected_call.filter(|&i| i < count).unwrap_or(count);
                     self.selected_call = Some(if action == Action::SelectPreviousCall {
                         current.saturating_sub(1)
                     } else {
@@ -524,7 +524,7 @@ impl App {
                 }
             }
             Action::ToggleOutput => {
-                if let Some(call) = self.selected_call.or(self.state.calls.len().checked_sub(1)) {
+                if let Some(call) = self.valid_selected_call() {
                     self.selected_call = Some(call);
                     if !self.expanded.remove(&call) {
                         self.expanded.insert(call);
@@ -595,11 +595,28 @@ impl App {
             _ => {}
         }
         self.state = state;
+        self.forget_vanished_selection();
         self.sync_decision();
     }
 
+    /// A replay that jumps back has fewer calls and hypotheses than a moment ago: a
+    /// selection that points past them is dropped, never indexed.
+    fn forget_vanished_selection(&mut self) {
+        if self
+            .selected_call
+            .is_some_and(|i| i >= self.state.calls.len())
+        {
+            self.selected_call = None;
+        }
+        let calls = self.state.calls.len();
+        self.expanded.retain(|&i| i < calls);
+        self.board_selected = self
+            .board_selected
+            .min(self.state.hypotheses.len().saturating_sub(1));
+    }
+
     fn scroll_to_selected(&mut self) {
-        if let Some(call) = self.selected_call {
+        if let Some(call) = self.selected_call.filter(|&i| i < self.state.calls.len()) {
             let entry = self.state.calls[call].entry;
             let mut cache = std::mem::take(&mut self.cache);
             self.scroll = cache.lines_below(self, entry);
@@ -620,8 +637,15 @@ impl App {
         }));
     }
 
+    /// The selected call, or the last one; never an index past the calls there are.
+    fn valid_selected_call(&self) -> Option<usize> {
+        self.selected_call
+            .filter(|&i| i < self.state.calls.len())
+            .or(self.state.calls.len().checked_sub(1))
+    }
+
     fn open_pager(&mut self) {
-        let Some(index) = self.selected_call.or(self.state.calls.len().checked_sub(1)) else {
+        let Some(index) = self.valid_selected_call() else {
             return;
         };
         let call = &self.state.calls[index];

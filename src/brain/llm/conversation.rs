@@ -134,6 +134,17 @@ pub fn build(ctx: &BrainContext) -> Vec<Turn> {
             .collect();
         intro.push_str(&format!("Services: {}\n", services.join(", ")));
     }
+    if !incident.calls.is_empty() {
+        let calls: Vec<String> = incident
+            .calls
+            .iter()
+            .map(|(caller, callee)| format!("{caller} → {callee}"))
+            .collect();
+        intro.push_str(&format!(
+            "Calls (symptoms travel from a callee to its callers): {}\n",
+            calls.join(", ")
+        ));
+    }
     intro.push_str("Investigate.");
     let mut turns = vec![Turn::System(SYSTEM_PROMPT.into()), Turn::User(intro)];
     let mut current: Option<Message> = None;

@@ -18,6 +18,7 @@
 //! streams a few words at a time through the same stream an LLM brain uses.
 
 mod findings;
+mod suspects;
 
 use super::{
     Brain, BrainContext, BrainError, BrainItem, CONCLUDE, HistoryItem, ProposedCall,
@@ -180,10 +181,10 @@ fn kind_of(h: &Hypothesis, ctx: &BrainContext) -> (Kind, Option<String>) {
         && let Some((prefix, rest)) = key.split_once(':')
     {
         let service = rest.split_once('#').map_or(rest, |(service, _)| service);
-        let kind = if prefix == "deploy" {
-            Kind::Deploy
-        } else {
-            Kind::Resource
+        let kind = match prefix {
+            "deploy" => Kind::Deploy,
+            "change" => Kind::Other,
+            _ => Kind::Resource,
         };
         return (kind, Some(service.to_string()));
     }
@@ -252,15 +253,19 @@ fn from_data(f: &Findings, ctx: &BrainContext) -> Vec<(String, Hypothesis, Kind,
     };
     let mut out = Vec::new();
     if let Some((events_id, changes)) = &f.changes {
-        for change in changes
-            .iter()
-            .filter(|c| c.kind == "deploy" || c.kind == "config")
-        {
+        for change in changes.iter() {
             let at = seconds(&change.time);
             if !(onset - 1800..=onset + 60).contains(&at) {
                 continue;
             }
             let service = change.service.as_str();
+            // Event kinds are open (flag, job, migration, scale, certificate, …): any
+            // change on a service that moved is a suspect. Deploys and config changes are
+            // listed even when their service did not move, as ruled out.
+            let revertible = change.kind == "deploy" || change.kind == "config";
+            if !revertible && top_of(service).is_none() {
+                continue;
+            }
             let mut evidence = vec![rank_id.clone(), events_id.clone()];
             let (statement, status, confidence) = match top_of(service) {
                 None => (
@@ -316,11 +321,18 @@ fn from_data(f: &Findings, ctx: &BrainContext) -> Vec<(String, Hypothesis, Kind,
             };
             // One hypothesis per change: a config change and a deploy of one service are
             // two suspects.
-            let key = format!("deploy:{service}#{}@{}", change.kind, change.time);
+            // Only a deploy or a config change is undone by a rollback; other kinds of
+            // change get no rollback proposed.
+            let (prefix, kind) = if revertible {
+                ("deploy", Kind::Deploy)
+            } else {
+                ("change", Kind::Other)
+            };
+            let key = format!("{prefix}:{service}#{}@{}", change.kind, change.time);
             out.push((
                 key.clone(),
                 hyp(key, statement, status, confidence, evidence),
-                Kind::Deploy,
+                kind,
                 service.to_string(),
             ));
         }
@@ -769,9 +781,17 @@ pub fn plan(ctx: &BrainContext) -> Plan {
     }
 
     let Some(lead) = leading(&candidates).cloned() else {
-        p.think("Every hypothesis on the board is refuted, and the data offers no other suspect.");
         board_call(&mut p);
-        conclude_inconclusive(ctx, &f, &mut p);
+        let ranked = suspects::suspects(&f, &ctx.incident.calls);
+        if ranked.is_empty() {
+            p.think(
+                "Every hypothesis on the board is refuted, and the data offers no other suspect.",
+            );
+            conclude_inconclusive(ctx, &f, &mut p);
+        } else {
+            p.think("No change event explains the onset. Following the evidence instead: the services that moved, and which of them the call graph says the others depend on.");
+            conclude_from_evidence(&f, &ranked, &mut p);
+        }
         return p;
     };
     if f.knowledge.is_some() && !already_said_leading(ctx, &lead) {
@@ -937,6 +957,7 @@ pub fn plan(ctx: &BrainContext) -> Plan {
     board_call(&mut p);
     conclude(
         &f,
+        &ctx.incident.calls,
         &lead,
         &candidates,
         mitigation_done.as_ref(),
@@ -1089,6 +1110,7 @@ fn follow_ups_from_knowledge(f: &Findings) -> Vec<String> {
 
 fn conclude(
     f: &Findings,
+    calls: &[(String, String)],
     lead: &Candidate,
     candidates: &[Candidate],
     mitigation: Option<&Mitigation>,
@@ -1097,6 +1119,34 @@ fn conclude(
 ) {
     let h = &lead.hypothesis;
     let mut root_cause = h.statement.clone();
+    // What the blamed service itself logged since the onset: often the mechanism.
+    if let Some(service) = &lead.service {
+        let logged: Vec<String> = f
+            .logs
+            .iter()
+            .flat_map(|(_, _, templates)| templates)
+            .filter(|t| &t.service == service && suspects::surging(t))
+            .take(2)
+            .map(|t| format!("\"{}\" ×{}", t.template, t.after))
+            .collect();
+        if !logged.is_empty() && !root_cause.contains(&logged[0]) {
+            root_cause.push_str(&format!(
+                "; {service} logs new since the onset: {}",
+                logged.join("; ")
+            ));
+        }
+        // Where the change's effect landed: an anomalous service it depends on.
+        let downstream = suspects::suspects(f, calls)
+            .into_iter()
+            .find(|s| &s.service != service && s.callers.contains(service));
+        if let Some(hit) = downstream {
+            root_cause.push_str(&format!(
+                ". Downstream, {}: {}",
+                hit.service,
+                evidence_text(&hit)
+            ));
+        }
+    }
     if let Some(mechanism) = candidates.iter().find(|c| {
         c.kind != lead.kind
             && c.hypothesis.status != HypothesisStatus::Refuted
@@ -1163,6 +1213,162 @@ fn conclude(
         CONCLUDE,
         json!({"root_cause": root_cause, "confidence": h.confidence, "evidence": evidence, "follow_ups": follow_ups}),
         "the evidence supports one explanation",
+    );
+}
+
+/// One line per piece of evidence a suspect has: its strongest series and its surging
+/// log templates.
+fn evidence_text(suspect: &suspects::Suspect) -> String {
+    let mut parts: Vec<String> = suspect
+        .shifts
+        .iter()
+        .take(3)
+        .map(|s| {
+            format!(
+                "{} {} → {} ({})",
+                s.series,
+                short_number(s.before),
+                short_number(s.after),
+                z_text(s.score)
+            )
+        })
+        .collect();
+    parts.extend(
+        suspect
+            .templates
+            .iter()
+            .take(2)
+            .map(|t| format!("new since the onset: \"{}\" ×{}", t.template, t.after)),
+    );
+    parts.join("; ")
+}
+
+/// A z-score as a person reads it: a shift from a flat baseline is "from a flat line",
+/// not `z +148000000000`.
+fn z_text(z: f64) -> String {
+    if z.abs() >= 10_000.0 {
+        "from a flat line".into()
+    } else {
+        format!("z {z:+.0}")
+    }
+}
+
+/// `710742016` reads as `711M`.
+fn short_number(value: f64) -> String {
+    let magnitude = value.abs();
+    if magnitude >= 1e9 {
+        format!("{:.1}G", value / 1e9)
+    } else if magnitude >= 1e6 {
+        format!("{:.0}M", value / 1e6)
+    } else if magnitude >= 1e4 {
+        format!("{:.0}k", value / 1e3)
+    } else {
+        format!("{value:.0}")
+    }
+}
+
+/// Change events of any kind in the 30 minutes before the onset on the suspect or on one
+/// of its anomalous callers, nearest first (a migration Job of a caller locks a database).
+fn recent_changes(f: &Findings, suspect: &suspects::Suspect) -> Vec<String> {
+    let (Some((_, ranking)), Some((_, changes))) = (&f.ranking, &f.changes) else {
+        return Vec::new();
+    };
+    let onset = seconds(&ranking.onset);
+    let mut near: Vec<&findings::Change> = changes
+        .iter()
+        .filter(|c| (onset - 1800..=onset).contains(&seconds(&c.time)))
+        .filter(|c| c.service == suspect.service || suspect.callers.contains(&c.service))
+        .collect();
+    near.sort_by_key(|c| onset - seconds(&c.time));
+    near.iter()
+        .take(2)
+        .map(|c| {
+            format!(
+                "{} {} at {}: {}",
+                c.service,
+                c.kind,
+                hhmmss(&c.time),
+                c.detail
+            )
+        })
+        .collect()
+}
+
+/// No change event explains the incident, but the evidence points at services: conclude
+/// with the strongest suspect and what shows it, and say how sure that is.
+fn conclude_from_evidence(f: &Findings, ranked: &[suspects::Suspect], p: &mut Plan) {
+    let top = &ranked[0];
+    let clear = ranked
+        .get(1)
+        .is_none_or(|second| top.score >= 1.5 * second.score);
+    let what = match top.resource_words().as_slice() {
+        [] => String::new(),
+        words => format!(" ({})", words.join(", ")),
+    };
+    let mut root_cause = format!(
+        "{}{what} is the most likely cause: {}",
+        top.service,
+        evidence_text(top)
+    );
+    if !top.callers.is_empty() {
+        root_cause.push_str(&format!(
+            ". It explains its callers' symptoms ({} {} on it)",
+            top.callers.join(", "),
+            if top.callers.len() == 1 {
+                "depends"
+            } else {
+                "depend"
+            }
+        ));
+        let caller_errors: Vec<String> = f
+            .logs
+            .iter()
+            .flat_map(|(_, _, templates)| templates)
+            .filter(|t| top.callers.contains(&t.service) && suspects::surging(t))
+            .take(2)
+            .map(|t| format!("{}: \"{}\"", t.service, t.template))
+            .collect();
+        if !caller_errors.is_empty() {
+            root_cause.push_str(&format!("; their new errors: {}", caller_errors.join("; ")));
+        }
+    }
+    let near = recent_changes(f, top);
+    if !near.is_empty() {
+        root_cause.push_str(&format!(
+            ". Changes just before the onset: {}",
+            near.join("; ")
+        ));
+    }
+    if !clear {
+        let others: Vec<String> = ranked[1..]
+            .iter()
+            .take(2)
+            .map(|s| format!("{} ({})", s.service, evidence_text(s)))
+            .collect();
+        root_cause.push_str(&format!(
+            ". Inconclusive: the evidence does not single it out; next suspects: {}",
+            others.join("; ")
+        ));
+    }
+    let confidence = if clear { 0.5 } else { 0.3 };
+    let mut evidence: Vec<String> = f.ranking.iter().map(|(id, _)| id.clone()).collect();
+    evidence.extend(f.logs.iter().map(|(id, _, _)| id.clone()));
+    let mut seen = BTreeSet::new();
+    evidence.retain(|e| seen.insert(e.clone()));
+    p.say(format!(
+        "Conclusion from the evidence: {root_cause}. Confidence {:.0}%; evidence {}.",
+        confidence * 100.0,
+        evidence.join(", ")
+    ));
+    p.call(
+        CONCLUDE,
+        json!({
+            "root_cause": root_cause,
+            "confidence": confidence,
+            "evidence": evidence,
+            "follow_ups": [format!("Confirm on {} directly: its own metrics, logs and recent changes", top.service)],
+        }),
+        "the evidence points at one service",
     );
 }
 

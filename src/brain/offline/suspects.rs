@@ -1,0 +1,244 @@
+//! Suspects from evidence alone, when no change event explains the incident: which
+//! service the metrics, the logs and the call graph point at.
+//!
+//! The one idea: symptoms propagate from a callee to its callers, so among the services
+//! that moved at the onset (a shifted series, or error/warning log lines that are new or
+//! surged), the likely cause is one with no anomalous callee of its own — the furthest
+//! downstream — and the more anomalous callers it has, the more it explains. Strength is
+//! logarithmic in the shift (a zero-spread baseline can make z absurd) plus one for each
+//! surging log template. Nothing here is tied to a dataset: it reads series names only to
+//! say in words what kind of resource moved.
+
+use super::findings::{Findings, Shift, Template};
+use crate::analysis::rank::CHANGED;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A service the evidence points at, with what points at it.
+#[derive(Debug, Clone)]
+pub struct Suspect {
+    pub service: String,
+    pub score: f64,
+    /// Its own series that moved, strongest first.
+    pub shifts: Vec<Shift>,
+    /// Its own error/warning templates that are new or surged since the onset.
+    pub templates: Vec<Template>,
+    /// Anomalous services upstream of it (their symptoms it explains).
+    pub callers: Vec<String>,
+}
+
+impl Suspect {
+    /// What kind of trouble its series show, in words (`CPU saturation`, …).
+    pub fn resource_words(&self) -> Vec<&'static str> {
+        let mut words = Vec::new();
+        // Saturation and growth are increases; a series that fell is a symptom.
+        for shift in self.shifts.iter().filter(|s| s.after > s.before) {
+            let name = shift.series.to_lowercase();
+            let word = if name.contains("cpu") || name.contains("throttl") {
+                "CPU saturation"
+            } else if ["mem", "rss", "heap", "oom"]
+                .iter()
+                .any(|w| name.contains(w))
+            {
+                "memory growth"
+            } else if name.contains("conn") || name.contains("pool") {
+                "connection saturation"
+            } else if name.contains("lag") || name.contains("queue") || name.contains("backlog") {
+                "a growing backlog"
+            } else if name.contains("disk") || name.contains("fs_") || name.contains("inode") {
+                "disk filling"
+            } else if name.contains("restart") {
+                "restarts"
+            } else {
+                continue;
+            };
+            if !words.contains(&word) {
+                words.push(word);
+            }
+        }
+        words
+    }
+}
+
+/// A log template that is an error or warning and appeared or surged since the onset.
+pub fn surging(t: &Template) -> bool {
+    let level = t.level.to_ascii_uppercase();
+    let serious = !matches!(
+        level.as_str(),
+        "INFO" | "DEBUG" | "TRACE" | "LOG" | "NOTICE"
+    );
+    serious && t.after > 0 && (t.new || t.after >= 4 * (t.before + 1))
+}
+
+fn callees<'a>(calls: &'a [(String, String)], service: &'a str) -> impl Iterator<Item = &'a str> {
+    calls
+        .iter()
+        .filter(move |(caller, _)| caller == service)
+        .map(|(_, callee)| callee.as_str())
+}
+
+/// Suspects, most likely first. `calls` are (caller, callee) edges.
+pub fn suspects(f: &Findings, calls: &[(String, String)]) -> Vec<Suspect> {
+    let mut shifts: BTreeMap<String, Vec<Shift>> = BTreeMap::new();
+    if let Some((_, ranking)) = &f.ranking {
+        for shift in ranking.changed.iter().filter(|s| s.score.abs() >= CHANGED) {
+            shifts
+                .entry(shift.service.clone())
+                .or_default()
+                .push(shift.clone());
+        }
+    }
+    let mut templates: BTreeMap<String, Vec<Template>> = BTreeMap::new();
+    for (_, _, found) in &f.logs {
+        for t in found.iter().filter(|t| surging(t)) {
+            let list = templates.entry(t.service.clone()).or_default();
+            if !list.iter().any(|o| o.template == t.template) {
+                list.push(t.clone());
+            }
+        }
+    }
+    let anomalous: BTreeSet<String> = shifts.keys().chain(templates.keys()).cloned().collect();
+    let reaches_anomalous = |from: &str| {
+        let mut seen = BTreeSet::new();
+        let mut stack: Vec<&str> = callees(calls, from).collect();
+        while let Some(next) = stack.pop() {
+            if !seen.insert(next) {
+                continue;
+            }
+            if anomalous.contains(next) && next != from {
+                return true;
+            }
+            stack.extend(callees(calls, next));
+        }
+        false
+    };
+    let upstream = |of: &str| -> Vec<String> {
+        let mut found = BTreeSet::new();
+        let mut stack = vec![of.to_string()];
+        while let Some(next) = stack.pop() {
+            for (caller, _) in calls.iter().filter(|(_, callee)| *callee == next) {
+                if found.insert(caller.clone()) {
+                    stack.push(caller.clone());
+                }
+            }
+        }
+        found
+            .into_iter()
+            .filter(|s| anomalous.contains(s))
+            .collect()
+    };
+    let mut out: Vec<Suspect> = anomalous
+        .iter()
+        .filter(|service| !reaches_anomalous(service))
+        .map(|service| {
+            let mut own = shifts.get(service).cloned().unwrap_or_default();
+            own.sort_by(|a, b| b.score.abs().total_cmp(&a.score.abs()));
+            let own_templates = templates.get(service).cloned().unwrap_or_default();
+            let strength = own.first().map_or(0.0, |s| (1.0 + s.score.abs()).ln())
+                + own_templates.len().min(3) as f64;
+            let callers = upstream(service);
+            Suspect {
+                service: service.clone(),
+                score: strength * (1.0 + 0.5 * callers.len() as f64),
+                shifts: own,
+                templates: own_templates,
+                callers,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.service.cmp(&b.service)));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::brain::offline::findings::Ranking;
+
+    fn shift(series: &str, score: f64) -> Shift {
+        Shift {
+            series: series.into(),
+            service: series.split('_').next().unwrap().into(),
+            score,
+            before: 1.0,
+            after: 2.0,
+        }
+    }
+
+    fn template(service: &str, text: &str, before: u64, after: u64) -> Template {
+        Template {
+            service: service.into(),
+            level: "ERROR".into(),
+            template: text.into(),
+            before,
+            after,
+            new: before == 0,
+        }
+    }
+
+    fn edges(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    fn findings(shifts: Vec<Shift>, templates: Vec<Template>) -> Findings {
+        Findings {
+            ranking: Some((
+                "c1".into(),
+                Ranking {
+                    onset: "2026-01-01T00:00:00Z".into(),
+                    changed: shifts,
+                },
+            )),
+            logs: vec![("c3".into(), None, templates)],
+            ..Findings::default()
+        }
+    }
+
+    #[test]
+    fn the_anomalous_callee_explains_its_callers() {
+        // gateway → api → db; all three moved, the db most downstream.
+        let f = findings(
+            vec![
+                shift("gateway_error_pct", 200.0),
+                shift("api_error_pct", 150.0),
+                shift("db_conn", 12.0),
+            ],
+            vec![template("api", "timeout talking to db", 0, 50)],
+        );
+        let calls = edges(&[("gateway", "api"), ("api", "db")]);
+        let ranked = suspects(&f, &calls);
+        assert_eq!(ranked[0].service, "db");
+        assert_eq!(ranked[0].callers, ["api", "gateway"]);
+        assert_eq!(
+            ranked.len(),
+            1,
+            "callers of an anomalous callee are symptoms"
+        );
+        assert_eq!(ranked[0].resource_words(), ["connection saturation"]);
+    }
+
+    #[test]
+    fn a_surging_old_error_counts_and_old_noise_does_not() {
+        let f = findings(
+            Vec::new(),
+            vec![
+                template("cache", "evicting keys under pressure", 3, 400),
+                template("batch", "retrying upload", 40, 45),
+            ],
+        );
+        let ranked = suspects(&f, &[]);
+        assert_eq!(ranked.len(), 1);
+        assert_eq!(ranked[0].service, "cache");
+    }
+
+    #[test]
+    fn strength_is_logarithmic_and_ties_go_by_name() {
+        let f = findings(vec![shift("a_cpu", 1e9), shift("b_mem", 1e9)], Vec::new());
+        let ranked = suspects(&f, &[]);
+        assert_eq!(ranked[0].service, "a");
+        assert!(ranked[0].score < 25.0, "{}", ranked[0].score);
+        assert_eq!(ranked[1].resource_words(), ["memory growth"]);
+    }
+}
