@@ -3,10 +3,11 @@
 //!
 //! The one idea: symptoms propagate from a callee to its callers, so among the services
 //! that moved at the onset (a shifted series, or error/warning log lines that are new or
-//! surged), the likely cause is one with no anomalous callee of its own — the furthest
-//! downstream — and the more anomalous callers it has, the more it explains. Strength is
-//! logarithmic in the shift (a zero-spread baseline can make z absurd) plus one for each
-//! surging log template. Nothing here is tied to a dataset: it reads series names only to
+//! surged), the likely cause is one that no comparably anomalous callee of its own
+//! explains — the furthest downstream of the strong anomalies — and explaining more
+//! anomalous callers breaks near-ties. Strength is logarithmic in the shift (a
+//! zero-spread baseline can make z absurd) plus one for each surging log template (up
+//! to three). Nothing here is tied to a dataset: it reads series names only to
 //! say in words what kind of resource moved.
 
 use super::findings::{Findings, Shift, Template};
@@ -97,14 +98,31 @@ pub fn suspects(f: &Findings, calls: &[(String, String)]) -> Vec<Suspect> {
         }
     }
     let anomalous: BTreeSet<String> = shifts.keys().chain(templates.keys()).cloned().collect();
-    let reaches_anomalous = |from: &str| {
+    let strength_of = |service: &str| {
+        let shift = shifts
+            .get(service)
+            .into_iter()
+            .flatten()
+            .map(|s| (1.0 + s.score.abs()).ln())
+            .fold(0.0, f64::max);
+        shift + templates.get(service).map_or(0, |t| t.len().min(3)) as f64
+    };
+    // Explained: some anomalous service it depends on moved comparably (at least half as
+    // strongly), or logs new errors of its own while this one does too (errors on both
+    // ends of a call: the callee's are the cause). A caller that moved far more than
+    // anything below it is not a symptom.
+    let erring = |service: &str| templates.contains_key(service);
+    let explained = |from: &str| {
+        let own = strength_of(from);
         let mut seen = BTreeSet::new();
         let mut stack: Vec<&str> = callees(calls, from).collect();
         while let Some(next) = stack.pop() {
             if !seen.insert(next) {
                 continue;
             }
-            if anomalous.contains(next) && next != from {
+            let comparable = strength_of(next) >= 0.5 * own;
+            let both_erring = erring(from) && erring(next);
+            if anomalous.contains(next) && next != from && (comparable || both_erring) {
                 return true;
             }
             stack.extend(callees(calls, next));
@@ -128,19 +146,18 @@ pub fn suspects(f: &Findings, calls: &[(String, String)]) -> Vec<Suspect> {
     };
     let mut out: Vec<Suspect> = anomalous
         .iter()
-        .filter(|service| !reaches_anomalous(service))
+        .filter(|service| !explained(service))
         .map(|service| {
             let mut own = shifts.get(service).cloned().unwrap_or_default();
             own.sort_by(|a, b| b.score.abs().total_cmp(&a.score.abs()));
-            let own_templates = templates.get(service).cloned().unwrap_or_default();
-            let strength = own.first().map_or(0.0, |s| (1.0 + s.score.abs()).ln())
-                + own_templates.len().min(3) as f64;
             let callers = upstream(service);
+            // The call graph breaks near-ties: explaining more callers counts a little.
+            let score = strength_of(service) * (1.0 + 0.1 * callers.len() as f64);
             Suspect {
                 service: service.clone(),
-                score: strength * (1.0 + 0.5 * callers.len() as f64),
+                score,
                 shifts: own,
-                templates: own_templates,
+                templates: templates.get(service).cloned().unwrap_or_default(),
                 callers,
             }
         })
@@ -203,7 +220,7 @@ mod tests {
             vec![
                 shift("gateway_error_pct", 200.0),
                 shift("api_error_pct", 150.0),
-                shift("db_conn", 12.0),
+                shift("db_conn", 120.0),
             ],
             vec![template("api", "timeout talking to db", 0, 50)],
         );
@@ -240,5 +257,33 @@ mod tests {
         assert_eq!(ranked[0].service, "a");
         assert!(ranked[0].score < 25.0, "{}", ranked[0].score);
         assert_eq!(ranked[1].resource_words(), ["memory growth"]);
+    }
+
+    #[test]
+    fn a_faint_drift_below_does_not_explain_a_strong_anomaly_above() {
+        // A CPU hog in `cart` (z 600); its database's memory drifts a little (z -13).
+        let f = findings(
+            vec![shift("cart_cpu", 600.0), shift("cartdb_mem", -13.0)],
+            Vec::new(),
+        );
+        let calls = edges(&[("web", "cart"), ("cart", "cartdb")]);
+        let ranked = suspects(&f, &calls);
+        assert_eq!(ranked[0].service, "cart");
+        assert_eq!(ranked[0].resource_words(), ["CPU saturation"]);
+    }
+
+    #[test]
+    fn errors_on_both_ends_of_a_call_blame_the_callee() {
+        // The caller's error rate jumps from zero (a huge z); the callee barely moves
+        // but logs the same failure.
+        let f = findings(
+            vec![shift("planner_error_pct", 1500.0), shift("geo_rps", -19.0)],
+            vec![
+                template("planner", "handshake failed: certificate expired", 0, 80),
+                template("geo", "TLS handshake error: bad certificate", 0, 200),
+            ],
+        );
+        let ranked = suspects(&f, &edges(&[("planner", "geo")]));
+        assert_eq!(ranked[0].service, "geo");
     }
 }

@@ -1,0 +1,281 @@
+//! `cargo bench --bench diagnosis`: the offline brain's diagnosis on incidents it was not
+//! written against, through the same path as `hunch investigate --bundle … --headless`
+//! (bundle files on disk, the real loader, the engine, the demo tools).
+//!
+//! 1. The 50 rcd-sockshop fault-injection cases (5 services × CPU hog or memory leak × 5),
+//!    each turned into a bundle: normal then anomalous rows (re-timed to follow on), the
+//!    public Sock Shop call graph, a generic alert. Right when the first service the
+//!    conclusion names is the injected one. Bar: ≥ 45/50.
+//! 2. The incident bundles of `../shared/datasets/incidents`, graded like its `grade.sh`:
+//!    the first service named is the root cause (or an accepted alias) and every keyword
+//!    group matches. Bar: ≥ 8/9.
+//!
+//! Exits 0 with a note when the datasets are absent.
+
+use hunch::engine::gate::{Approver, Policy};
+use hunch::launch::{SessionSetup, Source, launch};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+fn datasets() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets");
+    dir.is_dir().then_some(dir)
+}
+
+/// Investigate a bundle directory headless with the offline brain; the conclusion text.
+fn investigate(bundle: &Path, runtime: &tokio::runtime::Runtime) -> Option<String> {
+    let loaded = hunch::bundle::Bundle::load(bundle).ok()?;
+    let data = tempfile::tempdir().ok()?;
+    let setup = SessionSetup {
+        source: Source::Bundle(Box::new(loaded)),
+        brain: Box::new(hunch::brain::offline::OfflineBrain::new(Duration::ZERO)),
+        budget: Default::default(),
+        policy: Policy::Ask,
+        approver: Approver::Nobody,
+        exit_when_idle: true,
+        user: "bench".into(),
+        redactor: Default::default(),
+    };
+    let launched = launch(setup, data.path()).ok()?;
+    let state = runtime.block_on(launched.engine.run());
+    state.conclusion.map(|c| c.root_cause)
+}
+
+/// The service a conclusion names first: whole names, case-insensitive, earliest wins,
+/// the longest on a tie (`catalog` is not `catalog-db`).
+fn first_named(text: &str, names: &[String]) -> Option<String> {
+    let lower = text.to_lowercase();
+    let is_name_char = |c: char| c.is_alphanumeric() || c == '-' || c == '_';
+    let mut best: Option<(usize, usize, String)> = None;
+    for name in names {
+        let needle = name.to_lowercase();
+        for (at, _) in lower.match_indices(&needle) {
+            let before = lower[..at].chars().next_back();
+            let after = lower[at + needle.len()..].chars().next();
+            if before.is_some_and(is_name_char) || after.is_some_and(is_name_char) {
+                continue;
+            }
+            let better = match &best {
+                None => true,
+                Some((b_at, b_len, _)) => at < *b_at || (at == *b_at && needle.len() > *b_len),
+            };
+            if better {
+                best = Some((at, needle.len(), name.clone()));
+            }
+            break;
+        }
+    }
+    best.map(|(_, _, name)| name)
+}
+
+const SOCKSHOP: &[(&str, &str, &[&str])] = &[
+    (
+        "front-end",
+        "app",
+        &["catalogue", "carts", "orders", "user"],
+    ),
+    ("catalogue", "app", &["catalogue-db"]),
+    ("carts", "app", &["carts-db"]),
+    (
+        "orders",
+        "app",
+        &["carts", "payment", "user", "shipping", "orders-db"],
+    ),
+    ("user", "app", &["user-db"]),
+    ("payment", "app", &[]),
+    ("shipping", "app", &["rabbitmq"]),
+    ("queue-master", "app", &["rabbitmq"]),
+    ("catalogue-db", "mysql", &[]),
+    ("carts-db", "mongodb", &[]),
+    ("orders-db", "mongodb", &[]),
+    ("user-db", "mongodb", &[]),
+    ("rabbitmq", "rabbitmq", &[]),
+];
+
+/// One rcd-sockshop case as a bundle directory.
+fn rcd_bundle(case: &Path, into: &Path) -> std::io::Result<()> {
+    let normal = std::fs::read_to_string(case.join("normal.csv"))?;
+    let anomalous = std::fs::read_to_string(case.join("anomalous.csv"))?;
+    let mut lines = normal.lines();
+    let header = lines.next().unwrap_or_default().to_string();
+    let mut rows: Vec<String> = lines.map(str::to_string).collect();
+    let last: i64 = rows
+        .last()
+        .and_then(|r| r.split(',').next())
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(0);
+    let mut anomalous_rows = anomalous.lines().skip(1).peekable();
+    let first: i64 = anomalous_rows
+        .peek()
+        .and_then(|r| r.split(',').next())
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(0);
+    for row in anomalous_rows {
+        let (time, rest) = row.split_once(',').unwrap_or((row, ""));
+        let time: i64 = time.parse().unwrap_or(first);
+        rows.push(format!("{},{rest}", last + 1 + (time - first)));
+    }
+    std::fs::create_dir_all(into)?;
+    std::fs::write(
+        into.join("metrics.csv"),
+        format!("{header}\n{}\n", rows.join("\n")),
+    )?;
+    let fired = chrono::DateTime::from_timestamp(last + 61, 0).unwrap_or_default();
+    let mut incident = format!(
+        "title = \"sock-shop slow\"\nalert = \"sock-shop storefront latency and errors up\"\nfired_at = \"{}\"\nnamespace = \"sock-shop\"\n",
+        fired.format("%Y-%m-%dT%H:%M:%SZ")
+    );
+    for (name, kind, calls) in SOCKSHOP {
+        let calls: Vec<String> = calls.iter().map(|c| format!("\"{c}\"")).collect();
+        incident.push_str(&format!(
+            "\n[[services]]\nname = \"{name}\"\nkind = \"{kind}\"\ncalls = [{}]\n",
+            calls.join(", ")
+        ));
+    }
+    std::fs::write(into.join("incident.toml"), incident)?;
+    std::fs::write(into.join("events.csv"), "time,kind,service,detail\n")?;
+    std::fs::write(into.join("logs.log"), "")?;
+    Ok(())
+}
+
+fn rcd_cases(root: &Path, runtime: &tokio::runtime::Runtime) {
+    let dir = root.join("rcd-sockshop");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        println!("rcd-sockshop: not here, skipped");
+        return;
+    };
+    let names: Vec<String> = SOCKSHOP.iter().map(|(n, _, _)| n.to_string()).collect();
+    let mut folders: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+    folders.sort();
+    let (mut right, mut total) = (0, 0);
+    let mut by_fault: std::collections::BTreeMap<String, (u32, u32)> = Default::default();
+    for folder in folders {
+        let label = folder.file_name().unwrap().to_string_lossy().into_owned();
+        let Some((service, fault)) = label.rsplit_once('-') else {
+            continue;
+        };
+        let mut cases: Vec<PathBuf> = std::fs::read_dir(&folder)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        cases.sort();
+        for case in cases {
+            let work = tempfile::tempdir().unwrap();
+            let bundle = work.path().join("bundle");
+            rcd_bundle(&case, &bundle).unwrap();
+            let conclusion = investigate(&bundle, runtime).unwrap_or_default();
+            let named = first_named(&conclusion, &names);
+            let ok = named.as_deref() == Some(service);
+            total += 1;
+            right += ok as u32;
+            let slot = by_fault.entry(fault.to_string()).or_default();
+            slot.0 += ok as u32;
+            slot.1 += 1;
+            if !ok {
+                let shown: String = conclusion.chars().take(120).collect();
+                println!(
+                    "  rcd {label}/{}: named {named:?} — {shown}",
+                    case.file_name().unwrap().to_string_lossy()
+                );
+            }
+        }
+    }
+    let faults: Vec<String> = by_fault
+        .iter()
+        .map(|(fault, (r, n))| format!("{fault} {r}/{n}"))
+        .collect();
+    println!(
+        "rcd-sockshop as bundles through investigate: {right}/{total} name the injected service ({}); bar 45/50",
+        faults.join(", ")
+    );
+}
+
+#[derive(serde::Deserialize)]
+struct Truth {
+    root_cause_service: String,
+    #[serde(default)]
+    accept_services: Vec<String>,
+    #[serde(default)]
+    keywords: Vec<Vec<String>>,
+}
+
+#[derive(serde::Deserialize)]
+struct IncidentFile {
+    #[serde(default)]
+    services: Vec<ServiceName>,
+}
+
+#[derive(serde::Deserialize)]
+struct ServiceName {
+    name: String,
+}
+
+fn dev_incidents(root: &Path, runtime: &tokio::runtime::Runtime) {
+    let dir = root.join("incidents");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        println!("incidents: not here, skipped");
+        return;
+    };
+    let mut bundles: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.join("TRUTH.toml").is_file())
+        .collect();
+    bundles.sort();
+    let mut right = 0;
+    for bundle in &bundles {
+        let truth: Truth =
+            toml::from_str(&std::fs::read_to_string(bundle.join("TRUTH.toml")).unwrap()).unwrap();
+        let incident: IncidentFile =
+            toml::from_str(&std::fs::read_to_string(bundle.join("incident.toml")).unwrap())
+                .unwrap();
+        let mut names: Vec<String> = incident.services.into_iter().map(|s| s.name).collect();
+        names.extend(truth.accept_services.iter().cloned());
+        names.push(truth.root_cause_service.clone());
+        let conclusion = investigate(bundle, runtime).unwrap_or_default();
+        let named = first_named(&conclusion, &names);
+        let service_ok = named.as_ref().is_some_and(|n| {
+            n.eq_ignore_ascii_case(&truth.root_cause_service)
+                || truth
+                    .accept_services
+                    .iter()
+                    .any(|a| a.eq_ignore_ascii_case(n))
+        });
+        let groups = truth
+            .keywords
+            .iter()
+            .filter(|group| {
+                group.iter().any(|pattern| {
+                    regex::RegexBuilder::new(pattern)
+                        .case_insensitive(true)
+                        .build()
+                        .is_ok_and(|r| r.is_match(&conclusion))
+                })
+            })
+            .count();
+        let ok = service_ok && groups == truth.keywords.len();
+        right += ok as u32;
+        println!(
+            "  {:<32} {} (named {named:?}, keywords {groups}/{})",
+            bundle.file_name().unwrap().to_string_lossy(),
+            if ok { "right" } else { "WRONG" },
+            truth.keywords.len()
+        );
+    }
+    println!(
+        "incidents (dev set): {right}/{} right; bar 8/9",
+        bundles.len()
+    );
+}
+
+fn main() {
+    let Some(root) = datasets() else {
+        println!("../shared/datasets is not here: nothing to measure");
+        return;
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    dev_incidents(&root, &runtime);
+    rcd_cases(&root, &runtime);
+}
