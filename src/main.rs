@@ -92,6 +92,14 @@ enum MetricsCommand {
         /// (`carts-db_cpu` is `carts-db`). A series it does not match is its own service.
         #[arg(long, value_name = "REGEX")]
         service_regex: Option<String>,
+        /// The call graph: a CSV with a `caller,callee` header and one edge per line. The
+        /// service ranking then walks it: an anomalous callee that moved comparably
+        /// explains its callers, so the cause comes before its symptoms (needs --by service).
+        #[arg(long, value_name = "EDGES.csv")]
+        graph: Option<PathBuf>,
+        /// The alerting service: with --graph, causes on the paths below it come first.
+        #[arg(long, value_name = "SERVICE", requires = "graph")]
+        target: Option<String>,
         /// Print JSON: name, score and service of each row.
         #[arg(long)]
         json: bool,
@@ -667,8 +675,22 @@ fn metrics(command: MetricsCommand) -> Result<()> {
             anomalous,
             by,
             service_regex,
+            graph,
+            target,
             json,
         } => {
+            if graph.is_some() && by != "service" {
+                bail!("--graph ranks services: add --by service");
+            }
+            let edges = match &graph {
+                Some(path) => {
+                    let text = std::fs::read_to_string(path)
+                        .with_context(|| format!("reading {}", path.display()))?;
+                    hunch::analysis::topology::parse_edges(&text)
+                        .with_context(|| format!("{}", path.display()))?
+                }
+                None => Vec::new(),
+            };
             let pattern = service_regex
                 .as_deref()
                 .map(regex::Regex::new)
@@ -686,7 +708,9 @@ fn metrics(command: MetricsCommand) -> Result<()> {
             };
             let table = MetricTable::concat_rows(&read_table(&normal)?, &read_table(&anomalous)?);
             let ranking = rank(&table.times, &table.named_series(), None);
-            let rows: Vec<(String, f64)> = if by == "service" {
+            let rows: Vec<(String, f64)> = if by == "service" && graph.is_some() {
+                along_the_graph(rank_services(&ranking, service), &edges, target.as_deref())
+            } else if by == "service" {
                 rank_services(&ranking, service)
             } else {
                 ranking
@@ -907,4 +931,37 @@ fn run_headless(
         bail!("the investigation ended without a conclusion");
     }
     Ok(())
+}
+
+/// Services ranked by shift, re-ordered by the call graph: the candidate causes that
+/// [`hunch::analysis::topology::localize`] finds among the changed services first, then
+/// every other service in its ranking order.
+fn along_the_graph(
+    ranked: Vec<(String, f64)>,
+    edges: &[(String, String)],
+    target: Option<&str>,
+) -> Vec<(String, f64)> {
+    use hunch::analysis::topology::{Anomaly, localize};
+    let anomalies: std::collections::BTreeMap<String, Anomaly> = ranked
+        .iter()
+        .filter(|(_, z)| *z >= hunch::analysis::rank::CHANGED)
+        .map(|(service, z)| {
+            let anomaly = Anomaly {
+                strength: (1.0 + z).ln(),
+                erring: false,
+            };
+            (service.clone(), anomaly)
+        })
+        .collect();
+    let causes = localize(&anomalies, edges, target);
+    let mut out: Vec<(String, f64)> = causes
+        .iter()
+        .map(|c| (c.service.clone(), c.score))
+        .collect();
+    out.extend(
+        ranked
+            .into_iter()
+            .filter(|(service, _)| !causes.iter().any(|c| &c.service == service)),
+    );
+    out
 }

@@ -273,3 +273,86 @@ fn investigate_names_what_is_missing_for_a_live_environment() {
     );
     assert!(!ok && err.contains("cannot be used with"), "{err}");
 }
+
+/// Three services on a call path all shift; the one at the bottom explains the others.
+#[test]
+fn metrics_rank_walks_the_call_graph_to_the_cause() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut seed: u64 = 7;
+    let mut noise = || {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((seed >> 33) as f64 / (1u64 << 31) as f64) - 0.5
+    };
+    let mut write = |name: &str, from: i64, shifted: bool| {
+        let mut text = String::from("time,web_p99,api_p99,db_cpu,batch_cpu\n");
+        for i in 0..120 {
+            let (web, api, db) = if shifted && i >= 20 {
+                (400.0, 300.0, 90.0)
+            } else {
+                (100.0, 80.0, 20.0)
+            };
+            text.push_str(&format!(
+                "{},{},{},{},{}\n",
+                from + i,
+                web + 5.0 * noise(),
+                api + 5.0 * noise(),
+                db + 2.0 * noise(),
+                10.0 + noise()
+            ));
+        }
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let normal = write("normal.csv", 0, false);
+    let anomalous = write("anomalous.csv", 120, true);
+    let graph = dir.path().join("edges.csv");
+    std::fs::write(&graph, "caller,callee\nweb,api\napi,db\n").unwrap();
+    let (n, a, g) = (
+        normal.to_str().unwrap(),
+        anomalous.to_str().unwrap(),
+        graph.to_str().unwrap(),
+    );
+    let base = [
+        "metrics",
+        "rank",
+        "--normal",
+        n,
+        "--anomalous",
+        a,
+        "--by",
+        "service",
+    ];
+    let (ok, plain, err) = hunch(&base, b"");
+    assert!(ok, "{err}");
+    let (ok, walked, err) = hunch(
+        &[&base[..], &["--graph", g, "--target", "web"]].concat(),
+        b"",
+    );
+    assert!(ok, "{err}");
+    let walked: Vec<&str> = walked.lines().collect();
+    assert_eq!(walked[0], "db", "plain: {plain}");
+    assert_eq!(walked.len(), 4, "every service is still listed: {walked:?}");
+    std::fs::write(&graph, "from,to\nweb,api\n").unwrap();
+    let (ok, _, err) = hunch(&[&base[..], &["--graph", g]].concat(), b"");
+    assert!(
+        !ok && err.contains("line 1") && err.contains("caller,callee"),
+        "{err}"
+    );
+    let (ok, _, err) = hunch(
+        &[
+            "metrics",
+            "rank",
+            "--normal",
+            n,
+            "--anomalous",
+            a,
+            "--graph",
+            g,
+        ],
+        b"",
+    );
+    assert!(!ok && err.contains("--by service"), "{err}");
+}

@@ -8,3 +8,4 @@
 
 pub mod rank;
 pub mod templates;
+pub mod topology;

@@ -1,17 +1,16 @@
 //! Suspects from evidence alone, when no change event explains the incident: which
 //! service the metrics, the logs and the call graph point at.
 //!
-//! The one idea: symptoms propagate from a callee to its callers, so among the services
-//! that moved at the onset (a shifted series, or error/warning log lines that are new or
-//! surged), the likely cause is one that no comparably anomalous callee of its own
-//! explains — the furthest downstream of the strong anomalies — and explaining more
-//! anomalous callers breaks near-ties. Strength is logarithmic in the shift (a
-//! zero-spread baseline can make z absurd) plus one for each surging log template (up
-//! to three). Nothing here is tied to a dataset: it reads series names only to
+//! The services that moved at the onset (a shifted series, or error/warning log lines
+//! that are new or surged) go to [`crate::analysis::topology::localize`], which walks the
+//! call graph: a callee that moved comparably, or logs errors while its caller does,
+//! explains the caller. Strength is logarithmic in the shift (a zero-spread baseline can
+//! make z absurd) plus one for each surging log template (up to three). Nothing here is tied to a dataset: it reads series names only to
 //! say in words what kind of resource moved.
 
 use super::findings::{Findings, Shift, Template};
 use crate::analysis::rank::CHANGED;
+use crate::analysis::topology::{Anomaly, localize};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A service the evidence points at, with what points at it.
@@ -70,13 +69,6 @@ pub fn surging(t: &Template) -> bool {
     serious && t.after > 0 && (t.new || t.after >= 4 * (t.before + 1))
 }
 
-fn callees<'a>(calls: &'a [(String, String)], service: &'a str) -> impl Iterator<Item = &'a str> {
-    calls
-        .iter()
-        .filter(move |(caller, _)| caller == service)
-        .map(|(_, callee)| callee.as_str())
-}
-
 /// Suspects, most likely first. `calls` are (caller, callee) edges.
 pub fn suspects(f: &Findings, calls: &[(String, String)]) -> Vec<Suspect> {
     let mut shifts: BTreeMap<String, Vec<Shift>> = BTreeMap::new();
@@ -107,58 +99,30 @@ pub fn suspects(f: &Findings, calls: &[(String, String)]) -> Vec<Suspect> {
             .fold(0.0, f64::max);
         shift + templates.get(service).map_or(0, |t| t.len().min(3)) as f64
     };
-    // Explained: some anomalous service it depends on moved comparably (at least half as
-    // strongly), or logs new errors of its own while this one does too (errors on both
-    // ends of a call: the callee's are the cause). A caller that moved far more than
-    // anything below it is not a symptom.
-    let erring = |service: &str| templates.contains_key(service);
-    let explained = |from: &str| {
-        let own = strength_of(from);
-        let mut seen = BTreeSet::new();
-        let mut stack: Vec<&str> = callees(calls, from).collect();
-        while let Some(next) = stack.pop() {
-            if !seen.insert(next) {
-                continue;
-            }
-            let comparable = strength_of(next) >= 0.5 * own;
-            let both_erring = erring(from) && erring(next);
-            if anomalous.contains(next) && next != from && (comparable || both_erring) {
-                return true;
-            }
-            stack.extend(callees(calls, next));
-        }
-        false
-    };
-    let upstream = |of: &str| -> Vec<String> {
-        let mut found = BTreeSet::new();
-        let mut stack = vec![of.to_string()];
-        while let Some(next) = stack.pop() {
-            for (caller, _) in calls.iter().filter(|(_, callee)| *callee == next) {
-                if found.insert(caller.clone()) {
-                    stack.push(caller.clone());
-                }
-            }
-        }
-        found
-            .into_iter()
-            .filter(|s| anomalous.contains(s))
-            .collect()
-    };
-    let mut out: Vec<Suspect> = anomalous
+    let found: BTreeMap<String, Anomaly> = anomalous
         .iter()
-        .filter(|service| !explained(service))
         .map(|service| {
-            let mut own = shifts.get(service).cloned().unwrap_or_default();
+            let anomaly = Anomaly {
+                strength: strength_of(service),
+                erring: templates.contains_key(service),
+            };
+            (service.clone(), anomaly)
+        })
+        .collect();
+    let mut out: Vec<Suspect> = localize(&found, calls, None)
+        .into_iter()
+        .map(|candidate| {
+            let mut own = shifts.get(&candidate.service).cloned().unwrap_or_default();
             own.sort_by(|a, b| b.score.abs().total_cmp(&a.score.abs()));
-            let callers = upstream(service);
-            // The call graph breaks near-ties: explaining more callers counts a little.
-            let score = strength_of(service) * (1.0 + 0.1 * callers.len() as f64);
             Suspect {
-                service: service.clone(),
-                score,
+                templates: templates
+                    .get(&candidate.service)
+                    .cloned()
+                    .unwrap_or_default(),
+                service: candidate.service,
+                score: candidate.score,
                 shifts: own,
-                templates: templates.get(service).cloned().unwrap_or_default(),
-                callers,
+                callers: candidate.callers,
             }
         })
         .collect();

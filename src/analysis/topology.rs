@@ -1,0 +1,237 @@
+//! Root-cause localisation on a call graph: which anomalous service explains the others.
+//!
+//! Symptoms travel from a callee to its callers (a slow database makes every caller
+//! slow), so a service is *explained* when something it depends on, directly or through
+//! others, is anomalous too and moved comparably — at least half as strongly — or logs
+//! errors of its own while this service does (errors on both ends of a call: the
+//! callee's are the cause). What no one below explains is a candidate cause; explaining
+//! more anomalous callers breaks near-ties. With an alerting service, candidates on the
+//! paths from it come first (the cause of what paged is below what paged).
+//!
+//! This is the graph-traversal family of microservice RCA (MicroRCA, the RCD and CIRCA
+//! baselines walk the same graph); hand-written because it is a few dozen lines over a
+//! graph of tens of services and must stay deterministic.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+/// How strongly a service moved, and whether it logs new errors.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Anomaly {
+    pub strength: f64,
+    pub erring: bool,
+}
+
+/// A candidate cause.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Localized {
+    pub service: String,
+    pub score: f64,
+    /// The anomalous services upstream of it, whose symptoms it explains.
+    pub callers: Vec<String>,
+}
+
+fn callees<'a>(calls: &'a [(String, String)], service: &'a str) -> impl Iterator<Item = &'a str> {
+    calls
+        .iter()
+        .filter(move |(caller, _)| caller == service)
+        .map(|(_, callee)| callee.as_str())
+}
+
+/// Everything `from` reaches by calls, itself excluded.
+fn downstream<'a>(calls: &'a [(String, String)], from: &'a str) -> BTreeSet<&'a str> {
+    let mut seen = BTreeSet::new();
+    let mut stack: Vec<&str> = callees(calls, from).collect();
+    while let Some(next) = stack.pop() {
+        if next != from && seen.insert(next) {
+            stack.extend(callees(calls, next));
+        }
+    }
+    seen
+}
+
+/// Everything that reaches `to` by calls, itself excluded.
+fn upstream(calls: &[(String, String)], to: &str) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    let mut stack = vec![to.to_string()];
+    while let Some(next) = stack.pop() {
+        for (caller, _) in calls.iter().filter(|(_, callee)| *callee == next) {
+            if caller != to && found.insert(caller.clone()) {
+                stack.push(caller.clone());
+            }
+        }
+    }
+    found
+}
+
+/// Candidate causes among the anomalous services, most likely first (ties by name).
+/// `calls` are (caller, callee) edges; `target` is the alerting service, if known.
+pub fn localize(
+    anomalies: &BTreeMap<String, Anomaly>,
+    calls: &[(String, String)],
+    target: Option<&str>,
+) -> Vec<Localized> {
+    let explained = |service: &str| {
+        let own = anomalies[service];
+        downstream(calls, service).into_iter().any(|below| {
+            anomalies.get(below).is_some_and(|other| {
+                other.strength >= 0.5 * own.strength || (own.erring && other.erring)
+            })
+        })
+    };
+    let below_target: Option<BTreeSet<&str>> = target.map(|t| {
+        let mut set = downstream(calls, t);
+        set.insert(t);
+        set
+    });
+    let mut out: Vec<(bool, Localized)> = anomalies
+        .keys()
+        .filter(|service| !explained(service))
+        .map(|service| {
+            let callers: Vec<String> = upstream(calls, service)
+                .into_iter()
+                .filter(|c| anomalies.contains_key(c))
+                .collect();
+            let score = anomalies[service].strength * (1.0 + 0.1 * callers.len() as f64);
+            let on_path = below_target
+                .as_ref()
+                .is_none_or(|set| set.contains(service.as_str()));
+            (
+                on_path,
+                Localized {
+                    service: service.clone(),
+                    score,
+                    callers,
+                },
+            )
+        })
+        .collect();
+    out.sort_by(|(a_path, a), (b_path, b)| {
+        b_path
+            .cmp(a_path)
+            .then(b.score.total_cmp(&a.score))
+            .then(a.service.cmp(&b.service))
+    });
+    out.into_iter().map(|(_, l)| l).collect()
+}
+
+/// A `caller,callee` edge list (header row `caller,callee`), as `metrics rank --graph`
+/// reads it.
+pub fn parse_edges(text: &str) -> Result<Vec<(String, String)>, EdgeError> {
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty());
+    match lines.next() {
+        Some((_, header)) if header.trim().eq_ignore_ascii_case("caller,callee") => {}
+        Some((n, header)) => {
+            return Err(EdgeError {
+                line: n + 1,
+                message: format!(
+                    "the header must be `caller,callee`, not `{}`",
+                    header.trim()
+                ),
+            });
+        }
+        None => {
+            return Err(EdgeError {
+                line: 1,
+                message: "the file is empty; write a `caller,callee` header and one edge per line"
+                    .into(),
+            });
+        }
+    }
+    lines
+        .map(
+            |(n, line)| match line.split(',').map(str::trim).collect::<Vec<_>>()[..] {
+                [caller, callee] if !caller.is_empty() && !callee.is_empty() => {
+                    Ok((caller.to_string(), callee.to_string()))
+                }
+                _ => Err(EdgeError {
+                    line: n + 1,
+                    message: format!("expected `caller,callee`, got `{}`", line.trim()),
+                }),
+            },
+        )
+        .collect()
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+#[error("line {line}: {message}")]
+pub struct EdgeError {
+    pub line: usize,
+    pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn anomalies(list: &[(&str, f64, bool)]) -> BTreeMap<String, Anomaly> {
+        list.iter()
+            .map(|(s, strength, erring)| {
+                (
+                    s.to_string(),
+                    Anomaly {
+                        strength: *strength,
+                        erring: *erring,
+                    },
+                )
+            })
+            .collect()
+    }
+
+    fn edges(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn the_database_below_explains_its_callers() {
+        let found = localize(
+            &anomalies(&[("web", 5.0, false), ("api", 5.5, false), ("db", 4.0, false)]),
+            &edges(&[("web", "api"), ("api", "db")]),
+            None,
+        );
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].service, "db");
+        assert_eq!(found[0].callers, ["api", "web"]);
+    }
+
+    #[test]
+    fn a_faint_drift_below_explains_nothing() {
+        let found = localize(
+            &anomalies(&[("cart", 6.4, false), ("cartdb", 2.0, false)]),
+            &edges(&[("cart", "cartdb")]),
+            None,
+        );
+        assert_eq!(found[0].service, "cart");
+    }
+
+    #[test]
+    fn the_alerting_service_puts_its_own_paths_first() {
+        let found = localize(
+            &anomalies(&[("a", 9.0, false), ("b", 3.0, false)]),
+            &edges(&[("gateway", "b")]),
+            Some("gateway"),
+        );
+        assert_eq!(found[0].service, "b");
+    }
+
+    #[test]
+    fn edge_lists_are_checked() {
+        assert_eq!(
+            parse_edges("caller,callee\nweb,api\n\napi , db\n").unwrap(),
+            edges(&[("web", "api"), ("api", "db")])
+        );
+        assert_eq!(parse_edges("a,b\n").unwrap_err().line, 1);
+        assert_eq!(
+            parse_edges("caller,callee\nweb\n").unwrap_err(),
+            EdgeError {
+                line: 2,
+                message: "expected `caller,callee`, got `web`".into()
+            }
+        );
+    }
+}
