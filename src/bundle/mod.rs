@@ -306,7 +306,7 @@ impl Bundle {
     pub fn load(dir: &Path) -> Result<Bundle, BundleError> {
         let read = |name: &str, required: bool| -> Result<String, BundleError> {
             let path = dir.join(name);
-            match std::fs::read_to_string(&path) {
+            match read_lossy(&path) {
                 Ok(text) => Ok(text),
                 Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => {
                     Ok(String::new())
@@ -379,7 +379,7 @@ pub fn load_documents(path: &Path) -> Result<Vec<Document>, BundleError> {
         .collect();
     names.sort();
     for file in names {
-        let text = std::fs::read_to_string(&file).map_err(|source| BundleError::Io {
+        let text = read_lossy(&file).map_err(|source| BundleError::Io {
             file: file.clone(),
             source,
         })?;
@@ -571,11 +571,49 @@ fn parse_metric_table(text: &str, file: &str) -> Result<MetricTable, BundleError
     Ok(table)
 }
 
+/// A file as text; an invalid UTF-8 byte (a truncated multi-byte character in an
+/// exported log) becomes U+FFFD instead of failing the whole bundle.
+fn read_lossy(path: &Path) -> std::io::Result<String> {
+    let bytes = std::fs::read(path)?;
+    Ok(match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    })
+}
+
+/// One spelling per level, whatever the source wrote: `WARNING` is `WARN`, PostgreSQL's
+/// `LOG` and syslog's `NOTICE` are `INFO`, `PANIC`/`CRITICAL`/`SEVERE`/`EMERG`/`ALERT` are
+/// `FATAL`. A PostgreSQL `DETAIL`, `HINT`, `STATEMENT`, `CONTEXT` or `QUERY` line explains
+/// the line before it: it takes that line's level. Unknown levels are kept as written.
+fn canonical_level(level: &str, previous: Option<&str>) -> String {
+    let upper = level.to_ascii_uppercase();
+    match upper.as_str() {
+        "WARNING" => "WARN".into(),
+        "LOG" | "NOTICE" => "INFO".into(),
+        "PANIC" | "CRITICAL" | "CRIT" | "SEVERE" | "EMERG" | "EMERGENCY" | "ALERT" => {
+            "FATAL".into()
+        }
+        "ERR" => "ERROR".into(),
+        "DETAIL" | "HINT" | "STATEMENT" | "CONTEXT" | "QUERY" => {
+            previous.unwrap_or("INFO").to_string()
+        }
+        _ => upper,
+    }
+}
+
 fn parse_logs(text: &str) -> Result<Vec<LogLine>, BundleError> {
-    let mut out = Vec::new();
+    let mut out: Vec<LogLine> = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let line = line.trim_end_matches('\r');
         if line.trim().is_empty() {
+            continue;
+        }
+        // A line that does not start with a time (a stack frame, a wrapped message)
+        // belongs to the line before it.
+        let starts_with_time = line.split(' ').next().and_then(parse_time).is_some();
+        if !starts_with_time && let Some(last) = out.last_mut() {
+            last.message.push('\n');
+            last.message.push_str(line);
             continue;
         }
         let mut parts = line.splitn(4, ' ');
@@ -591,9 +629,14 @@ fn parse_logs(text: &str) -> Result<Vec<LogLine>, BundleError> {
         let ts = parse_time(ts).ok_or_else(|| {
             parse_error("logs.log", i + 1, format!("`{ts}` is not an RFC 3339 time"))
         })?;
+        let previous = out
+            .iter()
+            .rev()
+            .find(|l| l.service == service)
+            .map(|l| l.level.as_str());
         out.push(LogLine {
             ts,
-            level: level.to_ascii_uppercase(),
+            level: canonical_level(level, previous),
             service: service.to_string(),
             message: message.to_string(),
         });
@@ -707,5 +750,26 @@ mod tests {
         .unwrap();
         let err = Bundle::load(dir.path()).unwrap_err().to_string();
         assert!(err.starts_with("incident.toml:2:"), "{err}");
+    }
+
+    #[test]
+    fn real_logs_load_stack_traces_levels_and_bad_bytes() {
+        let text = "2026-01-01T00:00:00Z ERROR api request failed: java.lang.IllegalStateException: pool closed\n\tat com.x.Pool.get(Pool.java:12)\n\tat com.x.Api.handle(Api.java:40)\n2026-01-01T00:00:01Z ERROR db canceling statement due to lock timeout\n2026-01-01T00:00:01Z DETAIL db Process 42 waits for AccessExclusiveLock on relation 16384\n2026-01-01T00:00:02Z LOG db checkpoint complete\n2026-01-01T00:00:03Z WARNING api slow\n2026-01-01T00:00:04Z PANIC db could not write to file\n";
+        let logs = parse_logs(text).unwrap();
+        assert_eq!(logs.len(), 6);
+        assert!(
+            logs[0]
+                .message
+                .ends_with("at com.x.Api.handle(Api.java:40)")
+        );
+        assert_eq!(logs[0].message.lines().count(), 3);
+        let levels: Vec<&str> = logs.iter().map(|l| l.level.as_str()).collect();
+        assert_eq!(levels, ["ERROR", "ERROR", "ERROR", "INFO", "WARN", "FATAL"]);
+        assert!(parse_logs("\tat orphan.Frame(X.java:1)\n").is_err());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("logs.log");
+        std::fs::write(&path, b"2026-01-01T00:00:00Z ERROR api caf\xc3 cut\n").unwrap();
+        let text = read_lossy(&path).unwrap();
+        assert_eq!(parse_logs(&text).unwrap()[0].message, "caf\u{fffd} cut");
     }
 }

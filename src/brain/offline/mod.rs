@@ -511,19 +511,104 @@ fn upsert_json(h: &Hypothesis) -> Value {
 
 /// Which hypothesis the investigation follows: confirmed by a human, then pinned, then
 /// the most confident; never a refuted one.
-fn leading(candidates: &[Candidate]) -> Option<&Candidate> {
-    let live = candidates
+/// The hypothesis to work on: the engineer's confirmed or pinned ones first; then a
+/// change that no later live change below it in the call graph explains (a DNS change
+/// explains the timeouts of a service deployed minutes earlier); then confidence; ties
+/// by id, never by arrival order.
+fn leading<'a>(candidates: &'a [Candidate], calls: &[(String, String)]) -> Option<&'a Candidate> {
+    let live: Vec<&Candidate> = candidates
         .iter()
-        .filter(|c| c.hypothesis.status != HypothesisStatus::Refuted);
+        .filter(|c| c.hypothesis.status != HypothesisStatus::Refuted)
+        .collect();
+    let is_change = |c: &Candidate| {
+        c.hypothesis
+            .key
+            .as_deref()
+            .is_some_and(|k| k.starts_with("deploy:") || k.starts_with("change:"))
+    };
+    // When the change was made: the key ends in `@<time>`.
+    let changed_at = |c: &Candidate| {
+        c.hypothesis
+            .key
+            .as_deref()
+            .and_then(|k| k.rsplit_once('@'))
+            .map(|(_, time)| seconds(time))
+    };
+    // A later change below it explains it: the onset followed the later change (had the
+    // earlier one been the cause, the symptoms would have started earlier).
+    let explained_by_a_change_below = |c: &Candidate| {
+        let (Some(service), Some(at)) = (&c.service, changed_at(c)) else {
+            return false;
+        };
+        is_change(c)
+            && live.iter().any(|other| {
+                is_change(other)
+                    && changed_at(other).is_some_and(|later| later > at)
+                    && other
+                        .service
+                        .as_ref()
+                        .is_some_and(|below| below != service && depends_on(calls, service, below))
+            })
+    };
     let rank = |c: &Candidate| {
         let h = &c.hypothesis;
         let human_confirmed = h.author == Author::Human && h.status == HypothesisStatus::Confirmed;
-        (human_confirmed, h.pinned, (h.confidence * 1000.0) as i64)
+        (
+            human_confirmed,
+            h.pinned,
+            !explained_by_a_change_below(c),
+            (h.confidence * 1000.0) as i64,
+        )
     };
-    live.fold(None, |best: Option<&Candidate>, c| match best {
-        Some(b) if rank(b) >= rank(c) => Some(b),
-        _ => Some(c),
-    })
+    live.iter()
+        .copied()
+        .fold(None, |best: Option<&Candidate>, c| match best {
+            Some(b)
+                if rank(b) > rank(c)
+                    || (rank(b) == rank(c) && b.hypothesis.id <= c.hypothesis.id) =>
+            {
+                Some(b)
+            }
+            _ => Some(c),
+        })
+}
+
+/// Whether `from` calls `to`, directly or through others.
+fn depends_on(calls: &[(String, String)], from: &str, to: &str) -> bool {
+    let mut seen = BTreeSet::new();
+    let mut stack = vec![from];
+    while let Some(next) = stack.pop() {
+        for (caller, callee) in calls {
+            if caller == next && seen.insert(callee.as_str()) {
+                if callee == to {
+                    return true;
+                }
+                stack.push(callee);
+            }
+        }
+    }
+    false
+}
+
+/// The call graph the brain reasons over: the declared edges, plus every service calling
+/// the shared infrastructure everything depends on without declaring it (a `dns`
+/// service: every lookup goes through it).
+fn call_graph(ctx: &BrainContext) -> Vec<(String, String)> {
+    let mut edges = ctx.incident.calls.clone();
+    for (shared, _) in ctx
+        .incident
+        .services
+        .iter()
+        .filter(|(_, kind)| kind == "dns")
+    {
+        for (name, _) in ctx.incident.services.iter().filter(|(n, _)| n != shared) {
+            let edge = (name.clone(), shared.clone());
+            if !edges.contains(&edge) {
+                edges.push(edge);
+            }
+        }
+    }
+    edges
 }
 
 /// The incident's database: its first service that is not an app.
@@ -714,7 +799,7 @@ pub fn plan(ctx: &BrainContext) -> Plan {
         }
         board_call(&mut p);
         let mut terms: BTreeSet<String> = BTreeSet::new();
-        if let Some(lead) = leading(&candidates) {
+        if let Some(lead) = leading(&candidates, &call_graph(ctx)) {
             terms.extend(lead.service.clone());
             terms.insert(match lead.kind {
                 Kind::Deploy => "deploy rollback".into(),
@@ -780,9 +865,9 @@ pub fn plan(ctx: &BrainContext) -> Plan {
         return p;
     }
 
-    let Some(lead) = leading(&candidates).cloned() else {
+    let Some(lead) = leading(&candidates, &call_graph(ctx)).cloned() else {
         board_call(&mut p);
-        let ranked = suspects::suspects(&f, &ctx.incident.calls);
+        let ranked = suspects::suspects(&f, &call_graph(ctx));
         if ranked.is_empty() {
             p.think(
                 "Every hypothesis on the board is refuted, and the data offers no other suspect.",
@@ -957,7 +1042,7 @@ pub fn plan(ctx: &BrainContext) -> Plan {
     board_call(&mut p);
     conclude(
         &f,
-        &ctx.incident.calls,
+        &call_graph(ctx),
         &lead,
         &candidates,
         mitigation_done.as_ref(),
