@@ -1,0 +1,279 @@
+//! The offline brain on incidents of its own making, each a bundle written to disk and
+//! loaded like `hunch investigate --bundle`: kinds of root cause the demo does not have,
+//! each with a red herring. (`cargo bench --bench diagnosis` measures the same on the
+//! shared development set and the rcd-sockshop cases.)
+
+use hunch::engine::gate::{Approver, Policy};
+use hunch::launch::{SessionSetup, Source, launch};
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::Duration;
+
+const ROWS: i64 = 120;
+const ONSET_ROW: i64 = 80;
+const START: i64 = 1_767_225_600; // 2026-01-01T00:00:00Z
+const STEP: i64 = 30;
+
+fn time_of(row: i64) -> String {
+    chrono::DateTime::from_timestamp(START + row * STEP, 0)
+        .unwrap()
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+/// A series that sits at `before` (with noise) and moves to `after` at the onset.
+struct Series {
+    name: &'static str,
+    before: f64,
+    after: f64,
+}
+
+struct Incident {
+    services: &'static [(&'static str, &'static str, &'static [&'static str])],
+    series: Vec<Series>,
+    /// (row, level, service, message): lines repeat every few rows from `row` on.
+    logs: Vec<(i64, &'static str, &'static str, &'static str)>,
+    /// (row, kind, service, detail)
+    events: Vec<(i64, &'static str, &'static str, &'static str)>,
+    alert: &'static str,
+}
+
+fn write_bundle(incident: &Incident, dir: &Path) {
+    let mut toml = format!(
+        "title = \"test incident\"\nalert = \"{}\"\nfired_at = \"{}\"\nnamespace = \"test\"\n",
+        incident.alert,
+        time_of(ONSET_ROW + 4)
+    );
+    for (name, kind, calls) in incident.services {
+        let calls: Vec<String> = calls.iter().map(|c| format!("\"{c}\"")).collect();
+        write!(
+            toml,
+            "\n[[services]]\nname = \"{name}\"\nkind = \"{kind}\"\ncalls = [{}]\n",
+            calls.join(", ")
+        )
+        .unwrap();
+    }
+    std::fs::write(dir.join("incident.toml"), toml).unwrap();
+    let mut seed: u64 = 42;
+    let mut noise = || {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((seed >> 33) as f64 / (1u64 << 31) as f64) - 0.5
+    };
+    let names: Vec<&str> = incident.series.iter().map(|s| s.name).collect();
+    let mut csv = format!("time,{}\n", names.join(","));
+    for row in 0..ROWS {
+        let cells: Vec<String> = incident
+            .series
+            .iter()
+            .map(|s| {
+                let level = if row >= ONSET_ROW { s.after } else { s.before };
+                format!("{:.2}", level + (level.abs() * 0.05 + 0.5) * noise())
+            })
+            .collect();
+        writeln!(csv, "{},{}", time_of(row), cells.join(",")).unwrap();
+    }
+    std::fs::write(dir.join("metrics.csv"), csv).unwrap();
+    let mut lines: Vec<(i64, String)> = Vec::new();
+    for (from, level, service, message) in &incident.logs {
+        for row in (*from..ROWS).step_by(2) {
+            lines.push((
+                row,
+                format!("{} {level} {service} {message} req={row}", time_of(row)),
+            ));
+        }
+    }
+    lines.sort();
+    let text: Vec<String> = lines.into_iter().map(|(_, l)| l).collect();
+    std::fs::write(dir.join("logs.log"), text.join("\n") + "\n").unwrap();
+    let mut events = String::from("time,kind,service,detail\n");
+    for (row, kind, service, detail) in &incident.events {
+        writeln!(events, "{},{kind},{service},{detail}", time_of(*row)).unwrap();
+    }
+    std::fs::write(dir.join("events.csv"), events).unwrap();
+}
+
+/// Investigate it headless; the final state.
+fn investigate(incident: &Incident, approver: Approver) -> hunch::event::State {
+    let dir = tempfile::tempdir().unwrap();
+    write_bundle(incident, dir.path());
+    let bundle = hunch::bundle::Bundle::load(dir.path()).unwrap();
+    let setup = SessionSetup {
+        source: Source::Bundle(Box::new(bundle)),
+        brain: Box::new(hunch::brain::offline::OfflineBrain::new(Duration::ZERO)),
+        budget: Default::default(),
+        policy: Policy::Ask,
+        approver,
+        exit_when_idle: true,
+        user: "test".into(),
+        redactor: Default::default(),
+    };
+    let launched = launch(setup, &dir.path().join("data")).unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(launched.engine.run())
+}
+
+fn conclusion(state: &hunch::event::State) -> String {
+    state
+        .conclusion
+        .as_ref()
+        .map(|c| c.root_cause.clone())
+        .unwrap_or_default()
+}
+
+#[test]
+fn an_expired_certificate_below_everyone_with_no_change_event() {
+    let incident = Incident {
+        services: &[
+            ("web", "app", &["api", "notify"]),
+            ("api", "app", &["geo"]),
+            ("geo", "app", &[]),
+            ("notify", "app", &[]),
+        ],
+        series: vec![
+            Series {
+                name: "web_error_pct",
+                before: 0.0,
+                after: 15.0,
+            },
+            Series {
+                name: "api_error_pct",
+                before: 0.0,
+                after: 40.0,
+            },
+            Series {
+                name: "geo_rps",
+                before: 300.0,
+                after: 20.0,
+            },
+            Series {
+                name: "notify_rps",
+                before: 50.0,
+                after: 50.0,
+            },
+        ],
+        logs: vec![
+            (
+                ONSET_ROW,
+                "ERROR",
+                "api",
+                "call to geo failed: x509: certificate has expired",
+            ),
+            (
+                ONSET_ROW,
+                "ERROR",
+                "geo",
+                "http: TLS handshake error: remote error: bad certificate",
+            ),
+            (0, "WARN", "notify", "push token not registered"),
+        ],
+        events: vec![(ONSET_ROW - 10, "deploy", "notify", "1.2.0 -> 1.3.0")],
+        alert: "web 5xx above 10%",
+    };
+    let state = investigate(&incident, Approver::Nobody);
+    let text = conclusion(&state);
+    assert!(text.starts_with("geo"), "{text}");
+    assert!(text.contains("certificate"), "{text}");
+    assert!(
+        !text.contains("notify"),
+        "the red-herring deploy is not blamed: {text}"
+    );
+}
+
+#[test]
+fn a_later_change_to_shared_dns_explains_an_earlier_deploy_above_it() {
+    let incident = Incident {
+        services: &[
+            ("gateway", "app", &["player"]),
+            ("player", "app", &[]),
+            ("dns", "dns", &[]),
+        ],
+        series: vec![
+            Series {
+                name: "gateway_p99_ms",
+                before: 200.0,
+                after: 2500.0,
+            },
+            Series {
+                name: "player_p99_ms",
+                before: 150.0,
+                after: 3000.0,
+            },
+            Series {
+                name: "dns_cpu_throttled_pct",
+                before: 0.0,
+                after: 70.0,
+            },
+        ],
+        logs: vec![(
+            ONSET_ROW,
+            "ERROR",
+            "player",
+            "lookup license.internal: i/o timeout",
+        )],
+        events: vec![
+            (ONSET_ROW - 10, "deploy", "player", "7.8.0 -> 7.9.0"),
+            (ONSET_ROW - 1, "config", "dns", "limits.cpu unset -> 100m"),
+        ],
+        alert: "gateway p99 above 2s",
+    };
+    let text = conclusion(&investigate(&incident, Approver::Nobody));
+    assert!(text.starts_with("dns config"), "{text}");
+    assert!(text.contains("cpu"), "{text}");
+}
+
+#[test]
+fn a_feature_flag_is_blamed_and_nothing_is_rolled_back_for_it() {
+    let incident = Incident {
+        services: &[
+            ("storefront", "app", &["catalog"]),
+            ("catalog", "app", &["catalog-db"]),
+            ("catalog-db", "postgres", &[]),
+        ],
+        series: vec![
+            Series {
+                name: "storefront_p99_ms",
+                before: 300.0,
+                after: 2600.0,
+            },
+            Series {
+                name: "catalog_p99_ms",
+                before: 200.0,
+                after: 2200.0,
+            },
+            Series {
+                name: "catalog-db_queries_per_s",
+                before: 400.0,
+                after: 9000.0,
+            },
+        ],
+        logs: vec![(
+            ONSET_ROW,
+            "ERROR",
+            "catalog",
+            "request timed out after 2000ms (GET /category)",
+        )],
+        events: vec![
+            (
+                ONSET_ROW - 1,
+                "flag",
+                "catalog",
+                "catalog.inline-contributors 0% -> 100%",
+            ),
+            (ONSET_ROW - 15, "deploy", "storefront", "4.1.0 -> 4.2.0"),
+        ],
+        alert: "storefront p99 above 2s",
+    };
+    let state = investigate(&incident, Approver::ApproveAll);
+    let text = conclusion(&state);
+    assert!(text.starts_with("catalog flag"), "{text}");
+    assert!(
+        !state
+            .calls
+            .iter()
+            .any(|c| c.command.contains("rollout undo")),
+        "a flag is not undone by a rollback: {:?}",
+        state.calls.iter().map(|c| &c.command).collect::<Vec<_>>()
+    );
+}
