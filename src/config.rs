@@ -130,7 +130,7 @@ impl Config {
     }
 
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let line_of = |offset: usize| text[..offset.min(text.len())].lines().count().max(1);
+        let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
         let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Invalid {
             path: path.into(),
             line: e.span().map(|s| line_of(s.start)).unwrap_or(0),
@@ -140,14 +140,14 @@ impl Config {
         for rule in &raw.trusted {
             let scope = rule.get_ref().scope().map_err(|e| ConfigError::Invalid {
                 path: path.into(),
+                // The span may start at the blank line before `[[trusted]]`.
                 line: line_of(
                     rule.span().start
                         + text[rule.span().start.min(text.len())..]
                             .chars()
                             .take_while(|c| c.is_whitespace())
                             .map(char::len_utf8)
-                            .sum::<usize>()
-                        + 1,
+                            .sum::<usize>(),
                 ),
                 message: format!("[[trusted]] rule: {e}"),
             })?;

@@ -44,6 +44,7 @@ fn parse_error(file: &str, line: usize, message: impl Into<String>) -> BundleErr
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ServiceSpec {
     pub name: String,
     #[serde(default = "default_kind")]
@@ -57,6 +58,7 @@ fn default_kind() -> String {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct IncidentSpec {
     pub title: String,
     pub alert: String,
@@ -121,6 +123,7 @@ pub struct Document {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DeploymentSpec {
     pub name: String,
     #[serde(default = "one")]
@@ -137,6 +140,7 @@ fn one() -> u32 {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DatabaseSpec {
     pub service: String,
     #[serde(default = "hundred")]
@@ -154,6 +158,7 @@ fn hundred() -> u32 {
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SimulatedState {
     #[serde(default)]
     pub deployments: Vec<DeploymentSpec>,
@@ -358,7 +363,7 @@ impl Bundle {
 fn toml_error(file: &str, text: &str, e: toml::de::Error) -> BundleError {
     let line = e
         .span()
-        .map(|s| text[..s.start.min(text.len())].lines().count().max(1))
+        .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
         .unwrap_or(0);
     parse_error(file, line, e.message().to_string())
 }
@@ -771,5 +776,24 @@ mod tests {
         std::fs::write(&path, b"2026-01-01T00:00:00Z ERROR api caf\xc3 cut\n").unwrap();
         let text = read_lossy(&path).unwrap();
         assert_eq!(parse_logs(&text).unwrap()[0].message, "caf\u{fffd} cut");
+    }
+
+    #[test]
+    fn a_typo_in_incident_toml_names_its_line_and_what_was_expected() {
+        let files = BundleFiles {
+            incident: "title = \"t\"\nalert = \"a\"\nfired_at = \"2026-01-01T00:00:00Z\"\n\n[[services]]\nname = \"api\"\ncals = [\"db\"]\n".into(),
+            metrics: String::new(),
+            logs: String::new(),
+            events: String::new(),
+            state: String::new(),
+            runbooks: Vec::new(),
+            past_incidents: Vec::new(),
+        };
+        let err = Bundle::parse(files).unwrap_err().to_string();
+        assert!(err.starts_with("incident.toml:7"), "{err}");
+        assert!(
+            err.contains("unknown field `cals`") && err.contains("`calls`"),
+            "{err}"
+        );
     }
 }

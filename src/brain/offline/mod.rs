@@ -279,11 +279,14 @@ fn from_data(f: &Findings, ctx: &BrainContext) -> Vec<(String, Hypothesis, Kind,
                     0.05,
                 ),
                 Some(top) => {
-                    let mut c: f32 = 0.45;
-                    if (0..=600).contains(&(onset - at)) {
-                        c += 0.15;
-                    }
-                    // Each independent piece of evidence adds the same weight.
+                    // Confidence grows with how strongly the service moved (log scale:
+                    // z 1000 and beyond count the same) and how close to the onset the
+                    // change was (nothing after 30 minutes).
+                    let strength = ((1.0 + top.score.abs()).ln() / 1001f64.ln()).min(1.0) as f32;
+                    let recency = (1.0 - (onset - at).max(0) as f32 / 1800.0).clamp(0.0, 1.0);
+                    let mut c: f32 = 0.3 + 0.2 * strength + 0.2 * recency;
+                    // Each independent kind of evidence (new errors, held sessions, a
+                    // matching past incident) adds the same weight.
                     let extras = [
                         new_noise(service),
                         idle_by(service).map(|i| i.call.clone()),
@@ -813,7 +816,7 @@ pub fn plan(ctx: &BrainContext) -> Plan {
         {
             terms.extend(c.service.clone());
         }
-        terms.extend(["latency".to_string(), "timeout".to_string()]);
+        terms.extend(evidence_terms(&f));
         let query = terms
             .into_iter()
             .filter(|t| !t.is_empty())
@@ -1299,6 +1302,49 @@ fn conclude(
         json!({"root_cause": root_cause, "confidence": h.confidence, "evidence": evidence, "follow_ups": follow_ups}),
         "the evidence supports one explanation",
     );
+}
+
+/// Words for the knowledge search from what the data shows, not from hypotheses: the
+/// metric names of the strongest shifts (`p99_ms` → `p99`) and the words of the error
+/// templates that are new or surged, so a past incident that saw the same errors is
+/// found even when nobody guessed its cause.
+fn evidence_terms(f: &Findings) -> Vec<String> {
+    let mut terms = Vec::new();
+    if let Some((_, ranking)) = &f.ranking {
+        for shift in ranking.changed.iter().take(2) {
+            let metric = shift
+                .series
+                .strip_prefix(&shift.service)
+                .unwrap_or(&shift.series);
+            terms.extend(
+                metric
+                    .split(|c: char| !c.is_alphanumeric())
+                    .filter(|w| w.len() >= 3 && !w.chars().all(|c| c.is_ascii_digit()))
+                    .map(str::to_lowercase),
+            );
+        }
+    }
+    // The loudest new errors only: a long query drowns the words that matter.
+    let mut loud: Vec<&findings::Template> = f
+        .logs
+        .iter()
+        .flat_map(|(_, _, templates)| templates)
+        .filter(|t| suspects::surging(t))
+        .collect();
+    loud.sort_by(|a, b| b.after.cmp(&a.after).then(a.template.cmp(&b.template)));
+    for t in loud.into_iter().take(2) {
+        terms.extend(
+            t.template
+                .split(|c: char| !c.is_alphabetic())
+                .filter(|w| w.len() >= 5)
+                .map(str::to_lowercase)
+                .take(4),
+        );
+    }
+    if terms.is_empty() {
+        terms.extend(["latency".to_string(), "timeout".to_string()]);
+    }
+    terms
 }
 
 /// One line per piece of evidence a suspect has: its strongest series and its surging
