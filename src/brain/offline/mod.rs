@@ -299,14 +299,14 @@ fn from_data(f: &Findings, ctx: &BrainContext) -> Vec<(String, Hypothesis, Kind,
                         }
                     }
                     let mut statement = format!(
-                        "{service} {} {} at {} ({}s before the onset) caused the regression: {} {:.0} → {:.0}",
+                        "{service} {} {} at {} ({}s before the onset) caused the regression: {} {} → {}",
                         change.kind,
                         change.detail,
                         hhmmss(&change.time),
                         onset - at,
                         top.series,
-                        top.before,
-                        top.after
+                        short_number(top.before),
+                        short_number(top.after)
                     );
                     if let Some(idle) = idle_by(service) {
                         statement.push_str(&format!(
@@ -357,14 +357,19 @@ fn from_data(f: &Findings, ctx: &BrainContext) -> Vec<(String, Hypothesis, Kind,
                 .any(|t| t.new && t.template.contains("connection") && t.service != *name)
                 .then(|| id.clone())
         });
+        let mut statement = format!(
+            "{name} is saturated: {} {} → {} ({})",
+            top.series,
+            short_number(top.before),
+            short_number(top.after),
+            z_text(top.score)
+        );
+        // The mechanism is said only when a log line shows it.
         if let Some(id) = waiting {
             c += 0.1;
             evidence.push(id);
+            statement.push_str("; callers log timeouts waiting for a connection");
         }
-        let mut statement = format!(
-            "{name} is saturated: {} {:.0} → {:.0} (z {:+.0}); callers time out waiting for a connection",
-            top.series, top.before, top.after, top.score
-        );
         if let Some(idle) = f
             .idle_now()
             .into_iter()
@@ -724,8 +729,11 @@ pub fn plan(ctx: &BrainContext) -> Plan {
                 .take(5)
                 .map(|s| {
                     format!(
-                        "{} {:.0}→{:.0} (z {:+.0})",
-                        s.series, s.before, s.after, s.score
+                        "{} {}→{} ({})",
+                        s.series,
+                        short_number(s.before),
+                        short_number(s.after),
+                        z_text(s.score)
                     )
                 })
                 .collect();
