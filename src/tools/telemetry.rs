@@ -549,22 +549,38 @@ pub(crate) fn template_digest(selected: &[&LogLine], split: i64) -> ToolOutput {
         }
         g.last = ts;
     }
-    let mut rows: Vec<(bool, u64, Value)> = groups
+    // Rates, not counts: the windows before and after the split differ in length.
+    let (first_ts, last_ts) = selected
+        .iter()
+        .map(|l| l.ts.timestamp())
+        .fold((split, split), |(lo, hi), t| (lo.min(t), hi.max(t)));
+    let before_minutes = ((split - first_ts).max(60)) as f64 / 60.0;
+    let after_minutes = ((last_ts - split).max(60)) as f64 / 60.0;
+    let mut rows: Vec<((bool, bool), u64, Value)> = groups
         .into_values()
         .map(|(svc, level, template, g)| {
             let template = template.text();
             // Lines from the minute before the split belong to the change, not the baseline.
             let new = g.first >= split - 60;
+            // An old template whose rate jumped is news too: a warning that was rare and
+            // is now constant.
+            let jump = (g.before > 0).then(|| {
+                (g.after as f64 / after_minutes) / (g.before as f64 / before_minutes)
+            });
+            let surged = !new && g.after >= 5 && jump.is_some_and(|j| j >= 5.0);
             let row = json!({"service": svc, "level": level, "template": template, "before": g.before, "after": g.after,
-                             "new": new, "first_seen": iso(g.first), "last_seen": iso(g.last), "sample": g.sample});
-            (new, g.after, row)
+                             "new": new, "surged": surged, "rate_jump": jump.map(|j| (j * 10.0).round() / 10.0),
+                             "first_seen": iso(g.first), "last_seen": iso(g.last), "sample": g.sample});
+            ((new, surged), g.after, row)
         })
         .collect();
     rows.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)));
-    let new = rows.iter().filter(|r| r.0).count();
+    let new = rows.iter().filter(|r| r.0.0).count();
+    let surged = rows.iter().filter(|r| r.0.1).count();
     let digest = format!(
-        "{lines} lines → {} templates, {new} new since {}",
-        rows.len(),
+        "{} → {}, {new} new and {surged} surged since {}",
+        crate::text::plural(lines, "line"),
+        crate::text::plural(rows.len(), "template"),
         &iso(split)[11..19]
     );
     let templates: Vec<Value> = rows.into_iter().take(25).map(|r| r.2).collect();
@@ -672,5 +688,39 @@ mod tests {
         let rank = tool("metrics_rank").run(&json!({}), None).await.unwrap();
         let samples = MetricTable::parse(rank.raw.as_deref().unwrap(), "raw").unwrap();
         assert_eq!(samples.columns, all.columns);
+    }
+
+    #[test]
+    fn a_rare_warning_that_becomes_constant_is_surged_not_noise() {
+        let at = |minute: i64, service: &str, message: &str| LogLine {
+            ts: chrono::DateTime::from_timestamp(minute * 60, 0).unwrap(),
+            level: "WARN".into(),
+            service: service.into(),
+            message: message.into(),
+        };
+        let mut lines = Vec::new();
+        for minute in (0..60).step_by(30) {
+            lines.push(at(minute, "cache", "evicting keys: memory at limit"));
+        }
+        for minute in 0..70 {
+            lines.push(at(minute, "batch", "job heartbeat"));
+        }
+        for minute in 60..70 {
+            for _ in 0..4 {
+                lines.push(at(minute, "cache", "evicting keys: memory at limit"));
+            }
+            lines.push(at(minute, "api", "upstream cache timed out"));
+        }
+        lines.sort_by_key(|l| l.ts);
+        let refs: Vec<&LogLine> = lines.iter().collect();
+        let out = template_digest(&refs, 60 * 60);
+        let value: serde_json::Value = serde_json::from_str(&out.text).unwrap();
+        let rows = value["templates"].as_array().unwrap();
+        let row = |service: &str| rows.iter().find(|r| r["service"] == service).unwrap();
+        assert_eq!(row("cache")["surged"], true, "{rows:?}");
+        assert!(row("cache")["rate_jump"].as_f64().unwrap() > 20.0);
+        assert_eq!(row("api")["new"], true);
+        assert_eq!(row("batch")["surged"], false);
+        assert!(out.digest.contains("1 new and 1 surged"), "{}", out.digest);
     }
 }

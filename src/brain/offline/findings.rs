@@ -39,6 +39,9 @@ pub struct Template {
     pub before: u64,
     pub after: u64,
     pub new: bool,
+    /// An old template whose rate jumped at least fivefold (absent in older digests).
+    #[serde(default)]
+    pub surged: bool,
 }
 
 /// A finished call the brain can cite.

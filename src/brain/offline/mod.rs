@@ -792,14 +792,31 @@ pub fn plan(ctx: &BrainContext) -> Plan {
                 .take(4)
                 .map(|t| format!("{} \"{}\" ×{}", t.service, t.template, t.after))
                 .collect();
+            let surged: Vec<String> = logs
+                .iter()
+                .filter(|t| !t.new && suspects::surging(t))
+                .take(3)
+                .map(|t| {
+                    format!(
+                        "{} \"{}\" {} → {}",
+                        t.service, t.template, t.before, t.after
+                    )
+                })
+                .collect();
             let noise: Vec<String> = logs
                 .iter()
-                .filter(|t| !t.new && t.before > 0)
+                .filter(|t| !t.new && t.before > 0 && !suspects::surging(t))
                 .take(2)
                 .map(|t| format!("{} \"{}\"", t.service, t.template))
                 .collect();
             if !new.is_empty() {
                 p.think(format!("New since the onset: {}.", new.join("; ")));
+            }
+            if !surged.is_empty() {
+                p.think(format!(
+                    "Old lines whose rate jumped at the onset (news, not noise): {}.",
+                    surged.join("; ")
+                ));
             }
             if !noise.is_empty() {
                 p.think(format!(

@@ -66,7 +66,7 @@ pub fn surging(t: &Template) -> bool {
         level.as_str(),
         "INFO" | "DEBUG" | "TRACE" | "LOG" | "NOTICE"
     );
-    serious && t.after > 0 && (t.new || t.after >= 4 * (t.before + 1))
+    serious && t.after > 0 && (t.new || t.surged || t.after >= 4 * (t.before + 1))
 }
 
 /// Suspects, most likely first. `calls` are (caller, callee) edges.
@@ -153,6 +153,7 @@ mod tests {
             before,
             after,
             new: before == 0,
+            surged: false,
         }
     }
 
