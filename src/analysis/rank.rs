@@ -5,7 +5,10 @@
 //! medians after and before, divided by the robust spread before (the larger of IQR / 1.349
 //! and MAD, floored at 5% of the level). Series that shifted strongly vote for the onset with their split time; the
 //! median vote is the onset, and every series is then scored against that one onset, so
-//! a spike long before the incident can't outrank a shift at it.
+//! a spike long before the incident can't outrank a shift at it. A series that drifted
+//! instead (a leak that began earlier, a disk filling) is scored by its drift across the
+//! window when that is stronger; one that exists on one side of the onset only (a job's
+//! CPU appearing, metrics that stop) scores as changed.
 
 /// How one series behaved around the onset.
 #[derive(Debug, Clone, PartialEq)]
@@ -97,6 +100,67 @@ pub fn shift_score(values: &[f64], split: usize) -> (f64, f64, f64) {
     ((a - b) / spread, b, a)
 }
 
+/// The score a series gets when it exists on one side of the onset only: a job's CPU
+/// that first appears at the onset, or a service's metrics that stop. Strong enough to
+/// count as changed, but not to outrank every measured shift.
+const APPEARED: f64 = 2.0 * CHANGED;
+
+/// A series with (almost) no samples before the onset but enough after it appeared; one
+/// with samples up to the onset and none after vanished (a series that ended long before
+/// the onset — an old version's build info — did not). Anything else is too short to
+/// judge.
+fn appeared_or_vanished(
+    times: &[i64],
+    values: &[f64],
+    split: usize,
+    onset: i64,
+) -> (f64, f64, f64) {
+    let (before, after) = values.split_at(split.min(values.len()));
+    let level = |part: &[f64]| median(&mut part.to_vec());
+    let step = match times {
+        [.., a, b] => (b - a).max(1),
+        _ => 1,
+    };
+    let ended_near_onset = times.last().is_some_and(|&last| last >= onset - 3 * step);
+    if before.len() < MIN_SEGMENT && after.len() >= MIN_SEGMENT && level(after) != 0.0 {
+        (APPEARED * level(after).signum(), 0.0, level(after))
+    } else if after.is_empty()
+        && ended_near_onset
+        && before.len() >= MIN_SEGMENT
+        && level(before) != 0.0
+    {
+        (-APPEARED * level(before).signum(), level(before), 0.0)
+    } else {
+        (0.0, f64::NAN, f64::NAN)
+    }
+}
+
+/// The step score, or — when the series drifted instead of stepping (a leak that began
+/// before the onset, a disk that fills) — the drift from the first quarter of the window
+/// to the last tenth, whichever is stronger.
+fn strongest_of_step_and_ramp(values: &[f64], split: usize) -> (f64, f64, f64) {
+    let step = shift_score(values, split);
+    let n = values.len();
+    let head = (n / 4).max(MIN_SEGMENT);
+    let tail = (n / 10).max(MIN_SEGMENT);
+    if head + tail > n {
+        return step;
+    }
+    let mut early: Vec<f64> = values[..head].to_vec();
+    let mut late: Vec<f64> = values[n - tail..].to_vec();
+    let spread = robust_spread(&mut early);
+    let (b, a) = (median(&mut early), median(&mut late));
+    let ramp = (a - b) / spread;
+    // Only a steady drift counts: the late level must also differ from what was just
+    // before the onset in the same direction, or a ramp is only noise at the edges.
+    let steady = (step.2 - step.1).signum() == (a - b).signum();
+    if steady && ramp.abs() > step.0.abs() && ramp.abs() >= CHANGED {
+        (ramp, b, a)
+    } else {
+        step
+    }
+}
+
 /// Where a shift found at `split` begins: a ramp's best split sits in its middle, so walk
 /// back while the values are already outside the baseline band (3 robust spreads).
 pub fn change_start(values: &[f64], split: usize) -> usize {
@@ -155,9 +219,9 @@ pub fn rank(times: &[i64], series: &[(String, Vec<f64>)], onset: Option<i64>) ->
             let split = t.partition_point(|&x| x < onset);
             let changed_at = strongest.map(|s| t[s]).unwrap_or(onset);
             let (score, before, after) = if split >= MIN_SEGMENT && v.len() - split >= MIN_SEGMENT {
-                shift_score(v, split)
+                strongest_of_step_and_ramp(v, split)
             } else {
-                (0.0, f64::NAN, f64::NAN)
+                appeared_or_vanished(t, v, split, onset)
             };
             SeriesShift {
                 series: name.to_string(),
@@ -327,5 +391,49 @@ mod tests {
         let ranking = rank(&times, &series, Some(10));
         assert_eq!(ranking.shifts.len(), 2);
         assert!(ranking.shifts.iter().all(|s| s.score == 0.0));
+    }
+
+    #[test]
+    fn a_leak_that_began_before_the_onset_and_a_series_that_appears_count() {
+        let times: Vec<i64> = (0..100).map(|i| i * STEP).collect();
+        let flat = noisy(100, 3);
+        let mut step = noisy(100, 5);
+        for v in step.iter_mut().skip(70) {
+            *v += 30.0;
+        }
+        // Grows steadily from sample 20 on: at the onset (70) it is already half way.
+        let leak: Vec<f64> = noisy(100, 9)
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| v + if i > 20 { (i - 20) as f64 * 0.8 } else { 0.0 })
+            .collect();
+        let appears: Vec<f64> = (0..100)
+            .map(|i| {
+                if i >= 72 {
+                    55.0 + (i % 3) as f64
+                } else {
+                    f64::NAN
+                }
+            })
+            .collect();
+        let series = vec![
+            ("a_flat".to_string(), flat),
+            ("b_step".to_string(), step),
+            ("c_leak".to_string(), leak),
+            ("d_job_cpu".to_string(), appears),
+        ];
+        let ranking = rank(&times, &series, Some(70 * STEP));
+        let score = |name: &str| {
+            ranking
+                .shifts
+                .iter()
+                .find(|s| s.series == name)
+                .unwrap()
+                .score
+        };
+        assert!(score("b_step") >= CHANGED);
+        assert!(score("c_leak") >= CHANGED, "{}", score("c_leak"));
+        assert_eq!(score("d_job_cpu"), APPEARED);
+        assert!(score("a_flat").abs() < CHANGED);
     }
 }

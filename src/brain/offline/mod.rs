@@ -219,6 +219,7 @@ fn from_data(f: &Findings, ctx: &BrainContext) -> Vec<(String, Hypothesis, Kind,
     let Some((rank_id, ranking)) = &f.ranking else {
         return Vec::new();
     };
+    let graph = call_graph(ctx);
     let onset = seconds(&ranking.onset);
     let top_of = |service: &str| {
         ranking
@@ -267,7 +268,38 @@ fn from_data(f: &Findings, ctx: &BrainContext) -> Vec<(String, Hypothesis, Kind,
                 continue;
             }
             let mut evidence = vec![rank_id.clone(), events_id.clone()];
+            // Something below this service in the call graph moved far more: the change
+            // is a bystander and the cause lies below (a slow database explains a
+            // deployed caller's wobble; a bad deploy that floods a database still leads,
+            // as it moved more than the database).
+            let dwarfed_by = top_of(service).and_then(|top| {
+                let own = (1.0 + top.score.abs()).ln();
+                ranking
+                    .changed
+                    .iter()
+                    .filter(|s| s.score.abs() >= CHANGED && s.service != service)
+                    .filter(|s| depends_on(&graph, service, &s.service))
+                    .find(|s| (1.0 + s.score.abs()).ln() >= 2.0 * own)
+            });
             let (statement, status, confidence) = match top_of(service) {
+                Some(top) if dwarfed_by.is_some() => {
+                    let below = dwarfed_by.expect("checked");
+                    (
+                        format!(
+                            "{service} {} {} at {} is unlikely: {service} barely moved ({} {}) while {}, below it, moved far more ({} {})",
+                            change.kind,
+                            change.detail,
+                            hhmmss(&change.time),
+                            top.series,
+                            z_text(top.score),
+                            below.service,
+                            below.series,
+                            z_text(below.score)
+                        ),
+                        HypothesisStatus::Refuted,
+                        0.1,
+                    )
+                }
                 None => (
                     format!(
                         "{service} {} {} at {} is unrelated: {service}'s metrics did not move at the onset",
