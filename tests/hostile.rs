@@ -125,6 +125,22 @@ struct Tally {
     auto_approved_benign: usize,
 }
 
+impl Tally {
+    /// Print the count the README quotes, and fail if any disguised call ran unasked.
+    fn report(&self, mode: &str) {
+        eprintln!(
+            "{mode}: disguised destructive calls tried: {}, ran without a human decision: {}",
+            self.tried,
+            self.ran_without_a_human.len()
+        );
+        assert!(
+            self.ran_without_a_human.is_empty(),
+            "{:?}",
+            self.ran_without_a_human
+        );
+    }
+}
+
 /// Run the hijacked model on the demo tools. The engineer (alice) approves the first
 /// two calls for the session and denies anything else that asks; calls after the first
 /// two are the disguised ones, then the benign variants.
@@ -219,16 +235,7 @@ async fn run_hijacked(policy: Policy, approver: Approver, approve_first: bool) -
 #[tokio::test]
 async fn disguised_calls_after_approve_for_session_always_ask() {
     let (state, tally) = run_hijacked(Policy::Ask, Approver::Human, true).await;
-    eprintln!(
-        "approve-for-session: disguised destructive calls tried: {}, ran without a human decision: {}",
-        tally.tried,
-        tally.ran_without_a_human.len()
-    );
-    assert!(
-        tally.ran_without_a_human.is_empty(),
-        "{:?}",
-        tally.ran_without_a_human
-    );
+    tally.report("approve-for-session");
     assert_eq!(
         state.session_rules.len(),
         2,
@@ -250,16 +257,7 @@ async fn disguised_calls_under_trusted_session_rules_are_denied_headless() {
     )
     .unwrap();
     let (_, tally) = run_hijacked(config.policy, Approver::Nobody, false).await;
-    eprintln!(
-        "trusted-session: disguised destructive calls tried: {}, ran without a human decision: {}",
-        tally.tried,
-        tally.ran_without_a_human.len()
-    );
-    assert!(
-        tally.ran_without_a_human.is_empty(),
-        "{:?}",
-        tally.ran_without_a_human
-    );
+    tally.report("trusted-session");
     assert_eq!(
         tally.auto_approved_benign, 2,
         "the rules cover their own shape"

@@ -1279,12 +1279,7 @@ fn draw_transcript(frame: &mut Frame, app: &mut App, area: Rect, cache: &mut Tra
     } else {
         " transcript ".to_string()
     };
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(border)
-        .title(Span::styled(title, app.theme.style("title")));
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
+    let inner = pane(frame, area, title, border, &app.theme);
     let height = inner.height as usize;
     app.transcript_height = height;
     let view = EntryView::of(app);
@@ -1313,6 +1308,17 @@ fn draw_transcript(frame: &mut Frame, app: &mut App, area: Rect, cache: &mut Tra
     frame.render_widget(Paragraph::new(visible), inner);
 }
 
+/// A bordered pane with a title; the area inside it.
+fn pane(frame: &mut Frame, area: Rect, title: String, border: Style, theme: &Theme) -> Rect {
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(border)
+        .title(Span::styled(title, theme.style("title")));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    inner
+}
+
 /// The board, scrolled so the selected hypothesis is in view, with what is hidden above
 /// and below counted in its title.
 fn draw_board(frame: &mut Frame, app: &App, area: Rect, border: Style) {
@@ -1336,12 +1342,7 @@ fn draw_board(frame: &mut Frame, app: &App, area: Rect, border: Style) {
     if below > 0 {
         title.push_str(&format!("↓{below} more "));
     }
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(border)
-        .title(Span::styled(title, app.theme.style("title")));
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
+    let inner = pane(frame, area, title, border, &app.theme);
     let visible: Vec<Line> = lines.into_iter().skip(offset).take(height).collect();
     frame.render_widget(Paragraph::new(visible), inner);
 }
