@@ -176,6 +176,13 @@ enum Commands {
     Replay {
         /// A session file (see `hunch sessions`).
         file: PathBuf,
+        /// Print the session as lines (as `--headless` prints a live run) instead of
+        /// opening the replay viewer.
+        #[arg(long)]
+        headless: bool,
+        /// With --headless: print JSON lines, one event each.
+        #[arg(long, requires = "headless")]
+        json: bool,
         #[command(flatten)]
         look: LookOptions,
     },
@@ -358,7 +365,14 @@ fn run() -> Result<()> {
         }
         Commands::Replay {
             file,
+            headless: true,
+            json,
+            ..
+        } => print_session(&file, json),
+        Commands::Replay {
+            file,
             look: look_options,
+            ..
         } => {
             let look = look(look_options, &config, &paths)?;
             run_replay(&file, look)
@@ -865,7 +879,7 @@ fn run_replay(file: &Path, look: Look) -> Result<()> {
     }
     require_terminal(
         "the replay viewer",
-        "the session file itself is JSON lines, one event each",
+        "`hunch replay --headless FILE` prints it as lines (add --json for JSON lines)",
     )?;
     let warnings: Vec<String> = log.warnings.iter().map(|w| w.to_string()).collect();
     for w in &warnings {
@@ -886,6 +900,24 @@ fn run_replay(file: &Path, look: Look) -> Result<()> {
     })?;
     for w in &warnings {
         eprintln!("warning: {}: {w}", file.display());
+    }
+    Ok(())
+}
+
+/// `hunch replay --headless`: a recorded session through the headless printer, every
+/// string cleaned again (older files may hold raw escapes).
+fn print_session(file: &Path, json: bool) -> Result<()> {
+    let log = read_session(file)
+        .with_context(|| format!("reading the session file {}", file.display()))?;
+    for w in &log.warnings {
+        eprintln!("warning: {}: {w}", file.display());
+    }
+    if log.events.is_empty() {
+        bail!("{} holds no hunch events", file.display());
+    }
+    let mut printer = hunch::headless::Printer::new(std::io::stdout().lock(), json);
+    for event in &log.events {
+        printer.print(&hunch::sanitize::clean_event(event))?;
     }
     Ok(())
 }

@@ -51,6 +51,17 @@ pub fn clean_value(value: &mut Value) {
     }
 }
 
+/// An event as it may be printed: every string in it through [`for_display`] (it walks
+/// the serialized form, so no field is missed). Recorded sessions are clean already;
+/// this is for files written by older versions, or by hand.
+pub fn clean_event(event: &crate::event::Event) -> crate::event::Event {
+    let Ok(mut value) = serde_json::to_value(event) else {
+        return event.clone();
+    };
+    clean_value(&mut value);
+    serde_json::from_value(value).unwrap_or_else(|_| event.clone())
+}
+
 /// Whether text is free of everything [`for_display`] removes (tabs excepted).
 pub fn is_clean(text: &str) -> bool {
     !text.chars().any(|c| c != '\t' && needs_cleaning(c))

@@ -356,3 +356,26 @@ fn metrics_rank_walks_the_call_graph_to_the_cause() {
     );
     assert!(!ok && err.contains("--by service"), "{err}");
 }
+
+/// A recorded session printed as lines or JSON lines, the way a live headless run prints.
+#[test]
+fn replay_headless_prints_a_recorded_session() {
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/demo-session.jsonl"
+    );
+    let (ok, out, err) = hunch(&["replay", fixture, "--headless"], b"");
+    assert!(ok, "{err}");
+    assert!(out.contains("== conclusion"), "{out}");
+    assert!(out.contains("c8 kubectl rollout undo deployment/payments -n shop"));
+    let (ok, out, err) = hunch(&["replay", fixture, "--headless", "--json"], b"");
+    assert!(ok, "{err}");
+    let events: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(events.first().unwrap()["type"], "session_started");
+    assert_eq!(events.last().unwrap()["type"], "session_ended");
+    let (ok, _, err) = hunch(&["replay", "/no/such/session.jsonl", "--headless"], b"");
+    assert!(!ok && err.contains("reading the session file"), "{err}");
+}

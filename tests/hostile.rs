@@ -629,7 +629,7 @@ async fn a_hostile_bundle_leaves_no_secret_or_escape_in_files_output_or_screen()
 }
 
 #[test]
-fn hunch_sessions_prints_old_raw_titles_sanitized() {
+fn sessions_and_replay_print_old_raw_titles_sanitized() {
     let data = tempfile::tempdir().unwrap();
     let day = data.path().join("hunch/sessions/2026-01-01");
     std::fs::create_dir_all(&day).unwrap();
@@ -652,6 +652,26 @@ fn hunch_sessions_prints_old_raw_titles_sanitized() {
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(stdout.contains("Checkout"), "{stdout}");
     assert_clean("hunch sessions", &stdout);
+    let file = day.join("20260101T000000-abcd.jsonl");
+    for json in [false, true] {
+        let mut args = vec!["replay", file.to_str().unwrap(), "--headless"];
+        if json {
+            args.push("--json");
+        }
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_hunch"))
+            .args(&args)
+            .env("XDG_DATA_HOME", data.path())
+            .env("XDG_CONFIG_HOME", data.path().join("config"))
+            .env("XDG_STATE_HOME", data.path().join("state"))
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            out.status.success() && stdout.contains("Checkout"),
+            "{stdout}"
+        );
+        assert_clean("hunch replay --headless", &stdout);
+    }
 }
 
 /// The same attack on bundle files, through the real binary: nothing it prints and no
