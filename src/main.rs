@@ -393,13 +393,28 @@ fn run() -> Result<()> {
                     1 => "  (1 damaged line)".to_string(),
                     n => format!("  ({n} damaged lines)"),
                 };
+                let cause = s
+                    .root_cause
+                    .as_deref()
+                    .map(|c| {
+                        format!(
+                            "\n    root cause: {}",
+                            c.chars().take(160).collect::<String>()
+                        )
+                    })
+                    .unwrap_or_default();
                 writeln!(
                     out,
-                    "{}  {:<32}  {:>3} steps  {:<9}  {}{warn}",
+                    "{}  {:<32}  {:<10} {:>3} steps  {:<14}  {}{warn}{cause}",
                     s.started,
                     s.title,
+                    s.brain,
                     s.steps,
-                    if s.concluded { "concluded" } else { "open" },
+                    if s.concluded {
+                        "concluded".to_string()
+                    } else {
+                        s.state.label()
+                    },
                     s.path.display()
                 )?;
             }

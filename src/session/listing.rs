@@ -14,7 +14,36 @@ pub struct SessionSummary {
     pub steps: usize,
     pub concluded: bool,
     pub warnings: usize,
+    /// `offline`, `openai:gpt-5.1`, …
+    pub brain: String,
+    pub state: SessionState,
+    /// The conclusion's root cause, when there is one.
+    pub root_cause: Option<String>,
 }
+
+/// Where a recorded session stands.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SessionState {
+    /// It ended (concluded, the engineer quit, a budget, …): the reason.
+    Ended(String),
+    /// No end recorded and written to within the last minutes: probably still going.
+    Running,
+    /// No end recorded and untouched for a while: the process died or was killed.
+    Interrupted,
+}
+
+impl SessionState {
+    pub fn label(&self) -> String {
+        match self {
+            SessionState::Ended(reason) => reason.clone(),
+            SessionState::Running => "running".into(),
+            SessionState::Interrupted => "interrupted".into(),
+        }
+    }
+}
+
+/// A session without an end that was written to this recently is taken to be running.
+const RUNNING_WITHIN: std::time::Duration = std::time::Duration::from_secs(120);
 
 pub fn list_sessions(sessions_dir: &Path) -> std::io::Result<Vec<SessionSummary>> {
     let mut files = Vec::new();
@@ -44,6 +73,16 @@ pub fn list_sessions(sessions_dir: &Path) -> std::io::Result<Vec<SessionSummary>
             .find(|e| matches!(e.kind, EventKind::SessionStarted { .. }))
             .map(|e| e.ts.format("%Y-%m-%d %H:%M").to_string())
             .unwrap_or_else(|| "?".into());
+        let recently_written = std::fs::metadata(&path)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age < RUNNING_WITHIN);
+        let session_state = match &state.ended {
+            Some(reason) => SessionState::Ended(crate::sanitize::for_display(reason)),
+            None if recently_written => SessionState::Running,
+            None => SessionState::Interrupted,
+        };
         out.push(SessionSummary {
             title: crate::sanitize::for_display(&state.session.incident.title),
             started,
@@ -51,8 +90,56 @@ pub fn list_sessions(sessions_dir: &Path) -> std::io::Result<Vec<SessionSummary>
             steps: state.steps(),
             concluded: state.conclusion.is_some(),
             warnings: log.warnings.len(),
+            brain: crate::sanitize::for_display(&state.session.brain),
+            state: session_state,
+            root_cause: state
+                .conclusion
+                .as_ref()
+                .map(|c| crate::sanitize::for_display(&c.root_cause)),
             path,
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STARTED: &str = r#"{"seq":0,"ts":"2026-01-01T00:00:00Z","type":"session_started","incident":{"title":"t","alert":"a","environment":"e","simulated":true},"budget":{},"brain":"offline","policy":"ask"}"#;
+    const ENDED: &str =
+        r#"{"seq":1,"ts":"2026-01-01T00:01:00Z","type":"session_ended","reason":"brain idle"}"#;
+
+    #[test]
+    fn a_session_is_running_interrupted_or_ended() {
+        let dir = tempfile::tempdir().unwrap();
+        let day = dir.path().join("2026-01-01");
+        std::fs::create_dir_all(&day).unwrap();
+        let write = |name: &str, text: String, age: u64| {
+            let path = day.join(name);
+            std::fs::write(&path, text).unwrap();
+            let when = std::time::SystemTime::now() - std::time::Duration::from_secs(age);
+            std::fs::File::options()
+                .write(true)
+                .open(&path)
+                .unwrap()
+                .set_modified(when)
+                .unwrap();
+        };
+        write("a.jsonl", format!("{STARTED}\n"), 3600);
+        write("b.jsonl", format!("{STARTED}\n"), 0);
+        write("c.jsonl", format!("{STARTED}\n{ENDED}\n"), 3600);
+        let listed = list_sessions(dir.path()).unwrap();
+        let state = |file: &str| {
+            listed
+                .iter()
+                .find(|s| s.path.ends_with(file))
+                .map(|s| s.state.clone())
+                .unwrap()
+        };
+        assert_eq!(state("a.jsonl"), SessionState::Interrupted);
+        assert_eq!(state("b.jsonl"), SessionState::Running);
+        assert_eq!(state("c.jsonl"), SessionState::Ended("brain idle".into()));
+        assert!(listed.iter().all(|s| s.brain == "offline"));
+    }
 }
