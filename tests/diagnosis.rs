@@ -277,3 +277,48 @@ fn a_feature_flag_is_blamed_and_nothing_is_rolled_back_for_it() {
         state.calls.iter().map(|c| &c.command).collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn an_external_dependency_that_times_out_is_named() {
+    let incident = Incident {
+        services: &[
+            ("checkout", "app", &["payments", "search"]),
+            ("payments", "app", &[]),
+            ("search", "app", &[]),
+        ],
+        series: vec![
+            Series {
+                name: "checkout_p99_ms",
+                before: 300.0,
+                after: 9000.0,
+            },
+            Series {
+                name: "payments_p99_ms",
+                before: 250.0,
+                after: 10000.0,
+            },
+            Series {
+                name: "search_p99_ms",
+                before: 80.0,
+                after: 80.0,
+            },
+        ],
+        logs: vec![
+            (
+                ONSET_ROW,
+                "ERROR",
+                "payments",
+                "POST https://api.stripe.com/v1/charges timed out after 10000ms",
+            ),
+            (0, "WARN", "search", "slow query on index products"),
+        ],
+        events: vec![(ONSET_ROW - 12, "deploy", "search", "3.1.0 -> 3.2.0")],
+        alert: "checkout p99 above 5s",
+    };
+    let text = conclusion(&investigate(&incident, Approver::Nobody));
+    assert!(
+        text.starts_with("api.stripe.com, an external dependency of payments"),
+        "{text}"
+    );
+    assert!(text.contains("timed out"), "{text}");
+}

@@ -42,6 +42,9 @@ pub struct Template {
     /// An old template whose rate jumped at least fivefold (absent in older digests).
     #[serde(default)]
     pub surged: bool,
+    /// One line it was made from, unmasked (hosts and URLs survive here).
+    #[serde(default)]
+    pub sample: String,
 }
 
 /// A finished call the brain can cite.

@@ -935,7 +935,7 @@ pub fn plan(ctx: &BrainContext) -> Plan {
             conclude_inconclusive(ctx, &f, &mut p);
         } else {
             p.think("No change event explains the onset. Following the evidence instead: the services that moved, and which of them the call graph says the others depend on.");
-            conclude_from_evidence(&f, &ranked, &mut p);
+            conclude_from_evidence(ctx, &f, &ranked, &mut p);
         }
         return p;
     };
@@ -1484,7 +1484,12 @@ fn recent_changes(f: &Findings, suspect: &suspects::Suspect) -> Vec<String> {
 
 /// No change event explains the incident, but the evidence points at services: conclude
 /// with the strongest suspect and what shows it, and say how sure that is.
-fn conclude_from_evidence(f: &Findings, ranked: &[suspects::Suspect], p: &mut Plan) {
+fn conclude_from_evidence(
+    ctx: &BrainContext,
+    f: &Findings,
+    ranked: &[suspects::Suspect],
+    p: &mut Plan,
+) {
     let top = &ranked[0];
     let clear = ranked
         .get(1)
@@ -1493,11 +1498,21 @@ fn conclude_from_evidence(f: &Findings, ranked: &[suspects::Suspect], p: &mut Pl
         [] => String::new(),
         words => format!(" ({})", words.join(", ")),
     };
-    let mut root_cause = format!(
-        "{}{what} is the most likely cause: {}",
-        top.service,
-        evidence_text(top)
-    );
+    // Errors naming a host outside the system, with nothing inside below them: the
+    // dependency is the suspect, and the service is where it shows.
+    let external = suspects::external_host(top, &ctx.incident.services);
+    let mut root_cause = match &external {
+        Some(host) => format!(
+            "{host}, an external dependency of {}, is the most likely cause: {}",
+            top.service,
+            evidence_text(top)
+        ),
+        None => format!(
+            "{}{what} is the most likely cause: {}",
+            top.service,
+            evidence_text(top)
+        ),
+    };
     if !top.callers.is_empty() {
         root_cause.push_str(&format!(
             ". It explains its callers' symptoms ({} {} on it)",

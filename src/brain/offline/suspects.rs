@@ -69,6 +69,44 @@ pub fn surging(t: &Template) -> bool {
     serious && t.after > 0 && (t.new || t.surged || t.after >= 4 * (t.before + 1))
 }
 
+/// A remote host the suspect's new errors name that is none of the known services (an
+/// API, a payment provider, a SaaS endpoint): the failure may come from outside. Only
+/// what is unmistakably a network address counts — a URL's host or a `host:port` — so a
+/// Java logger (`com.zaxxer.hikari.pool`) or a file name is never taken for one.
+pub fn external_host(suspect: &Suspect, services: &[(String, String)]) -> Option<String> {
+    // `Pool.java:12` in a stack frame has the shape of `host:port`.
+    let source_file = |name: &str| {
+        const CODE: &[&str] = &[
+            "java", "kt", "scala", "go", "py", "rb", "rs", "js", "ts", "cs", "cpp", "cc", "c", "h",
+            "php", "ex", "exs", "erl", "clj", "swift",
+        ];
+        name.rsplit('.')
+            .next()
+            .is_some_and(|ext| CODE.contains(&ext))
+    };
+    let address = regex::Regex::new(
+        r"(?i)(?:\b[a-z][a-z0-9+.-]*://((?:[a-z0-9-]+\.)+[a-z]{2,})|\b((?:[a-z0-9-]+\.)+[a-z]{2,}):\d{2,5}\b)",
+    )
+    .expect("the address pattern compiles");
+    let internal = |name: &str| {
+        let first = name.split('.').next().unwrap_or(name);
+        services
+            .iter()
+            .any(|(service, _)| service.eq_ignore_ascii_case(first))
+            || [".local", ".internal", ".svc", ".cluster", ".localhost"]
+                .iter()
+                .any(|suffix| name.ends_with(suffix))
+    };
+    suspect.templates.iter().find_map(|t| {
+        address
+            .captures_iter(&t.sample)
+            .filter_map(|c| c.get(1).or_else(|| c.get(2)))
+            .map(|m| m.as_str().to_ascii_lowercase())
+            .filter(|h| !source_file(h))
+            .find(|h| !internal(h))
+    })
+}
+
 /// Suspects, most likely first. `calls` are (caller, callee) edges.
 pub fn suspects(f: &Findings, calls: &[(String, String)]) -> Vec<Suspect> {
     let mut shifts: BTreeMap<String, Vec<Shift>> = BTreeMap::new();
@@ -154,6 +192,7 @@ mod tests {
             after,
             new: before == 0,
             surged: false,
+            sample: text.into(),
         }
     }
 
@@ -250,5 +289,39 @@ mod tests {
         );
         let ranked = suspects(&f, &edges(&[("planner", "geo")]));
         assert_eq!(ranked[0].service, "geo");
+    }
+
+    #[test]
+    fn only_network_addresses_outside_the_system_are_external() {
+        let suspect = |sample: &str| Suspect {
+            service: "payments".into(),
+            score: 1.0,
+            shifts: Vec::new(),
+            templates: vec![Template {
+                sample: sample.into(),
+                ..template("payments", "x", 0, 10)
+            }],
+            callers: Vec::new(),
+        };
+        let services = vec![("orders-db".to_string(), "postgres".to_string())];
+        let host = |sample: &str| external_host(&suspect(sample), &services);
+        assert_eq!(
+            host("POST https://api.stripe.com/v1/charges timed out").as_deref(),
+            Some("api.stripe.com")
+        );
+        assert_eq!(
+            host("dial tcp smtp.mailgun.org:587: i/o timeout").as_deref(),
+            Some("smtp.mailgun.org")
+        );
+        assert_eq!(
+            host("com.zaxxer.hikari.pool.HikariPool - Connection is not available"),
+            None
+        );
+        assert_eq!(
+            host("connect to orders-db.shop.svc.cluster.local:5432 refused"),
+            None
+        );
+        assert_eq!(host("GET http://orders-db:8080/health failed"), None);
+        assert_eq!(host("at com.x.Pool.get(Pool.java:12)"), None);
     }
 }
