@@ -36,6 +36,8 @@ struct Incident {
     /// (row, kind, service, detail)
     events: Vec<(i64, &'static str, &'static str, &'static str)>,
     alert: &'static str,
+    /// (service, node it runs on)
+    nodes: &'static [(&'static str, &'static str)],
 }
 
 fn write_bundle(incident: &Incident, dir: &Path) {
@@ -52,6 +54,9 @@ fn write_bundle(incident: &Incident, dir: &Path) {
             calls.join(", ")
         )
         .unwrap();
+        if let Some((_, node)) = incident.nodes.iter().find(|(s, _)| s == name) {
+            writeln!(toml, "node = \"{node}\"").unwrap();
+        }
     }
     std::fs::write(dir.join("incident.toml"), toml).unwrap();
     let mut seed: u64 = 42;
@@ -170,6 +175,7 @@ fn an_expired_certificate_below_everyone_with_no_change_event() {
         ],
         events: vec![(ONSET_ROW - 10, "deploy", "notify", "1.2.0 -> 1.3.0")],
         alert: "web 5xx above 10%",
+        nodes: &[],
     };
     let state = investigate(&incident, Approver::Nobody);
     let text = conclusion(&state);
@@ -217,6 +223,7 @@ fn a_later_change_to_shared_dns_explains_an_earlier_deploy_above_it() {
             (ONSET_ROW - 1, "config", "dns", "limits.cpu unset -> 100m"),
         ],
         alert: "gateway p99 above 2s",
+        nodes: &[],
     };
     let text = conclusion(&investigate(&incident, Approver::Nobody));
     assert!(text.starts_with("dns config"), "{text}");
@@ -264,6 +271,7 @@ fn a_feature_flag_is_blamed_and_nothing_is_rolled_back_for_it() {
             (ONSET_ROW - 15, "deploy", "storefront", "4.1.0 -> 4.2.0"),
         ],
         alert: "storefront p99 above 2s",
+        nodes: &[],
     };
     let state = investigate(&incident, Approver::ApproveAll);
     let text = conclusion(&state);
@@ -314,6 +322,7 @@ fn an_external_dependency_that_times_out_is_named() {
         ],
         events: vec![(ONSET_ROW - 12, "deploy", "search", "3.1.0 -> 3.2.0")],
         alert: "checkout p99 above 5s",
+        nodes: &[],
     };
     let text = conclusion(&investigate(&incident, Approver::Nobody));
     assert!(
@@ -321,4 +330,54 @@ fn an_external_dependency_that_times_out_is_named() {
         "{text}"
     );
     assert!(text.contains("timed out"), "{text}");
+}
+
+#[test]
+fn contention_on_a_shared_node_is_blamed_on_the_node() {
+    let incident = Incident {
+        services: &[
+            ("web", "app", &["search", "ranker"]),
+            ("search", "app", &[]),
+            ("ranker", "app", &[]),
+            ("billing", "app", &[]),
+        ],
+        series: vec![
+            Series {
+                name: "web_p99_ms",
+                before: 200.0,
+                after: 1500.0,
+            },
+            Series {
+                name: "search_p99_ms",
+                before: 100.0,
+                after: 900.0,
+            },
+            Series {
+                name: "ranker_p99_ms",
+                before: 50.0,
+                after: 600.0,
+            },
+            Series {
+                name: "node-7_cpu_steal_pct",
+                before: 1.0,
+                after: 60.0,
+            },
+            Series {
+                name: "billing_p99_ms",
+                before: 90.0,
+                after: 90.0,
+            },
+        ],
+        logs: vec![],
+        events: vec![(ONSET_ROW - 8, "deploy", "billing", "2.0.0 -> 2.1.0")],
+        alert: "web p99 above 1s",
+        nodes: &[
+            ("search", "node-7"),
+            ("ranker", "node-7"),
+            ("billing", "node-2"),
+        ],
+    };
+    let text = conclusion(&investigate(&incident, Approver::Nobody));
+    assert!(text.starts_with("node-7"), "{text}");
+    assert!(text.contains("search") && text.contains("ranker"), "{text}");
 }

@@ -51,6 +51,11 @@ pub struct ServiceSpec {
     pub kind: String,
     #[serde(default)]
     pub calls: Vec<String>,
+    /// The node (host, VM) it runs on: services on one node share its CPU, memory and
+    /// disk, so the node is below all of them in the call graph. A node's own series are
+    /// named after it (`node-7_cpu_steal_pct`).
+    #[serde(default)]
+    pub node: Option<String>,
 }
 
 fn default_kind() -> String {
