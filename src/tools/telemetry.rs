@@ -281,7 +281,14 @@ impl Tool for MetricsRank {
                 ranking.shifts.len(),
                 changed
                     .first()
-                    .map(|s| format!(" · top {} z={:+.1}", s.series, s.score))
+                    .map(|s| {
+                        // A shift from a flat baseline has an absurd z; say what it is.
+                        if s.score.abs() >= 10_000.0 {
+                            format!(" · top {} moved from a flat line", s.series)
+                        } else {
+                            format!(" · top {} z={:+.1}", s.series, s.score)
+                        }
+                    })
                     .unwrap_or_default()
             );
             let value = json!({

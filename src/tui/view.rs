@@ -474,6 +474,7 @@ fn hints(app: &App) -> Line<'static> {
             Action::ApproveSession,
             Action::EditThenApprove,
             Action::Deny,
+            Action::Review,
         ]
         .map(|a| (Context::Approval, a))
         .to_vec(),
