@@ -41,14 +41,24 @@ pub fn for_display(text: &str) -> String {
     out
 }
 
-/// [`for_display`] on every string inside a JSON value (tool arguments from a model).
-pub fn clean_value(value: &mut Value) {
+/// Call `f` on every string inside a JSON value (the one walk the cleaning and the
+/// redaction of events, tool arguments and model requests share).
+pub fn each_string(value: &mut Value, f: &mut impl FnMut(&mut String)) {
     match value {
-        Value::String(s) if s.chars().any(needs_cleaning) => *s = for_display(s),
-        Value::Array(items) => items.iter_mut().for_each(clean_value),
-        Value::Object(map) => map.values_mut().for_each(clean_value),
+        Value::String(s) => f(s),
+        Value::Array(items) => items.iter_mut().for_each(|v| each_string(v, f)),
+        Value::Object(map) => map.values_mut().for_each(|v| each_string(v, f)),
         _ => {}
     }
+}
+
+/// [`for_display`] on every string inside a JSON value (tool arguments from a model).
+pub fn clean_value(value: &mut Value) {
+    each_string(value, &mut |s| {
+        if s.chars().any(needs_cleaning) {
+            *s = for_display(s);
+        }
+    });
 }
 
 /// An event as it may be printed: every string in it through [`for_display`] (it walks

@@ -543,6 +543,17 @@ fn assert_clean(what: &str, text: &str) {
     }
 }
 
+/// The real binary with its data, config and state dirs under `xdg`.
+fn hunch(xdg: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_hunch"))
+        .args(args)
+        .env("XDG_DATA_HOME", xdg.join("data"))
+        .env("XDG_CONFIG_HOME", xdg.join("config"))
+        .env("XDG_STATE_HOME", xdg.join("state"))
+        .output()
+        .unwrap()
+}
+
 fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap().flatten() {
@@ -631,7 +642,7 @@ async fn a_hostile_bundle_leaves_no_secret_or_escape_in_files_output_or_screen()
 #[test]
 fn sessions_and_replay_print_old_raw_titles_sanitized() {
     let data = tempfile::tempdir().unwrap();
-    let day = data.path().join("hunch/sessions/2026-01-01");
+    let day = data.path().join("data/hunch/sessions/2026-01-01");
     std::fs::create_dir_all(&day).unwrap();
     let title = "Checkout \u{1b}]0;owned\u{7} \u{202e}x";
     let started = json!({"seq": 0, "ts": "2026-01-01T00:00:00Z", "type": "session_started",
@@ -642,13 +653,7 @@ fn sessions_and_replay_print_old_raw_titles_sanitized() {
         format!("{started}\n"),
     )
     .unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hunch"))
-        .arg("sessions")
-        .env("XDG_DATA_HOME", data.path())
-        .env("XDG_CONFIG_HOME", data.path().join("config"))
-        .env("XDG_STATE_HOME", data.path().join("state"))
-        .output()
-        .unwrap();
+    let out = hunch(data.path(), &["sessions"]);
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(stdout.contains("Checkout"), "{stdout}");
     assert_clean("hunch sessions", &stdout);
@@ -658,13 +663,7 @@ fn sessions_and_replay_print_old_raw_titles_sanitized() {
         if json {
             args.push("--json");
         }
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_hunch"))
-            .args(&args)
-            .env("XDG_DATA_HOME", data.path())
-            .env("XDG_CONFIG_HOME", data.path().join("config"))
-            .env("XDG_STATE_HOME", data.path().join("state"))
-            .output()
-            .unwrap();
+        let out = hunch(data.path(), &args);
         let stdout = String::from_utf8(out.stdout).unwrap();
         assert!(
             out.status.success() && stdout.contains("Checkout"),
@@ -680,15 +679,7 @@ fn sessions_and_replay_print_old_raw_titles_sanitized() {
 fn a_hostile_bundle_on_disk_through_the_real_binary() {
     let dirs = tempfile::tempdir().unwrap();
     let d = dirs.path();
-    let hunch = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_hunch"))
-            .args(args)
-            .env("XDG_DATA_HOME", d.join("data"))
-            .env("XDG_CONFIG_HOME", d.join("config"))
-            .env("XDG_STATE_HOME", d.join("state"))
-            .output()
-            .unwrap()
-    };
+    let hunch = |args: &[&str]| hunch(d, args);
     let bundle = d.join("bundle");
     assert!(
         hunch(&["demo", "--write-bundle", bundle.to_str().unwrap()])

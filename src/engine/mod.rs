@@ -281,7 +281,7 @@ impl Engine {
             Err(e) => return (unrecordable(&e), 0),
         };
         let mut count = 0;
-        crate::brain::llm::redact::redact_value(&mut value, &mut |text: &mut String| {
+        crate::sanitize::each_string(&mut value, &mut |text: &mut String| {
             let (clean, n) = self.config.redactor.redact(&for_display(text));
             count += n;
             *text = clean;

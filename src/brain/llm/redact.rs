@@ -5,7 +5,6 @@
 
 use super::conversation::Turn;
 use crate::redact::Redactor;
-use serde_json::Value;
 
 /// Redact every string a request carries; returns how many secrets were removed.
 pub fn redact_turns(turns: &mut [Turn], redactor: &Redactor) -> usize {
@@ -25,20 +24,10 @@ pub fn redact_turns(turns: &mut [Turn], redactor: &Redactor) -> usize {
                 text(&mut m.text);
                 text(&mut m.reasoning);
                 for call in &mut m.calls {
-                    redact_value(&mut call.args, &mut text);
+                    crate::sanitize::each_string(&mut call.args, &mut text);
                 }
             }
         }
     }
     count
-}
-
-/// Every string inside a JSON value.
-pub fn redact_value(value: &mut Value, text: &mut impl FnMut(&mut String)) {
-    match value {
-        Value::String(s) => text(s),
-        Value::Array(items) => items.iter_mut().for_each(|v| redact_value(v, text)),
-        Value::Object(map) => map.values_mut().for_each(|v| redact_value(v, text)),
-        _ => {}
-    }
 }
