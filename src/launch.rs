@@ -7,7 +7,7 @@ use crate::bundle::Bundle;
 use crate::engine::gate::{Approver, Policy};
 use crate::engine::{Engine, EngineConfig, EngineHandle};
 use crate::event::{Budget, IncidentInfo};
-use crate::session::{BlobStore, Recorder, new_session_id};
+use crate::session::{BlobStore, Recorder, RecordingHealth, new_session_id};
 use crate::tools::Registry;
 use crate::tools::demo::{DemoEnv, demo_registry};
 use crate::tools::live::LiveEnv;
@@ -74,6 +74,8 @@ pub fn launch(setup: SessionSetup, data_dir: &Path) -> std::io::Result<Launched>
         redactor: setup.redactor,
     };
     let (mut engine, handle) = Engine::new(config, &setup.user);
+    let health = RecordingHealth::default();
+    engine.watch_recording(health.clone());
     let mut events = engine.subscribe();
     let recorder = std::thread::Builder::new()
         .name("recorder".into())
@@ -81,6 +83,7 @@ pub fn launch(setup: SessionSetup, data_dir: &Path) -> std::io::Result<Launched>
             while let Some(event) = events.blocking_recv() {
                 if let Err(e) = recorder.record(&event) {
                     tracing::error!(error = %e, path = %recorder.path().display(), "session file write failed");
+                    health.fail(format!("{}: {e}", recorder.path().display()));
                     return Err(e);
                 }
             }

@@ -62,7 +62,11 @@ enum LogsCommand {
         json: bool,
     },
     /// One cluster id per input line, in order (reads stdin).
-    Cluster,
+    Cluster {
+        /// Print each line's template after its id, separated by a tab.
+        #[arg(long)]
+        templates: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -183,6 +187,10 @@ enum Commands {
         /// With --headless: print JSON lines, one event each.
         #[arg(long, requires = "headless")]
         json: bool,
+        /// Keep up with a session that is still being written (as `tail -f` does), until
+        /// it ends or you quit.
+        #[arg(long)]
+        follow: bool,
         #[command(flatten)]
         look: LookOptions,
     },
@@ -367,15 +375,23 @@ fn run() -> Result<()> {
             file,
             headless: true,
             json,
+            follow,
             ..
-        } => print_session(&file, json),
+        } => {
+            if follow {
+                follow_session(&file, json)
+            } else {
+                print_session(&file, json)
+            }
+        }
         Commands::Replay {
             file,
+            follow,
             look: look_options,
             ..
         } => {
             let look = look(look_options, &config, &paths)?;
-            run_replay(&file, look)
+            run_replay(&file, look, follow)
         }
         Commands::Models { offline } => list_models(&config, offline),
         Commands::Logs(command) => logs(command),
@@ -555,11 +571,16 @@ fn logs(command: LogsCommand) -> Result<()> {
     // Buffered: `cluster` prints a line per input line, and stdout flushes every line.
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     match command {
-        LogsCommand::Cluster => {
+        LogsCommand::Cluster { templates } => {
             let mut clusters = LineClusters::default();
             for_each_line(Path::new("-"), |line| clusters.add(line))?;
-            for id in clusters.finish() {
-                writeln!(out, "{id}")?;
+            let clustered = clusters.finish();
+            for (id, template) in clustered.ids.iter().zip(clustered.line_templates()) {
+                if templates {
+                    writeln!(out, "{id}\t{template}")?;
+                } else {
+                    writeln!(out, "{id}")?;
+                }
             }
         }
         LogsCommand::Digest {
@@ -879,9 +900,74 @@ fn run_live(
     Ok(())
 }
 
-fn run_replay(file: &Path, look: Look) -> Result<()> {
-    let log = read_session(file)
-        .with_context(|| format!("reading the session file {}", file.display()))?;
+/// How often a followed session file is read for what was appended.
+const FOLLOW_POLL: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// `hunch replay --follow --headless`: the headless printer over a session as it is
+/// written, until it ends.
+fn follow_session(file: &Path, json: bool) -> Result<()> {
+    let mut follower = hunch::session::Follower::new(file);
+    let mut printer = hunch::headless::Printer::new(std::io::stdout().lock(), json);
+    loop {
+        let appended = follower
+            .poll()
+            .with_context(|| format!("following the session file {}", file.display()))?;
+        for w in &appended.warnings {
+            eprintln!("warning: {}: {w}", file.display());
+        }
+        for event in &appended.events {
+            printer.print(&hunch::sanitize::clean_event(event))?;
+        }
+        if follower.ended() {
+            return Ok(());
+        }
+        std::thread::sleep(FOLLOW_POLL);
+    }
+}
+
+/// Feed what is appended to a followed session file to the replay viewer, until the
+/// session ends or the viewer closes.
+fn spawn_follower(
+    file: &Path,
+    mut follower: hunch::session::Follower,
+) -> tokio::sync::mpsc::UnboundedReceiver<hunch::event::Event> {
+    let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+    let file = file.to_path_buf();
+    tokio::spawn(async move {
+        while !follower.ended() {
+            tokio::time::sleep(FOLLOW_POLL).await;
+            match follower.poll() {
+                Ok(appended) => {
+                    for event in appended.events {
+                        if sender.send(hunch::sanitize::clean_event(&event)).is_err() {
+                            return;
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, file = %file.display(), "following stopped");
+                    return;
+                }
+            }
+        }
+    });
+    receiver
+}
+
+fn run_replay(file: &Path, look: Look, follow: bool) -> Result<()> {
+    let mut follower = hunch::session::Follower::new(file);
+    let log = if follow {
+        let appended = follower
+            .poll()
+            .with_context(|| format!("reading the session file {}", file.display()))?;
+        hunch::session::SessionLog {
+            events: appended.events,
+            warnings: appended.warnings,
+        }
+    } else {
+        read_session(file)
+            .with_context(|| format!("reading the session file {}", file.display()))?
+    };
     if log.events.is_empty() {
         bail!(
             "{} holds no hunch events{}",
@@ -905,11 +991,16 @@ fn run_replay(file: &Path, look: Look) -> Result<()> {
         let mut replay = Replay::new(log.events, warnings.clone());
         let mut state = hunch::event::State::new();
         replay.restart(&mut state);
+        let appended = follow.then(|| {
+            // Caught up at once; what is written next plays as it comes.
+            replay.follow_from_end(&mut state);
+            spawn_follower(file, follower)
+        });
         let mut app = App::new(state, Mode::Replay(replay), look.keymap, look.theme);
         app.session_file = Some(file.to_path_buf());
         app.blobs = Some(blob_store_for(file));
         app.sync_decision();
-        hunch::tui::run(&mut app, None)
+        hunch::tui::run(&mut app, appended)
             .await
             .context("the terminal UI failed")
     })?;

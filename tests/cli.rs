@@ -379,3 +379,64 @@ fn replay_headless_prints_a_recorded_session() {
     let (ok, _, err) = hunch(&["replay", "/no/such/session.jsonl", "--headless"], b"");
     assert!(!ok && err.contains("reading the session file"), "{err}");
 }
+
+/// `replay --follow` keeps up with a session still being written, the way `tail -f`
+/// does, and stops when the session ends.
+#[test]
+fn replay_follow_keeps_up_with_a_session_being_written() {
+    let fixture = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/demo-session.jsonl"
+    ))
+    .unwrap();
+    let lines: Vec<&str> = fixture.lines().collect();
+    let (first, rest) = lines.split_at(lines.len() / 2);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("live.jsonl");
+    let mut file = std::fs::File::create(&path).unwrap();
+    for line in first {
+        writeln!(file, "{line}").unwrap();
+    }
+    // Half of a line, as a writer mid-event leaves it.
+    let (head, tail) = rest[0].split_at(10);
+    write!(file, "{head}").unwrap();
+    file.flush().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hunch"))
+        .args(["replay", "--follow", "--headless", "--json"])
+        .arg(&path)
+        .env("XDG_DATA_HOME", dir.path().join("data"))
+        .env("XDG_STATE_HOME", dir.path().join("state"))
+        .env("XDG_CONFIG_HOME", dir.path().join("config"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "it waits for the session to end"
+    );
+    writeln!(file, "{tail}").unwrap();
+    for line in &rest[1..] {
+        writeln!(file, "{line}").unwrap();
+    }
+    file.flush().unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let events: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(events.len(), lines.len(), "every event once, none torn");
+    assert_eq!(events.last().unwrap()["type"], "session_ended");
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

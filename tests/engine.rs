@@ -1158,3 +1158,64 @@ async fn a_steer_while_an_approval_waits_sets_the_call_aside_and_re_plans() {
         "the agent read the steer"
     );
 }
+
+#[tokio::test]
+async fn while_the_session_cannot_be_recorded_only_read_only_calls_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = hunch::tools::demo::DemoEnv::new(hunch::bundle::Bundle::demo());
+    let calls = vec![
+        ProposedCall {
+            tool: "kubectl".into(),
+            args: json!({"command": "kubectl get pods -n shop"}),
+            rationale: String::new(),
+        },
+        ProposedCall {
+            tool: "kubectl".into(),
+            args: json!({"command": "kubectl rollout undo deployment/payments -n shop"}),
+            rationale: String::new(),
+        },
+    ];
+    let config = EngineConfig {
+        incident: Default::default(),
+        brief: Default::default(),
+        brain: Box::new(Scripted(calls)),
+        tools: hunch::tools::demo::demo_registry(&env),
+        policy: Policy::Ask,
+        approver: Approver::Human,
+        blobs: hunch::session::BlobStore::new(dir.path()),
+        exit_when_idle: true,
+        budget: Default::default(),
+        redactor: Default::default(),
+    };
+    let (mut engine, handle) = Engine::new(config, "bob");
+    let health = hunch::session::RecordingHealth::default();
+    engine.watch_recording(health.clone());
+    health.fail("/var/lib/hunch/s.jsonl: No space left on device (os error 28)".into());
+    let mut rx = engine.subscribe();
+    let task = tokio::spawn(engine.run());
+    let mut notices = Vec::new();
+    while let Some(event) = rx.recv().await {
+        match &event.kind {
+            // The engineer approves: the call is still refused.
+            EventKind::ApprovalRequested { id, .. } => handle.send(Command::Approve {
+                id: id.clone(),
+                approval: Approval::Once,
+            }),
+            EventKind::Notice { text } => notices.push(text.clone()),
+            _ => {}
+        }
+    }
+    let state = task.await.unwrap();
+    assert_eq!(
+        state.calls[0].status,
+        hunch::event::CallStatus::Finished(CallOutcome::Ok),
+        "a read-only call still runs"
+    );
+    assert!(denied(&state, "rollout undo"), "{:?}", state.calls[1]);
+    let told: Vec<&String> = notices
+        .iter()
+        .filter(|n| n.contains("can no longer be recorded"))
+        .collect();
+    assert_eq!(told.len(), 1, "said once, on screen: {notices:?}");
+    assert!(told[0].contains("No space left on device"));
+}

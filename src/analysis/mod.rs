@@ -6,6 +6,7 @@
 //! here rather than pulled from a crate because they are small, the product's own, and
 //! need to run on every tool call in microseconds.
 
+pub mod grouping;
 pub mod rank;
 pub mod templates;
 pub mod topology;

@@ -24,7 +24,7 @@ use crate::event::{
 };
 use crate::redact::Redactor;
 use crate::sanitize::{clean_value, for_display};
-use crate::session::BlobStore;
+use crate::session::{BlobStore, RecordingHealth};
 use crate::tools::{Registry, Secret, Tool, ToolError, ToolOutput};
 use futures::StreamExt;
 use gate::{Approver, Gate, Policy};
@@ -195,6 +195,9 @@ pub struct Engine {
     quit: bool,
     /// Secrets removed at the border so far (shown in the status bar).
     redactions: u64,
+    /// Whether the session file is still written; the engineer was told it is not.
+    recording: RecordingHealth,
+    told_unrecorded: bool,
 }
 
 impl Engine {
@@ -226,6 +229,8 @@ impl Engine {
             started: Instant::now(),
             quit: false,
             redactions: 0,
+            recording: RecordingHealth::default(),
+            told_unrecorded: false,
         };
         (
             engine,
@@ -234,6 +239,26 @@ impl Engine {
                 by: by.into(),
             },
         )
+    }
+
+    /// Follow the recorder's health: while the session can't be recorded, only read-only
+    /// calls run, and the engineer is told why.
+    pub fn watch_recording(&mut self, health: RecordingHealth) {
+        self.recording = health;
+    }
+
+    /// Why the session can't be recorded, if it can't; said on screen the first time.
+    fn unrecorded(&mut self) -> Option<String> {
+        let failure = self.recording.failure()?;
+        if !self.told_unrecorded {
+            self.told_unrecorded = true;
+            self.emit(EventKind::Notice {
+                text: format!(
+                    "the session can no longer be recorded ({failure}): only read-only calls will run; free the disk and start a new session to act"
+                ),
+            });
+        }
+        Some(failure)
     }
 
     /// A new receiver of every event from now on. Subscribe before `run`.
@@ -1007,6 +1032,7 @@ impl Engine {
             self.finish_failed(&id, &call, format!("unknown tool `{}`", call.tool), 0);
             return;
         };
+        self.unrecorded();
         let mut args = call.args.clone();
         let invalid = check_arguments(&tool.spec().parameters, &args).err();
         let risk = if invalid.is_some() {
@@ -1101,6 +1127,17 @@ impl Engine {
                 }
                 Decision::ApprovedOnce | Decision::ApprovedForSession { .. } => break,
             }
+        }
+        if let Some(failure) = self.unrecorded()
+            && risk != crate::event::Risk::ReadOnly
+        {
+            return self.finish_denied(
+                &id,
+                &call.tool,
+                &args,
+                &command,
+                format!("the session can't be recorded ({failure}); only read-only calls run"),
+            );
         }
         let secret = match tool.credential(&args) {
             None => None,

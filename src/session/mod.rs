@@ -7,14 +7,16 @@
 //! secret: credentials travel in engine commands, never in events.
 
 mod blobs;
+mod follow;
 mod listing;
 mod reader;
 mod recorder;
 
 pub use blobs::BlobStore;
+pub use follow::{Appended, Follower};
 pub use listing::{SessionSummary, list_sessions};
 pub use reader::{ReadWarning, SessionLog, read_session};
-pub use recorder::Recorder;
+pub use recorder::{Recorder, RecordingHealth};
 
 use std::path::{Path, PathBuf};
 

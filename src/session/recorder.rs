@@ -1,9 +1,29 @@
-//! The recorder: appends each event to the session's JSONL file and flushes it at once.
+//! The recorder: appends each event to the session's JSONL file and flushes it at once,
+//! and says so through [`RecordingHealth`] when it no longer can.
 
 use crate::event::Event;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// Whether the session file is still being written: the recorder marks it failed (disk
+/// full, file gone), and the engine reads it before anything but a read-only call runs.
+#[derive(Debug, Clone, Default)]
+pub struct RecordingHealth(Arc<Mutex<Option<String>>>);
+
+impl RecordingHealth {
+    /// The session can no longer be recorded, because of `error`.
+    pub fn fail(&self, error: String) {
+        let mut failure = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        failure.get_or_insert(error);
+    }
+
+    /// Why the session can't be recorded, if it can't.
+    pub fn failure(&self) -> Option<String> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
 
 pub struct Recorder {
     file: File,
@@ -33,5 +53,26 @@ impl Recorder {
         line.push('\n');
         self.file.write_all(line.as_bytes())?;
         self.file.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_disk_is_an_error_not_a_silent_loss() {
+        let full = Path::new("/dev/full");
+        if !full.exists() {
+            return;
+        }
+        let mut recorder = Recorder::create(full).unwrap();
+        let event = Event {
+            seq: 0,
+            ts: chrono::Utc::now(),
+            kind: crate::event::EventKind::Notice { text: "x".into() },
+        };
+        let error = recorder.record(&event).unwrap_err();
+        assert_eq!(error.raw_os_error(), Some(28), "ENOSPC: {error}");
     }
 }

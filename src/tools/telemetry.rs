@@ -524,37 +524,43 @@ pub(crate) fn template_digest(selected: &[&LogLine], split: i64) -> ToolOutput {
         last: i64,
         sample: String,
     }
-    // Cluster "service LEVEL message" so templates never mix services or levels.
-    let keyed: Vec<String> = selected
-        .iter()
-        .map(|l| format!("{} {} {}", l.service, l.level, l.message))
-        .collect();
-    let ids = templates::cluster(keyed.iter().map(String::as_str));
+    // Each service and level is clustered on its own, so templates never mix them.
+    let mut streams: BTreeMap<(&str, &str), Vec<&LogLine>> = BTreeMap::new();
+    for line in selected {
+        streams
+            .entry((line.service.as_str(), line.level.as_str()))
+            .or_default()
+            .push(line);
+    }
     let lines = selected.len();
-    let mut groups: BTreeMap<usize, (String, String, templates::TemplateBuilder, Group)> =
-        BTreeMap::new();
-    for (line, id) in selected.iter().zip(ids) {
-        let ts = line.ts.timestamp();
-        let (_, _, template, g) = groups.entry(id).or_insert_with(|| {
-            let group = Group {
-                first: ts,
-                sample: line.message.clone(),
-                ..Group::default()
-            };
-            (
-                line.service.clone(),
-                line.level.clone(),
-                templates::TemplateBuilder::default(),
-                group,
-            )
-        });
-        template.add(&line.message);
-        if ts < split {
-            g.before += 1
-        } else {
-            g.after += 1
+    let mut groups: BTreeMap<(&str, &str, u32), (String, Group)> = BTreeMap::new();
+    for ((service, level), stream) in streams {
+        let clustered = templates::cluster_with(
+            stream.iter().map(|l| l.message.as_str()),
+            Default::default(),
+        );
+        for ((line, id), template) in stream
+            .iter()
+            .zip(&clustered.ids)
+            .zip(clustered.line_templates())
+        {
+            let ts = line.ts.timestamp();
+            let (_, g) = groups.entry((service, level, *id)).or_insert_with(|| {
+                let group = Group {
+                    first: ts,
+                    sample: line.message.clone(),
+                    ..Group::default()
+                };
+                (template.to_string(), group)
+            });
+            if ts < split {
+                g.before += 1
+            } else {
+                g.after += 1
+            }
+            g.first = g.first.min(ts);
+            g.last = g.last.max(ts);
         }
-        g.last = ts;
     }
     // Rates, not counts: the windows before and after the split differ in length.
     let (first_ts, last_ts) = selected
@@ -564,9 +570,8 @@ pub(crate) fn template_digest(selected: &[&LogLine], split: i64) -> ToolOutput {
     let before_minutes = ((split - first_ts).max(60)) as f64 / 60.0;
     let after_minutes = ((last_ts - split).max(60)) as f64 / 60.0;
     let mut rows: Vec<((bool, bool), u64, Value)> = groups
-        .into_values()
-        .map(|(svc, level, template, g)| {
-            let template = template.text();
+        .into_iter()
+        .map(|((svc, level, _), (template, g))| {
             // Lines from the minute before the split belong to the change, not the baseline.
             let new = g.first >= split - 60;
             // An old template whose rate jumped is news too: a warning that was rare and

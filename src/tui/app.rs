@@ -217,7 +217,13 @@ impl App {
         matches!(self.mode, Mode::Replay(_))
     }
 
+    /// A new event: folded at once when live; queued behind the cursor in a replay that
+    /// follows a session still being written.
     pub fn apply(&mut self, event: &Event) {
+        if let Mode::Replay(replay) = &mut self.mode {
+            replay.push(event.clone());
+            return;
+        }
         self.state.apply(event);
         self.sync_decision();
     }

@@ -106,6 +106,18 @@ impl Replay {
         self.playing = false;
     }
 
+    /// Jump to the end and keep playing, so events appended later (a followed session)
+    /// play as they come.
+    pub fn follow_from_end(&mut self, state: &mut State) {
+        self.to_end(state);
+        self.playing = true;
+    }
+
+    /// An event appended to the session after the replay began; it plays in its turn.
+    pub fn push(&mut self, event: Event) {
+        self.events.push(event);
+    }
+
     /// When the next event is due, if playing.
     pub fn next_due(&mut self, now: Instant) -> Option<Instant> {
         if !self.playing() {

@@ -1,6 +1,6 @@
 """Python baselines for `cargo bench --bench analysis`, run in the same benchmark.
 
-    python3 baselines.py cluster < messages      # one drain3 cluster id per line
+    python3 baselines.py cluster < messages      # per line: drain3 cluster id, tab, template
     python3 baselines.py throughput FILE         # drain3 lines/s over FILE (median of 3)
     python3 baselines.py baro DATASET_DIR        # BARO (rcaeval) on rcd-sockshop: AC@1, Avg@5, seconds
     python3 baselines.py sift DATASET_DIR        # MetricSifter: root-cause kept, share dropped, seconds
@@ -82,7 +82,10 @@ def main():
     if mode == "cluster":
         tm = miner()
         lines = sys.stdin.read().splitlines()
-        print("\n".join(str(tm.add_log_message(line)["cluster_id"]) for line in lines))
+        ids = [tm.add_log_message(line)["cluster_id"] for line in lines]
+        # Each line's cluster id and its cluster's final template, as Loghub scores them.
+        final = {c.cluster_id: c.get_template() for c in tm.drain.clusters}
+        print("\n".join(f"{i}\t{final[i]}" for i in ids))
     elif mode == "sift":
         sift_sockshop(sys.argv[2])
     elif mode == "baro":
