@@ -541,3 +541,34 @@ fn without_a_terminal_or_with_a_closed_pipe_nothing_breaks() {
     let (_, err) = run("$HUNCH sessions --theme dark");
     assert!(err.contains("unexpected argument '--theme'"), "{err}");
 }
+
+#[test]
+fn replay_follow_plays_what_is_appended_to_a_session_file() {
+    let fixture = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/demo-session.jsonl"
+    ))
+    .unwrap();
+    let lines: Vec<&str> = fixture.lines().collect();
+    let dirs = tempfile::tempdir().unwrap();
+    let path = dirs.path().join("live.jsonl");
+    std::fs::write(&path, lines[..60].join("\n") + "\n").unwrap();
+    let mut t = Tmux::start("follow", &format!("replay --follow {}", path.display()));
+    t.wait_for("main", "60/60", 10);
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    use std::io::Write;
+    for line in &lines[60..] {
+        writeln!(file, "{line}").unwrap();
+    }
+    file.flush().unwrap();
+    t.wait_for("main", &format!("/{}", lines.len()), 10);
+    for _ in 0..5 {
+        t.keys("main", &["+"]);
+    }
+    t.wait_for("main", &format!("{0}/{0}", lines.len()), 60);
+    t.keys("main", &["q"]);
+    t.wait_for("main", "HUNCH-EXITED-0", 10);
+}
