@@ -369,6 +369,30 @@ pub struct IncidentInfo {
     /// True when tools act on a simulated environment (the embedded demo or a bundle).
     #[serde(default)]
     pub simulated: bool,
+    /// Where the incident came from, so `hunch resume` can connect to it again.
+    #[serde(default, skip_serializing_if = "Origin::is_unknown")]
+    pub origin: Origin,
+}
+
+/// Where an investigation's data and tools came from.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Origin {
+    /// Recorded before sessions said where they came from.
+    #[default]
+    Unknown,
+    /// The embedded demo incident.
+    Demo,
+    /// An incident bundle directory, with the alert it was investigated under.
+    Bundle { path: String, alert: String },
+    /// A live environment from config.toml, with what the pager said.
+    Env { name: String, alert: String },
+}
+
+impl Origin {
+    pub fn is_unknown(&self) -> bool {
+        *self == Origin::Unknown
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -476,6 +500,37 @@ pub enum EventKind {
     },
     Concluded {
         conclusion: Conclusion,
+    },
+    /// The brain's reply for this turn is complete. Provider data it must be sent back
+    /// (thinking signatures) is kept in the blob store, never in the log.
+    ReplyEnded {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        opaque: Option<String>,
+    },
+    /// The engine's answer to one of its own tools (`update_hypotheses`, `conclude`,
+    /// `read_output`), as the brain is told it.
+    BoardCallAnswered {
+        id: String,
+        tool: String,
+        args: Value,
+        outcome: CallOutcome,
+        output: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+    /// The session goes on after it ended or its process died (`hunch resume`).
+    SessionResumed {
+        by: String,
+    },
+    /// A new session that starts from a recorded one, up to one of its calls
+    /// (`hunch fork`); the events before this one are the parent's.
+    SessionForked {
+        /// The parent session's file.
+        parent: String,
+        /// The parent's last call this session keeps.
+        at: String,
+        by: String,
+        brain: String,
     },
     SessionEnded {
         reason: String,
@@ -898,6 +953,23 @@ impl State {
                 self.ended = Some(reason.clone());
                 self.pending.clear();
             }
+            EventKind::SessionResumed { by } => {
+                self.ended = None;
+                self.push_entry(Entry::Notice(format!("resumed by {by}")));
+            }
+            EventKind::SessionForked {
+                parent,
+                at,
+                by,
+                brain,
+            } => {
+                self.ended = None;
+                self.conclusion = None;
+                self.push_entry(Entry::Notice(format!(
+                    "forked by {by} from {parent} after {at}; {brain} goes on from here"
+                )));
+            }
+            EventKind::ReplyEnded { .. } | EventKind::BoardCallAnswered { .. } => {}
         }
     }
 }

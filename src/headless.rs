@@ -163,7 +163,19 @@ impl<W: Write> Printer<W> {
             EventKind::SessionEnded { reason } => {
                 writeln!(self.out, "[{time}] session ended: {reason}")?
             }
+            EventKind::SessionResumed { by } => writeln!(self.out, "[{time}] resumed by {by}")?,
+            EventKind::SessionForked {
+                parent,
+                at,
+                by,
+                brain,
+            } => writeln!(
+                self.out,
+                "[{time}] forked by {by} from {parent} after {at}; {brain} goes on from here"
+            )?,
             EventKind::Usage { .. }
+            | EventKind::ReplyEnded { .. }
+            | EventKind::BoardCallAnswered { .. }
             | EventKind::Redacted { .. }
             | EventKind::TurnStarted { .. }
             | EventKind::ToolCallStarted { .. }

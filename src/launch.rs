@@ -6,7 +6,7 @@ use crate::brain::{Brain, IncidentBrief};
 use crate::bundle::Bundle;
 use crate::engine::gate::{Approver, Policy};
 use crate::engine::{Engine, EngineConfig, EngineHandle};
-use crate::event::{Budget, IncidentInfo};
+use crate::event::{Budget, IncidentInfo, Origin};
 use crate::session::{BlobStore, Recorder, RecordingHealth, new_session_id};
 use crate::tools::Registry;
 use crate::tools::demo::{DemoEnv, demo_registry};
@@ -53,15 +53,100 @@ pub fn current_user() -> String {
 }
 
 pub fn launch(setup: SessionSetup, data_dir: &Path) -> std::io::Result<Launched> {
+    let session_file = new_session_file(data_dir);
+    let blobs = BlobStore::new(data_dir.join("blobs"));
+    start(setup, blobs, session_file, None)
+}
+
+fn new_session_file(data_dir: &Path) -> PathBuf {
     let now = chrono::Utc::now();
-    let session_file = data_dir
+    data_dir
         .join("sessions")
         .join(now.format("%Y-%m-%d").to_string())
-        .join(format!("{}.jsonl", new_session_id(now)));
+        .join(format!("{}.jsonl", new_session_id(now)))
+}
+
+/// A recorded session to start a new one from (`hunch fork`).
+pub struct Fork {
+    /// The parent session's file.
+    pub parent: PathBuf,
+    /// The parent's last call the fork keeps.
+    pub at: String,
+    /// The parent's events up to and including that call's end.
+    pub events: Vec<crate::event::Event>,
+    /// With `--replay-tools`: the parent's answers, which the fork's tools give instead
+    /// of reaching any system.
+    pub replay: Option<Vec<crate::tools::replay::RecordedAnswer>>,
+}
+
+/// Start a new session from a recorded one: its file begins with the parent's events
+/// up to the fork point, then says it was forked, then goes on with this setup's brain.
+pub fn launch_forked(
+    setup: SessionSetup,
+    data_dir: &Path,
+    fork: Fork,
+) -> std::io::Result<Launched> {
+    let session_file = new_session_file(data_dir);
     let blobs = BlobStore::new(data_dir.join("blobs"));
+    start(setup, blobs, session_file, Some(Continuation::Fork(fork)))
+}
+
+/// How a session that does not start fresh begins.
+enum Continuation {
+    Resume(Vec<crate::event::Event>),
+    Fork(Fork),
+}
+
+/// A recorded session to continue: its file, which the resumed run appends to, and
+/// the events it holds.
+pub struct Resume {
+    pub file: PathBuf,
+    pub events: Vec<crate::event::Event>,
+}
+
+/// Continue a recorded session (`hunch resume`): the engine starts from its events and
+/// appends to the same file.
+pub fn launch_resumed(setup: SessionSetup, resume: Resume) -> std::io::Result<Launched> {
+    end_with_newline(&resume.file)?;
+    let blobs = crate::session::blob_store_for(&resume.file);
+    start(
+        setup,
+        blobs,
+        resume.file,
+        Some(Continuation::Resume(resume.events)),
+    )
+}
+
+/// A file cut mid-line (the process was killed while writing) gets its newline, so the
+/// next event starts a line of its own and the torn one stays a readable warning.
+fn end_with_newline(file: &Path) -> std::io::Result<()> {
+    use std::io::{Read, Seek, SeekFrom, Write};
+    let mut handle = std::fs::OpenOptions::new()
+        .read(true)
+        .append(true)
+        .open(file)?;
+    if handle.metadata()?.len() == 0 {
+        return Ok(());
+    }
+    handle.seek(SeekFrom::End(-1))?;
+    let mut last = [0u8];
+    handle.read_exact(&mut last)?;
+    if last[0] != b'\n' {
+        handle.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+fn start(
+    setup: SessionSetup,
+    blobs: BlobStore,
+    session_file: PathBuf,
+    continuation: Option<Continuation>,
+) -> std::io::Result<Launched> {
+    let now = chrono::Utc::now();
     let mut recorder = Recorder::create(&session_file)?;
     let (info, brief, tools) = describe(setup.source, now);
-    let config = EngineConfig {
+    let mut config = EngineConfig {
         incident: info,
         brief,
         brain: setup.brain,
@@ -73,7 +158,21 @@ pub fn launch(setup: SessionSetup, data_dir: &Path) -> std::io::Result<Launched>
         budget: setup.budget,
         redactor: setup.redactor,
     };
-    let (mut engine, handle) = Engine::new(config, &setup.user);
+    let (mut engine, handle) = match continuation {
+        None => Engine::new(config, &setup.user),
+        Some(Continuation::Resume(events)) => Engine::resume(config, &setup.user, &events),
+        Some(Continuation::Fork(fork)) => {
+            if let Some(answers) = fork.replay {
+                config.tools = crate::tools::replay::replaying(&config.tools, answers);
+            }
+            // The fork's file holds its history: the parent's events come first.
+            for event in &fork.events {
+                recorder.record(event)?;
+            }
+            let parent = fork.parent.display().to_string();
+            Engine::fork(config, &setup.user, &fork.events, &parent, &fork.at)
+        }
+    };
     let health = RecordingHealth::default();
     engine.watch_recording(health.clone());
     let mut events = engine.subscribe();
@@ -122,11 +221,19 @@ fn describe(
         Source::Bundle(bundle) => {
             let bundle = bundle.sanitized();
             let incident = &bundle.incident;
+            let origin = match &bundle.dir {
+                Some(dir) => Origin::Bundle {
+                    path: dir.display().to_string(),
+                    alert: incident.alert.clone(),
+                },
+                None => Origin::Demo,
+            };
             let info = IncidentInfo {
                 title: incident.title.clone(),
                 alert: incident.alert.clone(),
                 environment: incident.environment.clone(),
                 simulated: true,
+                origin,
             };
             let brief = IncidentBrief {
                 title: incident.title.clone(),
@@ -155,6 +262,10 @@ fn describe(
                 alert: alert.clone(),
                 environment: env.name.clone(),
                 simulated: false,
+                origin: Origin::Env {
+                    name: env.name.clone(),
+                    alert: alert.clone(),
+                },
             };
             let brief = IncidentBrief {
                 title,

@@ -12,7 +12,7 @@ use hunch::brain::offline::OfflineBrain;
 use hunch::bundle::Bundle;
 use hunch::config::{Config, Paths};
 use hunch::engine::gate::Approver;
-use hunch::event::Budget;
+use hunch::event::{Budget, Origin};
 use hunch::launch::{SessionSetup, Source, current_user, launch};
 use hunch::redact::Redactor;
 use hunch::session::{blob_store_for, read_session};
@@ -194,6 +194,34 @@ enum Commands {
         #[command(flatten)]
         look: LookOptions,
     },
+    /// Continue a quit or crashed investigation from its session file: the brain is told
+    /// everything recorded, a call that was waiting for approval is asked again, one that
+    /// was running is shown as interrupted and never re-run.
+    Resume {
+        /// A session file (see `hunch sessions`).
+        file: PathBuf,
+        #[command(flatten)]
+        run: RunOptions,
+        #[command(flatten)]
+        look: LookOptions,
+    },
+    /// Start a new session from a recorded one, up to one of its calls, and go on with
+    /// another brain (or the same): the brain is told the recording up to there.
+    Fork {
+        /// The parent session file (see `hunch sessions`).
+        file: PathBuf,
+        /// The parent's last call to keep, e.g. c3 (the fork starts after its result).
+        #[arg(long, value_name = "CALL")]
+        at: String,
+        /// Answer the fork's tool calls from the parent's recorded outputs (same tool, same
+        /// arguments); any other call fails, and nothing reaches a real system.
+        #[arg(long)]
+        replay_tools: bool,
+        #[command(flatten)]
+        run: RunOptions,
+        #[command(flatten)]
+        look: LookOptions,
+    },
     /// List recorded sessions, newest first.
     Sessions,
     /// Log analysis: fold lines into templates.
@@ -323,6 +351,7 @@ fn run() -> Result<()> {
                 &config,
                 &paths,
                 look_options,
+                None,
             )
         }
         Commands::Investigate {
@@ -335,29 +364,8 @@ fn run() -> Result<()> {
             let runtime = tokio::runtime::Runtime::new()?;
             let source = match (env, bundle) {
                 (Some(name), _) => {
-                    let Some(env_config) = config.environments.get(&name) else {
-                        let known: Vec<&str> =
-                            config.environments.keys().map(String::as_str).collect();
-                        bail!(
-                            "no [environments.{name}] in {}; {}",
-                            paths.config_file().display(),
-                            if known.is_empty() {
-                                "add one (see the README, \"Investigating live systems\")"
-                                    .to_string()
-                            } else {
-                                format!("known: {}", known.join(", "))
-                            }
-                        );
-                    };
                     let alert = alert.context("--env needs --alert \"what the pager said\"")?;
-                    let env = runtime
-                        .block_on(hunch::tools::live::connect(&name, env_config))
-                        .with_context(|| format!("setting up environment {name}"))?;
-                    for warning in &env.warnings {
-                        eprintln!("warning: {warning}");
-                        tracing::warn!(%warning, environment = %name, "environment check");
-                    }
-                    Source::Live { env, alert }
+                    live_source(&name, alert, &config, &paths, &runtime)?
                 }
                 (None, Some(dir)) => {
                     let mut bundle = Bundle::load(&dir)
@@ -369,7 +377,45 @@ fn run() -> Result<()> {
                 }
                 (None, None) => bail!("give --env NAME or --bundle DIR"),
             };
-            investigate(source, &runtime, run, &config, &paths, look_options)
+            investigate(source, &runtime, run, &config, &paths, look_options, None)
+        }
+        Commands::Resume {
+            file,
+            run,
+            look: look_options,
+        } => {
+            let runtime = tokio::runtime::Runtime::new()?;
+            let (source, events) = recorded_session(&file, &config, &paths, &runtime)?;
+            let resume = hunch::launch::Resume { file, events };
+            investigate(
+                source,
+                &runtime,
+                run,
+                &config,
+                &paths,
+                look_options,
+                Some(Begin::Resume(resume)),
+            )
+        }
+        Commands::Fork {
+            file,
+            at,
+            replay_tools,
+            run,
+            look: look_options,
+        } => {
+            let runtime = tokio::runtime::Runtime::new()?;
+            let (source, events) = recorded_session(&file, &config, &paths, &runtime)?;
+            let fork = fork_of(&file, events, at, replay_tools)?;
+            investigate(
+                source,
+                &runtime,
+                run,
+                &config,
+                &paths,
+                look_options,
+                Some(Begin::Fork(fork)),
+            )
         }
         Commands::Replay {
             file,
@@ -419,9 +465,14 @@ fn run() -> Result<()> {
                         )
                     })
                     .unwrap_or_default();
+                let parent = s
+                    .parent
+                    .as_ref()
+                    .map(|(parent, at)| format!("\n    fork of {parent} after {at}"))
+                    .unwrap_or_default();
                 writeln!(
                     out,
-                    "{}  {:<32}  {:<10} {:>3} steps  {:<14}  {}{warn}{cause}",
+                    "{}  {:<32}  {:<10} {:>3} steps  {:<14}  {}{warn}{parent}{cause}",
                     s.started,
                     s.title,
                     s.brain,
@@ -439,6 +490,152 @@ fn run() -> Result<()> {
     }
 }
 
+/// A live environment from config.toml, connected.
+fn live_source(
+    name: &str,
+    alert: String,
+    config: &Config,
+    paths: &Paths,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<Source> {
+    let Some(env_config) = config.environments.get(name) else {
+        let known: Vec<&str> = config.environments.keys().map(String::as_str).collect();
+        bail!(
+            "no [environments.{name}] in {}; {}",
+            paths.config_file().display(),
+            if known.is_empty() {
+                "add one (see the README, \"Investigating live systems\")".to_string()
+            } else {
+                format!("known: {}", known.join(", "))
+            }
+        );
+    };
+    let env = runtime
+        .block_on(hunch::tools::live::connect(name, env_config))
+        .with_context(|| format!("setting up environment {name}"))?;
+    for warning in &env.warnings {
+        eprintln!("warning: {warning}");
+        tracing::warn!(%warning, environment = %name, "environment check");
+    }
+    Ok(Source::Live { env, alert })
+}
+
+/// How a session that does not start fresh begins.
+enum Begin {
+    Resume(hunch::launch::Resume),
+    Fork(hunch::launch::Fork),
+}
+
+/// A recorded session's events, and its incident connected again from where the
+/// recording says it came from.
+fn recorded_session(
+    file: &Path,
+    config: &Config,
+    paths: &Paths,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<(Source, Vec<hunch::event::Event>)> {
+    let log = read_session(file)
+        .with_context(|| format!("reading the session file {}", file.display()))?;
+    for w in &log.warnings {
+        eprintln!("warning: {}: {w}", file.display());
+    }
+    let origin = log
+        .events
+        .iter()
+        .find_map(|e| match &e.kind {
+            hunch::event::EventKind::SessionStarted { incident, .. } => {
+                Some(incident.origin.clone())
+            }
+            _ => None,
+        })
+        .with_context(|| format!("{} holds no session start to resume from", file.display()))?;
+    let source = match origin {
+        Origin::Demo => Source::Bundle(Box::new(Bundle::demo())),
+        Origin::Bundle { path, alert } => {
+            let mut bundle = Bundle::load(Path::new(&path))
+                .with_context(|| format!("loading the session's bundle {path}"))?;
+            bundle.incident.alert = alert;
+            Source::Bundle(Box::new(bundle))
+        }
+        Origin::Env { name, alert } => live_source(&name, alert, config, paths, runtime)?,
+        Origin::Unknown => bail!(
+            "{} was recorded before sessions noted where their incident came from, so it can't be resumed; replay it with `hunch replay`",
+            file.display()
+        ),
+    };
+    Ok((source, log.events))
+}
+
+/// The parent's events up to the end of call `at`, and with `--replay-tools` its
+/// recorded answers.
+fn fork_of(
+    file: &Path,
+    mut events: Vec<hunch::event::Event>,
+    at: String,
+    replay_tools: bool,
+) -> Result<hunch::launch::Fork> {
+    use hunch::event::EventKind;
+    let finished = |e: &hunch::event::Event| matches!(&e.kind, EventKind::ToolCallFinished { id, .. } if *id == at);
+    let Some(end) = events.iter().position(finished) else {
+        let calls: Vec<&str> = events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::ToolCallFinished { id, .. } => Some(id.as_str()),
+                _ => None,
+            })
+            .collect();
+        bail!(
+            "{} has no finished call {at}; its calls are {}",
+            file.display(),
+            if calls.is_empty() {
+                "none".to_string()
+            } else {
+                calls.join(", ")
+            }
+        );
+    };
+    let blobs = hunch::session::blob_store_for(file);
+    let replay = replay_tools.then(|| recorded_answers(&events, &blobs));
+    events.truncate(end + 1);
+    Ok(hunch::launch::Fork {
+        parent: file.to_path_buf(),
+        at,
+        events,
+        replay,
+    })
+}
+
+/// Every successful tool call of a recorded session, with its whole output.
+fn recorded_answers(
+    events: &[hunch::event::Event],
+    blobs: &hunch::session::BlobStore,
+) -> Vec<hunch::tools::replay::RecordedAnswer> {
+    use hunch::brain::HistoryItem;
+    let history = hunch::engine::history::HistoryFold::of(events, blobs);
+    history
+        .items()
+        .iter()
+        .filter_map(|item| match item {
+            HistoryItem::ToolResult {
+                id,
+                tool,
+                args,
+                outcome: hunch::event::CallOutcome::Ok,
+                output,
+                raw,
+                ..
+            } if id.starts_with('c') => Some(hunch::tools::replay::RecordedAnswer {
+                id: id.clone(),
+                tool: tool.clone(),
+                args: args.clone(),
+                text: output.clone(),
+                raw: raw.as_ref().and_then(|r| blobs.get(&r.blob).ok()),
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
 fn investigate(
     source: Source,
     runtime: &tokio::runtime::Runtime,
@@ -446,6 +643,7 @@ fn investigate(
     config: &Config,
     paths: &Paths,
     look_options: LookOptions,
+    begin: Option<Begin>,
 ) -> Result<()> {
     if !run.headless {
         require_terminal(
@@ -496,10 +694,10 @@ fn investigate(
         redactor,
     };
     if run.headless {
-        run_headless(setup, runtime, paths, run.json)
+        run_headless(setup, runtime, paths, run.json, begin)
     } else {
         let look = look(look_options, config, paths)?;
-        run_live(setup, runtime, paths, look)
+        run_live(setup, runtime, paths, look, begin)
     }
 }
 
@@ -856,24 +1054,50 @@ fn list_models(config: &Config, offline: bool) -> Result<()> {
     Ok(())
 }
 
+/// Start the session: a new one, or the recorded one continued. Returns it with the
+/// state the screen starts from (what the recording already shows).
+fn start_session(
+    setup: SessionSetup,
+    paths: &Paths,
+    begin: Option<Begin>,
+) -> Result<(hunch::launch::Launched, hunch::event::State)> {
+    let mut state = hunch::event::State::new();
+    let mut show = |events: &[hunch::event::Event]| {
+        for event in events {
+            state.apply(&hunch::sanitize::clean_event(event));
+        }
+    };
+    let launched = match begin {
+        None => launch(setup, &paths.data_dir).context("creating the session file")?,
+        Some(Begin::Resume(resume)) => {
+            show(&resume.events);
+            let file = resume.file.display().to_string();
+            hunch::launch::launch_resumed(setup, resume)
+                .with_context(|| format!("reopening the session file {file}"))?
+        }
+        Some(Begin::Fork(fork)) => {
+            show(&fork.events);
+            hunch::launch::launch_forked(setup, &paths.data_dir, fork)
+                .context("creating the forked session's file")?
+        }
+    };
+    Ok((launched, state))
+}
+
 fn run_live(
     setup: SessionSetup,
     runtime: &tokio::runtime::Runtime,
     paths: &Paths,
     look: Look,
+    begin: Option<Begin>,
 ) -> Result<()> {
-    let launched = launch(setup, &paths.data_dir).context("creating the session file")?;
+    let (launched, state) = start_session(setup, paths, begin)?;
     let session_file = launched.session_file.clone();
     runtime.block_on(async {
         let mut engine = launched.engine;
         let events = engine.subscribe();
         let engine_task = tokio::spawn(engine.run());
-        let mut app = App::new(
-            hunch::event::State::new(),
-            Mode::Live(launched.handle),
-            look.keymap,
-            look.theme,
-        );
+        let mut app = App::new(state, Mode::Live(launched.handle), look.keymap, look.theme);
         app.session_file = Some(session_file.clone());
         app.blobs = Some(launched.blobs);
         let result = hunch::tui::run(&mut app, Some(events)).await;
@@ -1033,8 +1257,9 @@ fn run_headless(
     runtime: &tokio::runtime::Runtime,
     paths: &Paths,
     json: bool,
+    begin: Option<Begin>,
 ) -> Result<()> {
-    let launched = launch(setup, &paths.data_dir).context("creating the session file")?;
+    let (launched, _) = start_session(setup, paths, begin)?;
     let session_file = launched.session_file.clone();
     let recorder = launched.recorder;
     let concluded = runtime.block_on(async move {

@@ -440,3 +440,148 @@ fn replay_follow_keeps_up_with_a_session_being_written() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `hunch resume` continues a session that stopped early, in the same file, and the
+/// brain goes on from what was recorded instead of starting over.
+#[test]
+fn resume_continues_a_stopped_session_in_its_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_hunch"))
+            .args(args)
+            .env("XDG_DATA_HOME", dir.path().join("data"))
+            .env("XDG_STATE_HOME", dir.path().join("state"))
+            .env("XDG_CONFIG_HOME", dir.path().join("config"))
+            .env("USER", "carol")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, out, _) = run(&["demo", "--headless", "--max-steps", "3"]);
+    assert!(!ok && out.contains("budget reached"), "{out}");
+    let sessions = dir.path().join("data/hunch/sessions");
+    let day = std::fs::read_dir(&sessions)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap();
+    let file = std::fs::read_dir(day.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let file = file.to_str().unwrap();
+    let (ok, out, err) = run(&["resume", file, "--headless", "--approve-all"]);
+    assert!(ok, "{err}\n{out}");
+    assert!(out.contains("resumed by carol"), "{out}");
+    assert!(
+        out.contains("== conclusion") || out.contains("Conclusion"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("→ c1 "),
+        "the brain goes on from the record, not from the start:\n{out}"
+    );
+    let (ok, listing, _) = run(&["sessions"]);
+    assert!(ok);
+    assert_eq!(
+        listing.matches(".jsonl").count(),
+        1,
+        "one session: {listing}"
+    );
+    assert!(listing.contains("concluded"), "{listing}");
+    // A session recorded before origins were noted says why it can't be resumed.
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/demo-session.jsonl"
+    );
+    let copy = dir.path().join("old.jsonl");
+    std::fs::copy(fixture, &copy).unwrap();
+    let (ok, _, err) = run(&["resume", copy.to_str().unwrap(), "--headless"]);
+    assert!(!ok && err.contains("can't be resumed"), "{err}");
+}
+
+/// `hunch fork` starts a new session from a recorded one after a given call, names its
+/// parent, and with --replay-tools answers its calls from the parent's outputs.
+#[test]
+fn fork_starts_a_new_session_from_a_recorded_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_hunch"))
+            .args(args)
+            .env("XDG_DATA_HOME", dir.path().join("data"))
+            .env("XDG_STATE_HOME", dir.path().join("state"))
+            .env("XDG_CONFIG_HOME", dir.path().join("config"))
+            .env("USER", "dave")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, _, err) = run(&["demo", "--headless", "--approve-all"]);
+    assert!(ok, "{err}");
+    let parent = err
+        .lines()
+        .find_map(|l| l.strip_prefix("session: "))
+        .expect("the session file is named")
+        .to_string();
+    let (ok, out, err) = run(&[
+        "fork",
+        &parent,
+        "--at",
+        "c3",
+        "--replay-tools",
+        "--headless",
+        "--approve-all",
+        "--json",
+    ]);
+    assert!(ok, "{err}\n{out}");
+    let child = err
+        .lines()
+        .find_map(|l| l.strip_prefix("session: "))
+        .unwrap()
+        .to_string();
+    assert_ne!(child, parent, "a new session");
+    let events: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(events[0]["type"], "session_forked");
+    assert_eq!(events[0]["at"], "c3");
+    assert_eq!(events[0]["by"], "dave");
+    let proposed: Vec<&str> = events
+        .iter()
+        .filter(|e| e["type"] == "tool_call_proposed")
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(proposed.first(), Some(&"c4"), "the fork goes on after c3");
+    assert!(
+        events.iter().any(|e| e["type"] == "tool_call_finished"
+            && e["output"]["digest"]
+                .as_str()
+                .is_some_and(|d| d.starts_with("replayed: the recorded output of c"))),
+        "calls are answered from the parent's record"
+    );
+    assert!(events.iter().any(|e| e["type"] == "concluded"));
+    // The fork's file holds the parent's events up to c3, then its own.
+    let text = std::fs::read_to_string(&child).unwrap();
+    assert!(text.lines().next().unwrap().contains("session_started"));
+    let (ok, listing, _) = run(&["sessions"]);
+    assert!(ok);
+    assert!(
+        listing.contains(&format!("fork of {parent} after c3")),
+        "{listing}"
+    );
+    let (ok, _, err) = run(&["fork", &parent, "--at", "c99", "--headless"]);
+    assert!(!ok && err.contains("no finished call c99"), "{err}");
+}

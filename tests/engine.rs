@@ -1219,3 +1219,134 @@ async fn while_the_session_cannot_be_recorded_only_read_only_calls_run() {
     assert_eq!(told.len(), 1, "said once, on screen: {notices:?}");
     assert!(told[0].contains("No space left on device"));
 }
+
+/// The engine config of the scripted tests, on the demo environment.
+fn scripted_config(
+    calls: Vec<ProposedCall>,
+    blobs: &std::path::Path,
+    env: &std::sync::Arc<hunch::tools::demo::DemoEnv>,
+) -> EngineConfig {
+    EngineConfig {
+        incident: Default::default(),
+        brief: Default::default(),
+        brain: Box::new(Scripted(calls)),
+        tools: hunch::tools::demo::demo_registry(env),
+        policy: Policy::Ask,
+        approver: Approver::Human,
+        blobs: hunch::session::BlobStore::new(blobs),
+        exit_when_idle: true,
+        budget: Default::default(),
+        redactor: Default::default(),
+    }
+}
+
+#[tokio::test]
+async fn a_resumed_session_asks_again_what_waited_and_never_reruns_what_ran() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = hunch::tools::demo::DemoEnv::new(hunch::bundle::Bundle::demo());
+    let undo = ProposedCall {
+        tool: "kubectl".into(),
+        args: json!({"command": "kubectl rollout undo deployment/payments -n shop"}),
+        rationale: "roll back the bad deploy".into(),
+    };
+    let pods = ProposedCall {
+        tool: "kubectl".into(),
+        args: json!({"command": "kubectl get pods -n shop"}),
+        rationale: String::new(),
+    };
+    // The first process dies while c2 waits for approval.
+    let (mut engine, _handle) =
+        Engine::new(scripted_config(vec![pods, undo], dir.path(), &env), "alice");
+    let mut rx = engine.subscribe();
+    let task = tokio::spawn(engine.run());
+    let mut recorded = Vec::new();
+    while let Some(event) = rx.recv().await {
+        let asked = matches!(event.kind, EventKind::ApprovalRequested { .. });
+        recorded.push(event);
+        if asked {
+            break;
+        }
+    }
+    task.abort();
+    // And, as a kill mid-run leaves it, a third call that had started.
+    let last = recorded.last().unwrap().clone();
+    for kind in [
+        EventKind::ToolCallProposed {
+            id: "c3".into(),
+            tool: "kubectl".into(),
+            args: json!({"command": "kubectl get pods -n shop -o wide"}),
+            command: "kubectl get pods -n shop -o wide".into(),
+            target: String::new(),
+            risk: Risk::ReadOnly,
+            rationale: String::new(),
+        },
+        EventKind::ToolCallStarted {
+            id: "c3".into(),
+            command: "kubectl get pods -n shop -o wide".into(),
+        },
+    ] {
+        recorded.push(hunch::event::Event {
+            seq: recorded.last().unwrap().seq + 1,
+            kind,
+            ..last.clone()
+        });
+    }
+
+    let (engine, handle) = Engine::resume(
+        scripted_config(Vec::new(), dir.path(), &env),
+        "bob",
+        &recorded,
+    );
+    let mut engine = engine;
+    let mut rx = engine.subscribe();
+    let task = tokio::spawn(engine.run());
+    let mut resumed = Vec::new();
+    while let Some(event) = rx.recv().await {
+        if let EventKind::ApprovalRequested { id, .. } = &event.kind {
+            handle.send(Command::Approve {
+                id: id.clone(),
+                approval: Approval::Once,
+            });
+        }
+        resumed.push(event);
+    }
+    let state = task.await.unwrap();
+    assert!(matches!(&resumed[0].kind, EventKind::SessionResumed { by } if by == "bob"));
+    assert_eq!(
+        resumed[0].seq,
+        recorded.last().unwrap().seq + 1,
+        "numbering goes on"
+    );
+    let interrupted = |id: &str| {
+        resumed.iter().find_map(|e| match &e.kind {
+            EventKind::ToolCallFinished {
+                id: i,
+                outcome: CallOutcome::Cancelled,
+                error,
+                ..
+            } if i == id => error.clone(),
+            _ => None,
+        })
+    };
+    assert!(interrupted("c2").unwrap().contains("asked again"));
+    assert!(interrupted("c3").unwrap().contains("not run again"));
+    assert!(
+        !resumed
+            .iter()
+            .any(|e| matches!(&e.kind, EventKind::ToolCallStarted { id, .. } if id == "c3")),
+        "the interrupted call never runs again"
+    );
+    // The waiting call is proposed again as c4, asked, approved by bob, and run.
+    let c4 = state.call("c4").expect("proposed again");
+    assert!(c4.command.contains("rollout undo"));
+    assert!(matches!(&c4.decision, Some((Decision::ApprovedOnce, by)) if by == "bob"));
+    assert_eq!(
+        c4.status,
+        hunch::event::CallStatus::Finished(CallOutcome::Ok)
+    );
+    // c1's result is still what the state holds.
+    assert_eq!(
+        state.call("c1").unwrap().status,
+        hunch::event::CallStatus::Finished(CallOutcome::Ok)
+    );
+}

@@ -180,6 +180,8 @@ pub struct Bundle {
     pub runbooks: Vec<Document>,
     pub past_incidents: Vec<Document>,
     pub state: SimulatedState,
+    /// The directory it was loaded from; `None` for the embedded demo.
+    pub dir: Option<std::path::PathBuf>,
 }
 
 impl Bundle {
@@ -325,7 +327,7 @@ impl Bundle {
             }
         };
         let docs = |folder: &str| load_documents(&dir.join(folder));
-        Bundle::parse(BundleFiles {
+        let mut bundle = Bundle::parse(BundleFiles {
             incident: read("incident.toml", true)?,
             metrics: read("metrics.csv", false)?,
             logs: read("logs.log", false)?,
@@ -333,7 +335,9 @@ impl Bundle {
             state: read("state.toml", false)?,
             runbooks: docs("runbooks")?,
             past_incidents: docs("incidents")?,
-        })
+        })?;
+        bundle.dir = Some(std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf()));
+        Ok(bundle)
     }
 
     fn parse(files: BundleFiles) -> Result<Bundle, BundleError> {
@@ -353,6 +357,7 @@ impl Bundle {
             runbooks: files.runbooks,
             past_incidents: files.past_incidents,
             state,
+            dir: None,
         })
     }
 

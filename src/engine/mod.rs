@@ -12,6 +12,7 @@
 //! re-plans from the edited board.
 
 pub mod gate;
+pub mod history;
 
 use crate::brain::{
     Brain, BrainContext, BrainItem, CONCLUDE, ConcludeArgs, HistoryItem, IncidentBrief,
@@ -184,7 +185,8 @@ pub struct Engine {
     seq: u64,
     subscribers: Vec<mpsc::UnboundedSender<Event>>,
     commands: mpsc::UnboundedReceiver<Envelope>,
-    history: Vec<HistoryItem>,
+    /// What the brain is told, folded from the events emitted (the log is the memory).
+    history: history::HistoryFold,
     next_call: u32,
     next_board_call: u32,
     /// A human changed the board or steered since the brain's turn began.
@@ -198,6 +200,10 @@ pub struct Engine {
     /// Whether the session file is still written; the engineer was told it is not.
     recording: RecordingHealth,
     told_unrecorded: bool,
+    /// Set when this engine continues a recorded session: the event that says so
+    /// (resumed or forked), and the turns the recording already holds.
+    continued: Option<EventKind>,
+    turns_before: u32,
 }
 
 impl Engine {
@@ -221,7 +227,7 @@ impl Engine {
             seq: 0,
             subscribers: Vec::new(),
             commands,
-            history: Vec::new(),
+            history: history::HistoryFold::default(),
             next_call: 1,
             next_board_call: 1,
             replan: false,
@@ -231,6 +237,8 @@ impl Engine {
             redactions: 0,
             recording: RecordingHealth::default(),
             told_unrecorded: false,
+            continued: None,
+            turns_before: 0,
         };
         (
             engine,
@@ -239,6 +247,98 @@ impl Engine {
                 by: by.into(),
             },
         )
+    }
+
+    /// An engine that continues a recorded session: its state, its numbering and the
+    /// brain's history are folded from `recorded`, and what it emits carries on from the
+    /// last recorded event. When run, calls the recording left unfinished are closed as
+    /// interrupted (never run again unasked); one that was waiting for approval is
+    /// proposed again, so it is asked again.
+    pub fn resume(config: EngineConfig, by: &str, recorded: &[Event]) -> (Engine, EngineHandle) {
+        let (mut engine, handle) = Engine::new(config, by);
+        for event in recorded {
+            engine.state.apply(event);
+            engine.history.apply(event, &engine.config.blobs);
+        }
+        engine.seq = recorded.last().map_or(0, |e| e.seq + 1);
+        let number = |id: &str, prefix: char| id.strip_prefix(prefix)?.parse::<u32>().ok();
+        engine.next_call = 1 + engine
+            .state
+            .calls
+            .iter()
+            .filter_map(|c| number(&c.id, 'c'))
+            .max()
+            .unwrap_or(0);
+        engine.next_board_call = 1 + recorded
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::BoardCallAnswered { id, .. } => number(id, 'b'),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(0);
+        engine.turns_before = recorded
+            .iter()
+            .filter(|e| matches!(e.kind, EventKind::TurnStarted { .. }))
+            .count() as u32;
+        engine.continued = Some(EventKind::SessionResumed { by: by.into() });
+        (engine, handle)
+    }
+
+    /// A new session that starts from `recorded` (a parent session cut after call `at`)
+    /// and goes on with this engine's brain; it says where it came from first.
+    pub fn fork(
+        config: EngineConfig,
+        by: &str,
+        recorded: &[Event],
+        parent: &str,
+        at: &str,
+    ) -> (Engine, EngineHandle) {
+        let (mut engine, handle) = Engine::resume(config, by, recorded);
+        // The parent's conclusion is not this session's: the new brain must reach its own.
+        engine.state.conclusion = None;
+        engine.continued = Some(EventKind::SessionForked {
+            parent: parent.into(),
+            at: at.into(),
+            by: by.into(),
+            brain: engine.config.brain.name(),
+        });
+        (engine, handle)
+    }
+
+    /// Close what the recording left unfinished; returns the calls to propose again.
+    fn close_interrupted(&mut self) -> Vec<ProposedCall> {
+        let unfinished: Vec<crate::event::ToolCall> = self
+            .state
+            .calls
+            .iter()
+            .filter(|c| !matches!(c.status, crate::event::CallStatus::Finished(_)))
+            .cloned()
+            .collect();
+        let mut again = Vec::new();
+        for call in unfinished {
+            let awaiting_approval = call.status == crate::event::CallStatus::AwaitingApproval;
+            let error = if awaiting_approval {
+                "interrupted while it waited for approval; proposed again to be asked again"
+            } else {
+                "interrupted: hunch stopped before this call finished; it was not run again"
+            };
+            self.emit(EventKind::ToolCallFinished {
+                id: call.id.clone(),
+                outcome: CallOutcome::Cancelled,
+                duration_ms: 0,
+                output: OutputRef::default(),
+                error: Some(error.into()),
+            });
+            if awaiting_approval {
+                again.push(ProposedCall {
+                    tool: call.tool,
+                    args: call.args,
+                    rationale: call.rationale,
+                });
+            }
+        }
+        again
     }
 
     /// Follow the recorder's health: while the session can't be recorded, only read-only
@@ -279,6 +379,7 @@ impl Engine {
         };
         self.seq += 1;
         self.state.apply(&event);
+        self.history.apply(&event, &self.config.blobs);
         self.subscribers.retain(|s| s.send(event.clone()).is_ok());
         self.count_redactions(redacted);
     }
@@ -344,17 +445,26 @@ impl Engine {
 
     /// Run the investigation until it ends; returns the final state.
     pub async fn run(mut self) -> State {
-        self.emit(EventKind::SessionStarted {
-            incident: self.config.incident.clone(),
-            budget: self.config.budget,
-            brain: self.config.brain.name(),
-            policy: self.config.policy.name().into(),
-        });
+        let again = match self.continued.take() {
+            Some(continued) => {
+                self.emit(continued);
+                self.close_interrupted()
+            }
+            None => {
+                self.emit(EventKind::SessionStarted {
+                    incident: self.config.incident.clone(),
+                    budget: self.config.budget,
+                    brain: self.config.brain.name(),
+                    policy: self.config.policy.name().into(),
+                });
+                Vec::new()
+            }
+        };
         let reason = match self.config.budget.max_seconds {
-            None => self.investigate().await,
+            None => self.investigate(again).await,
             Some(seconds) => {
                 let wall = Duration::from_secs(seconds);
-                match tokio::time::timeout(wall, self.investigate()).await {
+                match tokio::time::timeout(wall, self.investigate(again)).await {
                     Ok(reason) => reason,
                     Err(_) => self.wall_deadline_reached(seconds),
                 }
@@ -395,8 +505,16 @@ impl Engine {
         format!("budget reached: wall time {seconds}s")
     }
 
-    async fn investigate(&mut self) -> String {
-        let mut turn = 0;
+    /// Turns of the brain until it concludes, a budget runs out or the engineer quits;
+    /// `again` are calls of a resumed session to put through the gate first.
+    async fn investigate(&mut self, again: Vec<ProposedCall>) -> String {
+        for call in again {
+            if self.quit {
+                return "engineer quit".into();
+            }
+            self.execute(call).await;
+        }
+        let mut turn = self.turns_before;
         loop {
             if self.quit {
                 return "engineer quit".into();
@@ -482,7 +600,6 @@ impl Engine {
                     text: text.clone(),
                     by,
                 });
-                self.history.push(HistoryItem::Steering { text });
                 self.replan = true;
             }
             Command::Pause => {
@@ -548,7 +665,6 @@ impl Engine {
             hypothesis: hypothesis.clone(),
             by: by.into(),
         });
-        self.history.push(HistoryItem::BoardEdit { hypothesis });
         self.replan = true;
     }
 
@@ -569,7 +685,7 @@ impl Engine {
         BrainContext {
             incident: self.config.brief.clone(),
             tools,
-            history: self.history.clone(),
+            history: self.history.items().to_vec(),
             board: self.state.hypotheses.clone(),
             turn,
         }
@@ -638,11 +754,8 @@ impl Engine {
         }
         drop(stream);
         if !said.is_empty() || !thought.is_empty() {
-            self.history.push(HistoryItem::Said {
-                reasoning: thought.clone(),
-                text: said.clone(),
-                opaque,
-            });
+            let opaque = self.store_opaque(&opaque);
+            self.emit(EventKind::ReplyEnded { opaque });
         }
         if self.replan {
             return true;
@@ -701,31 +814,46 @@ impl Engine {
             Ok(summary) => (CallOutcome::Ok, summary, None),
             Err(message) => (CallOutcome::Failed, String::new(), Some(message)),
         };
-        let concluded = call.tool == CONCLUDE && outcome == CallOutcome::Ok;
-        self.history.push(HistoryItem::ToolResult {
+        self.emit(EventKind::BoardCallAnswered {
             id,
             tool: call.tool,
-            command: String::new(),
             args: call.args,
             outcome,
             output,
             error,
-            raw: None,
         });
-        if concluded && let Some(c) = &self.state.conclusion {
-            self.history.push(HistoryItem::Concluded {
-                root_cause: c.root_cause.clone(),
-            });
+    }
+
+    /// Provider data a brain must get back (thinking signatures) goes to the blob store,
+    /// never into the log; the log names it by hash.
+    fn store_opaque(&mut self, opaque: &[Value]) -> Option<String> {
+        if opaque.is_empty() {
+            return None;
+        }
+        let text = serde_json::to_string(opaque).ok()?;
+        match self.config.blobs.put(&text) {
+            Ok(hash) => Some(hash),
+            Err(e) => {
+                self.emit(EventKind::Error {
+                    source: "blob store".into(),
+                    message: format!(
+                        "could not keep the model's reply data ({e}); its next turn may lose its reasoning"
+                    ),
+                    retried: false,
+                });
+                None
+            }
         }
     }
 
     /// An earlier successful call with the same tool and arguments, if no call that
     /// changes anything has succeeded since (then the answer could not differ).
     fn unchanged_repeat(&self, call: &ProposedCall) -> Option<String> {
-        let earlier = self.history.iter().rposition(|h| {
+        let history = self.history.items();
+        let earlier = history.iter().rposition(|h| {
             matches!(h, HistoryItem::ToolResult { tool, args, outcome: CallOutcome::Ok, .. } if *tool == call.tool && *args == call.args)
         })?;
-        let changed_since = self.history[earlier..].iter().any(|h| match h {
+        let changed_since = history[earlier..].iter().any(|h| match h {
             HistoryItem::ToolResult {
                 id,
                 outcome: CallOutcome::Ok,
@@ -738,7 +866,7 @@ impl Engine {
             }),
             _ => false,
         });
-        match (&self.history[earlier], changed_since) {
+        match (&history[earlier], changed_since) {
             (HistoryItem::ToolResult { id, .. }, false) => Some(id.clone()),
             _ => None,
         }
@@ -750,6 +878,7 @@ impl Engine {
         let id = args.id.as_str();
         let (output, raw) = self
             .history
+            .items()
             .iter()
             .find_map(|h| match h {
                 HistoryItem::ToolResult {
@@ -999,20 +1128,13 @@ impl Engine {
         }
     }
 
-    fn finish_denied(&mut self, id: &str, tool: &str, args: &Value, command: &str, reason: String) {
+    fn finish_denied(&mut self, id: &str, reason: String) {
         self.emit(EventKind::ToolCallFinished {
             id: id.into(),
             outcome: CallOutcome::Denied,
             duration_ms: 0,
             output: OutputRef::default(),
-            error: Some(reason.clone()),
-        });
-        self.history.push(HistoryItem::Denied {
-            id: id.into(),
-            tool: tool.into(),
-            args: args.clone(),
-            command: command.into(),
-            reason,
+            error: Some(reason),
         });
     }
 
@@ -1029,7 +1151,7 @@ impl Engine {
                 risk: crate::event::Risk::Unknown,
                 rationale: for_display(&call.rationale),
             });
-            self.finish_failed(&id, &call, format!("unknown tool `{}`", call.tool), 0);
+            self.finish_failed(&id, format!("unknown tool `{}`", call.tool), 0);
             return;
         };
         self.unrecorded();
@@ -1055,13 +1177,12 @@ impl Engine {
             let message = format!(
                 "repeated call: identical to {earlier}, and nothing has changed since; use its result (read_output can show more of it)"
             );
-            return self.finish_failed(&id, &call, message, 0);
+            return self.finish_failed(&id, message, 0);
         }
         if let Some(problem) = invalid {
             // Back to the brain as an error it can correct; nothing runs.
             return self.finish_failed(
                 &id,
-                &call,
                 format!("invalid arguments for `{}`: {problem}", call.tool),
                 0,
             );
@@ -1103,7 +1224,7 @@ impl Engine {
             });
             match decision {
                 Decision::Denied { reason } => {
-                    return self.finish_denied(&id, &call.tool, &args, &command, reason);
+                    return self.finish_denied(&id, reason);
                 }
                 Decision::Edited {
                     args: edited,
@@ -1133,22 +1254,13 @@ impl Engine {
         {
             return self.finish_denied(
                 &id,
-                &call.tool,
-                &args,
-                &command,
                 format!("the session can't be recorded ({failure}); only read-only calls run"),
             );
         }
         let secret = match tool.credential(&args) {
             None => None,
             Some(_) if self.config.approver != Approver::Human => {
-                return self.finish_denied(
-                    &id,
-                    &call.tool,
-                    &args,
-                    &command,
-                    "no approver to type the credential".into(),
-                );
+                return self.finish_denied(&id, "no approver to type the credential".into());
             }
             Some(spec) => {
                 self.emit(EventKind::CredentialRequested {
@@ -1164,9 +1276,6 @@ impl Engine {
                     Ok(None) => {
                         return self.finish_denied(
                             &id,
-                            &call.tool,
-                            &args,
-                            &command,
                             "the engineer cancelled the credential prompt".into(),
                         );
                     }
@@ -1189,7 +1298,6 @@ impl Engine {
             Ok(RunEnd::Done(Ok(output))) => {
                 let output = self.cleaned_output(output, secret.as_ref());
                 let reference = self.store_output(&output);
-                let raw = reference.raw.clone();
                 self.emit(EventKind::ToolCallFinished {
                     id: id.clone(),
                     outcome: CallOutcome::Ok,
@@ -1197,24 +1305,14 @@ impl Engine {
                     output: reference,
                     error: None,
                 });
-                self.history.push(HistoryItem::ToolResult {
-                    id,
-                    tool: call.tool,
-                    args,
-                    command,
-                    outcome: CallOutcome::Ok,
-                    output: output.text,
-                    error: None,
-                    raw,
-                });
             }
             Ok(RunEnd::Done(Err(e))) => {
                 let message = scrub(e.to_string());
-                self.finish_failed(&id, &ProposedCall { args, ..call }, message, elapsed);
+                self.finish_failed(&id, message, elapsed);
             }
             Ok(RunEnd::TimedOut) => {
                 let message = format!("timed out after {}s", TOOL_TIMEOUT.as_secs());
-                self.finish_failed(&id, &ProposedCall { args, ..call }, message, elapsed);
+                self.finish_failed(&id, message, elapsed);
             }
             Ok(RunEnd::Cancelled { by }) => {
                 let message = format!("cancelled by {by} while it ran");
@@ -1223,17 +1321,7 @@ impl Engine {
                     outcome: CallOutcome::Cancelled,
                     duration_ms: elapsed,
                     output: OutputRef::default(),
-                    error: Some(message.clone()),
-                });
-                self.history.push(HistoryItem::ToolResult {
-                    id,
-                    tool: call.tool,
-                    args,
-                    command,
-                    outcome: CallOutcome::Cancelled,
-                    output: String::new(),
                     error: Some(message),
-                    raw: None,
                 });
             }
             Err(Interrupt::Quit) => {
@@ -1274,29 +1362,14 @@ impl Engine {
         }
     }
 
-    fn finish_failed(&mut self, id: &str, call: &ProposedCall, message: String, elapsed: u64) {
+    fn finish_failed(&mut self, id: &str, message: String, elapsed: u64) {
         let message = for_display(&message);
-        let command = self
-            .state
-            .call(id)
-            .map(|c| c.command.clone())
-            .unwrap_or_default();
         self.emit(EventKind::ToolCallFinished {
             id: id.into(),
             outcome: CallOutcome::Failed,
             duration_ms: elapsed,
             output: OutputRef::default(),
-            error: Some(message.clone()),
-        });
-        self.history.push(HistoryItem::ToolResult {
-            id: id.into(),
-            tool: call.tool.clone(),
-            args: call.args.clone(),
-            command,
-            outcome: CallOutcome::Failed,
-            output: String::new(),
             error: Some(message),
-            raw: None,
         });
     }
 

@@ -19,6 +19,8 @@ pub struct SessionSummary {
     pub state: SessionState,
     /// The conclusion's root cause, when there is one.
     pub root_cause: Option<String>,
+    /// For a fork: the parent session's file and the call it was forked after.
+    pub parent: Option<(String, String)>,
 }
 
 /// Where a recorded session stands.
@@ -83,6 +85,15 @@ pub fn list_sessions(sessions_dir: &Path) -> std::io::Result<Vec<SessionSummary>
             None if recently_written => SessionState::Running,
             None => SessionState::Interrupted,
         };
+        let forked = log.events.iter().rev().find_map(|e| match &e.kind {
+            EventKind::SessionForked {
+                parent, at, brain, ..
+            } => Some((parent.clone(), at.clone(), brain.clone())),
+            _ => None,
+        });
+        let brain = forked
+            .as_ref()
+            .map_or(&state.session.brain, |(_, _, brain)| brain);
         out.push(SessionSummary {
             title: crate::sanitize::for_display(&state.session.incident.title),
             started,
@@ -90,12 +101,18 @@ pub fn list_sessions(sessions_dir: &Path) -> std::io::Result<Vec<SessionSummary>
             steps: state.steps(),
             concluded: state.conclusion.is_some(),
             warnings: log.warnings.len(),
-            brain: crate::sanitize::for_display(&state.session.brain),
+            brain: crate::sanitize::for_display(brain),
             state: session_state,
             root_cause: state
                 .conclusion
                 .as_ref()
                 .map(|c| crate::sanitize::for_display(&c.root_cause)),
+            parent: forked.map(|(parent, at, _)| {
+                (
+                    crate::sanitize::for_display(&parent),
+                    crate::sanitize::for_display(&at),
+                )
+            }),
             path,
         });
     }

@@ -9,6 +9,7 @@
 pub mod demo;
 pub mod kubectl_risk;
 pub mod live;
+pub mod replay;
 pub mod scope;
 pub mod shell_risk;
 pub mod sql_risk;
@@ -140,6 +141,10 @@ impl Registry {
 
     pub fn specs(&self) -> Vec<ToolSpec> {
         self.tools.iter().map(|t| t.spec()).collect()
+    }
+
+    pub fn tools(&self) -> impl Iterator<Item = &Arc<dyn Tool>> {
+        self.tools.iter()
     }
 }
 

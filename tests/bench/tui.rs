@@ -40,6 +40,7 @@ fn synthetic_session(events: usize) -> Vec<Event> {
                 alert: "p99".into(),
                 environment: "bench".into(),
                 simulated: true,
+                ..IncidentInfo::default()
             },
             brain: "offline".into(),
             policy: "ask".into(),

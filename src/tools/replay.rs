@@ -1,0 +1,144 @@
+//! `hunch fork --replay-tools`: every tool answers from a recorded session instead of
+//! the systems it would reach, so another brain can be tried on a past incident without
+//! touching production. A call the recording holds (same tool, same arguments) gets its
+//! recorded output; any other call fails and says why. Risk, preview and session scope
+//! still come from the real tool, so the gate asks exactly what it would have asked.
+
+use super::{CallPreview, CredentialSpec, Registry, Secret, Tool, ToolError, ToolOutput, ToolSpec};
+use crate::event::{Risk, SessionScope};
+use futures::future::BoxFuture;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// One successful call of the recorded session.
+#[derive(Debug, Clone)]
+pub struct RecordedAnswer {
+    /// The call's id in the recorded session (`c3`).
+    pub id: String,
+    pub tool: String,
+    pub args: Value,
+    /// Its whole output, and the raw data behind its digest.
+    pub text: String,
+    pub raw: Option<String>,
+}
+
+type Answers = HashMap<(String, String), RecordedAnswer>;
+
+/// `registry` with each tool answering from `recorded`.
+pub fn replaying(registry: &Registry, recorded: Vec<RecordedAnswer>) -> Registry {
+    let mut answers: Answers = HashMap::new();
+    for answer in recorded {
+        // The latest answer to a call wins, as the session last saw it.
+        answers.insert((answer.tool.clone(), key(&answer.args)), answer);
+    }
+    let answers = Arc::new(answers);
+    Registry::new(
+        registry
+            .tools()
+            .map(|inner| {
+                Arc::new(ReplayTool {
+                    inner: inner.clone(),
+                    answers: answers.clone(),
+                }) as Arc<dyn Tool>
+            })
+            .collect(),
+    )
+}
+
+/// Arguments compared as their JSON text (object keys sorted).
+fn key(args: &Value) -> String {
+    args.to_string()
+}
+
+struct ReplayTool {
+    inner: Arc<dyn Tool>,
+    answers: Arc<Answers>,
+}
+
+impl Tool for ReplayTool {
+    fn spec(&self) -> ToolSpec {
+        self.inner.spec()
+    }
+
+    fn classify(&self, args: &Value) -> Risk {
+        self.inner.classify(args)
+    }
+
+    /// Nothing is connected to, so no secret is asked for.
+    fn credential(&self, _args: &Value) -> Option<CredentialSpec> {
+        None
+    }
+
+    fn preview(&self, args: &Value) -> CallPreview {
+        self.inner.preview(args)
+    }
+
+    fn session_scope(&self, args: &Value, risk: Risk) -> Option<SessionScope> {
+        self.inner.session_scope(args, risk)
+    }
+
+    /// A dry run may reach the server (`kubectl --dry-run=server`): none is made.
+    fn dry_run<'a>(&'a self, _args: &'a Value) -> BoxFuture<'a, Option<String>> {
+        Box::pin(std::future::ready(None))
+    }
+
+    fn args_from_command(&self, command: &str, original: &Value) -> Result<Value, ToolError> {
+        self.inner.args_from_command(command, original)
+    }
+
+    fn run<'a>(
+        &'a self,
+        args: &'a Value,
+        _secret: Option<&'a Secret>,
+    ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
+        let name = self.inner.spec().name;
+        let result = match self.answers.get(&(name.clone(), key(args))) {
+            Some(answer) => Ok(ToolOutput {
+                text: answer.text.clone(),
+                language: "",
+                digest: format!("replayed: the recorded output of {}", answer.id),
+                raw: answer.raw.clone(),
+            }),
+            None => Err(ToolError::Failed(format!(
+                "--replay-tools: the recorded session never made this {name} call, so there is no output to replay (nothing was run)"
+            ))),
+        };
+        Box::pin(std::future::ready(result))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tools::demo::{DemoEnv, demo_registry};
+    use serde_json::json;
+
+    #[tokio::test]
+    async fn recorded_calls_are_answered_and_others_run_nothing() {
+        let env = DemoEnv::new(crate::bundle::Bundle::demo());
+        let registry = replaying(
+            &demo_registry(&env),
+            vec![RecordedAnswer {
+                id: "c7".into(),
+                tool: "kubectl".into(),
+                args: json!({"command": "kubectl get pods -n shop"}),
+                text: "NAME READY\npayments-1 1/1".into(),
+                raw: None,
+            }],
+        );
+        let kubectl = registry.get("kubectl").unwrap();
+        let recorded = json!({"command": "kubectl get pods -n shop"});
+        let output = kubectl.run(&recorded, None).await.unwrap();
+        assert_eq!(output.text, "NAME READY\npayments-1 1/1");
+        assert!(output.digest.contains("c7"));
+        let undo = json!({"command": "kubectl rollout undo deployment/payments -n shop"});
+        assert_eq!(
+            kubectl.classify(&undo),
+            Risk::Mutating,
+            "the gate still sees the risk"
+        );
+        let error = kubectl.run(&undo, None).await.unwrap_err();
+        assert!(error.to_string().contains("never made this kubectl call"));
+    }
+}
