@@ -14,7 +14,7 @@ pub mod llm;
 pub mod offline;
 
 use crate::event::{CallOutcome, Hypothesis, HypothesisStatus, RawRef};
-use crate::tools::{ToolSpec, schema_of};
+use crate::protocol::{ToolSpec, schema_of};
 use futures::stream::BoxStream;
 use schemars::JsonSchema;
 use serde::Deserialize;

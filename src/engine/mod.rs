@@ -14,6 +14,8 @@
 pub mod gate;
 pub mod history;
 
+pub use crate::protocol::{Approval, Command, EngineHandle, Envelope, HypothesisEdit};
+
 use crate::brain::{
     Brain, BrainContext, BrainItem, CONCLUDE, ConcludeArgs, HistoryItem, IncidentBrief,
     ProposedCall, READ_OUTPUT, ReadOutputArgs, UPDATE_HYPOTHESES, UpdateHypothesesArgs,
@@ -23,10 +25,11 @@ use crate::event::{
     Author, CallOutcome, Conclusion, Decision, Event, EventKind, Hypothesis, HypothesisStatus,
     IncidentInfo, OutputRef, RawRef, Risk, State,
 };
+use crate::protocol::Secret;
 use crate::redact::Redactor;
 use crate::sanitize::{clean_value, for_display};
 use crate::session::{BlobStore, RecordingHealth};
-use crate::tools::{Registry, Secret, Tool, ToolError, ToolOutput};
+use crate::tools::{Registry, Tool, ToolError, ToolOutput};
 use futures::StreamExt;
 use gate::{Approver, Gate, Policy};
 use serde_json::Value;
@@ -40,89 +43,6 @@ const PREVIEW_LINES: usize = 40;
 const PREVIEW_BYTES: usize = 4096;
 const TOOL_TIMEOUT: Duration = Duration::from_secs(60);
 const MAX_TURNS: u32 = 60;
-
-/// How the engineer answered an approval request.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Approval {
-    Once,
-    ForSession,
-    /// Run this edited command instead.
-    Edited(String),
-}
-
-/// A change to the board by a human. `id: None` adds a hypothesis.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct HypothesisEdit {
-    pub id: Option<String>,
-    pub statement: Option<String>,
-    pub status: Option<HypothesisStatus>,
-    pub pinned: Option<bool>,
-}
-
-#[derive(Debug)]
-pub enum Command {
-    Approve {
-        id: String,
-        approval: Approval,
-    },
-    Deny {
-        id: String,
-        reason: String,
-    },
-    SupplyCredential {
-        id: String,
-        secret: Secret,
-    },
-    CancelCredential {
-        id: String,
-    },
-    EditHypothesis(HypothesisEdit),
-    Steer(String),
-    Pause,
-    Resume,
-    /// Stop the tool call that is running; its future is dropped, which kills its
-    /// processes. Ignored when nothing runs.
-    CancelRunning,
-    /// End the session (the engineer quit, or aborted).
-    Quit,
-}
-
-/// A command and who sent it.
-#[derive(Debug)]
-pub struct Envelope {
-    pub by: String,
-    pub command: Command,
-}
-
-/// The sending side of the engine's command channel.
-#[derive(Clone)]
-pub struct EngineHandle {
-    sender: mpsc::UnboundedSender<Envelope>,
-    by: String,
-}
-
-impl EngineHandle {
-    /// A handle and the receiving end of its channel, for a frontend driven without an
-    /// engine behind it (tests, and later remote clients relaying commands).
-    pub fn channel(by: &str) -> (EngineHandle, mpsc::UnboundedReceiver<Envelope>) {
-        let (sender, receiver) = mpsc::unbounded_channel();
-        (
-            EngineHandle {
-                sender,
-                by: by.into(),
-            },
-            receiver,
-        )
-    }
-
-    pub fn send(&self, command: Command) {
-        // A closed channel means the engine has ended; there is nothing left to steer.
-        let _ = self.sender.send(Envelope {
-            by: self.by.clone(),
-            command,
-        });
-    }
-}
 
 pub struct EngineConfig {
     pub incident: IncidentInfo,
@@ -208,7 +128,7 @@ pub struct Engine {
 
 impl Engine {
     pub fn new(mut config: EngineConfig, by: &str) -> (Engine, EngineHandle) {
-        let (sender, commands) = mpsc::unbounded_channel();
+        let (handle, commands) = EngineHandle::channel(by);
         let clean = |text: &str| config.redactor.redact(&for_display(text)).0;
         config.brief.title = clean(&config.brief.title);
         config.brief.alert = clean(&config.brief.alert);
@@ -240,13 +160,7 @@ impl Engine {
             continued: None,
             turns_before: 0,
         };
-        (
-            engine,
-            EngineHandle {
-                sender,
-                by: by.into(),
-            },
-        )
+        (engine, handle)
     }
 
     /// An engine that continues a recorded session: its state, its numbering and the

@@ -16,39 +16,10 @@ pub mod sql_risk;
 pub mod telemetry;
 
 use crate::event::{Risk, SessionScope};
+pub use crate::protocol::{Secret, ToolSpec, schema_of};
 use futures::future::BoxFuture;
 use serde_json::Value;
-use std::fmt;
 use std::sync::Arc;
-use zeroize::Zeroizing;
-
-/// A secret typed by the engineer. Its `Debug` never shows the value, it is wiped from
-/// memory on drop, and it has no `Serialize`, so it can't end up in a session file.
-pub struct Secret(Zeroizing<String>);
-
-impl Secret {
-    pub fn new(value: String) -> Secret {
-        Secret(Zeroizing::new(value))
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
-
-/// What a brain is told about a tool.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct ToolSpec {
-    pub name: String,
-    pub description: String,
-    /// JSON Schema of the arguments object.
-    pub parameters: Value,
-}
 
 /// What a call will do, in the words the approval overlay shows.
 #[derive(Debug, Clone, PartialEq)]
@@ -146,17 +117,6 @@ impl Registry {
     pub fn tools(&self) -> impl Iterator<Item = &Arc<dyn Tool>> {
         self.tools.iter()
     }
-}
-
-/// The JSON Schema of a tool's argument type, derived with schemars (doc comments become
-/// descriptions, `deny_unknown_fields` becomes `additionalProperties: false`).
-pub fn schema_of<T: schemars::JsonSchema>() -> Value {
-    let mut value = serde_json::to_value(schemars::schema_for!(T)).expect("a schema serializes");
-    if let Some(map) = value.as_object_mut() {
-        map.remove("$schema");
-        map.remove("title");
-    }
-    value
 }
 
 /// Arguments as the tool's type; the error says which field was wrong.

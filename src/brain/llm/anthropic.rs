@@ -11,7 +11,7 @@
 use super::conversation::{Message, Turn};
 use super::openai::{Delta, parse_arguments};
 use crate::brain::ProposedCall;
-use crate::tools::ToolSpec;
+use crate::protocol::ToolSpec;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 

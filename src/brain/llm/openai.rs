@@ -12,7 +12,7 @@
 use super::conversation::{Message, Turn};
 use super::think::{Piece, ThinkSplitter};
 use crate::brain::ProposedCall;
-use crate::tools::ToolSpec;
+use crate::protocol::ToolSpec;
 use serde_json::{Value, json};
 
 /// The request body for one turn.

@@ -1,0 +1,133 @@
+//! The protocol every part speaks, at the bottom of the crate: the commands a frontend
+//! sends the engine (and who sent them), the handle that sends them, the secret a
+//! credential travels in, and what a brain is told about a tool. The TUI and the brains
+//! depend on this and on [`crate::event`] only, never on the engine's or the tools'
+//! internals; `tests/boundaries.rs` holds them to it.
+
+use crate::event::HypothesisStatus;
+use serde_json::Value;
+use std::fmt;
+use tokio::sync::mpsc;
+use zeroize::Zeroizing;
+
+/// How the engineer answered an approval request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Approval {
+    Once,
+    ForSession,
+    /// Run this edited command instead.
+    Edited(String),
+}
+
+/// A change to the board by a human. `id: None` adds a hypothesis.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HypothesisEdit {
+    pub id: Option<String>,
+    pub statement: Option<String>,
+    pub status: Option<HypothesisStatus>,
+    pub pinned: Option<bool>,
+}
+
+#[derive(Debug)]
+pub enum Command {
+    Approve {
+        id: String,
+        approval: Approval,
+    },
+    Deny {
+        id: String,
+        reason: String,
+    },
+    SupplyCredential {
+        id: String,
+        secret: Secret,
+    },
+    CancelCredential {
+        id: String,
+    },
+    EditHypothesis(HypothesisEdit),
+    Steer(String),
+    Pause,
+    Resume,
+    /// Stop the tool call that is running; its future is dropped, which kills its
+    /// processes. Ignored when nothing runs.
+    CancelRunning,
+    /// End the session (the engineer quit, or aborted).
+    Quit,
+}
+
+/// A command and who sent it.
+#[derive(Debug)]
+pub struct Envelope {
+    pub by: String,
+    pub command: Command,
+}
+
+/// The sending side of the engine's command channel.
+#[derive(Clone)]
+pub struct EngineHandle {
+    sender: mpsc::UnboundedSender<Envelope>,
+    by: String,
+}
+
+impl EngineHandle {
+    /// A handle and the receiving end of its channel, for a frontend driven without an
+    /// engine behind it (tests, and later remote clients relaying commands).
+    pub fn channel(by: &str) -> (EngineHandle, mpsc::UnboundedReceiver<Envelope>) {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        (
+            EngineHandle {
+                sender,
+                by: by.into(),
+            },
+            receiver,
+        )
+    }
+
+    pub fn send(&self, command: Command) {
+        // A closed channel means the engine has ended; there is nothing left to steer.
+        let _ = self.sender.send(Envelope {
+            by: self.by.clone(),
+            command,
+        });
+    }
+}
+
+/// A secret typed by the engineer. Its `Debug` never shows the value, it is wiped from
+/// memory on drop, and it has no `Serialize`, so it can't end up in a session file.
+pub struct Secret(Zeroizing<String>);
+
+impl Secret {
+    pub fn new(value: String) -> Secret {
+        Secret(Zeroizing::new(value))
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// What a brain is told about a tool.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ToolSpec {
+    pub name: String,
+    pub description: String,
+    /// JSON Schema of the arguments object.
+    pub parameters: Value,
+}
+
+/// The JSON Schema of a tool's argument type, derived with schemars (doc comments become
+/// descriptions, `deny_unknown_fields` becomes `additionalProperties: false`).
+pub fn schema_of<T: schemars::JsonSchema>() -> Value {
+    let mut value = serde_json::to_value(schemars::schema_for!(T)).expect("a schema serializes");
+    if let Some(map) = value.as_object_mut() {
+        map.remove("$schema");
+        map.remove("title");
+    }
+    value
+}
