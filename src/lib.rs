@@ -15,6 +15,7 @@ pub mod event;
 pub mod headless;
 pub mod knowledge;
 pub mod launch;
+pub mod postmortem;
 pub mod protocol;
 pub mod redact;
 pub mod sanitize;

@@ -222,6 +222,19 @@ enum Commands {
         #[command(flatten)]
         look: LookOptions,
     },
+    /// A postmortem draft of a recorded session: summary, timeline (who did what),
+    /// hypotheses and how they changed, the evidence, every action and who allowed it,
+    /// credentials used (never their values), follow-ups; with -o FILE.md, an SVG chart
+    /// of the series behind the conclusion is written beside it.
+    Export {
+        /// A session file (see `hunch sessions`).
+        file: PathBuf,
+        #[arg(long, value_parser = ["md", "json"], default_value = "md")]
+        format: String,
+        /// Write here instead of to stdout (the chart goes beside it, as .svg).
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
     /// List recorded sessions, newest first.
     Sessions,
     /// Log analysis: fold lines into templates.
@@ -442,6 +455,11 @@ fn run() -> Result<()> {
         Commands::Models { offline } => list_models(&config, offline),
         Commands::Logs(command) => logs(command),
         Commands::Metrics(command) => metrics(command),
+        Commands::Export {
+            file,
+            format,
+            output,
+        } => export(&file, &format, output.as_deref(), &config),
         Commands::Sessions => {
             use std::io::Write;
             let sessions = hunch::session::list_sessions(&paths.sessions_dir())?;
@@ -1121,6 +1139,63 @@ fn run_live(
     }
     println!("session saved: {}", session_file.display());
     println!("replay it with: hunch replay {}", session_file.display());
+    Ok(())
+}
+
+/// `hunch export`: the postmortem draft, cleaned and redacted like everything else.
+fn export(file: &Path, format: &str, output: Option<&Path>, config: &Config) -> Result<()> {
+    use hunch::postmortem;
+    let log = read_session(file)
+        .with_context(|| format!("reading the session file {}", file.display()))?;
+    for w in &log.warnings {
+        eprintln!("warning: {}: {w}", file.display());
+    }
+    if log.events.is_empty() {
+        bail!("{} holds no hunch events", file.display());
+    }
+    let events: Vec<hunch::event::Event> = log
+        .events
+        .iter()
+        .map(hunch::sanitize::clean_event)
+        .collect();
+    let redactor = Redactor::new(&config.redaction_patterns)?;
+    let mut draft = postmortem::draft(&events);
+    let blobs = blob_store_for(file);
+    let series = postmortem::conclusion_series(&events, &blobs);
+    let onset = postmortem::onset_of(&series);
+    draft.onset = onset.and_then(|t| chrono::DateTime::from_timestamp(t, 0));
+    let chart = output.filter(|_| format == "md").and_then(|out| {
+        let marks = postmortem::change_marks(&events, &blobs);
+        let svg = postmortem::chart_svg(&series, onset, &marks)?;
+        Some((out.with_extension("svg"), svg))
+    });
+    let text = match format {
+        "json" => serde_json::to_string_pretty(&draft)? + "\n",
+        _ => {
+            let chart_name = chart
+                .as_ref()
+                .and_then(|(path, _)| path.file_name())
+                .map(|n| n.to_string_lossy().into_owned());
+            draft.markdown(chart_name.as_deref())
+        }
+    };
+    let (text, _) = redactor.redact(&text);
+    match output {
+        Some(out) => {
+            std::fs::write(out, text).with_context(|| format!("writing {}", out.display()))?;
+            eprintln!("wrote {}", out.display());
+            if let Some((path, svg)) = chart {
+                let (svg, _) = redactor.redact(&svg);
+                std::fs::write(&path, svg)
+                    .with_context(|| format!("writing {}", path.display()))?;
+                eprintln!("wrote {}", path.display());
+            }
+        }
+        None => {
+            use std::io::Write;
+            std::io::stdout().lock().write_all(text.as_bytes())?;
+        }
+    }
     Ok(())
 }
 
