@@ -141,6 +141,10 @@ struct RunOptions {
     /// Stop after this many dollars, when the provider's price is configured.
     #[arg(long, value_name = "DOLLARS")]
     max_cost: Option<f64>,
+    /// Who you are in the record: your approvals, denials, edits, steering and
+    /// credentials are recorded under this name (default: $USER).
+    #[arg(long = "as", value_name = "NAME")]
+    as_user: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -708,7 +712,11 @@ fn investigate(
             Approver::Human
         },
         exit_when_idle: run.headless,
-        user: current_user(),
+        user: run
+            .as_user
+            .clone()
+            .filter(|name| !name.trim().is_empty())
+            .unwrap_or_else(current_user),
         redactor,
     };
     if run.headless {

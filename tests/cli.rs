@@ -477,9 +477,19 @@ fn resume_continues_a_stopped_session_in_its_file() {
         .unwrap()
         .path();
     let file = file.to_str().unwrap();
-    let (ok, out, err) = run(&["resume", file, "--headless", "--approve-all"]);
+    let (ok, out, err) = run(&[
+        "resume",
+        file,
+        "--headless",
+        "--approve-all",
+        "--as",
+        "erin",
+    ]);
     assert!(ok, "{err}\n{out}");
-    assert!(out.contains("resumed by carol"), "{out}");
+    assert!(
+        out.contains("resumed by erin"),
+        "--as names who did it: {out}"
+    );
     assert!(
         out.contains("== conclusion") || out.contains("Conclusion"),
         "{out}"
