@@ -53,15 +53,16 @@ fn the_tui_never_reaches_into_tools_the_engine_or_brains() {
 
 #[test]
 fn the_protocol_and_events_stand_on_nothing_above_them() {
-    for dir in ["protocol.rs", "event.rs"] {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join(dir);
-        let text = std::fs::read_to_string(path).unwrap();
-        for module in ["tools", "engine", "brain", "tui", "session", "launch"] {
-            assert!(
-                !text.contains(&format!("crate::{module}")),
-                "{dir} uses crate::{module}"
-            );
-        }
+    let above = ["tools", "engine", "brain", "tui", "session", "launch"];
+    let found = crossings("protocol", &above);
+    assert!(found.is_empty(), "{}", found.join("\n"));
+    let events = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/event.rs");
+    let text = std::fs::read_to_string(events).unwrap();
+    for module in above {
+        assert!(
+            !text.contains(&format!("crate::{module}")),
+            "event.rs uses crate::{module}"
+        );
     }
 }
 

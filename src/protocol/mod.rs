@@ -4,6 +4,8 @@
 //! depend on this and on [`crate::event`] only, never on the engine's or the tools'
 //! internals; `tests/boundaries.rs` holds them to it.
 
+pub mod board;
+
 use crate::event::HypothesisStatus;
 use serde_json::Value;
 use std::fmt;

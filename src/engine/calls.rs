@@ -1,0 +1,452 @@
+//! The call pipeline: a proposed call is checked against its tool's schema, classified,
+//! put through the gate (asking the engineer when it must, re-checking an edited call),
+//! given its credential, run with a timeout the engineer can cancel, and finished with
+//! its output kept in the blob store. Every step is an event.
+
+use super::*;
+
+impl Engine {
+    /// An earlier successful call with the same tool and arguments, if no call that
+    /// changes anything has succeeded since (then the answer could not differ).
+    pub(super) fn unchanged_repeat(&self, call: &ProposedCall) -> Option<String> {
+        let history = self.history.items();
+        let earlier = history.iter().rposition(|h| {
+            matches!(h, HistoryItem::ToolResult { tool, args, outcome: CallOutcome::Ok, .. } if *tool == call.tool && *args == call.args)
+        })?;
+        let changed_since = history[earlier..].iter().any(|h| match h {
+            HistoryItem::ToolResult {
+                id,
+                outcome: CallOutcome::Ok,
+                ..
+            } => self.state.call(id).is_some_and(|c| {
+                !matches!(
+                    c.risk,
+                    crate::event::Risk::ReadOnly | crate::event::Risk::NeedsCredentials
+                )
+            }),
+            _ => false,
+        });
+        match (&history[earlier], changed_since) {
+            (HistoryItem::ToolResult { id, .. }, false) => Some(id.clone()),
+            _ => None,
+        }
+    }
+
+    /// Wait for the engineer's decision on a pending call; side commands are handled
+    /// meanwhile. An edited command is parsed, schema-checked and classified like a
+    /// proposed call before it becomes a decision; one that can't be is reported and the
+    /// call keeps waiting.
+    pub(super) async fn wait_for_decision(
+        &mut self,
+        id: &str,
+        tool: &Arc<dyn Tool>,
+        args: &Value,
+        risk: Risk,
+    ) -> Result<(Decision, String), Interrupt> {
+        loop {
+            let Some(envelope) = self.commands.recv().await else {
+                return Err(Interrupt::Quit);
+            };
+            match envelope.command {
+                Command::Approve {
+                    id: target,
+                    approval,
+                } if target == id => {
+                    let decision = match approval {
+                        Approval::Once => Decision::ApprovedOnce,
+                        Approval::ForSession => match tool.session_scope(args, risk) {
+                            Some(scope) => Decision::ApprovedForSession { scope },
+                            None => {
+                                self.emit(EventKind::Notice { text: format!("{id} can't be approved for the session (it is not one statement or command of known risk); approve it once, edit or deny it") });
+                                continue;
+                            }
+                        },
+                        Approval::Edited(command) => match edited_call(tool, &command, args) {
+                            Ok((args, risk)) => Decision::Edited {
+                                command: tool.preview(&args).command,
+                                args,
+                                risk,
+                            },
+                            Err(e) => {
+                                self.emit(EventKind::Notice { text: format!("edited command rejected ({e}); still waiting for a decision on {id}") });
+                                continue;
+                            }
+                        },
+                    };
+                    return Ok((decision, envelope.by));
+                }
+                Command::Deny { id: target, reason } if target == id => {
+                    let reason = if reason.trim().is_empty() {
+                        "denied".to_string()
+                    } else {
+                        for_display(&reason)
+                    };
+                    return Ok((Decision::Denied { reason }, envelope.by));
+                }
+                // Steering while a call waits is a new direction: the call is set aside
+                // (the agent may propose it again) and the agent re-plans with the steer.
+                Command::Steer(text) => {
+                    let by = envelope.by.clone();
+                    let reason = format!(
+                        "set aside: {by} steered instead (\"{}\")",
+                        for_display(&text)
+                    );
+                    self.handle_side_command(Envelope {
+                        by: envelope.by,
+                        command: Command::Steer(text),
+                    })?;
+                    return Ok((Decision::Denied { reason }, by));
+                }
+                command => self.handle_side_command(Envelope {
+                    by: envelope.by,
+                    command,
+                })?,
+            }
+        }
+    }
+
+    pub(super) async fn wait_for_credential(
+        &mut self,
+        id: &str,
+    ) -> Result<Option<(Secret, String)>, Interrupt> {
+        loop {
+            let Some(envelope) = self.commands.recv().await else {
+                return Err(Interrupt::Quit);
+            };
+            match envelope.command {
+                Command::SupplyCredential { id: target, secret } if target == id => {
+                    return Ok(Some((secret, envelope.by)));
+                }
+                Command::CancelCredential { id: target } | Command::Deny { id: target, .. }
+                    if target == id =>
+                {
+                    return Ok(None);
+                }
+                command => self.handle_side_command(Envelope {
+                    by: envelope.by,
+                    command,
+                })?,
+            }
+        }
+    }
+
+    pub(super) fn finish_denied(&mut self, id: &str, reason: String) {
+        self.emit(EventKind::ToolCallFinished {
+            id: id.into(),
+            outcome: CallOutcome::Denied,
+            duration_ms: 0,
+            output: OutputRef::default(),
+            error: Some(reason),
+        });
+    }
+
+    pub(super) async fn execute(&mut self, call: ProposedCall) {
+        let id = format!("c{}", self.next_call);
+        self.next_call += 1;
+        let Some(tool) = self.config.tools.get(&call.tool).cloned() else {
+            self.emit(EventKind::ToolCallProposed {
+                id: id.clone(),
+                tool: call.tool.clone(),
+                args: call.args.clone(),
+                command: call.tool.clone(),
+                target: String::new(),
+                risk: crate::event::Risk::Unknown,
+                rationale: for_display(&call.rationale),
+            });
+            self.finish_failed(&id, format!("unknown tool `{}`", call.tool), 0);
+            return;
+        };
+        self.unrecorded();
+        let mut args = call.args.clone();
+        let invalid = check_arguments(&tool.spec().parameters, &args).err();
+        let risk = if invalid.is_some() {
+            crate::event::Risk::Unknown
+        } else {
+            tool.classify(&args)
+        };
+        let preview = tool.preview(&args);
+        let mut command = preview.command.clone();
+        self.emit(EventKind::ToolCallProposed {
+            id: id.clone(),
+            tool: call.tool.clone(),
+            args: args.clone(),
+            command: for_display(&command),
+            target: for_display(&preview.target),
+            risk,
+            rationale: for_display(&call.rationale),
+        });
+        if let Some(earlier) = self.unchanged_repeat(&call) {
+            let message = format!(
+                "repeated call: identical to {earlier}, and nothing has changed since; use its result (read_output can show more of it)"
+            );
+            return self.finish_failed(&id, message, 0);
+        }
+        if let Some(problem) = invalid {
+            // Back to the brain as an error it can correct; nothing runs.
+            return self.finish_failed(
+                &id,
+                format!("invalid arguments for `{}`: {problem}", call.tool),
+                0,
+            );
+        }
+        let mut risk = risk;
+        loop {
+            let scope = tool.session_scope(&args, risk);
+            let gate = gate::decide(
+                &self.config.policy,
+                self.config.approver,
+                risk,
+                scope.as_ref(),
+                &self.state.session_rules,
+            );
+            let (decision, by) = match gate {
+                Gate::Run => break,
+                Gate::Decided(decision, by) => (decision, by),
+                Gate::Ask => {
+                    let preview = tool.preview(&args);
+                    self.emit(EventKind::ApprovalRequested {
+                        id: id.clone(),
+                        command: for_display(&preview.command),
+                        target: for_display(&preview.target),
+                        risk,
+                        reason: for_display(&call.rationale),
+                        scope,
+                        preview: tool.dry_run(&args).await.map(|p| for_display(&p)),
+                    });
+                    match self.wait_for_decision(&id, &tool, &args, risk).await {
+                        Ok(decided) => decided,
+                        Err(Interrupt::Quit) => return,
+                    }
+                }
+            };
+            self.emit(EventKind::ApprovalDecided {
+                id: id.clone(),
+                decision: decision.clone(),
+                by,
+            });
+            match decision {
+                Decision::Denied { reason } => {
+                    return self.finish_denied(&id, reason);
+                }
+                Decision::Edited {
+                    args: edited,
+                    command: edited_command,
+                    risk: edited_risk,
+                } => {
+                    let raised = gate::edit_needs_review(risk, edited_risk);
+                    args = edited;
+                    command = edited_command;
+                    risk = edited_risk;
+                    if raised {
+                        self.emit(EventKind::Notice {
+                            text: format!(
+                                "the edit made {id} {}: it is asked again before it runs",
+                                risk.label()
+                            ),
+                        });
+                        continue;
+                    }
+                    break;
+                }
+                Decision::ApprovedOnce | Decision::ApprovedForSession { .. } => break,
+            }
+        }
+        if let Some(failure) = self.unrecorded()
+            && risk != crate::event::Risk::ReadOnly
+        {
+            return self.finish_denied(
+                &id,
+                format!("the session can't be recorded ({failure}); only read-only calls run"),
+            );
+        }
+        let secret = match tool.credential(&args) {
+            None => None,
+            Some(_) if self.config.approver != Approver::Human => {
+                return self.finish_denied(&id, "no approver to type the credential".into());
+            }
+            Some(spec) => {
+                self.emit(EventKind::CredentialRequested {
+                    id: id.clone(),
+                    target: spec.target,
+                    prompt: spec.prompt,
+                });
+                match self.wait_for_credential(&id).await {
+                    Ok(Some((secret, by))) => {
+                        self.emit(EventKind::CredentialSupplied { id: id.clone(), by });
+                        Some(secret)
+                    }
+                    Ok(None) => {
+                        return self.finish_denied(
+                            &id,
+                            "the engineer cancelled the credential prompt".into(),
+                        );
+                    }
+                    Err(Interrupt::Quit) => return,
+                }
+            }
+        };
+        self.emit(EventKind::ToolCallStarted {
+            id: id.clone(),
+            command: for_display(&command),
+        });
+        let started = Instant::now();
+        let result = self.run_tool(tool, &args, secret.as_ref()).await;
+        let elapsed = started.elapsed().as_millis() as u64;
+        let scrub = |text: String| match &secret {
+            Some(s) if !s.expose().is_empty() => text.replace(s.expose(), "[redacted:credential]"),
+            _ => text,
+        };
+        match result {
+            Ok(RunEnd::Done(Ok(output))) => {
+                let output = self.cleaned_output(output, secret.as_ref());
+                let reference = self.store_output(&output);
+                self.emit(EventKind::ToolCallFinished {
+                    id: id.clone(),
+                    outcome: CallOutcome::Ok,
+                    duration_ms: elapsed,
+                    output: reference,
+                    error: None,
+                });
+            }
+            Ok(RunEnd::Done(Err(e))) => {
+                let message = scrub(e.to_string());
+                self.finish_failed(&id, message, elapsed);
+            }
+            Ok(RunEnd::TimedOut) => {
+                let message = format!("timed out after {}s", TOOL_TIMEOUT.as_secs());
+                self.finish_failed(&id, message, elapsed);
+            }
+            Ok(RunEnd::Cancelled { by }) => {
+                let message = format!("cancelled by {by} while it ran");
+                self.emit(EventKind::ToolCallFinished {
+                    id: id.clone(),
+                    outcome: CallOutcome::Cancelled,
+                    duration_ms: elapsed,
+                    output: OutputRef::default(),
+                    error: Some(message),
+                });
+            }
+            Err(Interrupt::Quit) => {
+                self.emit(EventKind::ToolCallFinished {
+                    id,
+                    outcome: CallOutcome::Cancelled,
+                    duration_ms: elapsed,
+                    output: OutputRef::default(),
+                    error: Some("cancelled: the session ended".into()),
+                });
+            }
+        }
+    }
+
+    /// Run a tool with a timeout; the engineer can cancel it, and quitting cancels it.
+    pub(super) async fn run_tool(
+        &mut self,
+        tool: Arc<dyn Tool>,
+        args: &Value,
+        secret: Option<&Secret>,
+    ) -> Result<RunEnd, Interrupt> {
+        let run = tokio::time::timeout(TOOL_TIMEOUT, tool.run(args, secret));
+        tokio::pin!(run);
+        loop {
+            tokio::select! {
+                result = &mut run => return Ok(match result {
+                    Ok(done) => RunEnd::Done(done),
+                    Err(_) => RunEnd::TimedOut,
+                }),
+                envelope = self.commands.recv() => {
+                    let Some(envelope) = envelope else { return Err(Interrupt::Quit) };
+                    if matches!(envelope.command, Command::CancelRunning) {
+                        return Ok(RunEnd::Cancelled { by: envelope.by });
+                    }
+                    self.handle_side_command(envelope)?;
+                }
+            }
+        }
+    }
+
+    pub(super) fn finish_failed(&mut self, id: &str, message: String, elapsed: u64) {
+        let message = for_display(&message);
+        self.emit(EventKind::ToolCallFinished {
+            id: id.into(),
+            outcome: CallOutcome::Failed,
+            duration_ms: elapsed,
+            output: OutputRef::default(),
+            error: Some(message),
+        });
+    }
+
+    /// A preview for the event; the full output in the blob store when it doesn't fit,
+    /// and the raw data behind a digest always.
+    pub(super) fn store_output(&mut self, output: &ToolOutput) -> OutputRef {
+        let display = for_display(&output.text);
+        let lines = display.lines().count() as u64;
+        let mut preview: String = display
+            .lines()
+            .take(PREVIEW_LINES)
+            .collect::<Vec<_>>()
+            .join("\n");
+        if preview.len() > PREVIEW_BYTES {
+            let mut cut = PREVIEW_BYTES;
+            while !preview.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            preview.truncate(cut);
+        }
+        let blob = if preview.len() < display.len() {
+            match self.config.blobs.put(&output.text) {
+                Ok(hash) => Some(hash),
+                Err(e) => {
+                    self.emit(EventKind::Error {
+                        source: "blob store".into(),
+                        message: format!(
+                            "could not store the full output ({e}); only the preview is kept"
+                        ),
+                        retried: false,
+                    });
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let raw = output.raw.as_deref().and_then(|raw| match self.config.blobs.put(raw) {
+            Ok(blob) => Some(RawRef {
+                blob,
+                lines: raw.lines().count() as u64,
+                bytes: raw.len() as u64,
+            }),
+            Err(e) => {
+                self.emit(EventKind::Error {
+                    source: "blob store".into(),
+                    message: format!(
+                        "could not store the raw data behind the output ({e}); only the digest is kept"
+                    ),
+                    retried: false,
+                });
+                None
+            }
+        });
+        OutputRef {
+            preview,
+            bytes: output.text.len() as u64,
+            lines,
+            blob,
+            language: output.language.into(),
+            digest: for_display(&output.digest),
+            raw,
+        }
+    }
+}
+
+/// An edited command as a new call: arguments parsed by the tool, checked against its
+/// schema, and classified from scratch.
+fn edited_call(
+    tool: &Arc<dyn Tool>,
+    command: &str,
+    original: &Value,
+) -> Result<(Value, Risk), ToolError> {
+    let args = tool.args_from_command(command, original)?;
+    check_arguments(&tool.spec().parameters, &args).map_err(ToolError::InvalidArguments)?;
+    let risk = tool.classify(&args);
+    Ok((args, risk))
+}
