@@ -7,6 +7,7 @@
 //! the same reducer.
 
 pub mod analysis;
+pub mod attach;
 pub mod brain;
 pub mod bundle;
 pub mod config;

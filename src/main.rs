@@ -239,6 +239,22 @@ enum Commands {
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
+    /// Join a running investigation from another terminal (two plain terminals, tmux, or
+    /// ssh to the same machine): see it live, laid out for this terminal, and approve,
+    /// deny, edit, steer or pause as yourself. Credentials are typed only on the terminal
+    /// that asked for them.
+    Attach {
+        /// A session file; default: the newest running session that can be attached to.
+        session: Option<PathBuf>,
+        /// Only watch: nothing you press is sent.
+        #[arg(long)]
+        watch: bool,
+        /// Who you are in the record (default: $USER).
+        #[arg(long = "as", value_name = "NAME")]
+        as_user: Option<String>,
+        #[command(flatten)]
+        look: LookOptions,
+    },
     /// List recorded sessions, newest first.
     Sessions,
     /// Log analysis: fold lines into templates.
@@ -464,6 +480,18 @@ fn run() -> Result<()> {
             format,
             output,
         } => export(&file, &format, output.as_deref(), &config),
+        Commands::Attach {
+            session,
+            watch,
+            as_user,
+            look: look_options,
+        } => {
+            let look = look(look_options, &config, &paths)?;
+            let user = as_user
+                .filter(|name| !name.trim().is_empty())
+                .unwrap_or_else(current_user);
+            attach(session, watch, &user, look, &paths)
+        }
         Commands::Sessions => {
             use std::io::Write;
             let sessions = hunch::session::list_sessions(&paths.sessions_dir())?;
@@ -501,6 +529,10 @@ fn run() -> Result<()> {
                     s.steps,
                     if s.concluded {
                         "concluded".to_string()
+                    } else if s.state == hunch::session::SessionState::Running
+                        && hunch::attach::attachable(&s.path)
+                    {
+                        "running·attach".to_string()
                     } else {
                         s.state.label()
                     },
@@ -1123,10 +1155,16 @@ fn run_live(
         let mut engine = launched.engine;
         let events = engine.subscribe();
         let engine_task = tokio::spawn(engine.run());
+        let server = hunch::attach::serve(&session_file, launched.handle.clone());
         let mut app = App::new(state, Mode::Live(launched.handle), look.keymap, look.theme);
         app.session_file = Some(session_file.clone());
         app.blobs = Some(launched.blobs);
+        if let Err(e) = &server {
+            tracing::warn!(error = %e, "no attach socket");
+            app.flash = Some(format!("other terminals can't attach: {e}"));
+        }
         let result = hunch::tui::run(&mut app, Some(events)).await;
+        drop(server);
         drop(app);
         // The engine ends once its handle is gone (quit was sent or the TUI closed).
         let abort = engine_task.abort_handle();
@@ -1147,6 +1185,130 @@ fn run_live(
     }
     println!("session saved: {}", session_file.display());
     println!("replay it with: hunch replay {}", session_file.display());
+    Ok(())
+}
+
+/// The newest session that is running and serves attachers.
+fn newest_attachable(paths: &Paths) -> Result<PathBuf> {
+    let sessions = hunch::session::list_sessions(&paths.sessions_dir())?;
+    sessions
+        .into_iter()
+        .find(|s| {
+            s.state == hunch::session::SessionState::Running && hunch::attach::attachable(&s.path)
+        })
+        .map(|s| s.path)
+        .with_context(|| {
+            format!(
+                "no running session to attach to in {} (start one with `hunch demo` or `hunch investigate`, or name a session file)",
+                paths.sessions_dir().display()
+            )
+        })
+}
+
+/// A notice shown only on this terminal (never recorded).
+fn local_notice(text: String) -> hunch::event::Event {
+    hunch::event::Event {
+        seq: u64::MAX,
+        ts: chrono::Utc::now(),
+        kind: hunch::event::EventKind::Notice { text },
+    }
+}
+
+/// `hunch attach`: follow the session file for events, send commands over the socket.
+fn attach(
+    session: Option<PathBuf>,
+    watch: bool,
+    user: &str,
+    look: Look,
+    paths: &Paths,
+) -> Result<()> {
+    use hunch::protocol::{Command, EngineHandle, Hello, RemoteCommand};
+    use tokio::io::AsyncWriteExt;
+    require_terminal(
+        "hunch attach",
+        "`hunch replay --follow --headless FILE` prints a running session as lines",
+    )?;
+    let file = match session {
+        Some(file) => file,
+        None => newest_attachable(paths)?,
+    };
+    let socket = hunch::attach::socket_path(&file);
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let mut stream = tokio::net::UnixStream::connect(&socket).await.with_context(|| {
+            format!(
+                "no hunch is serving {} (it has ended, or runs on another machine); `hunch replay` shows it",
+                file.display()
+            )
+        })?;
+        let hello = serde_json::to_string(&Hello {
+            user: user.to_string(),
+            watch,
+        })? + "\n";
+        stream.write_all(hello.as_bytes()).await?;
+        let mut follower = hunch::session::Follower::new(&file);
+        let first = follower
+            .poll()
+            .with_context(|| format!("reading the session file {}", file.display()))?;
+        let state = hunch::event::State::from_events(
+            first.events.iter().map(hunch::sanitize::clean_event).collect::<Vec<_>>().iter(),
+        );
+        let (events_tx, events_rx) = tokio::sync::mpsc::unbounded_channel();
+        let (handle, mut commands) = EngineHandle::channel(user);
+        let notices = events_tx.clone();
+        tokio::spawn(async move {
+            while let Some(envelope) = commands.recv().await {
+                let remote = RemoteCommand::of(&envelope.command);
+                let refusal = match (&envelope.command, remote) {
+                    (Command::Quit, _) => return,
+                    (_, Some(_)) if watch => {
+                        Some("watching (--watch): nothing you press is sent".to_string())
+                    }
+                    (_, Some(command)) => {
+                        let line = serde_json::to_string(&command).unwrap_or_default() + "\n";
+                        stream.write_all(line.as_bytes()).await.err().map(|e| {
+                            format!("the investigation no longer takes commands ({e})")
+                        })
+                    }
+                    (_, None) => Some(
+                        "the credential is typed on the terminal that asked for it: a secret never crosses to another terminal".to_string(),
+                    ),
+                };
+                if let Some(text) = refusal {
+                    let _ = notices.send(local_notice(text));
+                }
+            }
+        });
+        tokio::spawn(async move {
+            while !follower.ended() {
+                tokio::time::sleep(FOLLOW_POLL).await;
+                match follower.poll() {
+                    Ok(appended) => {
+                        for event in appended.events {
+                            if events_tx.send(hunch::sanitize::clean_event(&event)).is_err() {
+                                return;
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        let _ = events_tx.send(local_notice(format!("following stopped: {e}")));
+                        return;
+                    }
+                }
+            }
+        });
+        let mut app = App::new(state, Mode::Live(handle), look.keymap, look.theme);
+        app.blobs = Some(blob_store_for(&file));
+        app.session_file = Some(file.clone());
+        app.flash = Some(if watch {
+            format!("watching {} as {user}", file.display())
+        } else {
+            format!("attached to {} as {user}", file.display())
+        });
+        hunch::tui::run(&mut app, Some(events_rx))
+            .await
+            .context("the terminal UI failed")
+    })?;
     Ok(())
 }
 
@@ -1344,11 +1506,16 @@ fn run_headless(
 ) -> Result<()> {
     let (launched, _) = start_session(setup, paths, begin)?;
     let session_file = launched.session_file.clone();
+    let socket_for = session_file.clone();
     let recorder = launched.recorder;
     let concluded = runtime.block_on(async move {
         let mut engine = launched.engine;
         let mut events = engine.subscribe();
         let run = tokio::spawn(engine.run());
+        let server = hunch::attach::serve(&socket_for, launched.handle.clone());
+        if let Err(e) = &server {
+            eprintln!("warning: other terminals can't attach: {e}");
+        }
         let mut printer = hunch::headless::Printer::new(std::io::stdout().lock(), json);
         // A reader that stops early (`| head -1`) ends the printing, not the
         // investigation: it runs on and is recorded in full.
@@ -1363,6 +1530,7 @@ fn run_headless(
             }
         }
         let state = run.await?;
+        drop(server);
         drop(launched.handle);
         anyhow::Ok(state.conclusion.is_some())
     })?;

@@ -34,7 +34,7 @@ impl Tmux {
     fn env(&self) -> String {
         let d = self.dirs.path().display();
         format!(
-            "env XDG_DATA_HOME={d}/data XDG_CONFIG_HOME={d}/config XDG_STATE_HOME={d}/state USER=alice TERM=xterm-256color"
+            "env XDG_DATA_HOME={d}/data XDG_CONFIG_HOME={d}/config XDG_STATE_HOME={d}/state XDG_RUNTIME_DIR={d}/run USER=alice TERM=xterm-256color"
         )
     }
 
@@ -67,7 +67,7 @@ impl Tmux {
     }
 
     fn keys(&self, window: &str, keys: &[&str]) {
-        let target = format!("e2e:{window}");
+        let target = target_of(window);
         let status = Command::new("tmux")
             .args(["-L", &self.socket, "send-keys", "-t", &target])
             .args(keys)
@@ -77,7 +77,7 @@ impl Tmux {
     }
 
     fn resize(&self, window: &str, width: u16, height: u16) {
-        let target = format!("e2e:{window}");
+        let target = target_of(window);
         let (w, h) = (width.to_string(), height.to_string());
         let status = Command::new("tmux")
             .args([
@@ -97,7 +97,7 @@ impl Tmux {
     }
 
     fn literal(&self, window: &str, text: &str) {
-        let target = format!("e2e:{window}");
+        let target = target_of(window);
         let status = Command::new("tmux")
             .args(["-L", &self.socket, "send-keys", "-l", "-t", &target, text])
             .status()
@@ -106,7 +106,7 @@ impl Tmux {
     }
 
     fn screen(&mut self, window: &str) -> String {
-        let target = format!("e2e:{window}");
+        let target = target_of(window);
         let out = Command::new("tmux")
             .args(["-L", &self.socket, "capture-pane", "-p", "-t", &target])
             .output()
@@ -131,8 +131,75 @@ impl Tmux {
         }
     }
 
+    /// A tmux session of its own size on the same server (another engineer's terminal),
+    /// running hunch with `args`; its windows are addressed as `name:0`.
+    fn open_terminal(&self, name: &str, width: u16, height: u16, args: &str) {
+        let bin = env!("CARGO_BIN_EXE_hunch");
+        let command = format!(
+            "{} {bin} {args}; echo HUNCH-EXITED-$?; sleep 600",
+            self.env()
+        );
+        let (w, h) = (width.to_string(), height.to_string());
+        let status = Command::new("tmux")
+            .args([
+                "-L",
+                &self.socket,
+                "new-session",
+                "-d",
+                "-s",
+                name,
+                "-x",
+                &w,
+                "-y",
+                &h,
+            ])
+            .arg(&command)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Kill the hunch running in a pane (the pane's shell stays), as a crash would.
+    fn kill_hunch(&self, target: &str) {
+        let shell = Command::new("tmux")
+            .args([
+                "-L",
+                &self.socket,
+                "display-message",
+                "-p",
+                "-t",
+                target,
+                "#{pane_pid}",
+            ])
+            .output()
+            .unwrap();
+        let shell = String::from_utf8_lossy(&shell.stdout).trim().to_string();
+        let child = Command::new("pgrep").args(["-P", &shell]).output().unwrap();
+        let pid = String::from_utf8_lossy(&child.stdout)
+            .lines()
+            .next()
+            .expect("hunch runs under the pane's shell")
+            .to_string();
+        assert!(
+            Command::new("kill")
+                .args(["-KILL", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+    }
+
     fn data(&self) -> PathBuf {
         self.dirs.path().join("data/hunch")
+    }
+}
+
+/// A window of the main session by name, or any target given whole (`pair:0`).
+fn target_of(window: &str) -> String {
+    if window.contains(':') {
+        window.to_string()
+    } else {
+        format!("e2e:{window}")
     }
 }
 
@@ -571,4 +638,59 @@ fn replay_follow_plays_what_is_appended_to_a_session_file() {
     t.wait_for("main", &format!("{0}/{0}", lines.len()), 60);
     t.keys("main", &["q"]);
     t.wait_for("main", "HUNCH-EXITED-0", 10);
+}
+
+/// Two engineers: one runs the demo in a 120x36 terminal, another attaches from an
+/// 80x24 one and approves as bob; a third only watches and cannot decide, and dies
+/// mid-stream without harm. The record says bob approved.
+#[test]
+fn a_second_terminal_attaches_and_approves_as_another_engineer() {
+    let mut t = Tmux::start("attach", "demo --pace 2");
+    t.wait_for("main", "Credential needed", 30);
+    t.open_terminal("pair", 80, 24, "attach --as bob");
+    t.open_terminal("watcher", 100, 30, "attach --watch --as carol");
+    t.wait_for("pair:0", "attached to", 10);
+    t.wait_for("watcher:0", "watching", 10);
+    // The credential is typed where it was asked for.
+    t.literal("main", SECRET);
+    t.keys("main", &["Enter"]);
+    t.wait_for("main", "Approval needed", 30);
+    let pair = t.wait_for("pair:0", "Approval needed", 10);
+    assert!(
+        pair.lines().all(|l| l.chars().count() <= 80),
+        "laid out for 80 columns"
+    );
+    t.wait_for("watcher:0", "Approval needed", 10);
+    // The watcher presses approve: nothing is sent.
+    t.keys("watcher:0", &["y"]);
+    t.wait_for("watcher:0", "nothing you press is sent", 10);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        t.screen("main").contains("Approval needed"),
+        "the watcher decided nothing"
+    );
+    // The watcher's terminal dies; the investigation goes on.
+    t.kill_hunch("watcher:0");
+    t.wait_for("watcher:0", "HUNCH-EXITED-137", 10);
+    // Bob approves from his terminal; the first terminal moves on to the conclusion.
+    t.keys("pair:0", &["y"]);
+    t.wait_for("main", "━━ Conclusion", 30);
+    t.wait_for("pair:0", "concluded", 15);
+    t.keys("main", &["q"]);
+    let exited = t.wait_for("main", "HUNCH-EXITED-0", 15);
+    let path = session_path(&exited);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let decided: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["type"] == "approval_decided")
+        .collect();
+    assert_eq!(decided.len(), 1, "{decided:?}");
+    assert_eq!(decided[0]["by"], "bob");
+    assert!(
+        text.lines()
+            .any(|l| l.contains("credential_supplied") && l.contains("\"by\":\"alice\"")),
+        "the credential was typed by alice, on her terminal"
+    );
+    assert!(!text.contains(SECRET));
 }

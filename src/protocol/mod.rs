@@ -13,7 +13,8 @@ use tokio::sync::mpsc;
 use zeroize::Zeroizing;
 
 /// How the engineer answered an approval request.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Approval {
     Once,
     ForSession,
@@ -22,7 +23,7 @@ pub enum Approval {
 }
 
 /// A change to the board by a human. `id: None` adds a hypothesis.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct HypothesisEdit {
     pub id: Option<String>,
     pub statement: Option<String>,
@@ -86,6 +87,14 @@ impl EngineHandle {
         )
     }
 
+    /// Send a command on behalf of another engineer (an attached terminal).
+    pub fn send_as(&self, by: &str, command: Command) {
+        let _ = self.sender.send(Envelope {
+            by: by.into(),
+            command,
+        });
+    }
+
     pub fn send(&self, command: Command) {
         // A closed channel means the engine has ended; there is nothing left to steer.
         let _ = self.sender.send(Envelope {
@@ -93,6 +102,65 @@ impl EngineHandle {
             command,
         });
     }
+}
+
+/// A command as it crosses the attach socket from another terminal: everything an
+/// engineer can do except typing a credential (a secret never crosses the socket) and
+/// ending the session (an attached terminal only detaches).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum RemoteCommand {
+    Approve { id: String, approval: Approval },
+    Deny { id: String, reason: String },
+    EditHypothesis { edit: HypothesisEdit },
+    Steer { text: String },
+    Pause,
+    Resume,
+    CancelRunning,
+}
+
+impl RemoteCommand {
+    /// The command as it may be sent from an attached terminal; `None` for a credential
+    /// (typed only where it was asked for) and for quitting (which only detaches).
+    pub fn of(command: &Command) -> Option<RemoteCommand> {
+        Some(match command {
+            Command::Approve { id, approval } => RemoteCommand::Approve {
+                id: id.clone(),
+                approval: approval.clone(),
+            },
+            Command::Deny { id, reason } => RemoteCommand::Deny {
+                id: id.clone(),
+                reason: reason.clone(),
+            },
+            Command::EditHypothesis(edit) => RemoteCommand::EditHypothesis { edit: edit.clone() },
+            Command::Steer(text) => RemoteCommand::Steer { text: text.clone() },
+            Command::Pause => RemoteCommand::Pause,
+            Command::Resume => RemoteCommand::Resume,
+            Command::CancelRunning => RemoteCommand::CancelRunning,
+            Command::SupplyCredential { .. } | Command::CancelCredential { .. } | Command::Quit => {
+                return None;
+            }
+        })
+    }
+
+    pub fn into_command(self) -> Command {
+        match self {
+            RemoteCommand::Approve { id, approval } => Command::Approve { id, approval },
+            RemoteCommand::Deny { id, reason } => Command::Deny { id, reason },
+            RemoteCommand::EditHypothesis { edit } => Command::EditHypothesis(edit),
+            RemoteCommand::Steer { text } => Command::Steer(text),
+            RemoteCommand::Pause => Command::Pause,
+            RemoteCommand::Resume => Command::Resume,
+            RemoteCommand::CancelRunning => Command::CancelRunning,
+        }
+    }
+}
+
+/// The first line an attached terminal sends: who it is, and whether it only watches.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Hello {
+    pub user: String,
+    pub watch: bool,
 }
 
 /// A secret typed by the engineer. Its `Debug` never shows the value, it is wiped from

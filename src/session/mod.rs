@@ -14,7 +14,7 @@ mod recorder;
 
 pub use blobs::BlobStore;
 pub use follow::{Appended, Follower};
-pub use listing::{SessionSummary, list_sessions};
+pub use listing::{SessionState, SessionSummary, list_sessions};
 pub use reader::{ReadWarning, SessionLog, read_session};
 pub use recorder::{Recorder, RecordingHealth};
 
