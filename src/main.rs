@@ -1298,6 +1298,7 @@ fn attach(
             }
         });
         let mut app = App::new(state, Mode::Live(handle), look.keymap, look.theme);
+        app.attached = true;
         app.blobs = Some(blob_store_for(&file));
         app.session_file = Some(file.clone());
         app.flash = Some(if watch {

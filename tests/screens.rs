@@ -153,6 +153,30 @@ fn credential_prompt_is_masked() {
     }
 }
 
+/// An attached terminal shows the credential prompt but takes no secret: it is typed
+/// on the terminal that asked for it.
+#[test]
+fn an_attached_terminal_takes_no_credential() {
+    let (mut app, mut rx) = live_app(&events_until(|k| {
+        matches!(k, EventKind::CredentialRequested { .. })
+    }));
+    app.attached = true;
+    app.sync_decision();
+    type_text(&mut app, "s3cret-pw");
+    app.on_key(key(KeyCode::Enter));
+    assert!(
+        sent(&mut rx).is_empty(),
+        "nothing is sent from an attached terminal"
+    );
+    let screen = render(&mut app, 100, 30);
+    assert!(!screen.contains("s3cret"));
+    assert!(
+        screen.contains("typed on the terminal that asked for it"),
+        "{screen}"
+    );
+    assert_snapshot!(screen);
+}
+
 #[test]
 fn board_after_human_edit() {
     let mut events = events_until(|k| matches!(k, EventKind::ApprovalRequested { .. }));

@@ -162,6 +162,9 @@ pub struct App {
     pub transcript_height: usize,
     /// A one-line message in place of the key hints, until the next key.
     pub flash: Option<String>,
+    /// This terminal is attached to another's investigation (`hunch attach`): it never
+    /// takes a credential.
+    pub attached: bool,
 }
 
 fn text_area(initial: &str, placeholder: &str) -> TextArea<'static> {
@@ -210,6 +213,7 @@ impl App {
             quit: false,
             transcript_height: 20,
             flash,
+            attached: false,
         }
     }
 
@@ -359,6 +363,14 @@ impl App {
             _ => {}
         }
         if let Pending::Credential { .. } = pending {
+            if self.attached {
+                // A secret is typed only on the terminal that asked for it.
+                if matches!(key.code, KeyCode::Enter | KeyCode::Char(_)) {
+                    self.flash =
+                        Some("the credential is typed on the terminal that asked for it".into());
+                }
+                return true;
+            }
             match key.code {
                 KeyCode::Enter if ui.credential.lines().join("").is_empty() => {
                     self.flash = Some("the password is empty: type it, or esc to refuse".into());

@@ -793,9 +793,18 @@ fn draw_decision(frame: &mut Frame, app: &App, area: Rect) {
             )
         }
         Pending::Credential { target, prompt, .. } => {
-            let (body, footer) = credential_lines(app, call, target, prompt, inner_w);
+            let (body, mut footer) = credential_lines(app, call, target, prompt, inner_w);
             let title = format!(" Credential needed · {} {} ", call.id, call.tool);
-            let input = ui.map(|u| &u.credential);
+            let input = ui.map(|u| &u.credential).filter(|_| !app.attached);
+            if app.attached {
+                footer.push(Line::styled(
+                    truncate(
+                        "typed on the terminal that asked for it: a secret never crosses to this one",
+                        inner_w,
+                    ),
+                    theme.style("muted"),
+                ));
+            }
             (
                 body,
                 footer,
