@@ -1279,24 +1279,7 @@ fn attach(
                 }
             }
         });
-        tokio::spawn(async move {
-            while !follower.ended() {
-                tokio::time::sleep(FOLLOW_POLL).await;
-                match follower.poll() {
-                    Ok(appended) => {
-                        for event in appended.events {
-                            if events_tx.send(hunch::sanitize::clean_event(&event)).is_err() {
-                                return;
-                            }
-                        }
-                    }
-                    Err(e) => {
-                        let _ = events_tx.send(local_notice(format!("following stopped: {e}")));
-                        return;
-                    }
-                }
-            }
-        });
+        spawn_follower(&file, follower, events_tx);
         let mut app = App::new(state, Mode::Live(handle), look.keymap, look.theme);
         app.attached = true;
         app.blobs = Some(blob_store_for(&file));
@@ -1395,13 +1378,13 @@ fn follow_session(file: &Path, json: bool) -> Result<()> {
     }
 }
 
-/// Feed what is appended to a followed session file to the replay viewer, until the
-/// session ends or the viewer closes.
+/// Send what is appended to a followed session file to a viewer (replay or attach),
+/// cleaned, until the session ends or the viewer closes; a failure is said on its screen.
 fn spawn_follower(
     file: &Path,
     mut follower: hunch::session::Follower,
-) -> tokio::sync::mpsc::UnboundedReceiver<hunch::event::Event> {
-    let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+    sender: tokio::sync::mpsc::UnboundedSender<hunch::event::Event>,
+) {
     let file = file.to_path_buf();
     tokio::spawn(async move {
         while !follower.ended() {
@@ -1416,12 +1399,12 @@ fn spawn_follower(
                 }
                 Err(e) => {
                     tracing::error!(error = %e, file = %file.display(), "following stopped");
+                    let _ = sender.send(local_notice(format!("following stopped: {e}")));
                     return;
                 }
             }
         }
     });
-    receiver
 }
 
 fn run_replay(file: &Path, look: Look, follow: bool) -> Result<()> {
@@ -1464,7 +1447,9 @@ fn run_replay(file: &Path, look: Look, follow: bool) -> Result<()> {
         let appended = follow.then(|| {
             // Caught up at once; what is written next plays as it comes.
             replay.follow_from_end(&mut state);
-            spawn_follower(file, follower)
+            let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+            spawn_follower(file, follower, sender);
+            receiver
         });
         let mut app = App::new(state, Mode::Replay(replay), look.keymap, look.theme);
         app.session_file = Some(file.to_path_buf());

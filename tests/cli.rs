@@ -3,25 +3,11 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
+mod common;
+
 fn hunch(args: &[&str], stdin: &[u8]) -> (bool, String, String) {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hunch"))
-        .args(args)
-        .env("XDG_DATA_HOME", dir.path().join("data"))
-        .env("XDG_STATE_HOME", dir.path().join("state"))
-        .env("XDG_CONFIG_HOME", dir.path().join("config"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    common::hunch_in(dir.path(), None, args, stdin)
 }
 
 #[test]
@@ -446,22 +432,7 @@ fn replay_follow_keeps_up_with_a_session_being_written() {
 #[test]
 fn resume_continues_a_stopped_session_in_its_file() {
     let dir = tempfile::tempdir().unwrap();
-    let run = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_hunch"))
-            .args(args)
-            .env("XDG_DATA_HOME", dir.path().join("data"))
-            .env("XDG_STATE_HOME", dir.path().join("state"))
-            .env("XDG_CONFIG_HOME", dir.path().join("config"))
-            .env("USER", "carol")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
+    let run = |args: &[&str]| common::hunch_in(dir.path(), Some("carol"), args, b"");
     let (ok, out, _) = run(&["demo", "--headless", "--max-steps", "3"]);
     assert!(!ok && out.contains("budget reached"), "{out}");
     let sessions = dir.path().join("data/hunch/sessions");
@@ -522,22 +493,7 @@ fn resume_continues_a_stopped_session_in_its_file() {
 #[test]
 fn fork_starts_a_new_session_from_a_recorded_one() {
     let dir = tempfile::tempdir().unwrap();
-    let run = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_hunch"))
-            .args(args)
-            .env("XDG_DATA_HOME", dir.path().join("data"))
-            .env("XDG_STATE_HOME", dir.path().join("state"))
-            .env("XDG_CONFIG_HOME", dir.path().join("config"))
-            .env("USER", "dave")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
+    let run = |args: &[&str]| common::hunch_in(dir.path(), Some("dave"), args, b"");
     let (ok, _, err) = run(&["demo", "--headless", "--approve-all"]);
     assert!(ok, "{err}");
     let parent = err

@@ -159,8 +159,10 @@ impl Tmux {
         assert!(status.success());
     }
 
-    /// Kill the hunch running in a pane (the pane's shell stays), as a crash would.
-    fn kill_hunch(&self, target: &str) {
+    /// Kill the hunch running in a pane (the pane's shell stays), as a crash would. The
+    /// pane's shell is the parent of hunch (env execs it): exactly that child is killed.
+    fn kill_hunch(&self, window: &str) {
+        let target = target_of(window);
         let shell = Command::new("tmux")
             .args([
                 "-L",
@@ -168,7 +170,7 @@ impl Tmux {
                 "display-message",
                 "-p",
                 "-t",
-                target,
+                &target,
                 "#{pane_pid}",
             ])
             .output()
@@ -403,33 +405,7 @@ fn a_denial_reason_changes_what_the_agent_does_next() {
 fn a_killed_session_replays_up_to_its_last_complete_event() {
     let mut t = Tmux::start("kill", "demo --pace 30");
     t.wait_for("main", "metrics_rank", 30);
-    // The pane's shell is the parent of hunch (env execs it): kill exactly that child.
-    let shell = Command::new("tmux")
-        .args([
-            "-L",
-            &t.socket,
-            "display-message",
-            "-p",
-            "-t",
-            "e2e:main",
-            "#{pane_pid}",
-        ])
-        .output()
-        .unwrap();
-    let shell = String::from_utf8_lossy(&shell.stdout).trim().to_string();
-    let child = Command::new("pgrep").args(["-P", &shell]).output().unwrap();
-    let pid = String::from_utf8_lossy(&child.stdout)
-        .lines()
-        .next()
-        .expect("hunch runs under the pane's shell")
-        .to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-KILL", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    t.kill_hunch("main");
     t.wait_for("main", "HUNCH-EXITED-137", 10);
     let path = files_under(&t.data().join("sessions"))
         .into_iter()

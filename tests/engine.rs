@@ -296,16 +296,9 @@ async fn run_scripted(
     let dir = tempfile::tempdir().unwrap();
     let env = hunch::tools::demo::DemoEnv::new(hunch::bundle::Bundle::demo());
     let config = EngineConfig {
-        incident: Default::default(),
-        brief: Default::default(),
-        brain: Box::new(Scripted(calls)),
-        tools: hunch::tools::demo::demo_registry(&env),
         policy,
         approver,
-        blobs: hunch::session::BlobStore::new(dir.path()),
-        exit_when_idle: true,
-        budget: Default::default(),
-        redactor: Default::default(),
+        ..scripted_config(calls, dir.path(), &env)
     };
     let (mut engine, handle) = Engine::new(config, "bob");
     let mut rx = engine.subscribe();
@@ -1175,18 +1168,7 @@ async fn while_the_session_cannot_be_recorded_only_read_only_calls_run() {
             rationale: String::new(),
         },
     ];
-    let config = EngineConfig {
-        incident: Default::default(),
-        brief: Default::default(),
-        brain: Box::new(Scripted(calls)),
-        tools: hunch::tools::demo::demo_registry(&env),
-        policy: Policy::Ask,
-        approver: Approver::Human,
-        blobs: hunch::session::BlobStore::new(dir.path()),
-        exit_when_idle: true,
-        budget: Default::default(),
-        redactor: Default::default(),
-    };
+    let config = scripted_config(calls, dir.path(), &env);
     let (mut engine, handle) = Engine::new(config, "bob");
     let health = hunch::session::RecordingHealth::default();
     engine.watch_recording(health.clone());

@@ -1,7 +1,7 @@
 //! `hunch export`: the postmortem draft of a recorded session, as golden Markdown, as
 //! JSON, and with an SVG chart that parses.
 
-use std::process::{Command, Stdio};
+mod common;
 
 fn fixture() -> Vec<hunch::event::Event> {
     let path = concat!(
@@ -52,21 +52,7 @@ fn the_json_draft_has_the_same_content() {
 #[test]
 fn export_writes_markdown_and_a_chart_that_parses() {
     let dir = tempfile::tempdir().unwrap();
-    let run = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_hunch"))
-            .args(args)
-            .env("XDG_DATA_HOME", dir.path().join("data"))
-            .env("XDG_STATE_HOME", dir.path().join("state"))
-            .env("XDG_CONFIG_HOME", dir.path().join("config"))
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
+    let run = |args: &[&str]| common::hunch_in(dir.path(), None, args, b"");
     let (ok, _, err) = run(&["demo", "--headless", "--approve-all"]);
     assert!(ok, "{err}");
     let session = err

@@ -8,7 +8,7 @@ use hunch::engine::{Command, EngineHandle};
 use hunch::event::{Event, EventKind, State};
 use hunch::launch::{SessionSetup, launch};
 use hunch::session::read_session;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub struct Outcome {
@@ -109,4 +109,36 @@ pub fn approve_everything(event: &Event, _: &State, handle: &EngineHandle) {
         }),
         _ => {}
     }
+}
+
+/// Run the real binary with its data, state and config dirs under `dir` (as `user`, when
+/// given) and `stdin` as its input: whether it succeeded, its stdout and its stderr.
+pub fn hunch_in(
+    dir: &Path,
+    user: Option<&str>,
+    args: &[&str],
+    stdin: &[u8],
+) -> (bool, String, String) {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut command = Command::new(env!("CARGO_BIN_EXE_hunch"));
+    command
+        .args(args)
+        .env("XDG_DATA_HOME", dir.join("data"))
+        .env("XDG_STATE_HOME", dir.join("state"))
+        .env("XDG_CONFIG_HOME", dir.join("config"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(user) = user {
+        command.env("USER", user);
+    }
+    let mut child = command.spawn().unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
