@@ -197,21 +197,6 @@ fn start(
     })
 }
 
-/// The bundle's services, and the nodes they run on as services of kind `node` (a
-/// node's series are named after it, like a service's).
-fn services_and_nodes(services: &[crate::bundle::ServiceSpec]) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = services
-        .iter()
-        .map(|s| (s.name.clone(), s.kind.clone()))
-        .collect();
-    for node in services.iter().filter_map(|s| s.node.as_ref()) {
-        if !out.iter().any(|(name, _)| name == node) {
-            out.push((node.clone(), "node".into()));
-        }
-    }
-    out
-}
-
 /// What the session log and the brain are told about the incident, and the tools.
 fn describe(
     source: Source,
@@ -240,17 +225,8 @@ fn describe(
                 alert: incident.alert.clone(),
                 fired_at: Some(incident.fired_at),
                 namespace: incident.namespace.clone(),
-                services: services_and_nodes(&incident.services),
-                calls: incident
-                    .services
-                    .iter()
-                    .flat_map(|s| {
-                        s.calls
-                            .iter()
-                            .chain(s.node.as_ref())
-                            .map(|c| (s.name.clone(), c.clone()))
-                    })
-                    .collect(),
+                services: incident.components(),
+                calls: incident.call_edges(),
             };
             let env = DemoEnv::new(bundle);
             (info, brief, demo_registry(&env))
@@ -273,7 +249,7 @@ fn describe(
                 fired_at: Some(now),
                 namespace: env.namespace.clone(),
                 services: env.services.clone(),
-                calls: Vec::new(),
+                calls: env.calls.clone(),
             };
             (info, brief, env.tools)
         }

@@ -1086,6 +1086,7 @@ async fn two_changes_of_one_service_are_two_hypotheses() {
         kind: "deploy".into(),
         service: "inventory".into(),
         detail: "v1.4.0 -> v1.5.0".into(),
+        ..Default::default()
     });
     let dir = tempfile::tempdir().unwrap();
     let setup = hunch::launch::SessionSetup {

@@ -514,6 +514,7 @@ fn hostile_bundle() -> hunch::bundle::Bundle {
         service: "payments".into(),
         detail: "rotated aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY \u{1b}[2J"
             .into(),
+        ..Default::default()
     });
     bundle
         .metrics

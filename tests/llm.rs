@@ -1029,6 +1029,7 @@ async fn secrets_in_tool_output_are_redacted_before_the_next_request() {
         kind: "config".into(),
         service: "payments".into(),
         detail: "set aws_secret_access_key=AbCdEfGhIjKlMnOpQrStUvWxYz0123456789/+ab".into(),
+        ..Default::default()
     });
     bundle.incident.title.push_str(" \u{1b}[2J\u{202e}");
     let server = ModelServer::start(vec![

@@ -56,6 +56,14 @@ pub struct ServiceSpec {
     /// named after it (`node-7_cpu_steal_pct`).
     #[serde(default)]
     pub node: Option<String>,
+    /// Topics or queues it writes to and reads from: asynchronous edges. A topic sits
+    /// below both its producers and its consumers in the call graph (a broker or a
+    /// backlog there explains both), and its own series are named after it
+    /// (`order-events_lag`).
+    #[serde(default)]
+    pub produces: Vec<String>,
+    #[serde(default)]
+    pub consumes: Vec<String>,
 }
 
 fn default_kind() -> String {
@@ -74,6 +82,76 @@ pub struct IncidentSpec {
     pub namespace: String,
     #[serde(default)]
     pub services: Vec<ServiceSpec>,
+    /// What kind of series a `metrics.csv` column is, where its name does not say.
+    #[serde(default)]
+    pub series: Vec<SeriesSpec>,
+}
+
+/// A series declared in `incident.toml`: `name` is a column's metric name (without
+/// labels) or the whole column.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeriesSpec {
+    pub name: String,
+    pub kind: SeriesKind,
+}
+
+/// A gauge is a level (memory, connections, latency); a counter only grows, except when
+/// the process that counts restarts. Counters are read as per-second rates, so a restart
+/// is not a level shift and a change in pace is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SeriesKind {
+    Gauge,
+    Counter,
+}
+
+impl IncidentSpec {
+    /// The call graph as (caller, callee) edges: declared calls, each service's node
+    /// below it, and the topics it produces to or consumes from.
+    pub fn call_edges(&self) -> Vec<(String, String)> {
+        let mut edges: Vec<(String, String)> = Vec::new();
+        for s in &self.services {
+            let below = s
+                .calls
+                .iter()
+                .chain(s.node.as_ref())
+                .chain(&s.produces)
+                .chain(&s.consumes);
+            for callee in below {
+                let edge = (s.name.clone(), callee.clone());
+                if !edges.contains(&edge) {
+                    edges.push(edge);
+                }
+            }
+        }
+        edges
+    }
+
+    /// (name, kind) of every component: the services, then the nodes (`node`) and the
+    /// topics (`topic`) they name that are not services themselves.
+    pub fn components(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = self
+            .services
+            .iter()
+            .map(|s| (s.name.clone(), s.kind.clone()))
+            .collect();
+        let named = |s: &ServiceSpec| {
+            let nodes = s.node.iter().map(|n| (n.clone(), "node"));
+            let topics = s
+                .produces
+                .iter()
+                .chain(&s.consumes)
+                .map(|t| (t.clone(), "topic"));
+            nodes.chain(topics).collect::<Vec<_>>()
+        };
+        for (name, kind) in self.services.iter().flat_map(named) {
+            if !out.iter().any(|(n, _)| *n == name) {
+                out.push((name, kind.to_string()));
+            }
+        }
+        out
+    }
 }
 
 fn default_environment() -> String {
@@ -100,6 +178,91 @@ impl MetricTable {
     }
 }
 
+/// A column's kind: as declared in `incident.toml` (by metric name or whole column), else
+/// a counter when its metric name ends in `_total` (the OpenMetrics rule for counters),
+/// else a gauge.
+pub fn series_kind(declared: &[SeriesSpec], column: &str) -> SeriesKind {
+    let metric = metric_name(column);
+    declared
+        .iter()
+        .find(|s| s.name == column || s.name == metric)
+        .map(|s| s.kind)
+        .unwrap_or(if metric.ends_with("_total") {
+            SeriesKind::Counter
+        } else {
+            SeriesKind::Gauge
+        })
+}
+
+/// A column's metric name: the column without its `{label="value",…}` part.
+pub fn metric_name(column: &str) -> &str {
+    column.split_once('{').map_or(column, |(name, _)| name)
+}
+
+/// A column's labels, `name{pod="api-1",endpoint="/cart"}` → `[(pod, api-1), …]`, in the
+/// Prometheus series notation; an error says what is wrong with it.
+pub fn series_labels(column: &str) -> Result<Vec<(String, String)>, String> {
+    let Some((_, rest)) = column.split_once('{') else {
+        return Ok(Vec::new());
+    };
+    let inner = rest
+        .strip_suffix('}')
+        .ok_or_else(|| format!("`{column}`: labels must end with `}}`"))?;
+    let mut labels = Vec::new();
+    let mut rest = inner.trim();
+    while !rest.is_empty() {
+        let (key, after) = rest
+            .split_once("=\"")
+            .ok_or_else(|| format!("`{column}`: expected `label=\"value\"` in `{rest}`"))?;
+        let key = key.trim().trim_start_matches(',').trim();
+        let valid = !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            return Err(format!("`{column}`: `{key}` is not a label name"));
+        }
+        let (value, after) = after
+            .split_once('"')
+            .ok_or_else(|| format!("`{column}`: the value of `{key}` has no closing quote"))?;
+        labels.push((key.to_string(), value.to_string()));
+        rest = after.trim();
+        if let Some(next) = rest.strip_prefix(',') {
+            rest = next.trim();
+        } else if !rest.is_empty() {
+            return Err(format!("`{column}`: expected `,` before `{rest}`"));
+        }
+    }
+    Ok(labels)
+}
+
+/// The name a counter's rate goes by: `…_total` becomes `…_per_s`, any other name gets
+/// `_per_s`; labels stay.
+pub fn rate_name(column: &str) -> String {
+    let metric = metric_name(column);
+    let labels = &column[metric.len()..];
+    let base = metric.strip_suffix("_total").unwrap_or(metric);
+    format!("{base}_per_s{labels}")
+}
+
+/// Per-second increase between samples, Prometheus-style: a drop is a counter reset (the
+/// process restarted), so the increase is the new value itself. Missing samples are
+/// skipped; the first sample has no rate.
+pub fn counter_rate(times: &[i64], values: &[f64]) -> Vec<f64> {
+    let mut out = vec![f64::NAN; values.len()];
+    let mut previous: Option<(i64, f64)> = None;
+    for (i, (&t, &v)) in times.iter().zip(values).enumerate() {
+        if !v.is_finite() {
+            continue;
+        }
+        if let Some((t0, v0)) = previous
+            && t > t0
+        {
+            let increase = if v >= v0 { v - v0 } else { v };
+            out[i] = increase / (t - t0) as f64;
+        }
+        previous = Some((t, v));
+    }
+    out
+}
+
 /// The service a series belongs to: the part of its name before the first `_`.
 pub fn service_of(series: &str) -> &str {
     series.split('_').next().unwrap_or(series)
@@ -113,12 +276,59 @@ pub struct LogLine {
     pub message: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// A change to the system: a deploy, a config or flag change, a job, a migration, a
+/// scale, a restart, a certificate rotation … (kinds are open). `events.csv` must have
+/// `time,kind,service,detail`; the columns `old`, `new` (the value before and after),
+/// `by` (who or what made it) and `end` (when a change that takes time finished) are
+/// optional, and any other column is an error.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ChangeEvent {
     pub time: DateTime<Utc>,
     pub kind: String,
     pub service: String,
     pub detail: String,
+    #[serde(default, deserialize_with = "empty_is_none")]
+    pub old: Option<String>,
+    #[serde(default, deserialize_with = "empty_is_none")]
+    pub new: Option<String>,
+    #[serde(default, deserialize_with = "empty_is_none")]
+    pub by: Option<String>,
+    #[serde(default, deserialize_with = "empty_time_is_none")]
+    pub end: Option<DateTime<Utc>>,
+}
+
+impl ChangeEvent {
+    /// The event as the `change_events` tool reports it.
+    pub fn row(&self) -> crate::protocol::digest::ChangeRow {
+        let iso = |t: &DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        crate::protocol::digest::ChangeRow {
+            time: iso(&self.time),
+            kind: self.kind.clone(),
+            service: self.service.clone(),
+            detail: self.detail.clone(),
+            old: self.old.clone(),
+            new: self.new.clone(),
+            by: self.by.clone(),
+            end: self.end.as_ref().map(iso),
+        }
+    }
+}
+
+fn empty_is_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let cell: Option<String> = Option::deserialize(d)?;
+    Ok(cell.filter(|c| !c.trim().is_empty()))
+}
+
+fn empty_time_is_none<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<DateTime<Utc>>, D::Error> {
+    match empty_is_none(d)? {
+        None => Ok(None),
+        Some(cell) => parse_time(&cell).map(Some).ok_or_else(|| {
+            serde::de::Error::custom(format!("`{cell}` is not a time (RFC 3339 or unix seconds)"))
+        }),
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -203,9 +413,18 @@ impl Bundle {
         for service in &mut incident.services {
             service.name = clean(&service.name);
             service.kind = clean(&service.kind);
-            service.calls.iter_mut().for_each(|c| *c = clean(c));
+            let named = service
+                .calls
+                .iter_mut()
+                .chain(&mut service.produces)
+                .chain(&mut service.consumes)
+                .chain(&mut service.node);
+            named.for_each(|c| *c = clean(c));
         }
         self.metrics.columns.iter_mut().for_each(|c| *c = clean(c));
+        for series in &mut incident.series {
+            series.name = clean(&series.name);
+        }
         for line in &mut self.logs {
             line.level = clean(&line.level);
             line.service = clean(&line.service);
@@ -215,6 +434,12 @@ impl Bundle {
             event.kind = clean(&event.kind);
             event.service = clean(&event.service);
             event.detail = clean(&event.detail);
+            for text in [&mut event.old, &mut event.new, &mut event.by]
+                .into_iter()
+                .flatten()
+            {
+                *text = clean(text);
+            }
         }
         for doc in self.runbooks.iter_mut().chain(&mut self.past_incidents) {
             doc.name = clean(&doc.name);
@@ -343,6 +568,8 @@ impl Bundle {
     fn parse(files: BundleFiles) -> Result<Bundle, BundleError> {
         let incident: IncidentSpec = toml::from_str(&files.incident)
             .map_err(|e| toml_error("incident.toml", &files.incident, e))?;
+        let mut metrics = parse_metrics(&files.metrics)?;
+        metrics.counters_to_rates(|column| series_kind(&incident.series, column));
         let state: SimulatedState =
             toml::from_str(&files.state).map_err(|e| toml_error("state.toml", &files.state, e))?;
         let mut logs = parse_logs(&files.logs)?;
@@ -351,7 +578,7 @@ impl Bundle {
         events.sort_by_key(|e| e.time);
         Ok(Bundle {
             incident,
-            metrics: parse_metrics(&files.metrics)?,
+            metrics,
             logs,
             events,
             runbooks: files.runbooks,
@@ -421,8 +648,13 @@ pub fn parse_time(cell: &str) -> Option<DateTime<Utc>> {
     Utc.timestamp_millis_opt((secs * 1000.0) as i64).single()
 }
 
+/// A bundle's `metrics.csv`: a metric table whose column labels, if any, are well formed.
 fn parse_metrics(text: &str) -> Result<MetricTable, BundleError> {
-    MetricTable::parse(text, "metrics.csv")
+    let table = MetricTable::parse(text, "metrics.csv")?;
+    for column in &table.columns {
+        series_labels(column).map_err(|message| parse_error("metrics.csv", 1, message))?;
+    }
+    Ok(table)
 }
 
 impl MetricTable {
@@ -516,6 +748,17 @@ impl MetricTable {
             table.values.push(values);
         }
         table
+    }
+
+    /// Every counter column (by `kind_of`) replaced by its per-second rate, renamed by
+    /// [`rate_name`].
+    pub fn counters_to_rates(&mut self, kind_of: impl Fn(&str) -> SeriesKind) {
+        for (column, values) in self.columns.iter_mut().zip(&mut self.values) {
+            if kind_of(column) == SeriesKind::Counter {
+                *values = counter_rate(&self.times, values);
+                *column = rate_name(column);
+            }
+        }
     }
 
     /// `(name, values)` pairs, as the analysis functions take them.
@@ -805,5 +1048,157 @@ mod tests {
             err.contains("unknown field `cals`") && err.contains("`calls`"),
             "{err}"
         );
+    }
+
+    fn incident_with(extra: &str) -> String {
+        format!("title = \"t\"\nalert = \"a\"\nfired_at = \"2026-01-01T00:00:00Z\"\n{extra}")
+    }
+
+    fn files(incident: String, metrics: &str, events: &str) -> BundleFiles {
+        BundleFiles {
+            incident,
+            metrics: metrics.into(),
+            logs: String::new(),
+            events: events.into(),
+            state: String::new(),
+            runbooks: Vec::new(),
+            past_incidents: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_counter_is_read_as_a_rate_so_a_restart_is_not_a_level_shift() {
+        // 60 samples 10 s apart of a counter that grows 50/s, reset to 0 by a restart at
+        // sample 30; and one declared by name that grows 2/s.
+        let mut csv =
+            String::from("time,api_requests_total{pod=\"api-1\"},api_jobs_done,api_mem_mb\n");
+        for i in 0..60i64 {
+            let since_restart = if i < 30 {
+                1000 + i * 10 * 50
+            } else {
+                (i - 30) * 10 * 50
+            };
+            csv.push_str(&format!(
+                "{},{},{},{}\n",
+                i * 10,
+                since_restart,
+                i * 20,
+                300
+            ));
+        }
+        let declared = "[[series]]\nname = \"api_jobs_done\"\nkind = \"counter\"\n";
+        let bundle = Bundle::parse(files(incident_with(declared), &csv, "")).unwrap();
+        let table = &bundle.metrics;
+        assert_eq!(
+            table.columns,
+            [
+                "api_requests_per_s{pod=\"api-1\"}",
+                "api_jobs_done_per_s",
+                "api_mem_mb"
+            ]
+        );
+        let rates = &table.values[0];
+        assert!(rates[0].is_nan());
+        let steady = |i: usize| i != 30;
+        assert!(
+            (1..60)
+                .filter(|&i| steady(i))
+                .all(|i| (rates[i] - 50.0).abs() < 1e-9),
+            "{rates:?}"
+        );
+        assert!(rates[30] >= 0.0, "a reset is never a negative rate");
+        assert!(table.values[1][1..].iter().all(|r| (*r - 2.0).abs() < 1e-9));
+        let ranking = crate::analysis::rank::rank(&table.times, &table.named_series(), None);
+        assert!(
+            ranking
+                .shifts
+                .iter()
+                .all(|s| s.score.abs() < crate::analysis::rank::CHANGED),
+            "{:?}",
+            ranking.shifts
+        );
+    }
+
+    #[test]
+    fn labels_are_checked_and_a_wrong_kind_is_named() {
+        assert_eq!(
+            series_labels("api_lat{pod=\"a-1\", endpoint=\"/cart,x\"}").unwrap(),
+            [
+                ("pod".into(), "a-1".into()),
+                ("endpoint".into(), "/cart,x".into())
+            ]
+        );
+        let err = parse_metrics("time,\"api_lat{pod=a}\"\n1,2\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("metrics.csv:1:") && err.contains("label=\"value\""),
+            "{err}"
+        );
+        let typo = "[[series]]\nname = \"x\"\nkind = \"countr\"\n";
+        let err = Bundle::parse(files(incident_with(typo), "", ""))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("incident.toml:6") && err.contains("counter"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn change_events_carry_optional_structured_fields_and_refuse_unknown_columns() {
+        let events = "time,kind,service,detail,old,new,by,end\n\
+            2026-01-01T00:00:00Z,config,api,pool size,50,10,alice,\n\
+            2026-01-01T00:01:00Z,migration,db,add index,,,ci,2026-01-01T00:09:00Z\n";
+        let bundle = Bundle::parse(files(incident_with(""), "", events)).unwrap();
+        let first = &bundle.events[0];
+        assert_eq!(
+            (first.old.as_deref(), first.new.as_deref()),
+            (Some("50"), Some("10"))
+        );
+        assert_eq!(first.by.as_deref(), Some("alice"));
+        assert!(first.end.is_none());
+        let row = bundle.events[1].row();
+        assert_eq!(row.end.as_deref(), Some("2026-01-01T00:09:00Z"));
+        assert_eq!(row.old, None);
+        let old_format = "time,kind,service,detail\n2026-01-01T00:00:00Z,deploy,api,v1 -> v2\n";
+        assert_eq!(
+            Bundle::parse(files(incident_with(""), "", old_format))
+                .unwrap()
+                .events
+                .len(),
+            1
+        );
+        let typo = "time,kind,service,detail,ownr\n2026-01-01T00:00:00Z,deploy,api,v2,bob\n";
+        let err = Bundle::parse(files(incident_with(""), "", typo))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("events.csv:2") && err.contains("ownr"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn topics_and_nodes_are_below_the_services_that_use_them() {
+        let services = "[[services]]\nname = \"orders\"\ncalls = [\"db\"]\nproduces = [\"order-events\"]\nnode = \"n1\"\n\n\
+            [[services]]\nname = \"mailer\"\nconsumes = [\"order-events\"]\n\n\
+            [[services]]\nname = \"db\"\nkind = \"postgres\"\n";
+        let bundle = Bundle::parse(files(incident_with(services), "", "")).unwrap();
+        let edges = bundle.incident.call_edges();
+        let edge = |a: &str, b: &str| (a.to_string(), b.to_string());
+        assert_eq!(
+            edges,
+            [
+                edge("orders", "db"),
+                edge("orders", "n1"),
+                edge("orders", "order-events"),
+                edge("mailer", "order-events")
+            ]
+        );
+        let kinds = bundle.incident.components();
+        assert!(kinds.contains(&("order-events".into(), "topic".into())));
+        assert!(kinds.contains(&("n1".into(), "node".into())));
+        assert_eq!(kinds.len(), 5);
     }
 }

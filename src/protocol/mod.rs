@@ -5,6 +5,7 @@
 //! internals; `tests/boundaries.rs` holds them to it.
 
 pub mod board;
+pub mod digest;
 
 use crate::event::HypothesisStatus;
 use serde_json::Value;

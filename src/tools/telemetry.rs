@@ -13,11 +13,15 @@ use crate::analysis::{rank, templates};
 use crate::bundle::{ChangeEvent, LogLine, MetricTable, parse_time, service_of};
 use crate::event::Risk;
 use crate::knowledge::KnowledgeBase;
+use crate::protocol::digest::{
+    self, ChangeRow, DigestArgs, DocKind, EventsArgs, EventsReport, LogLevel, LogsReport,
+    QueryArgs, QueryReport, RankArgs, RankReport, SearchArgs, SearchReport, SeriesMove,
+    SeriesSummary, TemplateRow,
+};
 use chrono::{DateTime, TimeZone, Utc};
 use futures::future::BoxFuture;
-use schemars::JsonSchema;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -110,79 +114,13 @@ pub(crate) fn round(v: f64, digits: i32) -> f64 {
     (v * p).round() / p
 }
 
-pub(crate) fn json_output(value: &Value, digest: String) -> ToolOutput {
+pub(crate) fn json_output(value: &impl Serialize, digest: String) -> ToolOutput {
     ToolOutput {
         text: serde_json::to_string_pretty(value).unwrap_or_default(),
         language: "json",
         digest,
         raw: None,
     }
-}
-
-/// Arguments of `metrics_rank`.
-#[derive(Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-struct RankArgs {
-    /// How many changed series to list (default 10).
-    #[schemars(range(min = 1))]
-    top: Option<u64>,
-}
-
-/// Arguments of `metrics_query`.
-#[derive(Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-struct QueryArgs {
-    /// A service name, or a series-name prefix.
-    service: String,
-}
-
-/// Arguments of `change_events`.
-#[derive(Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-struct EventsArgs {
-    /// Only events at or after this RFC 3339 time.
-    since: Option<String>,
-    /// Only events at or before this RFC 3339 time.
-    until: Option<String>,
-}
-
-#[derive(Deserialize, JsonSchema, Clone, Copy)]
-#[serde(rename_all = "UPPERCASE")]
-#[schemars(inline)]
-enum Level {
-    Info,
-    Warn,
-    Error,
-}
-
-/// Arguments of `logs_digest`.
-#[derive(Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-struct DigestArgs {
-    /// Only this service's lines.
-    service: Option<String>,
-    /// The minimum level (default WARN).
-    level: Option<Level>,
-    /// Lines before this RFC 3339 time are the baseline (default: the metric onset).
-    baseline_until: Option<String>,
-}
-
-#[derive(Deserialize, JsonSchema, Clone, Copy)]
-#[serde(rename_all = "lowercase")]
-#[schemars(inline)]
-enum DocKind {
-    Runbook,
-    Incident,
-}
-
-/// Arguments of `knowledge_search`.
-#[derive(Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-struct SearchArgs {
-    /// Words to search for.
-    query: String,
-    /// Only runbooks or only past incidents.
-    kind: Option<DocKind>,
 }
 
 fn read_only_preview(tool: &str, args: &Value, target: String) -> CallPreview {
@@ -240,7 +178,7 @@ pub struct MetricsRank(pub Arc<dyn Telemetry>);
 impl Tool for MetricsRank {
     fn spec(&self) -> ToolSpec {
         ToolSpec {
-            name: "metrics_rank".into(),
+            name: digest::METRICS_RANK.into(),
             description: "Rank every metric series by how much it shifted at the incident onset (robust z-score of the median shift); the onset is found from the data.".into(),
             parameters: schema_of::<RankArgs>(),
         }
@@ -266,12 +204,16 @@ impl Tool for MetricsRank {
                 .shifts
                 .iter()
                 .partition(|s| s.score.abs() >= rank::CHANGED);
-            let rows: Vec<Value> = changed
+            let rows: Vec<SeriesMove> = changed
                 .iter()
                 .take(top)
-                .map(|s| {
-                    json!({"series": s.series, "service": service_of(&s.series), "score": round(s.score, 1),
-                           "before": round(s.before, 2), "after": round(s.after, 2), "changed_at": iso(s.changed_at)})
+                .map(|s| SeriesMove {
+                    series: s.series.clone(),
+                    service: service_of(&s.series).to_string(),
+                    score: round(s.score, 1),
+                    before: round(s.before, 2),
+                    after: round(s.after, 2),
+                    changed_at: iso(s.changed_at),
                 })
                 .collect();
             let digest = format!(
@@ -291,12 +233,12 @@ impl Tool for MetricsRank {
                     })
                     .unwrap_or_default()
             );
-            let value = json!({
-                "onset": iso(ranking.onset),
-                "series_total": ranking.shifts.len(),
-                "changed": rows,
-                "unchanged": unchanged.iter().map(|s| s.series.clone()).collect::<Vec<_>>(),
-            });
+            let value = RankReport {
+                onset: iso(ranking.onset),
+                series_total: ranking.shifts.len(),
+                changed: rows,
+                unchanged: unchanged.iter().map(|s| s.series.clone()).collect(),
+            };
             Ok(ToolOutput {
                 raw: Some(table.to_csv(|_| true)),
                 ..json_output(&value, digest)
@@ -334,7 +276,7 @@ pub(crate) fn sparkline(values: &[f64], width: usize) -> String {
 impl Tool for MetricsQuery {
     fn spec(&self) -> ToolSpec {
         ToolSpec {
-            name: "metrics_query".into(),
+            name: digest::METRICS_QUERY.into(),
             description: "Summarise the series of one service (or a series name prefix): median before and after the onset, min, max, last, and a sparkline.".into(),
             parameters: schema_of::<QueryArgs>(),
         }
@@ -365,17 +307,25 @@ impl Tool for MetricsQuery {
             }
             let onset = onset_of(&table);
             let ranking = rank::rank(&table.times, &series, Some(onset));
-            let rows: Vec<Value> = ranking
+            let rows: Vec<SeriesSummary> = ranking
                 .shifts
                 .iter()
                 .map(|s| {
                     let values = table.series(&s.series).unwrap_or_default();
-                    let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+                    let finite: Vec<f64> =
+                        values.iter().copied().filter(|v| v.is_finite()).collect();
                     let min = finite.iter().copied().fold(f64::INFINITY, f64::min);
                     let max = finite.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                    json!({"series": s.series, "score": round(s.score, 1), "before": round(s.before, 2),
-                           "after": round(s.after, 2), "min": round(min, 2), "max": round(max, 2),
-                           "last": finite.last().map(|v| round(*v, 2)), "sparkline": sparkline(values, 40)})
+                    SeriesSummary {
+                        series: s.series.clone(),
+                        score: round(s.score, 1),
+                        before: round(s.before, 2),
+                        after: round(s.after, 2),
+                        min: round(min, 2),
+                        max: round(max, 2),
+                        last: finite.last().map(|v| round(*v, 2)),
+                        sparkline: sparkline(values, 40),
+                    }
                 })
                 .collect();
             let moved = ranking
@@ -392,7 +342,11 @@ impl Tool for MetricsQuery {
             Ok(ToolOutput {
                 raw: Some(table.to_csv(|column| picked.contains(column))),
                 ..json_output(
-                    &json!({"service": service, "onset": iso(onset), "series": rows}),
+                    &QueryReport {
+                        service: service.to_string(),
+                        onset: iso(onset),
+                        series: rows,
+                    },
                     digest,
                 )
             })
@@ -405,7 +359,7 @@ pub struct ChangeEvents(pub Arc<dyn Telemetry>);
 impl Tool for ChangeEvents {
     fn spec(&self) -> ToolSpec {
         ToolSpec {
-            name: "change_events".into(),
+            name: digest::CHANGE_EVENTS.into(),
             description: "Deploys, config changes, scaling and restarts recorded around the incident, oldest first.".into(),
             parameters: schema_of::<EventsArgs>(),
         }
@@ -435,18 +389,18 @@ impl Tool for ChangeEvents {
                 bound("until", &parsed.until)?,
             );
             let events = self.0.changes().await?;
-            let rows: Vec<Value> = events
+            let rows: Vec<ChangeRow> = events
                 .iter()
                 .filter(|e| since.is_none_or(|s| e.time >= s) && until.is_none_or(|u| e.time <= u))
-                .map(|e| json!({"time": e.time.format("%Y-%m-%dT%H:%M:%SZ").to_string(), "kind": e.kind, "service": e.service, "detail": e.detail}))
+                .map(ChangeEvent::row)
                 .collect();
-            let deploys = rows.iter().filter(|r| r["kind"] == "deploy").count();
+            let deploys = rows.iter().filter(|r| r.kind == "deploy").count();
             let digest = format!(
                 "{}, {}",
                 crate::text::plural(rows.len(), "change event"),
                 crate::text::plural(deploys, "deploy")
             );
-            Ok(json_output(&json!({"events": rows}), digest))
+            Ok(json_output(&EventsReport { events: rows }, digest))
         })
     }
 }
@@ -456,7 +410,7 @@ pub struct LogsDigest(pub Arc<dyn Telemetry>);
 impl Tool for LogsDigest {
     fn spec(&self) -> ToolSpec {
         ToolSpec {
-            name: "logs_digest".into(),
+            name: digest::LOGS_DIGEST.into(),
             description: "Fold log lines into templates with counts before and after a split time (default: the metric onset); templates first seen less than a minute before the split are new, and listed first.".into(),
             parameters: schema_of::<DigestArgs>(),
         }
@@ -471,10 +425,10 @@ impl Tool for LogsDigest {
         Box::pin(async move {
             let parsed: DigestArgs = parse_args(args)?;
             let service = parsed.service.as_deref();
-            let min_level = match parsed.level.unwrap_or(Level::Warn) {
-                Level::Info => 0,
-                Level::Warn => 1,
-                Level::Error => 2,
+            let min_level = match parsed.level.unwrap_or(LogLevel::Warn) {
+                LogLevel::Info => 0,
+                LogLevel::Warn => 1,
+                LogLevel::Error => 2,
             };
             let split = match parsed.baseline_until.as_deref() {
                 Some(s) => Some(
@@ -569,20 +523,29 @@ pub(crate) fn template_digest(selected: &[&LogLine], split: i64) -> ToolOutput {
         .fold((split, split), |(lo, hi), t| (lo.min(t), hi.max(t)));
     let before_minutes = ((split - first_ts).max(60)) as f64 / 60.0;
     let after_minutes = ((last_ts - split).max(60)) as f64 / 60.0;
-    let mut rows: Vec<((bool, bool), u64, Value)> = groups
+    let mut rows: Vec<((bool, bool), u64, TemplateRow)> = groups
         .into_iter()
         .map(|((svc, level, _), (template, g))| {
             // Lines from the minute before the split belong to the change, not the baseline.
             let new = g.first >= split - 60;
             // An old template whose rate jumped is news too: a warning that was rare and
             // is now constant.
-            let jump = (g.before > 0).then(|| {
-                (g.after as f64 / after_minutes) / (g.before as f64 / before_minutes)
-            });
+            let jump = (g.before > 0)
+                .then(|| (g.after as f64 / after_minutes) / (g.before as f64 / before_minutes));
             let surged = !new && g.after >= 5 && jump.is_some_and(|j| j >= 5.0);
-            let row = json!({"service": svc, "level": level, "template": template, "before": g.before, "after": g.after,
-                             "new": new, "surged": surged, "rate_jump": jump.map(|j| (j * 10.0).round() / 10.0),
-                             "first_seen": iso(g.first), "last_seen": iso(g.last), "sample": g.sample});
+            let row = TemplateRow {
+                service: svc.to_string(),
+                level: level.to_string(),
+                template,
+                before: g.before,
+                after: g.after,
+                new,
+                surged,
+                rate_jump: jump.map(|j| round(j, 1)),
+                first_seen: iso(g.first),
+                last_seen: iso(g.last),
+                sample: g.sample,
+            };
             ((new, surged), g.after, row)
         })
         .collect();
@@ -595,7 +558,7 @@ pub(crate) fn template_digest(selected: &[&LogLine], split: i64) -> ToolOutput {
         crate::text::plural(rows.len(), "template"),
         &iso(split)[11..19]
     );
-    let templates: Vec<Value> = rows.into_iter().take(25).map(|r| r.2).collect();
+    let templates: Vec<TemplateRow> = rows.into_iter().take(25).map(|r| r.2).collect();
     let raw: String = selected
         .iter()
         .map(|l| {
@@ -611,7 +574,11 @@ pub(crate) fn template_digest(selected: &[&LogLine], split: i64) -> ToolOutput {
     ToolOutput {
         raw: Some(raw),
         ..json_output(
-            &json!({"baseline_until": iso(split), "lines": lines, "templates": templates}),
+            &LogsReport {
+                baseline_until: iso(split),
+                lines,
+                templates,
+            },
             digest,
         )
     }
@@ -622,7 +589,7 @@ pub struct KnowledgeSearch(pub Arc<KnowledgeBase>);
 impl Tool for KnowledgeSearch {
     fn spec(&self) -> ToolSpec {
         ToolSpec {
-            name: "knowledge_search".into(),
+            name: digest::KNOWLEDGE_SEARCH.into(),
             description: "Search runbooks and past incidents (BM25). Runbook hits include their runnable steps.".into(),
             parameters: schema_of::<SearchArgs>(),
         }
@@ -663,7 +630,11 @@ impl Tool for KnowledgeSearch {
                 ),
                 None => "no matches".into(),
             };
-            Ok(json_output(&json!({"query": query, "hits": hits}), digest))
+            let report = SearchReport {
+                query: query.to_string(),
+                hits,
+            };
+            Ok(json_output(&report, digest))
         })
     }
 }
@@ -672,6 +643,7 @@ impl Tool for KnowledgeSearch {
 mod tests {
     use super::*;
     use crate::bundle::Bundle;
+    use serde_json::json;
 
     fn tool(name: &str) -> Arc<dyn Tool> {
         let bundle = Bundle::demo();

@@ -5,47 +5,15 @@
 use super::super::{CONCLUDE, HistoryItem, UPDATE_HYPOTHESES};
 use crate::event::CallOutcome;
 use crate::knowledge::{Hit, Step};
-use serde::Deserialize;
+use crate::protocol::digest::{
+    self, DigestArgs, EventsReport, LogsReport, QueryArgs, SearchReport,
+};
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct Shift {
-    pub series: String,
-    pub service: String,
-    pub score: f64,
-    pub before: f64,
-    pub after: f64,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct Ranking {
-    pub onset: String,
-    pub changed: Vec<Shift>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct Change {
-    pub time: String,
-    pub kind: String,
-    pub service: String,
-    pub detail: String,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct Template {
-    pub service: String,
-    pub level: String,
-    pub template: String,
-    pub before: u64,
-    pub after: u64,
-    pub new: bool,
-    /// An old template whose rate jumped at least fivefold (absent in older digests).
-    #[serde(default)]
-    pub surged: bool,
-    /// One line it was made from, unmasked (hosts and URLs survive here).
-    #[serde(default)]
-    pub sample: String,
-}
+pub use crate::protocol::digest::{
+    ChangeRow as Change, RankReport as Ranking, SeriesMove as Shift, TemplateRow as Template,
+};
 
 /// A finished call the brain can cite.
 #[derive(Debug, Clone)]
@@ -88,9 +56,14 @@ pub struct Findings {
     pub failed_snapshot: Vec<String>,
 }
 
-fn parse<T: for<'de> Deserialize<'de>>(output: &str, field: &str) -> Option<T> {
-    let value: Value = serde_json::from_str(output).ok()?;
-    serde_json::from_value(value.get(field)?.clone()).ok()
+/// A digest tool's report, read back as the type the tool wrote.
+fn report<T: DeserializeOwned>(output: &str) -> Option<T> {
+    serde_json::from_str(output).ok()
+}
+
+/// A call's arguments as the tool's argument type.
+fn arguments<T: DeserializeOwned>(args: &Value) -> Option<T> {
+    serde_json::from_value(args.clone()).ok()
 }
 
 /// Rows of psql's aligned output as maps from column to cell.
@@ -139,43 +112,37 @@ impl Findings {
                         error: error.clone(),
                     });
                     if *outcome != CallOutcome::Ok {
-                        if matches!(
-                            tool.as_str(),
-                            "metrics_rank" | "change_events" | "logs_digest" | "knowledge_search"
-                        ) {
+                        if digest::SNAPSHOT_TOOLS.contains(&tool.as_str()) {
                             f.failed_snapshot.push(tool.clone());
                         }
                         continue;
                     }
                     let id = id.clone();
                     match tool.as_str() {
-                        "metrics_rank" => {
-                            if let Ok(r) = serde_json::from_str::<Ranking>(output) {
+                        digest::METRICS_RANK => {
+                            if let Some(r) = report::<Ranking>(output) {
                                 f.ranking = Some((id, r));
                             }
                         }
-                        "change_events" => {
-                            if let Some(events) = parse(output, "events") {
-                                f.changes = Some((id, events));
+                        digest::CHANGE_EVENTS => {
+                            if let Some(r) = report::<EventsReport>(output) {
+                                f.changes = Some((id, r.events));
                             }
                         }
-                        "logs_digest" => {
-                            if let Some(t) = parse(output, "templates") {
-                                let service = args
-                                    .get("service")
-                                    .and_then(Value::as_str)
-                                    .map(str::to_string);
-                                f.logs.push((id, service, t));
+                        digest::LOGS_DIGEST => {
+                            if let Some(r) = report::<LogsReport>(output) {
+                                let service = arguments::<DigestArgs>(args).and_then(|a| a.service);
+                                f.logs.push((id, service, r.templates));
                             }
                         }
-                        "knowledge_search" => {
-                            if let Some(hits) = parse(output, "hits") {
-                                f.knowledge = Some((id, hits));
+                        digest::KNOWLEDGE_SEARCH => {
+                            if let Some(r) = report::<SearchReport>(output) {
+                                f.knowledge = Some((id, r.hits));
                             }
                         }
-                        "metrics_query" => {
-                            if let Some(service) = args.get("service").and_then(Value::as_str) {
-                                f.metrics_queries.push((id, service.to_string()));
+                        digest::METRICS_QUERY => {
+                            if let Some(QueryArgs { service }) = arguments(args) {
+                                f.metrics_queries.push((id, service));
                             }
                         }
                         "psql" => {

@@ -180,6 +180,7 @@ mod tests {
             score,
             before: 1.0,
             after: 2.0,
+            changed_at: "2026-01-01T00:00:00Z".into(),
         }
     }
 
@@ -192,6 +193,9 @@ mod tests {
             after,
             new: before == 0,
             surged: false,
+            rate_jump: None,
+            first_seen: "2026-01-01T00:00:00Z".into(),
+            last_seen: "2026-01-01T00:10:00Z".into(),
             sample: text.into(),
         }
     }
@@ -209,7 +213,9 @@ mod tests {
                 "c1".into(),
                 Ranking {
                     onset: "2026-01-01T00:00:00Z".into(),
+                    series_total: shifts.len(),
                     changed: shifts,
+                    unchanged: Vec::new(),
                 },
             )),
             logs: vec![("c3".into(), None, templates)],

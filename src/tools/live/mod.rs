@@ -59,6 +59,10 @@ pub struct EnvironmentConfig {
     pub window_minutes: Option<u64>,
     /// A directory with `runbooks/` and `incidents/` of Markdown files.
     pub knowledge: Option<PathBuf>,
+    /// The call graph: a CSV with a `caller,callee` header and one edge per line (as
+    /// `hunch metrics rank --graph` reads it). Symptoms travel from a callee to its
+    /// callers, so the agent looks below the alerting service.
+    pub graph: Option<PathBuf>,
     /// Seconds before a server request or a command is abandoned (default 30).
     pub timeout_seconds: Option<u64>,
     /// Offer the `shell` tool (default true).
@@ -100,8 +104,32 @@ pub struct LiveEnv {
     pub tools: Registry,
     /// (name, kind) of known services: Prometheus' service label values, and the database.
     pub services: Vec<(String, String)>,
+    /// The declared call graph, as (caller, callee) edges.
+    pub calls: Vec<(String, String)>,
     /// Problems found while connecting (an unreachable server); the session still starts.
     pub warnings: Vec<String>,
+}
+
+/// The environment's declared call graph; an unreadable or malformed file is an error
+/// naming the file and line.
+fn load_graph(
+    name: &str,
+    config: &EnvironmentConfig,
+) -> Result<Vec<(String, String)>, EnvironmentError> {
+    let Some(path) = &config.graph else {
+        return Ok(Vec::new());
+    };
+    let invalid = |m: String| EnvironmentError::Invalid(name.to_string(), m);
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| invalid(format!("graph {}: {e}", path.display())))?;
+    crate::analysis::topology::parse_edges(&text).map_err(|e| {
+        invalid(format!(
+            "graph {}:{}: {}",
+            path.display(),
+            e.line,
+            e.message
+        ))
+    })
 }
 
 /// Build the tools of an environment. Unreachable servers don't stop it: each tool
@@ -136,6 +164,7 @@ pub async fn connect(name: &str, config: &EnvironmentConfig) -> Result<LiveEnv, 
         }
         None => KnowledgeBase::new(&[], &[]),
     };
+    let calls = load_graph(name, config)?;
     let mut warnings = Vec::new();
     let mut services: Vec<(String, String)> = Vec::new();
     if let Some(prom) = &prometheus {
@@ -205,6 +234,7 @@ pub async fn connect(name: &str, config: &EnvironmentConfig) -> Result<LiveEnv, 
         namespace: config.namespace.clone().unwrap_or_else(|| "default".into()),
         tools: Registry::new(tools),
         services,
+        calls,
         warnings,
     })
 }

@@ -331,6 +331,9 @@ pub async fn deploys(
                 kind: "deploy".into(),
                 service: service.clone(),
                 detail: format!("{} -> {new} (version label)", pair[0].1),
+                old: Some(pair[0].1.clone()),
+                new: Some(new.clone()),
+                ..ChangeEvent::default()
             });
         }
     }

@@ -1,0 +1,204 @@
+//! The digest tools' contract: their names, the arguments a brain sends them and the
+//! reports they answer with. The tools (`crate::tools::telemetry`) serialize these
+//! types and the offline brain reads them back as the same types, so a field renamed on
+//! one side is a compile error on the other, never a finding silently lost. An LLM brain
+//! reads the same reports as JSON text.
+
+use crate::knowledge::Hit;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+pub const METRICS_RANK: &str = "metrics_rank";
+pub const METRICS_QUERY: &str = "metrics_query";
+pub const CHANGE_EVENTS: &str = "change_events";
+pub const LOGS_DIGEST: &str = "logs_digest";
+pub const KNOWLEDGE_SEARCH: &str = "knowledge_search";
+
+/// The tools a first look at an incident is made of.
+pub const SNAPSHOT_TOOLS: [&str; 4] = [METRICS_RANK, CHANGE_EVENTS, LOGS_DIGEST, KNOWLEDGE_SEARCH];
+
+/// Arguments of `metrics_rank`.
+#[derive(Debug, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RankArgs {
+    /// How many changed series to list (default 10).
+    #[schemars(range(min = 1))]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub top: Option<u64>,
+}
+
+/// Arguments of `metrics_query`.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QueryArgs {
+    /// A service name, or a series-name prefix.
+    pub service: String,
+}
+
+/// Arguments of `change_events`.
+#[derive(Debug, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EventsArgs {
+    /// Only events at or after this RFC 3339 time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub since: Option<String>,
+    /// Only events at or before this RFC 3339 time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, JsonSchema, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "UPPERCASE")]
+#[schemars(inline)]
+pub enum LogLevel {
+    Info,
+    Warn,
+    Error,
+}
+
+/// Arguments of `logs_digest`.
+#[derive(Debug, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DigestArgs {
+    /// Only this service's lines.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    /// The minimum level (default WARN).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub level: Option<LogLevel>,
+    /// Lines before this RFC 3339 time are the baseline (default: the metric onset).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline_until: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, JsonSchema, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+#[schemars(inline)]
+pub enum DocKind {
+    Runbook,
+    Incident,
+}
+
+/// Arguments of `knowledge_search`.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SearchArgs {
+    /// Words to search for.
+    pub query: String,
+    /// Only runbooks or only past incidents.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<DocKind>,
+}
+
+/// One series that moved, as `metrics_rank` lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeriesMove {
+    pub series: String,
+    pub service: String,
+    /// Robust z of the shift (signed); see `analysis::rank`.
+    pub score: f64,
+    pub before: f64,
+    pub after: f64,
+    /// When this series itself changed (RFC 3339).
+    pub changed_at: String,
+}
+
+/// `metrics_rank`'s answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RankReport {
+    /// Where the incident began (RFC 3339), pooled from the series' own change points.
+    pub onset: String,
+    pub series_total: usize,
+    /// The series whose |z| reached the ranking's threshold, strongest first.
+    pub changed: Vec<SeriesMove>,
+    pub unchanged: Vec<String>,
+}
+
+/// One series of `metrics_query`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeriesSummary {
+    pub series: String,
+    pub score: f64,
+    pub before: f64,
+    pub after: f64,
+    pub min: f64,
+    pub max: f64,
+    pub last: Option<f64>,
+    pub sparkline: String,
+}
+
+/// `metrics_query`'s answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueryReport {
+    pub service: String,
+    pub onset: String,
+    pub series: Vec<SeriesSummary>,
+}
+
+/// One change event, as `change_events` lists it. Kinds are open (`deploy`, `config`,
+/// `flag`, `job`, …); the structured fields are there when the source recorded them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChangeRow {
+    pub time: String,
+    pub kind: String,
+    pub service: String,
+    pub detail: String,
+    /// The value before and after the change (a version, a setting).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub old: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new: Option<String>,
+    /// Who or what made the change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+    /// When a change that takes time (a rollout, a job, a migration) ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end: Option<String>,
+}
+
+/// `change_events`' answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventsReport {
+    pub events: Vec<ChangeRow>,
+}
+
+/// One log template with its counts before and after the split.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TemplateRow {
+    pub service: String,
+    pub level: String,
+    pub template: String,
+    pub before: u64,
+    pub after: u64,
+    /// First seen less than a minute before the split, or after it.
+    pub new: bool,
+    /// An old template whose rate jumped at least fivefold.
+    pub surged: bool,
+    /// Lines per minute after over lines per minute before, when it was seen before.
+    pub rate_jump: Option<f64>,
+    pub first_seen: String,
+    pub last_seen: String,
+    /// One line it was made from, unmasked (hosts and URLs survive here).
+    pub sample: String,
+}
+
+/// `logs_digest`'s answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogsReport {
+    pub baseline_until: String,
+    pub lines: usize,
+    /// New templates first, then surged ones, then by count after the split.
+    pub templates: Vec<TemplateRow>,
+}
+
+/// `knowledge_search`'s answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchReport {
+    pub query: String,
+    pub hits: Vec<Hit>,
+}
+
+/// Arguments as a JSON value for a tool call (they always serialize).
+pub fn args<T: Serialize>(args: &T) -> serde_json::Value {
+    serde_json::to_value(args).expect("tool arguments serialize")
+}
