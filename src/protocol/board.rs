@@ -6,7 +6,7 @@
 use super::{ToolSpec, schema_of};
 use crate::event::HypothesisStatus;
 use schemars::JsonSchema;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 pub const UPDATE_HYPOTHESES: &str = "update_hypotheses";
 pub const READ_OUTPUT: &str = "read_output";
@@ -33,7 +33,7 @@ pub struct ReadOutputArgs {
 }
 
 /// One hypothesis as a brain writes it.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HypothesisArgs {
     /// H1, H2, … to update one; omit to add one.
@@ -50,14 +50,14 @@ pub struct HypothesisArgs {
 }
 
 /// Arguments of `update_hypotheses`.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateHypothesesArgs {
     pub hypotheses: Vec<HypothesisArgs>,
 }
 
 /// Arguments of `conclude`.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConcludeArgs {
     pub root_cause: String,

@@ -6,6 +6,7 @@
 
 pub mod board;
 pub mod digest;
+pub mod ops;
 
 use crate::event::HypothesisStatus;
 use serde_json::Value;

@@ -131,20 +131,4 @@ pub fn str_arg<'a>(args: &'a Value, name: &str) -> Result<&'a str, ToolError> {
         .ok_or_else(|| ToolError::InvalidArguments(format!("`{name}` (a string) is required")))
 }
 
-/// Arguments of `kubectl`.
-#[derive(serde::Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct KubectlArgs {
-    /// A full command line starting with `kubectl`.
-    pub command: String,
-}
-
-/// Arguments of `psql`.
-#[derive(serde::Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PsqlArgs {
-    /// The database service name, e.g. orders-db.
-    pub target: String,
-    /// The SQL to run.
-    pub query: String,
-}
+pub use crate::protocol::ops::{KubectlArgs, PsqlArgs};

@@ -8,7 +8,7 @@
 //! make z absurd) plus one for each surging log template (up to three). Nothing here is tied to a dataset: it reads series names only to
 //! say in words what kind of resource moved.
 
-use super::findings::{Findings, Shift, Template};
+use super::evidence::{Findings, Shift, Template};
 use crate::analysis::rank::CHANGED;
 use crate::analysis::topology::{Anomaly, localize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -171,7 +171,7 @@ pub fn suspects(f: &Findings, calls: &[(String, String)]) -> Vec<Suspect> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::brain::offline::findings::Ranking;
+    use crate::brain::offline::evidence::Ranking;
 
     fn shift(series: &str, score: f64) -> Shift {
         Shift {

@@ -1,15 +1,23 @@
-//! What the offline brain has learned so far, read back from the tool results in its
-//! context every turn. The brain keeps no private memory between turns: everything it
-//! knows is in the session's history, so a replay or a human edit can't desynchronise it.
+//! Evidence: what the offline brain has learned so far, read back every turn from the
+//! typed reports of the tool results in its context ([`Findings::read`]), and the first
+//! stages of a turn that gather it — the snapshot (which series moved and when, what
+//! changed), the logs (templates new or surging since the onset), and the knowledge
+//! search made from that evidence. The brain keeps no private memory between turns:
+//! everything it knows is in the session's history, so a replay or a human edit can't
+//! desynchronise it.
 
-use super::super::{CONCLUDE, HistoryItem, UPDATE_HYPOTHESES};
+use super::hypotheses::{Board, Kind, call_graph, leading};
+use super::{Plan, hhmmss, short_number, suspects, z_text};
+use crate::brain::{BrainContext, CONCLUDE, HistoryItem, UPDATE_HYPOTHESES};
 use crate::event::CallOutcome;
 use crate::knowledge::{Hit, Step};
 use crate::protocol::digest::{
-    self, DigestArgs, EventsReport, LogsReport, QueryArgs, SearchReport,
+    self, CHANGE_EVENTS, DigestArgs, EventsArgs, EventsReport, KNOWLEDGE_SEARCH, LOGS_DIGEST,
+    LogLevel, LogsReport, METRICS_RANK, QueryArgs, RankArgs, SearchArgs, SearchReport, args,
 };
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use std::collections::BTreeSet;
 
 pub use crate::protocol::digest::{
     ChangeRow as Change, RankReport as Ranking, SeriesMove as Shift, TemplateRow as Template,
@@ -85,7 +93,216 @@ fn psql_rows(output: &str) -> Vec<Vec<(String, String)>> {
         .collect()
 }
 
+/// First, a snapshot: which metrics moved and when, and what changed around then.
+pub(super) fn take_snapshot(ctx: &BrainContext, f: &Findings, p: &mut Plan) -> bool {
+    if f.ranking.is_some() || f.gave_up_on(METRICS_RANK) {
+        return false;
+    }
+    p.think(format!("The alert: \"{}\".", ctx.incident.alert));
+    p.think(
+        "Before guessing, a snapshot: which metrics moved and when, and what changed around then.",
+    );
+    p.call(
+        METRICS_RANK,
+        args(&RankArgs::default()),
+        "find the series that shifted and the onset",
+    );
+    p.call(
+        CHANGE_EVENTS,
+        args(&EventsArgs::default()),
+        "deploys and config changes near the onset",
+    );
+    true
+}
+
+/// Then the logs since the onset, once the snapshot is read.
+pub(super) fn read_logs(f: &Findings, p: &mut Plan) -> bool {
+    let read_all = f.logs.iter().any(|(_, service, _)| service.is_none());
+    if read_all || f.gave_up_on(LOGS_DIGEST) {
+        return false;
+    }
+    if let Some((_, r)) = &f.ranking {
+        p.think(format!(
+            "The series shifted together at {} — that is the onset.",
+            hhmmss(&r.onset)
+        ));
+        let movers: Vec<String> = r
+            .changed
+            .iter()
+            .take(5)
+            .map(|s| {
+                format!(
+                    "{} {}→{} ({})",
+                    s.series,
+                    short_number(s.before),
+                    short_number(s.after),
+                    z_text(s.score)
+                )
+            })
+            .collect();
+        p.think(format!("Moved most: {}.", movers.join(", ")));
+        let services: BTreeSet<&str> = r.changed.iter().map(|s| s.service.as_str()).collect();
+        p.think(format!(
+            "Services involved: {}.",
+            services.into_iter().collect::<Vec<_>>().join(", ")
+        ));
+    }
+    if let Some((_, changes)) = &f.changes {
+        let listed: Vec<String> = changes
+            .iter()
+            .filter(|c| c.kind == "deploy")
+            .map(|c| format!("{} {} at {}", c.service, c.detail, hhmmss(&c.time)))
+            .collect();
+        if !listed.is_empty() {
+            p.think(format!("Deploys in the window: {}.", listed.join("; ")));
+        }
+    }
+    p.think("Next: which log lines are new since the onset, rather than the usual noise.");
+    let digest = DigestArgs {
+        level: Some(LogLevel::Warn),
+        baseline_until: f.ranking.as_ref().map(|(_, r)| r.onset.clone()),
+        ..DigestArgs::default()
+    };
+    p.call(
+        LOGS_DIGEST,
+        args(&digest),
+        "log templates that appeared at the onset",
+    );
+    true
+}
+
+/// With the hypotheses on the board, search the runbooks and past incidents with words
+/// from the evidence and the suspects.
+pub(super) fn search_knowledge(
+    ctx: &BrainContext,
+    f: &Findings,
+    board: &Board,
+    p: &mut Plan,
+) -> bool {
+    if f.knowledge.is_some() || f.gave_up_on(KNOWLEDGE_SEARCH) {
+        return false;
+    }
+    if let Some((_, logs)) = f.logs.first().map(|l| (&l.0, &l.2)) {
+        narrate_logs(logs, p);
+    }
+    board.record(p);
+    let mut terms: BTreeSet<String> = BTreeSet::new();
+    if let Some(lead) = leading(&board.candidates, &call_graph(ctx)) {
+        terms.extend(lead.service.clone());
+        terms.insert(match lead.kind {
+            Kind::Deploy => "deploy rollback".into(),
+            Kind::Resource => "connections saturation".into(),
+            Kind::Other => String::new(),
+        });
+    }
+    for c in board.live() {
+        terms.extend(c.service.clone());
+    }
+    terms.extend(evidence_terms(f));
+    let query = terms
+        .into_iter()
+        .filter(|t| !t.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    p.call(
+        KNOWLEDGE_SEARCH,
+        args(&SearchArgs { query, kind: None }),
+        "runbooks and past incidents that match the suspects",
+    );
+    true
+}
+
+/// Say what the logs showed: new lines, old ones whose rate jumped, and the noise.
+fn narrate_logs(logs: &[Template], p: &mut Plan) {
+    let new: Vec<String> = logs
+        .iter()
+        .filter(|t| t.new && t.level != "INFO")
+        .take(4)
+        .map(|t| format!("{} \"{}\" ×{}", t.service, t.template, t.after))
+        .collect();
+    let surged: Vec<String> = logs
+        .iter()
+        .filter(|t| !t.new && suspects::surging(t))
+        .take(3)
+        .map(|t| {
+            format!(
+                "{} \"{}\" {} → {}",
+                t.service, t.template, t.before, t.after
+            )
+        })
+        .collect();
+    let noise: Vec<String> = logs
+        .iter()
+        .filter(|t| !t.new && t.before > 0 && !suspects::surging(t))
+        .take(2)
+        .map(|t| format!("{} \"{}\"", t.service, t.template))
+        .collect();
+    if !new.is_empty() {
+        p.think(format!("New since the onset: {}.", new.join("; ")));
+    }
+    if !surged.is_empty() {
+        p.think(format!(
+            "Old lines whose rate jumped at the onset (news, not noise): {}.",
+            surged.join("; ")
+        ));
+    }
+    if !noise.is_empty() {
+        p.think(format!(
+            "Old noise, present before the onset too (ignoring): {}.",
+            noise.join("; ")
+        ));
+    }
+}
+
+/// Words for the knowledge search from what the data shows, not from hypotheses: the
+/// metric names of the strongest shifts (`p99_ms` → `p99`) and the words of the error
+/// templates that are new or surged, so a past incident that saw the same errors is
+/// found even when nobody guessed its cause.
+fn evidence_terms(f: &Findings) -> Vec<String> {
+    let mut terms = Vec::new();
+    if let Some((_, ranking)) = &f.ranking {
+        for shift in ranking.changed.iter().take(2) {
+            let metric = shift
+                .series
+                .strip_prefix(&shift.service)
+                .unwrap_or(&shift.series);
+            terms.extend(
+                metric
+                    .split(|c: char| !c.is_alphanumeric())
+                    .filter(|w| w.len() >= 3 && !w.chars().all(|c| c.is_ascii_digit()))
+                    .map(str::to_lowercase),
+            );
+        }
+    }
+    // The loudest new errors only: a long query drowns the words that matter.
+    let mut loud: Vec<&Template> = f
+        .logs
+        .iter()
+        .flat_map(|(_, _, templates)| templates)
+        .filter(|t| suspects::surging(t))
+        .collect();
+    loud.sort_by(|a, b| b.after.cmp(&a.after).then(a.template.cmp(&b.template)));
+    for t in loud.into_iter().take(2) {
+        terms.extend(
+            t.template
+                .split(|c: char| !c.is_alphabetic())
+                .filter(|w| w.len() >= 5)
+                .map(str::to_lowercase)
+                .take(4),
+        );
+    }
+    if terms.is_empty() {
+        terms.extend(["latency".to_string(), "timeout".to_string()]);
+    }
+    terms
+}
+
 impl Findings {
+    /// A snapshot tool that failed: it is not asked again this investigation.
+    pub fn gave_up_on(&self, tool: &str) -> bool {
+        self.failed_snapshot.iter().any(|t| t == tool)
+    }
+
     pub fn read(history: &[HistoryItem]) -> Findings {
         let mut f = Findings::default();
         for item in history {

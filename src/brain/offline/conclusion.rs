@@ -1,0 +1,346 @@
+//! The conclusion: what the evidence shows, said in words that claim no more than the
+//! cited calls do. With a leading hypothesis, its statement, what the blamed service
+//! logged, where the effect landed downstream, the mechanism, and what was done; without
+//! one, the strongest suspect from the evidence ([`super::suspects`]), marked
+//! inconclusive when the evidence does not single it out.
+
+use super::checks::{MIN_RUNBOOK_SCORE, MITIGATION_CONFIDENCE, Mitigation};
+use super::evidence::{Change, Denial, Findings};
+use super::hypotheses::{Board, Candidate, call_graph};
+use super::{Plan, hhmmss, seconds, short_number, suspects, z_text};
+use crate::brain::{BrainContext, CONCLUDE};
+use crate::event::{Author, CallOutcome, HypothesisStatus};
+use crate::protocol::board::ConcludeArgs;
+use crate::protocol::digest::args;
+use std::collections::BTreeSet;
+
+/// No hypothesis stands: conclude from the evidence alone, or say nothing is left.
+pub(super) fn without_a_lead(ctx: &BrainContext, f: &Findings, board: &Board, p: &mut Plan) {
+    board.record(p);
+    let ranked = suspects::suspects(f, &call_graph(ctx));
+    if ranked.is_empty() {
+        p.think("Every hypothesis on the board is refuted, and the data offers no other suspect.");
+        conclude_inconclusive(ctx, f, p);
+    } else {
+        p.think("No change event explains the onset. Following the evidence instead: the services that moved, and which of them the call graph says the others depend on.");
+        conclude_from_evidence(ctx, f, &ranked, p);
+    }
+}
+
+/// Dedup, keeping the first of each.
+fn unique(mut ids: Vec<String>) -> Vec<String> {
+    let mut seen = BTreeSet::new();
+    ids.retain(|e| seen.insert(e.clone()));
+    ids
+}
+
+/// Follow-ups the best-matching runbooks and past incidents recommend.
+fn follow_ups_from_knowledge(f: &Findings) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some((_, hits)) = &f.knowledge {
+        for hit in hits.iter().filter(|h| h.score >= MIN_RUNBOOK_SCORE).take(3) {
+            for item in &hit.doc.follow_ups {
+                let text = if hit.doc.kind == "incident" {
+                    format!(
+                        "{item} (from {})",
+                        hit.doc.title.split(':').next().unwrap_or("")
+                    )
+                } else {
+                    item.clone()
+                };
+                if !out.contains(&text) && !item.contains("(fixed in") && !item.contains("(done") {
+                    out.push(text);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Conclude on the leading hypothesis.
+pub(super) fn conclude(
+    f: &Findings,
+    calls: &[(String, String)],
+    lead: &Candidate,
+    candidates: &[Candidate],
+    mitigation: Option<&Mitigation>,
+    held: Option<&Denial>,
+    p: &mut Plan,
+) {
+    let h = &lead.hypothesis;
+    let mut root_cause = h.statement.clone();
+    // What the blamed service itself logged since the onset: often the mechanism.
+    if let Some(service) = &lead.service {
+        let logged: Vec<String> = f
+            .logs
+            .iter()
+            .flat_map(|(_, _, templates)| templates)
+            .filter(|t| &t.service == service && suspects::surging(t))
+            .take(2)
+            .map(|t| format!("\"{}\" ×{}", t.template, t.after))
+            .collect();
+        if !logged.is_empty() && !root_cause.contains(&logged[0]) {
+            root_cause.push_str(&format!(
+                "; {service} logs new since the onset: {}",
+                logged.join("; ")
+            ));
+        }
+        // Where the change's effect landed: an anomalous service it depends on.
+        let downstream = suspects::suspects(f, calls)
+            .into_iter()
+            .find(|s| &s.service != service && s.callers.contains(service));
+        if let Some(hit) = downstream {
+            root_cause.push_str(&format!(
+                ". Downstream, {}: {}",
+                hit.service,
+                evidence_text(&hit)
+            ));
+        }
+    }
+    if let Some(mechanism) = candidates.iter().find(|c| {
+        c.kind != lead.kind
+            && c.hypothesis.status != HypothesisStatus::Refuted
+            && c.hypothesis.confidence >= 0.5
+    }) {
+        root_cause.push_str(&format!(
+            ". Mechanism ({}): {}",
+            mechanism.hypothesis.id, mechanism.hypothesis.statement
+        ));
+    }
+    let mut evidence = h.evidence.clone();
+    let mut follow_ups = Vec::new();
+    match mitigation {
+        Some(m) => {
+            evidence.push(m.id.clone());
+            evidence.extend(m.verify_ids.iter().cloned());
+            p.say(format!(
+                "Mitigated with `{}` ({}){}.",
+                m.command,
+                m.id,
+                if m.verified {
+                    ", verified"
+                } else {
+                    ", not yet verified"
+                }
+            ));
+        }
+        None => {
+            if h.confidence < MITIGATION_CONFIDENCE {
+                follow_ups.push(format!(
+                    "Confidence in {} is {:.0}%: gather more evidence before mitigating",
+                    h.id,
+                    h.confidence * 100.0
+                ));
+            }
+        }
+    }
+    for d in &f.denials {
+        follow_ups.push(format!(
+            "`{}` was not run (denied: \"{}\")",
+            d.command, d.reason
+        ));
+    }
+    if let Some(d) = held {
+        p.think(format!(
+            "You asked to hold changes (\"{}\"), so I am not proposing another mitigation.",
+            d.reason
+        ));
+    }
+    follow_ups.extend(follow_ups_from_knowledge(f));
+    let evidence = unique(evidence);
+    let by = if h.author == Author::Human {
+        " (as edited by the engineer)"
+    } else {
+        ""
+    };
+    p.say(format!(
+        "Conclusion{by}: {root_cause}. Confidence {:.0}%; evidence {}.",
+        h.confidence * 100.0,
+        evidence.join(", ")
+    ));
+    let conclusion = ConcludeArgs {
+        root_cause,
+        confidence: h.confidence,
+        evidence,
+        follow_ups,
+    };
+    p.call(
+        CONCLUDE,
+        args(&conclusion),
+        "the evidence supports one explanation",
+    );
+}
+
+/// One line per piece of evidence a suspect has: its strongest series and its surging
+/// log templates.
+fn evidence_text(suspect: &suspects::Suspect) -> String {
+    let mut parts: Vec<String> = suspect
+        .shifts
+        .iter()
+        .take(3)
+        .map(|s| {
+            format!(
+                "{} {} → {} ({})",
+                s.series,
+                short_number(s.before),
+                short_number(s.after),
+                z_text(s.score)
+            )
+        })
+        .collect();
+    parts.extend(
+        suspect
+            .templates
+            .iter()
+            .take(2)
+            .map(|t| format!("new since the onset: \"{}\" ×{}", t.template, t.after)),
+    );
+    parts.join("; ")
+}
+
+/// Change events of any kind in the 30 minutes before the onset on the suspect or on one
+/// of its anomalous callers, nearest first (a migration Job of a caller locks a database).
+fn recent_changes(f: &Findings, suspect: &suspects::Suspect) -> Vec<String> {
+    let (Some((_, ranking)), Some((_, changes))) = (&f.ranking, &f.changes) else {
+        return Vec::new();
+    };
+    let onset = seconds(&ranking.onset);
+    let mut near: Vec<&Change> = changes
+        .iter()
+        .filter(|c| (onset - 1800..=onset).contains(&seconds(&c.time)))
+        .filter(|c| c.service == suspect.service || suspect.callers.contains(&c.service))
+        .collect();
+    near.sort_by_key(|c| onset - seconds(&c.time));
+    near.iter()
+        .take(2)
+        .map(|c| {
+            format!(
+                "{} {} at {}: {}",
+                c.service,
+                c.kind,
+                hhmmss(&c.time),
+                c.detail
+            )
+        })
+        .collect()
+}
+
+/// No change event explains the incident, but the evidence points at services: conclude
+/// with the strongest suspect and what shows it, and say how sure that is.
+fn conclude_from_evidence(
+    ctx: &BrainContext,
+    f: &Findings,
+    ranked: &[suspects::Suspect],
+    p: &mut Plan,
+) {
+    let top = &ranked[0];
+    let clear = ranked
+        .get(1)
+        .is_none_or(|second| top.score >= 1.5 * second.score);
+    let what = match top.resource_words().as_slice() {
+        [] => String::new(),
+        words => format!(" ({})", words.join(", ")),
+    };
+    // Errors naming a host outside the system, with nothing inside below them: the
+    // dependency is the suspect, and the service is where it shows.
+    let external = suspects::external_host(top, &ctx.incident.services);
+    let mut root_cause = match &external {
+        Some(host) => format!(
+            "{host}, an external dependency of {}, is the most likely cause: {}",
+            top.service,
+            evidence_text(top)
+        ),
+        None => format!(
+            "{}{what} is the most likely cause: {}",
+            top.service,
+            evidence_text(top)
+        ),
+    };
+    if !top.callers.is_empty() {
+        root_cause.push_str(&format!(
+            ". It explains its callers' symptoms ({} {} on it)",
+            top.callers.join(", "),
+            if top.callers.len() == 1 {
+                "depends"
+            } else {
+                "depend"
+            }
+        ));
+        let caller_errors: Vec<String> = f
+            .logs
+            .iter()
+            .flat_map(|(_, _, templates)| templates)
+            .filter(|t| top.callers.contains(&t.service) && suspects::surging(t))
+            .take(2)
+            .map(|t| format!("{}: \"{}\"", t.service, t.template))
+            .collect();
+        if !caller_errors.is_empty() {
+            root_cause.push_str(&format!("; their new errors: {}", caller_errors.join("; ")));
+        }
+    }
+    let near = recent_changes(f, top);
+    if !near.is_empty() {
+        root_cause.push_str(&format!(
+            ". Changes just before the onset: {}",
+            near.join("; ")
+        ));
+    }
+    if !clear {
+        let others: Vec<String> = ranked[1..]
+            .iter()
+            .take(2)
+            .map(|s| format!("{} ({})", s.service, evidence_text(s)))
+            .collect();
+        root_cause.push_str(&format!(
+            ". Inconclusive: the evidence does not single it out; next suspects: {}",
+            others.join("; ")
+        ));
+    }
+    let confidence = if clear { 0.5 } else { 0.3 };
+    let mut evidence: Vec<String> = f.ranking.iter().map(|(id, _)| id.clone()).collect();
+    evidence.extend(f.logs.iter().map(|(id, _, _)| id.clone()));
+    let evidence = unique(evidence);
+    p.say(format!(
+        "Conclusion from the evidence: {root_cause}. Confidence {:.0}%; evidence {}.",
+        confidence * 100.0,
+        evidence.join(", ")
+    ));
+    let conclusion = ConcludeArgs {
+        root_cause,
+        confidence,
+        evidence,
+        follow_ups: vec![format!(
+            "Confirm on {} directly: its own metrics, logs and recent changes",
+            top.service
+        )],
+    };
+    p.call(
+        CONCLUDE,
+        args(&conclusion),
+        "the evidence points at one service",
+    );
+}
+
+/// Nothing stands and nothing in the data points anywhere.
+fn conclude_inconclusive(ctx: &BrainContext, f: &Findings, p: &mut Plan) {
+    let evidence: Vec<String> = f
+        .done
+        .iter()
+        .filter(|d| d.outcome == CallOutcome::Ok)
+        .map(|d| d.id.clone())
+        .take(4)
+        .collect();
+    p.say(format!(
+        "No supported explanation is left for \"{}\".",
+        ctx.incident.alert
+    ));
+    let conclusion = ConcludeArgs {
+        root_cause: "undetermined: every hypothesis is refuted".into(),
+        confidence: 0.1,
+        evidence,
+        follow_ups: vec![
+            "Add a hypothesis to the board, or steer the agent towards another service".into(),
+        ],
+    };
+    p.call(CONCLUDE, args(&conclusion), "nothing left to test");
+}
