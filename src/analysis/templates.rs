@@ -763,7 +763,7 @@ impl Digest {
 
 /// The busiest minute, if it has at least [`BURST_MIN`] lines and [`BURST_FACTOR`] times
 /// the median per minute over the log's span (quiet minutes count as zero).
-fn burst(per_minute: &HashMap<i64, u32>, minutes: usize) -> Option<Burst> {
+pub fn burst(per_minute: &HashMap<i64, u32>, minutes: usize) -> Option<Burst> {
     let (&minute, &count) = per_minute
         .iter()
         .max_by_key(|(m, c)| (**c, std::cmp::Reverse(**m)))?;

@@ -178,8 +178,24 @@ pub struct TemplateRow {
     pub rate_jump: Option<f64>,
     pub first_seen: String,
     pub last_seen: String,
+    /// The busiest minute, when it stands far above the template's usual rate
+    /// (at least 10 lines and 5× the median per minute over the window).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub burst: Option<BurstRow>,
     /// One line it was made from, unmasked (hosts and URLs survive here).
     pub sample: String,
+}
+
+/// A minute in which a template occurred far more often than usual.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BurstRow {
+    /// The start of the minute (RFC 3339).
+    pub minute: String,
+    pub count: u32,
+    pub median_per_minute: u32,
+    /// In the minute before the split or after it: part of the incident, not of the
+    /// baseline.
+    pub since_split: bool,
 }
 
 /// `logs_digest`'s answer.

@@ -14,7 +14,7 @@ use crate::bundle::{ChangeEvent, LogLine, MetricTable, parse_time, service_of};
 use crate::event::Risk;
 use crate::knowledge::KnowledgeBase;
 use crate::protocol::digest::{
-    self, ChangeRow, DigestArgs, DocKind, EventsArgs, EventsReport, LogLevel, LogsReport,
+    self, BurstRow, ChangeRow, DigestArgs, DocKind, EventsArgs, EventsReport, LogLevel, LogsReport,
     QueryArgs, QueryReport, RankArgs, RankReport, SearchArgs, SearchReport, SeriesMove,
     SeriesSummary, TemplateRow,
 };
@@ -477,6 +477,7 @@ pub(crate) fn template_digest(selected: &[&LogLine], split: i64) -> ToolOutput {
         first: i64,
         last: i64,
         sample: String,
+        per_minute: std::collections::HashMap<i64, u32>,
     }
     // Each service and level is clustered on its own, so templates never mix them.
     let mut streams: BTreeMap<(&str, &str), Vec<&LogLine>> = BTreeMap::new();
@@ -514,6 +515,7 @@ pub(crate) fn template_digest(selected: &[&LogLine], split: i64) -> ToolOutput {
             }
             g.first = g.first.min(ts);
             g.last = g.last.max(ts);
+            *g.per_minute.entry(ts.div_euclid(60) * 60).or_default() += 1;
         }
     }
     // Rates, not counts: the windows before and after the split differ in length.
@@ -523,6 +525,7 @@ pub(crate) fn template_digest(selected: &[&LogLine], split: i64) -> ToolOutput {
         .fold((split, split), |(lo, hi), t| (lo.min(t), hi.max(t)));
     let before_minutes = ((split - first_ts).max(60)) as f64 / 60.0;
     let after_minutes = ((last_ts - split).max(60)) as f64 / 60.0;
+    let window_minutes = (last_ts.div_euclid(60) - first_ts.div_euclid(60) + 1) as usize;
     let mut rows: Vec<((bool, bool), u64, TemplateRow)> = groups
         .into_iter()
         .map(|((svc, level, _), (template, g))| {
@@ -544,6 +547,12 @@ pub(crate) fn template_digest(selected: &[&LogLine], split: i64) -> ToolOutput {
                 rate_jump: jump.map(|j| round(j, 1)),
                 first_seen: iso(g.first),
                 last_seen: iso(g.last),
+                burst: templates::burst(&g.per_minute, window_minutes).map(|b| BurstRow {
+                    minute: iso(b.minute),
+                    count: b.count,
+                    median_per_minute: b.median_per_minute,
+                    since_split: b.minute >= split - 60,
+                }),
                 sample: g.sample,
             };
             ((new, surged), g.after, row)
@@ -706,5 +715,37 @@ mod tests {
         assert_eq!(row("api")["new"], true);
         assert_eq!(row("batch")["surged"], false);
         assert!(out.digest.contains("1 new and 1 surged"), "{}", out.digest);
+    }
+
+    #[test]
+    fn a_flurry_at_the_onset_is_a_burst_even_when_the_rate_after_is_ordinary() {
+        let at = |second: i64| LogLine {
+            ts: chrono::DateTime::from_timestamp(second, 0).unwrap(),
+            level: "ERROR".into(),
+            service: "api".into(),
+            message: "connection reset by peer".into(),
+        };
+        // Two a minute for an hour, then 40 in the onset minute, then two a minute again.
+        let mut lines: Vec<LogLine> = (0..120).map(|i| at(i * 30)).collect();
+        lines.extend((0..40).map(|i| at(3600 + i)));
+        lines.extend((0..40).map(|i| at(3660 + i * 30)));
+        lines.sort_by_key(|l| l.ts);
+        let refs: Vec<&LogLine> = lines.iter().collect();
+        let out = template_digest(&refs, 3600);
+        let report: LogsReport = serde_json::from_str(&out.text).unwrap();
+        let row = &report.templates[0];
+        let burst = row
+            .burst
+            .as_ref()
+            .expect("40 lines in a minute of two is a burst");
+        assert_eq!((burst.count, burst.median_per_minute), (40, 2));
+        assert!(burst.since_split);
+        assert!(!row.new);
+        let quiet = template_digest(&refs[..120], 3600);
+        let report: LogsReport = serde_json::from_str(&quiet.text).unwrap();
+        assert!(
+            report.templates[0].burst.is_none(),
+            "a steady rate has no burst"
+        );
     }
 }

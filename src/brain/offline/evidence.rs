@@ -255,9 +255,10 @@ fn narrate_logs(logs: &[Template], p: &mut Plan) {
 }
 
 /// Words for the knowledge search from what the data shows, not from hypotheses: the
-/// metric names of the strongest shifts (`p99_ms` → `p99`) and the words of the error
-/// templates that are new or surged, so a past incident that saw the same errors is
-/// found even when nobody guessed its cause.
+/// metric names of the strongest shifts (`p99_ms` → `p99`), the words of the error
+/// templates that are new or surged, and the kinds of the changes made to services that
+/// moved in the half hour before the onset (`flag`, `migration`), so a past incident
+/// that saw the same errors is found even when nobody guessed its cause.
 fn evidence_terms(f: &Findings) -> Vec<String> {
     let mut terms = Vec::new();
     if let Some((_, ranking)) = &f.ranking {
@@ -290,6 +291,19 @@ fn evidence_terms(f: &Findings) -> Vec<String> {
                 .map(str::to_lowercase)
                 .take(4),
         );
+    }
+    if let (Some((_, ranking)), Some((_, changes))) = (&f.ranking, &f.changes) {
+        let onset = super::seconds(&ranking.onset);
+        let moved = |service: &str| ranking.changed.iter().any(|s| s.service == service);
+        for change in changes {
+            let at = super::seconds(&change.time);
+            if (onset - 1800..=onset).contains(&at)
+                && moved(&change.service)
+                && !terms.contains(&change.kind)
+            {
+                terms.push(change.kind.to_lowercase());
+            }
+        }
     }
     if terms.is_empty() {
         terms.extend(["latency".to_string(), "timeout".to_string()]);

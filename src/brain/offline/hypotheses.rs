@@ -8,7 +8,7 @@
 //! and evidence. [`Board::leading`] picks the one the tests follow.
 
 use super::Plan;
-use super::evidence::Findings;
+use super::evidence::{Change, Findings};
 use super::{hhmmss, seconds, services_mentioned, short_number, z_text};
 use crate::analysis::rank::CHANGED;
 use crate::brain::{BrainContext, UPDATE_HYPOTHESES};
@@ -82,6 +82,104 @@ pub(super) fn kind_of(h: &Hypothesis, ctx: &BrainContext) -> (Kind, Option<Strin
     }
 }
 
+/// How much one kind of evidence can say on its own about a hypothesis (its weight in
+/// [`combine`]). A metric that moved is necessary but every bystander has one; timing
+/// right before the onset is strong but coincidences happen; new error lines and held
+/// sessions show the mechanism; a past incident only says it happened before.
+const MOVED: f64 = 0.45;
+const TIMING: f64 = 0.35;
+const LOGGED: f64 = 0.3;
+const HELD: f64 = 0.4;
+const RECALLED: f64 = 0.25;
+
+/// One piece of evidence for a hypothesis: the call that shows it, its weight and how
+/// strong it is here (0–1).
+struct Support {
+    call: String,
+    weight: f64,
+    strength: f64,
+}
+
+impl Support {
+    fn new(call: &str, weight: f64, strength: f64) -> Support {
+        Support {
+            call: call.to_string(),
+            weight,
+            strength: strength.clamp(0.0, 1.0),
+        }
+    }
+}
+
+/// Independent evidence combined by noisy-OR: each piece leaves a chance that it
+/// misleads, 1 − weight·strength, and the confidence is what is left when all of them
+/// would have to mislead at once. Each counts as strongly as it is, never as a flat
+/// bonus; the result stays below 1 and grows with every independent piece.
+fn combine(supports: &[Support]) -> f32 {
+    let misleading: f64 = supports
+        .iter()
+        .map(|s| 1.0 - s.weight * s.strength)
+        .product();
+    (((1.0 - misleading) * 100.0).round() / 100.0) as f32
+}
+
+/// The calls a hypothesis cites, once each, in the order of its supports.
+fn cited(supports: &[Support]) -> Vec<String> {
+    let mut calls: Vec<String> = Vec::new();
+    for s in supports {
+        if !calls.contains(&s.call) {
+            calls.push(s.call.clone());
+        }
+    }
+    calls
+}
+
+/// A shift's strength: logarithmic in |z|, so z 1000 and beyond (a flat baseline) count
+/// the same and a faint z 4 counts a little.
+fn shift_strength(z: f64) -> f64 {
+    ((1.0 + z.abs()).ln() / 1001f64.ln()).min(1.0)
+}
+
+/// `amount` as a strength that grows quickly at first and reaches 1 at `full`.
+fn saturating(amount: f64, full: f64) -> f64 {
+    ((1.0 + amount.max(0.0)).ln() / (1.0 + full).ln()).min(1.0)
+}
+
+/// Supported once the evidence makes it more likely than not.
+fn status_of(confidence: f32) -> HypothesisStatus {
+    if confidence >= 0.5 {
+        HypothesisStatus::Supported
+    } else {
+        HypothesisStatus::Open
+    }
+}
+
+/// When a change was last taking effect, as seen from the onset: a change that was still
+/// running at the onset (a rollout, a migration with an `end` after it) counts as at the
+/// onset; one that finished before it counts from when it finished; one without an end
+/// from when it was made.
+fn in_effect_at(change: &Change, onset: i64) -> i64 {
+    let start = seconds(&change.time);
+    match change.end.as_deref().map(seconds) {
+        Some(end) if end > start => start.max(end.min(onset)),
+        _ => start,
+    }
+}
+
+/// A change in words: its detail, and the old and new value and who made it when the
+/// source recorded them and the detail does not already say so.
+fn described(change: &Change) -> String {
+    let mut text = change.detail.clone();
+    if let (Some(old), Some(new)) = (&change.old, &change.new)
+        && !(text.contains(old.as_str()) && text.contains(new.as_str()))
+    {
+        text.push_str(&format!(" ({old} → {new})"));
+    }
+    if let Some(by) = change.by.as_ref().filter(|by| !text.contains(by.as_str())) {
+        text.push_str(&format!(" by {by}"));
+    }
+    text
+}
+
 /// The hypotheses the data supports now, keyed, before human edits are applied.
 pub(super) fn from_data(
     f: &Findings,
@@ -98,12 +196,15 @@ pub(super) fn from_data(
             .iter()
             .find(|s| s.service == service && s.score.abs() >= CHANGED)
     };
-    let new_noise = |service: &str| {
+    // The service logs errors or warnings it never logged before the onset.
+    let new_errors = |service: &str| {
         f.logs.iter().find_map(|(id, _, templates)| {
-            templates
+            let lines: u64 = templates
                 .iter()
-                .any(|t| t.service == service && t.new && t.after > 0 && t.level != "INFO")
-                .then(|| id.clone())
+                .filter(|t| t.service == service && t.new && t.level != "INFO")
+                .map(|t| t.after)
+                .sum();
+            (lines > 0).then(|| Support::new(id, LOGGED, saturating(lines as f64, 100.0)))
         })
     };
     let idle_by = |service: &str| {
@@ -112,24 +213,28 @@ pub(super) fn from_data(
             .find(|i| i.application == service || i.application.starts_with(&format!("{service}-")))
             .filter(|i| i.sessions >= 10)
     };
+    // A past incident of this service with a deploy behind it, as strong as its match.
     let past = |service: &str| {
         f.knowledge.as_ref().and_then(|(id, hits)| {
             hits.iter()
-                .any(|h| {
+                .filter(|h| {
                     h.doc.kind == "incident"
                         && h.doc.title.contains(service)
                         && h.doc.tags.iter().any(|t| t == "deploy")
                 })
-                .then(|| id.clone())
+                .map(|h| h.score)
+                .max_by(f32::total_cmp)
+                .map(|score| Support::new(id, RECALLED, saturating(score as f64, 10.0)))
         })
     };
     let mut out = Vec::new();
     if let Some((events_id, changes)) = &f.changes {
         for change in changes.iter() {
-            let at = seconds(&change.time);
+            let at = in_effect_at(change, onset);
             if !(onset - 1800..=onset + 60).contains(&at) {
                 continue;
             }
+            let what = described(change);
             let service = change.service.as_str();
             // Event kinds are open (flag, job, migration, scale, certificate, …): any
             // change on a service that moved is a suspect. Deploys and config changes are
@@ -138,7 +243,7 @@ pub(super) fn from_data(
             if !revertible && top_of(service).is_none() {
                 continue;
             }
-            let mut evidence = vec![rank_id.clone(), events_id.clone()];
+            let evidence = vec![rank_id.clone(), events_id.clone()];
             // Something below this service in the call graph moved far more: the change
             // is a bystander and the cause lies below (a slow database explains a
             // deployed caller's wobble; a bad deploy that floods a database still leads,
@@ -152,14 +257,14 @@ pub(super) fn from_data(
                     .filter(|s| depends_on(&graph, service, &s.service))
                     .find(|s| (1.0 + s.score.abs()).ln() >= 2.0 * own)
             });
-            let (statement, status, confidence) = match top_of(service) {
+            let (statement, status, confidence, evidence) = match top_of(service) {
                 Some(top) if dwarfed_by.is_some() => {
                     let below = dwarfed_by.expect("checked");
                     (
                         format!(
                             "{service} {} {} at {} is unlikely: {service} barely moved ({} {}) while {}, below it, moved far more ({} {})",
                             change.kind,
-                            change.detail,
+                            what,
                             hhmmss(&change.time),
                             top.series,
                             z_text(top.score),
@@ -169,42 +274,43 @@ pub(super) fn from_data(
                         ),
                         HypothesisStatus::Refuted,
                         0.1,
+                        evidence.clone(),
                     )
                 }
                 None => (
                     format!(
                         "{service} {} {} at {} is unrelated: {service}'s metrics did not move at the onset",
                         change.kind,
-                        change.detail,
+                        what,
                         hhmmss(&change.time)
                     ),
                     HypothesisStatus::Refuted,
                     0.05,
+                    evidence.clone(),
                 ),
                 Some(top) => {
-                    // Confidence grows with how strongly the service moved (log scale:
-                    // z 1000 and beyond count the same) and how close to the onset the
-                    // change was (nothing after 30 minutes).
-                    let strength = ((1.0 + top.score.abs()).ln() / 1001f64.ln()).min(1.0) as f32;
-                    let recency = (1.0 - (onset - at).max(0) as f32 / 1800.0).clamp(0.0, 1.0);
-                    let mut c: f32 = 0.3 + 0.2 * strength + 0.2 * recency;
-                    // Each independent kind of evidence (new errors, held sessions, a
-                    // matching past incident) adds the same weight.
-                    let extras = [
-                        new_noise(service),
-                        idle_by(service).map(|i| i.call.clone()),
+                    // How strongly the service moved (log scale: z 1000 and beyond count
+                    // the same), how close to the onset the change was (nothing after
+                    // 30 minutes), and what else shows it, each as strong as it is.
+                    let recency = 1.0 - (onset - at).max(0) as f64 / 1800.0;
+                    let supports: Vec<Support> = [
+                        Some(Support::new(rank_id, MOVED, shift_strength(top.score))),
+                        Some(Support::new(events_id, TIMING, recency)),
+                        new_errors(service),
+                        idle_by(service).map(|i| {
+                            Support::new(&i.call, HELD, saturating(i.sessions as f64, 20.0))
+                        }),
                         past(service),
-                    ];
-                    for id in extras.into_iter().flatten() {
-                        c += 0.1;
-                        if !evidence.contains(&id) {
-                            evidence.push(id);
-                        }
-                    }
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                    let c = combine(&supports);
+                    let evidence = cited(&supports);
                     let mut statement = format!(
                         "{service} {} {} at {} ({}s before the onset) caused the regression: {} {} → {}",
                         change.kind,
-                        change.detail,
+                        what,
                         hhmmss(&change.time),
                         onset - at,
                         top.series,
@@ -217,12 +323,7 @@ pub(super) fn from_data(
                             idle.sessions
                         ));
                     }
-                    let status = if c >= 0.5 {
-                        HypothesisStatus::Supported
-                    } else {
-                        HypothesisStatus::Open
-                    };
-                    (statement, status, c.min(0.95))
+                    (statement, status_of(c), c.min(0.95), evidence)
                 }
             };
             // One hypothesis per change: a config change and a deploy of one service are
@@ -252,14 +353,7 @@ pub(super) fn from_data(
         }) else {
             continue;
         };
-        let mut evidence = vec![rank_id.clone()];
-        let mut c: f32 = 0.3;
-        let waiting = f.logs.iter().find_map(|(id, _, templates)| {
-            templates
-                .iter()
-                .any(|t| t.new && t.template.contains("connection") && t.service != *name)
-                .then(|| id.clone())
-        });
+        let mut supports = vec![Support::new(rank_id, MOVED, shift_strength(top.score))];
         let mut statement = format!(
             "{name} is saturated: {} {} → {} ({})",
             top.series,
@@ -267,11 +361,21 @@ pub(super) fn from_data(
             short_number(top.after),
             z_text(top.score)
         );
-        // The mechanism is said only when a log line shows it.
-        if let Some(id) = waiting {
-            c += 0.1;
-            evidence.push(id);
-            statement.push_str("; callers log timeouts waiting for a connection");
+        // The mechanism is said only as a log line shows it: callers' new lines about
+        // connections, quoted.
+        let waiting = f.logs.iter().find_map(|(id, _, templates)| {
+            templates
+                .iter()
+                .filter(|t| t.new && t.template.contains("connection") && t.service != *name)
+                .max_by_key(|t| t.after)
+                .map(|t| (id, t))
+        });
+        if let Some((id, t)) = waiting {
+            supports.push(Support::new(id, LOGGED, saturating(t.after as f64, 100.0)));
+            statement.push_str(&format!(
+                "; {} logs \"{}\" since the onset (×{})",
+                t.service, t.template, t.after
+            ));
         }
         if let Some(idle) = f
             .idle_now()
@@ -279,22 +383,19 @@ pub(super) fn from_data(
             .max_by_key(|i| i.sessions)
             .filter(|i| i.sessions >= 10)
         {
-            c += 0.25;
-            evidence.push(idle.call.clone());
+            let held = saturating(idle.sessions as f64, 20.0);
+            supports.push(Support::new(&idle.call, HELD, held));
             statement.push_str(&format!(
                 "; {} sessions are held idle in transaction by {}",
                 idle.sessions, idle.application
             ));
         }
-        let status = if c >= 0.5 {
-            HypothesisStatus::Supported
-        } else {
-            HypothesisStatus::Open
-        };
+        let c = combine(&supports);
+        let (status, evidence) = (status_of(c), cited(&supports));
         let key = format!("saturation:{name}");
         out.push((
             key.clone(),
-            hyp(key, statement, status, c, evidence),
+            hyp(key, statement, status, c.min(0.95), evidence),
             Kind::Resource,
             name.clone(),
         ));
@@ -618,4 +719,92 @@ pub(super) fn examine_what_humans_named(
     }
     board.record(p);
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn support(weight: f64, strength: f64) -> Support {
+        Support::new("c1", weight, strength)
+    }
+
+    #[test]
+    fn evidence_counts_as_strongly_as_it_is() {
+        let strong = combine(&[support(MOVED, 1.0), support(TIMING, 1.0)]);
+        let faint = combine(&[support(MOVED, 0.2), support(TIMING, 1.0)]);
+        assert!(strong > faint, "{strong} vs {faint}");
+        // Another independent piece always raises it, by its own strength.
+        let more = combine(&[
+            support(MOVED, 1.0),
+            support(TIMING, 1.0),
+            support(LOGGED, 0.5),
+        ]);
+        let much_more = combine(&[
+            support(MOVED, 1.0),
+            support(TIMING, 1.0),
+            support(LOGGED, 1.0),
+        ]);
+        assert!(strong < more && more < much_more);
+        // Never past 1, and nothing from nothing.
+        let all = [MOVED, TIMING, LOGGED, HELD, RECALLED].map(|w| support(w, 1.0));
+        assert!(combine(&all) < 1.0);
+        assert_eq!(combine(&[]), 0.0);
+        assert_eq!(combine(&[support(LOGGED, 0.0)]), 0.0);
+    }
+
+    #[test]
+    fn strengths_are_logarithmic_and_bounded() {
+        assert!(shift_strength(4.0) < 0.3);
+        assert_eq!(shift_strength(2.9e9), 1.0);
+        assert_eq!(shift_strength(-2.9e9), 1.0);
+        assert!(saturating(1.0, 100.0) < saturating(10.0, 100.0));
+        assert_eq!(saturating(500.0, 100.0), 1.0);
+        assert_eq!(saturating(-3.0, 100.0), 0.0);
+    }
+
+    fn change(time: &str, end: Option<&str>) -> Change {
+        Change {
+            time: time.into(),
+            kind: "migration".into(),
+            service: "db".into(),
+            detail: "add index on orders".into(),
+            old: Some("v41".into()),
+            new: Some("v42".into()),
+            by: Some("ci".into()),
+            end: end.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn a_change_counts_from_when_it_last_took_effect_and_says_what_changed() {
+        let onset = seconds("2026-01-01T01:00:00Z");
+        let made = change("2026-01-01T00:10:00Z", None);
+        assert_eq!(in_effect_at(&made, onset), seconds("2026-01-01T00:10:00Z"));
+        let finished = change("2026-01-01T00:10:00Z", Some("2026-01-01T00:55:00Z"));
+        assert_eq!(
+            in_effect_at(&finished, onset),
+            seconds("2026-01-01T00:55:00Z")
+        );
+        let running = change("2026-01-01T00:10:00Z", Some("2026-01-01T01:30:00Z"));
+        assert_eq!(in_effect_at(&running, onset), onset);
+        assert_eq!(described(&made), "add index on orders (v41 → v42) by ci");
+        let said = Change {
+            detail: "v41 -> v42 by ci".into(),
+            ..made
+        };
+        assert_eq!(described(&said), "v41 -> v42 by ci");
+    }
+
+    #[test]
+    fn a_call_is_cited_once() {
+        let supports = [
+            Support::new("c1", MOVED, 1.0),
+            Support::new("c3", LOGGED, 1.0),
+            Support::new("c1", TIMING, 1.0),
+        ];
+        assert_eq!(cited(&supports), ["c1", "c3"]);
+        assert_eq!(status_of(0.5), HypothesisStatus::Supported);
+        assert_eq!(status_of(0.49), HypothesisStatus::Open);
+    }
 }

@@ -59,14 +59,16 @@ impl Suspect {
     }
 }
 
-/// A log template that is an error or warning and appeared or surged since the onset.
+/// A log template that is an error or warning and appeared, surged, or burst since the
+/// onset.
 pub fn surging(t: &Template) -> bool {
     let level = t.level.to_ascii_uppercase();
     let serious = !matches!(
         level.as_str(),
         "INFO" | "DEBUG" | "TRACE" | "LOG" | "NOTICE"
     );
-    serious && t.after > 0 && (t.new || t.surged || t.after >= 4 * (t.before + 1))
+    let burst = t.burst.as_ref().is_some_and(|b| b.since_split);
+    serious && t.after > 0 && (t.new || t.surged || burst || t.after >= 4 * (t.before + 1))
 }
 
 /// A remote host the suspect's new errors name that is none of the known services (an
@@ -196,6 +198,7 @@ mod tests {
             rate_jump: None,
             first_seen: "2026-01-01T00:00:00Z".into(),
             last_seen: "2026-01-01T00:10:00Z".into(),
+            burst: None,
             sample: text.into(),
         }
     }
