@@ -74,7 +74,7 @@ pub enum HistoryItem {
     },
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct BrainContext {
     pub incident: IncidentBrief,
     pub tools: Vec<ToolSpec>,

@@ -48,15 +48,11 @@ pub(super) fn held(f: &Findings) -> Option<&Denial> {
     })
 }
 
-/// Fill `{service}`, `{db}`, `{namespace}`; None when something can't be bound.
-pub(super) fn bind(
-    text: &str,
-    lead: &Candidate,
-    ctx: &BrainContext,
-    f: &Findings,
-) -> Option<String> {
-    let db = database(ctx);
-    let service = match lead.kind {
+/// The service a step's `{service}` means for a hypothesis: for a saturated resource,
+/// the application holding the most sessions in it (`payments-7f9c` → `payments`), else
+/// what the hypothesis is about.
+fn bound_service(lead: &Candidate, f: &Findings) -> Option<String> {
+    match lead.kind {
         Kind::Resource => f
             .idle_now()
             .into_iter()
@@ -70,7 +66,18 @@ pub(super) fn bind(
             })
             .or_else(|| lead.service.clone()),
         _ => lead.service.clone(),
-    };
+    }
+}
+
+/// Fill `{service}`, `{db}`, `{namespace}`; None when something can't be bound.
+pub(super) fn bind(
+    text: &str,
+    lead: &Candidate,
+    ctx: &BrainContext,
+    f: &Findings,
+) -> Option<String> {
+    let db = database(ctx);
+    let service = bound_service(lead, f);
     let mut out = text.replace("{namespace}", &ctx.incident.namespace);
     for (name, value) in [("{service}", service), ("{db}", db)] {
         if out.contains(name) {
@@ -89,6 +96,9 @@ pub(super) fn step_call(
     f: &Findings,
 ) -> Option<BoundStep> {
     let body = bind(&step.body, lead, ctx, f)?;
+    if !only_names(&body, lead, ctx, f) {
+        return None;
+    }
     let command = normalize(&body);
     match step.tool.as_str() {
         PSQL => {
@@ -107,6 +117,16 @@ pub(super) fn step_call(
         }),
         _ => None,
     }
+}
+
+/// Whether a bound step acts only on what the hypothesis is about: a runbook written for
+/// one service (`kubectl rollout undo deployment/playback-api`) does not test, or
+/// mitigate, a hypothesis about another.
+fn only_names(body: &str, lead: &Candidate, ctx: &BrainContext, f: &Findings) -> bool {
+    let allowed = [lead.service.clone(), bound_service(lead, f), database(ctx)];
+    super::services_named(body, ctx)
+        .into_iter()
+        .all(|(_, name)| allowed.iter().flatten().any(|a| a == name))
 }
 
 /// How strongly a denial reason asks for this mitigation instead.
@@ -202,10 +222,17 @@ pub(super) fn mitigate(
     let mut options: Vec<(usize, bool, BoundStep)> = Vec::new();
     for (_, step) in mitigations() {
         let fits_lead = lead.kind.fits(step);
+        // A step written for another kind of cause binds to a hypothesis of that kind;
+        // a rollback (`for=deploy`) only ever to a deploy or config change, never to a
+        // service that had none.
         let binder = if fits_lead {
             lead.clone()
         } else {
-            other_kind(&board.candidates, step).unwrap_or_else(|| lead.clone())
+            match other_kind(&board.candidates, step) {
+                Some(other) => other,
+                None if step.fits == "deploy" => continue,
+                None => lead.clone(),
+            }
         };
         let Some(bound) = step_call(step, &binder, ctx, f) else {
             continue;
@@ -347,4 +374,76 @@ pub(super) fn mitigation_applied(ctx: &BrainContext, f: &Findings) -> Option<Mit
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::brain::IncidentBrief;
+    use crate::event::{Author, Hypothesis};
+
+    fn context() -> BrainContext {
+        let services = [
+            ("gateway", "app"),
+            ("playback-api", "app"),
+            ("coredns", "dns"),
+        ];
+        BrainContext {
+            incident: IncidentBrief {
+                namespace: "music".into(),
+                services: services
+                    .iter()
+                    .map(|(n, k)| (n.to_string(), k.to_string()))
+                    .collect(),
+                ..IncidentBrief::default()
+            },
+            ..BrainContext::default()
+        }
+    }
+
+    fn about(service: &str) -> Candidate {
+        Candidate {
+            hypothesis: Hypothesis {
+                id: "H1".into(),
+                statement: format!("{service} config change"),
+                status: HypothesisStatus::Supported,
+                confidence: 0.8,
+                evidence: Vec::new(),
+                key: Some(format!("deploy:{service}#config@t")),
+                author: Author::Brain,
+                pinned: false,
+            },
+            kind: Kind::Deploy,
+            service: Some(service.into()),
+        }
+    }
+
+    fn step(body: &str) -> Step {
+        Step {
+            tool: "kubectl".into(),
+            phase: "mitigate".into(),
+            fits: "deploy".into(),
+            body: body.into(),
+            target: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_step_written_for_another_service_is_not_bound_to_this_one() {
+        let (ctx, f) = (context(), Findings::default());
+        let generic = step("kubectl rollout undo deployment/{service} -n {namespace}");
+        let bound = step_call(&generic, &about("coredns"), &ctx, &f).unwrap();
+        assert_eq!(
+            bound.command,
+            "kubectl rollout undo deployment/coredns -n music"
+        );
+        let named = step("kubectl rollout undo deployment/playback-api -n {namespace}");
+        assert!(step_call(&named, &about("coredns"), &ctx, &f).is_none());
+        let own = step_call(&named, &about("playback-api"), &ctx, &f).unwrap();
+        assert_eq!(own.tool, KUBECTL);
+        assert_eq!(
+            own.args["command"],
+            "kubectl rollout undo deployment/playback-api -n music"
+        );
+    }
 }

@@ -6,8 +6,8 @@
 
 use super::checks::{MIN_RUNBOOK_SCORE, MITIGATION_CONFIDENCE, Mitigation};
 use super::evidence::{Change, Denial, Findings};
-use super::hypotheses::{Board, Candidate, call_graph};
-use super::{Plan, hhmmss, seconds, short_number, suspects, z_text};
+use super::hypotheses::{Board, Candidate, call_graph, is_suspect};
+use super::{Plan, hhmmss, seconds, suspects};
 use crate::brain::{BrainContext, CONCLUDE};
 use crate::event::{Author, CallOutcome, HypothesisStatus};
 use crate::protocol::board::ConcludeArgs;
@@ -17,7 +17,19 @@ use std::collections::BTreeSet;
 /// No hypothesis stands: conclude from the evidence alone, or say nothing is left.
 pub(super) fn without_a_lead(ctx: &BrainContext, f: &Findings, board: &Board, p: &mut Plan) {
     board.record(p);
-    let ranked = suspects::suspects(f, &call_graph(ctx));
+    // A suspect the engineer refuted stays refuted.
+    let refuted = |service: &str| {
+        board.candidates.iter().any(|c| {
+            is_suspect(&c.hypothesis)
+                && c.service.as_deref() == Some(service)
+                && c.hypothesis.status == HypothesisStatus::Refuted
+        })
+    };
+    let ranked: Vec<suspects::Suspect> =
+        suspects::suspects(f, &call_graph(ctx), super::alerting_service(ctx))
+            .into_iter()
+            .filter(|s| !refuted(&s.service))
+            .collect();
     if ranked.is_empty() {
         p.think("Every hypothesis on the board is refuted, and the data offers no other suspect.");
         conclude_inconclusive(ctx, f, p);
@@ -86,14 +98,14 @@ pub(super) fn conclude(
             ));
         }
         // Where the change's effect landed: an anomalous service it depends on.
-        let downstream = suspects::suspects(f, calls)
+        let downstream = suspects::suspects(f, calls, None)
             .into_iter()
             .find(|s| &s.service != service && s.callers.contains(service));
         if let Some(hit) = downstream {
             root_cause.push_str(&format!(
                 ". Downstream, {}: {}",
                 hit.service,
-                evidence_text(&hit)
+                suspects::evidence_text(&hit)
             ));
         }
     }
@@ -171,33 +183,6 @@ pub(super) fn conclude(
     );
 }
 
-/// One line per piece of evidence a suspect has: its strongest series and its surging
-/// log templates.
-fn evidence_text(suspect: &suspects::Suspect) -> String {
-    let mut parts: Vec<String> = suspect
-        .shifts
-        .iter()
-        .take(3)
-        .map(|s| {
-            format!(
-                "{} {} → {} ({})",
-                s.series,
-                short_number(s.before),
-                short_number(s.after),
-                z_text(s.score)
-            )
-        })
-        .collect();
-    parts.extend(
-        suspect
-            .templates
-            .iter()
-            .take(2)
-            .map(|t| format!("new since the onset: \"{}\" ×{}", t.template, t.after)),
-    );
-    parts.join("; ")
-}
-
 /// Change events of any kind in the 30 minutes before the onset on the suspect or on one
 /// of its anomalous callers, nearest first (a migration Job of a caller locks a database).
 fn recent_changes(f: &Findings, suspect: &suspects::Suspect) -> Vec<String> {
@@ -248,12 +233,12 @@ fn conclude_from_evidence(
         Some(host) => format!(
             "{host}, an external dependency of {}, is the most likely cause: {}",
             top.service,
-            evidence_text(top)
+            suspects::evidence_text(top)
         ),
         None => format!(
             "{}{what} is the most likely cause: {}",
             top.service,
-            evidence_text(top)
+            suspects::evidence_text(top)
         ),
     };
     if !top.callers.is_empty() {
@@ -289,7 +274,7 @@ fn conclude_from_evidence(
         let others: Vec<String> = ranked[1..]
             .iter()
             .take(2)
-            .map(|s| format!("{} ({})", s.service, evidence_text(s)))
+            .map(|s| format!("{} ({})", s.service, suspects::evidence_text(s)))
             .collect();
         root_cause.push_str(&format!(
             ". Inconclusive: the evidence does not single it out; next suspects: {}",

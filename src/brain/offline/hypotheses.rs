@@ -9,6 +9,7 @@
 
 use super::Plan;
 use super::evidence::{Change, Findings};
+use super::suspects;
 use super::{hhmmss, seconds, services_mentioned, short_number, z_text};
 use crate::analysis::rank::CHANGED;
 use crate::brain::{BrainContext, UPDATE_HYPOTHESES};
@@ -51,7 +52,7 @@ pub(super) fn kind_of(h: &Hypothesis, ctx: &BrainContext) -> (Kind, Option<Strin
         let service = rest.split_once('#').map_or(rest, |(service, _)| service);
         let kind = match prefix {
             "deploy" => Kind::Deploy,
-            "change" => Kind::Other,
+            "change" | "suspect" => Kind::Other,
             _ => Kind::Resource,
         };
         return (kind, Some(service.to_string()));
@@ -91,6 +92,8 @@ const TIMING: f64 = 0.35;
 const LOGGED: f64 = 0.3;
 const HELD: f64 = 0.4;
 const RECALLED: f64 = 0.25;
+/// Explaining anomalous callers through the call graph.
+const EXPLAINS: f64 = 0.3;
 
 /// One piece of evidence for a hypothesis: the call that shows it, its weight and how
 /// strong it is here (0–1).
@@ -400,7 +403,92 @@ pub(super) fn from_data(
             name.clone(),
         ));
     }
+    out.extend(from_suspects(f, ctx, &out));
     out
+}
+
+/// How many of the evidence's suspects go on the board.
+const SUSPECTS_ON_THE_BOARD: usize = 3;
+
+/// The services the evidence points at (see [`suspects`]) that no standing hypothesis is
+/// about yet, as hypotheses of their own: the engineer sees them, and can pin, confirm
+/// or refute them. Their confidence is their own evidence — how far the service moved,
+/// what it logs since the onset, how many anomalous callers it explains — combined like
+/// any other.
+fn from_suspects(
+    f: &Findings,
+    ctx: &BrainContext,
+    standing: &[(String, Hypothesis, Kind, String)],
+) -> Vec<(String, Hypothesis, Kind, String)> {
+    let Some((rank_id, _)) = &f.ranking else {
+        return Vec::new();
+    };
+    let covered = |service: &str| {
+        standing
+            .iter()
+            .any(|(_, h, _, s)| s == service && h.status != HypothesisStatus::Refuted)
+    };
+    let logs_id = f.logs.first().map(|(id, _, _)| id.as_str());
+    let ranked = suspects::suspects(f, &call_graph(ctx), super::alerting_service(ctx));
+    ranked
+        .iter()
+        .filter(|s| !covered(&s.service))
+        .take(SUSPECTS_ON_THE_BOARD)
+        .map(|suspect| {
+            let mut supports = Vec::new();
+            if let Some(top) = suspect.shifts.first() {
+                supports.push(Support::new(rank_id, MOVED, shift_strength(top.score)));
+            }
+            let logged: u64 = suspect.templates.iter().map(|t| t.after).sum();
+            if let (Some(id), true) = (logs_id, logged > 0) {
+                supports.push(Support::new(id, LOGGED, saturating(logged as f64, 100.0)));
+            }
+            if !suspect.callers.is_empty() {
+                let explained = saturating(suspect.callers.len() as f64, 3.0);
+                supports.push(Support::new(rank_id, EXPLAINS, explained));
+            }
+            let c = combine(&supports);
+            let service = suspect.service.clone();
+            let key = format!("suspect:{service}");
+            let statement = suspect_statement(suspect);
+            let h = hyp(
+                key.clone(),
+                statement,
+                status_of(c),
+                c.min(0.95),
+                cited(&supports),
+            );
+            (key, h, Kind::Other, service)
+        })
+        .collect()
+}
+
+/// What points at a suspect, in words: its evidence, and the callers it explains.
+fn suspect_statement(suspect: &suspects::Suspect) -> String {
+    let what = match suspect.resource_words().as_slice() {
+        [] => String::new(),
+        words => format!(" ({})", words.join(", ")),
+    };
+    let mut statement = format!(
+        "{}{what} moved at the onset: {}",
+        suspect.service,
+        suspects::evidence_text(suspect)
+    );
+    if !suspect.callers.is_empty() {
+        statement.push_str(&format!(
+            "; it is below {}, which moved too",
+            suspect.callers.join(", ")
+        ));
+    }
+    statement
+}
+
+/// A hypothesis the brain made from the evidence alone (not from a change or a
+/// saturated datastore): shown on the board, but it leads only when the engineer pins or
+/// confirms it — without a change behind it, the conclusion says how far the evidence
+/// goes ([`super::conclusion::without_a_lead`]).
+pub(super) fn is_suspect(h: &Hypothesis) -> bool {
+    h.key.as_deref().is_some_and(|k| k.starts_with("suspect:"))
 }
 
 fn hyp(
@@ -566,9 +654,13 @@ pub(super) fn leading<'a>(
     candidates: &'a [Candidate],
     calls: &[(String, String)],
 ) -> Option<&'a Candidate> {
+    let chosen_by_a_human = |h: &Hypothesis| {
+        h.pinned || (h.author == Author::Human && h.status == HypothesisStatus::Confirmed)
+    };
     let live: Vec<&Candidate> = candidates
         .iter()
         .filter(|c| c.hypothesis.status != HypothesisStatus::Refuted)
+        .filter(|c| !is_suspect(&c.hypothesis) || chosen_by_a_human(&c.hypothesis))
         .collect();
     let is_change = |c: &Candidate| {
         c.hypothesis

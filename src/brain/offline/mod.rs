@@ -190,6 +190,38 @@ pub(super) fn services_mentioned<'a>(text: &str, ctx: &'a BrainContext) -> Vec<&
         .collect()
 }
 
+/// The known services `text` names as whole names (`catalog` is not `catalog-db`),
+/// with where each is first named; where two start at the same place, the longer wins.
+pub(super) fn services_named<'a>(text: &str, ctx: &'a BrainContext) -> Vec<(usize, &'a str)> {
+    let text = text.to_lowercase();
+    let is_name_char = |c: char| c.is_alphanumeric() || c == '-' || c == '_' || c == '.';
+    let mut found: Vec<(usize, std::cmp::Reverse<usize>, &str)> = ctx
+        .incident
+        .services
+        .iter()
+        .map(|(name, _)| name.as_str())
+        .filter_map(|name| {
+            let lower = name.to_lowercase();
+            text.match_indices(&lower)
+                .find(|(at, _)| {
+                    let before = text[..*at].chars().next_back();
+                    let after = text[at + lower.len()..].chars().next();
+                    !before.is_some_and(is_name_char) && !after.is_some_and(is_name_char)
+                })
+                .map(|(at, _)| (at, std::cmp::Reverse(name.len()), name))
+        })
+        .collect();
+    found.sort();
+    found.into_iter().map(|(at, _, name)| (at, name)).collect()
+}
+
+/// The service that paged: the one the alert names first.
+pub(super) fn alerting_service(ctx: &BrainContext) -> Option<&str> {
+    services_named(&ctx.incident.alert, ctx)
+        .first()
+        .map(|(_, name)| *name)
+}
+
 /// A z-score as a person reads it: a shift from a flat baseline is "from a flat line",
 /// not `z +148000000000`.
 pub(super) fn z_text(z: f64) -> String {
@@ -265,4 +297,39 @@ fn concluded_and_nothing_new(ctx: &BrainContext) -> bool {
         | HistoryItem::Denied { .. } => true,
         HistoryItem::Said { .. } | HistoryItem::Concluded { .. } => false,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::brain::IncidentBrief;
+
+    fn context(alert: &str, services: &[&str]) -> BrainContext {
+        BrainContext {
+            incident: IncidentBrief {
+                alert: alert.into(),
+                services: services
+                    .iter()
+                    .map(|s| (s.to_string(), "app".to_string()))
+                    .collect(),
+                ..IncidentBrief::default()
+            },
+            ..BrainContext::default()
+        }
+    }
+
+    #[test]
+    fn the_alerting_service_is_the_first_whole_name_in_the_alert() {
+        let ctx = context(
+            "storefront p99 2.6 s; catalog-db fine",
+            &["catalog", "catalog-db", "storefront"],
+        );
+        assert_eq!(alerting_service(&ctx), Some("storefront"));
+        let ctx = context("catalog-db connections at 100%", &["catalog", "catalog-db"]);
+        assert_eq!(alerting_service(&ctx), Some("catalog-db"));
+        let ctx = context("users cannot log in", &["user"]);
+        assert_eq!(alerting_service(&ctx), None, "`user` is not `users`");
+        let ctx = context("order confirmations delayed", &["api"]);
+        assert_eq!(alerting_service(&ctx), None);
+    }
 }

@@ -9,6 +9,7 @@
 //! say in words what kind of resource moved.
 
 use super::evidence::{Findings, Shift, Template};
+use super::{short_number, z_text};
 use crate::analysis::rank::CHANGED;
 use crate::analysis::topology::{Anomaly, localize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -57,6 +58,33 @@ impl Suspect {
         }
         words
     }
+}
+
+/// One line per piece of evidence a suspect has: its strongest series and its surging
+/// log templates.
+pub fn evidence_text(suspect: &Suspect) -> String {
+    let mut parts: Vec<String> = suspect
+        .shifts
+        .iter()
+        .take(3)
+        .map(|s| {
+            format!(
+                "{} {} → {} ({})",
+                s.series,
+                short_number(s.before),
+                short_number(s.after),
+                z_text(s.score)
+            )
+        })
+        .collect();
+    parts.extend(
+        suspect
+            .templates
+            .iter()
+            .take(2)
+            .map(|t| format!("new since the onset: \"{}\" ×{}", t.template, t.after)),
+    );
+    parts.join("; ")
 }
 
 /// A log template that is an error or warning and appeared, surged, or burst since the
@@ -109,8 +137,9 @@ pub fn external_host(suspect: &Suspect, services: &[(String, String)]) -> Option
     })
 }
 
-/// Suspects, most likely first. `calls` are (caller, callee) edges.
-pub fn suspects(f: &Findings, calls: &[(String, String)]) -> Vec<Suspect> {
+/// Suspects, most likely first. `calls` are (caller, callee) edges; `target` is the
+/// service that paged, when the alert names one: suspects on the paths below it first.
+pub fn suspects(f: &Findings, calls: &[(String, String)], target: Option<&str>) -> Vec<Suspect> {
     let mut shifts: BTreeMap<String, Vec<Shift>> = BTreeMap::new();
     if let Some((_, ranking)) = &f.ranking {
         for shift in ranking.changed.iter().filter(|s| s.score.abs() >= CHANGED) {
@@ -149,7 +178,7 @@ pub fn suspects(f: &Findings, calls: &[(String, String)]) -> Vec<Suspect> {
             (service.clone(), anomaly)
         })
         .collect();
-    let mut out: Vec<Suspect> = localize(&found, calls, None)
+    localize(&found, calls, target)
         .into_iter()
         .map(|candidate| {
             let mut own = shifts.get(&candidate.service).cloned().unwrap_or_default();
@@ -165,9 +194,7 @@ pub fn suspects(f: &Findings, calls: &[(String, String)]) -> Vec<Suspect> {
                 callers: candidate.callers,
             }
         })
-        .collect();
-    out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.service.cmp(&b.service)));
-    out
+        .collect()
 }
 
 #[cfg(test)]
@@ -238,7 +265,7 @@ mod tests {
             vec![template("api", "timeout talking to db", 0, 50)],
         );
         let calls = edges(&[("gateway", "api"), ("api", "db")]);
-        let ranked = suspects(&f, &calls);
+        let ranked = suspects(&f, &calls, None);
         assert_eq!(ranked[0].service, "db");
         assert_eq!(ranked[0].callers, ["api", "gateway"]);
         assert_eq!(
@@ -258,7 +285,7 @@ mod tests {
                 template("batch", "retrying upload", 40, 45),
             ],
         );
-        let ranked = suspects(&f, &[]);
+        let ranked = suspects(&f, &[], None);
         assert_eq!(ranked.len(), 1);
         assert_eq!(ranked[0].service, "cache");
     }
@@ -266,7 +293,7 @@ mod tests {
     #[test]
     fn strength_is_logarithmic_and_ties_go_by_name() {
         let f = findings(vec![shift("a_cpu", 1e9), shift("b_mem", 1e9)], Vec::new());
-        let ranked = suspects(&f, &[]);
+        let ranked = suspects(&f, &[], None);
         assert_eq!(ranked[0].service, "a");
         assert!(ranked[0].score < 25.0, "{}", ranked[0].score);
         assert_eq!(ranked[1].resource_words(), ["memory growth"]);
@@ -280,7 +307,7 @@ mod tests {
             Vec::new(),
         );
         let calls = edges(&[("web", "cart"), ("cart", "cartdb")]);
-        let ranked = suspects(&f, &calls);
+        let ranked = suspects(&f, &calls, None);
         assert_eq!(ranked[0].service, "cart");
         assert_eq!(ranked[0].resource_words(), ["CPU saturation"]);
     }
@@ -296,7 +323,7 @@ mod tests {
                 template("geo", "TLS handshake error: bad certificate", 0, 200),
             ],
         );
-        let ranked = suspects(&f, &edges(&[("planner", "geo")]));
+        let ranked = suspects(&f, &edges(&[("planner", "geo")]), None);
         assert_eq!(ranked[0].service, "geo");
     }
 
