@@ -119,6 +119,50 @@ fn investigate(incident: &Incident, approver: Approver) -> hunch::event::State {
     runtime.block_on(launched.engine.run())
 }
 
+/// Investigate it headless, refuting (as the engineer) every hypothesis whose key starts
+/// with `refute` as soon as it is on the board; the final state.
+fn investigate_refuting(incident: &Incident, refute: &str) -> hunch::event::State {
+    use hunch::event::{EventKind, HypothesisStatus};
+    use hunch::protocol::{Command, HypothesisEdit};
+    let dir = tempfile::tempdir().unwrap();
+    write_bundle(incident, dir.path());
+    let bundle = hunch::bundle::Bundle::load(dir.path()).unwrap();
+    let setup = SessionSetup {
+        source: Source::Bundle(Box::new(bundle)),
+        brain: Box::new(hunch::brain::offline::OfflineBrain::new(Duration::ZERO)),
+        budget: Default::default(),
+        policy: Policy::Ask,
+        approver: Approver::Nobody,
+        exit_when_idle: true,
+        user: "test".into(),
+        redactor: Default::default(),
+    };
+    let launched = launch(setup, &dir.path().join("data")).unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let mut engine = launched.engine;
+        let mut rx = engine.subscribe();
+        let handle = launched.handle.clone();
+        let task = tokio::spawn(engine.run());
+        while let Some(event) = rx.recv().await {
+            if let EventKind::HypothesisUpserted { hypothesis } = &event.kind
+                && hypothesis
+                    .key
+                    .as_deref()
+                    .is_some_and(|k| k.starts_with(refute))
+                && hypothesis.status != HypothesisStatus::Refuted
+            {
+                handle.send(Command::EditHypothesis(HypothesisEdit {
+                    id: Some(hypothesis.id.clone()),
+                    status: Some(HypothesisStatus::Refuted),
+                    ..HypothesisEdit::default()
+                }));
+            }
+        }
+        task.await.unwrap()
+    })
+}
+
 fn conclusion(state: &hunch::event::State) -> String {
     state
         .conclusion
@@ -185,6 +229,65 @@ fn an_expired_certificate_below_everyone_with_no_change_event() {
         !text.contains("notify"),
         "the red-herring deploy is not blamed: {text}"
     );
+}
+
+/// The same incident, with the engineer refuting the evidence's suspect when it appears
+/// on the board: the conclusion follows the board, not the brain's own ranking.
+#[test]
+fn a_suspect_the_engineer_refutes_is_never_concluded() {
+    let incident = Incident {
+        services: &[
+            ("web", "app", &["api"]),
+            ("api", "app", &["geo"]),
+            ("geo", "app", &[]),
+        ],
+        series: vec![
+            Series {
+                name: "web_error_pct",
+                before: 0.0,
+                after: 15.0,
+            },
+            Series {
+                name: "api_error_pct",
+                before: 0.0,
+                after: 40.0,
+            },
+            Series {
+                name: "geo_rps",
+                before: 300.0,
+                after: 20.0,
+            },
+        ],
+        logs: vec![
+            (
+                ONSET_ROW,
+                "ERROR",
+                "api",
+                "call to geo failed: x509: certificate has expired",
+            ),
+            (
+                ONSET_ROW,
+                "ERROR",
+                "geo",
+                "http: TLS handshake error: remote error: bad certificate",
+            ),
+        ],
+        events: vec![],
+        alert: "web 5xx above 10%",
+        nodes: &[],
+    };
+    let untouched = conclusion(&investigate(&incident, Approver::Nobody));
+    assert!(untouched.starts_with("geo"), "{untouched}");
+    let state = investigate_refuting(&incident, "suspect:geo");
+    let geo = state
+        .hypotheses
+        .iter()
+        .find(|h| h.key.as_deref() == Some("suspect:geo"))
+        .expect("the evidence's suspect was on the board");
+    assert_eq!(geo.status, hunch::event::HypothesisStatus::Refuted);
+    let text = conclusion(&state);
+    assert!(!text.starts_with("geo"), "refuted by the engineer: {text}");
+    assert!(!text.is_empty(), "it still concludes");
 }
 
 #[test]
