@@ -90,13 +90,31 @@ pub struct SearchArgs {
     pub kind: Option<DocKind>,
 }
 
+/// The largest |z| a report states: beyond it the baseline had no spread at all (a
+/// series at exactly 0 that starts moving), and the number would only say so absurdly.
+pub const FLAT_BASELINE_Z: f64 = 10_000.0;
+
+/// A robust z as a report states it: capped at [`FLAT_BASELINE_Z`], and whether it was.
+pub fn reported_z(z: f64) -> (f64, bool) {
+    let flat = z.abs() >= FLAT_BASELINE_Z;
+    let shown = if flat {
+        FLAT_BASELINE_Z.copysign(z)
+    } else {
+        (z * 10.0).round() / 10.0
+    };
+    (shown, flat)
+}
+
 /// One series that moved, as `metrics_rank` lists it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SeriesMove {
     pub series: String,
     pub service: String,
-    /// Robust z of the shift (signed); see `analysis::rank`.
+    /// Robust z of the shift (signed); see `analysis::rank`. Capped at ±10000.
     pub score: f64,
+    /// The baseline had no spread (the score is capped): it moved from a flat line.
+    #[serde(default)]
+    pub from_flat_baseline: bool,
     pub before: f64,
     pub after: f64,
     /// When this series itself changed (RFC 3339).
@@ -118,7 +136,10 @@ pub struct RankReport {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SeriesSummary {
     pub series: String,
+    /// Robust z, capped at ±10000 as in [`SeriesMove`].
     pub score: f64,
+    #[serde(default)]
+    pub from_flat_baseline: bool,
     pub before: f64,
     pub after: f64,
     pub min: f64,

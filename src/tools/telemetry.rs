@@ -210,7 +210,8 @@ impl Tool for MetricsRank {
                 .map(|s| SeriesMove {
                     series: s.series.clone(),
                     service: service_of(&s.series).to_string(),
-                    score: round(s.score, 1),
+                    score: digest::reported_z(s.score).0,
+                    from_flat_baseline: digest::reported_z(s.score).1,
                     before: round(s.before, 2),
                     after: round(s.after, 2),
                     changed_at: iso(s.changed_at),
@@ -225,7 +226,7 @@ impl Tool for MetricsRank {
                     .first()
                     .map(|s| {
                         // A shift from a flat baseline has an absurd z; say what it is.
-                        if s.score.abs() >= 10_000.0 {
+                        if digest::reported_z(s.score).1 {
                             format!(" · top {} moved from a flat line", s.series)
                         } else {
                             format!(" · top {} z={:+.1}", s.series, s.score)
@@ -318,7 +319,8 @@ impl Tool for MetricsQuery {
                     let max = finite.iter().copied().fold(f64::NEG_INFINITY, f64::max);
                     SeriesSummary {
                         series: s.series.clone(),
-                        score: round(s.score, 1),
+                        score: digest::reported_z(s.score).0,
+                        from_flat_baseline: digest::reported_z(s.score).1,
                         before: round(s.before, 2),
                         after: round(s.after, 2),
                         min: round(min, 2),
@@ -681,6 +683,13 @@ mod tests {
         let rank = tool("metrics_rank").run(&json!({}), None).await.unwrap();
         let samples = MetricTable::parse(rank.raw.as_deref().unwrap(), "raw").unwrap();
         assert_eq!(samples.columns, all.columns);
+    }
+
+    #[test]
+    fn a_move_from_a_flat_zero_is_reported_capped_and_marked() {
+        assert_eq!(digest::reported_z(2.9e9), (10_000.0, true));
+        assert_eq!(digest::reported_z(-7.2e10), (-10_000.0, true));
+        assert_eq!(digest::reported_z(21.44), (21.4, false));
     }
 
     #[test]

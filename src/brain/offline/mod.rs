@@ -225,7 +225,7 @@ pub(super) fn alerting_service(ctx: &BrainContext) -> Option<&str> {
 /// A z-score as a person reads it: a shift from a flat baseline is "from a flat line",
 /// not `z +148000000000`.
 pub(super) fn z_text(z: f64) -> String {
-    if z.abs() >= 10_000.0 {
+    if z.abs() >= crate::protocol::digest::FLAT_BASELINE_Z {
         "from a flat line".into()
     } else {
         format!("z {z:+.0}")

@@ -210,6 +210,7 @@ mod tests {
             before: 1.0,
             after: 2.0,
             changed_at: "2026-01-01T00:00:00Z".into(),
+            from_flat_baseline: false,
         }
     }
 
