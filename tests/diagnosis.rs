@@ -484,3 +484,110 @@ fn contention_on_a_shared_node_is_blamed_on_the_node() {
     assert!(text.starts_with("node-7"), "{text}");
     assert!(text.contains("search") && text.contains("ranker"), "{text}");
 }
+
+/// A bundle in the format's newer shapes, written by hand: a producer → topic → consumer
+/// path (`produces`/`consumes`), counters (`_total`, and one declared in `[[series]]`)
+/// that reset when the producer's pods restart, a labelled column, and change events
+/// with old/new/by columns. The consumer's batch size is cut just before its topic's
+/// backlog starts to grow; the producer's deploy ten minutes earlier restarted its pods,
+/// which resets its request counter — a drop that is a restart, not a level shift.
+#[test]
+fn a_consumer_falling_behind_its_topic_is_blamed_not_the_producer_that_restarted() {
+    let dir = tempfile::tempdir().unwrap();
+    let incident = format!(
+        "title = \"order e-mails delayed\"\nalert = \"order e-mails delayed: orders topic lag above 10k\"\nfired_at = \"{}\"\nnamespace = \"shop\"\n\n\
+         [[services]]\nname = \"api\"\ncalls = [\"orders-db\"]\nproduces = [\"orders\"]\n\n\
+         [[services]]\nname = \"mailer\"\nconsumes = [\"orders\"]\n\n\
+         [[services]]\nname = \"orders-db\"\nkind = \"postgres\"\n\n\
+         [[series]]\nname = \"mailer_sent\"\nkind = \"counter\"\n",
+        time_of(ONSET_ROW + 4)
+    );
+    std::fs::write(dir.path().join("incident.toml"), incident).unwrap();
+    let deploy_row = ONSET_ROW - 20;
+    let mut csv = String::from(
+        "time,api_requests_total{pod=\"api-1\"},api_p99_ms,mailer_records_consumed_total,mailer_sent,orders_lag,orders-db_connections\n",
+    );
+    let (mut requests, mut consumed, mut sent, mut lag) = (5_000.0, 90_000.0, 80_000.0, 40.0);
+    for row in 0..ROWS {
+        let wobble = ((row * 7919) % 13) as f64 / 13.0 - 0.5;
+        // The producer's pods restart at its deploy: the counter starts again from 0.
+        requests = if row == deploy_row {
+            600.0
+        } else {
+            requests + 1_500.0 + 60.0 * wobble
+        };
+        let consuming = if row >= ONSET_ROW { 150.0 } else { 1_500.0 };
+        consumed += consuming + 40.0 * wobble;
+        sent += consuming * 0.9;
+        lag = if row >= ONSET_ROW {
+            lag + 1_350.0
+        } else {
+            40.0 + 10.0 * wobble
+        };
+        writeln!(
+            csv,
+            "{},{requests},{:.1},{consumed},{sent},{lag},{:.1}",
+            time_of(row),
+            120.0 + 8.0 * wobble,
+            20.0 + 2.0 * wobble
+        )
+        .unwrap();
+    }
+    std::fs::write(dir.path().join("metrics.csv"), csv).unwrap();
+    let events = format!(
+        "time,kind,service,detail,old,new,by,end\n\
+         {},deploy,api,image api:4.2.0,4.1.9,4.2.0,ci,{}\n\
+         {},config,mailer,consumer max.poll.records,500,5,j.doe,\n",
+        time_of(deploy_row - 1),
+        time_of(deploy_row + 1),
+        time_of(ONSET_ROW - 1)
+    );
+    std::fs::write(dir.path().join("events.csv"), events).unwrap();
+    let bundle = hunch::bundle::Bundle::load(dir.path()).unwrap();
+    assert!(
+        bundle
+            .metrics
+            .columns
+            .contains(&"api_requests_per_s{pod=\"api-1\"}".to_string())
+    );
+    assert!(
+        bundle
+            .metrics
+            .columns
+            .contains(&"mailer_sent_per_s".to_string())
+    );
+    let setup = SessionSetup {
+        source: Source::Bundle(Box::new(bundle)),
+        brain: Box::new(hunch::brain::offline::OfflineBrain::new(Duration::ZERO)),
+        budget: Default::default(),
+        policy: Policy::Ask,
+        approver: Approver::Nobody,
+        exit_when_idle: true,
+        user: "test".into(),
+        redactor: Default::default(),
+    };
+    let launched = launch(setup, &dir.path().join("data")).unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let state = runtime.block_on(launched.engine.run());
+    let text = conclusion(&state);
+    assert!(text.starts_with("mailer config"), "{text}");
+    assert!(
+        text.contains("500 → 5") || text.contains("500 -> 5"),
+        "{text}"
+    );
+    let api = state
+        .hypotheses
+        .iter()
+        .find(|h| {
+            h.key
+                .as_deref()
+                .is_some_and(|k| k.starts_with("deploy:api#"))
+        })
+        .expect("the producer's deploy is on the board");
+    assert_eq!(
+        api.status,
+        hunch::event::HypothesisStatus::Refuted,
+        "a counter reset at the restart is not the producer moving: {}",
+        api.statement
+    );
+}

@@ -56,10 +56,10 @@ pub struct ServiceSpec {
     /// named after it (`node-7_cpu_steal_pct`).
     #[serde(default)]
     pub node: Option<String>,
-    /// Topics or queues it writes to and reads from: asynchronous edges. A topic sits
-    /// below both its producers and its consumers in the call graph (a broker or a
-    /// backlog there explains both), and its own series are named after it
-    /// (`order-events_lag`).
+    /// Topics or queues it writes to and reads from: asynchronous edges, producer →
+    /// topic → consumer in the call graph (a consumer that falls behind explains its
+    /// topic's backlog; a topic that takes no writes explains its producers' errors).
+    /// A topic's own series are named after it (`order-events_lag`).
     #[serde(default)]
     pub produces: Vec<String>,
     #[serde(default)]
@@ -107,22 +107,24 @@ pub enum SeriesKind {
 }
 
 impl IncidentSpec {
-    /// The call graph as (caller, callee) edges: declared calls, each service's node
-    /// below it, and the topics it produces to or consumes from.
+    /// The call graph as (caller, callee) edges, read "the caller's symptoms may come
+    /// from the callee": declared calls, each service's node below it, and the
+    /// asynchronous path producer → topic → consumer (a producer needs the topic to take
+    /// its writes; a topic's backlog grows when its consumer falls behind).
     pub fn call_edges(&self) -> Vec<(String, String)> {
         let mut edges: Vec<(String, String)> = Vec::new();
+        let mut add = |edge: (String, String)| {
+            if !edges.contains(&edge) {
+                edges.push(edge);
+            }
+        };
         for s in &self.services {
-            let below = s
-                .calls
-                .iter()
-                .chain(s.node.as_ref())
-                .chain(&s.produces)
-                .chain(&s.consumes);
+            let below = s.calls.iter().chain(s.node.as_ref()).chain(&s.produces);
             for callee in below {
-                let edge = (s.name.clone(), callee.clone());
-                if !edges.contains(&edge) {
-                    edges.push(edge);
-                }
+                add((s.name.clone(), callee.clone()));
+            }
+            for topic in &s.consumes {
+                add((topic.clone(), s.name.clone()));
             }
         }
         edges
@@ -1180,7 +1182,7 @@ mod tests {
     }
 
     #[test]
-    fn topics_and_nodes_are_below_the_services_that_use_them() {
+    fn nodes_are_below_their_services_and_topics_between_producer_and_consumer() {
         let services = "[[services]]\nname = \"orders\"\ncalls = [\"db\"]\nproduces = [\"order-events\"]\nnode = \"n1\"\n\n\
             [[services]]\nname = \"mailer\"\nconsumes = [\"order-events\"]\n\n\
             [[services]]\nname = \"db\"\nkind = \"postgres\"\n";
@@ -1193,7 +1195,7 @@ mod tests {
                 edge("orders", "db"),
                 edge("orders", "n1"),
                 edge("orders", "order-events"),
-                edge("mailer", "order-events")
+                edge("order-events", "mailer")
             ]
         );
         let kinds = bundle.incident.components();
