@@ -1548,7 +1548,7 @@ fn along_the_graph(
         .map(|(service, z)| {
             let anomaly = Anomaly {
                 strength: (1.0 + z).ln(),
-                erring: false,
+                ..Anomaly::default()
             };
             (service.clone(), anomaly)
         })

@@ -4,7 +4,8 @@
 //! slow), so a service is *explained* when something it depends on, directly or through
 //! others, is anomalous too and moved comparably — at least half as strongly — or logs
 //! errors of its own while this service does (errors on both ends of a call: the
-//! callee's are the cause). What no one below explains is a candidate cause; explaining
+//! callee's are the cause) — and did not start moving well after it (an effect does
+//! not come before its cause). What no one below explains is a candidate cause; explaining
 //! more anomalous callers breaks near-ties. With an alerting service, candidates on the
 //! paths from it come first (the cause of what paged is below what paged).
 //!
@@ -14,11 +15,30 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-/// How strongly a service moved, and whether it logs new errors.
+/// How strongly a service moved, whether it logs new errors, and when it started to
+/// move (unix seconds), when known.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Anomaly {
     pub strength: f64,
     pub erring: bool,
+    pub started: Option<i64>,
+}
+
+/// How much later than its caller a callee may start moving and still explain it: the
+/// two are sampled at different moments, and a symptom needs a scrape or two to show.
+pub const SAME_TIME_SECONDS: i64 = 120;
+
+impl Anomaly {
+    /// Whether `self`, below `caller`, started moving no later than it did (give or take
+    /// [`SAME_TIME_SECONDS`]): an effect does not come before its cause, so a callee that
+    /// only moved well after its caller is the caller's victim (a bad deploy flooding a
+    /// database), not its explanation. Unknown times never rule it out.
+    fn moved_no_later_than(&self, caller: &Anomaly) -> bool {
+        match (self.started, caller.started) {
+            (Some(below), Some(above)) => below <= above + SAME_TIME_SECONDS,
+            _ => true,
+        }
+    }
 }
 
 /// A candidate cause.
@@ -74,7 +94,9 @@ pub fn localize(
         let own = anomalies[service];
         downstream(calls, service).into_iter().any(|below| {
             anomalies.get(below).is_some_and(|other| {
-                other.strength >= 0.5 * own.strength || (own.erring && other.erring)
+                let comparable =
+                    other.strength >= 0.5 * own.strength || (own.erring && other.erring);
+                comparable && other.moved_no_later_than(&own)
             })
         })
     };
@@ -174,6 +196,7 @@ mod tests {
                     Anomaly {
                         strength: *strength,
                         erring: *erring,
+                        started: None,
                     },
                 )
             })
@@ -197,6 +220,28 @@ mod tests {
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].service, "db");
         assert_eq!(found[0].callers, ["api", "web"]);
+    }
+
+    #[test]
+    fn a_callee_that_moved_well_after_its_caller_is_its_victim() {
+        let mut found = anomalies(&[("api", 5.0, false), ("db", 6.0, false)]);
+        let calls = edges(&[("api", "db")]);
+        found.get_mut("api").unwrap().started = Some(1_000);
+        found.get_mut("db").unwrap().started = Some(1_000 + 600);
+        let causes = localize(&found, &calls, None);
+        assert_eq!(
+            causes[0].service, "db",
+            "the stronger one still ranks first"
+        );
+        assert!(
+            causes.iter().any(|c| c.service == "api"),
+            "api is not explained by a later db"
+        );
+        // Within a scrape or two, the callee still explains its caller.
+        found.get_mut("db").unwrap().started = Some(1_000 + SAME_TIME_SECONDS);
+        let causes = localize(&found, &calls, None);
+        assert_eq!(causes.len(), 1);
+        assert_eq!(causes[0].service, "db");
     }
 
     #[test]

@@ -168,12 +168,33 @@ pub fn suspects(f: &Findings, calls: &[(String, String)], target: Option<&str>) 
             .fold(0.0, f64::max);
         shift + templates.get(service).map_or(0, |t| t.len().min(3)) as f64
     };
+    // When a service started to move: its earliest shifted series, or its earliest new
+    // log template.
+    let started = |service: &str| {
+        let shifted = shifts
+            .get(service)
+            .into_iter()
+            .flatten()
+            .map(|s| &s.changed_at);
+        let logged = templates
+            .get(service)
+            .into_iter()
+            .flatten()
+            .filter(|t| t.new)
+            .map(|t| &t.first_seen);
+        shifted
+            .chain(logged)
+            .filter_map(|time| crate::bundle::parse_time(time))
+            .map(|t| t.timestamp())
+            .min()
+    };
     let found: BTreeMap<String, Anomaly> = anomalous
         .iter()
         .map(|service| {
             let anomaly = Anomaly {
                 strength: strength_of(service),
                 erring: templates.contains_key(service),
+                started: started(service),
             };
             (service.clone(), anomaly)
         })
