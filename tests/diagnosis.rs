@@ -591,3 +591,93 @@ fn a_consumer_falling_behind_its_topic_is_blamed_not_the_producer_that_restarted
         api.statement
     );
 }
+
+/// A leak that began long before the onset: the service's memory climbs for half an
+/// hour, then the kernel kills it (its restart counter starts counting) and its callers
+/// see errors. The caller was deployed a minute before the onset and moved — as a
+/// symptom. The leaking service is blamed, with what its series show.
+#[test]
+fn a_leak_that_began_long_before_the_onset_is_blamed_not_the_callers_deploy() {
+    let dir = tempfile::tempdir().unwrap();
+    let incident = format!(
+        "title = \"checkout errors\"\nalert = \"web 5xx above 5% since {}\"\nfired_at = \"{}\"\nnamespace = \"shop\"\n\n\
+         [[services]]\nname = \"web\"\ncalls = [\"cart\", \"search\"]\n\n\
+         [[services]]\nname = \"cart\"\n\n[[services]]\nname = \"search\"\n",
+        &time_of(ONSET_ROW)[11..16],
+        time_of(ONSET_ROW + 4)
+    );
+    std::fs::write(dir.path().join("incident.toml"), incident).unwrap();
+    let mut csv = String::from(
+        "time,web_5xx_pct,web_p99_ms,cart_mem_mb,cart_restarts_total,cart_p99_ms,search_p99_ms\n",
+    );
+    let mut restarts = 3.0;
+    for row in 0..ROWS {
+        let wobble = ((row * 7919) % 13) as f64 / 13.0 - 0.5;
+        let leaking = (row - 20).max(0) as f64;
+        let (memory, errors, p99) = if row >= ONSET_ROW {
+            // Killed at the limit and restarted, again and again.
+            restarts += if row % 3 == 0 { 1.0 } else { 0.0 };
+            (600.0 + 450.0 * ((row % 3) as f64), 9.0, 900.0)
+        } else {
+            (600.0 + 23.0 * leaking, 0.3, 180.0)
+        };
+        writeln!(
+            csv,
+            "{},{:.2},{:.1},{:.1},{restarts},{:.1},{:.1}",
+            time_of(row),
+            errors + 0.2 * wobble,
+            p99 + 10.0 * wobble,
+            memory + 5.0 * wobble,
+            p99 * 0.8 + 8.0 * wobble,
+            90.0 + 5.0 * wobble
+        )
+        .unwrap();
+    }
+    std::fs::write(dir.path().join("metrics.csv"), csv).unwrap();
+    let mut logs = String::new();
+    for row in (ONSET_ROW..ROWS).step_by(3) {
+        writeln!(
+            logs,
+            "{} WARN cart container cart was OOMKilled (exit 137), restarting",
+            time_of(row)
+        )
+        .unwrap();
+        writeln!(
+            logs,
+            "{} ERROR web upstream cart: connection refused req={row}",
+            time_of(row + 1)
+        )
+        .unwrap();
+    }
+    std::fs::write(dir.path().join("logs.log"), logs).unwrap();
+    let events = format!(
+        "time,kind,service,detail\n{},deploy,web,5.3.0 -> 5.4.0\n",
+        time_of(ONSET_ROW - 2)
+    );
+    std::fs::write(dir.path().join("events.csv"), events).unwrap();
+    let bundle = hunch::bundle::Bundle::load(dir.path()).unwrap();
+    let setup = SessionSetup {
+        source: Source::Bundle(Box::new(bundle)),
+        brain: Box::new(hunch::brain::offline::OfflineBrain::new(Duration::ZERO)),
+        budget: Default::default(),
+        policy: Policy::Ask,
+        approver: Approver::ApproveAll,
+        exit_when_idle: true,
+        user: "test".into(),
+        redactor: Default::default(),
+    };
+    let launched = launch(setup, &dir.path().join("data")).unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let state = runtime.block_on(launched.engine.run());
+    let text = conclusion(&state);
+    assert!(text.starts_with("cart"), "{text}");
+    assert!(text.contains("memory") || text.contains("OOM"), "{text}");
+    assert!(
+        !state
+            .calls
+            .iter()
+            .any(|c| c.command.contains("rollout undo deployment/web")),
+        "the caller's deploy is not rolled back: {:?}",
+        state.calls.iter().map(|c| &c.command).collect::<Vec<_>>()
+    );
+}

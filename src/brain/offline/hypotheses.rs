@@ -12,6 +12,7 @@ use super::evidence::{Change, Findings};
 use super::suspects;
 use super::{hhmmss, seconds, services_mentioned, short_number, z_text};
 use crate::analysis::rank::CHANGED;
+use crate::analysis::topology::SAME_TIME_SECONDS;
 use crate::brain::{BrainContext, UPDATE_HYPOTHESES};
 use crate::event::{Author, Hypothesis, HypothesisStatus};
 use crate::knowledge::Step;
@@ -260,7 +261,40 @@ pub(super) fn from_data(
                     .filter(|s| depends_on(&graph, service, &s.service))
                     .find(|s| (1.0 + s.score.abs()).ln() >= 2.0 * own)
             });
+            // Something below this service that moved comparably was already moving
+            // before the change was made: the change can't have caused it (a leak that
+            // began half an hour earlier, not the caller's deploy a minute before the
+            // onset).
+            let preceded_by = top_of(service).and_then(|top| {
+                let own = (1.0 + top.score.abs()).ln();
+                ranking
+                    .changed
+                    .iter()
+                    .filter(|s| s.score.abs() >= CHANGED && s.service != service)
+                    .filter(|s| depends_on(&graph, service, &s.service))
+                    .filter(|s| (1.0 + s.score.abs()).ln() >= 0.5 * own)
+                    .find(|s| seconds(&s.changed_at) + SAME_TIME_SECONDS < at)
+            });
             let (statement, status, confidence, evidence) = match top_of(service) {
+                Some(_) if preceded_by.is_some() => {
+                    let below = preceded_by.expect("checked");
+                    (
+                        format!(
+                            "{service} {} {} at {} is unlikely: {}, below it, was already moving at {} ({} {} → {}), before the change",
+                            change.kind,
+                            what,
+                            hhmmss(&change.time),
+                            below.service,
+                            hhmmss(&below.changed_at),
+                            below.series,
+                            short_number(below.before),
+                            short_number(below.after)
+                        ),
+                        HypothesisStatus::Refuted,
+                        0.1,
+                        evidence.clone(),
+                    )
+                }
                 Some(top) if dwarfed_by.is_some() => {
                     let below = dwarfed_by.expect("checked");
                     (
