@@ -44,64 +44,50 @@ impl Engine {
         risk: Risk,
     ) -> Result<(Decision, String), Interrupt> {
         loop {
-            let Some(envelope) = self.commands.recv().await else {
-                return Err(Interrupt::Quit);
+            let Some((route, by)) = self.next_command(Waiting::Decision(id)).await? else {
+                continue;
             };
-            match envelope.command {
-                Command::Approve {
-                    id: target,
-                    approval,
-                } if target == id => {
-                    let decision = match approval {
-                        Approval::Once => Decision::ApprovedOnce,
-                        Approval::ForSession => match tool.session_scope(args, risk) {
-                            Some(scope) => Decision::ApprovedForSession { scope },
-                            None => {
-                                self.emit(EventKind::Notice { text: format!("{id} can't be approved for the session (it is not one statement or command of known risk); approve it once, edit or deny it") });
-                                continue;
-                            }
+            let decision = match route {
+                Route::Approve(Approval::Once) => Decision::ApprovedOnce,
+                Route::Approve(Approval::ForSession) => match tool.session_scope(args, risk) {
+                    Some(scope) => Decision::ApprovedForSession { scope },
+                    None => {
+                        self.emit(EventKind::Notice { text: format!("{id} can't be approved for the session (it is not one statement or command of known risk); approve it once, edit or deny it") });
+                        continue;
+                    }
+                },
+                Route::Approve(Approval::Edited(command)) => {
+                    match edited_call(tool, &command, args) {
+                        Ok((args, risk)) => Decision::Edited {
+                            command: tool.preview(&args).command,
+                            args,
+                            risk,
                         },
-                        Approval::Edited(command) => match edited_call(tool, &command, args) {
-                            Ok((args, risk)) => Decision::Edited {
-                                command: tool.preview(&args).command,
-                                args,
-                                risk,
-                            },
-                            Err(e) => {
-                                self.emit(EventKind::Notice { text: format!("edited command rejected ({e}); still waiting for a decision on {id}") });
-                                continue;
-                            }
-                        },
-                    };
-                    return Ok((decision, envelope.by));
+                        Err(e) => {
+                            self.emit(EventKind::Notice { text: format!("edited command rejected ({e}); still waiting for a decision on {id}") });
+                            continue;
+                        }
+                    }
                 }
-                Command::Deny { id: target, reason } if target == id => {
+                Route::Deny(reason) => {
                     let reason = if reason.trim().is_empty() {
                         "denied".to_string()
                     } else {
                         for_display(&reason)
                     };
-                    return Ok((Decision::Denied { reason }, envelope.by));
+                    Decision::Denied { reason }
                 }
                 // Steering while a call waits is a new direction: the call is set aside
                 // (the agent may propose it again) and the agent re-plans with the steer.
-                Command::Steer(text) => {
-                    let by = envelope.by.clone();
-                    let reason = format!(
+                Route::SteerInstead(text) => Decision::Denied {
+                    reason: format!(
                         "set aside: {by} steered instead (\"{}\")",
                         for_display(&text)
-                    );
-                    self.handle_side_command(Envelope {
-                        by: envelope.by,
-                        command: Command::Steer(text),
-                    })?;
-                    return Ok((Decision::Denied { reason }, by));
-                }
-                command => self.handle_side_command(Envelope {
-                    by: envelope.by,
-                    command,
-                })?,
-            }
+                    ),
+                },
+                _ => continue,
+            };
+            return Ok((decision, by));
         }
     }
 
@@ -110,22 +96,10 @@ impl Engine {
         id: &str,
     ) -> Result<Option<(Secret, String)>, Interrupt> {
         loop {
-            let Some(envelope) = self.commands.recv().await else {
-                return Err(Interrupt::Quit);
-            };
-            match envelope.command {
-                Command::SupplyCredential { id: target, secret } if target == id => {
-                    return Ok(Some((secret, envelope.by)));
-                }
-                Command::CancelCredential { id: target } | Command::Deny { id: target, .. }
-                    if target == id =>
-                {
-                    return Ok(None);
-                }
-                command => self.handle_side_command(Envelope {
-                    by: envelope.by,
-                    command,
-                })?,
+            match self.next_command(Waiting::Credential(id)).await? {
+                Some((Route::Credential(secret), by)) => return Ok(Some((secret, by))),
+                Some((Route::CancelCredential, _)) => return Ok(None),
+                _ => {}
             }
         }
     }
@@ -353,12 +327,10 @@ impl Engine {
                     Ok(done) => RunEnd::Done(done),
                     Err(_) => RunEnd::TimedOut,
                 }),
-                envelope = self.commands.recv() => {
-                    let Some(envelope) = envelope else { return Err(Interrupt::Quit) };
-                    if matches!(envelope.command, Command::CancelRunning) {
-                        return Ok(RunEnd::Cancelled { by: envelope.by });
+                received = self.next_command(Waiting::Running) => {
+                    if let Some((Route::CancelRunning, by)) = received? {
+                        return Ok(RunEnd::Cancelled { by });
                     }
-                    self.handle_side_command(envelope)?;
                 }
             }
         }

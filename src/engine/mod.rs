@@ -18,11 +18,13 @@
 
 mod board;
 mod calls;
+mod commands;
 pub mod gate;
 pub mod history;
 mod turn;
 
 pub use crate::protocol::{Approval, Command, EngineHandle, Envelope, HypothesisEdit};
+use commands::{Route, Waiting};
 
 use crate::brain::{
     Brain, BrainContext, BrainItem, CONCLUDE, ConcludeArgs, HistoryItem, IncidentBrief,
@@ -502,19 +504,15 @@ impl Engine {
 
     async fn wait_for_human(&mut self) -> Result<(), Interrupt> {
         while !self.replan {
-            let Some(envelope) = self.commands.recv().await else {
-                return Err(Interrupt::Quit);
-            };
-            self.handle_side_command(envelope)?;
+            self.next_command(Waiting::Nothing).await?;
         }
         Ok(())
     }
 
-    /// Commands that can arrive at any time: edits, steering, pause, resume, quit.
-    /// Approvals for calls that are not pending are stale and ignored.
-    fn handle_side_command(&mut self, envelope: Envelope) -> Result<(), Interrupt> {
-        let by = envelope.by;
-        match envelope.command {
+    /// The commands that can arrive at any time: edits, steering, pause, resume (see
+    /// [`commands::route`]).
+    fn apply_side_command(&mut self, command: Command, by: String) {
+        match command {
             Command::EditHypothesis(edit) => self.apply_edit(edit, &by),
             Command::Steer(text) => {
                 let text = for_display(&text);
@@ -534,13 +532,8 @@ impl Engine {
                     self.emit(EventKind::Resumed { by });
                 }
             }
-            Command::Quit => {
-                self.quit = true;
-                return Err(Interrupt::Quit);
-            }
-            other => tracing::debug!(?other, "ignoring a command for nothing pending"),
+            other => tracing::debug!(?other, "not a side command"),
         }
-        Ok(())
     }
 
     fn apply_edit(&mut self, edit: HypothesisEdit, by: &str) {
@@ -593,10 +586,7 @@ impl Engine {
     /// Wait while paused, still handling edits and quit.
     async fn wait_while_paused(&mut self) -> Result<(), Interrupt> {
         while self.state.paused {
-            let Some(envelope) = self.commands.recv().await else {
-                return Err(Interrupt::Quit);
-            };
-            self.handle_side_command(envelope)?;
+            self.next_command(Waiting::Nothing).await?;
         }
         Ok(())
     }

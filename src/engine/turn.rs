@@ -32,9 +32,8 @@ impl Engine {
         loop {
             tokio::select! {
                 biased;
-                envelope = self.commands.recv() => {
-                    let Some(envelope) = envelope else { self.quit = true; return false };
-                    if self.handle_side_command(envelope).is_err() { return false; }
+                received = self.next_command(Waiting::Nothing) => {
+                    if received.is_err() { return false; }
                     if self.wait_while_paused().await.is_err() { return false; }
                     if self.replan {
                         self.emit(EventKind::Notice { text: "board changed by the engineer: re-planning".into() });
