@@ -39,7 +39,7 @@ impl Engine {
     pub(super) async fn wait_for_decision(
         &mut self,
         id: &str,
-        tool: &Arc<dyn Tool>,
+        (name, tool): (&str, &Arc<dyn Tool>),
         args: &Value,
         risk: Risk,
     ) -> Result<(Decision, String), Interrupt> {
@@ -57,7 +57,9 @@ impl Engine {
                     }
                 },
                 Route::Approve(Approval::Edited(command)) => {
-                    match edited_call(tool, &command, args) {
+                    let parameters = self.config.tools.spec(name);
+                    let parameters = parameters.map(|s| s.parameters.clone()).unwrap_or_default();
+                    match edited_call(tool, &parameters, &command, args) {
                         Ok((args, risk)) => Decision::Edited {
                             command: tool.preview(&args).command,
                             args,
@@ -132,7 +134,12 @@ impl Engine {
         };
         self.unrecorded();
         let mut args = call.args.clone();
-        let invalid = check_arguments(&tool.spec().parameters, &args).err();
+        let parameters = self
+            .config
+            .tools
+            .spec(&call.tool)
+            .map(|s| s.parameters.clone());
+        let invalid = check_arguments(&parameters.unwrap_or_default(), &args).err();
         let risk = if invalid.is_some() {
             crate::event::Risk::Unknown
         } else {
@@ -187,7 +194,10 @@ impl Engine {
                         scope,
                         preview: tool.dry_run(&args).await.map(|p| for_display(&p)),
                     });
-                    match self.wait_for_decision(&id, &tool, &args, risk).await {
+                    match self
+                        .wait_for_decision(&id, (&call.tool, &tool), &args, risk)
+                        .await
+                    {
                         Ok(decided) => decided,
                         Err(Interrupt::Quit) => return,
                     }
@@ -414,11 +424,12 @@ impl Engine {
 /// schema, and classified from scratch.
 fn edited_call(
     tool: &Arc<dyn Tool>,
+    parameters: &Value,
     command: &str,
     original: &Value,
 ) -> Result<(Value, Risk), ToolError> {
     let args = tool.args_from_command(command, original)?;
-    check_arguments(&tool.spec().parameters, &args).map_err(ToolError::InvalidArguments)?;
+    check_arguments(parameters, &args).map_err(ToolError::InvalidArguments)?;
     let risk = tool.classify(&args);
     Ok((args, risk))
 }

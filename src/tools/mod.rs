@@ -95,23 +95,35 @@ pub trait Tool: Send + Sync {
     ) -> BoxFuture<'a, Result<ToolOutput, ToolError>>;
 }
 
-/// The tools a session can use, by name.
+/// The tools a session can use, by name, with their specs built once (a spec holds the
+/// generated JSON schema of the tool's arguments).
 #[derive(Clone, Default)]
 pub struct Registry {
     tools: Vec<Arc<dyn Tool>>,
+    specs: Vec<ToolSpec>,
 }
 
 impl Registry {
     pub fn new(tools: Vec<Arc<dyn Tool>>) -> Registry {
-        Registry { tools }
+        let specs = tools.iter().map(|t| t.spec()).collect();
+        Registry { tools, specs }
+    }
+
+    fn position(&self, name: &str) -> Option<usize> {
+        self.specs.iter().position(|s| s.name == name)
     }
 
     pub fn get(&self, name: &str) -> Option<&Arc<dyn Tool>> {
-        self.tools.iter().find(|t| t.spec().name == name)
+        self.position(name).map(|i| &self.tools[i])
+    }
+
+    /// The spec of the tool called `name`, as built when the registry was.
+    pub fn spec(&self, name: &str) -> Option<&ToolSpec> {
+        self.position(name).map(|i| &self.specs[i])
     }
 
     pub fn specs(&self) -> Vec<ToolSpec> {
-        self.tools.iter().map(|t| t.spec()).collect()
+        self.specs.clone()
     }
 
     pub fn tools(&self) -> impl Iterator<Item = &Arc<dyn Tool>> {

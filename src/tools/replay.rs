@@ -38,6 +38,7 @@ pub fn replaying(registry: &Registry, recorded: Vec<RecordedAnswer>) -> Registry
             .tools()
             .map(|inner| {
                 Arc::new(ReplayTool {
+                    spec: inner.spec(),
                     inner: inner.clone(),
                     answers: answers.clone(),
                 }) as Arc<dyn Tool>
@@ -52,13 +53,15 @@ fn key(args: &Value) -> String {
 }
 
 struct ReplayTool {
+    /// The inner tool's spec, built once.
+    spec: ToolSpec,
     inner: Arc<dyn Tool>,
     answers: Arc<Answers>,
 }
 
 impl Tool for ReplayTool {
     fn spec(&self) -> ToolSpec {
-        self.inner.spec()
+        self.spec.clone()
     }
 
     fn classify(&self, args: &Value) -> Risk {
@@ -92,7 +95,7 @@ impl Tool for ReplayTool {
         args: &'a Value,
         _secret: Option<&'a Secret>,
     ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
-        let name = self.inner.spec().name;
+        let name = &self.spec.name;
         let result = match self.answers.get(&(name.clone(), key(args))) {
             Some(answer) => Ok(ToolOutput {
                 text: answer.text.clone(),
