@@ -38,6 +38,9 @@ struct Incident {
     alert: &'static str,
     /// (service, node it runs on)
     nodes: &'static [(&'static str, &'static str)],
+    /// Series that climb steadily from a row to the onset instead of stepping there:
+    /// (series, first row of the climb).
+    ramps: &'static [(&'static str, i64)],
 }
 
 fn write_bundle(incident: &Incident, dir: &Path) {
@@ -73,7 +76,15 @@ fn write_bundle(incident: &Incident, dir: &Path) {
             .series
             .iter()
             .map(|s| {
-                let level = if row >= ONSET_ROW { s.after } else { s.before };
+                let climb = incident.ramps.iter().find(|(name, _)| *name == s.name);
+                let level = match climb {
+                    Some((_, from)) if row >= *from && row < ONSET_ROW => {
+                        let done = (row - from) as f64 / (ONSET_ROW - from) as f64;
+                        s.before + (s.after - s.before) * done
+                    }
+                    _ if row >= ONSET_ROW => s.after,
+                    _ => s.before,
+                };
                 format!("{:.2}", level + (level.abs() * 0.05 + 0.5) * noise())
             })
             .collect();
@@ -220,6 +231,7 @@ fn an_expired_certificate_below_everyone_with_no_change_event() {
         events: vec![(ONSET_ROW - 10, "deploy", "notify", "1.2.0 -> 1.3.0")],
         alert: "web 5xx above 10%",
         nodes: &[],
+        ramps: &[],
     };
     let state = investigate(&incident, Approver::Nobody);
     let text = conclusion(&state);
@@ -275,6 +287,7 @@ fn a_suspect_the_engineer_refutes_is_never_concluded() {
         events: vec![],
         alert: "web 5xx above 10%",
         nodes: &[],
+        ramps: &[],
     };
     let untouched = conclusion(&investigate(&incident, Approver::Nobody));
     assert!(untouched.starts_with("geo"), "{untouched}");
@@ -327,6 +340,7 @@ fn a_later_change_to_shared_dns_explains_an_earlier_deploy_above_it() {
         ],
         alert: "gateway p99 above 2s",
         nodes: &[],
+        ramps: &[],
     };
     let text = conclusion(&investigate(&incident, Approver::Nobody));
     assert!(text.starts_with("dns config"), "{text}");
@@ -375,6 +389,7 @@ fn a_feature_flag_is_blamed_and_nothing_is_rolled_back_for_it() {
         ],
         alert: "storefront p99 above 2s",
         nodes: &[],
+        ramps: &[],
     };
     let state = investigate(&incident, Approver::ApproveAll);
     let text = conclusion(&state);
@@ -426,6 +441,7 @@ fn an_external_dependency_that_times_out_is_named() {
         events: vec![(ONSET_ROW - 12, "deploy", "search", "3.1.0 -> 3.2.0")],
         alert: "checkout p99 above 5s",
         nodes: &[],
+        ramps: &[],
     };
     let text = conclusion(&investigate(&incident, Approver::Nobody));
     assert!(
@@ -479,6 +495,7 @@ fn contention_on_a_shared_node_is_blamed_on_the_node() {
             ("ranker", "node-7"),
             ("billing", "node-2"),
         ],
+        ramps: &[],
     };
     let text = conclusion(&investigate(&incident, Approver::Nobody));
     assert!(text.starts_with("node-7"), "{text}");
@@ -680,4 +697,146 @@ fn a_leak_that_began_long_before_the_onset_is_blamed_not_the_callers_deploy() {
         "the caller's deploy is not rolled back: {:?}",
         state.calls.iter().map(|c| &c.command).collect::<Vec<_>>()
     );
+}
+
+/// Resource exhaustion: the database's disk fills over twenty minutes, its writes fail,
+/// and its callers error. The caller deployed three minutes before the onset and a reporting job ran on
+/// another service: neither is blamed.
+#[test]
+fn a_full_disk_on_the_database_is_blamed_not_the_deploy_above_it() {
+    let incident = Incident {
+        services: &[
+            ("web", "app", &["orders"]),
+            ("orders", "app", &["orders-db"]),
+            ("reports", "app", &["orders-db"]),
+            ("orders-db", "postgres", &[]),
+        ],
+        series: vec![
+            Series {
+                name: "web_5xx_pct",
+                before: 0.2,
+                after: 12.0,
+            },
+            Series {
+                name: "orders_error_pct",
+                before: 0.1,
+                after: 35.0,
+            },
+            Series {
+                name: "orders-db_disk_used_pct",
+                before: 60.0,
+                after: 100.0,
+            },
+            Series {
+                name: "orders-db_write_errors_per_s",
+                before: 0.0,
+                after: 40.0,
+            },
+            Series {
+                name: "reports_cpu_pct",
+                before: 20.0,
+                after: 20.0,
+            },
+        ],
+        logs: vec![
+            (
+                ONSET_ROW,
+                "ERROR",
+                "orders-db",
+                "could not extend file \"base/16384/24576\": No space left on device",
+            ),
+            (
+                ONSET_ROW,
+                "ERROR",
+                "orders",
+                "insert into orders failed: ERROR: could not extend file: No space left on device",
+            ),
+            (0, "WARN", "reports", "slow query took 2100 ms"),
+        ],
+        events: vec![
+            (ONSET_ROW - 6, "deploy", "orders", "3.4.0 -> 3.5.0"),
+            (ONSET_ROW - 3, "job", "reports", "nightly export started"),
+        ],
+        alert: "web 5xx above 10%",
+        nodes: &[],
+        ramps: &[("orders-db_disk_used_pct", ONSET_ROW - 40)],
+    };
+    let state = investigate(&incident, Approver::ApproveAll);
+    let text = conclusion(&state);
+    assert!(text.starts_with("orders-db"), "{text}");
+    assert!(text.contains("disk") || text.contains("space"), "{text}");
+    assert!(
+        !state
+            .calls
+            .iter()
+            .any(|c| c.command.contains("rollout undo deployment/orders ")
+                || c.command
+                    .ends_with("rollout undo deployment/orders -n test")),
+        "the deploy above is not rolled back: {:?}",
+        state.calls.iter().map(|c| &c.command).collect::<Vec<_>>()
+    );
+}
+
+/// A runtime config change, no deploy: the api's connection pool is cut at runtime and
+/// its requests queue for connections; the database sees fewer connections (it moved
+/// down, as a consequence). A deploy of an unrelated service stays flat.
+#[test]
+fn a_runtime_config_change_with_no_deploy_is_blamed() {
+    let incident = Incident {
+        services: &[
+            ("gateway", "app", &["api", "search"]),
+            ("api", "app", &["db"]),
+            ("search", "app", &[]),
+            ("db", "postgres", &[]),
+        ],
+        series: vec![
+            Series {
+                name: "gateway_p99_ms",
+                before: 250.0,
+                after: 3100.0,
+            },
+            Series {
+                name: "api_p99_ms",
+                before: 180.0,
+                after: 2900.0,
+            },
+            Series {
+                name: "api_pool_pending",
+                before: 0.0,
+                after: 140.0,
+            },
+            Series {
+                name: "db_connections",
+                before: 48.0,
+                after: 5.0,
+            },
+            Series {
+                name: "search_p99_ms",
+                before: 60.0,
+                after: 60.0,
+            },
+        ],
+        logs: vec![(
+            ONSET_ROW,
+            "WARN",
+            "api",
+            "timed out after 2000 ms waiting for a connection from pool main (active=5 pending=140)",
+        )],
+        events: vec![
+            (
+                ONSET_ROW - 1,
+                "config",
+                "api",
+                "db.pool.max_size 50 -> 5 (runtime settings)",
+            ),
+            (ONSET_ROW - 4, "deploy", "search", "2.0.1 -> 2.1.0"),
+        ],
+        alert: "gateway p99 above 3s",
+        nodes: &[],
+        ramps: &[],
+    };
+    let state = investigate(&incident, Approver::Nobody);
+    let text = conclusion(&state);
+    assert!(text.starts_with("api config"), "{text}");
+    assert!(text.contains("pool"), "{text}");
 }
