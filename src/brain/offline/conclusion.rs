@@ -35,7 +35,7 @@ pub(super) fn without_a_lead(ctx: &BrainContext, f: &Findings, board: &Board, p:
         conclude_inconclusive(ctx, f, p);
     } else {
         p.think("No change event explains the onset. Following the evidence instead: the services that moved, and which of them the call graph says the others depend on.");
-        conclude_from_evidence(ctx, f, &ranked, p);
+        conclude_from_evidence(ctx, f, board, &ranked, p);
     }
 }
 
@@ -215,6 +215,7 @@ fn recent_changes(f: &Findings, suspect: &suspects::Suspect) -> Vec<String> {
 fn conclude_from_evidence(
     ctx: &BrainContext,
     f: &Findings,
+    board: &Board,
     ranked: &[suspects::Suspect],
     p: &mut Plan,
 ) {
@@ -281,9 +282,19 @@ fn conclude_from_evidence(
             others.join("; ")
         ));
     }
-    let confidence = if clear { 0.5 } else { 0.3 };
+    // As sure as the suspect's own hypothesis on the board (its evidence combined),
+    // and less when the evidence does not single it out.
+    let on_the_board = board
+        .candidates
+        .iter()
+        .find(|c| is_suspect(&c.hypothesis) && c.service.as_deref() == Some(top.service.as_str()));
+    let combined = on_the_board.map_or(0.5, |c| c.hypothesis.confidence);
+    let confidence = if clear { combined } else { combined * 0.6 };
     let mut evidence: Vec<String> = f.ranking.iter().map(|(id, _)| id.clone()).collect();
     evidence.extend(f.logs.iter().map(|(id, _, _)| id.clone()));
+    if let Some(c) = on_the_board {
+        evidence.extend(c.hypothesis.evidence.iter().cloned());
+    }
     let evidence = unique(evidence);
     p.say(format!(
         "Conclusion from the evidence: {root_cause}. Confidence {:.0}%; evidence {}.",

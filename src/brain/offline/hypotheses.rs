@@ -8,6 +8,7 @@
 //! and evidence. [`Board::leading`] picks the one the tests follow.
 
 use super::Plan;
+use super::checks::MIN_RUNBOOK_SCORE;
 use super::evidence::{Change, Findings};
 use super::suspects;
 use super::{hhmmss, seconds, services_mentioned, short_number, z_text};
@@ -481,6 +482,7 @@ fn from_suspects(
                 let explained = saturating(suspect.callers.len() as f64, 3.0);
                 supports.push(Support::new(rank_id, EXPLAINS, explained));
             }
+            supports.extend(recalled(f, &suspect.service));
             let c = combine(&supports);
             let service = suspect.service.clone();
             let key = format!("suspect:{service}");
@@ -495,6 +497,22 @@ fn from_suspects(
             (key, h, Kind::Other, service)
         })
         .collect()
+}
+
+/// A past incident the evidence's search found (its words came from the evidence, not
+/// from a guess) that names this service — in its title, tags or summary — as strong as
+/// its match.
+fn recalled(f: &Findings, service: &str) -> Option<Support> {
+    let (id, hits) = f.knowledge.as_ref()?;
+    hits.iter()
+        .filter(|h| h.doc.kind == "incident" && h.score >= MIN_RUNBOOK_SCORE)
+        .filter(|h| {
+            let text = format!("{} {} {}", h.doc.title, h.doc.tags.join(" "), h.doc.summary);
+            super::named_at(&text, service).is_some()
+        })
+        .map(|h| h.score)
+        .max_by(f32::total_cmp)
+        .map(|score| Support::new(id, RECALLED, saturating(score as f64, 10.0)))
 }
 
 /// What points at a suspect, in words: its evidence, and the callers it explains.
@@ -920,6 +938,44 @@ mod tests {
             ..made
         };
         assert_eq!(described(&said), "v41 -> v42 by ci");
+    }
+
+    #[test]
+    fn a_past_incident_that_names_the_service_recalls_it() {
+        use crate::knowledge::{Hit, ParsedDoc};
+        let hit = |title: &str, score: f32| Hit {
+            score,
+            doc: ParsedDoc {
+                name: "inc.md".into(),
+                kind: "incident".into(),
+                title: title.into(),
+                tags: Vec::new(),
+                steps: Vec::new(),
+                follow_ups: Vec::new(),
+                summary: String::new(),
+            },
+        };
+        let f = Findings {
+            knowledge: Some((
+                "c4".into(),
+                vec![
+                    hit("INC-1: catalog-db disk full", 6.0),
+                    hit("INC-2: cart OOM", 0.5),
+                ],
+            )),
+            ..Findings::default()
+        };
+        assert!(
+            recalled(&f, "catalog").is_none(),
+            "catalog-db is not catalog"
+        );
+        let support = recalled(&f, "catalog-db").unwrap();
+        assert_eq!(support.call, "c4");
+        assert!(support.strength > 0.5);
+        assert!(
+            recalled(&f, "cart").is_none(),
+            "a weak match recalls nothing"
+        );
     }
 
     #[test]

@@ -190,25 +190,29 @@ pub(super) fn services_mentioned<'a>(text: &str, ctx: &'a BrainContext) -> Vec<&
         .collect()
 }
 
-/// The known services `text` names as whole names (`catalog` is not `catalog-db`),
-/// with where each is first named; where two start at the same place, the longer wins.
-pub(super) fn services_named<'a>(text: &str, ctx: &'a BrainContext) -> Vec<(usize, &'a str)> {
-    let text = text.to_lowercase();
+/// Where `text` first names `name` as a whole name (`catalog` is not `catalog-db`,
+/// `user` is not `users`), case-insensitively.
+pub(super) fn named_at(text: &str, name: &str) -> Option<usize> {
+    let (text, name) = (text.to_lowercase(), name.to_lowercase());
     let is_name_char = |c: char| c.is_alphanumeric() || c == '-' || c == '_' || c == '.';
+    text.match_indices(&name)
+        .find(|(at, _)| {
+            let before = text[..*at].chars().next_back();
+            let after = text[at + name.len()..].chars().next();
+            !before.is_some_and(is_name_char) && !after.is_some_and(is_name_char)
+        })
+        .map(|(at, _)| at)
+}
+
+/// The known services `text` names as whole names, with where each is first named;
+/// where two start at the same place, the longer wins.
+pub(super) fn services_named<'a>(text: &str, ctx: &'a BrainContext) -> Vec<(usize, &'a str)> {
     let mut found: Vec<(usize, std::cmp::Reverse<usize>, &str)> = ctx
         .incident
         .services
         .iter()
-        .map(|(name, _)| name.as_str())
-        .filter_map(|name| {
-            let lower = name.to_lowercase();
-            text.match_indices(&lower)
-                .find(|(at, _)| {
-                    let before = text[..*at].chars().next_back();
-                    let after = text[at + lower.len()..].chars().next();
-                    !before.is_some_and(is_name_char) && !after.is_some_and(is_name_char)
-                })
-                .map(|(at, _)| (at, std::cmp::Reverse(name.len()), name))
+        .filter_map(|(name, _)| {
+            named_at(text, name).map(|at| (at, std::cmp::Reverse(name.len()), name.as_str()))
         })
         .collect();
     found.sort();
