@@ -700,8 +700,8 @@ fn upsert(h: &Hypothesis) -> HypothesisArgs {
 
 /// The hypothesis to work on: the engineer's confirmed or pinned ones first; then a
 /// change that no later live change below it in the call graph explains (a DNS change
-/// explains the timeouts of a service deployed minutes earlier); then confidence; ties
-/// by id, never by arrival order.
+/// explains the timeouts of a service deployed minutes earlier); then confidence; then
+/// the earlier change; only then the id.
 pub(super) fn leading<'a>(
     candidates: &'a [Candidate],
     calls: &[(String, String)],
@@ -752,6 +752,10 @@ pub(super) fn leading<'a>(
             h.pinned,
             !explained_by_a_change_below(c),
             (h.confidence * 1000.0) as i64,
+            // Between equally supported changes, the earlier: a later one on the same
+            // path is more often its consequence (a config change, then the restarts it
+            // causes) than its cause.
+            std::cmp::Reverse(changed_at(c).unwrap_or(i64::MAX)),
         )
     };
     live.iter()
@@ -976,6 +980,28 @@ mod tests {
             recalled(&f, "cart").is_none(),
             "a weak match recalls nothing"
         );
+    }
+
+    #[test]
+    fn between_equally_supported_changes_the_earlier_leads_not_the_lower_id() {
+        let candidate = |id: &str, key: &str| Candidate {
+            hypothesis: Hypothesis {
+                id: id.into(),
+                statement: key.into(),
+                status: HypothesisStatus::Supported,
+                confidence: 0.75,
+                evidence: Vec::new(),
+                key: Some(key.into()),
+                author: Author::Brain,
+                pinned: false,
+            },
+            kind: Kind::Deploy,
+            service: Some("dns".into()),
+        };
+        let restart = candidate("H1", "change:dns#restart@2026-01-01T00:10:10Z");
+        let config = candidate("H2", "deploy:dns#config@2026-01-01T00:10:00Z");
+        let lead = leading(&[restart, config], &[]).unwrap();
+        assert_eq!(lead.hypothesis.id, "H2");
     }
 
     #[test]
