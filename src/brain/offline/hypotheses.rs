@@ -1000,7 +1000,8 @@ mod tests {
         };
         let restart = candidate("H1", "change:dns#restart@2026-01-01T00:10:10Z");
         let config = candidate("H2", "deploy:dns#config@2026-01-01T00:10:00Z");
-        let lead = leading(&[restart, config], &[]).unwrap();
+        let candidates = [restart, config];
+        let lead = leading(&candidates, &[]).unwrap();
         assert_eq!(lead.hypothesis.id, "H2");
     }
 
