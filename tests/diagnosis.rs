@@ -131,7 +131,9 @@ fn investigate(incident: &Incident, approver: Approver) -> hunch::event::State {
 }
 
 /// Investigate it headless, refuting (as the engineer) every hypothesis whose key starts
-/// with `refute` as soon as it is on the board; the final state.
+/// with `refute` as soon as it is on the board; the final state. The brain streams its
+/// text at a person's pace, as in the TUI, so the refutation arrives while the next turn
+/// is still being said, as it would from a person.
 fn investigate_refuting(incident: &Incident, refute: &str) -> hunch::event::State {
     use hunch::event::{EventKind, HypothesisStatus};
     use hunch::protocol::{Command, HypothesisEdit};
@@ -140,7 +142,9 @@ fn investigate_refuting(incident: &Incident, refute: &str) -> hunch::event::Stat
     let bundle = hunch::bundle::Bundle::load(dir.path()).unwrap();
     let setup = SessionSetup {
         source: Source::Bundle(Box::new(bundle)),
-        brain: Box::new(hunch::brain::offline::OfflineBrain::new(Duration::ZERO)),
+        brain: Box::new(hunch::brain::offline::OfflineBrain::new(
+            Duration::from_millis(20),
+        )),
         budget: Default::default(),
         policy: Policy::Ask,
         approver: Approver::Nobody,

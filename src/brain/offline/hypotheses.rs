@@ -9,7 +9,7 @@
 
 use super::Plan;
 use super::checks::MIN_RUNBOOK_SCORE;
-use super::evidence::{Change, Findings};
+use super::evidence::{Change, Findings, Ranking};
 use super::suspects;
 use super::{hhmmss, seconds, services_mentioned, short_number, z_text};
 use crate::analysis::rank::CHANGED;
@@ -185,14 +185,26 @@ fn described(change: &Change) -> String {
     text
 }
 
-/// The hypotheses the data supports now, keyed, before human edits are applied.
-pub(super) fn from_data(
-    f: &Findings,
-    ctx: &BrainContext,
-) -> Vec<(String, Hypothesis, Kind, String)> {
+/// A hypothesis from the data, under its key, with what it is about.
+type Keyed = (String, Hypothesis, Kind, String);
+
+/// The hypotheses the data supports now, keyed, before human edits are applied: the
+/// changes near the onset, saturated datastores, and the services the evidence alone
+/// points at.
+pub(super) fn from_data(f: &Findings, ctx: &BrainContext) -> Vec<Keyed> {
     let Some((rank_id, ranking)) = &f.ranking else {
         return Vec::new();
     };
+    let mut out = from_changes(f, ctx, rank_id, ranking);
+    out.extend(from_saturation(f, ctx, rank_id, ranking));
+    out.extend(from_suspects(f, ctx, &out));
+    out
+}
+
+/// Every change in the half hour before the onset (and the minute after, for clock
+/// skew): a suspect when its service moved, ruled out when it did not, when something
+/// below moved far more, or when something below was already moving before it.
+fn from_changes(f: &Findings, ctx: &BrainContext, rank_id: &str, ranking: &Ranking) -> Vec<Keyed> {
     let graph = call_graph(ctx);
     let onset = seconds(&ranking.onset);
     let top_of = |service: &str| {
@@ -248,7 +260,7 @@ pub(super) fn from_data(
             if !revertible && top_of(service).is_none() {
                 continue;
             }
-            let evidence = vec![rank_id.clone(), events_id.clone()];
+            let evidence = vec![rank_id.to_string(), events_id.clone()];
             // Something below this service in the call graph moved far more: the change
             // is a bystander and the cause lies below (a slow database explains a
             // deployed caller's wobble; a bad deploy that floods a database still leads,
@@ -382,6 +394,18 @@ pub(super) fn from_data(
             ));
         }
     }
+    out
+}
+
+/// A datastore whose connections moved: saturated, as strongly as its shift, the
+/// callers' quoted log lines and the sessions held in it show.
+fn from_saturation(
+    f: &Findings,
+    ctx: &BrainContext,
+    rank_id: &str,
+    ranking: &Ranking,
+) -> Vec<Keyed> {
+    let mut out = Vec::new();
     for (name, kind) in &ctx.incident.services {
         if kind == "app" {
             continue;
@@ -438,7 +462,6 @@ pub(super) fn from_data(
             name.clone(),
         ));
     }
-    out.extend(from_suspects(f, ctx, &out));
     out
 }
 
@@ -450,11 +473,7 @@ const SUSPECTS_ON_THE_BOARD: usize = 3;
 /// or refute them. Their confidence is their own evidence — how far the service moved,
 /// what it logs since the onset, how many anomalous callers it explains — combined like
 /// any other.
-fn from_suspects(
-    f: &Findings,
-    ctx: &BrainContext,
-    standing: &[(String, Hypothesis, Kind, String)],
-) -> Vec<(String, Hypothesis, Kind, String)> {
+fn from_suspects(f: &Findings, ctx: &BrainContext, standing: &[Keyed]) -> Vec<Keyed> {
     let Some((rank_id, _)) = &f.ranking else {
         return Vec::new();
     };
