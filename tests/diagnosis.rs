@@ -844,3 +844,79 @@ fn a_runtime_config_change_with_no_deploy_is_blamed() {
     assert!(text.starts_with("api config"), "{text}");
     assert!(text.contains("pool"), "{text}");
 }
+
+/// Connection exhaustion with no change behind it: traffic grows for half an hour, the
+/// database's connections climb to their limit and plateau there at the onset, and its
+/// callers fail to get one. A caller deployed two minutes before the onset is not blamed.
+#[test]
+fn connections_climbing_to_their_limit_are_blamed_not_a_deploy_at_the_onset() {
+    let incident = Incident {
+        services: &[
+            ("gateway", "app", &["orders", "catalog"]),
+            ("orders", "app", &["shop-db"]),
+            ("catalog", "app", &["shop-db"]),
+            ("shop-db", "postgres", &[]),
+        ],
+        series: vec![
+            Series {
+                name: "gateway_rps",
+                before: 800.0,
+                after: 1150.0,
+            },
+            Series {
+                name: "gateway_5xx_pct",
+                before: 0.2,
+                after: 8.0,
+            },
+            Series {
+                name: "orders_error_pct",
+                before: 0.1,
+                after: 14.0,
+            },
+            Series {
+                name: "catalog_error_pct",
+                before: 0.1,
+                after: 9.0,
+            },
+            Series {
+                name: "shop-db_connections",
+                before: 30.0,
+                after: 100.0,
+            },
+        ],
+        logs: vec![
+            (
+                ONSET_ROW,
+                "FATAL",
+                "shop-db",
+                "sorry, too many clients already",
+            ),
+            (
+                ONSET_ROW,
+                "ERROR",
+                "orders",
+                "could not get a connection: FATAL: sorry, too many clients already",
+            ),
+            (
+                ONSET_ROW,
+                "ERROR",
+                "catalog",
+                "could not get a connection: FATAL: sorry, too many clients already",
+            ),
+        ],
+        events: vec![(ONSET_ROW - 4, "deploy", "orders", "8.1.0 -> 8.2.0")],
+        alert: "gateway 5xx above 5%",
+        nodes: &[],
+        ramps: &[
+            ("gateway_rps", ONSET_ROW - 60),
+            ("shop-db_connections", ONSET_ROW - 60),
+        ],
+    };
+    let state = investigate(&incident, Approver::Nobody);
+    let text = conclusion(&state);
+    assert!(text.starts_with("shop-db"), "{text}");
+    assert!(
+        text.contains("connections") || text.contains("clients"),
+        "{text}"
+    );
+}
