@@ -574,7 +574,8 @@ async fn max_minutes_is_a_hard_deadline_even_when_the_brain_never_answers() {
 /// A tool that (carelessly) echoes its credential back, like a verbose client would.
 struct EchoesItsPassword;
 
-impl hunch::tools::Tool for EchoesItsPassword {
+impl hunch::tools::TypedTool for EchoesItsPassword {
+    type Args = serde_json::Value;
     fn spec(&self) -> hunch::tools::ToolSpec {
         hunch::tools::ToolSpec {
             name: "leaky".into(),
@@ -582,8 +583,17 @@ impl hunch::tools::Tool for EchoesItsPassword {
             parameters: json!({"type": "object"}),
         }
     }
+    fn parse(
+        &self,
+        args: &serde_json::Value,
+    ) -> Result<serde_json::Value, hunch::tools::ToolError> {
+        Ok(args.clone())
+    }
     fn classify(&self, _: &serde_json::Value) -> Risk {
         Risk::NeedsCredentials
+    }
+    fn session_scope(&self, _: &serde_json::Value, _: Risk) -> Option<hunch::event::SessionScope> {
+        None
     }
     fn credential(&self, _: &serde_json::Value) -> Option<hunch::tools::CredentialSpec> {
         Some(hunch::tools::CredentialSpec {
@@ -668,7 +678,7 @@ async fn a_secret_reaches_only_its_call_even_when_the_tool_echoes_it() {
             ],
             seen: seen.clone(),
         }),
-        tools: hunch::tools::Registry::new(vec![std::sync::Arc::new(EchoesItsPassword)]),
+        tools: hunch::tools::Registry::new(vec![hunch::tools::typed(EchoesItsPassword)]),
         policy: Policy::Ask,
         approver: Approver::Human,
         blobs: hunch::session::BlobStore::new(dir.path()),

@@ -4,6 +4,7 @@
 //! its output kept in the blob store. Every step is an event.
 
 use super::*;
+use crate::tools::{Call, CallPreview};
 
 impl Engine {
     /// An earlier successful call with the same tool and arguments, if no call that
@@ -40,7 +41,7 @@ impl Engine {
         &mut self,
         id: &str,
         (name, tool): (&str, &Arc<dyn Tool>),
-        args: &Value,
+        (call, args): (&dyn Call, &Value),
         risk: Risk,
     ) -> Result<(Decision, String), Interrupt> {
         loop {
@@ -49,7 +50,7 @@ impl Engine {
             };
             let decision = match route {
                 Route::Approve(Approval::Once) => Decision::ApprovedOnce,
-                Route::Approve(Approval::ForSession) => match tool.session_scope(args, risk) {
+                Route::Approve(Approval::ForSession) => match call.session_scope(risk) {
                     Some(scope) => Decision::ApprovedForSession { scope },
                     None => {
                         self.emit(EventKind::Notice { text: format!("{id} can't be approved for the session (it is not one statement or command of known risk); approve it once, edit or deny it") });
@@ -60,8 +61,8 @@ impl Engine {
                     let parameters = self.config.tools.spec(name);
                     let parameters = parameters.map(|s| s.parameters.clone()).unwrap_or_default();
                     match edited_call(tool, &parameters, &command, args) {
-                        Ok((args, risk)) => Decision::Edited {
-                            command: tool.preview(&args).command,
+                        Ok((args, risk, command)) => Decision::Edited {
+                            command,
                             args,
                             risk,
                         },
@@ -139,13 +140,21 @@ impl Engine {
             .tools
             .spec(&call.tool)
             .map(|s| s.parameters.clone());
-        let invalid = check_arguments(&parameters.unwrap_or_default(), &args).err();
-        let risk = if invalid.is_some() {
-            crate::event::Risk::Unknown
-        } else {
-            tool.classify(&args)
+        // The arguments are checked against the schema and parsed by the tool once;
+        // everything below reads the prepared call.
+        let prepared = check_arguments(&parameters.unwrap_or_default(), &args)
+            .map_err(ToolError::InvalidArguments)
+            .and_then(|()| tool.prepare(&args));
+        let (risk, preview) = match &prepared {
+            Ok(prepared) => (prepared.risk(), prepared.preview()),
+            Err(_) => (
+                crate::event::Risk::Unknown,
+                CallPreview {
+                    command: format!("{} {}", call.tool, args),
+                    target: String::new(),
+                },
+            ),
         };
-        let preview = tool.preview(&args);
         let mut command = preview.command.clone();
         self.emit(EventKind::ToolCallProposed {
             id: id.clone(),
@@ -162,17 +171,24 @@ impl Engine {
             );
             return self.finish_failed(&id, message, 0);
         }
-        if let Some(problem) = invalid {
+        let mut prepared = match prepared {
+            Ok(prepared) => prepared,
             // Back to the brain as an error it can correct; nothing runs.
-            return self.finish_failed(
-                &id,
-                format!("invalid arguments for `{}`: {problem}", call.tool),
-                0,
-            );
-        }
+            Err(e) => {
+                let problem = match e {
+                    ToolError::InvalidArguments(problem) => problem,
+                    other => other.to_string(),
+                };
+                return self.finish_failed(
+                    &id,
+                    format!("invalid arguments for `{}`: {problem}", call.tool),
+                    0,
+                );
+            }
+        };
         let mut risk = risk;
         loop {
-            let scope = tool.session_scope(&args, risk);
+            let scope = prepared.session_scope(risk);
             let gate = gate::decide(
                 &self.config.policy,
                 self.config.approver,
@@ -184,7 +200,7 @@ impl Engine {
                 Gate::Run => break,
                 Gate::Decided(decision, by) => (decision, by),
                 Gate::Ask => {
-                    let preview = tool.preview(&args);
+                    let preview = prepared.preview();
                     self.emit(EventKind::ApprovalRequested {
                         id: id.clone(),
                         command: for_display(&preview.command),
@@ -192,10 +208,10 @@ impl Engine {
                         risk,
                         reason: for_display(&call.rationale),
                         scope,
-                        preview: tool.dry_run(&args).await.map(|p| for_display(&p)),
+                        preview: prepared.dry_run().await.map(|p| for_display(&p)),
                     });
                     match self
-                        .wait_for_decision(&id, (&call.tool, &tool), &args, risk)
+                        .wait_for_decision(&id, (&call.tool, &tool), (&*prepared, &args), risk)
                         .await
                     {
                         Ok(decided) => decided,
@@ -218,6 +234,10 @@ impl Engine {
                     risk: edited_risk,
                 } => {
                     let raised = gate::edit_needs_review(risk, edited_risk);
+                    prepared = match tool.prepare(&edited) {
+                        Ok(prepared) => prepared,
+                        Err(e) => return self.finish_failed(&id, e.to_string(), 0),
+                    };
                     args = edited;
                     command = edited_command;
                     risk = edited_risk;
@@ -243,7 +263,7 @@ impl Engine {
                 format!("the session can't be recorded ({failure}); only read-only calls run"),
             );
         }
-        let secret = match tool.credential(&args) {
+        let secret = match prepared.credential() {
             None => None,
             Some(_) if self.config.approver != Approver::Human => {
                 return self.finish_denied(&id, "no approver to type the credential".into());
@@ -274,7 +294,7 @@ impl Engine {
             command: for_display(&command),
         });
         let started = Instant::now();
-        let result = self.run_tool(tool, &args, secret.as_ref()).await;
+        let result = self.run_tool(&*prepared, secret.as_ref()).await;
         let elapsed = started.elapsed().as_millis() as u64;
         let scrub = |text: String| match &secret {
             Some(s) if !s.expose().is_empty() => text.replace(s.expose(), "[redacted:credential]"),
@@ -325,11 +345,10 @@ impl Engine {
     /// Run a tool with a timeout; the engineer can cancel it, and quitting cancels it.
     pub(super) async fn run_tool(
         &mut self,
-        tool: Arc<dyn Tool>,
-        args: &Value,
+        call: &dyn Call,
         secret: Option<&Secret>,
     ) -> Result<RunEnd, Interrupt> {
-        let run = tokio::time::timeout(TOOL_TIMEOUT, tool.run(args, secret));
+        let run = tokio::time::timeout(TOOL_TIMEOUT, call.run(secret));
         tokio::pin!(run);
         loop {
             tokio::select! {
@@ -427,9 +446,10 @@ fn edited_call(
     parameters: &Value,
     command: &str,
     original: &Value,
-) -> Result<(Value, Risk), ToolError> {
+) -> Result<(Value, Risk, String), ToolError> {
     let args = tool.args_from_command(command, original)?;
     check_arguments(parameters, &args).map_err(ToolError::InvalidArguments)?;
-    let risk = tool.classify(&args);
-    Ok((args, risk))
+    let call = tool.prepare(&args)?;
+    let (risk, command) = (call.risk(), call.preview().command);
+    Ok((args, risk, command))
 }

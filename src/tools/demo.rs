@@ -8,8 +8,8 @@
 
 use super::telemetry::{BundleTelemetry, digest_tools};
 use super::{
-    CallPreview, CredentialSpec, KubectlArgs, PsqlArgs, Registry, Secret, Tool, ToolError,
-    ToolOutput, ToolSpec, kubectl_risk, parse_args, schema_of, sql_risk, str_arg,
+    CallPreview, CredentialSpec, KubectlArgs, PsqlArgs, Registry, Secret, ToolError, ToolOutput,
+    ToolSpec, TypedTool, kubectl_risk, parse_args, schema_of, sql_risk, str_arg, typed,
 };
 use crate::bundle::Bundle;
 use crate::event::Risk;
@@ -82,8 +82,8 @@ impl DemoEnv {
 pub fn demo_registry(env: &Arc<DemoEnv>) -> Registry {
     let source = Arc::new(BundleTelemetry::of(&env.bundle));
     let mut tools = digest_tools(source, env.knowledge.clone());
-    tools.push(Arc::new(Kubectl(env.clone())));
-    tools.push(Arc::new(Psql(env.clone())));
+    tools.push(typed(Kubectl(env.clone())));
+    tools.push(typed(Psql(env.clone())));
     Registry::new(tools)
 }
 
@@ -140,8 +140,7 @@ fn table(header: &[&str], rows: &[Vec<String>]) -> String {
 }
 
 impl Kubectl {
-    fn simulated_dry_run(&self, args: &Value) -> Option<String> {
-        let command = self.command(args).ok()?;
+    fn simulated_dry_run(&self, command: &str) -> Option<String> {
         let words = kubectl_risk::parse(command).ok()?;
         let positionals = kubectl_risk::positionals(&words);
         let env = &self.0;
@@ -168,10 +167,6 @@ impl Kubectl {
             )),
             _ => None,
         }
-    }
-
-    fn command<'a>(&self, args: &'a Value) -> Result<&'a str, ToolError> {
-        str_arg(args, "command")
     }
 
     fn simulate(&self, command: &str) -> Result<ToolOutput, ToolError> {
@@ -370,7 +365,9 @@ fn plain(text: String, digest: &str) -> ToolOutput {
     }
 }
 
-impl Tool for Kubectl {
+impl TypedTool for Kubectl {
+    type Args = KubectlArgs;
+
     fn spec(&self) -> ToolSpec {
         ToolSpec {
             name: "kubectl".into(),
@@ -379,18 +376,17 @@ impl Tool for Kubectl {
         }
     }
 
-    fn classify(&self, args: &Value) -> Risk {
-        self.command(args)
-            .map(kubectl_risk::classify)
-            .unwrap_or(Risk::Unknown)
+    fn parse(&self, args: &Value) -> Result<KubectlArgs, ToolError> {
+        parse_args(args)
     }
 
-    fn preview(&self, args: &Value) -> CallPreview {
+    fn classify(&self, args: &KubectlArgs) -> Risk {
+        kubectl_risk::classify(&args.command)
+    }
+
+    fn preview(&self, args: &KubectlArgs) -> CallPreview {
         CallPreview {
-            command: self
-                .command(args)
-                .unwrap_or("kubectl (no command)")
-                .to_string(),
+            command: args.command.clone(),
             target: format!(
                 "demo cluster, namespace {}",
                 self.0.bundle.incident.namespace
@@ -398,12 +394,12 @@ impl Tool for Kubectl {
         }
     }
 
-    fn session_scope(&self, args: &Value, risk: Risk) -> Option<crate::event::SessionScope> {
-        super::scope::kubectl(self.command(args).ok()?, risk)
+    fn session_scope(&self, args: &KubectlArgs, risk: Risk) -> Option<crate::event::SessionScope> {
+        super::scope::kubectl(&args.command, risk)
     }
 
-    fn dry_run<'a>(&'a self, args: &'a Value) -> BoxFuture<'a, Option<String>> {
-        Box::pin(std::future::ready(self.simulated_dry_run(args)))
+    fn dry_run<'a>(&'a self, args: &'a KubectlArgs) -> BoxFuture<'a, Option<String>> {
+        Box::pin(std::future::ready(self.simulated_dry_run(&args.command)))
     }
 
     fn args_from_command(&self, command: &str, _original: &Value) -> Result<Value, ToolError> {
@@ -413,14 +409,10 @@ impl Tool for Kubectl {
 
     fn run<'a>(
         &'a self,
-        args: &'a Value,
+        args: &'a KubectlArgs,
         _: Option<&'a Secret>,
     ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
-        Box::pin(async move {
-            let KubectlArgs { command } = parse_args(args)?;
-            let command = command.as_str();
-            self.simulate(command)
-        })
+        Box::pin(async move { self.simulate(&args.command) })
     }
 }
 
@@ -562,7 +554,9 @@ fn psql_table(header: &[&str], rows: &[Vec<String>]) -> String {
     table_in(TableStyle::Psql, header, rows)
 }
 
-impl Tool for Psql {
+impl TypedTool for Psql {
+    type Args = PsqlArgs;
+
     fn spec(&self) -> ToolSpec {
         ToolSpec {
             name: "psql".into(),
@@ -571,35 +565,34 @@ impl Tool for Psql {
         }
     }
 
-    fn classify(&self, args: &Value) -> Risk {
-        match str_arg(args, "query").map(sql_risk::classify) {
-            Ok(Risk::ReadOnly) => Risk::NeedsCredentials,
-            Ok(risk) => risk,
-            Err(_) => Risk::Unknown,
+    fn parse(&self, args: &Value) -> Result<PsqlArgs, ToolError> {
+        parse_args(args)
+    }
+
+    fn classify(&self, args: &PsqlArgs) -> Risk {
+        match sql_risk::classify(&args.query) {
+            Risk::ReadOnly => Risk::NeedsCredentials,
+            risk => risk,
         }
     }
 
-    fn credential(&self, args: &Value) -> Option<CredentialSpec> {
-        let target = str_arg(args, "target").unwrap_or("database");
+    fn credential(&self, args: &PsqlArgs) -> Option<CredentialSpec> {
+        let target = &args.target;
         Some(CredentialSpec {
             target: format!("postgres://readonly@{target}:5432"),
             prompt: format!("Password for readonly@{target}"),
         })
     }
 
-    fn preview(&self, args: &Value) -> CallPreview {
-        let query = str_arg(args, "query").unwrap_or_default();
-        let target = str_arg(args, "target").unwrap_or("?");
+    fn preview(&self, args: &PsqlArgs) -> CallPreview {
         CallPreview {
-            command: query.split_whitespace().collect::<Vec<_>>().join(" "),
-            target: format!("postgres {target} (demo environment)"),
+            command: args.query.split_whitespace().collect::<Vec<_>>().join(" "),
+            target: format!("postgres {} (demo environment)", args.target),
         }
     }
 
-    fn session_scope(&self, args: &Value, risk: Risk) -> Option<crate::event::SessionScope> {
-        let query = str_arg(args, "query").ok()?;
-        let target = str_arg(args, "target").ok()?;
-        super::scope::sql("psql", target, query, risk)
+    fn session_scope(&self, args: &PsqlArgs, risk: Risk) -> Option<crate::event::SessionScope> {
+        super::scope::sql("psql", &args.target, &args.query, risk)
     }
 
     fn args_from_command(&self, command: &str, original: &Value) -> Result<Value, ToolError> {
@@ -609,12 +602,11 @@ impl Tool for Psql {
 
     fn run<'a>(
         &'a self,
-        args: &'a Value,
+        args: &'a PsqlArgs,
         secret: Option<&'a Secret>,
     ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
         Box::pin(async move {
-            let PsqlArgs { target, query } = parse_args(args)?;
-            let (target, query) = (target.as_str(), query.as_str());
+            let (target, query) = (args.target.as_str(), args.query.as_str());
             match secret {
                 None => return Err(ToolError::MissingCredential),
                 Some(s) if s.expose().is_empty() => {
@@ -641,7 +633,7 @@ mod tests {
     async fn ranking_puts_the_fault_path_first_and_the_red_herring_last() {
         let env = env();
         let source = Arc::new(BundleTelemetry::of(&env.bundle));
-        let out = super::super::telemetry::MetricsRank(source)
+        let out = typed(super::super::telemetry::MetricsRank(source))
             .run(&json!({}), None)
             .await
             .unwrap();
@@ -668,7 +660,7 @@ mod tests {
     #[tokio::test]
     async fn rollback_changes_the_simulated_database() {
         let env = env();
-        let psql = Psql(env.clone());
+        let psql = typed(Psql(env.clone()));
         let secret = Secret::new("pw".into());
         let q = json!({"target": "orders-db", "query": "select application_name, state, count(*) from pg_stat_activity group by 1, 2"});
         let before = psql.run(&q, Some(&secret)).await.unwrap();
@@ -679,13 +671,13 @@ mod tests {
         );
         let undo = json!({"command": "kubectl rollout undo deployment/payments -n shop"});
         assert!(
-            Kubectl(env.clone())
+            typed(Kubectl(env.clone()))
                 .dry_run(&undo)
                 .await
                 .unwrap()
                 .contains("2.14.0 → payments:2.13.4")
         );
-        Kubectl(env.clone()).run(&undo, None).await.unwrap();
+        typed(Kubectl(env.clone())).run(&undo, None).await.unwrap();
         let after = psql.run(&q, Some(&secret)).await.unwrap();
         assert!(
             !after.text.contains("idle in transaction"),
@@ -699,10 +691,10 @@ mod tests {
         let env = env();
         let q = json!({"target": "orders-db", "query": "select 1 from pg_stat_activity"});
         assert_eq!(
-            Psql(env.clone()).run(&q, None).await.unwrap_err(),
+            typed(Psql(env.clone())).run(&q, None).await.unwrap_err(),
             ToolError::MissingCredential
         );
-        let err = Kubectl(env)
+        let err = typed(Kubectl(env))
             .run(
                 &json!({"command": "kubectl rollout undo deployment/payments -n prod"}),
                 None,
@@ -746,7 +738,7 @@ mod tests {
     #[test]
     fn risk_comes_from_the_arguments() {
         let env = env();
-        let psql = Psql(env.clone());
+        let psql = typed(Psql(env.clone()));
         assert_eq!(
             psql.classify(&json!({"target": "orders-db", "query": "select 1"})),
             Risk::NeedsCredentials
@@ -755,7 +747,7 @@ mod tests {
             psql.classify(&json!({"target": "orders-db", "query": "select 1; drop table x"})),
             Risk::Mutating
         );
-        let kubectl = Kubectl(env);
+        let kubectl = typed(Kubectl(env));
         assert_eq!(
             kubectl.classify(&json!({"command": "kubectl get pods; kubectl delete ns prod"})),
             Risk::Unknown

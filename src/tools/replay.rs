@@ -4,7 +4,9 @@
 //! recorded output; any other call fails and says why. Risk, preview and session scope
 //! still come from the real tool, so the gate asks exactly what it would have asked.
 
-use super::{CallPreview, CredentialSpec, Registry, Secret, Tool, ToolError, ToolOutput, ToolSpec};
+use super::{
+    Call, CallPreview, CredentialSpec, Registry, Secret, Tool, ToolError, ToolOutput, ToolSpec,
+};
 use crate::event::{Risk, SessionScope};
 use futures::future::BoxFuture;
 use serde_json::Value;
@@ -59,44 +61,53 @@ struct ReplayTool {
     answers: Arc<Answers>,
 }
 
+/// A call as the inner tool parsed it (its risk, preview and scope are the real ones),
+/// answered from the record.
+struct ReplayCall<'a> {
+    inner: Box<dyn Call + 'a>,
+    answer: Result<ToolOutput, ToolError>,
+}
+
+impl Call for ReplayCall<'_> {
+    fn risk(&self) -> Risk {
+        self.inner.risk()
+    }
+
+    /// Nothing is connected to, so no secret is asked for.
+    fn credential(&self) -> Option<CredentialSpec> {
+        None
+    }
+
+    fn preview(&self) -> CallPreview {
+        self.inner.preview()
+    }
+
+    fn session_scope(&self, risk: Risk) -> Option<SessionScope> {
+        self.inner.session_scope(risk)
+    }
+
+    /// A dry run may reach the server (`kubectl --dry-run=server`): none is made.
+    fn dry_run(&self) -> BoxFuture<'_, Option<String>> {
+        Box::pin(std::future::ready(None))
+    }
+
+    fn run<'a>(
+        &'a self,
+        _secret: Option<&'a Secret>,
+    ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
+        Box::pin(std::future::ready(self.answer.clone()))
+    }
+}
+
 impl Tool for ReplayTool {
     fn spec(&self) -> ToolSpec {
         self.spec.clone()
     }
 
-    fn classify(&self, args: &Value) -> Risk {
-        self.inner.classify(args)
-    }
-
-    /// Nothing is connected to, so no secret is asked for.
-    fn credential(&self, _args: &Value) -> Option<CredentialSpec> {
-        None
-    }
-
-    fn preview(&self, args: &Value) -> CallPreview {
-        self.inner.preview(args)
-    }
-
-    fn session_scope(&self, args: &Value, risk: Risk) -> Option<SessionScope> {
-        self.inner.session_scope(args, risk)
-    }
-
-    /// A dry run may reach the server (`kubectl --dry-run=server`): none is made.
-    fn dry_run<'a>(&'a self, _args: &'a Value) -> BoxFuture<'a, Option<String>> {
-        Box::pin(std::future::ready(None))
-    }
-
-    fn args_from_command(&self, command: &str, original: &Value) -> Result<Value, ToolError> {
-        self.inner.args_from_command(command, original)
-    }
-
-    fn run<'a>(
-        &'a self,
-        args: &'a Value,
-        _secret: Option<&'a Secret>,
-    ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
+    fn prepare<'a>(&'a self, args: &Value) -> Result<Box<dyn Call + 'a>, ToolError> {
+        let inner = self.inner.prepare(args)?;
         let name = &self.spec.name;
-        let result = match self.answers.get(&(name.clone(), key(args))) {
+        let answer = match self.answers.get(&(name.clone(), key(args))) {
             Some(answer) => Ok(ToolOutput {
                 text: answer.text.clone(),
                 language: "",
@@ -107,7 +118,11 @@ impl Tool for ReplayTool {
                 "--replay-tools: the recorded session never made this {name} call, so there is no output to replay (nothing was run)"
             ))),
         };
-        Box::pin(std::future::ready(result))
+        Ok(Box::new(ReplayCall { inner, answer }))
+    }
+
+    fn args_from_command(&self, command: &str, original: &Value) -> Result<Value, ToolError> {
+        self.inner.args_from_command(command, original)
     }
 }
 

@@ -8,10 +8,14 @@
 //! Prometheus and Loki servers. Every brain therefore sees the same digest whatever the
 //! source, and the offline brain reads the same fields from either.
 
-use super::{CallPreview, Secret, Tool, ToolError, ToolOutput, ToolSpec, parse_args, schema_of};
+use super::{
+    CallPreview, Secret, Tool, ToolError, ToolOutput, ToolSpec, TypedTool, parse_args, schema_of,
+    typed,
+};
 use crate::analysis::{rank, templates};
 use crate::bundle::{ChangeEvent, LogLine, MetricTable, parse_time, service_of};
 use crate::event::Risk;
+use crate::event::SessionScope;
 use crate::knowledge::KnowledgeBase;
 use crate::protocol::digest::{
     self, BurstRow, ChangeRow, DigestArgs, DocKind, EventsArgs, EventsReport, LogLevel, LogsReport,
@@ -48,11 +52,11 @@ pub fn digest_tools(
     knowledge: Arc<KnowledgeBase>,
 ) -> Vec<Arc<dyn Tool>> {
     vec![
-        Arc::new(MetricsRank(source.clone())),
-        Arc::new(MetricsQuery(source.clone())),
-        Arc::new(ChangeEvents(source.clone())),
-        Arc::new(LogsDigest(source)),
-        Arc::new(KnowledgeSearch(knowledge)),
+        typed(MetricsRank(source.clone())),
+        typed(MetricsQuery(source.clone())),
+        typed(ChangeEvents(source.clone())),
+        typed(LogsDigest(source)),
+        typed(KnowledgeSearch(knowledge)),
     ]
 }
 
@@ -159,13 +163,22 @@ fn args_from_key_values(command: &str, tool: &str) -> Result<Value, ToolError> {
     Ok(Value::Object(map))
 }
 
+/// What every read-only digest tool does the same way: typed arguments parsed once,
+/// `read-only` risk, a `tool key=value …` preview (and edit), approval by that line.
 macro_rules! read_only_tool_basics {
-    ($name:literal) => {
-        fn classify(&self, _args: &Value) -> Risk {
+    ($name:expr, $args:ty, $target:expr) => {
+        type Args = $args;
+        fn parse(&self, args: &Value) -> Result<$args, ToolError> {
+            parse_args(args)
+        }
+        fn classify(&self, _args: &$args) -> Risk {
             Risk::ReadOnly
         }
-        fn preview(&self, args: &Value) -> CallPreview {
-            read_only_preview($name, args, self.0.origin())
+        fn preview(&self, args: &$args) -> CallPreview {
+            read_only_preview($name, &digest::args(args), $target(self))
+        }
+        fn session_scope(&self, args: &$args, risk: Risk) -> Option<SessionScope> {
+            super::scope::exact($name, &self.preview(args).command, risk)
         }
         fn args_from_command(&self, command: &str, _original: &Value) -> Result<Value, ToolError> {
             args_from_key_values(command, $name)
@@ -173,9 +186,14 @@ macro_rules! read_only_tool_basics {
     };
 }
 
+/// Where a digest tool's data comes from, as its preview names it.
+fn origin_of<T: std::ops::Deref<Target = dyn Telemetry>>(source: &T) -> String {
+    source.origin()
+}
+
 pub struct MetricsRank(pub Arc<dyn Telemetry>);
 
-impl Tool for MetricsRank {
+impl TypedTool for MetricsRank {
     fn spec(&self) -> ToolSpec {
         ToolSpec {
             name: digest::METRICS_RANK.into(),
@@ -183,15 +201,15 @@ impl Tool for MetricsRank {
             parameters: schema_of::<RankArgs>(),
         }
     }
-    read_only_tool_basics!("metrics_rank");
+    read_only_tool_basics!(digest::METRICS_RANK, RankArgs, |t: &Self| origin_of(&t.0));
 
     fn run<'a>(
         &'a self,
-        args: &'a Value,
+        args: &'a Self::Args,
         _: Option<&'a Secret>,
     ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
         Box::pin(async move {
-            let top = parse_args::<RankArgs>(args)?.top.unwrap_or(10) as usize;
+            let top = args.top.unwrap_or(10) as usize;
             let table = self.0.metrics().await?;
             if table.columns.is_empty() {
                 return Err(ToolError::Failed(format!(
@@ -274,7 +292,7 @@ pub(crate) fn sparkline(values: &[f64], width: usize) -> String {
         .collect()
 }
 
-impl Tool for MetricsQuery {
+impl TypedTool for MetricsQuery {
     fn spec(&self) -> ToolSpec {
         ToolSpec {
             name: digest::METRICS_QUERY.into(),
@@ -282,16 +300,15 @@ impl Tool for MetricsQuery {
             parameters: schema_of::<QueryArgs>(),
         }
     }
-    read_only_tool_basics!("metrics_query");
+    read_only_tool_basics!(digest::METRICS_QUERY, QueryArgs, |t: &Self| origin_of(&t.0));
 
     fn run<'a>(
         &'a self,
-        args: &'a Value,
+        args: &'a Self::Args,
         _: Option<&'a Secret>,
     ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
         Box::pin(async move {
-            let QueryArgs { service } = parse_args(args)?;
-            let service = service.as_str();
+            let service = args.service.as_str();
             let table = self.0.metrics().await?;
             let series: Vec<(String, Vec<f64>)> = table
                 .named_series()
@@ -358,7 +375,7 @@ impl Tool for MetricsQuery {
 
 pub struct ChangeEvents(pub Arc<dyn Telemetry>);
 
-impl Tool for ChangeEvents {
+impl TypedTool for ChangeEvents {
     fn spec(&self) -> ToolSpec {
         ToolSpec {
             name: digest::CHANGE_EVENTS.into(),
@@ -366,15 +383,17 @@ impl Tool for ChangeEvents {
             parameters: schema_of::<EventsArgs>(),
         }
     }
-    read_only_tool_basics!("change_events");
+    read_only_tool_basics!(digest::CHANGE_EVENTS, EventsArgs, |t: &Self| origin_of(
+        &t.0
+    ));
 
     fn run<'a>(
         &'a self,
-        args: &'a Value,
+        args: &'a Self::Args,
         _: Option<&'a Secret>,
     ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
         Box::pin(async move {
-            let parsed: EventsArgs = parse_args(args)?;
+            let parsed = args;
             let bound =
                 |name: &str, value: &Option<String>| -> Result<Option<DateTime<Utc>>, ToolError> {
                     match value.as_deref() {
@@ -409,7 +428,7 @@ impl Tool for ChangeEvents {
 
 pub struct LogsDigest(pub Arc<dyn Telemetry>);
 
-impl Tool for LogsDigest {
+impl TypedTool for LogsDigest {
     fn spec(&self) -> ToolSpec {
         ToolSpec {
             name: digest::LOGS_DIGEST.into(),
@@ -417,15 +436,15 @@ impl Tool for LogsDigest {
             parameters: schema_of::<DigestArgs>(),
         }
     }
-    read_only_tool_basics!("logs_digest");
+    read_only_tool_basics!(digest::LOGS_DIGEST, DigestArgs, |t: &Self| origin_of(&t.0));
 
     fn run<'a>(
         &'a self,
-        args: &'a Value,
+        args: &'a Self::Args,
         _: Option<&'a Secret>,
     ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
         Box::pin(async move {
-            let parsed: DigestArgs = parse_args(args)?;
+            let parsed = args;
             let service = parsed.service.as_deref();
             let min_level = match parsed.level.unwrap_or(LogLevel::Warn) {
                 LogLevel::Info => 0,
@@ -597,7 +616,7 @@ pub(crate) fn template_digest(selected: &[&LogLine], split: i64) -> ToolOutput {
 
 pub struct KnowledgeSearch(pub Arc<KnowledgeBase>);
 
-impl Tool for KnowledgeSearch {
+impl TypedTool for KnowledgeSearch {
     fn spec(&self) -> ToolSpec {
         ToolSpec {
             name: digest::KNOWLEDGE_SEARCH.into(),
@@ -605,27 +624,17 @@ impl Tool for KnowledgeSearch {
             parameters: schema_of::<SearchArgs>(),
         }
     }
-    fn classify(&self, _args: &Value) -> Risk {
-        Risk::ReadOnly
-    }
-    fn preview(&self, args: &Value) -> CallPreview {
-        read_only_preview(
-            "knowledge_search",
-            args,
-            "runbooks and past incidents".into(),
-        )
-    }
-    fn args_from_command(&self, command: &str, _original: &Value) -> Result<Value, ToolError> {
-        args_from_key_values(command, "knowledge_search")
-    }
+    read_only_tool_basics!(digest::KNOWLEDGE_SEARCH, SearchArgs, |_: &Self| {
+        "runbooks and past incidents".to_string()
+    });
 
     fn run<'a>(
         &'a self,
-        args: &'a Value,
+        args: &'a Self::Args,
         _: Option<&'a Secret>,
     ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
         Box::pin(async move {
-            let SearchArgs { query, kind } = parse_args(args)?;
+            let SearchArgs { query, kind } = args;
             let kind = kind.map(|k| match k {
                 DocKind::Runbook => "runbook",
                 DocKind::Incident => "incident",

@@ -8,7 +8,7 @@
 //! `--dry-run=server` says the change would do.
 
 use super::super::{
-    CallPreview, KubectlArgs, Secret, Tool, ToolError, ToolOutput, ToolSpec, kubectl_risk,
+    CallPreview, KubectlArgs, Secret, ToolError, ToolOutput, ToolSpec, TypedTool, kubectl_risk,
     parse_args, schema_of,
 };
 use super::EnvironmentConfig;
@@ -75,9 +75,8 @@ impl Kubectl {
     }
 
     /// The words after `kubectl`, checked against the environment's pinning.
-    fn words(&self, args: &Value) -> Result<Vec<String>, ToolError> {
-        let KubectlArgs { command } = parse_args(args)?;
-        let words = kubectl_risk::parse(&command).map_err(ToolError::InvalidArguments)?;
+    fn words(&self, command: &str) -> Result<Vec<String>, ToolError> {
+        let words = kubectl_risk::parse(command).map_err(ToolError::InvalidArguments)?;
         if let Some(flag) = words.iter().find(|w| {
             let name = w.split_once('=').map(|(n, _)| n).unwrap_or(w);
             CLUSTER_FLAGS.contains(&name)
@@ -113,7 +112,16 @@ impl Kubectl {
     }
 }
 
-impl Tool for Kubectl {
+/// A kubectl call as parsed once: the command line, and its words or why they can't
+/// run here (shell syntax, a flag that would leave the pinned cluster).
+pub struct KubectlCall {
+    command: String,
+    words: Result<Vec<String>, ToolError>,
+}
+
+impl TypedTool for Kubectl {
+    type Args = KubectlCall;
+
     fn spec(&self) -> ToolSpec {
         ToolSpec {
             name: "kubectl".into(),
@@ -125,31 +133,34 @@ impl Tool for Kubectl {
         }
     }
 
-    fn classify(&self, args: &Value) -> Risk {
-        match self.words(args) {
-            Ok(_) => kubectl_risk::classify(args["command"].as_str().unwrap_or_default()),
+    fn parse(&self, args: &Value) -> Result<KubectlCall, ToolError> {
+        let KubectlArgs { command } = parse_args(args)?;
+        let words = self.words(&command);
+        Ok(KubectlCall { command, words })
+    }
+
+    fn classify(&self, args: &KubectlCall) -> Risk {
+        match &args.words {
+            Ok(_) => kubectl_risk::classify(&args.command),
             Err(_) => Risk::Unknown,
         }
     }
 
-    fn preview(&self, args: &Value) -> CallPreview {
+    fn preview(&self, args: &KubectlCall) -> CallPreview {
         CallPreview {
-            command: args["command"]
-                .as_str()
-                .unwrap_or("kubectl (no command)")
-                .to_string(),
+            command: args.command.clone(),
             target: self.target(),
         }
     }
 
-    fn session_scope(&self, args: &Value, risk: Risk) -> Option<SessionScope> {
-        crate::tools::scope::kubectl(args["command"].as_str()?, risk)
+    fn session_scope(&self, args: &KubectlCall, risk: Risk) -> Option<SessionScope> {
+        crate::tools::scope::kubectl(&args.command, risk)
     }
 
-    fn dry_run<'a>(&'a self, args: &'a Value) -> BoxFuture<'a, Option<String>> {
+    fn dry_run<'a>(&'a self, args: &'a KubectlCall) -> BoxFuture<'a, Option<String>> {
         Box::pin(async move {
-            let words = self.words(args).ok()?;
-            let verb = *kubectl_risk::positionals(&words).first()?;
+            let words = args.words.as_ref().ok()?;
+            let verb = *kubectl_risk::positionals(words).first()?;
             if !DRY_RUNNABLE.contains(&verb) || words.iter().any(|w| w.starts_with("--dry-run")) {
                 return None;
             }
@@ -167,18 +178,17 @@ impl Tool for Kubectl {
     }
 
     fn args_from_command(&self, command: &str, _original: &Value) -> Result<Value, ToolError> {
-        let args = json!({ "command": command });
-        self.words(&args)?;
-        Ok(args)
+        self.words(command)?;
+        Ok(json!({ "command": command }))
     }
 
     fn run<'a>(
         &'a self,
-        args: &'a Value,
+        args: &'a KubectlCall,
         _: Option<&'a Secret>,
     ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
         Box::pin(async move {
-            let words = self.words(args)?;
+            let words = args.words.clone()?;
             let captured = run_capped(self.command(&words), "kubectl", self.timeout).await?;
             if !captured.success {
                 return Err(ToolError::Failed(format!(
@@ -214,7 +224,7 @@ mod tests {
             kube_context: Some("prod-eu".into()),
             ..EnvironmentConfig::default()
         };
-        let kubectl = Kubectl::new(&config, Duration::from_secs(5));
+        let kubectl = crate::tools::typed(Kubectl::new(&config, Duration::from_secs(5)));
         let other = json!({"command": "kubectl --context dev delete ns shop"});
         assert_eq!(kubectl.classify(&other), Risk::Unknown);
         let err = kubectl
@@ -225,6 +235,9 @@ mod tests {
             kubectl.classify(&json!({"command": "kubectl get pods -n shop"})),
             Risk::ReadOnly
         );
-        assert_eq!(kubectl.preview(&other).target, "kube context prod-eu");
+        assert_eq!(
+            kubectl.preview(&other).unwrap().target,
+            "kube context prod-eu"
+        );
     }
 }

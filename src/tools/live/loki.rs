@@ -8,7 +8,7 @@
 
 use super::super::telemetry::{iso, template_digest};
 use super::super::{
-    CallPreview, Secret, Tool, ToolError, ToolOutput, ToolSpec, parse_args, schema_of,
+    CallPreview, Secret, ToolError, ToolOutput, ToolSpec, TypedTool, parse_args, schema_of,
 };
 use super::{http_error, query_window, status_error};
 use crate::bundle::LogLine;
@@ -207,7 +207,7 @@ pub fn log_lines(streams: &[LokiStream], service_label: &str) -> Vec<LogLine> {
 /// Arguments of `loki`.
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct LokiArgs {
+pub struct LokiArgs {
     /// A LogQL log query, e.g. {service="payments"} |= "timeout".
     query: String,
     /// Start, RFC 3339 or unix seconds (default: the start of the incident window).
@@ -239,7 +239,9 @@ impl LokiTool {
     }
 }
 
-impl Tool for LokiTool {
+impl TypedTool for LokiTool {
+    type Args = LokiArgs;
+
     fn spec(&self) -> ToolSpec {
         ToolSpec {
             name: "loki".into(),
@@ -248,15 +250,23 @@ impl Tool for LokiTool {
         }
     }
 
-    fn classify(&self, _args: &Value) -> Risk {
+    fn parse(&self, args: &Value) -> Result<LokiArgs, ToolError> {
+        parse_args(args)
+    }
+
+    fn classify(&self, _args: &LokiArgs) -> Risk {
         Risk::ReadOnly
     }
 
-    fn preview(&self, args: &Value) -> CallPreview {
+    fn preview(&self, args: &LokiArgs) -> CallPreview {
         CallPreview {
-            command: format!("loki {}", args["query"].as_str().unwrap_or_default()),
+            command: format!("loki {}", args.query),
             target: format!("loki {}", self.client.base()),
         }
+    }
+
+    fn session_scope(&self, args: &LokiArgs, risk: Risk) -> Option<crate::event::SessionScope> {
+        crate::tools::scope::exact("loki", &self.preview(args).command, risk)
     }
 
     fn args_from_command(&self, command: &str, original: &Value) -> Result<Value, ToolError> {
@@ -272,11 +282,11 @@ impl Tool for LokiTool {
 
     fn run<'a>(
         &'a self,
-        args: &'a Value,
+        args: &'a LokiArgs,
         _: Option<&'a Secret>,
     ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
         Box::pin(async move {
-            let a: LokiArgs = parse_args(args)?;
+            let a = args;
             let (start, end) = query_window(&a.start, &a.end, self.window)?;
             let limit = a.limit.unwrap_or(2000).clamp(1, MAX_LIMIT) as usize;
             let baseline = a

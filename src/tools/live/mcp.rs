@@ -7,7 +7,7 @@
 //! destructive whatever they claim and always wait for approval. A trusted server's
 //! `readOnlyHint: true` lets a tool run at once; its other tools ask too.
 
-use super::super::{CallPreview, Secret, Tool, ToolError, ToolOutput, ToolSpec};
+use super::super::{CallPreview, Secret, Tool, ToolError, ToolOutput, ToolSpec, TypedTool};
 use crate::event::Risk;
 use futures::future::BoxFuture;
 use rmcp::model::{CallToolRequestParams, Tool as McpToolSpec};
@@ -87,13 +87,13 @@ pub async fn connect(
     Ok(tools
         .into_iter()
         .map(|tool| {
-            Arc::new(McpTool {
+            super::super::typed(McpTool {
                 client: client.clone(),
                 server: server.name.clone(),
                 trusted: server.trusted,
                 tool,
                 timeout,
-            }) as Arc<dyn Tool>
+            })
         })
         .collect())
 }
@@ -123,7 +123,10 @@ impl McpTool {
     }
 }
 
-impl Tool for McpTool {
+impl TypedTool for McpTool {
+    /// The server's own arguments: a JSON object, checked against the schema it gave.
+    type Args = serde_json::Map<String, Value>;
+
     fn spec(&self) -> ToolSpec {
         let mut parameters = Value::Object((*self.tool.input_schema).clone());
         if parameters.get("type").is_none() {
@@ -148,7 +151,13 @@ impl Tool for McpTool {
         }
     }
 
-    fn classify(&self, _args: &Value) -> Risk {
+    fn parse(&self, args: &Value) -> Result<Self::Args, ToolError> {
+        args.as_object().cloned().ok_or_else(|| {
+            ToolError::InvalidArguments("the arguments must be a JSON object".into())
+        })
+    }
+
+    fn classify(&self, _args: &Self::Args) -> Risk {
         let read_only_hint = self
             .tool
             .annotations
@@ -164,15 +173,19 @@ impl Tool for McpTool {
         }
     }
 
-    fn preview(&self, args: &Value) -> CallPreview {
+    fn preview(&self, args: &Self::Args) -> CallPreview {
         CallPreview {
-            command: format!("{} {}", self.name(), args),
+            command: format!("{} {}", self.name(), Value::Object(args.clone())),
             target: format!(
                 "MCP server {}{}",
                 self.server,
                 if self.trusted { "" } else { " (untrusted)" }
             ),
         }
+    }
+
+    fn session_scope(&self, args: &Self::Args, risk: Risk) -> Option<crate::event::SessionScope> {
+        super::super::scope::exact(&self.name(), &self.preview(args).command, risk)
     }
 
     fn args_from_command(&self, command: &str, _original: &Value) -> Result<Value, ToolError> {
@@ -190,12 +203,12 @@ impl Tool for McpTool {
 
     fn run<'a>(
         &'a self,
-        args: &'a Value,
+        args: &'a Self::Args,
         _: Option<&'a Secret>,
     ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
         Box::pin(async move {
             let mut params = CallToolRequestParams::new(self.tool.name.clone());
-            params.arguments = args.as_object().cloned();
+            params.arguments = Some(args.clone());
             let result = tokio::time::timeout(self.timeout, self.client.call_tool(params))
                 .await
                 .map_err(|_| {

@@ -190,13 +190,13 @@ pub async fn connect(name: &str, config: &EnvironmentConfig) -> Result<LiveEnv, 
     });
     let mut tools: Vec<Arc<dyn Tool>> = digest_tools(telemetry, Arc::new(knowledge));
     if let Some(prom) = prometheus {
-        tools.push(Arc::new(prometheus::PrometheusTool::new(
+        tools.push(super::typed(prometheus::PrometheusTool::new(
             prom,
             config.window_seconds(),
         )));
     }
     if let Some(loki) = loki {
-        tools.push(Arc::new(loki::LokiTool::new(
+        tools.push(super::typed(loki::LokiTool::new(
             loki,
             config.window_seconds(),
             config.service_label(),
@@ -217,11 +217,11 @@ pub async fn connect(name: &str, config: &EnvironmentConfig) -> Result<LiveEnv, 
         .map_err(|e| invalid(e.to_string()))?;
         services.retain(|(s, _)| s != db.name());
         services.push((db.name().to_string(), "postgres".to_string()));
-        tools.push(Arc::new(db));
+        tools.push(super::typed(db));
     }
-    tools.push(Arc::new(kubectl::Kubectl::new(config, timeout)));
+    tools.push(super::typed(kubectl::Kubectl::new(config, timeout)));
     if config.shell.unwrap_or(true) {
-        tools.push(Arc::new(shell::Shell::new(timeout)));
+        tools.push(super::typed(shell::Shell::new(timeout)));
     }
     for server in &config.mcp {
         match mcp::connect(server, timeout).await {

@@ -9,7 +9,7 @@
 //! call; it goes into that one connection and nowhere else.
 
 use super::super::{
-    CallPreview, CredentialSpec, Secret, Tool, ToolError, ToolOutput, ToolSpec, parse_args,
+    CallPreview, CredentialSpec, Secret, ToolError, ToolOutput, ToolSpec, TypedTool, parse_args,
     schema_of, sql_risk,
 };
 use crate::event::{Risk, SessionScope};
@@ -76,7 +76,7 @@ impl Diagnostic {
 /// Arguments of the live `psql`.
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct PgArgs {
+pub struct PgArgs {
     /// The database, as the environment names it (e.g. orders-db).
     target: String,
     /// SQL to run. Reads run in a read-only transaction; anything else waits for approval.
@@ -142,8 +142,7 @@ impl Postgres {
     }
 
     /// The SQL a call runs, and the diagnostic it came from; the target must be this database.
-    fn sql(&self, args: &Value) -> Result<(String, Option<Diagnostic>), ToolError> {
-        let a: PgArgs = parse_args(args)?;
+    fn sql(&self, a: PgArgs) -> Result<(String, Option<Diagnostic>), ToolError> {
         if a.target != self.name {
             return Err(ToolError::InvalidArguments(format!(
                 "no database `{}` in this environment; it has `{}`",
@@ -321,7 +320,15 @@ fn render(messages: &[SimpleQueryMessage]) -> String {
     out
 }
 
-impl Tool for Postgres {
+/// A psql call as parsed once: the SQL it runs (and the diagnostic it came from), or
+/// why it can't run here (another database, both or neither of query and diagnostic).
+pub struct PgCall {
+    sql: Result<(String, Option<Diagnostic>), ToolError>,
+}
+
+impl TypedTool for Postgres {
+    type Args = PgCall;
+
     fn spec(&self) -> ToolSpec {
         ToolSpec {
             name: "psql".into(),
@@ -333,25 +340,31 @@ impl Tool for Postgres {
         }
     }
 
-    fn classify(&self, args: &Value) -> Risk {
-        let Ok((sql, _)) = self.sql(args) else {
+    fn parse(&self, args: &Value) -> Result<PgCall, ToolError> {
+        Ok(PgCall {
+            sql: self.sql(parse_args(args)?),
+        })
+    }
+
+    fn classify(&self, args: &PgCall) -> Risk {
+        let Ok((sql, _)) = &args.sql else {
             return Risk::Unknown;
         };
-        match sql_risk::classify(&sql) {
+        match sql_risk::classify(sql) {
             Risk::ReadOnly if self.needs_password() => Risk::NeedsCredentials,
             risk => risk,
         }
     }
 
-    fn credential(&self, _args: &Value) -> Option<CredentialSpec> {
+    fn credential(&self, _args: &PgCall) -> Option<CredentialSpec> {
         self.needs_password().then(|| CredentialSpec {
             target: format!("postgres {}", self.display),
             prompt: format!("Password for {}", self.display),
         })
     }
 
-    fn preview(&self, args: &Value) -> CallPreview {
-        let command = match self.sql(args) {
+    fn preview(&self, args: &PgCall) -> CallPreview {
+        let command = match &args.sql {
             Ok((_, Some(d))) => format!("psql diagnostic {d:?}").to_lowercase(),
             Ok((sql, None)) => sql.split_whitespace().collect::<Vec<_>>().join(" "),
             Err(e) => format!("psql ({e})"),
@@ -362,9 +375,9 @@ impl Tool for Postgres {
         }
     }
 
-    fn session_scope(&self, args: &Value, risk: Risk) -> Option<SessionScope> {
-        let (sql, _) = self.sql(args).ok()?;
-        crate::tools::scope::sql("psql", &self.name, &sql, risk)
+    fn session_scope(&self, args: &PgCall, risk: Risk) -> Option<SessionScope> {
+        let (sql, _) = args.sql.as_ref().ok()?;
+        crate::tools::scope::sql("psql", &self.name, sql, risk)
     }
 
     fn args_from_command(&self, command: &str, original: &Value) -> Result<Value, ToolError> {
@@ -376,11 +389,11 @@ impl Tool for Postgres {
 
     fn run<'a>(
         &'a self,
-        args: &'a Value,
+        args: &'a PgCall,
         secret: Option<&'a Secret>,
     ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
         Box::pin(async move {
-            let (sql, diagnostic) = self.sql(args)?;
+            let (sql, diagnostic) = args.sql.clone()?;
             if self.needs_password() && secret.is_none() {
                 return Err(ToolError::MissingCredential);
             }
@@ -405,8 +418,10 @@ impl Tool for Postgres {
 mod tests {
     use super::*;
 
-    fn db(url: &str) -> Postgres {
-        Postgres::new(url, Some("orders-db"), None, Duration::from_secs(5)).unwrap()
+    fn db(url: &str) -> std::sync::Arc<dyn crate::tools::Tool> {
+        crate::tools::typed(
+            Postgres::new(url, Some("orders-db"), None, Duration::from_secs(5)).unwrap(),
+        )
     }
 
     #[test]
@@ -424,7 +439,7 @@ mod tests {
         let with_password = db("postgres://readonly:pw@127.0.0.1:5432/shop");
         assert_eq!(with_password.classify(&read), Risk::ReadOnly);
         assert!(with_password.credential(&read).is_none());
-        assert!(!with_password.preview(&read).target.contains("pw"));
+        assert!(!with_password.preview(&read).unwrap().target.contains("pw"));
         let write = json!({"target": "orders-db", "query": "select 1; drop table x"});
         assert_eq!(with_password.classify(&write), Risk::Mutating);
         let both = json!({"target": "orders-db", "query": "select 1", "diagnostic": "vacuum"});

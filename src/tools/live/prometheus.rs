@@ -8,7 +8,7 @@
 
 use super::super::telemetry::{iso, round, sparkline};
 use super::super::{
-    CallPreview, Secret, Tool, ToolError, ToolOutput, ToolSpec, parse_args, schema_of,
+    CallPreview, Secret, ToolError, ToolOutput, ToolSpec, TypedTool, parse_args, schema_of,
 };
 use super::{http_error, query_window, status_error};
 use crate::analysis::rank;
@@ -344,7 +344,7 @@ pub async fn deploys(
 #[derive(Deserialize, JsonSchema, Clone, Copy, Default, PartialEq)]
 #[serde(rename_all = "snake_case")]
 #[schemars(inline)]
-enum PromKind {
+pub enum PromKind {
     /// A PromQL expression over time (the default).
     #[default]
     Range,
@@ -359,7 +359,7 @@ enum PromKind {
 /// Arguments of `prometheus`.
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct PrometheusArgs {
+pub struct PrometheusArgs {
     /// A PromQL expression, or a series selector for `series`.
     query: Option<String>,
     /// What to ask (default range).
@@ -373,6 +373,18 @@ struct PrometheusArgs {
     /// Seconds between points of a range query (default: about 240 points).
     #[schemars(range(min = 1))]
     step_seconds: Option<u64>,
+}
+
+impl PromKind {
+    /// As the argument spells it.
+    fn name(self) -> &'static str {
+        match self {
+            PromKind::Range => "range",
+            PromKind::Instant => "instant",
+            PromKind::Series => "series",
+            PromKind::Labels => "labels",
+        }
+    }
 }
 
 /// The `prometheus` tool.
@@ -481,7 +493,9 @@ fn labels_text(labels: &BTreeMap<String, String>) -> String {
     format!("{name}{{{}}}", rest.join(","))
 }
 
-impl Tool for PrometheusTool {
+impl TypedTool for PrometheusTool {
+    type Args = PrometheusArgs;
+
     fn spec(&self) -> ToolSpec {
         ToolSpec {
             name: "prometheus".into(),
@@ -490,20 +504,33 @@ impl Tool for PrometheusTool {
         }
     }
 
-    fn classify(&self, _args: &Value) -> Risk {
+    fn parse(&self, args: &Value) -> Result<PrometheusArgs, ToolError> {
+        parse_args(args)
+    }
+
+    fn classify(&self, _args: &PrometheusArgs) -> Risk {
         Risk::ReadOnly
     }
 
-    fn preview(&self, args: &Value) -> CallPreview {
-        let kind = args["kind"].as_str().unwrap_or("range");
-        let query = args["query"]
-            .as_str()
-            .or(args["label"].as_str())
+    fn preview(&self, args: &PrometheusArgs) -> CallPreview {
+        let kind = args.kind.unwrap_or_default().name();
+        let query = args
+            .query
+            .as_deref()
+            .or(args.label.as_deref())
             .unwrap_or_default();
         CallPreview {
             command: format!("prometheus {kind} {query}").trim().to_string(),
             target: format!("prometheus {}", self.client.base()),
         }
+    }
+
+    fn session_scope(
+        &self,
+        args: &PrometheusArgs,
+        risk: Risk,
+    ) -> Option<crate::event::SessionScope> {
+        crate::tools::scope::exact("prometheus", &self.preview(args).command, risk)
     }
 
     fn args_from_command(&self, command: &str, original: &Value) -> Result<Value, ToolError> {
@@ -525,11 +552,11 @@ impl Tool for PrometheusTool {
 
     fn run<'a>(
         &'a self,
-        args: &'a Value,
+        args: &'a PrometheusArgs,
         _: Option<&'a Secret>,
     ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
         Box::pin(async move {
-            let a: PrometheusArgs = parse_args(args)?;
+            let a = args;
             let (start, end) = query_window(&a.start, &a.end, self.window)?;
             let query = || {
                 a.query

@@ -6,7 +6,8 @@
 //! shell. Output past the cap is counted and dropped, never buffered.
 
 use super::super::{
-    CallPreview, Secret, Tool, ToolError, ToolOutput, ToolSpec, parse_args, schema_of, shell_risk,
+    CallPreview, Secret, ToolError, ToolOutput, ToolSpec, TypedTool, parse_args, schema_of,
+    shell_risk,
 };
 use crate::event::{Risk, SessionScope};
 use futures::future::BoxFuture;
@@ -110,7 +111,7 @@ pub async fn run_capped(
 /// Arguments of `shell`.
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct ShellArgs {
+pub struct ShellArgs {
     /// A bash command line. Pipes of read-only programs run at once; anything that writes,
     /// deletes, substitutes or is unknown waits for the engineer's approval.
     command: String,
@@ -126,7 +127,9 @@ impl Shell {
     }
 }
 
-impl Tool for Shell {
+impl TypedTool for Shell {
+    type Args = ShellArgs;
+
     fn spec(&self) -> ToolSpec {
         ToolSpec {
             name: "shell".into(),
@@ -135,27 +138,25 @@ impl Tool for Shell {
         }
     }
 
-    fn classify(&self, args: &Value) -> Risk {
-        match parse_args::<ShellArgs>(args) {
-            Ok(a) => shell_risk::classify(&a.command),
-            Err(_) => Risk::Unknown,
-        }
+    fn parse(&self, args: &Value) -> Result<ShellArgs, ToolError> {
+        parse_args(args)
     }
 
-    fn preview(&self, args: &Value) -> CallPreview {
+    fn classify(&self, args: &ShellArgs) -> Risk {
+        shell_risk::classify(&args.command)
+    }
+
+    fn preview(&self, args: &ShellArgs) -> CallPreview {
         CallPreview {
-            command: args["command"]
-                .as_str()
-                .unwrap_or("(no command)")
-                .to_string(),
+            command: args.command.clone(),
             target: "this machine".into(),
         }
     }
 
-    fn session_scope(&self, args: &Value, risk: Risk) -> Option<SessionScope> {
+    fn session_scope(&self, args: &ShellArgs, risk: Risk) -> Option<SessionScope> {
         // A shell line is approved for the session only verbatim: a shared prefix says
         // nothing about what follows it.
-        crate::tools::scope::exact("shell", args["command"].as_str()?, risk)
+        crate::tools::scope::exact("shell", &args.command, risk)
     }
 
     fn args_from_command(&self, command: &str, _original: &Value) -> Result<Value, ToolError> {
@@ -164,13 +165,12 @@ impl Tool for Shell {
 
     fn run<'a>(
         &'a self,
-        args: &'a Value,
+        args: &'a ShellArgs,
         _: Option<&'a Secret>,
     ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
         Box::pin(async move {
-            let ShellArgs { command } = parse_args(args)?;
             let mut child = Command::new("bash");
-            child.args(["--noprofile", "--norc", "-c", &command]);
+            child.args(["--noprofile", "--norc", "-c", &args.command]);
             let captured = run_capped(child, "bash", self.timeout).await?;
             let mut text = captured.stdout;
             if !captured.stderr.trim().is_empty() {
@@ -215,7 +215,7 @@ mod tests {
 
     #[tokio::test]
     async fn output_is_capped_and_runaways_are_killed() {
-        let shell = Shell::new(Duration::from_secs(2));
+        let shell = crate::tools::typed(Shell::new(Duration::from_secs(2)));
         let out = shell
             .run(&json!({"command": "yes hunch | head -c 600000"}), None)
             .await
