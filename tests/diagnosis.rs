@@ -110,14 +110,16 @@ fn write_bundle(incident: &Incident, dir: &Path) {
     std::fs::write(dir.join("events.csv"), events).unwrap();
 }
 
-/// Investigate it headless; the final state.
-fn investigate(incident: &Incident, approver: Approver) -> hunch::event::State {
-    let dir = tempfile::tempdir().unwrap();
-    write_bundle(incident, dir.path());
-    let bundle = hunch::bundle::Bundle::load(dir.path()).unwrap();
+/// A session on `bundle` with the offline brain speaking at `pace`, its data under `dir`.
+fn launch_on(
+    bundle: hunch::bundle::Bundle,
+    dir: &Path,
+    approver: Approver,
+    pace: Duration,
+) -> hunch::launch::Launched {
     let setup = SessionSetup {
         source: Source::Bundle(Box::new(bundle)),
-        brain: Box::new(hunch::brain::offline::OfflineBrain::new(Duration::ZERO)),
+        brain: Box::new(hunch::brain::offline::OfflineBrain::new(pace)),
         budget: Default::default(),
         policy: Policy::Ask,
         approver,
@@ -125,9 +127,26 @@ fn investigate(incident: &Incident, approver: Approver) -> hunch::event::State {
         user: "test".into(),
         redactor: Default::default(),
     };
-    let launched = launch(setup, &dir.path().join("data")).unwrap();
+    launch(setup, &dir.join("data")).unwrap()
+}
+
+/// Investigate a loaded bundle headless; the final state.
+fn investigate_bundle(
+    bundle: hunch::bundle::Bundle,
+    dir: &Path,
+    approver: Approver,
+) -> hunch::event::State {
+    let launched = launch_on(bundle, dir, approver, Duration::ZERO);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(launched.engine.run())
+}
+
+/// Investigate it headless; the final state.
+fn investigate(incident: &Incident, approver: Approver) -> hunch::event::State {
+    let dir = tempfile::tempdir().unwrap();
+    write_bundle(incident, dir.path());
+    let bundle = hunch::bundle::Bundle::load(dir.path()).unwrap();
+    investigate_bundle(bundle, dir.path(), approver)
 }
 
 /// Investigate it headless, refuting (as the engineer) every hypothesis whose key starts
@@ -140,19 +159,12 @@ fn investigate_refuting(incident: &Incident, refute: &str) -> hunch::event::Stat
     let dir = tempfile::tempdir().unwrap();
     write_bundle(incident, dir.path());
     let bundle = hunch::bundle::Bundle::load(dir.path()).unwrap();
-    let setup = SessionSetup {
-        source: Source::Bundle(Box::new(bundle)),
-        brain: Box::new(hunch::brain::offline::OfflineBrain::new(
-            Duration::from_millis(20),
-        )),
-        budget: Default::default(),
-        policy: Policy::Ask,
-        approver: Approver::Nobody,
-        exit_when_idle: true,
-        user: "test".into(),
-        redactor: Default::default(),
-    };
-    let launched = launch(setup, &dir.path().join("data")).unwrap();
+    let launched = launch_on(
+        bundle,
+        dir.path(),
+        Approver::Nobody,
+        Duration::from_millis(20),
+    );
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let mut engine = launched.engine;
@@ -577,19 +589,7 @@ fn a_consumer_falling_behind_its_topic_is_blamed_not_the_producer_that_restarted
             .columns
             .contains(&"mailer_sent_per_s".to_string())
     );
-    let setup = SessionSetup {
-        source: Source::Bundle(Box::new(bundle)),
-        brain: Box::new(hunch::brain::offline::OfflineBrain::new(Duration::ZERO)),
-        budget: Default::default(),
-        policy: Policy::Ask,
-        approver: Approver::Nobody,
-        exit_when_idle: true,
-        user: "test".into(),
-        redactor: Default::default(),
-    };
-    let launched = launch(setup, &dir.path().join("data")).unwrap();
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let state = runtime.block_on(launched.engine.run());
+    let state = investigate_bundle(bundle, dir.path(), Approver::Nobody);
     let text = conclusion(&state);
     assert!(text.starts_with("mailer config"), "{text}");
     assert!(
@@ -677,19 +677,7 @@ fn a_leak_that_began_long_before_the_onset_is_blamed_not_the_callers_deploy() {
     );
     std::fs::write(dir.path().join("events.csv"), events).unwrap();
     let bundle = hunch::bundle::Bundle::load(dir.path()).unwrap();
-    let setup = SessionSetup {
-        source: Source::Bundle(Box::new(bundle)),
-        brain: Box::new(hunch::brain::offline::OfflineBrain::new(Duration::ZERO)),
-        budget: Default::default(),
-        policy: Policy::Ask,
-        approver: Approver::ApproveAll,
-        exit_when_idle: true,
-        user: "test".into(),
-        redactor: Default::default(),
-    };
-    let launched = launch(setup, &dir.path().join("data")).unwrap();
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let state = runtime.block_on(launched.engine.run());
+    let state = investigate_bundle(bundle, dir.path(), Approver::ApproveAll);
     let text = conclusion(&state);
     assert!(text.starts_with("cart"), "{text}");
     assert!(text.contains("memory") || text.contains("OOM"), "{text}");

@@ -225,14 +225,17 @@ impl TypedTool for MetricsRank {
             let rows: Vec<SeriesMove> = changed
                 .iter()
                 .take(top)
-                .map(|s| SeriesMove {
-                    series: s.series.clone(),
-                    service: service_of(&s.series).to_string(),
-                    score: digest::reported_z(s.score).0,
-                    from_flat_baseline: digest::reported_z(s.score).1,
-                    before: round(s.before, 2),
-                    after: round(s.after, 2),
-                    changed_at: iso(s.changed_at),
+                .map(|s| {
+                    let (score, from_flat_baseline) = digest::reported_z(s.score);
+                    SeriesMove {
+                        series: s.series.clone(),
+                        service: service_of(&s.series).to_string(),
+                        score,
+                        from_flat_baseline,
+                        before: round(s.before, 2),
+                        after: round(s.after, 2),
+                        changed_at: iso(s.changed_at),
+                    }
                 })
                 .collect();
             let digest = format!(
@@ -334,10 +337,11 @@ impl TypedTool for MetricsQuery {
                         values.iter().copied().filter(|v| v.is_finite()).collect();
                     let min = finite.iter().copied().fold(f64::INFINITY, f64::min);
                     let max = finite.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                    let (score, from_flat_baseline) = digest::reported_z(s.score);
                     SeriesSummary {
                         series: s.series.clone(),
-                        score: digest::reported_z(s.score).0,
-                        from_flat_baseline: digest::reported_z(s.score).1,
+                        score,
+                        from_flat_baseline,
                         before: round(s.before, 2),
                         after: round(s.after, 2),
                         min: round(min, 2),

@@ -9,7 +9,7 @@
 
 use super::Plan;
 use super::checks::MIN_RUNBOOK_SCORE;
-use super::evidence::{Change, Findings, Ranking};
+use super::evidence::{Change, Findings, Ranking, Shift};
 use super::suspects;
 use super::{hhmmss, seconds, services_mentioned, short_number, z_text};
 use crate::analysis::rank::CHANGED;
@@ -261,33 +261,34 @@ fn from_changes(f: &Findings, ctx: &BrainContext, rank_id: &str, ranking: &Ranki
                 continue;
             }
             let evidence = vec![rank_id.to_string(), events_id.clone()];
-            // Something below this service in the call graph moved far more: the change
-            // is a bystander and the cause lies below (a slow database explains a
-            // deployed caller's wobble; a bad deploy that floods a database still leads,
-            // as it moved more than the database).
-            let dwarfed_by = top_of(service).and_then(|top| {
+            // What changed below this service in the call graph, with its strength
+            // against the service's own (both logarithmic in |z|).
+            let below = |top: &Shift| {
                 let own = (1.0 + top.score.abs()).ln();
                 ranking
                     .changed
                     .iter()
                     .filter(|s| s.score.abs() >= CHANGED && s.service != service)
                     .filter(|s| depends_on(&graph, service, &s.service))
-                    .find(|s| (1.0 + s.score.abs()).ln() >= 2.0 * own)
-            });
-            // Something below this service that moved comparably was already moving
-            // before the change was made: the change can't have caused it (a leak that
-            // began half an hour earlier, not the caller's deploy a minute before the
-            // onset).
-            let preceded_by = top_of(service).and_then(|top| {
-                let own = (1.0 + top.score.abs()).ln();
-                ranking
-                    .changed
-                    .iter()
-                    .filter(|s| s.score.abs() >= CHANGED && s.service != service)
-                    .filter(|s| depends_on(&graph, service, &s.service))
-                    .filter(|s| (1.0 + s.score.abs()).ln() >= 0.5 * own)
-                    .find(|s| seconds(&s.changed_at) + SAME_TIME_SECONDS < at)
-            });
+                    .map(move |s| (s, (1.0 + s.score.abs()).ln() / own))
+            };
+            // Something below moved far more: the change is a bystander and the cause
+            // lies below (a slow database explains a deployed caller's wobble; a bad
+            // deploy that floods a database still leads, as it moved more than the
+            // database).
+            let dwarfed_by = top_of(service)
+                .and_then(|top| below(top).find(|(_, ratio)| *ratio >= 2.0))
+                .map(|(s, _)| s);
+            // Something below that moved comparably was already moving before the
+            // change was made: the change can't have caused it (a leak that began half
+            // an hour earlier, not the caller's deploy a minute before the onset).
+            let preceded_by = top_of(service)
+                .and_then(|top| {
+                    below(top).find(|(s, ratio)| {
+                        *ratio >= 0.5 && seconds(&s.changed_at) + SAME_TIME_SECONDS < at
+                    })
+                })
+                .map(|(s, _)| s);
             let (statement, status, confidence, evidence) = match top_of(service) {
                 Some(_) if preceded_by.is_some() => {
                     let below = preceded_by.expect("checked");
