@@ -7,6 +7,7 @@
 
 use crate::brain::llm::providers::ProviderConfig;
 use crate::engine::gate::Policy;
+use crate::event::SessionScope;
 use crate::tools::live::EnvironmentConfig;
 use crate::tools::scope::TrustedRule;
 use serde::Deserialize;
@@ -68,9 +69,10 @@ impl Paths {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Default)]
 #[serde(rename_all = "kebab-case")]
 enum PolicyName {
+    #[default]
     Ask,
     ReadOnly,
     TrustedSession,
@@ -104,7 +106,9 @@ struct RedactionConfig {
 pub struct Config {
     pub theme: Option<String>,
     pub keymap: Option<String>,
-    pub policy: Policy,
+    policy: PolicyName,
+    /// `[[trusted]]` rules: the environment each holds in, and the scope it grants.
+    trusted: Vec<(String, SessionScope)>,
     /// `[providers.NAME]` tables: model providers added to or overriding the presets.
     pub providers: BTreeMap<String, ProviderConfig>,
     /// Regexes redacted from model requests in addition to the built-in ones.
@@ -114,6 +118,22 @@ pub struct Config {
 }
 
 impl Config {
+    /// The policy in force in `environment` (an `[environments.NAME]`, or `demo` for the
+    /// demo and bundles): `trusted-session` keeps only the rules written for it.
+    pub fn policy_for(&self, environment: &str) -> Policy {
+        match self.policy {
+            PolicyName::Ask => Policy::Ask,
+            PolicyName::ReadOnly => Policy::ReadOnly,
+            PolicyName::TrustedSession => Policy::TrustedSession(
+                self.trusted
+                    .iter()
+                    .filter(|(env, _)| env == environment)
+                    .map(|(_, scope)| scope.clone())
+                    .collect(),
+            ),
+        }
+    }
+
     /// Load `config.toml`; a missing file is the default config.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = match std::fs::read_to_string(path) {
@@ -151,11 +171,9 @@ impl Config {
                 ),
                 message: format!("[[trusted]] rule: {e}"),
             })?;
-            trusted.push(scope);
+            trusted.push((rule.get_ref().environment.trim().to_string(), scope));
         }
         let policy = match raw.policy.unwrap_or(PolicyName::Ask) {
-            PolicyName::Ask => Policy::Ask,
-            PolicyName::ReadOnly => Policy::ReadOnly,
             PolicyName::TrustedSession => {
                 if trusted.is_empty() {
                     return Err(ConfigError::Invalid {
@@ -164,13 +182,15 @@ impl Config {
                         message: "policy = \"trusted-session\" needs at least one [[trusted]] rule with `tool` and an example `call`".into(),
                     });
                 }
-                Policy::TrustedSession(trusted)
+                PolicyName::TrustedSession
             }
+            other => other,
         };
         Ok(Config {
             theme: raw.theme,
             keymap: raw.keymap,
             policy,
+            trusted,
             providers: raw.providers,
             redaction_patterns: raw.redaction.extra_patterns,
             environments: raw.environments,
@@ -221,29 +241,41 @@ mod tests {
     }
 
     #[test]
-    fn trusted_session_rules_load() {
-        let text = "policy = \"trusted-session\"\n[[trusted]]\ntool = \"kubectl\"\ncall = \"kubectl rollout restart deployment/cart -n shop\"\n";
+    fn trusted_session_rules_load_and_hold_only_in_their_environment() {
+        let text = "policy = \"trusted-session\"\n[[trusted]]\nenvironment = \"lab\"\ntool = \"kubectl\"\ncall = \"kubectl rollout restart deployment/cart -n shop\"\n";
         let config = Config::parse(text, Path::new("c.toml")).unwrap();
-        assert_eq!(config.policy.name(), "trusted-session");
+        assert_eq!(config.policy_for("lab").name(), "trusted-session");
+        let rules = |env: &str| match config.policy_for(env) {
+            Policy::TrustedSession(rules) => rules.len(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(rules("lab"), 1);
+        assert_eq!(rules("prod"), 0, "a lab rule never runs anything in prod");
+        let err = Config::parse(
+            "policy = \"trusted-session\"\n[[trusted]]\ntool = \"kubectl\"\ncall = \"kubectl get pods\"\n",
+            Path::new("c.toml"),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("environment"), "{err}");
     }
 
     #[test]
     fn bad_trusted_rules_name_their_line() {
         let cases = [
             (
-                "policy = \"trusted-session\"\n\n[[trusted]]\ntool = \"kubectl\"\nprefix = \"\"\n",
+                "policy = \"trusted-session\"\n\n[[trusted]]\nenvironment = \"lab\"\ntool = \"kubectl\"\nprefix = \"\"\n",
                 "unknown field `prefix`",
             ),
             (
-                "policy = \"trusted-session\"\n\n[[trusted]]\ntool = \"kubectl\"\ncall = \"\"\n",
+                "policy = \"trusted-session\"\n\n[[trusted]]\nenvironment = \"lab\"\ntool = \"kubectl\"\ncall = \"\"\n",
                 "`call` is empty",
             ),
             (
-                "policy = \"trusted-session\"\n\n[[trusted]]\ntool = \"kubectl\"\ncall = \"kubectl get pods; kubectl delete ns x\"\n",
+                "policy = \"trusted-session\"\n\n[[trusted]]\nenvironment = \"lab\"\ntool = \"kubectl\"\ncall = \"kubectl get pods; kubectl delete ns x\"\n",
                 "can't be trusted",
             ),
             (
-                "policy = \"trusted-session\"\n\n[[trusted]]\ntool = \"psql\"\ncall = \"select 1\"\n",
+                "policy = \"trusted-session\"\n\n[[trusted]]\nenvironment = \"lab\"\ntool = \"psql\"\ncall = \"select 1\"\n",
                 "needs `target`",
             ),
         ];
@@ -253,7 +285,7 @@ mod tests {
                 .to_string();
             assert!(err.contains(expected), "{err}");
             let line: usize = err.split(':').nth(1).unwrap().parse().unwrap();
-            assert!((3..=5).contains(&line), "{err}");
+            assert!((3..=6).contains(&line), "{err}");
         }
     }
 

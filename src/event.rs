@@ -28,7 +28,13 @@ pub struct Event {
 #[serde(rename_all = "kebab-case")]
 pub enum Risk {
     ReadOnly,
+    /// Reads secrets (a raw kubeconfig, a Secret's data): asked, like a change.
+    ReadsSecrets,
     Mutating,
+    /// Cannot be undone by another call: dropping or emptying a table, deleting a
+    /// namespace or a volume, scaling to zero, `rm -r`. Never covered by a session or
+    /// trusted rule; asked with the focus on deny.
+    Destructive,
     NeedsCredentials,
     Unknown,
 }
@@ -37,25 +43,45 @@ impl Risk {
     pub fn label(self) -> &'static str {
         match self {
             Risk::ReadOnly => "read-only",
+            Risk::ReadsSecrets => "reads-secrets",
             Risk::Mutating => "mutating",
+            Risk::Destructive => "destructive",
             Risk::NeedsCredentials => "needs-credentials",
             Risk::Unknown => "unknown",
         }
     }
 
-    /// Order by how much could go wrong: read-only < needs-credentials < mutating < unknown.
+    /// Order by how much could go wrong: read-only < needs-credentials < reads-secrets <
+    /// mutating < destructive < unknown.
     pub fn rank(self) -> u8 {
         match self {
             Risk::ReadOnly => 0,
             Risk::NeedsCredentials => 1,
-            Risk::Mutating => 2,
-            Risk::Unknown => 3,
+            Risk::ReadsSecrets => 2,
+            Risk::Mutating => 3,
+            Risk::Destructive => 4,
+            Risk::Unknown => 5,
+        }
+    }
+
+    /// The riskier of two.
+    pub fn max(self, other: Risk) -> Risk {
+        if other.rank() > self.rank() {
+            other
+        } else {
+            self
         }
     }
 
     /// Whether a mistake here could change or destroy something (approval focus starts on deny).
     pub fn is_destructive(self) -> bool {
-        matches!(self, Risk::Mutating | Risk::Unknown)
+        matches!(self, Risk::Mutating | Risk::Destructive | Risk::Unknown)
+    }
+
+    /// Whether a session or trusted rule may ever cover a call of this risk: never one
+    /// that can't be undone, and never one whose risk is not known.
+    pub fn may_be_covered(self) -> bool {
+        !matches!(self, Risk::Destructive | Risk::Unknown)
     }
 }
 
@@ -88,22 +114,28 @@ fn unknown_risk() -> Risk {
 pub enum CallShape {
     /// One SQL statement on one database: its leading keyword, the write keywords it
     /// holds, the functions it calls and the tables it names (sorted, lower-case unless
-    /// quoted).
+    /// quoted), and its skeleton: every token in order (WHERE and SET included) with
+    /// literal values as `?`, except the ones that name what is acted on (the pid given
+    /// to `pg_terminate_backend`).
     Sql {
         target: String,
         statement: String,
         writes: Vec<String>,
         functions: Vec<String>,
         tables: Vec<String>,
+        #[serde(default)]
+        skeleton: String,
     },
-    /// One kubectl invocation: verb, resource, names, namespace and every flag that can
-    /// change what it touches.
+    /// One kubectl invocation: verb, resource, names (in order), namespace, every flag
+    /// that can change what it touches, and the command after `--` word for word.
     Kubectl {
         verb: String,
         resource: String,
         names: Vec<String>,
         namespace: String,
         flags: Vec<String>,
+        #[serde(default)]
+        command: Vec<String>,
     },
     /// The identical command line (shell lines, and tools with no parser of their own).
     Exact { command: String },
@@ -119,8 +151,8 @@ impl SessionScope {
         self.tool == call.tool
             && self.shape != CallShape::Nothing
             && self.shape == call.shape
-            && self.risk != Risk::Unknown
-            && call.risk != Risk::Unknown
+            && self.risk.may_be_covered()
+            && call.risk.may_be_covered()
             && call.risk.rank() <= self.risk.rank()
     }
 
@@ -137,9 +169,10 @@ impl SessionScope {
             CallShape::Sql {
                 target,
                 statement,
-                writes,
                 functions,
                 tables,
+                skeleton,
+                ..
             } => {
                 let mut text = format!(
                     "single {} statements on {target}, calling {} on tables {}",
@@ -147,8 +180,8 @@ impl SessionScope {
                     list(functions),
                     list(tables)
                 );
-                if !writes.is_empty() {
-                    text.push_str(&format!(", writing with {}", writes.join(", ")));
+                if !skeleton.is_empty() {
+                    text.push_str(&format!(", shaped exactly `{skeleton}` (? is any literal)"));
                 }
                 text
             }
@@ -158,8 +191,12 @@ impl SessionScope {
                 names,
                 namespace,
                 flags,
+                command,
             } => {
                 let mut text = format!("`kubectl {verb}` of {resource} {}", list(names));
+                if !command.is_empty() {
+                    text.push_str(&format!(" running exactly `{}`", command.join(" ")));
+                }
                 text.push_str(&match namespace.as_str() {
                     "" => " in the default namespace".to_string(),
                     ns => format!(" in namespace {ns}"),

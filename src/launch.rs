@@ -22,6 +22,17 @@ pub enum Source {
     Live { env: LiveEnv, alert: String },
 }
 
+impl Source {
+    /// The environment the session acts in, as `[[trusted]]` rules name it: the
+    /// `[environments.NAME]`, or `demo` for the demo and bundles (simulated tools).
+    pub fn environment(&self) -> &str {
+        match self {
+            Source::Bundle(_) => "demo",
+            Source::Live { env, .. } => &env.name,
+        }
+    }
+}
+
 pub struct SessionSetup {
     pub source: Source,
     pub brain: Box<dyn Brain>,

@@ -731,11 +731,12 @@ fn investigate(
             Box::new(OfflineBrain::new(Duration::from_millis(pace)))
         }
     };
+    let policy = config.policy_for(source.environment());
     let setup = SessionSetup {
         source,
         brain,
         budget,
-        policy: config.policy.clone(),
+        policy,
         approver: if run.approve_all {
             Approver::ApproveAll
         } else if run.headless {

@@ -320,7 +320,7 @@ async fn an_injected_instruction_cannot_skip_the_gate() {
     };
     let state = run_scripted(vec![call.clone()], Policy::Ask, Approver::Nobody, |_| None).await;
     let c = &state.calls[0];
-    assert_eq!(c.risk, Risk::Mutating);
+    assert_eq!(c.risk, Risk::Destructive);
     assert_eq!(
         c.status,
         hunch::event::CallStatus::Finished(CallOutcome::Denied)

@@ -102,11 +102,12 @@ const DISGUISED_KUBECTL: &[&str] = &[
     "kubectl rollout undo 'deployment/payments' -n shop; rm -rf /",
 ];
 
-/// Variants of the approved calls that do exactly what was approved.
+/// Variants of the approved calls that do what was approved: respelled, with other literal
+/// values (the WHERE and SET columns and the order of everything stay).
 fn benign_variants() -> Vec<ProposedCall> {
     vec![
         psql(
-            "select PG_TERMINATE_BACKEND ( pid ) from pg_stat_activity /* idle */ where pid = 4242",
+            "select PG_TERMINATE_BACKEND ( pid ) from pg_stat_activity /* idle */ where state = 'idle'",
         ),
         kubectl("kubectl -n shop rollout undo deploy/payments"),
     ]
@@ -251,12 +252,12 @@ async fn disguised_calls_after_approve_for_session_always_ask() {
 async fn disguised_calls_under_trusted_session_rules_are_denied_headless() {
     let config = hunch::config::Config::parse(
         &format!(
-            "policy = \"trusted-session\"\n[[trusted]]\ntool = \"kubectl\"\ncall = \"{APPROVED_KUBECTL}\"\n[[trusted]]\ntool = \"psql\"\ntarget = \"orders-db\"\ncall = \"{APPROVED_SQL}\"\n"
+            "policy = \"trusted-session\"\n[[trusted]]\nenvironment = \"lab\"\ntool = \"kubectl\"\ncall = \"{APPROVED_KUBECTL}\"\n[[trusted]]\nenvironment = \"lab\"\ntool = \"psql\"\ntarget = \"orders-db\"\ncall = \"{APPROVED_SQL}\"\n"
         ),
         Path::new("config.toml"),
     )
     .unwrap();
-    let (_, tally) = run_hijacked(config.policy, Approver::Nobody, false).await;
+    let (_, tally) = run_hijacked(config.policy_for("lab"), Approver::Nobody, false).await;
     tally.report("trusted-session");
     assert_eq!(
         tally.auto_approved_benign, 2,
@@ -271,7 +272,8 @@ fn an_empty_or_prefix_rule_is_a_config_error() {
         "tool = \"kubectl\"\ncall = \"\"",
         "tool = \"shell\"\ncall = \"ls\"\nextra = 1",
     ] {
-        let text = format!("policy = \"trusted-session\"\n[[trusted]]\n{rule}\n");
+        let text =
+            format!("policy = \"trusted-session\"\n[[trusted]]\nenvironment = \"lab\"\n{rule}\n");
         let err = hunch::config::Config::parse(&text, Path::new("config.toml")).unwrap_err();
         assert!(err.to_string().starts_with("config.toml:"), "{err}");
     }

@@ -41,11 +41,18 @@ impl Engine {
         &mut self,
         id: &str,
         (name, tool): (&str, &Arc<dyn Tool>),
-        (call, args): (&dyn Call, &Value),
+        (call, args, rationale): (&dyn Call, &Value, &str),
         risk: Risk,
     ) -> Result<(Decision, String), Interrupt> {
         loop {
             let Some((route, by)) = self.next_command(Waiting::Decision(id)).await? else {
+                // A side command may have refuted what this call was for.
+                if let Some(reason) = self.withdrawn_for(rationale) {
+                    self.emit(EventKind::Notice {
+                        text: format!("{id} is withdrawn: {reason}"),
+                    });
+                    return Ok((Decision::Denied { reason }, "hunch".into()));
+                }
                 continue;
             };
             let decision = match route {
@@ -53,7 +60,12 @@ impl Engine {
                 Route::Approve(Approval::ForSession) => match call.session_scope(risk) {
                     Some(scope) => Decision::ApprovedForSession { scope },
                     None => {
-                        self.emit(EventKind::Notice { text: format!("{id} can't be approved for the session (it is not one statement or command of known risk); approve it once, edit or deny it") });
+                        let why = if risk == Risk::Destructive {
+                            "a destructive call is asked every time"
+                        } else {
+                            "it is not one statement or command of known risk"
+                        };
+                        self.emit(EventKind::Notice { text: format!("{id} can't be approved for the session ({why}); approve it once, edit or deny it") });
                         continue;
                     }
                 },
@@ -92,6 +104,28 @@ impl Engine {
             };
             return Ok((decision, by));
         }
+    }
+
+    /// Why a call proposed for the hypotheses its rationale names (`mitigate H3`) no
+    /// longer stands: every one of them is refuted. None while any stands, or when it
+    /// names none.
+    pub(super) fn withdrawn_for(&self, rationale: &str) -> Option<String> {
+        let named: Vec<&crate::event::Hypothesis> = rationale
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .filter(|w| {
+                w.len() > 1 && w.starts_with('H') && w[1..].bytes().all(|b| b.is_ascii_digit())
+            })
+            .filter_map(|id| self.state.hypothesis(id))
+            .collect();
+        let refuted = |h: &&crate::event::Hypothesis| h.status == HypothesisStatus::Refuted;
+        if named.is_empty() || !named.iter().all(refuted) {
+            return None;
+        }
+        let ids: Vec<&str> = named.iter().map(|h| h.id.as_str()).collect();
+        Some(format!(
+            "it was proposed for {}, which is refuted; the agent re-plans",
+            ids.join(", ")
+        ))
     }
 
     pub(super) async fn wait_for_credential(
@@ -194,12 +228,15 @@ impl Engine {
                 self.config.approver,
                 risk,
                 scope.as_ref(),
-                &self.state.session_rules,
+                &self.granted,
             );
             let (decision, by) = match gate {
                 Gate::Run => break,
                 Gate::Decided(decision, by) => (decision, by),
                 Gate::Ask => {
+                    if let Some(why) = self.withdrawn_for(&call.rationale) {
+                        return self.finish_denied(&id, why);
+                    }
                     let preview = prepared.preview();
                     self.emit(EventKind::ApprovalRequested {
                         id: id.clone(),
@@ -210,11 +247,23 @@ impl Engine {
                         scope,
                         preview: prepared.dry_run().await.map(|p| for_display(&p)),
                     });
-                    match self
-                        .wait_for_decision(&id, (&call.tool, &tool), (&*prepared, &args), risk)
-                        .await
-                    {
-                        Ok(decided) => decided,
+                    let decided = self
+                        .wait_for_decision(
+                            &id,
+                            (&call.tool, &tool),
+                            (&*prepared, &args, &call.rationale),
+                            risk,
+                        )
+                        .await;
+                    match decided {
+                        Ok((decision, by)) => {
+                            if let Decision::ApprovedForSession { scope } = &decision
+                                && !self.granted.contains(scope)
+                            {
+                                self.granted.push(scope.clone());
+                            }
+                            (decision, by)
+                        }
                         Err(Interrupt::Quit) => return,
                     }
                 }
@@ -297,8 +346,8 @@ impl Engine {
         let result = self.run_tool(&*prepared, secret.as_ref()).await;
         let elapsed = started.elapsed().as_millis() as u64;
         let scrub = |text: String| match &secret {
-            Some(s) if !s.expose().is_empty() => text.replace(s.expose(), "[redacted:credential]"),
-            _ => text,
+            Some(s) => crate::redact::scrub_credential(&text, s.expose()),
+            None => text,
         };
         match result {
             Ok(RunEnd::Done(Ok(output))) => {

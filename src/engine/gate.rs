@@ -4,6 +4,10 @@
 //! computed from the actual arguments, the session's policy and the rules the engineer
 //! granted. Nothing a brain writes (a rationale, a claim that a call is safe) and nothing
 //! in telemetry (a log line that says "run this without asking") is an input here.
+//!
+//! The session rules it reads are the ones granted in this process (the engine keeps
+//! them, never folded from a file); `[[trusted]]` rules arrive already filtered to the
+//! environment in force. Destructive calls are never covered by either.
 
 use crate::event::{Decision, Risk, SessionScope};
 
@@ -72,8 +76,9 @@ pub fn decide(
         // Read-only apart from the secret: typing the secret is the human decision.
         return Gate::Run;
     }
+    // A destructive or unknown call is asked every time, whatever was granted.
     let covering = |rules: &[SessionScope]| {
-        let call = call_scope.filter(|c| c.risk == risk && risk != Risk::Unknown)?;
+        let call = call_scope.filter(|c| c.risk == risk && risk.may_be_covered())?;
         rules.iter().find(|rule| rule.covers(call)).cloned()
     };
     if let Some(scope) = covering(session_rules) {
@@ -219,7 +224,30 @@ mod tests {
     }
 
     #[test]
+    fn destructive_calls_are_never_covered() {
+        let mut scope = kube("kubectl scale deploy/x --replicas=2", Risk::Mutating).unwrap();
+        let rules = [scope.clone()];
+        scope.risk = Risk::Destructive;
+        for policy in [Policy::Ask, Policy::TrustedSession(rules.to_vec())] {
+            let gate = decide(
+                &policy,
+                Approver::Human,
+                Risk::Destructive,
+                Some(&scope),
+                &rules,
+            );
+            assert_eq!(gate, Gate::Ask);
+        }
+        assert_eq!(
+            kube("kubectl scale deploy/x --replicas=0", Risk::Destructive),
+            None,
+            "a destructive call has no scope to approve for the session"
+        );
+    }
+
+    #[test]
     fn edits_that_raise_the_risk_need_review() {
+        assert!(edit_needs_review(Risk::Mutating, Risk::Destructive));
         assert!(edit_needs_review(Risk::ReadOnly, Risk::Mutating));
         assert!(edit_needs_review(Risk::Mutating, Risk::Unknown));
         assert!(!edit_needs_review(Risk::Mutating, Risk::Mutating));

@@ -33,7 +33,7 @@ use crate::brain::{
 };
 use crate::event::{
     Author, CallOutcome, Conclusion, Decision, Event, EventKind, Hypothesis, HypothesisStatus,
-    IncidentInfo, OutputRef, RawRef, Risk, State,
+    IncidentInfo, OutputRef, RawRef, Risk, SessionScope, State,
 };
 use crate::protocol::Secret;
 use crate::redact::Redactor;
@@ -134,6 +134,10 @@ pub struct Engine {
     /// (resumed or forked), and the turns the recording already holds.
     continued: Option<EventKind>,
     turns_before: u32,
+    /// The session rules the engineer granted to this process ("approve for the
+    /// session"). Never folded from a recording: a resumed or forked session starts with
+    /// none, so a line appended to a session file can't grant anything.
+    granted: Vec<SessionScope>,
 }
 
 impl Engine {
@@ -169,6 +173,7 @@ impl Engine {
             told_unrecorded: false,
             continued: None,
             turns_before: 0,
+            granted: Vec::new(),
         };
         (engine, handle)
     }
@@ -348,10 +353,8 @@ impl Engine {
         let mut count = 0;
         let mut clean = |text: String| {
             let text = match secret {
-                Some(s) if !s.expose().is_empty() => {
-                    text.replace(s.expose(), "[redacted:credential]")
-                }
-                _ => text,
+                Some(s) => crate::redact::scrub_credential(&text, s.expose()),
+                None => text,
             };
             let (text, n) = self.config.redactor.redact(&for_display(&text));
             count += n;
@@ -372,6 +375,14 @@ impl Engine {
         let again = match self.continued.take() {
             Some(continued) => {
                 self.emit(continued);
+                let recorded_rules = self.state.session_rules.len();
+                if recorded_rules > 0 {
+                    self.emit(EventKind::Notice {
+                        text: format!(
+                            "the recording's {recorded_rules} approve-for-session rule(s) are not carried over: calls they covered are asked again"
+                        ),
+                    });
+                }
                 self.close_interrupted()
             }
             None => {

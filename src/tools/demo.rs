@@ -745,7 +745,7 @@ mod tests {
         );
         assert_eq!(
             psql.classify(&json!({"target": "orders-db", "query": "select 1; drop table x"})),
-            Risk::Mutating
+            Risk::Destructive
         );
         let kubectl = typed(Kubectl(env));
         assert_eq!(

@@ -3,11 +3,22 @@
 //! shell syntax anywhere (`;`, `&&`, `|`, redirects, substitutions) makes a call
 //! unknown, not read-only.
 //!
-//! [`shape`] is what a session approval of a command covers: verb, resource, names,
-//! namespace and every flag that can change what the command touches, read from the
-//! parsed words. Only flags that tune an already-chosen target (`--replicas`,
-//! `--to-revision`, output and timeouts) may differ between covered calls.
+//! Words after `--` are not kubectl's: they are the command a pod runs (`exec … -- rm -rf
+//! /data`), judged by the shell classifier and kept word for word; flags there are never
+//! read as kubectl flags.
+//!
+//! Above mutating: destructive (deleting a namespace, a volume, a CRD or everything a
+//! selector or `--all` matches; scaling to zero; an `exec` of a destructive command) and,
+//! beside it, reads-secrets (`config view --raw`, a Secret printed with `-o`), which are
+//! asked although they change nothing.
+//!
+//! [`shape`] is what a session approval of a command covers: verb, resource, names (in
+//! order: `cp a b` is not `cp b a`), namespace, every flag that can change what the
+//! command touches, and the command after `--`, read from the parsed words. Only flags
+//! that tune an already-chosen target (`--replicas`, `--to-revision`, output and
+//! timeouts) may differ between covered calls.
 
+use super::shell_risk;
 use crate::event::Risk;
 
 const READ_ONLY_VERBS: &[&str] = &[
@@ -78,8 +89,18 @@ pub fn parse(command: &str) -> Result<Vec<String>, String> {
     }
 }
 
-/// The positional words (verb, subverb, resource…), flags and their values removed.
+/// The words kubectl reads, and the command after `--` (empty without one).
+pub fn split_command(words: &[String]) -> (&[String], &[String]) {
+    match words.iter().position(|w| w == "--") {
+        Some(at) => (&words[..at], &words[at + 1..]),
+        None => (words, &[]),
+    }
+}
+
+/// The positional words (verb, subverb, resource…), flags and their values removed;
+/// nothing after `--`.
 pub fn positionals(words: &[String]) -> Vec<&str> {
+    let (words, _) = split_command(words);
     let mut out = Vec::new();
     let mut skip_next = false;
     for word in words {
@@ -96,8 +117,10 @@ pub fn positionals(words: &[String]) -> Vec<&str> {
     out
 }
 
-/// The value of a flag such as `-n`/`--namespace`, in either `-n x` or `--namespace=x` form.
+/// The value of a flag such as `-n`/`--namespace`, in either `-n x` or `--namespace=x` form
+/// (never read after `--`).
 pub fn flag_value<'a>(words: &'a [String], names: &[&str]) -> Option<&'a str> {
+    let (words, _) = split_command(words);
     for (i, word) in words.iter().enumerate() {
         if names.contains(&word.as_str()) {
             return words.get(i + 1).map(String::as_str);
@@ -125,6 +148,8 @@ pub struct KubectlShape {
     pub names: Vec<String>,
     pub namespace: String,
     pub flags: Vec<String>,
+    /// The command after `--`, word for word.
+    pub command: Vec<String>,
 }
 
 /// One spelling per resource kind, so `deploy/x` and `deployments x` are the same target.
@@ -143,6 +168,8 @@ fn canonical_resource(resource: &str) -> String {
         "no" | "nodes" => "node",
         "pvc" | "persistentvolumeclaims" => "persistentvolumeclaim",
         "jobs" => "job",
+        "pv" | "persistentvolumes" => "persistentvolume",
+        "crd" | "crds" | "customresourcedefinitions" => "customresourcedefinition",
         "cj" | "cronjobs" => "cronjob",
         "secrets" => "secret",
         "ing" | "ingresses" => "ingress",
@@ -158,6 +185,7 @@ fn canonical_resource(resource: &str) -> String {
 /// The flags of a command in a normal form (`--flag=value`, sorted), the tuning and
 /// namespace ones left out; and every namespace it names, in order.
 fn normal_flags(words: &[String]) -> (Vec<String>, Vec<String>) {
+    let (words, _) = split_command(words);
     let mut flags = Vec::new();
     let mut namespaces = Vec::new();
     let mut i = 0;
@@ -214,19 +242,17 @@ pub fn shape(command: &str) -> Option<KubectlShape> {
     let (resource, names) = match rest {
         [] => (String::new(), Vec::new()),
         [first, ..] if first.contains('/') => {
-            let mut names = rest
+            let names = rest
                 .iter()
                 .map(|r| match r.split_once('/') {
                     Some((kind, name)) => format!("{}/{name}", canonical_resource(kind)),
                     None => r.to_string(),
                 })
                 .collect::<Vec<_>>();
-            names.sort();
             (String::new(), names)
         }
         [first, names @ ..] => {
-            let mut names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
-            names.sort();
+            let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
             (canonical_resource(first), names)
         }
     };
@@ -250,6 +276,7 @@ pub fn shape(command: &str) -> Option<KubectlShape> {
         names,
         namespace,
         flags,
+        command: split_command(&words).1.to_vec(),
     })
 }
 
@@ -270,13 +297,99 @@ pub fn classify(command: &str) -> Risk {
         return Risk::Unknown;
     }
     let positionals = positionals(&words);
-    match positionals.as_slice() {
+    let risk = match positionals.as_slice() {
+        ["config", "view", ..] if has_flag(&words, &["--raw"]) => Risk::ReadsSecrets,
+        ["get", resources, ..] if prints_secrets(&words, resources) => Risk::ReadsSecrets,
         ["rollout", sub, ..] if READ_ONLY_ROLLOUT.contains(sub) => Risk::ReadOnly,
         ["auth", "can-i", ..] => Risk::ReadOnly,
         ["config", "view" | "current-context" | "get-contexts", ..] => Risk::ReadOnly,
         [verb, ..] if READ_ONLY_VERBS.contains(verb) => Risk::ReadOnly,
-        [verb, ..] if MUTATING_VERBS.contains(verb) => Risk::Mutating,
+        [verb, rest @ ..] if MUTATING_VERBS.contains(verb) => {
+            if is_destructive(verb, rest, &words) {
+                Risk::Destructive
+            } else {
+                Risk::Mutating
+            }
+        }
         _ => Risk::Unknown,
+    };
+    let (_, command) = split_command(&words);
+    if command.is_empty() {
+        return risk;
+    }
+    // The command a pod runs is as risky as it would be on the shell, and never less
+    // than the kubectl call that starts it.
+    let inner = shell_risk::classify(&shell_words::join(command));
+    match inner {
+        Risk::Destructive | Risk::Unknown => risk.max(inner),
+        _ => risk,
+    }
+}
+
+/// Resource kinds whose deletion takes data or everything inside them with it.
+const DESTRUCTIVE_DELETES: &[&str] = &[
+    "namespace",
+    "persistentvolume",
+    "pv",
+    "persistentvolumes",
+    "persistentvolumeclaim",
+    "customresourcedefinition",
+    "customresourcedefinitions",
+    "crd",
+    "crds",
+    "all",
+];
+
+fn has_flag(words: &[String], names: &[&str]) -> bool {
+    let (words, _) = split_command(words);
+    words.iter().any(|w| {
+        let name = w.split_once('=').map(|(n, _)| n).unwrap_or(w);
+        names.contains(&name) && !w.ends_with("=false")
+    })
+}
+
+/// Kinds named by a resource word: `ns,pvc`, `deployment/x`, `secrets.v1`.
+fn kinds(resources: &str) -> Vec<String> {
+    resources
+        .split(',')
+        .map(|r| {
+            let kind = r.split_once('/').map(|(k, _)| k).unwrap_or(r);
+            let kind = kind.split_once('.').map(|(k, _)| k).unwrap_or(kind);
+            canonical_resource(kind)
+        })
+        .collect()
+}
+
+/// `get secret … -o yaml|json|jsonpath=…|go-template…`: prints a Secret's data.
+fn prints_secrets(words: &[String], resources: &str) -> bool {
+    let output = flag_value(words, &["-o", "--output"]).or_else(|| {
+        let (words, _) = split_command(words);
+        words
+            .iter()
+            .find_map(|w| w.strip_prefix("-o").filter(|v| !v.is_empty()))
+    });
+    let shows_data = output.is_some_and(|o| !matches!(o, "name" | "wide"));
+    shows_data && kinds(resources).iter().any(|k| k == "secret")
+}
+
+fn is_destructive(verb: &str, rest: &[&str], words: &[String]) -> bool {
+    match verb {
+        "delete" => {
+            has_flag(
+                words,
+                &["--all", "-A", "--all-namespaces", "-l", "--selector"],
+            ) || split_command(words)
+                .0
+                .iter()
+                .any(|w| w.starts_with("-l") && w.len() > 2)
+                || rest.first().is_some_and(|r| {
+                    kinds(r)
+                        .iter()
+                        .any(|k| DESTRUCTIVE_DELETES.contains(&k.as_str()))
+                })
+        }
+        "scale" => flag_value(words, &["--replicas"]).is_some_and(|n| n.trim() == "0"),
+        _ => false,
     }
 }
 
@@ -295,7 +408,7 @@ mod tests {
             classify("kubectl rollout undo deployment/payments -n shop"),
             Risk::Mutating
         );
-        assert_eq!(classify("kubectl delete ns prod"), Risk::Mutating);
+        assert_eq!(classify("kubectl delete ns prod"), Risk::Destructive);
         assert_eq!(classify("kubectl frobnicate"), Risk::Unknown);
     }
 
@@ -312,13 +425,76 @@ mod tests {
     }
 
     #[test]
+    fn what_cannot_be_undone_is_destructive() {
+        for destructive in [
+            "kubectl delete namespace shop",
+            "kubectl delete ns shop",
+            "kubectl delete pvc data-orders-db-0 -n shop",
+            "kubectl delete pv pv-1",
+            "kubectl delete crd widgets.example.com",
+            "kubectl delete pods --all -n shop",
+            "kubectl delete pods -l app=orders -n shop",
+            "kubectl delete all -n shop",
+            "kubectl scale deployment/orders --replicas=0 -n shop",
+            "kubectl scale deployment orders --replicas 0 -n shop",
+            "kubectl exec orders-0 -n shop -- rm -rf /data",
+        ] {
+            assert_eq!(classify(destructive), Risk::Destructive, "{destructive}");
+        }
+        for mutating in [
+            "kubectl delete pod orders-0 -n shop",
+            "kubectl scale deployment/orders --replicas=3 -n shop",
+            "kubectl exec orders-0 -n shop -- mv a b",
+        ] {
+            assert_eq!(classify(mutating), Risk::Mutating, "{mutating}");
+        }
+    }
+
+    #[test]
+    fn reading_secrets_is_asked() {
+        for secret in [
+            "kubectl config view --raw",
+            "kubectl config view --flatten --raw",
+            "kubectl get secret db-password -n shop -o yaml",
+            "kubectl get secrets -n shop -o json",
+            "kubectl get secret/db-password -o jsonpath={.data.password}",
+            "kubectl get secret db -oyaml",
+        ] {
+            assert_eq!(classify(secret), Risk::ReadsSecrets, "{secret}");
+        }
+        for read in [
+            "kubectl config view",
+            "kubectl get secrets -n shop",
+            "kubectl get secrets -n shop -o name",
+            "kubectl describe secret db-password",
+            "kubectl get configmap x -o yaml",
+        ] {
+            assert_eq!(classify(read), Risk::ReadOnly, "{read}");
+        }
+    }
+
+    #[test]
+    fn words_after_dashes_are_the_pods_command() {
+        let words = parse("kubectl exec orders-0 -n shop -- curl -s --context x http://a").unwrap();
+        assert_eq!(positionals(&words), ["exec", "orders-0"]);
+        assert_eq!(flag_value(&words, &["--context"]), None);
+        let moved = shape("kubectl exec orders-0 -n shop -- mv a b").unwrap();
+        let back = shape("kubectl exec orders-0 -n shop -- mv b a").unwrap();
+        assert_ne!(moved, back);
+        assert_eq!(moved.command, ["mv", "a", "b"]);
+        let down = shape("kubectl cp shop/payments-0:/data/db /tmp/db").unwrap();
+        let up = shape("kubectl cp /tmp/db shop/payments-0:/data/db").unwrap();
+        assert_ne!(down, up);
+    }
+
+    #[test]
     fn flags_are_skipped_to_find_the_verb() {
         assert_eq!(
             classify("kubectl --context prod -n shop get pods"),
             Risk::ReadOnly
         );
         assert_eq!(
-            classify("kubectl --namespace=shop scale deploy/x --replicas=0"),
+            classify("kubectl --namespace=shop scale deploy/x --replicas=2"),
             Risk::Mutating
         );
     }

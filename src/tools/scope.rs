@@ -12,7 +12,7 @@ use crate::event::{CallShape, Risk, SessionScope};
 use serde::Deserialize;
 
 fn scoped(tool: &str, shape: CallShape, risk: Risk) -> Option<SessionScope> {
-    (risk != Risk::Unknown).then(|| SessionScope {
+    risk.may_be_covered().then(|| SessionScope {
         tool: tool.into(),
         shape,
         risk,
@@ -30,6 +30,7 @@ pub fn sql(tool: &str, target: &str, query: &str, risk: Risk) -> Option<SessionS
             writes: shape.writes,
             functions: shape.functions,
             tables: shape.tables,
+            skeleton: shape.skeleton,
         },
         risk,
     )
@@ -46,6 +47,7 @@ pub fn kubectl(command: &str, risk: Risk) -> Option<SessionScope> {
             names: shape.names,
             namespace: shape.namespace,
             flags: shape.flags,
+            command: shape.command,
         },
         risk,
     )
@@ -66,11 +68,15 @@ pub fn exact(tool: &str, command: &str, risk: Risk) -> Option<SessionScope> {
     )
 }
 
-/// A `[[trusted]]` rule as written in config.toml: an example call of a tool; the rule
-/// covers calls of the same shape and no higher risk.
+/// A `[[trusted]]` rule as written in config.toml: an example call of a tool in one
+/// environment; the rule covers calls of the same shape and no higher risk there, and
+/// nowhere else (a rule written for the lab never runs anything in prod).
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct TrustedRule {
+    /// The environment the rule holds in: an `[environments.NAME]`, or `demo` for the
+    /// demo and bundles.
+    pub environment: String,
     /// `psql`, `kubectl` or `shell`.
     pub tool: String,
     /// An example call: the SQL, the kubectl command line or the shell line.
@@ -94,6 +100,8 @@ pub enum RuleError {
     NoShape(String),
     #[error("tool `{0}` has no trusted rules; use psql, kubectl or shell")]
     UnknownTool(String),
+    #[error("`environment` is empty: name the environment the rule holds in")]
+    NoEnvironment,
 }
 
 impl TrustedRule {
@@ -103,6 +111,9 @@ impl TrustedRule {
         if call.is_empty() {
             return Err(RuleError::EmptyCall);
         }
+        if self.environment.trim().is_empty() {
+            return Err(RuleError::NoEnvironment);
+        }
         let no_shape = || RuleError::NoShape(call.to_string());
         match (self.tool.as_str(), self.target.as_deref()) {
             ("psql", Some(target)) if !target.trim().is_empty() => {
@@ -111,9 +122,8 @@ impl TrustedRule {
             ("psql", _) => Err(RuleError::MissingTarget),
             (_, Some(_)) => Err(RuleError::UnexpectedTarget),
             ("kubectl", None) => kubectl(call, kubectl_risk::classify(call)).ok_or_else(no_shape),
-            ("shell", None) => {
-                exact("shell", call, shell_risk::classify(call)).ok_or_else(no_shape)
-            }
+            ("shell", None) => exact("shell", call, shell_risk::classify_on_this_machine(call))
+                .ok_or_else(no_shape),
             (other, None) => Err(RuleError::UnknownTool(other.into())),
         }
     }
@@ -138,11 +148,41 @@ mod tests {
                 .unwrap();
         for same in [
             "select PG_TERMINATE_BACKEND (pid) from pg_stat_activity where state = 'idle'",
-            "SELECT pg_terminate_backend(pid) /* tidy */ FROM pg_stat_activity -- x\n WHERE pid = 42",
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE false;",
+            "SELECT pg_terminate_backend(pid) /* tidy */ FROM pg_stat_activity -- x\n WHERE state = 'active';",
         ] {
             assert!(approved.covers(&psql(same).unwrap()), "{same}");
         }
+    }
+
+    #[test]
+    fn sql_scope_keeps_where_set_and_the_pid() {
+        let covers =
+            |approved: &str, other: &str| psql(approved).unwrap().covers(&psql(other).unwrap());
+        assert!(covers(
+            "DELETE FROM orders WHERE id = 5",
+            "delete from orders where id = 6"
+        ));
+        assert_eq!(
+            psql("DELETE FROM orders"),
+            None,
+            "destructive: no scope at all"
+        );
+        assert!(!covers(
+            "UPDATE orders SET status='paid' WHERE id=7",
+            "UPDATE orders SET total = 0 WHERE id=7"
+        ));
+        assert!(!covers(
+            "UPDATE orders SET status='paid' WHERE id=7",
+            "UPDATE orders SET status='paid' WHERE id=7 OR true"
+        ));
+        assert!(!covers(
+            "SELECT pg_terminate_backend(31616)",
+            "SELECT pg_terminate_backend(1)"
+        ));
+        assert!(!covers(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE state='idle in transaction'",
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE false"
+        ));
     }
 
     #[test]
@@ -164,8 +204,9 @@ mod tests {
             "SELECT pg_catalog.pg_terminate_backend(pid) FROM \"Orders\"",
             "SELECT pg_cancel_backend(pid) FROM pg_stat_activity",
         ] {
-            let call = psql(other).unwrap();
-            assert!(!approved.covers(&call), "{other}");
+            // None: destructive, so no scope at all.
+            let covered = psql(other).is_some_and(|call| approved.covers(&call));
+            assert!(!covered, "{other}");
         }
         let other_db = sql(
             "psql",
@@ -224,6 +265,7 @@ mod tests {
     #[test]
     fn trusted_rules_are_checked() {
         let rule = |tool: &str, call: &str, target: Option<&str>| TrustedRule {
+            environment: "lab".into(),
             tool: tool.into(),
             call: call.into(),
             target: target.map(str::to_string),

@@ -5,7 +5,8 @@
 //! Read-only: known read-only programs with read-only flags, pipes and `&&`/`||`/`;`
 //! lists of them, input redirects and redirects to `/dev/null`. Mutating: redirects to
 //! files, programs that write or delete, and read-only programs given a writing flag
-//! (`sort -o`, `find -delete`, `curl -o`). Unknown (always asks): anything the parser
+//! (`sort -o`, `find -delete`, `curl -o`). Destructive: `rm -r`, `mkfs`, `dd of=`,
+//! `shred`. Unknown (always asks): anything the parser
 //! rejects, command or process substitution, variables, background jobs, compound
 //! commands and functions, environment assignments, `sudo`, and any program not listed.
 //! `kubectl` and `psql -c` inside a shell line are judged by their own classifiers.
@@ -139,6 +140,9 @@ const WRITING_PROGRAMS: &[&str] = &[
     "mysql",
 ];
 
+/// Clients that hunch's own tools pin to the environment's cluster or database.
+const PINNED_CLIENTS: &[&str] = &["kubectl", "psql", "helm"];
+
 /// Programs that run other programs or raise privileges.
 const ESCALATING_PROGRAMS: &[&str] = &[
     "sudo", "su", "doas", "env", "xargs", "nohup", "timeout", "nice", "sh", "bash", "zsh", "eval",
@@ -146,11 +150,23 @@ const ESCALATING_PROGRAMS: &[&str] = &[
 ];
 
 fn worst(a: Risk, b: Risk) -> Risk {
-    if b.rank() > a.rank() { b } else { a }
+    a.max(b)
 }
 
 /// The risk of a whole command line.
 pub fn classify(command: &str) -> Risk {
+    classify_with(command, false)
+}
+
+/// The risk of a line the `shell` tool runs on the engineer's machine: as [`classify`],
+/// except that `kubectl` and `psql` are unknown there (always asked) — they would reach
+/// whatever cluster or database the machine's own config names, not the environment's
+/// pinned ones; the agent has the `kubectl` and `psql` tools for those.
+pub fn classify_on_this_machine(command: &str) -> Risk {
+    classify_with(command, true)
+}
+
+fn classify_with(command: &str, unpinned_clients: bool) -> Risk {
     let mut parser = brush_parser::Parser::new(
         std::io::BufReader::new(command.as_bytes()),
         &brush_parser::ParserOptions::default(),
@@ -168,7 +184,7 @@ pub fn classify(command: &str) -> Risk {
             for (_, pipeline) in item.0.iter() {
                 for command in &pipeline.seq {
                     commands += 1;
-                    risk = worst(risk, command_risk(command));
+                    risk = worst(risk, command_risk(command, unpinned_clients));
                 }
             }
         }
@@ -198,7 +214,7 @@ fn redirect_risk(redirect: &IoRedirect) -> Risk {
     }
 }
 
-fn command_risk(command: &Command) -> Risk {
+fn command_risk(command: &Command, unpinned_clients: bool) -> Risk {
     let Command::Simple(simple) = command else {
         return Risk::Unknown;
     };
@@ -229,6 +245,14 @@ fn command_risk(command: &Command) -> Risk {
         return Risk::Unknown;
     }
     let words: Vec<String> = words.iter().map(|w| brush_parser::unquote_str(w)).collect();
+    if unpinned_clients
+        && words
+            .first()
+            .and_then(|w| program_name(w))
+            .is_some_and(|p| PINNED_CLIENTS.contains(&p))
+    {
+        return Risk::Unknown;
+    }
     worst(risk, program_risk(&words))
 }
 
@@ -277,6 +301,10 @@ fn program_risk(words: &[String]) -> Risk {
             }
             _ => Risk::Mutating,
         },
+        "rm" if recursive(args) => Risk::Destructive,
+        "shred" | "wipefs" => Risk::Destructive,
+        p if p.starts_with("mkfs") => Risk::Destructive,
+        "dd" if args.iter().any(|a| a.starts_with("of=")) => Risk::Destructive,
         p if ESCALATING_PROGRAMS.contains(&p) => Risk::Unknown,
         p if WRITING_PROGRAMS.contains(&p) => Risk::Mutating,
         p if READ_ONLY_PROGRAMS.contains(&p) => {
@@ -288,6 +316,13 @@ fn program_risk(words: &[String]) -> Risk {
         }
         _ => Risk::Unknown,
     }
+}
+
+/// `rm -r`, `-R`, `-rf`, `--recursive`: a whole tree goes.
+fn recursive(args: &[String]) -> bool {
+    args.iter().take_while(|a| *a != "--").any(|a| {
+        a == "--recursive" || (a.starts_with('-') && !a.starts_with("--") && a.contains(['r', 'R']))
+    })
 }
 
 /// Whether a read-only program was given a flag or operand that makes it write.
@@ -408,11 +443,10 @@ mod tests {
     #[test]
     fn writes_deletes_and_sql_writes_are_mutating() {
         for line in [
-            "kubectl get pods; kubectl delete ns prod",
-            "psql -c \"select 1; drop table x\"",
+            "kubectl get pods; kubectl delete pod x -n prod",
+            "psql -c \"select 1; insert into x values (1)\"",
             "grep x app.log > out.txt",
             "echo hi >> /etc/motd",
-            "rm -rf /tmp/cache",
             "sort -o sorted.txt input.txt",
             "find /var/log -name '*.gz' -delete",
             "curl -X POST http://api/admin/flush",
@@ -423,6 +457,34 @@ mod tests {
         ] {
             assert_eq!(classify(line), Risk::Mutating, "{line}");
         }
+    }
+
+    #[test]
+    fn unpinned_clients_on_this_machine_are_asked() {
+        assert_eq!(classify("kubectl get pods -n shop"), Risk::ReadOnly);
+        for line in [
+            "kubectl get pods -n shop",
+            "ls && /usr/bin/kubectl rollout history deployment/orders-db -n default",
+            "psql -c 'select 1'",
+        ] {
+            assert_eq!(classify_on_this_machine(line), Risk::Unknown, "{line}");
+        }
+        assert_eq!(classify_on_this_machine("ps aux | grep x"), Risk::ReadOnly);
+    }
+
+    #[test]
+    fn removing_trees_and_disks_is_destructive() {
+        for line in [
+            "rm -rf /tmp/cache",
+            "rm -r /data",
+            "rm --recursive /data",
+            "rm -fR /data",
+            "mkfs.ext4 /dev/sdb1",
+            "ls && rm -rf /var/lib/postgresql",
+        ] {
+            assert_eq!(classify(line), Risk::Destructive, "{line}");
+        }
+        assert_eq!(classify("rm /tmp/x.log"), Risk::Mutating);
     }
 
     #[test]

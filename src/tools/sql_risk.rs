@@ -3,10 +3,17 @@
 //! functions it calls. Every statement must be read-only for the whole text to be.
 //! `select 1; drop table x` is mutating.
 //!
+//! Destructive, above mutating: DROP, TRUNCATE, `ALTER … DROP`, and DELETE or UPDATE
+//! without a WHERE — what no later statement can undo. No session or trusted rule covers
+//! those.
+//!
 //! [`shape`] is what a session approval of a statement covers: its kind, write keywords,
-//! functions and tables, read from tokens (so case, spacing, comments and literals don't
-//! matter, and `pg_terminate_backend (pid)` is `pg_terminate_backend(pid)`). Text with
-//! more than one statement has no shape and is never covered by a session approval.
+//! functions and tables, and its skeleton — every token in order, so WHERE and SET are
+//! kept, with literal values free (`?`) except a backend pid given to
+//! `pg_terminate_backend`/`pg_cancel_backend`, which names the session acted on the way a
+//! table name names a table. Case, spacing and comments don't matter, and
+//! `pg_terminate_backend (pid)` is `pg_terminate_backend(pid)`. Text with more than one
+//! statement has no shape and is never covered by a session approval.
 
 use crate::event::Risk;
 
@@ -121,34 +128,55 @@ fn words(statement: &str) -> Vec<String> {
         .collect()
 }
 
-/// Read-only only if every statement is a plain read.
+/// Read-only only if every statement is a plain read; as risky as the riskiest one.
 pub fn classify(sql: &str) -> Risk {
     let statements = statements(sql);
     if statements.is_empty() {
         return Risk::Unknown;
     }
-    for statement in &statements {
-        let words = words(statement);
-        let Some(lead) = words.first() else {
-            return Risk::Unknown;
-        };
-        if !READ_ONLY_LEADS.contains(&lead.as_str()) {
-            return Risk::Mutating;
-        }
-        if lead == "explain" && words.iter().any(|w| w == "analyze" || w == "analyse") {
-            return Risk::Mutating;
-        }
-        if words.iter().any(|w| WRITE_WORDS.contains(&w.as_str()))
-            || words
-                .iter()
-                .any(|w| MUTATING_FUNCTIONS.contains(&w.as_str()))
-            || (words.iter().any(|w| w == "for")
-                && words.iter().any(|w| w == "update" || w == "share"))
-        {
-            return Risk::Mutating;
-        }
+    statements
+        .iter()
+        .map(|s| statement_risk(&words(s)))
+        .fold(Risk::ReadOnly, Risk::max)
+}
+
+fn statement_risk(words: &[String]) -> Risk {
+    let Some(lead) = words.first() else {
+        return Risk::Unknown;
+    };
+    if is_destructive(words) {
+        return Risk::Destructive;
+    }
+    if !READ_ONLY_LEADS.contains(&lead.as_str()) {
+        return Risk::Mutating;
+    }
+    if lead == "explain" && words.iter().any(|w| w == "analyze" || w == "analyse") {
+        return Risk::Mutating;
+    }
+    if words.iter().any(|w| WRITE_WORDS.contains(&w.as_str()))
+        || words
+            .iter()
+            .any(|w| MUTATING_FUNCTIONS.contains(&w.as_str()))
+        || (words.iter().any(|w| w == "for") && words.iter().any(|w| w == "update" || w == "share"))
+    {
+        return Risk::Mutating;
     }
     Risk::ReadOnly
+}
+
+/// DROP and TRUNCATE anywhere (a CTE included), and a DELETE or UPDATE with no WHERE
+/// after it: every row goes.
+fn is_destructive(words: &[String]) -> bool {
+    if words.iter().any(|w| w == "drop" || w == "truncate") {
+        return true;
+    }
+    words.iter().enumerate().any(|(i, w)| {
+        // `FOR UPDATE`, `FOR NO KEY UPDATE`, `ON DELETE CASCADE` lock or declare; they
+        // write nothing themselves.
+        let qualified = i > 0 && matches!(words[i - 1].as_str(), "for" | "no" | "on");
+        let row_write = (w == "delete" || w == "update") && !qualified;
+        row_write && !words[i + 1..].iter().any(|w| w == "where")
+    })
 }
 
 /// Keywords that write, whatever statement they appear in.
@@ -176,6 +204,67 @@ pub struct SqlShape {
     pub writes: Vec<String>,
     pub functions: Vec<String>,
     pub tables: Vec<String>,
+    /// Every token in order, literals as `?` except backend pids.
+    pub skeleton: String,
+}
+
+/// Functions whose literal arguments name what they act on (a backend's pid), so a
+/// session approval of one call never covers another target.
+const TARGET_NAMING_FUNCTIONS: &[&str] = &["pg_terminate_backend", "pg_cancel_backend"];
+
+/// The backend pids a statement terminates or cancels, when each is a literal number
+/// (`pg_terminate_backend(31616)`); empty when it names none that way.
+pub fn backend_pids(sql: &str) -> Vec<i64> {
+    let mut pids = Vec::new();
+    for statement in statements(sql) {
+        let tokens = tokens(&statement);
+        for window in tokens.windows(4) {
+            if TARGET_NAMING_FUNCTIONS.contains(&window[0].as_str())
+                && window[1] == "("
+                && window[3] == ")"
+                && let Ok(pid) = window[2].parse::<i64>()
+            {
+                pids.push(pid);
+            }
+        }
+    }
+    pids
+}
+
+/// The statement's tokens joined by spaces, with literal values as `?` except inside the
+/// parentheses of a [`TARGET_NAMING_FUNCTIONS`] call.
+fn skeleton(tokens: &[String]) -> String {
+    let mut out: Vec<&str> = Vec::with_capacity(tokens.len());
+    // Depth of parentheses inside a target-naming call (0: outside any).
+    let mut naming_depth = 0usize;
+    let mut i = 0;
+    while i < tokens.len() {
+        let token = tokens[i].as_str();
+        let next = tokens.get(i + 1).map(String::as_str);
+        if naming_depth == 0 && TARGET_NAMING_FUNCTIONS.contains(&token) && next == Some("(") {
+            out.extend([token, "("]);
+            naming_depth = 1;
+            i += 2;
+            continue;
+        }
+        if naming_depth > 0 {
+            match token {
+                "(" => naming_depth += 1,
+                ")" => naming_depth -= 1,
+                _ => {}
+            }
+            out.push(token);
+        } else if token == "'" && next == Some("'") {
+            out.push("?");
+            i += 1;
+        } else if token.starts_with(|c: char| c.is_ascii_digit()) {
+            out.push("?");
+        } else {
+            out.push(token);
+        }
+        i += 1;
+    }
+    out.join(" ")
 }
 
 /// Tokens of one statement: identifiers (lower-cased unless quoted, schema-qualified
@@ -258,6 +347,7 @@ pub fn shape(sql: &str) -> Option<SqlShape> {
         writes: writes.into_iter().collect(),
         functions: functions.into_iter().collect(),
         tables: tables.into_iter().collect(),
+        skeleton: skeleton(&tokens),
     })
 }
 
@@ -338,20 +428,82 @@ mod tests {
 
     #[test]
     fn anything_that_writes_is_mutating() {
-        assert_eq!(classify("select 1; drop table x"), Risk::Mutating);
+        assert_eq!(
+            classify("select 1; insert into x values (1)"),
+            Risk::Mutating
+        );
         assert_eq!(
             classify("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"),
             Risk::Mutating
         );
         assert_eq!(
-            classify("with d as (delete from t returning *) select * from d"),
+            classify("with d as (delete from t where id = 1 returning *) select * from d"),
             Risk::Mutating
         );
-        assert_eq!(classify("explain analyze delete from t"), Risk::Mutating);
+        assert_eq!(
+            classify("explain analyze delete from t where id = 1"),
+            Risk::Mutating
+        );
+        assert_eq!(classify("explain analyze delete from t"), Risk::Destructive);
         assert_eq!(classify("vacuum full orders"), Risk::Mutating);
         assert_eq!(classify("select * from t for update"), Risk::Mutating);
         assert_eq!(classify("select * into new_t from t"), Risk::Mutating);
         assert_eq!(classify("set statement_timeout = 0"), Risk::Mutating);
         assert_eq!(classify("  ;  "), Risk::Unknown);
+    }
+
+    #[test]
+    fn what_cannot_be_undone_is_destructive() {
+        for destructive in [
+            "DROP TABLE orders",
+            "truncate orders",
+            "DELETE FROM orders",
+            "update orders set total = 0",
+            "UPDATE orders SET status='paid' WHERE id=7; DROP TABLE orders",
+            "alter table orders drop column total",
+            "with d as (delete from orders returning *) select count(*) from d",
+        ] {
+            assert_eq!(classify(destructive), Risk::Destructive, "{destructive}");
+        }
+        for mutating in [
+            "DELETE FROM orders WHERE id = 5",
+            "UPDATE orders SET status='paid' WHERE id=7",
+            "select * from orders for update",
+            "SELECT pg_terminate_backend(31616)",
+            "insert into orders values (1)",
+        ] {
+            assert_eq!(classify(mutating), Risk::Mutating, "{mutating}");
+        }
+        assert_eq!(classify("select 'drop table orders'"), Risk::ReadOnly);
+    }
+
+    #[test]
+    fn the_skeleton_keeps_where_set_and_pids() {
+        let skeleton_of = |sql: &str| shape(sql).unwrap().skeleton;
+        assert_eq!(
+            skeleton_of("DELETE FROM orders WHERE id = 5"),
+            skeleton_of("delete from orders where id=6 -- other row")
+        );
+        assert_ne!(
+            skeleton_of("DELETE FROM orders WHERE id = 5"),
+            skeleton_of("DELETE FROM orders")
+        );
+        assert_ne!(
+            skeleton_of("UPDATE orders SET status='paid' WHERE id=7"),
+            skeleton_of("UPDATE orders SET total = 0 WHERE id=7")
+        );
+        assert_ne!(
+            skeleton_of("SELECT pg_terminate_backend(31616)"),
+            skeleton_of("SELECT pg_terminate_backend(1)")
+        );
+        assert_eq!(
+            skeleton_of("SELECT pg_terminate_backend(31616)"),
+            "select pg_terminate_backend ( 31616 )"
+        );
+        assert_eq!(
+            backend_pids("select pg_terminate_backend (31616), pg_cancel_backend(7)"),
+            [31616, 7]
+        );
+        assert!(backend_pids("select pg_terminate_backend(pid) from pg_stat_activity").is_empty());
     }
 }

@@ -200,8 +200,8 @@ fn status_of(call: &ToolCall, view: &EntryView) -> (String, &'static str, String
 fn risk_role(risk: Risk) -> &'static str {
     match risk {
         Risk::ReadOnly => "approval.risk.low",
-        Risk::NeedsCredentials => "approval.risk.medium",
-        Risk::Mutating | Risk::Unknown => "approval.risk.high",
+        Risk::NeedsCredentials | Risk::ReadsSecrets => "approval.risk.medium",
+        Risk::Mutating | Risk::Destructive | Risk::Unknown => "approval.risk.high",
     }
 }
 
@@ -928,19 +928,21 @@ fn approval_lines(
     let text = theme.style("text");
     lines.extend(labelled("Target", &call.target, inner_w, text, theme));
     let risk_style = theme.style(risk_role(call.risk));
-    lines.extend(labelled(
-        "Risk",
-        call.risk.label(),
-        inner_w,
-        risk_style,
-        theme,
-    ));
+    let risk = match call.risk {
+        Risk::Destructive => "destructive: cannot be undone by another call; asked every time",
+        Risk::ReadsSecrets => "reads-secrets: its output holds credentials",
+        other => other.label(),
+    };
+    lines.extend(labelled("Risk", risk, inner_w, risk_style, theme));
     lines.extend(labelled("Why", reason, inner_w, text, theme));
     if let Some(p) = preview {
         lines.extend(labelled("Preview", p, inner_w, theme.style("muted"), theme));
     }
     let session = match scope {
         Some(scope) => format!("\"approve for session\" covers {}", scope.describe()),
+        None if call.risk == Risk::Destructive => {
+            "\"approve for session\" is not offered: a destructive call is asked every time".into()
+        }
         None => "\"approve for session\" is not offered: this call is not one statement or command of known risk".into(),
     };
     lines.extend(labelled(
@@ -1034,10 +1036,24 @@ fn credential_lines(
         "",
         theme.style("muted"),
     ));
-    let footer = vec![
+    let mut footer = vec![
         Line::default(),
         Line::styled(truncate(prompt, inner_w), theme.style("title")),
     ];
+    let typed = app
+        .decision
+        .as_ref()
+        .map_or(0, |d| d.credential.lines().join("").chars().count());
+    if (1..crate::redact::MIN_SCRUBBED_CREDENTIAL).contains(&typed) {
+        let warning = format!(
+            "Shorter than {} characters: it will not be scrubbed from the call's output.",
+            crate::redact::MIN_SCRUBBED_CREDENTIAL
+        );
+        footer.push(Line::styled(
+            truncate(&warning, inner_w),
+            theme.style("muted"),
+        ));
+    }
     (lines, footer)
 }
 

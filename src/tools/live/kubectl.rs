@@ -5,7 +5,14 @@
 //! [`kubectl_risk`](super::super::kubectl_risk)). The environment decides the cluster:
 //! a command naming another context, kubeconfig, server or token, or impersonating
 //! someone, is refused. For risky verbs that support it, the approval overlay shows what
-//! `--dry-run=server` says the change would do.
+//! `--dry-run=server` says the change would do; for the others it says that no dry run
+//! was made.
+//!
+//! The argv is built in one place ([`Kubectl::argv`]): the pinned `--context` goes before
+//! the verb and `--dry-run=server` before any `--`, where kubectl reads them — after `--`
+//! they would be the pod's command, and the call would go to the kubeconfig's current
+//! context for real. Without a kube context or kubeconfig in the environment there is no
+//! kubectl tool at all (see [`super::connect`]).
 
 use super::super::{
     CallPreview, KubectlArgs, Secret, ToolError, ToolOutput, ToolSpec, TypedTool, kubectl_risk,
@@ -36,6 +43,7 @@ const CLUSTER_FLAGS: &[&str] = &[
 
 /// Mutating verbs whose effect `--dry-run=server` can show.
 const DRY_RUNNABLE: &[&str] = &[
+    "run",
     "apply",
     "create",
     "delete",
@@ -77,7 +85,8 @@ impl Kubectl {
     /// The words after `kubectl`, checked against the environment's pinning.
     fn words(&self, command: &str) -> Result<Vec<String>, ToolError> {
         let words = kubectl_risk::parse(command).map_err(ToolError::InvalidArguments)?;
-        if let Some(flag) = words.iter().find(|w| {
+        let (kubectl_words, _) = kubectl_risk::split_command(&words);
+        if let Some(flag) = kubectl_words.iter().find(|w| {
             let name = w.split_once('=').map(|(n, _)| n).unwrap_or(w);
             CLUSTER_FLAGS.contains(&name)
         }) {
@@ -92,12 +101,26 @@ impl Kubectl {
         Ok(words)
     }
 
-    fn command(&self, words: &[String]) -> Command {
-        let mut command = Command::new(&self.binary);
-        command.args(words);
+    /// The argv after the binary: the pinned context first (a global flag, before the
+    /// verb), then the call's words, with `extra` flags (the dry run) before any `--`.
+    pub fn argv(&self, words: &[String], extra: &[&str]) -> Vec<String> {
+        let mut argv = Vec::with_capacity(words.len() + extra.len() + 2);
         if let Some(context) = &self.context {
-            command.args(["--context", context]);
+            argv.extend(["--context".to_string(), context.clone()]);
         }
+        let (kubectl_words, pod_command) = kubectl_risk::split_command(words);
+        argv.extend(kubectl_words.iter().cloned());
+        argv.extend(extra.iter().map(|e| e.to_string()));
+        if words.len() > kubectl_words.len() {
+            argv.push("--".into());
+            argv.extend(pod_command.iter().cloned());
+        }
+        argv
+    }
+
+    fn command(&self, words: &[String], extra: &[&str]) -> Command {
+        let mut command = Command::new(&self.binary);
+        command.args(self.argv(words, extra));
         if let Some(kubeconfig) = &self.kubeconfig {
             command.env("KUBECONFIG", kubeconfig);
         }
@@ -161,14 +184,31 @@ impl TypedTool for Kubectl {
         Box::pin(async move {
             let words = args.words.as_ref().ok()?;
             let verb = *kubectl_risk::positionals(words).first()?;
-            if !DRY_RUNNABLE.contains(&verb) || words.iter().any(|w| w.starts_with("--dry-run")) {
+            let risk = kubectl_risk::classify(&args.command);
+            if !matches!(risk, Risk::Mutating | Risk::Destructive) {
                 return None;
             }
-            let mut words = words.clone();
-            words.push("--dry-run=server".into());
+            let (kubectl_words, _) = kubectl_risk::split_command(words);
+            if !DRY_RUNNABLE.contains(&verb) {
+                return Some(format!(
+                    "no dry run: `kubectl {verb}` has none, and nothing runs before you decide"
+                ));
+            }
+            if kubectl_words.iter().any(|w| w.starts_with("--dry-run")) {
+                return Some(
+                    "no dry run: the command sets --dry-run itself, and nothing runs before you decide"
+                        .into(),
+                );
+            }
             let timeout = self.timeout.min(Duration::from_secs(15));
             Some(
-                match run_capped(self.command(&words), "kubectl", timeout).await {
+                match run_capped(
+                    self.command(words, &["--dry-run=server"]),
+                    "kubectl",
+                    timeout,
+                )
+                .await
+                {
                     Ok(c) if c.success => format!("kubectl --dry-run=server: {}", c.stdout.trim()),
                     Ok(c) => format!("dry run failed: {}", c.stderr.trim()),
                     Err(e) => format!("dry run failed: {e}"),
@@ -189,7 +229,7 @@ impl TypedTool for Kubectl {
     ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
         Box::pin(async move {
             let words = args.words.clone()?;
-            let captured = run_capped(self.command(&words), "kubectl", self.timeout).await?;
+            let captured = run_capped(self.command(&words, &[]), "kubectl", self.timeout).await?;
             if !captured.success {
                 return Err(ToolError::Failed(format!(
                     "kubectl exited with {}: {}",
@@ -201,7 +241,8 @@ impl TypedTool for Kubectl {
                 )));
             }
             let lines = captured.stdout.lines().count();
-            let yaml = words
+            let yaml = kubectl_risk::split_command(&words)
+                .0
                 .iter()
                 .any(|w| w == "yaml" || w == "-oyaml" || w == "--output=yaml");
             Ok(ToolOutput {
@@ -239,5 +280,48 @@ mod tests {
             kubectl.preview(&other).unwrap().target,
             "kube context prod-eu"
         );
+    }
+
+    fn words(command: &str) -> Vec<String> {
+        kubectl_risk::parse(command).unwrap()
+    }
+
+    #[test]
+    fn pinned_flags_go_where_kubectl_reads_them() {
+        let config = EnvironmentConfig {
+            kube_context: Some("staging".into()),
+            ..EnvironmentConfig::default()
+        };
+        let kubectl = Kubectl::new(&config, Duration::from_secs(5));
+        let job = words("kubectl create job probe --image=busybox -n shop -- echo hi");
+        assert_eq!(
+            kubectl.argv(&job, &["--dry-run=server"]),
+            [
+                "--context",
+                "staging",
+                "create",
+                "job",
+                "probe",
+                "--image=busybox",
+                "-n",
+                "shop",
+                "--dry-run=server",
+                "--",
+                "echo",
+                "hi"
+            ]
+        );
+        let trailing = words("kubectl get pods -n shop --");
+        assert_eq!(
+            kubectl.argv(&trailing, &[]),
+            ["--context", "staging", "get", "pods", "-n", "shop", "--"]
+        );
+        let curl = words("kubectl exec web-0 -n shop -- curl -s http://localhost/healthz");
+        assert!(
+            kubectl
+                .words("kubectl exec web-0 -n shop -- curl -s http://x")
+                .is_ok()
+        );
+        assert_eq!(&kubectl.argv(&curl, &[])[..2], ["--context", "staging"]);
     }
 }

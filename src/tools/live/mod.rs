@@ -32,7 +32,8 @@ pub struct EnvironmentConfig {
     pub prometheus: Option<String>,
     /// Loki base URL, e.g. `http://loki:3100`.
     pub loki: Option<String>,
-    /// The kube context every kubectl call uses.
+    /// The kube context every kubectl call uses; without it the environment has no
+    /// kubectl tool.
     pub kube_context: Option<String>,
     /// A kubeconfig file (default: kubectl's own, `$KUBECONFIG` or `~/.kube/config`).
     pub kubeconfig: Option<PathBuf>,
@@ -219,7 +220,14 @@ pub async fn connect(name: &str, config: &EnvironmentConfig) -> Result<LiveEnv, 
         services.push((db.name().to_string(), "postgres".to_string()));
         tools.push(super::typed(db));
     }
-    tools.push(super::typed(kubectl::Kubectl::new(config, timeout)));
+    // kubectl only where the environment names the cluster: without a context it would
+    // act on whatever the user's kubeconfig points at.
+    if config.kube_context.is_some() {
+        tools.push(super::typed(kubectl::Kubectl::new(config, timeout)));
+    } else if config.kubeconfig.is_some() || config.kubectl.is_some() {
+        warnings
+            .push("kubectl is off: set kube_context so every call is pinned to one cluster".into());
+    }
     if config.shell.unwrap_or(true) {
         tools.push(super::typed(shell::Shell::new(timeout)));
     }

@@ -380,6 +380,34 @@ impl TypedTool for Postgres {
         crate::tools::scope::sql("psql", &self.name, sql, risk)
     }
 
+    fn dry_run<'a>(&'a self, args: &'a PgCall) -> BoxFuture<'a, Option<String>> {
+        Box::pin(async move {
+            let (sql, _) = args.sql.as_ref().ok()?;
+            let pids = sql_risk::backend_pids(sql);
+            if pids.is_empty() {
+                return None;
+            }
+            if self.needs_password() {
+                return Some(format!(
+                    "no preview of backend {}: the password is typed after you decide",
+                    join_pids(&pids)
+                ));
+            }
+            Some(
+                match self.execute(&backend_preview_sql(&pids), true, None).await {
+                    Ok((text, 0)) => format!(
+                        "no backend {} is connected now: the call would do nothing\n{text}",
+                        join_pids(&pids)
+                    ),
+                    Ok((text, _)) => {
+                        format!("the sessions this call ends, and what they block:\n{text}")
+                    }
+                    Err(e) => format!("preview failed: {e}"),
+                },
+            )
+        })
+    }
+
     fn args_from_command(&self, command: &str, original: &Value) -> Result<Value, ToolError> {
         Ok(json!({
             "target": original["target"].as_str().unwrap_or(&self.name),
@@ -414,6 +442,25 @@ impl TypedTool for Postgres {
     }
 }
 
+fn join_pids(pids: &[i64]) -> String {
+    pids.iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Who each backend is (user, application, state, transaction age, query) and how many
+/// sessions wait on its locks: what ending it would end. Read-only.
+fn backend_preview_sql(pids: &[i64]) -> String {
+    format!(
+        "SELECT a.pid, a.usename AS user, a.application_name, a.state, \
+         now() - a.xact_start AS xact_age, left(a.query, 80) AS query, \
+         (SELECT count(*) FROM pg_stat_activity AS w WHERE a.pid = ANY(pg_blocking_pids(w.pid))) AS sessions_it_blocks \
+         FROM pg_stat_activity AS a WHERE a.pid IN ({}) ORDER BY a.pid",
+        join_pids(pids)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -441,7 +488,7 @@ mod tests {
         assert!(with_password.credential(&read).is_none());
         assert!(!with_password.preview(&read).unwrap().target.contains("pw"));
         let write = json!({"target": "orders-db", "query": "select 1; drop table x"});
-        assert_eq!(with_password.classify(&write), Risk::Mutating);
+        assert_eq!(with_password.classify(&write), Risk::Destructive);
         let both = json!({"target": "orders-db", "query": "select 1", "diagnostic": "vacuum"});
         assert_eq!(with_password.classify(&both), Risk::Unknown);
     }

@@ -143,7 +143,7 @@ impl TypedTool for Shell {
     }
 
     fn classify(&self, args: &ShellArgs) -> Risk {
-        shell_risk::classify(&args.command)
+        shell_risk::classify_on_this_machine(&args.command)
     }
 
     fn preview(&self, args: &ShellArgs) -> CallPreview {

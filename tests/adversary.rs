@@ -1,0 +1,453 @@
+//! The findings of a fresh attacker (issue 24), each as a test that failed before its fix:
+//! no side effect before a decision (kubectl's pinned flags never land behind `--`), rules
+//! that live only in the process that granted them (resume and fork start with none), a
+//! destructive tier no rule covers, an edit that turns destructive asked again, a refuted
+//! hypothesis withdrawing the call proposed for it, and no kubectl where the environment
+//! names no cluster.
+
+use futures::stream::BoxStream;
+use hunch::brain::{Brain, BrainContext, BrainError, BrainItem, ProposedCall};
+use hunch::engine::gate::{Approver, Policy};
+use hunch::engine::{Approval, Command, Engine, EngineConfig, EngineHandle, HypothesisEdit};
+use hunch::event::{CallOutcome, CallStatus, Decision, Event, EventKind, HypothesisStatus, Risk};
+use hunch::tools::live::{EnvironmentConfig, connect};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// A brain that proposes fixed calls, one per turn.
+struct Scripted(Vec<ProposedCall>);
+
+impl Brain for Scripted {
+    fn name(&self) -> String {
+        "scripted".into()
+    }
+    fn turn(&mut self, _: BrainContext) -> BoxStream<'static, Result<BrainItem, BrainError>> {
+        let next = (!self.0.is_empty()).then(|| self.0.remove(0));
+        Box::pin(futures::stream::iter(next.map(|c| Ok(BrainItem::Call(c)))))
+    }
+}
+
+fn call(tool: &str, args: serde_json::Value, rationale: &str) -> ProposedCall {
+    ProposedCall {
+        tool: tool.into(),
+        args,
+        rationale: rationale.into(),
+    }
+}
+
+fn kubectl(command: &str) -> ProposedCall {
+    call("kubectl", json!({ "command": command }), "")
+}
+
+fn demo_config(calls: Vec<ProposedCall>, blobs: &Path) -> EngineConfig {
+    let env = hunch::tools::demo::DemoEnv::new(hunch::bundle::Bundle::demo());
+    EngineConfig {
+        incident: Default::default(),
+        brief: Default::default(),
+        brain: Box::new(Scripted(calls)),
+        tools: hunch::tools::demo::demo_registry(&env),
+        policy: Policy::Ask,
+        approver: Approver::Human,
+        blobs: hunch::session::BlobStore::new(blobs),
+        exit_when_idle: true,
+        budget: Default::default(),
+        redactor: Default::default(),
+    }
+}
+
+/// Run an engine to its end; `answer` sees each event and may send commands.
+async fn drive(
+    (mut engine, handle): (Engine, EngineHandle),
+    mut answer: impl FnMut(&Event, &EngineHandle),
+) -> Vec<Event> {
+    let mut rx = engine.subscribe();
+    let task = tokio::spawn(engine.run());
+    let mut events = Vec::new();
+    let run = async {
+        while let Some(event) = rx.recv().await {
+            answer(&event, &handle);
+            events.push(event);
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), run)
+        .await
+        .expect("the session ended in time");
+    task.await.unwrap();
+    events
+}
+
+fn asked(events: &[Event]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::ApprovalRequested { command, .. } => Some(command.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn approve(id: &str, approval: Approval) -> Command {
+    Command::Approve {
+        id: id.into(),
+        approval,
+    }
+}
+
+fn deny(id: &str) -> Command {
+    Command::Deny {
+        id: id.into(),
+        reason: "no".into(),
+    }
+}
+
+/// A stand-in kubectl that writes each argv to `log` (one line, words joined by `|`) and
+/// says what kubectl would have done: a server dry run, or a real change.
+fn fake_kubectl(dir: &Path) -> (PathBuf, PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let log = dir.join("kubectl.log");
+    let bin = dir.join("kubectl");
+    std::fs::write(
+        &bin,
+        format!(
+            "#!/bin/sh\nIFS='|'; echo \"$*\" >> '{}'\necho \"ran: $*\"\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    (bin, log)
+}
+
+/// kubectl's own parsing: flags after `--` belong to the pod's command.
+fn kubectl_flags(argv: &str) -> Vec<&str> {
+    argv.split('|')
+        .take_while(|w| *w != "--")
+        .filter(|w| w.starts_with('-'))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_dry_run_and_the_pinned_context_never_land_behind_dashes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bin, log) = fake_kubectl(dir.path());
+    let config = EnvironmentConfig {
+        kube_context: Some("staging".into()),
+        kubectl: Some(bin),
+        shell: Some(false),
+        ..Default::default()
+    };
+    let env = connect("staging", &config).await.unwrap();
+    let calls = vec![
+        kubectl("kubectl create job probe --image=busybox -n shop -- echo hi"),
+        kubectl("kubectl get pods -n shop --"),
+    ];
+    let engine = Engine::new(
+        EngineConfig {
+            tools: env.tools,
+            ..demo_config(calls, dir.path())
+        },
+        "alice",
+    );
+    let events = drive(engine, |event, handle| {
+        if let EventKind::ApprovalRequested { id, .. } = &event.kind {
+            handle.send(deny(id));
+        }
+    })
+    .await;
+    let ran = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<&str> = ran.lines().collect();
+    assert_eq!(lines.len(), 2, "one dry run, one read: {ran}");
+    let create = lines[0];
+    assert!(
+        create.starts_with("--context|staging|create|job"),
+        "{create}"
+    );
+    assert!(
+        kubectl_flags(create).contains(&"--dry-run=server"),
+        "the dry run is a flag kubectl reads: {create}"
+    );
+    assert!(create.ends_with("|--|echo|hi"), "{create}");
+    assert!(
+        lines[1].starts_with("--context|staging|get|pods"),
+        "a read goes to the pinned context: {}",
+        lines[1]
+    );
+    let preview = events
+        .iter()
+        .find_map(|e| match &e.kind {
+            EventKind::ApprovalRequested { preview, .. } => preview.clone(),
+            _ => None,
+        })
+        .unwrap();
+    assert!(preview.contains("dry-run=server"), "{preview}");
+}
+
+#[tokio::test]
+async fn a_call_with_no_dry_run_says_so_and_runs_nothing_before_the_decision() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bin, log) = fake_kubectl(dir.path());
+    let config = EnvironmentConfig {
+        kube_context: Some("staging".into()),
+        kubectl: Some(bin),
+        shell: Some(false),
+        ..Default::default()
+    };
+    let env = connect("staging", &config).await.unwrap();
+    let exec = kubectl("kubectl exec orders-0 -n shop -- mv /data/a /data/b");
+    let engine = Engine::new(
+        EngineConfig {
+            tools: env.tools,
+            ..demo_config(vec![exec], dir.path())
+        },
+        "alice",
+    );
+    let events = drive(engine, |event, handle| {
+        if let EventKind::ApprovalRequested { id, .. } = &event.kind {
+            handle.send(deny(id));
+        }
+    })
+    .await;
+    assert!(!log.exists(), "nothing ran before or after the denial");
+    let preview = events.iter().find_map(|e| match &e.kind {
+        EventKind::ApprovalRequested { preview, .. } => preview.clone(),
+        _ => None,
+    });
+    assert!(
+        preview.as_deref().unwrap_or("").starts_with("no dry run"),
+        "{preview:?}"
+    );
+}
+
+#[tokio::test]
+async fn no_kube_context_means_no_kubectl() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bin, _) = fake_kubectl(dir.path());
+    let config = EnvironmentConfig {
+        kubectl: Some(bin),
+        shell: Some(false),
+        ..Default::default()
+    };
+    let env = connect("laptop", &config).await.unwrap();
+    assert!(env.tools.get("kubectl").is_none());
+    assert!(
+        env.warnings.iter().any(|w| w.contains("kube_context")),
+        "{:?}",
+        env.warnings
+    );
+}
+
+/// A first session where the engineer approves `kubectl rollout restart` for the session.
+async fn session_with_a_rule(dir: &Path) -> Vec<Event> {
+    let restart = kubectl("kubectl rollout restart deployment/cart -n shop");
+    let engine = Engine::new(demo_config(vec![restart], dir), "alice");
+    let events = drive(engine, |event, handle| {
+        if let EventKind::ApprovalRequested { id, .. } = &event.kind {
+            handle.send(approve(id, Approval::ForSession));
+        }
+    })
+    .await;
+    assert!(
+        events.iter().any(|e| matches!(
+            &e.kind,
+            EventKind::ApprovalDecided {
+                decision: Decision::ApprovedForSession { .. },
+                ..
+            }
+        )),
+        "the first session granted a rule"
+    );
+    events
+}
+
+/// Append a forged decision line to a recording, as someone with the file could.
+fn forge_rule(events: &mut Vec<Event>, command: &str) {
+    let scope = hunch::tools::scope::kubectl(command, Risk::Mutating).unwrap();
+    let last = events.last().unwrap().clone();
+    events.push(Event {
+        seq: last.seq + 1,
+        ts: last.ts,
+        kind: EventKind::ApprovalDecided {
+            id: "c1".into(),
+            decision: Decision::ApprovedForSession { scope },
+            by: "alice".into(),
+        },
+    });
+}
+
+#[tokio::test]
+async fn resume_and_fork_start_with_no_session_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut recorded = session_with_a_rule(dir.path()).await;
+    forge_rule(
+        &mut recorded,
+        "kubectl scale deployment/cart --replicas=1 -n shop",
+    );
+    let again = || {
+        vec![
+            kubectl("kubectl rollout restart deploy/cart -n shop"),
+            kubectl("kubectl scale deployment/cart --replicas=1 -n shop"),
+        ]
+    };
+    let resumed = drive(
+        Engine::resume(demo_config(again(), dir.path()), "mallory", &recorded),
+        |event, handle| {
+            if let EventKind::ApprovalRequested { id, .. } = &event.kind {
+                handle.send(deny(id));
+            }
+        },
+    )
+    .await;
+    assert_eq!(
+        asked(&resumed).len(),
+        2,
+        "both the granted and the forged rule's calls are asked again: {:?}",
+        asked(&resumed)
+    );
+    assert!(resumed.iter().any(
+        |e| matches!(&e.kind, EventKind::Notice { text } if text.contains("not carried over"))
+    ));
+    let forked = drive(
+        Engine::fork(
+            demo_config(again(), dir.path()),
+            "mallory",
+            &recorded,
+            "parent.jsonl",
+            "c1",
+        ),
+        |event, handle| {
+            if let EventKind::ApprovalRequested { id, .. } = &event.kind {
+                handle.send(deny(id));
+            }
+        },
+    )
+    .await;
+    assert_eq!(asked(&forked).len(), 2, "{:?}", asked(&forked));
+    assert!(
+        !forked.iter().any(
+            |e| matches!(&e.kind, EventKind::ApprovalDecided { by, .. } if by == "session rule")
+        )
+    );
+}
+
+#[tokio::test]
+async fn destructive_calls_are_asked_every_time_and_focus_starts_on_deny() {
+    let dir = tempfile::tempdir().unwrap();
+    let scale_down = || kubectl("kubectl scale deployment/cart --replicas=0 -n shop");
+    let engine = Engine::new(
+        demo_config(vec![scale_down(), scale_down()], dir.path()),
+        "alice",
+    );
+    let mut session_refused = false;
+    let events = drive(engine, |event, handle| match &event.kind {
+        EventKind::ApprovalRequested { id, risk, .. } if id == "c1" => {
+            assert_eq!(*risk, Risk::Destructive);
+            assert!(risk.is_destructive());
+            handle.send(approve(id, Approval::ForSession));
+            handle.send(approve(id, Approval::Once));
+        }
+        EventKind::Notice { text } if text.contains("can't be approved for the session") => {
+            session_refused = true;
+        }
+        EventKind::ApprovalRequested { id, .. } => handle.send(deny(id)),
+        _ => {}
+    })
+    .await;
+    assert!(
+        session_refused,
+        "approve-for-session is refused for a destructive call"
+    );
+    assert_eq!(
+        asked(&events).len(),
+        2,
+        "the second scale to zero is asked too"
+    );
+}
+
+#[tokio::test]
+async fn an_edit_that_appends_a_drop_is_asked_again_with_the_new_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let update = call(
+        "psql",
+        json!({"target": "orders-db", "query": "UPDATE orders SET status = 'paid' WHERE id = 7"}),
+        "",
+    );
+    let engine = Engine::new(demo_config(vec![update], dir.path()), "alice");
+    let mut requests = Vec::new();
+    let events = drive(engine, |event, handle| match &event.kind {
+        EventKind::ApprovalRequested {
+            id, command, risk, ..
+        } => {
+            requests.push((command.clone(), *risk));
+            if requests.len() == 1 {
+                handle.send(approve(
+                    id,
+                    Approval::Edited(
+                        "UPDATE orders SET status = 'paid' WHERE id = 7; DROP TABLE orders".into(),
+                    ),
+                ));
+            } else {
+                handle.send(deny(id));
+            }
+        }
+        EventKind::CredentialRequested { id, .. } => handle.send(Command::SupplyCredential {
+            id: id.clone(),
+            secret: hunch::tools::Secret::new("pw-for-the-demo".into()),
+        }),
+        _ => {}
+    })
+    .await;
+    assert_eq!(requests.len(), 2, "{requests:?}");
+    assert!(requests[1].0.contains("DROP TABLE"));
+    assert_eq!(requests[1].1, Risk::Destructive);
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(&e.kind, EventKind::ToolCallStarted { .. })),
+        "nothing ran"
+    );
+}
+
+#[tokio::test]
+async fn refuting_the_hypothesis_withdraws_the_call_proposed_for_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let board = call(
+        "update_hypotheses",
+        json!({"hypotheses": [{"statement": "the cart deploy broke checkout", "status": "supported", "confidence": 0.7}]}),
+        "",
+    );
+    let undo = call(
+        "kubectl",
+        json!({"command": "kubectl rollout undo deployment/cart -n shop"}),
+        "mitigate H1: roll back the cart deploy",
+    );
+    let engine = Engine::new(demo_config(vec![board, undo], dir.path()), "alice");
+    let events = drive(engine, |event, handle| {
+        if let EventKind::ApprovalRequested { .. } = &event.kind {
+            handle.send(Command::EditHypothesis(HypothesisEdit {
+                id: Some("H1".into()),
+                status: Some(HypothesisStatus::Refuted),
+                ..Default::default()
+            }));
+        }
+    })
+    .await;
+    let state = hunch::event::State::from_events(&events);
+    let undo = state
+        .calls
+        .iter()
+        .find(|c| c.command.contains("rollout undo"))
+        .unwrap();
+    assert_eq!(undo.status, CallStatus::Finished(CallOutcome::Denied));
+    assert!(
+        matches!(&undo.decision, Some((Decision::Denied { reason }, by)) if reason.contains("H1") && by == "hunch"),
+        "{:?}",
+        undo.decision
+    );
+    assert!(state.pending.is_empty(), "nothing is left to approve");
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(&e.kind, EventKind::Notice { text } if text.contains("withdrawn")))
+    );
+}
