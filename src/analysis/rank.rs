@@ -5,7 +5,12 @@
 //! medians after and before, divided by the robust spread before (the larger of IQR / 1.349
 //! and MAD, floored at 5% of the level). Series that shifted strongly vote for the onset with their split time; the
 //! median vote is the onset, and every series is then scored against that one onset, so
-//! a spike long before the incident can't outrank a shift at it. A series that drifted
+//! a spike long before the incident can't outrank a shift at it. When the alert is known,
+//! only votes inside its window count ([`rank_in`]): the onset is not after the alert
+//! fired, nor long before the time it gives. A baseline's scale includes its own spikes
+//! (its standard deviation), and its floor is 5% of the level before and 1% of the
+//! level after, so a move off a flat line scores a bounded, comparable z (100 at most),
+//! not the absurd one of a zero spread. A series that drifted
 //! instead (a leak that began earlier, a disk filling) is scored by its drift across the
 //! window when that is stronger; one that exists on one side of the onset only (a job's
 //! CPU appearing, metrics that stop) scores as changed.
@@ -58,12 +63,41 @@ pub fn quantile(values: &mut [f64], q: f64) -> f64 {
 /// baseline (a database's resident memory) would otherwise turn a 1% wobble into a huge z.
 const SPREAD_FLOOR: f64 = 0.05;
 
+/// The fraction of the level after a shift below which no scale is trusted either: a
+/// move off a flat or tiny baseline scores at most 1 / AFTER_FLOOR (100).
+const AFTER_FLOOR: f64 = 0.01;
+
+/// The spread below which a baseline is flat: nothing it did sets a scale.
+const FLAT: f64 = 1e-9;
+
+/// A baseline's scale: the larger of its robust spreads (IQR, MAD), its point-to-point
+/// noise with spikes included (the standard deviation of its successive differences over
+/// √2, which a steady trend does not inflate) — so a near-constant series with occasional
+/// spikes is scaled by its spikes, and a level it already reached in a spike is no news —
+/// and 5% of its level. Takes the values in time order.
 fn robust_spread(values: &mut [f64]) -> f64 {
+    let jitter = successive_noise(values);
     let m = median(values);
     let iqr = (quantile(values, 0.75) - quantile(values, 0.25)) / 1.349;
     let mut deviations: Vec<f64> = values.iter().map(|v| (v - m).abs()).collect();
     let mad = median(&mut deviations) * 1.4826;
-    iqr.max(mad).max(m.abs() * SPREAD_FLOOR).max(1e-9)
+    iqr.max(mad)
+        .max(jitter)
+        .max(m.abs() * SPREAD_FLOOR)
+        .max(FLAT)
+}
+
+/// The standard deviation of successive differences over √2: a series' noise from one
+/// sample to the next, spikes included, trends not.
+fn successive_noise(values: &[f64]) -> f64 {
+    if values.len() < 3 {
+        return 0.0;
+    }
+    let diffs: Vec<f64> = values.windows(2).map(|w| w[1] - w[0]).collect();
+    let n = diffs.len() as f64;
+    let mean = diffs.iter().sum::<f64>() / n;
+    let variance = diffs.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / n;
+    (variance / 2.0).sqrt()
 }
 
 /// Index of the strongest single mean shift, or None when the series is too short.
@@ -92,11 +126,19 @@ pub fn strongest_split(values: &[f64]) -> Option<usize> {
 }
 
 /// Robust z of the values from `split` on against the values before it.
+///
+/// The scale is never below 5% of the level before nor 1% of the level after, so a move
+/// off a flat or tiny baseline (a counter at 0 that starts to count, a lag of 0.2 s that
+/// reaches 34 s) scores at most 100 — many times any threshold, comparable across
+/// series, never the absurd z of a zero spread.
 pub fn shift_score(values: &[f64], split: usize) -> (f64, f64, f64) {
     let mut before: Vec<f64> = values[..split].to_vec();
     let mut after: Vec<f64> = values[split..].to_vec();
-    let spread = robust_spread(&mut before);
     let (b, a) = (median(&mut before), median(&mut after));
+    let spread = robust_spread(&mut before).max(a.abs() * AFTER_FLOOR);
+    if spread <= FLAT {
+        return (0.0, b, a);
+    }
     ((a - b) / spread, b, a)
 }
 
@@ -148,9 +190,13 @@ fn strongest_of_step_and_ramp(values: &[f64], split: usize) -> (f64, f64, f64) {
     }
     let mut early: Vec<f64> = values[..head].to_vec();
     let mut late: Vec<f64> = values[n - tail..].to_vec();
-    let spread = robust_spread(&mut early);
     let (b, a) = (median(&mut early), median(&mut late));
-    let ramp = (a - b) / spread;
+    let spread = robust_spread(&mut early).max(a.abs() * AFTER_FLOOR);
+    let ramp = if spread <= FLAT {
+        0.0
+    } else {
+        (a - b) / spread
+    };
     // Only a steady drift counts: the late level must also differ from what was just
     // before the onset in the same direction, or a ramp is only noise at the edges.
     let steady = (step.2 - step.1).signum() == (a - b).signum();
@@ -180,6 +226,95 @@ type Cleaned<'a> = (&'a str, Vec<i64>, Vec<f64>, Option<usize>);
 
 /// A series as the analysis functions take it: name and values aligned with the times.
 pub type Named = (String, Vec<f64>);
+
+/// Where the onset may be, from what paged: not after the alert fired, and not long
+/// before the time its text gives ("since 12:38") — a fault starts a little before its
+/// alert, never half an hour after or long before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OnsetWindow {
+    pub from: i64,
+    pub until: i64,
+}
+
+/// How far before the alert's own time ("since …", else when it fired) an onset may be.
+pub const BEFORE_THE_ALERT_SECONDS: i64 = 15 * 60;
+
+impl OnsetWindow {
+    /// The window an alert that fired at `fired_at`, saying `since` when it gave a
+    /// time, allows.
+    pub fn of_alert(fired_at: i64, since: Option<i64>) -> OnsetWindow {
+        let anchor = since.filter(|&s| s <= fired_at).unwrap_or(fired_at);
+        OnsetWindow {
+            from: anchor - BEFORE_THE_ALERT_SECONDS,
+            until: fired_at,
+        }
+    }
+
+    fn contains(&self, t: i64) -> bool {
+        (self.from..=self.until).contains(&t)
+    }
+}
+
+/// The time an alert's text gives for its start (`since 12:38`, `since 12:38:05 UTC`),
+/// on the day it fired (the day before when that would be after it fired).
+pub fn alert_since(alert: &str, fired_at: i64) -> Option<i64> {
+    let pattern = regex::Regex::new(r"(?i)\bsince\s+(\d{1,2}):(\d{2})(?::(\d{2}))?")
+        .expect("the pattern compiles");
+    let caps = pattern.captures(alert)?;
+    let number = |i: usize| caps.get(i).map_or(Ok(0), |m| m.as_str().parse::<i64>());
+    let (h, m, s) = (number(1).ok()?, number(2).ok()?, number(3).ok()?);
+    if h > 23 || m > 59 || s > 59 {
+        return None;
+    }
+    let day = fired_at - fired_at.rem_euclid(86_400);
+    let at = day + h * 3600 + m * 60 + s;
+    Some(if at > fired_at { at - 86_400 } else { at })
+}
+
+/// Rank `series` with the onset found inside `window` (what paged bounds it): the
+/// median of the change points that fall in it, or — when none does — the window's
+/// end less one sample, so a shift long before the alert never becomes the onset.
+pub fn rank_in(
+    times: &[i64],
+    series: &[(String, Vec<f64>)],
+    window: Option<OnsetWindow>,
+) -> Ranking {
+    let Some(window) = window else {
+        return rank(times, series, None);
+    };
+    let votes: Vec<f64> = change_votes(times, series)
+        .into_iter()
+        .filter(|&t| window.contains(t as i64))
+        .collect();
+    let onset = if votes.is_empty() {
+        let step = match times {
+            [.., a, b] => (b - a).max(1),
+            _ => 60,
+        };
+        (window.until - step).max(window.from)
+    } else {
+        median(&mut votes.clone()) as i64
+    };
+    rank(times, series, Some(onset))
+}
+
+/// Each strongly shifted series' change start (unix seconds): its vote for the onset.
+fn change_votes(times: &[i64], series: &[(String, Vec<f64>)]) -> Vec<f64> {
+    series
+        .iter()
+        .filter_map(|(_, values)| {
+            let (t, v): (Vec<i64>, Vec<f64>) = times
+                .iter()
+                .zip(values)
+                .filter(|(_, v)| v.is_finite())
+                .map(|(t, v)| (*t, *v))
+                .unzip();
+            let split = strongest_split(&v)?;
+            let (score, _, _) = shift_score(&v, split);
+            (score.abs() >= CHANGED).then(|| t[change_start(&v, split)] as f64)
+        })
+        .collect()
+}
 
 /// Rank `series` (name, values aligned with `times`). NaNs are dropped per series;
 /// constant and too-short series score zero.
@@ -297,6 +432,69 @@ pub fn rank_services(ranking: &Ranking, service_of: impl Fn(&str) -> String) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_alert_bounds_the_onset() {
+        let fired = 1_675_082_393; // 12:39:53
+        assert_eq!(
+            alert_since("p90 latency 1.82 s since 12:38 UTC", fired),
+            Some(fired - fired % 86_400 + 12 * 3600 + 38 * 60)
+        );
+        assert_eq!(
+            alert_since("since 23:50", fired),
+            Some(fired - fired % 86_400 - 600)
+        );
+        assert_eq!(alert_since("no time here", fired), None);
+        // A strong shift long before the alert, and a weaker one just before it.
+        let times: Vec<i64> = (0..60).map(|i| fired - 3600 + i * 60).collect();
+        let early: Vec<f64> = (0..60)
+            .map(|i| {
+                if i < 10 {
+                    1.0 + (i % 3) as f64 * 0.01
+                } else {
+                    50.0 + (i % 3) as f64 * 0.01
+                }
+            })
+            .collect();
+        let late: Vec<f64> = (0..60)
+            .map(|i| {
+                if i < 55 {
+                    5.0 + (i % 2) as f64 * 0.01
+                } else {
+                    9.0
+                }
+            })
+            .collect();
+        let series = vec![("a_x".to_string(), early), ("b_y".to_string(), late)];
+        let window = OnsetWindow::of_alert(fired, alert_since("since 12:38", fired));
+        let ranking = rank_in(&times, &series, Some(window));
+        assert!(
+            window.from <= ranking.onset && ranking.onset <= fired,
+            "{}",
+            ranking.onset
+        );
+        assert_eq!(ranking.shifts[0].series, "b_y");
+    }
+
+    #[test]
+    fn a_flat_start_and_a_spiky_series_score_bounded() {
+        let mut flat = vec![0.0; 30];
+        flat.extend([0.03; 6]);
+        let (z, _, _) = shift_score(&flat, 30);
+        assert!((99.0..=100.0).contains(&z), "{z}");
+        let mut drop = vec![100.0; 30];
+        drop.extend([0.0; 6]);
+        assert!((-20.0..=-19.0).contains(&shift_score(&drop, 30).0));
+        let mut spiky: Vec<f64> = (0..30)
+            .map(|i| if i % 10 == 3 { 5.0 } else { 1.0 })
+            .collect();
+        spiky.extend([2.0; 6]);
+        assert!(
+            shift_score(&spiky, 30).0 < CHANGED,
+            "{:?}",
+            shift_score(&spiky, 30)
+        );
+    }
 
     fn noisy(n: usize, seed: u64) -> Vec<f64> {
         let mut x = seed;

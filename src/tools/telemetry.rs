@@ -12,6 +12,7 @@ use super::{
     CallPreview, Secret, Tool, ToolError, ToolOutput, ToolSpec, TypedTool, parse_args, schema_of,
     typed,
 };
+use crate::analysis::rank::OnsetWindow;
 use crate::analysis::{rank, templates};
 use crate::bundle::{ChangeEvent, LogLine, MetricTable, parse_time, service_of};
 use crate::event::Risk;
@@ -44,6 +45,10 @@ pub trait Telemetry: Send + Sync {
     ) -> BoxFuture<'a, Result<Vec<LogLine>, ToolError>>;
     /// Deploys, config changes, scaling and restarts, oldest first.
     fn changes(&self) -> BoxFuture<'_, Result<Vec<ChangeEvent>, ToolError>>;
+    /// Where the onset may be, from the alert (when it fired, the time its text gives).
+    fn onset_window(&self) -> Option<OnsetWindow> {
+        None
+    }
 }
 
 /// The five digest tools over one source and one knowledge base.
@@ -65,6 +70,7 @@ pub struct BundleTelemetry {
     metrics: Arc<MetricTable>,
     logs: Vec<LogLine>,
     events: Vec<ChangeEvent>,
+    window: Option<OnsetWindow>,
 }
 
 impl BundleTelemetry {
@@ -73,8 +79,17 @@ impl BundleTelemetry {
             metrics: Arc::new(bundle.metrics.clone()),
             logs: bundle.logs.clone(),
             events: bundle.events.clone(),
+            window: Some(alert_window(
+                &bundle.incident.alert,
+                bundle.incident.fired_at.timestamp(),
+            )),
         }
     }
+}
+
+/// The onset window an alert allows (see [`OnsetWindow::of_alert`]).
+pub fn alert_window(alert: &str, fired_at: i64) -> OnsetWindow {
+    OnsetWindow::of_alert(fired_at, rank::alert_since(alert, fired_at))
 }
 
 impl Telemetry for BundleTelemetry {
@@ -99,11 +114,15 @@ impl Telemetry for BundleTelemetry {
     fn changes(&self) -> BoxFuture<'_, Result<Vec<ChangeEvent>, ToolError>> {
         Box::pin(std::future::ready(Ok(self.events.clone())))
     }
+    fn onset_window(&self) -> Option<OnsetWindow> {
+        self.window
+    }
 }
 
-/// The incident onset: where the pooled change points of every series say the fault began.
-pub fn onset_of(table: &MetricTable) -> i64 {
-    rank::rank(&table.times, &table.named_series(), None).onset
+/// The incident onset: where the pooled change points of every series say the fault
+/// began, inside the window the alert allows when it is known.
+pub fn onset_of(table: &MetricTable, window: Option<OnsetWindow>) -> i64 {
+    rank::rank_in(&table.times, &table.named_series(), window).onset
 }
 
 pub(crate) fn iso(ts: i64) -> String {
@@ -111,6 +130,16 @@ pub(crate) fn iso(ts: i64) -> String {
         .single()
         .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
         .unwrap_or_default()
+}
+
+/// `v` rounded for a report without losing its scale: two decimals, or as many as keep
+/// three significant digits of a small value (`0.0049` stays `0.0049`, never `0`).
+pub(crate) fn keep_scale(v: f64) -> f64 {
+    if v == 0.0 || !v.is_finite() {
+        return v;
+    }
+    let magnitude = v.abs().log10().floor() as i32;
+    round(v, (2 - magnitude).clamp(2, 12))
 }
 
 pub(crate) fn round(v: f64, digits: i32) -> f64 {
@@ -217,7 +246,7 @@ impl TypedTool for MetricsRank {
                     self.0.origin()
                 )));
             }
-            let ranking = rank::rank(&table.times, &table.named_series(), None);
+            let ranking = rank::rank_in(&table.times, &table.named_series(), self.0.onset_window());
             let (changed, unchanged): (Vec<_>, Vec<_>) = ranking
                 .shifts
                 .iter()
@@ -232,8 +261,8 @@ impl TypedTool for MetricsRank {
                         service: service_of(&s.series).to_string(),
                         score,
                         from_flat_baseline,
-                        before: round(s.before, 2),
-                        after: round(s.after, 2),
+                        before: keep_scale(s.before),
+                        after: keep_scale(s.after),
                         changed_at: iso(s.changed_at),
                     }
                 })
@@ -326,7 +355,7 @@ impl TypedTool for MetricsQuery {
                     known.join(", ")
                 )));
             }
-            let onset = onset_of(&table);
+            let onset = onset_of(&table, self.0.onset_window());
             let ranking = rank::rank(&table.times, &series, Some(onset));
             let rows: Vec<SeriesSummary> = ranking
                 .shifts
@@ -342,11 +371,11 @@ impl TypedTool for MetricsQuery {
                         series: s.series.clone(),
                         score,
                         from_flat_baseline,
-                        before: round(s.before, 2),
-                        after: round(s.after, 2),
-                        min: round(min, 2),
-                        max: round(max, 2),
-                        last: finite.last().map(|v| round(*v, 2)),
+                        before: keep_scale(s.before),
+                        after: keep_scale(s.after),
+                        min: keep_scale(min),
+                        max: keep_scale(max),
+                        last: finite.last().map(|v| keep_scale(*v)),
                         sparkline: sparkline(values, 40),
                     }
                 })
@@ -473,7 +502,9 @@ impl TypedTool for LogsDigest {
             let split = match split {
                 Some(split) => split,
                 None => match self.0.metrics().await {
-                    Ok(table) if !table.columns.is_empty() => onset_of(&table),
+                    Ok(table) if !table.columns.is_empty() => {
+                        onset_of(&table, self.0.onset_window())
+                    }
                     _ => match (logs.first(), logs.last()) {
                         (Some(a), Some(b)) => (a.ts.timestamp() + b.ts.timestamp()) / 2,
                         _ => Utc::now().timestamp(),

@@ -236,7 +236,8 @@ pub(super) fn z_text(z: f64) -> String {
     }
 }
 
-/// `710742016` reads as `711M`.
+/// `710742016` reads as `711M`, `0.0049` as `0.0049` (never `0`): three significant
+/// digits at most, and the scale always.
 pub(super) fn short_number(value: f64) -> String {
     let magnitude = value.abs();
     if magnitude >= 1e9 {
@@ -245,8 +246,16 @@ pub(super) fn short_number(value: f64) -> String {
         format!("{:.0}M", value / 1e6)
     } else if magnitude >= 1e4 {
         format!("{:.0}k", value / 1e3)
-    } else {
+    } else if magnitude >= 100.0 || magnitude == 0.0 {
         format!("{value:.0}")
+    } else {
+        let decimals = (2 - magnitude.log10().floor() as i32).clamp(0, 9) as usize;
+        let text = format!("{value:.decimals$}");
+        if text.contains('.') {
+            text.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            text
+        }
     }
 }
 
@@ -320,6 +329,16 @@ mod tests {
             },
             ..BrainContext::default()
         }
+    }
+
+    #[test]
+    fn numbers_keep_their_scale() {
+        assert_eq!(short_number(0.0049), "0.0049");
+        assert_eq!(short_number(0.294), "0.294");
+        assert_eq!(short_number(12.345), "12.3");
+        assert_eq!(short_number(430.0), "430");
+        assert_eq!(short_number(0.0), "0");
+        assert_eq!(short_number(710742016.0), "711M");
     }
 
     #[test]
