@@ -44,6 +44,9 @@ pub enum Approver {
     ApproveAll,
 }
 
+// One Gate is made per call and consumed at once: the size of its largest variant costs
+// nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Gate {
     /// Run now (read-only, or a credential prompt will follow).

@@ -102,9 +102,11 @@ pub(super) fn take_snapshot(ctx: &BrainContext, f: &Findings, p: &mut Plan) -> b
     p.think(
         "Before guessing, a snapshot: which metrics moved and when, and what changed around then.",
     );
+    // Enough rows that a service's own resource series are seen beside its callers'
+    // symptoms (in a fleet of forty services the top ten may all be symptoms).
     p.call(
         METRICS_RANK,
-        args(&RankArgs::default()),
+        args(&RankArgs { top: Some(40) }),
         "find the series that shifted and the onset",
     );
     p.call(

@@ -207,11 +207,12 @@ pub(super) fn from_data(f: &Findings, ctx: &BrainContext) -> Vec<Keyed> {
 fn from_changes(f: &Findings, ctx: &BrainContext, rank_id: &str, ranking: &Ranking) -> Vec<Keyed> {
     let graph = call_graph(ctx);
     let onset = seconds(&ranking.onset);
+    // The service's strongest move in the direction of harm: a change is a cause only
+    // if what it changed got worse (memory falling after a deploy is not a regression).
     let top_of = |service: &str| {
-        ranking
-            .changed
-            .iter()
-            .find(|s| s.service == service && s.score.abs() >= CHANGED)
+        ranking.changed.iter().find(|s| {
+            s.service == service && s.score.abs() >= CHANGED && suspects::harmful(s)
+        })
     };
     // The service logs errors or warnings it never logged before the onset.
     let new_errors = |service: &str| {

@@ -87,6 +87,56 @@ pub fn evidence_text(suspect: &Suspect) -> String {
     parts.join("; ")
 }
 
+/// A series measured on the calling side (`…client_latency…`, `…outbound…`,
+/// `…upstream_response…`, as OpenTelemetry's `http.client.*`, Istio's source reporter and
+/// nginx's upstream timings name them): it times what the service calls, so it is a
+/// symptom of a callee and never makes the caller a suspect by itself.
+pub fn caller_side(shift: &Shift) -> bool {
+    let metric = shift
+        .series
+        .strip_prefix(&shift.service)
+        .unwrap_or(&shift.series)
+        .to_ascii_lowercase();
+    metric
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|word| matches!(word, "client" | "outbound" | "upstream"))
+}
+
+/// Whether a series moved in the direction of harm, read from its metric's name: up for
+/// latency, errors, saturation, backlog and restarts; down for throughput, success and
+/// availability; either way for a name that says neither.
+pub fn harmful(shift: &Shift) -> bool {
+    let metric = shift
+        .series
+        .strip_prefix(&shift.service)
+        .unwrap_or(&shift.series)
+        .to_ascii_lowercase();
+    let words: Vec<&str> = metric
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let has = |list: &[&str]| {
+        words
+            .iter()
+            .any(|w| list.iter().any(|l| w.starts_with(l)))
+    };
+    const WORSE_UP: &[&str] = &[
+        "lat", "p50", "p90", "p95", "p99", "duration", "err", "5xx", "4xx", "fail", "timeout",
+        "cpu", "mem", "rss", "heap", "lag", "queue", "backlog", "pending", "wait", "restart",
+        "oom", "evict", "disk", "conn", "lock", "throttl", "gc", "swap", "drop", "retr",
+    ];
+    const WORSE_DOWN: &[&str] = &[
+        "rps", "qps", "throughput", "ops", "success", "availab", "ready", "up", "hit",
+        "served", "ok",
+    ];
+    let up = shift.after > shift.before;
+    match (has(WORSE_UP), has(WORSE_DOWN)) {
+        (true, false) => up,
+        (false, true) => !up,
+        _ => true,
+    }
+}
+
 /// A log template that is an error or warning and appeared, surged, or burst since the
 /// onset.
 pub fn surging(t: &Template) -> bool {
@@ -142,7 +192,11 @@ pub fn external_host(suspect: &Suspect, services: &[(String, String)]) -> Option
 pub fn suspects(f: &Findings, calls: &[(String, String)], target: Option<&str>) -> Vec<Suspect> {
     let mut shifts: BTreeMap<String, Vec<Shift>> = BTreeMap::new();
     if let Some((_, ranking)) = &f.ranking {
-        for shift in ranking.changed.iter().filter(|s| s.score.abs() >= CHANGED) {
+        for shift in ranking
+            .changed
+            .iter()
+            .filter(|s| s.score.abs() >= CHANGED && !caller_side(s))
+        {
             shifts
                 .entry(shift.service.clone())
                 .or_default()
@@ -296,6 +350,36 @@ mod tests {
             "callers of an anomalous callee are symptoms"
         );
         assert_eq!(ranked[0].resource_words(), ["connection saturation"]);
+    }
+
+    #[test]
+    fn harm_has_a_direction() {
+        let moved = |series: &str, before: f64, after: f64| Shift {
+            before,
+            after,
+            ..shift(series, 10.0)
+        };
+        assert!(harmful(&moved("api_p99_ms", 10.0, 90.0)));
+        assert!(!harmful(&moved("api_p99_ms", 90.0, 10.0)));
+        assert!(!harmful(&moved("catalogue_mem", 15.0, 10.0)));
+        assert!(harmful(&moved("api_rps", 100.0, 3.0)));
+        assert!(!harmful(&moved("api_rps", 3.0, 100.0)));
+        assert!(harmful(&moved("api_widgets", 3.0, 100.0)));
+        assert!(harmful(&moved("api_widgets", 100.0, 3.0)));
+    }
+
+    #[test]
+    fn a_callers_client_side_latency_points_below_it_not_at_it() {
+        let f = findings(
+            vec![
+                shift("checkout_client_latency_p99_s", 100.0),
+                shift("payments_cpu_pct", 60.0),
+            ],
+            Vec::new(),
+        );
+        let ranked = suspects(&f, &edges(&[("checkout", "payments")]), None);
+        assert_eq!(ranked[0].service, "payments");
+        assert!(ranked.iter().all(|s| s.service != "checkout"));
     }
 
     #[test]
