@@ -559,6 +559,14 @@ pub enum EventKind {
     SessionResumed {
         by: String,
     },
+    /// A resumed or forked session's tools act on another environment than its
+    /// recording's start says (the file was edited, or the config changed): this is the
+    /// environment of the config in force, which the screen shows from here on.
+    EnvironmentInForce {
+        environment: String,
+        /// True when the tools act on simulated state (the demo or a bundle).
+        simulated: bool,
+    },
     /// A new session that starts from a recorded one, up to one of its calls
     /// (`hunch fork`); the events before this one are the parent's.
     SessionForked {
@@ -989,6 +997,27 @@ impl State {
             EventKind::SessionEnded { reason } => {
                 self.ended = Some(reason.clone());
                 self.pending.clear();
+            }
+            EventKind::EnvironmentInForce {
+                environment,
+                simulated,
+            } => {
+                let shown = |environment: &str, simulated: bool| {
+                    if simulated {
+                        format!("{environment} (simulated)")
+                    } else {
+                        format!("{environment} (live)")
+                    }
+                };
+                let incident = &self.session.incident;
+                let notice = format!(
+                    "the tools act on {}, not on {} as the recording's start says",
+                    shown(environment, *simulated),
+                    shown(&incident.environment, incident.simulated)
+                );
+                self.push_entry(Entry::Notice(notice));
+                self.session.incident.environment = environment.clone();
+                self.session.incident.simulated = *simulated;
             }
             EventKind::SessionResumed { by } => {
                 self.ended = None;

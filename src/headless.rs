@@ -164,6 +164,18 @@ impl<W: Write> Printer<W> {
                 writeln!(self.out, "[{time}] session ended: {reason}")?
             }
             EventKind::SessionResumed { by } => writeln!(self.out, "[{time}] resumed by {by}")?,
+            EventKind::EnvironmentInForce {
+                environment,
+                simulated,
+            } => writeln!(
+                self.out,
+                "[{time}] the tools act on environment {environment}{}",
+                if *simulated {
+                    " (simulated)"
+                } else {
+                    " (live systems)"
+                }
+            )?,
             EventKind::SessionForked {
                 parent,
                 at,

@@ -7,7 +7,7 @@ use crate::bundle::Bundle;
 use crate::engine::gate::{Approver, Policy};
 use crate::engine::{Engine, EngineConfig, EngineHandle};
 use crate::event::{Budget, IncidentInfo, Origin};
-use crate::session::{BlobStore, Recorder, RecordingHealth, new_session_id};
+use crate::session::{BlobStore, Recorder, RecordingHealth, SessionLock, new_session_id};
 use crate::tools::Registry;
 use crate::tools::demo::{DemoEnv, demo_registry};
 use crate::tools::live::LiveEnv;
@@ -66,7 +66,7 @@ pub fn current_user() -> String {
 pub fn launch(setup: SessionSetup, data_dir: &Path) -> std::io::Result<Launched> {
     let session_file = new_session_file(data_dir);
     let blobs = BlobStore::new(data_dir.join("blobs"));
-    start(setup, blobs, session_file, None)
+    start(setup, blobs, session_file, None, None)
 }
 
 fn new_session_file(data_dir: &Path) -> PathBuf {
@@ -99,7 +99,13 @@ pub fn launch_forked(
 ) -> std::io::Result<Launched> {
     let session_file = new_session_file(data_dir);
     let blobs = BlobStore::new(data_dir.join("blobs"));
-    start(setup, blobs, session_file, Some(Continuation::Fork(fork)))
+    start(
+        setup,
+        blobs,
+        session_file,
+        Some(Continuation::Fork(fork)),
+        None,
+    )
 }
 
 /// How a session that does not start fresh begins.
@@ -108,11 +114,13 @@ enum Continuation {
     Fork(Fork),
 }
 
-/// A recorded session to continue: its file, which the resumed run appends to, and
-/// the events it holds.
+/// A recorded session to continue: its file, which the resumed run appends to, the
+/// events it holds, and the lock that makes this process its only writer (taken before
+/// anything else is done with it: [`SessionLock::acquire`]).
 pub struct Resume {
     pub file: PathBuf,
     pub events: Vec<crate::event::Event>,
+    pub lock: SessionLock,
 }
 
 /// Continue a recorded session (`hunch resume`): the engine starts from its events and
@@ -125,6 +133,7 @@ pub fn launch_resumed(setup: SessionSetup, resume: Resume) -> std::io::Result<La
         blobs,
         resume.file,
         Some(Continuation::Resume(resume.events)),
+        Some(resume.lock),
     )
 }
 
@@ -153,9 +162,15 @@ fn start(
     blobs: BlobStore,
     session_file: PathBuf,
     continuation: Option<Continuation>,
+    lock: Option<SessionLock>,
 ) -> std::io::Result<Launched> {
     let now = chrono::Utc::now();
     let mut recorder = Recorder::create(&session_file)?;
+    // Held by the recorder thread: the file has one writer for as long as it is written.
+    let lock = match lock {
+        Some(lock) => lock,
+        None => SessionLock::acquire(&session_file, &setup.user).map_err(std::io::Error::other)?,
+    };
     let (info, brief, tools) = describe(setup.source, now);
     let mut config = EngineConfig {
         incident: info,
@@ -190,6 +205,7 @@ fn start(
     let recorder = std::thread::Builder::new()
         .name("recorder".into())
         .spawn(move || {
+            let _lock = lock;
             while let Some(event) = events.blocking_recv() {
                 if let Err(e) = recorder.record(&event) {
                     tracing::error!(error = %e, path = %recorder.path().display(), "session file write failed");
@@ -231,13 +247,16 @@ fn describe(
                 simulated: true,
                 origin,
             };
+            // No declared calls and a trace file: the graph the spans show.
+            let (calls, calls_note) = bundle.call_graph();
             let brief = IncidentBrief {
                 title: incident.title.clone(),
                 alert: incident.alert.clone(),
                 fired_at: Some(incident.fired_at),
                 namespace: incident.namespace.clone(),
-                services: incident.components(),
-                calls: incident.call_edges(),
+                services: crate::bundle::traces::with_callers(incident.components(), &calls),
+                calls,
+                calls_note,
             };
             let env = DemoEnv::new(bundle);
             (info, brief, demo_registry(&env))
@@ -261,6 +280,7 @@ fn describe(
                 namespace: env.namespace.clone(),
                 services: env.services.clone(),
                 calls: env.calls.clone(),
+                calls_note: env.calls_note.clone(),
             };
             (info, brief, env.tools)
         }

@@ -16,10 +16,13 @@ use hunch::event::{Budget, Origin};
 use hunch::launch::{SessionSetup, Source, current_user, launch};
 use hunch::redact::Redactor;
 use hunch::session::{blob_store_for, read_session};
+use hunch::tools::live::Reach;
 use hunch::tui::app::{App, Mode};
 use hunch::tui::keymap::Keymap;
 use hunch::tui::replay::Replay;
 use hunch::tui::theme::Theme;
+
+mod traces_cli;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -238,6 +241,9 @@ enum Commands {
         /// Write here instead of to stdout (the chart goes beside it, as .svg).
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
+        /// Overwrite FILE (and its chart) if it exists.
+        #[arg(long, requires = "output")]
+        force: bool,
     },
     /// Join a running investigation from another terminal (two plain terminals, tmux, or
     /// ssh to the same machine): see it live, laid out for this terminal, and approve,
@@ -263,6 +269,9 @@ enum Commands {
     /// Metric analysis: which series changed, and which service is the likely cause.
     #[command(subcommand)]
     Metrics(MetricsCommand),
+    /// Trace analysis: the call graph, the slow edge and the service that got slower.
+    #[command(subcommand)]
+    Traces(traces_cli::TracesCommand),
     /// Show the model providers (presets and config.toml) and check that each answers.
     Models {
         /// Only list them; don't contact any endpoint.
@@ -398,7 +407,7 @@ fn run() -> Result<()> {
             let source = match (env, bundle) {
                 (Some(name), _) => {
                     let alert = alert.context("--env needs --alert \"what the pager said\"")?;
-                    live_source(&name, alert, &config, &paths, &runtime)?
+                    live_source(&name, alert, &config, &paths, &runtime, Reach::Systems)?
                 }
                 (None, Some(dir)) => {
                     let mut bundle = Bundle::load(&dir)
@@ -417,9 +426,24 @@ fn run() -> Result<()> {
             run,
             look: look_options,
         } => {
+            // One writer per session: refused before anything is read, connected or written.
+            let user = run
+                .as_user
+                .clone()
+                .filter(|name| !name.trim().is_empty())
+                .unwrap_or_else(current_user);
+            let lock = match hunch::session::SessionLock::acquire(&file, &user) {
+                Err(hunch::session::LockError::Io { source, .. })
+                    if source.kind() == std::io::ErrorKind::NotFound =>
+                {
+                    bail!("no session file {}", file.display())
+                }
+                lock => lock?,
+            };
             let runtime = tokio::runtime::Runtime::new()?;
-            let (source, events) = recorded_session(&file, &config, &paths, &runtime)?;
-            let resume = hunch::launch::Resume { file, events };
+            let (source, events) =
+                recorded_session(&file, &config, &paths, &runtime, Reach::Systems)?;
+            let resume = hunch::launch::Resume { file, events, lock };
             investigate(
                 source,
                 &runtime,
@@ -438,7 +462,13 @@ fn run() -> Result<()> {
             look: look_options,
         } => {
             let runtime = tokio::runtime::Runtime::new()?;
-            let (source, events) = recorded_session(&file, &config, &paths, &runtime)?;
+            // Tools that answer from the recording reach nothing, not even to set up.
+            let reach = if replay_tools {
+                Reach::Nothing
+            } else {
+                Reach::Systems
+            };
+            let (source, events) = recorded_session(&file, &config, &paths, &runtime, reach)?;
             let fork = fork_of(&file, events, at, replay_tools)?;
             investigate(
                 source,
@@ -475,11 +505,13 @@ fn run() -> Result<()> {
         Commands::Models { offline } => list_models(&config, offline),
         Commands::Logs(command) => logs(command),
         Commands::Metrics(command) => metrics(command),
+        Commands::Traces(command) => traces_cli::run(command),
         Commands::Export {
             file,
             format,
             output,
-        } => export(&file, &format, output.as_deref(), &config),
+            force,
+        } => export(&file, &format, output.as_deref(), force, &config),
         Commands::Attach {
             session,
             watch,
@@ -544,13 +576,14 @@ fn run() -> Result<()> {
     }
 }
 
-/// A live environment from config.toml, connected.
+/// A live environment from config.toml, connected (or with [`Reach::Nothing`] only set up).
 fn live_source(
     name: &str,
     alert: String,
     config: &Config,
     paths: &Paths,
     runtime: &tokio::runtime::Runtime,
+    reach: Reach,
 ) -> Result<Source> {
     let Some(env_config) = config.environments.get(name) else {
         let known: Vec<&str> = config.environments.keys().map(String::as_str).collect();
@@ -565,7 +598,7 @@ fn live_source(
         );
     };
     let env = runtime
-        .block_on(hunch::tools::live::connect(name, env_config))
+        .block_on(hunch::tools::live::connect_with(name, env_config, reach))
         .with_context(|| format!("setting up environment {name}"))?;
     for warning in &env.warnings {
         eprintln!("warning: {warning}");
@@ -587,6 +620,7 @@ fn recorded_session(
     config: &Config,
     paths: &Paths,
     runtime: &tokio::runtime::Runtime,
+    reach: Reach,
 ) -> Result<(Source, Vec<hunch::event::Event>)> {
     let log = read_session(file)
         .with_context(|| format!("reading the session file {}", file.display()))?;
@@ -611,7 +645,7 @@ fn recorded_session(
             bundle.incident.alert = alert;
             Source::Bundle(Box::new(bundle))
         }
-        Origin::Env { name, alert } => live_source(&name, alert, config, paths, runtime)?,
+        Origin::Env { name, alert } => live_source(&name, alert, config, paths, runtime, reach)?,
         Origin::Unknown => bail!(
             "{} was recorded before sessions noted where their incident came from, so it can't be resumed; replay it with `hunch replay`",
             file.display()
@@ -1233,15 +1267,22 @@ fn attach(
         Some(file) => file,
         None => newest_attachable(paths)?,
     };
-    let socket = hunch::attach::socket_path(&file);
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
-        let mut stream = tokio::net::UnixStream::connect(&socket).await.with_context(|| {
-            format!(
-                "no hunch is serving {} (it has ended, or runs on another machine); `hunch replay` shows it",
-                file.display()
-            )
-        })?;
+        let mut stream = match hunch::attach::connect(&file).await {
+            Ok(stream) => stream,
+            Err(e) if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
+            ) =>
+            {
+                bail!(
+                    "no hunch is serving {} (it has ended, or runs on another machine); `hunch replay` shows it",
+                    file.display()
+                )
+            }
+            Err(e) => bail!("can't attach to {}: {e}", file.display()),
+        };
         let hello = serde_json::to_string(&Hello {
             user: user.to_string(),
             watch,
@@ -1297,8 +1338,15 @@ fn attach(
     Ok(())
 }
 
-/// `hunch export`: the postmortem draft, cleaned and redacted like everything else.
-fn export(file: &Path, format: &str, output: Option<&Path>, config: &Config) -> Result<()> {
+/// `hunch export`: the postmortem draft, cleaned and redacted like everything else —
+/// the record is redacted before the draft is made, serialized or escaped.
+fn export(
+    file: &Path,
+    format: &str,
+    output: Option<&Path>,
+    force: bool,
+    config: &Config,
+) -> Result<()> {
     use hunch::postmortem;
     let log = read_session(file)
         .with_context(|| format!("reading the session file {}", file.display()))?;
@@ -1308,21 +1356,20 @@ fn export(file: &Path, format: &str, output: Option<&Path>, config: &Config) -> 
     if log.events.is_empty() {
         bail!("{} holds no hunch events", file.display());
     }
-    let events: Vec<hunch::event::Event> = log
-        .events
-        .iter()
-        .map(hunch::sanitize::clean_event)
-        .collect();
     let redactor = Redactor::new(&config.redaction_patterns)?;
+    let events = postmortem::redacted_events(&log.events, &redactor);
     let mut draft = postmortem::draft(&events);
     let blobs = blob_store_for(file);
-    let series = postmortem::conclusion_series(&events, &blobs);
+    let mut series = postmortem::conclusion_series(&events, &blobs);
     let onset = postmortem::onset_of(&series);
     draft.onset = onset.and_then(|t| chrono::DateTime::from_timestamp(t, 0));
     let chart = output.filter(|_| format == "md").and_then(|out| {
-        let marks = postmortem::change_marks(&events, &blobs);
+        let mut marks = postmortem::change_marks(&events, &blobs);
+        let redact = |text: &mut String| *text = redactor.redact(text).0;
+        series.iter_mut().for_each(|(name, _)| redact(name));
+        marks.iter_mut().for_each(|(_, label)| redact(label));
         let svg = postmortem::chart_svg(&series, onset, &marks)?;
-        Some((out.with_extension("svg"), svg))
+        Some((chart_path(out), svg))
     });
     let text = match format {
         "json" => serde_json::to_string_pretty(&draft)? + "\n",
@@ -1334,24 +1381,56 @@ fn export(file: &Path, format: &str, output: Option<&Path>, config: &Config) -> 
             draft.markdown(chart_name.as_deref())
         }
     };
-    let (text, _) = redactor.redact(&text);
-    match output {
-        Some(out) => {
-            std::fs::write(out, text).with_context(|| format!("writing {}", out.display()))?;
-            eprintln!("wrote {}", out.display());
-            if let Some((path, svg)) = chart {
-                let (svg, _) = redactor.redact(&svg);
-                std::fs::write(&path, svg)
-                    .with_context(|| format!("writing {}", path.display()))?;
-                eprintln!("wrote {}", path.display());
-            }
-        }
-        None => {
-            use std::io::Write;
-            std::io::stdout().lock().write_all(text.as_bytes())?;
-        }
+    let Some(out) = output else {
+        use std::io::Write;
+        std::io::stdout().lock().write_all(text.as_bytes())?;
+        return Ok(());
+    };
+    let mut files = vec![(out.to_path_buf(), text)];
+    files.extend(chart);
+    if !force
+        && let Some((taken, _)) = files
+            .iter()
+            .find(|(path, _)| path.symlink_metadata().is_ok())
+    {
+        bail!(
+            "{} already exists: nothing was written (--force overwrites it)",
+            taken.display()
+        );
+    }
+    for (path, content) in files {
+        write_export(&path, &content, force)?;
+        eprintln!("wrote {}", path.display());
     }
     Ok(())
+}
+
+/// The chart's file beside the draft: `report.md` → `report.svg` (`report.chart.svg` when
+/// the draft itself is an .svg, so one never replaces the other).
+fn chart_path(draft: &Path) -> PathBuf {
+    if draft.extension().is_some_and(|e| e == "svg") {
+        draft.with_extension("chart.svg")
+    } else {
+        draft.with_extension("svg")
+    }
+}
+
+/// Write an export file; without `force`, only as a new file (never over an existing one,
+/// even one that appeared since it was checked).
+fn write_export(path: &Path, content: &str, force: bool) -> Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true);
+    if force {
+        options.create(true).truncate(true);
+    } else {
+        options.create_new(true);
+    }
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    file.write_all(content.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 /// How often a followed session file is read for what was appended.

@@ -3,10 +3,18 @@
 //! the series behind the conclusion. It says only what the record shows: who did what
 //! and when, what each action was and who allowed it, the evidence the conclusion cites,
 //! and never a credential's value (the log never holds one).
+//!
+//! A record is redacted before anything is drafted from it ([`redacted_events`]), never
+//! after the draft was serialized or escaped (where `\"` or `&lt;` would hide a secret
+//! from the patterns); and the Markdown treats everything recorded as text (see
+//! [`escape`]).
+
+mod escape;
 
 use crate::event::{
     CallOutcome, Decision, Event, EventKind, HypothesisStatus, Risk, State, ToolCall,
 };
+use crate::redact::Redactor;
 use crate::session::BlobStore;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -140,14 +148,15 @@ fn timeline(events: &[Event], state: &State) -> Vec<Moment> {
                     id, outcome, error, ..
                 } => {
                     let command = call_command(state, id);
+                    let command = escape::quote(&command);
                     let what = match (outcome, error) {
-                        (CallOutcome::Ok, _) => format!("{id} ran `{command}`"),
+                        (CallOutcome::Ok, _) => format!("{id} ran {command}"),
                         (CallOutcome::Denied, e) => format!(
-                            "{id} `{command}` was not run: {}",
+                            "{id} {command} was not run: {}",
                             e.clone().unwrap_or_default()
                         ),
                         (_, e) => format!(
-                            "{id} `{command}` {}: {}",
+                            "{id} {command} {}: {}",
                             outcome_word(*outcome),
                             e.clone().unwrap_or_default()
                         ),
@@ -210,7 +219,9 @@ fn decision_words(decision: &Decision) -> String {
     match decision {
         Decision::ApprovedOnce => "approved".into(),
         Decision::ApprovedForSession { .. } => "approved for the session".into(),
-        Decision::Edited { command, .. } => format!("edited to `{command}` and approved"),
+        Decision::Edited { command, .. } => {
+            format!("edited to {} and approved", escape::quote(command))
+        }
         Decision::Denied { reason } => format!("denied (\"{reason}\")"),
     }
 }
@@ -321,9 +332,25 @@ fn time(t: &DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
 
-/// One line of Markdown text: no line breaks, and table pipes escaped.
+/// Recorded text on one line of Markdown: escaped, so it stays text.
 fn cell(text: &str) -> String {
-    text.replace('\n', " ").replace('|', "\\|")
+    escape::text(text)
+}
+
+/// A recorded session as it may be exported: every string of every event without
+/// control sequences and redacted, each a whole value. An event that can't be walked is
+/// left out rather than exported unredacted.
+pub fn redacted_events(events: &[Event], redactor: &Redactor) -> Vec<Event> {
+    events
+        .iter()
+        .filter_map(|event| {
+            let mut value = serde_json::to_value(event).ok()?;
+            crate::sanitize::each_string(&mut value, &mut |text: &mut String| {
+                *text = redactor.redact(&crate::sanitize::for_display(text)).0;
+            });
+            serde_json::from_value(value).ok()
+        })
+        .collect()
 }
 
 impl Postmortem {
@@ -373,9 +400,9 @@ impl Postmortem {
         for e in &self.evidence {
             let _ = writeln!(
                 md,
-                "- **{}** `{}` — {}",
-                e.call,
-                cell(&e.command),
+                "- **{}** {} — {}",
+                cell(&e.call),
+                escape::code(&e.command),
                 cell(&e.digest)
             );
         }
@@ -394,7 +421,7 @@ impl Postmortem {
             let _ = writeln!(
                 md,
                 "- **{}** ({}, {:.0}%): {}",
-                h.id,
+                cell(&h.id),
                 h.status.label(),
                 h.confidence * 100.0,
                 cell(&h.statement)
@@ -402,7 +429,10 @@ impl Postmortem {
             let changes: Vec<String> = h
                 .changes
                 .iter()
-                .map(|c| format!("{} {} by {}", c.at.format("%H:%M:%S"), c.what, c.who))
+                .map(|c| {
+                    let (what, who) = (cell(&c.what), cell(&c.who));
+                    format!("{} {what} by {who}", c.at.format("%H:%M:%S"))
+                })
                 .collect();
             if !changes.is_empty() {
                 let _ = writeln!(md, "  - {}", changes.join(" → "));
@@ -418,7 +448,7 @@ impl Postmortem {
             md.push_str("Nothing was ruled out.\n");
         }
         for h in ruled_out {
-            let _ = writeln!(md, "- {}: {}", h.id, cell(&h.statement));
+            let _ = writeln!(md, "- {}: {}", cell(&h.id), cell(&h.statement));
         }
         md.push_str("\n## Actions\n\n");
         if self.actions.is_empty() {
@@ -426,26 +456,22 @@ impl Postmortem {
         }
         for a in &self.actions {
             let decision = match (&a.decision, &a.decided_by) {
-                (Some(d), Some(by)) => format!("{d} by {by}"),
+                (Some(d), Some(by)) => format!("{} by {}", cell(d), cell(by)),
                 _ => "not decided".into(),
             };
             let outcome = a.outcome.map(outcome_word).unwrap_or("did not finish");
             let _ = writeln!(
                 md,
-                "- **{}** `{}` ({}) — {decision}; {outcome}.",
-                a.call,
-                cell(&a.command),
+                "- **{}** {} ({}) — {decision}; {outcome}.",
+                cell(&a.call),
+                escape::code(&a.command),
                 a.risk.label()
             );
             if !a.rationale.is_empty() {
                 let _ = writeln!(md, "  - why: {}", cell(&a.rationale));
             }
             if let Some(dry_run) = &a.dry_run {
-                let _ = writeln!(
-                    md,
-                    "  - dry run:\n\n    ```\n    {}\n    ```",
-                    dry_run.replace('\n', "\n    ")
-                );
+                let _ = writeln!(md, "  - dry run:\n\n{}", escape::fenced(dry_run, "    "));
             }
         }
         md.push_str("\n## Credentials used\n\n");
@@ -455,10 +481,10 @@ impl Postmortem {
         for c in &self.credentials {
             let _ = writeln!(
                 md,
-                "- {} typed the credential for {} (`{}`) at {} (the value is never recorded)",
+                "- {} typed the credential for {} ({}) at {} (the value is never recorded)",
                 cell(&c.by),
-                c.call,
-                cell(&c.target),
+                cell(&c.call),
+                escape::code(&c.target),
                 c.at.format("%H:%M:%S")
             );
         }

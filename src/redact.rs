@@ -2,13 +2,25 @@
 //!
 //! The engine runs every string it records (events, tool outputs, the raw data kept in
 //! blobs) through a [`Redactor`] at the border, and the LLM brains run every request
-//! through it again before it leaves. Patterns: PEM private keys, AWS access keys and —
-//! by context — AWS secret keys, provider API keys and tokens even when they are glued
-//! into an identifier (`metric_ghp_…`), bearer tokens, JWTs, passwords in URLs, and any
+//! through it again before it leaves. Patterns: PEM private keys and certificates (an
+//! unterminated block to the end of the text), base64-encoded PEM (`LS0tLS1CRUdJTi…`),
+//! kubeconfig `client-key-data` / `client-certificate-data`, AWS access keys and — by
+//! context — AWS secret keys, provider API keys and tokens even when they are glued into
+//! an identifier (`metric_ghp_…`), bearer tokens, JWTs, passwords in URLs, and any
 //! `…password=`, `…secret:`, `…_key=`, `…token=` assignment. A match becomes a label that
 //! says what was removed (`[redacted:aws-secret]`), keeping the key name or URL around it
 //! so a reader still understands the line. Patterns from `[redaction] extra_patterns` in
 //! config.toml are added as `[redacted:custom]`.
+//!
+//! Redaction works on whole values: a secret cut in two (a model streaming `AKIAIOSF`
+//! then `ODNN7EXAMPLE`) matches nothing in either half. Streamed text therefore goes
+//! through [`Streamed`], which holds it back until it can be redacted with its context.
+//! A credential the engineer typed is scrubbed by value with [`scrub_credential`], as a
+//! whole token and only when it is long enough to mean something.
+
+mod stream;
+
+pub use stream::Streamed;
 
 use regex::{Captures, Regex};
 
@@ -52,9 +64,28 @@ type BuiltIn = (&'static str, usize, &'static str, fn(&str) -> bool);
 
 const BUILT_IN: &[BuiltIn] = &[
     (
-        r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----",
+        r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)",
         0,
         "private-key",
+        always,
+    ),
+    (
+        r"-----BEGIN [A-Z0-9 ]*CERTIFICATE-----[\s\S]*?(?:-----END [A-Z0-9 ]*CERTIFICATE-----|$)",
+        0,
+        "certificate",
+        always,
+    ),
+    (
+        r#"(?i)\bclient-(?:key|certificate)-data"?\s*[:=]\s*"?([A-Za-z0-9+/=]{8,})"#,
+        1,
+        "kube-credential",
+        always,
+    ),
+    (
+        // `-----BEGIN` in base64: a key or certificate in a Secret's `data`.
+        "START(LS0tLS1CRUdJTi[A-Za-z0-9+/=]*)",
+        1,
+        "pem-base64",
         always,
     ),
     (
@@ -204,6 +235,39 @@ impl Redactor {
     }
 }
 
+/// The shortest typed credential scrubbed from outputs by value: a shorter one would
+/// match ordinary text (a one-letter password would blank that letter everywhere).
+pub const MIN_SCRUBBED_CREDENTIAL: usize = 4;
+
+/// What stands for a typed credential in an output.
+pub const CREDENTIAL_LABEL: &str = "[redacted:credential]";
+
+/// `text` with every occurrence of a typed `credential` that stands as a whole token
+/// (bounded by a non-alphanumeric character or the end of the text on both sides)
+/// replaced by [`CREDENTIAL_LABEL`]; a credential shorter than
+/// [`MIN_SCRUBBED_CREDENTIAL`] characters is not scrubbed.
+pub fn scrub_credential(text: &str, credential: &str) -> String {
+    if credential.chars().count() < MIN_SCRUBBED_CREDENTIAL {
+        return text.to_string();
+    }
+    let bounded = |c: Option<char>| c.is_none_or(|c| !c.is_alphanumeric());
+    let mut out = String::with_capacity(text.len());
+    let (mut copied, mut from) = (0, 0);
+    while let Some(found) = text[from..].find(credential) {
+        let at = from + found;
+        let end = at + credential.len();
+        if bounded(text[..at].chars().next_back()) && bounded(text[end..].chars().next()) {
+            out.push_str(&text[copied..at]);
+            out.push_str(CREDENTIAL_LABEL);
+            (copied, from) = (end, end);
+        } else {
+            from = at + text[at..].chars().next().map_or(1, char::len_utf8);
+        }
+    }
+    out.push_str(&text[copied..]);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -297,6 +361,67 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("redaction pattern `(`")
+        );
+    }
+
+    #[test]
+    fn kubeconfig_keys_certificates_and_tokens_are_removed() {
+        let r = Redactor::default();
+        let key = "LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQpNSUlFb3dJQkFBS0NBUUVB";
+        let cert = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUMvakNDQWVhZ0F3SUJBZ0lC";
+        let kubeconfig = format!(
+            "users:\n- name: admin\n  user:\n    client-certificate-data: {cert}\n    client-key-data: {key}\n    token: kube7oken0value1234\n- name: ci\n  user:\n    id-token: abcdefgh12345678\n"
+        );
+        let (text, n) = r.redact(&kubeconfig);
+        for secret in [key, cert, "kube7oken0value1234", "abcdefgh12345678"] {
+            assert!(!text.contains(secret), "{text}");
+        }
+        assert_eq!(n, 4, "{text}");
+        assert!(
+            text.contains("client-key-data: [redacted:kube-credential]"),
+            "{text}"
+        );
+        // The same, as JSON (`kubectl config view -o json --raw`), and base64 PEM anywhere.
+        let json = format!(r#"{{"client-key-data": "{key}", "tls.key": "{key}"}}"#);
+        let (text, _) = r.redact(&json);
+        assert!(!text.contains(key), "{text}");
+        assert!(
+            text.contains(r#""tls.key": "[redacted:pem-base64]""#),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn pem_blocks_even_cut_short_are_removed() {
+        let r = Redactor::default();
+        let cut = "key.pem:\n-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nMIIEow";
+        assert_eq!(r.redact(cut).0, "key.pem:\n[redacted:private-key]");
+        let ec = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIB\n-----END EC PRIVATE KEY-----\nok";
+        assert_eq!(r.redact(ec).0, "[redacted:private-key]\nok");
+        let cert = "-----BEGIN CERTIFICATE-----\nMIIC/jCCAeagAwIBAgIB\n-----END CERTIFICATE-----";
+        assert_eq!(r.redact(cert).0, "[redacted:certificate]");
+    }
+
+    #[test]
+    fn a_credential_is_scrubbed_only_as_a_whole_token_and_when_long_enough() {
+        assert_eq!(
+            scrub_credential("oldest_transaction x", "x"),
+            "oldest_transaction x",
+            "a one-character credential is not scrubbed"
+        );
+        assert_eq!(scrub_credential("abc abc", "abc"), "abc abc");
+        assert_eq!(
+            scrub_credential("pw=s3cret;s3cret s3crets as3cret s3cret", "s3cret"),
+            "pw=[redacted:credential];[redacted:credential] s3crets as3cret [redacted:credential]"
+        );
+        assert_eq!(
+            scrub_credential("user_hunter2 é-hunter2-é", "hunter2"),
+            "user_[redacted:credential] é-[redacted:credential]-é"
+        );
+        // Overlapping occurrences: the glued one is skipped, the whole one still found.
+        assert_eq!(
+            scrub_credential("aaaaa aaaa", "aaaa"),
+            "aaaaa [redacted:credential]"
         );
     }
 }

@@ -551,3 +551,85 @@ fn fork_starts_a_new_session_from_a_recorded_one() {
     let (ok, _, err) = run(&["fork", &parent, "--at", "c99", "--headless"]);
     assert!(!ok && err.contains("no finished call c99"), "{err}");
 }
+
+/// `hunch fork --replay-tools` of a session recorded against a live environment reaches
+/// nothing of it, not even to set up (no Prometheus label query, no MCP server started),
+/// and a session file whose start was edited to say "demo environment" does not make the
+/// screen say so: the environment shown is the one the tools act on.
+#[test]
+fn fork_with_replay_tools_reaches_nothing_live_and_says_where_tools_act() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| common::hunch_in(dir.path(), Some("dave"), args, b"");
+    let (ok, _, err) = run(&["demo", "--headless", "--approve-all"]);
+    assert!(ok, "{err}");
+    let parent = err
+        .lines()
+        .find_map(|l| l.strip_prefix("session: "))
+        .expect("the session file is named")
+        .to_string();
+    // The recording now says it came from environment `prod`, and still that its tools
+    // were the demo's.
+    let text = std::fs::read_to_string(&parent).unwrap();
+    let mut lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["type"], "session_started");
+    lines[0]["incident"]["origin"] =
+        serde_json::json!({"kind": "env", "name": "prod", "alert": "checkout p99 > 2s"});
+    assert_eq!(lines[0]["incident"]["simulated"], true);
+    let tampered: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::write(&parent, tampered).unwrap();
+    let prometheus = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    prometheus.set_nonblocking(true).unwrap();
+    let port = prometheus.local_addr().unwrap().port();
+    let marker = dir.path().join("mcp-started");
+    let config = dir.path().join("config/hunch");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(
+        config.join("config.toml"),
+        format!(
+            "[environments.prod]\nprometheus = \"http://127.0.0.1:{port}\"\nshell = false\n\n[[environments.prod.mcp]]\nname = \"tickets\"\ncommand = [\"sh\", \"-c\", \"touch {}\"]\n",
+            marker.display()
+        ),
+    )
+    .unwrap();
+    let (_, out, err) = run(&[
+        "fork",
+        &parent,
+        "--at",
+        "c3",
+        "--replay-tools",
+        "--headless",
+        "--approve-all",
+        "--json",
+        "--max-steps",
+        "4",
+    ]);
+    match prometheus.accept() {
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+        other => panic!("the fork reached Prometheus: {other:?}\n{err}"),
+    }
+    assert!(!marker.exists(), "the MCP server was started\n{err}");
+    assert!(err.contains("mcp server `tickets` is not started"), "{err}");
+    let events: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(events[0]["type"], "session_forked", "{out}\n{err}");
+    assert_eq!(events[1]["type"], "environment_in_force", "{out}");
+    assert_eq!(events[1]["environment"], "prod");
+    assert_eq!(
+        events[1]["simulated"], false,
+        "live tools, whatever the file says"
+    );
+    // What the status bar reads: the fork's state, folded from its file.
+    let child = err
+        .lines()
+        .find_map(|l| l.strip_prefix("session: "))
+        .expect("the fork's file is named");
+    let log = hunch::session::read_session(std::path::Path::new(child)).unwrap();
+    let state = hunch::event::State::from_events(log.events.iter());
+    assert!(!state.session.incident.simulated, "no \"demo environment\"");
+    assert_eq!(state.session.incident.environment, "prod");
+}

@@ -194,6 +194,27 @@ impl Tmux {
     fn data(&self) -> PathBuf {
         self.dirs.path().join("data/hunch")
     }
+
+    /// Run hunch outside tmux with the same dirs (another command of the same user):
+    /// whether it succeeded, its stdout and its stderr.
+    fn run(&self, args: &[&str]) -> (bool, String, String) {
+        let d = self.dirs.path();
+        let out = Command::new(env!("CARGO_BIN_EXE_hunch"))
+            .args(args)
+            .env("XDG_DATA_HOME", d.join("data"))
+            .env("XDG_CONFIG_HOME", d.join("config"))
+            .env("XDG_STATE_HOME", d.join("state"))
+            .env("XDG_RUNTIME_DIR", d.join("run"))
+            .env("USER", "alice")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
 }
 
 /// A window of the main session by name, or any target given whole (`pair:0`).
@@ -669,4 +690,77 @@ fn a_second_terminal_attaches_and_approves_as_another_engineer() {
         "the credential was typed by alice, on her terminal"
     );
     assert!(!text.contains(SECRET));
+}
+
+/// The usual case: someone is called over ("come look at this") while an approval
+/// already waits. Bob attaches then, presses `y`, and the first terminal moves on with
+/// the decision recorded as his.
+#[test]
+fn attaching_while_an_approval_waits_and_approving_from_there() {
+    let mut t = Tmux::start("late", "demo --pace 2");
+    t.wait_for("main", "Credential needed", 30);
+    t.literal("main", SECRET);
+    t.keys("main", &["Enter"]);
+    t.wait_for("main", "Approval needed", 30);
+    t.open_terminal("pair", 100, 30, "attach --as bob");
+    t.wait_for("pair:0", "attached to", 10);
+    t.wait_for("pair:0", "Approval needed", 10);
+    t.keys("pair:0", &["y"]);
+    t.wait_for("main", "━━ Conclusion", 30);
+    t.keys("main", &["q"]);
+    let exited = t.wait_for("main", "HUNCH-EXITED-0", 15);
+    let text = std::fs::read_to_string(session_path(&exited)).unwrap();
+    let decided: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["type"] == "approval_decided")
+        .collect();
+    assert_eq!(decided.len(), 1, "{decided:?}");
+    assert_eq!(decided[0]["by"], "bob");
+}
+
+/// One writer per session: `hunch resume` of a session that is running is refused with
+/// who writes it and how to join, and touches nothing. `hunch sessions` says it runs and
+/// can be attached to while its process lives, and no longer once it was killed.
+#[test]
+fn a_running_session_has_one_writer_and_a_killed_one_is_not_listed_as_running() {
+    let mut t = Tmux::start("writer", "demo --pace 2");
+    t.wait_for("main", "Credential needed", 30);
+    let files: Vec<PathBuf> = files_under(&t.data().join("sessions"))
+        .into_iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "jsonl"))
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let file = &files[0];
+    let before = std::fs::read(file).unwrap();
+    let (ok, out, err) = t.run(&["resume", file.to_str().unwrap(), "--headless"]);
+    assert!(!ok, "{out}");
+    assert!(
+        err.contains(&format!(
+            "session {} is being written by pid",
+            file.display()
+        )) && err.contains("(user alice)")
+            && err.contains(&format!("hunch attach {}", file.display())),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(file).unwrap(),
+        before,
+        "the file is untouched"
+    );
+    let (ok, listing, err) = t.run(&["sessions"]);
+    assert!(ok, "{err}");
+    assert!(listing.contains("running·attach"), "{listing}");
+    // The first terminal still works, and still serves attachers.
+    t.literal("main", SECRET);
+    t.keys("main", &["Enter"]);
+    t.wait_for("main", "Approval needed", 30);
+    t.kill_hunch("main");
+    t.wait_for("main", "HUNCH-EXITED-137", 10);
+    let (ok, listing, err) = t.run(&["sessions"]);
+    assert!(ok, "{err}");
+    assert!(
+        !listing.contains("running") && listing.contains("interrupted"),
+        "{listing}"
+    );
 }

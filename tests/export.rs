@@ -85,3 +85,269 @@ fn export_writes_markdown_and_a_chart_that_parses() {
     let (ok, _, err) = run(&["export", "/no/such/session.jsonl"]);
     assert!(!ok && err.contains("reading the session file"), "{err}");
 }
+
+/// Secrets the hostile session below plants, each hidden from a redaction that runs on
+/// serialized or escaped text (`\"` in JSON, `&quot;` in SVG).
+const PLANTED: &[&str] = &["AKIAIOSFODNN7EXAMPLE", "hunter2secret", "LEAKED-KUBECONFIG"];
+
+/// Markup that must never reach a Markdown export live.
+const LIVE_MARKUP: &[&str] = &[
+    "<script",
+    "<img",
+    "<iframe",
+    "![](http://beacon",
+    "[click](javascript:",
+];
+
+/// A session file written by a hostile model (and an unredacted older hunch): markup and
+/// secrets in every field the draft shows, a FIFO and a link to a kubeconfig in its blob
+/// store. Returns the session file.
+fn hostile_session(dir: &std::path::Path) -> std::path::PathBuf {
+    use serde_json::json;
+    let blobs = hunch::session::BlobStore::new(dir.join("blobs"));
+    let csv: String = (0..20)
+        .map(|i| {
+            format!(
+                "2026-11-24T02:{i:02}:00Z,{}\n",
+                if i < 10 { 100 } else { 900 }
+            )
+        })
+        .collect();
+    let metrics = blobs.put(&format!("time,payments_p99_ms\n{csv}")).unwrap();
+    let changes = |kind: &str| {
+        json!({"events": [{"time": "2026-11-24T02:09:00Z", "kind": kind, "service": "payments"}]})
+            .to_string()
+    };
+    let planted = |content: &str| {
+        let hash = blobs.put(content).unwrap();
+        let path = dir.join("blobs").join(&hash[..2]).join(&hash);
+        std::fs::remove_file(&path).unwrap();
+        (hash, path)
+    };
+    let (fifo, path) = planted("a FIFO stands here");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&path)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let (linked, path) = planted("a link stands here");
+    let kubeconfig = dir.join("kubeconfig");
+    std::fs::write(&kubeconfig, changes("LEAKED-KUBECONFIG")).unwrap();
+    std::os::unix::fs::symlink(&kubeconfig, &path).unwrap();
+
+    let markup = "<script>alert(1)</script> <img src=x onerror=alert(1)> <iframe src=//evil> ![](http://beacon/x.png) [click](javascript:alert(1))";
+    let secret = r#"password="hunter2secret" AKIAIOSFODNN7EXAMPLE"#;
+    let both = format!("{markup} {secret}");
+    let output = |preview: &str, blob: Option<&str>, raw: Option<&str>| {
+        let mut o = json!({"preview": preview, "bytes": 10, "lines": 1, "digest": both});
+        if let Some(blob) = blob {
+            o["blob"] = json!(blob);
+        }
+        if let Some(raw) = raw {
+            o["raw"] = json!({"blob": raw, "lines": 20, "bytes": 400});
+        }
+        o
+    };
+    let proposed = |id: &str, risk: &str| {
+        json!({"type": "tool_call_proposed", "id": id, "tool": "kubectl", "args": {},
+            "command": format!("kubectl `x` {markup} {secret}"), "target": both, "risk": risk,
+            "rationale": both})
+    };
+    let finished = |id: &str, output: serde_json::Value| {
+        json!({"type": "tool_call_finished", "id": id, "outcome": "ok", "duration_ms": 1,
+            "output": output})
+    };
+    let hypothesis = json!({"id": "H1", "statement": both, "status": "confirmed",
+        "confidence": 0.9, "evidence": ["c1"], "key": null, "author": "brain", "pinned": false});
+    let events = [
+        json!({"type": "session_started", "brain": "offline", "policy": "ask",
+            "incident": {"title": both, "alert": both, "environment": "demo"}}),
+        proposed("c1", "mutating"),
+        json!({"type": "approval_requested", "id": "c1", "command": "kubectl", "target": "t",
+            "risk": "mutating", "reason": both,
+            "preview": format!("```\n{markup}\n````\n{secret}")}),
+        json!({"type": "approval_decided", "id": "c1", "decision": "approved-once", "by": both}),
+        finished("c1", output(&both, None, Some(&metrics))),
+        proposed("c2", "read-only"),
+        finished("c2", output(&changes(secret), Some(&fifo), None)),
+        proposed("c3", "read-only"),
+        finished("c3", output(&changes("ok"), Some(&linked), None)),
+        json!({"type": "hypothesis_upserted", "hypothesis": hypothesis}),
+        json!({"type": "steering", "text": both, "by": "alice"}),
+        json!({"type": "concluded", "conclusion": {"root_cause": format!("payments_p99_ms rose; {both}"),
+            "confidence": 0.9, "evidence": ["c1"], "follow_ups": [both]}}),
+        json!({"type": "session_ended", "reason": both}),
+    ];
+    let lines: String = events
+        .into_iter()
+        .enumerate()
+        .map(|(seq, mut e)| {
+            e["seq"] = json!(seq);
+            e["ts"] = json!(format!("2026-11-24T02:30:{seq:02}Z"));
+            format!("{e}\n")
+        })
+        .collect();
+    let file = dir.join("hostile.jsonl");
+    std::fs::write(&file, lines).unwrap();
+    let log = hunch::session::read_session(&file).unwrap();
+    assert!(log.warnings.is_empty(), "{:?}", log.warnings);
+    file
+}
+
+/// The lines of Markdown outside fenced code blocks (a closing fence is a run of at
+/// least as many backticks as the opening one, CommonMark's rule).
+fn outside_fences(markdown: &str) -> String {
+    let mut open: Option<usize> = None;
+    let mut out = String::new();
+    for line in markdown.lines() {
+        let trimmed = line.trim_start();
+        let run = trimmed.bytes().take_while(|b| *b == b'`').count();
+        match open {
+            Some(fence) if run >= fence && trimmed[run..].trim().is_empty() => open = None,
+            Some(_) => {}
+            None if run >= 3 => open = Some(run),
+            None => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    assert!(open.is_none(), "a fence is left open:\n{markdown}");
+    out
+}
+
+/// Markdown text without its code spans (a run of backticks up to the next run of the
+/// same length; an escaped backtick opens none), where markup is inert.
+fn outside_code(markdown: &str) -> String {
+    let text = markdown.replace("\\`", "");
+    let run = |t: &str| t.bytes().take_while(|b| *b == b'`').count();
+    let mut out = String::new();
+    let mut rest = text.as_str();
+    while let Some(open) = rest.find('`') {
+        out.push_str(&rest[..open]);
+        let length = run(&rest[open..]);
+        let after = &rest[open + length..];
+        let mut at = 0;
+        let close = loop {
+            match after[at..].find('`') {
+                None => break None,
+                Some(found) if run(&after[at + found..]) == length => break Some(at + found),
+                Some(found) => at += found + run(&after[at + found..]),
+            }
+        };
+        match close {
+            Some(close) => rest = &after[close + length..],
+            None => panic!("an unclosed code span: {rest}"),
+        }
+    }
+    out + rest
+}
+
+/// The real binary, failing instead of hanging (a FIFO in the blob store once did that).
+fn hunch_within(dir: &std::path::Path, args: &[&str]) -> (bool, String, String) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (dir, args) = (
+        dir.to_path_buf(),
+        args.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
+    );
+    std::thread::spawn(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        tx.send(common::hunch_in(&dir, None, &args, b""))
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(30))
+        .expect("hunch export finished in time")
+}
+
+/// Export is text, not markup, and redacted before it is serialized or escaped: a
+/// hostile session exports to Markdown, JSON and SVG with no planted secret, no live
+/// HTML, image or link, no fence its content closes, and nothing read through a link or
+/// a FIFO in the blob store.
+#[test]
+fn a_hostile_session_exports_as_redacted_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let session = hostile_session(dir.path());
+    let session = session.to_str().unwrap();
+    let report = dir.path().join("report.md");
+    let (ok, _, err) = hunch_within(
+        dir.path(),
+        &["export", session, "-o", report.to_str().unwrap()],
+    );
+    assert!(ok, "{err}");
+    let markdown = std::fs::read_to_string(&report).unwrap();
+    let svg = std::fs::read_to_string(dir.path().join("report.svg")).unwrap();
+    let (ok, json, err) = hunch_within(dir.path(), &["export", session, "--format", "json"]);
+    assert!(ok, "{err}");
+    serde_json::from_str::<serde_json::Value>(&json).expect("the JSON export parses");
+    roxmltree::Document::parse(&svg).expect("the chart is well-formed SVG");
+    for (what, text) in [("markdown", &markdown), ("json", &json), ("svg", &svg)] {
+        for secret in PLANTED {
+            assert!(!text.contains(secret), "{what} holds {secret}:\n{text}");
+        }
+    }
+    let text = outside_code(&outside_fences(&markdown));
+    for live in LIVE_MARKUP {
+        assert!(
+            !text.contains(live),
+            "the markdown holds {live}:\n{markdown}"
+        );
+    }
+    assert!(
+        markdown.contains("&lt;script>alert(1)&lt;/script>"),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("!\\[\\](http://beacon/x.png)"),
+        "{markdown}"
+    );
+    // The dry run's fence is longer than the ```` inside it: the block ends where it should.
+    assert!(
+        markdown.contains("    `````\n    ```\n    <script>alert(1)</script> <img"),
+        "{markdown}"
+    );
+}
+
+/// `-o FILE` never replaces an existing file, nor the chart beside it, without --force.
+#[test]
+fn export_never_overwrites_without_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let session = hostile_session(dir.path());
+    let session = session.to_str().unwrap();
+    let report = dir.path().join("report.md");
+    let chart = dir.path().join("report.svg");
+    let out = report.to_str().unwrap();
+    for existing in [&report, &chart] {
+        std::fs::write(existing, "mine").unwrap();
+        let (ok, _, err) = hunch_within(dir.path(), &["export", session, "-o", out]);
+        assert!(
+            !ok && err.contains("already exists") && err.contains("--force"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read_to_string(existing).unwrap(), "mine");
+        std::fs::remove_file(existing).unwrap();
+    }
+    std::fs::write(&report, "mine").unwrap();
+    let (ok, _, err) = hunch_within(dir.path(), &["export", session, "-o", out, "--force"]);
+    assert!(ok, "{err}");
+    assert!(
+        std::fs::read_to_string(&report)
+            .unwrap()
+            .starts_with("# Postmortem draft")
+    );
+    let svg = dir.path().join("draft.svg");
+    let (ok, _, err) = hunch_within(
+        dir.path(),
+        &["export", session, "-o", svg.to_str().unwrap()],
+    );
+    assert!(ok, "{err}");
+    assert!(
+        std::fs::read_to_string(&svg)
+            .unwrap()
+            .starts_with("# Postmortem draft")
+    );
+    assert!(
+        dir.path().join("draft.chart.svg").exists(),
+        "the chart does not replace the draft"
+    );
+}

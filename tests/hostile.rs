@@ -752,3 +752,103 @@ fn a_hostile_bundle_on_disk_through_the_real_binary() {
         }
     }
 }
+
+/// A model that streams secrets cut across its deltas, in its reasoning and its reply.
+struct SplitSecrets(bool);
+
+impl Brain for SplitSecrets {
+    fn name(&self) -> String {
+        "split-secrets".into()
+    }
+    fn turn(&mut self, _: BrainContext) -> BoxStream<'static, Result<BrainItem, BrainError>> {
+        let items = if std::mem::replace(&mut self.0, true) {
+            Vec::new()
+        } else {
+            vec![
+                BrainItem::Reasoning("the env holds AKIA".into()),
+                BrainItem::Reasoning("IOSFODNN7EXAMPLE, and the dsn ".into()),
+                BrainItem::Reasoning("password=hunter2".into()),
+                BrainItem::Reasoning("hunter2\n".into()),
+                BrainItem::Message("retrying with AKIAIOSF".into()),
+                BrainItem::Message("ODNN7EXAMPLE now; key:\n-----BEGIN RSA PRIVATE".into()),
+                BrainItem::Message(" KEY-----\nMIIEowIBAAKCAQEA".into()),
+                BrainItem::Message("\n-----END RSA PRIVATE KEY-----\ndone".into()),
+            ]
+        };
+        Box::pin(futures::stream::iter(items.into_iter().map(Ok)))
+    }
+}
+
+/// The streamed text of events, assembled as a reader sees it.
+fn streamed_text(events: &[Event]) -> String {
+    events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::ReasoningDelta { text } | EventKind::MessageDelta { text } => {
+                Some(text.as_str())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// A secret cut across two streamed deltas is redacted whole: no event, no session file
+/// and no headless output holds it, not even assembled from its halves.
+#[tokio::test]
+async fn a_secret_split_across_streamed_deltas_is_never_recorded_or_printed() {
+    let data = tempfile::tempdir().unwrap();
+    let setup = hunch::launch::SessionSetup {
+        source: hunch::launch::Source::Bundle(Box::new(hunch::bundle::Bundle::demo())),
+        brain: Box::new(SplitSecrets(false)),
+        policy: Policy::Ask,
+        approver: Approver::Nobody,
+        exit_when_idle: true,
+        budget: Default::default(),
+        user: "alice".into(),
+        redactor: Default::default(),
+    };
+    let launched = hunch::launch::launch(setup, data.path()).unwrap();
+    let mut engine = launched.engine;
+    let mut rx = engine.subscribe();
+    let task = tokio::spawn(engine.run());
+    let (mut events, mut printed, mut json) = (Vec::new(), Vec::new(), Vec::new());
+    {
+        let mut text_printer = hunch::headless::Printer::new(&mut printed, false);
+        let mut json_printer = hunch::headless::Printer::new(&mut json, true);
+        while let Some(event) = rx.recv().await {
+            text_printer.print(&event).unwrap();
+            json_printer.print(&event).unwrap();
+            events.push(event);
+        }
+    }
+    let state = task.await.unwrap();
+    launched.recorder.join().unwrap().unwrap();
+    assert!(state.redacted >= 4, "{}", state.redacted);
+
+    let json = String::from_utf8(json).unwrap();
+    let from_json: Vec<Event> = json
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let recorded = hunch::session::read_session(&launched.session_file)
+        .unwrap()
+        .events;
+    let shown = streamed_text(&events);
+    assert!(
+        shown.contains("retrying with [redacted:aws-key] now"),
+        "{shown}"
+    );
+    assert!(shown.contains("password=[redacted:secret]"), "{shown}");
+    assert!(shown.contains("[redacted:private-key]\ndone"), "{shown}");
+    let printed = String::from_utf8(printed).unwrap();
+    for (what, text) in [
+        ("the events", shown),
+        ("the session file", streamed_text(&recorded)),
+        ("headless json", streamed_text(&from_json)),
+        ("headless text", printed),
+    ] {
+        for secret in ["AKIAIOSFODNN7EXAMPLE", "hunter2hunter2", "MIIEowIBAAKCAQEA"] {
+            assert!(!text.contains(secret), "{what} holds {secret}:\n{text}");
+        }
+    }
+}

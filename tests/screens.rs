@@ -153,6 +153,40 @@ fn credential_prompt_is_masked() {
     }
 }
 
+/// Tab in the masked prompt is not typed: `abc<Tab>def` reaches the tool as `abcdef`,
+/// never padded with spaces nobody saw.
+#[test]
+fn tab_is_not_typed_into_a_credential() {
+    let (mut app, mut rx) = live_app(&events_until(|k| {
+        matches!(k, EventKind::CredentialRequested { .. })
+    }));
+    type_text(&mut app, "abc");
+    app.on_key(key(KeyCode::Tab));
+    app.on_key(key(KeyCode::BackTab));
+    type_text(&mut app, "def");
+    app.on_key(key(KeyCode::Enter));
+    match &sent(&mut rx)[..] {
+        [Command::SupplyCredential { secret, .. }] => assert_eq!(secret.expose(), "abcdef"),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// A credential too short to be scrubbed from outputs by value says so while it is typed.
+#[test]
+fn a_short_credential_is_said_not_to_be_scrubbed() {
+    let (mut app, _rx) = live_app(&events_until(|k| {
+        matches!(k, EventKind::CredentialRequested { .. })
+    }));
+    let warning = "will not be scrubbed from the call's output";
+    assert!(!render(&mut app, 120, 36).contains(warning));
+    type_text(&mut app, "abc");
+    let screen = render(&mut app, 120, 36);
+    assert!(screen.contains("Shorter than 4 characters"), "{screen}");
+    assert!(screen.contains(warning), "{screen}");
+    type_text(&mut app, "d");
+    assert!(!render(&mut app, 120, 36).contains(warning));
+}
+
 /// An attached terminal shows the credential prompt but takes no secret: it is typed
 /// on the terminal that asked for it.
 #[test]

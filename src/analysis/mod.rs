@@ -10,3 +10,4 @@ pub mod grouping;
 pub mod rank;
 pub mod templates;
 pub mod topology;
+pub mod traces;

@@ -236,16 +236,23 @@ pub struct OnsetWindow {
     pub until: i64,
 }
 
-/// How far before the alert's own time ("since …", else when it fired) an onset may be.
-pub const BEFORE_THE_ALERT_SECONDS: i64 = 15 * 60;
+/// How far before the time an alert says its condition began ("since 12:38") an onset
+/// may be: the cause shows in some series a few minutes before the symptom pages.
+pub const BEFORE_SINCE_SECONDS: i64 = 5 * 60;
+/// How far before an alert fired an onset may be when its text gives no time (alerts
+/// wait out a `for:` duration before they fire).
+pub const BEFORE_FIRING_SECONDS: i64 = 15 * 60;
 
 impl OnsetWindow {
     /// The window an alert that fired at `fired_at`, saying `since` when it gave a
     /// time, allows.
     pub fn of_alert(fired_at: i64, since: Option<i64>) -> OnsetWindow {
-        let anchor = since.filter(|&s| s <= fired_at).unwrap_or(fired_at);
+        let from = match since.filter(|&s| s <= fired_at) {
+            Some(since) => since - BEFORE_SINCE_SECONDS,
+            None => fired_at - BEFORE_FIRING_SECONDS,
+        };
         OnsetWindow {
-            from: anchor - BEFORE_THE_ALERT_SECONDS,
+            from,
             until: fired_at,
         }
     }

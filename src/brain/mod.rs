@@ -29,6 +29,8 @@ pub struct IncidentBrief {
     pub services: Vec<(String, String)>,
     /// The call graph, as (caller, callee) edges, when the source declares one.
     pub calls: Vec<(String, String)>,
+    /// Where `calls` came from when it was not declared (derived from traces), in words.
+    pub calls_note: Option<String>,
 }
 
 /// One thing that happened, as a brain sees it. Outputs are the full text with secrets

@@ -11,10 +11,14 @@
 //! runbooks/*.md      Markdown; fenced ```hunch blocks are steps the agent can run
 //! incidents/*.md     past incidents, searchable as knowledge
 //! state.toml         the simulated environment (deployments, database sessions)
+//! traces.jsonl       spans as OTLP/JSON lines, or traces.json, a Jaeger export
+//!                    (streamed when wanted, never held: see [`traces`])
 //! ```
 //!
 //! The demo incident is this same format, embedded in the binary (`hunch demo
 //! --write-bundle DIR` writes it out as a starting point).
+
+pub mod traces;
 
 use chrono::{DateTime, TimeZone, Utc};
 use serde::Deserialize;
@@ -394,6 +398,8 @@ pub struct Bundle {
     pub state: SimulatedState,
     /// The directory it was loaded from; `None` for the embedded demo.
     pub dir: Option<std::path::PathBuf>,
+    /// Its trace file, streamed when a digest is wanted.
+    pub traces: Option<traces::TraceFile>,
 }
 
 impl Bundle {
@@ -564,6 +570,7 @@ impl Bundle {
             past_incidents: docs("incidents")?,
         })?;
         bundle.dir = Some(std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf()));
+        bundle.traces = traces::TraceFile::find(dir);
         Ok(bundle)
     }
 
@@ -587,6 +594,7 @@ impl Bundle {
             past_incidents: files.past_incidents,
             state,
             dir: None,
+            traces: None,
         })
     }
 

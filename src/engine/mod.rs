@@ -12,9 +12,9 @@
 //! own tools, [`history`] what the brain is told, folded from the log.
 //!
 //! Two rules hold everywhere here: a secret goes only to the one tool call it was typed
-//! for (it is scrubbed from that call's output and never put in an event or in the
-//! brain's context), and a human edit to the board interrupts the brain's turn so it
-//! re-plans from the edited board.
+//! for (it is scrubbed from that call's output — as a whole word, when at least 4
+//! characters long — and never put in an event or in the brain's context), and a human
+//! edit to the board interrupts the brain's turn so it re-plans from the edited board.
 
 mod board;
 mod calls;
@@ -375,6 +375,17 @@ impl Engine {
         let again = match self.continued.take() {
             Some(continued) => {
                 self.emit(continued);
+                // The screen shows the environment the tools really act on: the config
+                // in force, whatever the recording's start says.
+                let (recorded, actual) = (&self.state.session.incident, &self.config.incident);
+                if (&recorded.environment, recorded.simulated)
+                    != (&actual.environment, actual.simulated)
+                {
+                    self.emit(EventKind::EnvironmentInForce {
+                        environment: actual.environment.clone(),
+                        simulated: actual.simulated,
+                    });
+                }
                 let recorded_rules = self.state.session_rules.len();
                 if recorded_rules > 0 {
                     self.emit(EventKind::Notice {
@@ -392,6 +403,10 @@ impl Engine {
                     brain: self.config.brain.name(),
                     policy: self.config.policy.name().into(),
                 });
+                // A call graph derived rather than declared is said on screen too.
+                if let Some(note) = self.config.brief.calls_note.clone() {
+                    self.emit(EventKind::Notice { text: note });
+                }
                 Vec::new()
             }
         };

@@ -2,8 +2,30 @@
 //! from the log, the board), and what it streams back turned into events — reasoning and
 //! message text as it comes, the reply's end, then its calls put through the gate one by
 //! one; a human edit or steer mid-turn stops the turn so the brain re-plans.
+//!
+//! Streamed text is redacted whole, not delta by delta: it passes a [`Streamed`] that
+//! holds it back until a secret cut across two deltas can no longer be split between two
+//! recorded events.
 
 use super::*;
+use crate::redact::Streamed;
+
+/// A reply's two streams on their way to the record.
+#[derive(Default)]
+struct Streams {
+    reasoning: Streamed,
+    message: Streamed,
+}
+
+impl Streams {
+    fn of(&mut self, reasoning: bool) -> &mut Streamed {
+        if reasoning {
+            &mut self.reasoning
+        } else {
+            &mut self.message
+        }
+    }
+}
 
 impl Engine {
     pub(super) fn context(&self, turn: u32) -> BrainContext {
@@ -29,6 +51,7 @@ impl Engine {
         let mut thought = String::new();
         let mut opaque = Vec::new();
         let mut calls: Vec<ProposedCall> = Vec::new();
+        let mut streams = Streams::default();
         loop {
             tokio::select! {
                 biased;
@@ -44,11 +67,11 @@ impl Engine {
                     None => break,
                     Some(Ok(BrainItem::Reasoning(text))) => {
                         thought.push_str(&text);
-                        self.emit(EventKind::ReasoningDelta { text: for_display(&text) });
+                        self.stream_text(&mut streams, true, &text);
                     }
                     Some(Ok(BrainItem::Message(text))) => {
                         said.push_str(&text);
-                        self.emit(EventKind::MessageDelta { text: for_display(&text) });
+                        self.stream_text(&mut streams, false, &text);
                     }
                     Some(Ok(BrainItem::Call(mut call))) => {
                         clean_value(&mut call.args);
@@ -60,6 +83,7 @@ impl Engine {
                     }
                     Some(Ok(BrainItem::Redacted(count))) => self.count_redactions(count as usize),
                     Some(Ok(BrainItem::Retry { message })) => {
+                        self.end_streams(&mut streams);
                         said.clear();
                         thought.clear();
                         opaque.clear();
@@ -71,6 +95,7 @@ impl Engine {
                         self.emit(EventKind::Usage { input_tokens: input, output_tokens: output });
                     }
                     Some(Err(e)) => {
+                        self.end_streams(&mut streams);
                         self.emit(EventKind::Error { source: "brain".into(), message: for_display(&e.to_string()), retried: false });
                         self.brain_failed = true;
                         break;
@@ -79,6 +104,7 @@ impl Engine {
             }
         }
         drop(stream);
+        self.end_streams(&mut streams);
         if !said.is_empty() || !thought.is_empty() {
             let opaque = self.store_opaque(&opaque);
             self.emit(EventKind::ReplyEnded { opaque });
@@ -111,6 +137,39 @@ impl Engine {
             }
         }
         did_something
+    }
+
+    /// Streamed text into its stream; what may be shown of it is emitted. The other
+    /// stream is ended first, so the transcript keeps the order the text came in.
+    fn stream_text(&mut self, streams: &mut Streams, reasoning: bool, text: &str) {
+        self.end_stream(streams, !reasoning);
+        let released = streams
+            .of(reasoning)
+            .push(&self.config.redactor, &for_display(text));
+        self.emit_streamed(reasoning, released);
+    }
+
+    /// Release what both streams hold (the reply ended or was cut).
+    fn end_streams(&mut self, streams: &mut Streams) {
+        self.end_stream(streams, true);
+        self.end_stream(streams, false);
+    }
+
+    fn end_stream(&mut self, streams: &mut Streams, reasoning: bool) {
+        let released = streams.of(reasoning).finish(&self.config.redactor);
+        self.emit_streamed(reasoning, released);
+    }
+
+    /// Emit released text (already redacted whole) and count what it removed.
+    fn emit_streamed(&mut self, reasoning: bool, (text, redacted): (String, usize)) {
+        if !text.is_empty() {
+            self.emit(if reasoning {
+                EventKind::ReasoningDelta { text }
+            } else {
+                EventKind::MessageDelta { text }
+            });
+        }
+        self.count_redactions(redacted);
     }
 
     /// Provider data a brain must get back (thinking signatures) goes to the blob store,

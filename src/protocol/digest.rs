@@ -13,6 +13,7 @@ pub const METRICS_QUERY: &str = "metrics_query";
 pub const CHANGE_EVENTS: &str = "change_events";
 pub const LOGS_DIGEST: &str = "logs_digest";
 pub const KNOWLEDGE_SEARCH: &str = "knowledge_search";
+pub const TRACES_DIGEST: &str = "traces_digest";
 
 /// The tools a first look at an incident is made of.
 pub const SNAPSHOT_TOOLS: [&str; 4] = [METRICS_RANK, CHANGE_EVENTS, LOGS_DIGEST, KNOWLEDGE_SEARCH];
@@ -224,6 +225,10 @@ pub struct BurstRow {
 pub struct LogsReport {
     pub baseline_until: String,
     pub lines: usize,
+    /// Seconds of logs recorded before the split; under two minutes nothing is called
+    /// new (there is too little history to compare).
+    #[serde(default)]
+    pub history_seconds: i64,
     /// New templates first, then surged ones, then by count after the split.
     pub templates: Vec<TemplateRow>,
 }
@@ -233,6 +238,181 @@ pub struct LogsReport {
 pub struct SearchReport {
     pub query: String,
     pub hits: Vec<Hit>,
+}
+
+/// Arguments of `traces_digest`.
+#[derive(Debug, Default, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TracesArgs {
+    /// Only the edges, operations and critical-path steps that touch this service.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    /// Spans that start before this time (RFC 3339 or unix seconds) are the baseline
+    /// (default: the split where span latencies shifted most).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub onset: Option<String>,
+}
+
+/// Latency percentiles, in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Percentiles {
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+}
+
+/// Where a trace digest's before/after split came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnsetSource {
+    /// Given by the caller (`--onset`, the tool's `onset`).
+    Given,
+    /// The split between time slots where span latencies shifted most.
+    LatencyShift,
+    /// A separate baseline file (`--normal`) is "before"; every span of the file is "after".
+    Baseline,
+    /// No split: too few spans, or no latency moved; every span counts as "after".
+    None,
+}
+
+/// One caller → callee pair of the service call graph: a child span in another service
+/// than its parent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GraphEdge {
+    pub caller: String,
+    pub callee: String,
+    pub calls: u64,
+}
+
+/// One edge of the call graph and one operation of the callee, before and after the
+/// split. Latency is the callee's span; `wait` is what the caller's client span spent
+/// beyond it (the network and queues between them), when the caller recorded one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EdgeStat {
+    pub caller: String,
+    pub callee: String,
+    pub operation: String,
+    pub calls_before: u64,
+    pub calls_after: u64,
+    pub errors_before: u64,
+    pub errors_after: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_before: Option<Percentiles>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_after: Option<Percentiles>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait_before: Option<Percentiles>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait_after: Option<Percentiles>,
+}
+
+/// A service's own time per call (its entry span and the spans under it in the same
+/// service, minus the time spent waiting on other services), before and after the split:
+/// the service that got slower, as opposed to every caller above it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceSelfTime {
+    pub service: String,
+    pub calls_before: u64,
+    pub calls_after: u64,
+    pub errors_before: u64,
+    pub errors_after: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub self_before: Option<Percentiles>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub self_after: Option<Percentiles>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SpanChangeKind {
+    /// Errors rose after the split (at least 5% of calls and 3 errors, twice the rate before).
+    StartedFailing,
+    /// Seen before the split at a rate that would have given several calls after, and
+    /// never after.
+    Vanished,
+    /// Never seen before the split, several times after.
+    Appeared,
+}
+
+/// An operation (or a call from `caller`, when given) that started failing, vanished or
+/// appeared after the split.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpanChange {
+    pub change: SpanChangeKind,
+    pub service: String,
+    pub operation: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caller: Option<String>,
+    pub calls_before: u64,
+    pub calls_after: u64,
+    pub errors_before: u64,
+    pub errors_after: u64,
+}
+
+/// One span on a critical path.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PathStep {
+    pub service: String,
+    pub operation: String,
+    /// Nesting below the trace's root (0).
+    pub depth: u32,
+    /// Seconds from the trace's start to the span's.
+    pub offset: f64,
+    pub duration: f64,
+    /// Seconds of the path spent in this span itself (not in a child on the path).
+    pub on_path: f64,
+}
+
+/// The critical path of one slow trace: the chain of spans that set its duration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CriticalPath {
+    pub trace_id: String,
+    /// When the trace started (RFC 3339).
+    pub start: String,
+    pub duration: f64,
+    #[serde(default)]
+    pub error: bool,
+    /// The path's time by service, largest first: (service, seconds).
+    pub by_service: Vec<(String, f64)>,
+    /// The spans on the path in call order (those holding the path's time; short ones
+    /// are left out of long paths).
+    pub steps: Vec<PathStep>,
+}
+
+/// `traces_digest`'s answer (and `hunch traces digest --json`). Every duration is in
+/// seconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TraceReport {
+    pub spans: u64,
+    pub traces: u64,
+    /// First and last span start (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last: Option<String>,
+    /// The before/after split (RFC 3339), and where it came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub onset: Option<String>,
+    pub onset_source: OnsetSource,
+    pub spans_before: u64,
+    pub spans_after: u64,
+    /// Every caller → callee pair the spans show, most calls first.
+    pub graph: Vec<GraphEdge>,
+    /// Edges by how much they moved (latency, then errors), at most 40.
+    pub edges: Vec<EdgeStat>,
+    pub edges_total: usize,
+    /// Services by how much their own time moved.
+    pub services: Vec<ServiceSelfTime>,
+    /// Operations and calls that started failing, vanished or appeared.
+    pub changes: Vec<SpanChange>,
+    /// The slowest traces after the split (at most 3), slowest first.
+    pub critical_paths: Vec<CriticalPath>,
+    /// Spans whose parent never arrived (their edge is unknown).
+    #[serde(default)]
+    pub orphans: u64,
+    /// What limited or qualified the digest (skipped spans, a torn last line, caps).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// Arguments as a JSON value for a tool call (they always serialize).

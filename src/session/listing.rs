@@ -28,9 +28,10 @@ pub struct SessionSummary {
 pub enum SessionState {
     /// It ended (concluded, the engineer quit, a budget, …): the reason.
     Ended(String),
-    /// No end recorded and written to within the last minutes: probably still going.
+    /// No end recorded and a process holds the file's writer lock (or, when that can't
+    /// be told, it was written to within the last minutes).
     Running,
-    /// No end recorded and untouched for a while: the process died or was killed.
+    /// No end recorded and nobody writes it: the process died or was killed.
     Interrupted,
 }
 
@@ -44,7 +45,8 @@ impl SessionState {
     }
 }
 
-/// A session without an end that was written to this recently is taken to be running.
+/// A session without an end whose lock can't be probed, written to this recently, is
+/// taken to be running.
 const RUNNING_WITHIN: std::time::Duration = std::time::Duration::from_secs(120);
 
 pub fn list_sessions(sessions_dir: &Path) -> std::io::Result<Vec<SessionSummary>> {
@@ -75,14 +77,18 @@ pub fn list_sessions(sessions_dir: &Path) -> std::io::Result<Vec<SessionSummary>
             .find(|e| matches!(e.kind, EventKind::SessionStarted { .. }))
             .map(|e| e.ts.format("%Y-%m-%d %H:%M").to_string())
             .unwrap_or_else(|| "?".into());
-        let recently_written = std::fs::metadata(&path)
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|t| t.elapsed().ok())
-            .is_some_and(|age| age < RUNNING_WITHIN);
+        let recently_written = || {
+            std::fs::metadata(&path)
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age < RUNNING_WITHIN)
+        };
         let session_state = match &state.ended {
             Some(reason) => SessionState::Ended(crate::sanitize::for_display(reason)),
-            None if recently_written => SessionState::Running,
+            None if super::is_written(&path).unwrap_or_else(recently_written) => {
+                SessionState::Running
+            }
             None => SessionState::Interrupted,
         };
         let forked = log.events.iter().rev().find_map(|e| match &e.kind {
@@ -146,6 +152,9 @@ mod tests {
         write("a.jsonl", format!("{STARTED}\n"), 3600);
         write("b.jsonl", format!("{STARTED}\n"), 0);
         write("c.jsonl", format!("{STARTED}\n{ENDED}\n"), 3600);
+        write("d.jsonl", format!("{STARTED}\n"), 0);
+        // b is being written; d was written a moment ago by a process that was killed.
+        let _writer = super::super::SessionLock::acquire(&day.join("b.jsonl"), "alice").unwrap();
         let listed = list_sessions(dir.path()).unwrap();
         let state = |file: &str| {
             listed
@@ -156,6 +165,7 @@ mod tests {
         };
         assert_eq!(state("a.jsonl"), SessionState::Interrupted);
         assert_eq!(state("b.jsonl"), SessionState::Running);
+        assert_eq!(state("d.jsonl"), SessionState::Interrupted);
         assert_eq!(state("c.jsonl"), SessionState::Ended("brain idle".into()));
         assert!(listed.iter().all(|s| s.brain == "offline"));
     }

@@ -3,18 +3,21 @@
 //!
 //! Layout under the data dir: `sessions/YYYY-MM-DD/<id>.jsonl` (one event per line,
 //! flushed per event, so `tail -f` works and a SIGKILL loses at most the line being
-//! written) and `blobs/<hh>/<sha256>` for large tool outputs. The log never holds a
-//! secret: credentials travel in engine commands, never in events.
+//! written) and `blobs/<hh>/<sha256>` for large tool outputs. The process writing a
+//! session holds a lock on its file ([`SessionLock`]): one writer per session. The log
+//! never holds a secret: credentials travel in engine commands, never in events.
 
 mod blobs;
 mod follow;
 mod listing;
+mod lock;
 mod reader;
 mod recorder;
 
-pub use blobs::BlobStore;
+pub use blobs::{BlobError, BlobStore};
 pub use follow::{Appended, Follower};
 pub use listing::{SessionState, SessionSummary, list_sessions};
+pub use lock::{LockError, SessionLock, is_written};
 pub use reader::{ReadWarning, SessionLog, read_session};
 pub use recorder::{Recorder, RecordingHealth};
 

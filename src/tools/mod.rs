@@ -18,6 +18,7 @@ pub mod scope;
 pub mod shell_risk;
 pub mod sql_risk;
 pub mod telemetry;
+pub mod traces;
 
 use crate::event::{Risk, SessionScope};
 pub use crate::protocol::{Secret, ToolSpec, schema_of};

@@ -14,6 +14,7 @@ use super::{
 };
 use crate::analysis::rank::OnsetWindow;
 use crate::analysis::{rank, templates};
+use crate::bundle::traces::TraceFile;
 use crate::bundle::{ChangeEvent, LogLine, MetricTable, parse_time, service_of};
 use crate::event::Risk;
 use crate::event::SessionScope;
@@ -21,7 +22,7 @@ use crate::knowledge::KnowledgeBase;
 use crate::protocol::digest::{
     self, BurstRow, ChangeRow, DigestArgs, DocKind, EventsArgs, EventsReport, LogLevel, LogsReport,
     QueryArgs, QueryReport, RankArgs, RankReport, SearchArgs, SearchReport, SeriesMove,
-    SeriesSummary, TemplateRow,
+    SeriesSummary, TemplateRow, TraceReport,
 };
 use chrono::{DateTime, TimeZone, Utc};
 use futures::future::BoxFuture;
@@ -49,20 +50,43 @@ pub trait Telemetry: Send + Sync {
     fn onset_window(&self) -> Option<OnsetWindow> {
         None
     }
+    /// Whether there are traces to digest (a bundle's trace file, Jaeger, Tempo): only
+    /// then is `traces_digest` offered.
+    fn has_traces(&self) -> bool {
+        false
+    }
+    /// The trace digest of the incident window, split at `onset` (unix nanoseconds;
+    /// default: where latencies shifted most). `service` narrows what is fetched where
+    /// the source can; the tool filters the report to it either way.
+    fn traces<'a>(
+        &'a self,
+        _service: Option<&'a str>,
+        _onset: Option<i64>,
+    ) -> BoxFuture<'a, Result<TraceReport, ToolError>> {
+        let origin = self.origin();
+        Box::pin(std::future::ready(Err(ToolError::Failed(format!(
+            "no traces in {origin}"
+        )))))
+    }
 }
 
-/// The five digest tools over one source and one knowledge base.
+/// The five digest tools over one source and one knowledge base, and `traces_digest`
+/// when the source has traces.
 pub fn digest_tools(
     source: Arc<dyn Telemetry>,
     knowledge: Arc<KnowledgeBase>,
 ) -> Vec<Arc<dyn Tool>> {
-    vec![
+    let mut tools = vec![
         typed(MetricsRank(source.clone())),
         typed(MetricsQuery(source.clone())),
         typed(ChangeEvents(source.clone())),
-        typed(LogsDigest(source)),
+        typed(LogsDigest(source.clone())),
         typed(KnowledgeSearch(knowledge)),
-    ]
+    ];
+    if source.has_traces() {
+        tools.push(typed(super::traces::TracesDigest(source)));
+    }
+    tools
 }
 
 /// An incident bundle's telemetry, read once when the bundle was loaded.
@@ -71,6 +95,7 @@ pub struct BundleTelemetry {
     logs: Vec<LogLine>,
     events: Vec<ChangeEvent>,
     window: Option<OnsetWindow>,
+    traces: Option<TraceFile>,
 }
 
 impl BundleTelemetry {
@@ -83,6 +108,7 @@ impl BundleTelemetry {
                 &bundle.incident.alert,
                 bundle.incident.fired_at.timestamp(),
             )),
+            traces: bundle.traces.clone(),
         }
     }
 }
@@ -116,6 +142,24 @@ impl Telemetry for BundleTelemetry {
     }
     fn onset_window(&self) -> Option<OnsetWindow> {
         self.window
+    }
+    fn has_traces(&self) -> bool {
+        self.traces.is_some()
+    }
+    fn traces<'a>(
+        &'a self,
+        _service: Option<&'a str>,
+        onset: Option<i64>,
+    ) -> BoxFuture<'a, Result<TraceReport, ToolError>> {
+        let file = self.traces.clone();
+        Box::pin(async move {
+            let file = file.ok_or_else(|| ToolError::Failed("no traces in the bundle".into()))?;
+            // Streaming a large file is CPU work: keep it off the engine's threads.
+            tokio::task::spawn_blocking(move || file.digest(None, onset))
+                .await
+                .map_err(|e| ToolError::Failed(format!("the trace digest stopped: {e}")))?
+                .map_err(|e| ToolError::Failed(e.to_string()))
+        })
     }
 }
 
@@ -517,15 +561,29 @@ impl TypedTool for LogsDigest {
                     service.is_none_or(|s| s == l.service) && level_rank(&l.level) >= min_level
                 })
                 .collect();
-            Ok(template_digest(&selected, split))
+            // The logs of every level say how far back the record goes.
+            let recorded_from = logs.iter().map(|l| l.ts.timestamp()).min();
+            Ok(template_digest(&selected, split, recorded_from))
         })
     }
 }
 
+/// How much log history before the split it takes to call a template new: with less,
+/// a template first seen after the split may simply not have been recorded before it.
+pub const MIN_LOG_BASELINE_SECONDS: i64 = 120;
+
 /// Fold log lines into templates (never mixing services or levels) with counts before
 /// and after `split`; templates first seen less than a minute before it are new and come
-/// first.
-pub(crate) fn template_digest(selected: &[&LogLine], split: i64) -> ToolOutput {
+/// first — when the record (`recorded_from`, the first line of any level) reaches at
+/// least [`MIN_LOG_BASELINE_SECONDS`] before the split; otherwise nothing is called new
+/// and the digest says there is too little history to compare.
+pub(crate) fn template_digest(
+    selected: &[&LogLine],
+    split: i64,
+    recorded_from: Option<i64>,
+) -> ToolOutput {
+    let history = recorded_from.map_or(0, |from| split - from);
+    let comparable = history >= MIN_LOG_BASELINE_SECONDS;
     #[derive(Default)]
     struct Group {
         before: u64,
@@ -586,7 +644,7 @@ pub(crate) fn template_digest(selected: &[&LogLine], split: i64) -> ToolOutput {
         .into_iter()
         .map(|((svc, level, _), (template, g))| {
             // Lines from the minute before the split belong to the change, not the baseline.
-            let new = g.first >= split - 60;
+            let new = comparable && g.first >= split - 60;
             // An old template whose rate jumped is news too: a warning that was rare and
             // is now constant.
             let jump = (g.before > 0)
@@ -617,12 +675,18 @@ pub(crate) fn template_digest(selected: &[&LogLine], split: i64) -> ToolOutput {
     rows.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)));
     let new = rows.iter().filter(|r| r.0.0).count();
     let surged = rows.iter().filter(|r| r.0.1).count();
-    let digest = format!(
+    let mut digest = format!(
         "{} → {}, {new} new and {surged} surged since {}",
         crate::text::plural(lines, "line"),
         crate::text::plural(rows.len(), "template"),
         &iso(split)[11..19]
     );
+    if !comparable {
+        digest.push_str(&format!(
+            " · too little history to compare ({}s of logs before the split; new needs {MIN_LOG_BASELINE_SECONDS}s)",
+            history.max(0)
+        ));
+    }
     let templates: Vec<TemplateRow> = rows.into_iter().take(25).map(|r| r.2).collect();
     let raw: String = selected
         .iter()
@@ -642,6 +706,7 @@ pub(crate) fn template_digest(selected: &[&LogLine], split: i64) -> ToolOutput {
             &LogsReport {
                 baseline_until: iso(split),
                 lines,
+                history_seconds: history.max(0),
                 templates,
             },
             digest,
@@ -759,7 +824,7 @@ mod tests {
         }
         lines.sort_by_key(|l| l.ts);
         let refs: Vec<&LogLine> = lines.iter().collect();
-        let out = template_digest(&refs, 60 * 60);
+        let out = template_digest(&refs, 60 * 60, Some(0));
         let value: serde_json::Value = serde_json::from_str(&out.text).unwrap();
         let rows = value["templates"].as_array().unwrap();
         let row = |service: &str| rows.iter().find(|r| r["service"] == service).unwrap();
@@ -784,7 +849,7 @@ mod tests {
         lines.extend((0..40).map(|i| at(3660 + i * 30)));
         lines.sort_by_key(|l| l.ts);
         let refs: Vec<&LogLine> = lines.iter().collect();
-        let out = template_digest(&refs, 3600);
+        let out = template_digest(&refs, 3600, Some(0));
         let report: LogsReport = serde_json::from_str(&out.text).unwrap();
         let row = &report.templates[0];
         let burst = row
@@ -794,7 +859,7 @@ mod tests {
         assert_eq!((burst.count, burst.median_per_minute), (40, 2));
         assert!(burst.since_split);
         assert!(!row.new);
-        let quiet = template_digest(&refs[..120], 3600);
+        let quiet = template_digest(&refs[..120], 3600, Some(0));
         let report: LogsReport = serde_json::from_str(&quiet.text).unwrap();
         assert!(
             report.templates[0].burst.is_none(),

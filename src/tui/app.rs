@@ -193,7 +193,7 @@ impl App {
                 .map(|w| format!("⚠ damaged line skipped: {w}")),
             Mode::Live(_) => None,
         };
-        App {
+        let mut app = App {
             state,
             mode,
             keymap,
@@ -214,7 +214,11 @@ impl App {
             transcript_height: 20,
             flash,
             attached: false,
-        }
+        };
+        // A state that already holds a pending decision (an attach, a resume) gets its
+        // overlay's view state now: the decision keys act on it, not on nothing.
+        app.sync_decision();
+        app
     }
 
     pub fn is_replay(&self) -> bool {
@@ -384,6 +388,8 @@ impl App {
                     });
                 }
                 KeyCode::Esc => self.send(Command::CancelCredential { id: call_id }),
+                // A tab would reach the secret as spaces, which nobody meant to type.
+                KeyCode::Tab | KeyCode::BackTab => {}
                 _ => {
                     ui.credential.input(key);
                 }
@@ -894,5 +900,41 @@ impl App {
             .calls
             .iter()
             .any(|c| c.status == CallStatus::Running)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::EventKind;
+
+    /// `hunch attach` while an approval already waits: the screen starts from the
+    /// recorded events, and its first key decides that call.
+    #[test]
+    fn a_screen_that_starts_with_an_approval_waiting_decides_it() {
+        let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/demo-session.jsonl");
+        let events = crate::session::read_session(&fixture).unwrap().events;
+        let asked = events
+            .iter()
+            .position(|e| matches!(e.kind, EventKind::ApprovalRequested { .. }))
+            .expect("the demo asks for an approval");
+        let state = State::from_events(events[..=asked].iter());
+        let waiting = state.calls[state.pending[0].call()].id.clone();
+        let (handle, mut commands) = EngineHandle::channel("bob");
+        let mut app = App::new(
+            state,
+            Mode::Live(handle),
+            Keymap::default_keymap(),
+            Theme::default_theme(),
+        );
+        app.attached = true;
+        app.on_key(KeyEvent::new(KeyCode::Char('y'), KeyModifiers::NONE));
+        let sent = commands.try_recv().expect("the approval is sent");
+        assert!(
+            matches!(&sent.command, Command::Approve { id, approval: Approval::Once } if *id == waiting),
+            "{:?}",
+            sent.command
+        );
     }
 }

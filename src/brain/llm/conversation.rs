@@ -144,6 +144,9 @@ pub fn build(ctx: &BrainContext) -> Vec<Turn> {
             "Calls (symptoms travel from a callee to its callers): {}\n",
             calls.join(", ")
         ));
+        if let Some(note) = &incident.calls_note {
+            intro.push_str(&format!("({note})\n"));
+        }
     }
     intro.push_str("Investigate.");
     let mut turns = vec![Turn::System(SYSTEM_PROMPT.into()), Turn::User(intro)];

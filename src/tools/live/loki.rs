@@ -312,7 +312,8 @@ impl TypedTool for LokiTool {
             streams.extend(window);
             let lines = log_lines(&streams, &self.service_label);
             let selected: Vec<&LogLine> = lines.iter().collect();
-            let mut out = template_digest(&selected, start);
+            let recorded_from = selected.iter().map(|l| l.ts.timestamp()).min();
+            let mut out = template_digest(&selected, start, recorded_from);
             if !cut.is_empty() {
                 out.digest
                     .push_str(&format!(" · {} cut at {limit} lines", cut.join(" and ")));

@@ -7,12 +7,15 @@
 //! tool classifies its risk from its arguments, so the engine's gate stands in front of
 //! all of them exactly as it does in the demo.
 
+pub mod jaeger;
 pub mod kubectl;
 pub mod loki;
 pub mod mcp;
 pub mod postgres;
 pub mod prometheus;
 pub mod shell;
+pub mod tempo;
+pub mod traces;
 
 use super::telemetry::{Telemetry, digest_tools};
 use super::{Registry, Tool, ToolError};
@@ -32,6 +35,11 @@ pub struct EnvironmentConfig {
     pub prometheus: Option<String>,
     /// Loki base URL, e.g. `http://loki:3100`.
     pub loki: Option<String>,
+    /// Jaeger query base URL, e.g. `http://jaeger:16686`: traces for `traces_digest`,
+    /// and the call graph when `graph` is not given.
+    pub jaeger: Option<String>,
+    /// Tempo base URL, e.g. `http://tempo:3200` (instead of Jaeger).
+    pub tempo: Option<String>,
     /// The kube context every kubectl call uses; without it the environment has no
     /// kubectl tool.
     pub kube_context: Option<String>,
@@ -107,6 +115,8 @@ pub struct LiveEnv {
     pub services: Vec<(String, String)>,
     /// The declared call graph, as (caller, callee) edges.
     pub calls: Vec<(String, String)>,
+    /// Where `calls` came from when no `graph` was given (derived from traces).
+    pub calls_note: Option<String>,
     /// Problems found while connecting (an unreachable server); the session still starts.
     pub warnings: Vec<String>,
 }
@@ -133,9 +143,30 @@ fn load_graph(
     })
 }
 
+/// Whether setting up an environment may reach its systems.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// Ask Prometheus for the service names, start the MCP servers and list their tools.
+    Systems,
+    /// Reach nothing (`hunch fork --replay-tools`): the tools are built (their risk,
+    /// preview and scope are the real ones) but no server is asked anything and no MCP
+    /// server is started, so MCP tools are not offered.
+    Nothing,
+}
+
 /// Build the tools of an environment. Unreachable servers don't stop it: each tool
 /// reports its own errors when called, and the warnings say what was found at start.
 pub async fn connect(name: &str, config: &EnvironmentConfig) -> Result<LiveEnv, EnvironmentError> {
+    connect_with(name, config, Reach::Systems).await
+}
+
+/// [`connect`], or with [`Reach::Nothing`] the same tools built without reaching any
+/// system.
+pub async fn connect_with(
+    name: &str,
+    config: &EnvironmentConfig,
+    reach: Reach,
+) -> Result<LiveEnv, EnvironmentError> {
     let invalid = |m: String| EnvironmentError::Invalid(name.to_string(), m);
     let timeout = config.timeout();
     let prometheus = config
@@ -165,10 +196,18 @@ pub async fn connect(name: &str, config: &EnvironmentConfig) -> Result<LiveEnv, 
         }
         None => KnowledgeBase::new(&[], &[]),
     };
-    let calls = load_graph(name, config)?;
     let mut warnings = Vec::new();
+    let trace_server = traces::TraceBackend::of(config)
+        .map_err(|e| invalid(e.to_string()))?
+        .map(Arc::new);
+    let (calls, calls_note) = match (load_graph(name, config)?, &trace_server) {
+        (declared, Some(server)) if declared.is_empty() && reach == Reach::Systems => {
+            traces::derived_graph(server, config.window_seconds(), &mut warnings).await
+        }
+        (declared, _) => (declared, None),
+    };
     let mut services: Vec<(String, String)> = Vec::new();
-    if let Some(prom) = &prometheus {
+    if let Some(prom) = prometheus.as_ref().filter(|_| reach == Reach::Systems) {
         match prom.label_values(config.service_label()).await {
             Ok(values) => services.extend(values.into_iter().map(|v| (v, "app".to_string()))),
             Err(e) => warnings.push(format!("prometheus: {e}")),
@@ -188,6 +227,7 @@ pub async fn connect(name: &str, config: &EnvironmentConfig) -> Result<LiveEnv, 
             .clone()
             .unwrap_or_else(|| format!("{{{}=~\".+\"}}", config.service_label())),
         window: config.window_seconds(),
+        traces: trace_server,
     });
     let mut tools: Vec<Arc<dyn Tool>> = digest_tools(telemetry, Arc::new(knowledge));
     if let Some(prom) = prometheus {
@@ -231,11 +271,19 @@ pub async fn connect(name: &str, config: &EnvironmentConfig) -> Result<LiveEnv, 
     if config.shell.unwrap_or(true) {
         tools.push(super::typed(shell::Shell::new(timeout)));
     }
-    for server in &config.mcp {
+    for server in config.mcp.iter().filter(|_| reach == Reach::Systems) {
         match mcp::connect(server, timeout).await {
             Ok(found) => tools.extend(found),
             Err(e) => warnings.push(format!("mcp server `{}`: {e}", server.name)),
         }
+    }
+    if reach == Reach::Nothing {
+        warnings.extend(config.mcp.iter().map(|server| {
+            format!(
+                "mcp server `{}` is not started (nothing is reached with --replay-tools): its tools are not offered",
+                server.name
+            )
+        }));
     }
     Ok(LiveEnv {
         name: name.to_string(),
@@ -243,6 +291,7 @@ pub async fn connect(name: &str, config: &EnvironmentConfig) -> Result<LiveEnv, 
         tools: Registry::new(tools),
         services,
         calls,
+        calls_note,
         warnings,
     })
 }
@@ -256,6 +305,7 @@ pub struct LiveTelemetry {
     metric_queries: Vec<String>,
     log_selector: String,
     window: i64,
+    traces: Option<Arc<traces::TraceBackend>>,
 }
 
 impl LiveTelemetry {
@@ -281,6 +331,9 @@ impl Telemetry for LiveTelemetry {
         }
         if let Some(l) = &self.loki {
             parts.push(format!("loki {}", l.base()));
+        }
+        if let Some(t) = &self.traces {
+            parts.push(t.origin());
         }
         if parts.is_empty() {
             "no telemetry configured".into()
@@ -329,6 +382,23 @@ impl Telemetry for LiveTelemetry {
             let prom = self.prometheus()?;
             let (start, end) = self.window();
             prometheus::deploys(prom, &self.service_label, start, end).await
+        })
+    }
+
+    fn has_traces(&self) -> bool {
+        self.traces.is_some()
+    }
+
+    fn traces<'a>(
+        &'a self,
+        service: Option<&'a str>,
+        onset: Option<i64>,
+    ) -> BoxFuture<'a, Result<crate::protocol::digest::TraceReport, ToolError>> {
+        Box::pin(async move {
+            let server = self.traces.as_deref().ok_or_else(|| {
+                ToolError::Failed("no trace server in this environment; add `jaeger = \"http://…\"` or `tempo = \"http://…\"` to it".into())
+            })?;
+            server.report(self.window(), service, onset).await
         })
     }
 }

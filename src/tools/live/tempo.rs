@@ -1,0 +1,102 @@
+//! Grafana Tempo's HTTP API, read-only: `/api/search` (`tags` in logfmt such as
+//! `service.name=cart`, `start` and `end` in unix seconds, `limit`) finds trace ids, and
+//! `/api/traces/<id>` returns one trace as OTLP/JSON (`batches` in the v1 answer,
+//! `resourceSpans` or `trace.resourceSpans` elsewhere), read by
+//! [`crate::analysis::traces::otlp`]. A search answers with ids only, so each trace is a
+//! request of its own: the budget is smaller than Jaeger's, and at most [`PARALLEL`] are
+//! in flight at once.
+
+use super::traces::{Deadline, Endpoint, Fetched, slices};
+use crate::analysis::traces::Digester;
+use crate::tools::ToolError;
+use futures::StreamExt;
+use std::collections::HashSet;
+use std::time::Duration;
+
+/// Traces one digest fetches at most.
+pub const TRACE_BUDGET: usize = 240;
+/// Trace requests in flight at once.
+pub const PARALLEL: usize = 8;
+
+pub struct TempoClient(Endpoint);
+
+impl TempoClient {
+    pub fn new(base: &str, timeout: Duration) -> Result<TempoClient, ToolError> {
+        Endpoint::new("tempo", base, timeout).map(TempoClient)
+    }
+
+    pub fn base(&self) -> &str {
+        self.0.base()
+    }
+
+    /// The ids of up to `limit` traces in `[start, end)` (unix seconds), through
+    /// `service` when given.
+    async fn search(
+        &self,
+        service: Option<&str>,
+        start: i64,
+        end: i64,
+        limit: usize,
+    ) -> Result<Vec<String>, ToolError> {
+        let mut query = vec![
+            ("start", start.to_string()),
+            ("end", end.to_string()),
+            ("limit", limit.to_string()),
+        ];
+        if let Some(s) = service {
+            query.push(("tags", format!("service.name={s}")));
+        }
+        let body = self.0.get("/api/search", &query).await?;
+        let value = self.0.json(&body)?;
+        Ok(value["traces"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t["traceID"].as_str().map(String::from))
+            .collect())
+    }
+
+    /// Search `[start, end)` slice by slice, fetch every trace found once, and feed it to
+    /// `digester`.
+    pub async fn fetch(
+        &self,
+        start: i64,
+        end: i64,
+        service: Option<&str>,
+        digester: &mut Digester,
+    ) -> Result<Fetched, ToolError> {
+        let deadline = Deadline::after(self.0.timeout());
+        let windows = slices(start, end);
+        let per_search = TRACE_BUDGET / windows.len().max(1);
+        let mut fetched = Fetched {
+            per_search,
+            ..Fetched::default()
+        };
+        let mut seen = HashSet::new();
+        let mut ids = Vec::new();
+        for (from, to) in windows {
+            if deadline.passed() {
+                fetched.cut = true;
+                break;
+            }
+            let found = self.search(service, from, to, per_search).await?;
+            fetched.searches += 1;
+            fetched.full += usize::from(found.len() >= per_search);
+            ids.extend(found.into_iter().filter(|id| seen.insert(id.clone())));
+        }
+        let mut answers = futures::stream::iter(ids)
+            .map(|id| async move { self.0.get(&format!("/api/traces/{id}"), &[]).await })
+            .buffered(PARALLEL);
+        while let Some(answer) = answers.next().await {
+            if deadline.passed() {
+                fetched.cut = true;
+                break;
+            }
+            digester.otlp_document(&answer?).map_err(|e| {
+                ToolError::Failed(format!("tempo at {}: a trace could not be read: {e}", self.base()))
+            })?;
+            fetched.traces += 1;
+        }
+        Ok(fetched)
+    }
+}
