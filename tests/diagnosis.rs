@@ -908,3 +908,83 @@ fn connections_climbing_to_their_limit_are_blamed_not_a_deploy_at_the_onset() {
         "{text}"
     );
 }
+
+/// A caller's client-side latency leaps (its calls time out at 29 s) while the service it
+/// calls runs out of CPU: the client-side series times what is called, so it points
+/// below the caller, never at it. Written before the fix: the caller's `client_latency`
+/// (z in the thousands) was concluded.
+#[test]
+fn a_callers_client_side_latency_points_at_what_it_calls() {
+    let incident = Incident {
+        // The graph does not say that booking calls pricing (graphs are often partial).
+        services: &[
+            ("web", "app", &["booking", "pricing"]),
+            ("booking", "app", &[]),
+            ("pricing", "app", &[]),
+        ],
+        series: vec![
+            Series {
+                name: "booking_client_latency_p99_s",
+                before: 0.005,
+                after: 29.0,
+            },
+            Series {
+                name: "pricing_cpu_pct",
+                before: 20.0,
+                after: 98.0,
+            },
+            Series {
+                name: "web_p99_s",
+                before: 0.3,
+                after: 1.9,
+            },
+        ],
+        logs: Vec::new(),
+        events: Vec::new(),
+        alert: "web p99 1.9 s",
+        nodes: &[],
+        ramps: &[],
+    };
+    let state = investigate(&incident, Approver::Nobody);
+    let text = conclusion(&state);
+    assert!(text.starts_with("pricing"), "{text}");
+}
+
+/// A deploy whose service only got better (its memory fell) is not what broke the
+/// system; the service whose latency rose with errors is. Written before the fix: any
+/// move of a deployed service counted, whatever its direction.
+#[test]
+fn a_deploy_whose_service_improved_is_not_the_cause() {
+    let incident = Incident {
+        services: &[
+            ("web", "app", &["catalog", "cart"]),
+            ("catalog", "app", &[]),
+            ("cart", "app", &[]),
+        ],
+        series: vec![
+            Series {
+                name: "catalog_mem_mb",
+                before: 900.0,
+                after: 300.0,
+            },
+            Series {
+                name: "cart_p99_ms",
+                before: 80.0,
+                after: 900.0,
+            },
+            Series {
+                name: "web_error_pct",
+                before: 0.2,
+                after: 6.0,
+            },
+        ],
+        logs: vec![(ONSET_ROW, "ERROR", "cart", "redis: connection pool timeout")],
+        events: vec![(ONSET_ROW - 3, "deploy", "catalog", "2.0.1 -> 2.1.0")],
+        alert: "web 5xx above 5%",
+        nodes: &[],
+        ramps: &[],
+    };
+    let state = investigate(&incident, Approver::Nobody);
+    let text = conclusion(&state);
+    assert!(text.starts_with("cart"), "{text}");
+}

@@ -16,7 +16,13 @@ pub const KNOWLEDGE_SEARCH: &str = "knowledge_search";
 pub const TRACES_DIGEST: &str = "traces_digest";
 
 /// The tools a first look at an incident is made of.
-pub const SNAPSHOT_TOOLS: [&str; 4] = [METRICS_RANK, CHANGE_EVENTS, LOGS_DIGEST, KNOWLEDGE_SEARCH];
+pub const SNAPSHOT_TOOLS: [&str; 5] = [
+    METRICS_RANK,
+    CHANGE_EVENTS,
+    LOGS_DIGEST,
+    KNOWLEDGE_SEARCH,
+    TRACES_DIGEST,
+];
 
 /// Arguments of `metrics_rank`.
 #[derive(Debug, Default, Serialize, Deserialize, JsonSchema)]

@@ -13,7 +13,8 @@ use crate::event::CallOutcome;
 use crate::knowledge::{Hit, Step};
 use crate::protocol::digest::{
     self, CHANGE_EVENTS, DigestArgs, EventsArgs, EventsReport, KNOWLEDGE_SEARCH, LOGS_DIGEST,
-    LogLevel, LogsReport, METRICS_RANK, QueryArgs, RankArgs, SearchArgs, SearchReport, args,
+    LogLevel, LogsReport, METRICS_RANK, QueryArgs, RankArgs, SearchArgs, SearchReport,
+    TRACES_DIGEST, TraceReport, TracesArgs, args,
 };
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -56,6 +57,8 @@ pub struct Findings {
     /// (call id, service filter, templates)
     pub logs: Vec<(String, Option<String>, Vec<Template>)>,
     pub knowledge: Option<(String, Vec<Hit>)>,
+    /// The trace digest: (call id, report).
+    pub traces: Option<(String, TraceReport)>,
     pub done: Vec<Done>,
     pub denials: Vec<Denial>,
     pub idle: Vec<IdleSessions>,
@@ -169,6 +172,29 @@ pub(super) fn read_logs(f: &Findings, p: &mut Plan) -> bool {
         LOGS_DIGEST,
         args(&digest),
         "log templates that appeared at the onset",
+    );
+    true
+}
+
+/// Then the traces, when the source has them: which call got slower, and which service's
+/// own time grew, split at the metrics' onset.
+pub(super) fn read_traces(ctx: &BrainContext, f: &Findings, p: &mut Plan) -> bool {
+    let offered = ctx.tools.iter().any(|t| t.name == TRACES_DIGEST);
+    if !offered || f.traces.is_some() || f.gave_up_on(TRACES_DIGEST) {
+        return false;
+    }
+    if f.done.iter().any(|d| d.tool == TRACES_DIGEST) {
+        return false;
+    }
+    p.think("Next: the traces — which calls got slower, and which service's own time grew.");
+    let traces = TracesArgs {
+        service: None,
+        onset: f.ranking.as_ref().map(|(_, r)| r.onset.clone()),
+    };
+    p.call(
+        TRACES_DIGEST,
+        args(&traces),
+        "where the time and the errors went, call by call",
     );
     true
 }
@@ -366,6 +392,11 @@ impl Findings {
                             if let Some(r) = report::<LogsReport>(output) {
                                 let service = arguments::<DigestArgs>(args).and_then(|a| a.service);
                                 f.logs.push((id, service, r.templates));
+                            }
+                        }
+                        digest::TRACES_DIGEST => {
+                            if let Some(r) = report::<TraceReport>(output) {
+                                f.traces = Some((id, r));
                             }
                         }
                         digest::KNOWLEDGE_SEARCH => {

@@ -495,6 +495,11 @@ fn from_suspects(f: &Findings, ctx: &BrainContext, standing: &[Keyed]) -> Vec<Ke
             if let Some(top) = suspect.shifts.first() {
                 supports.push(Support::new(rank_id, MOVED, shift_strength(top.score)));
             }
+            if let (Some((traces_id, _)), Some(sign)) = (&f.traces, suspect.traced.first()) {
+                // On the same logarithmic scale as a shift's z.
+                let strength = sign.strength / 1001f64.ln();
+                supports.push(Support::new(traces_id, MOVED, strength));
+            }
             let logged: u64 = suspect.templates.iter().map(|t| t.after).sum();
             if let (Some(id), true) = (logs_id, logged > 0) {
                 supports.push(Support::new(id, LOGGED, saturating(logged as f64, 100.0)));

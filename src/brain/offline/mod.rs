@@ -5,7 +5,8 @@
 //!
 //! 1. [`evidence`]: a snapshot — which metrics moved and when (`metrics_rank`), what
 //!    changed (`change_events`), what the logs say that they didn't before
-//!    (`logs_digest`) — read back as the tools' typed reports;
+//!    (`logs_digest`), which calls got slower and whose own time grew (`traces_digest`,
+//!    when the source has traces) — read back as the tools' typed reports;
 //! 2. [`hypotheses`]: from the evidence — a change whose service moved is a suspect, one
 //!    whose service stayed flat is refuted, a saturated datastore is a mechanism — merged
 //!    into the board; then the knowledge search made from the evidence;
@@ -121,7 +122,10 @@ pub fn plan(ctx: &BrainContext) -> Plan {
     let mut p = Plan::default();
     acknowledge_humans(ctx, &mut p);
     // Evidence.
-    if evidence::take_snapshot(ctx, &f, &mut p) || evidence::read_logs(&f, &mut p) {
+    if evidence::take_snapshot(ctx, &f, &mut p)
+        || evidence::read_logs(&f, &mut p)
+        || evidence::read_traces(ctx, &f, &mut p)
+    {
         return p;
     }
     // Hypotheses, on the board the engineer edits; then knowledge from the evidence.

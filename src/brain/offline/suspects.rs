@@ -9,6 +9,7 @@
 //! say in words what kind of resource moved.
 
 use super::evidence::{Findings, Shift, Template};
+use crate::protocol::digest::{EdgeStat, Percentiles, ServiceSelfTime, TraceReport};
 use super::{short_number, z_text};
 use crate::analysis::rank::CHANGED;
 use crate::analysis::topology::{Anomaly, localize};
@@ -25,6 +26,100 @@ pub struct Suspect {
     pub templates: Vec<Template>,
     /// Anomalous services upstream of it (their symptoms it explains).
     pub callers: Vec<String>,
+    /// What the traces show of it: calls into it that wait longer, its own time grown.
+    pub traced: Vec<TraceSign>,
+}
+
+/// One thing the traces show about a service, with its strength on the scale of a
+/// metric shift (logarithmic).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TraceSign {
+    pub strength: f64,
+    pub text: String,
+}
+
+/// Calls a trace comparison needs on each side before it is believed.
+const TRACE_CALLS_BEFORE: u64 = 2;
+const TRACE_CALLS_AFTER: u64 = 3;
+/// How much a latency must grow, as a ratio and in seconds, to be a sign.
+const TRACE_RATIO: f64 = 3.0;
+const TRACE_SECONDS: f64 = 0.02;
+
+/// The growth of a latency from `before` to `after` (by its median, and by its p90 when
+/// the median barely moved), when it is large enough to be a sign: (ratio, before,
+/// after).
+fn grown(before: Option<Percentiles>, after: Option<Percentiles>) -> Option<(f64, f64, f64)> {
+    let (before, after) = (before?, after?);
+    [(before.p50, after.p50), (before.p90, after.p90)]
+        .into_iter()
+        .map(|(b, a)| (a / b.max(0.001), b, a))
+        .filter(|(ratio, b, a)| *ratio >= TRACE_RATIO && a - b >= TRACE_SECONDS)
+        .max_by(|x, y| x.0.total_cmp(&y.0))
+}
+
+/// What the traces say about each service. A call whose *wait* grew — the caller's
+/// client span beyond the callee's own span: the network to the callee, or its pod's
+/// network — is a sign against the callee (the callee's own span did not grow, so the
+/// time went between them; every caller of a delayed pod shows it). A service whose own
+/// time per call grew (its spans minus the time waiting on others) is a sign against it:
+/// the slow edge is attributed to the service that got slower, not to every caller above
+/// it. Strength is logarithmic in the ratio, like a metric shift's in its z.
+pub fn trace_signs(report: &TraceReport) -> BTreeMap<String, Vec<TraceSign>> {
+    let mut signs: BTreeMap<String, Vec<TraceSign>> = BTreeMap::new();
+    let believed = |before: u64, after: u64| {
+        before >= TRACE_CALLS_BEFORE && after >= TRACE_CALLS_AFTER
+    };
+    for edge in report
+        .edges
+        .iter()
+        .filter(|e| believed(e.calls_before, e.calls_after) && e.caller != e.callee)
+    {
+        if let Some(sign) = waited(edge) {
+            signs.entry(edge.callee.clone()).or_default().push(sign);
+        }
+    }
+    // A service's own time is a distribution of many calls: it needs a few more.
+    for service in report
+        .services
+        .iter()
+        .filter(|s| believed(s.calls_before / 2, s.calls_after.saturating_sub(2)))
+    {
+        if let Some(sign) = slowed(service) {
+            signs.entry(service.service.clone()).or_default().push(sign);
+        }
+    }
+    for list in signs.values_mut() {
+        list.sort_by(|a, b| b.strength.total_cmp(&a.strength));
+    }
+    signs
+}
+
+fn waited(edge: &EdgeStat) -> Option<TraceSign> {
+    let (ratio, before, after) = grown(edge.wait_before, edge.wait_after)?;
+    // The callee itself answered as fast as before: the time went between them.
+    let own_grew = grown(edge.latency_before, edge.latency_after).is_some();
+    let place = if own_grew { "" } else { " (its own span did not grow: the network to it)" };
+    Some(TraceSign {
+        strength: (1.0 + ratio).ln(),
+        text: format!(
+            "calls from {} to it wait {} → {} s{place}",
+            edge.caller,
+            short_number(before),
+            short_number(after)
+        ),
+    })
+}
+
+fn slowed(service: &ServiceSelfTime) -> Option<TraceSign> {
+    let (ratio, before, after) = grown(service.self_before, service.self_after)?;
+    Some(TraceSign {
+        strength: (1.0 + ratio).ln(),
+        text: format!(
+            "its own time per call grew {} → {} s (traces)",
+            short_number(before),
+            short_number(after)
+        ),
+    })
 }
 
 impl Suspect {
@@ -77,6 +172,7 @@ pub fn evidence_text(suspect: &Suspect) -> String {
             )
         })
         .collect();
+    parts.extend(suspect.traced.iter().take(2).map(|t| t.text.clone()));
     parts.extend(
         suspect
             .templates
@@ -212,7 +308,19 @@ pub fn suspects(f: &Findings, calls: &[(String, String)], target: Option<&str>) 
             }
         }
     }
-    let anomalous: BTreeSet<String> = shifts.keys().chain(templates.keys()).cloned().collect();
+    let traced: BTreeMap<String, Vec<TraceSign>> = f
+        .traces
+        .as_ref()
+        .map(|(_, report)| trace_signs(report))
+        .unwrap_or_default();
+    let anomalous: BTreeSet<String> = shifts
+        .keys()
+        .chain(templates.keys())
+        .chain(traced.keys())
+        .cloned()
+        .collect();
+    // Metrics and traces are independent views: the stronger counts whole, the other
+    // adds half of itself when both see the service move.
     let strength_of = |service: &str| {
         let shift = shifts
             .get(service)
@@ -220,7 +328,13 @@ pub fn suspects(f: &Findings, calls: &[(String, String)], target: Option<&str>) 
             .flatten()
             .map(|s| (1.0 + s.score.abs()).ln())
             .fold(0.0, f64::max);
-        shift + templates.get(service).map_or(0, |t| t.len().min(3)) as f64
+        let trace = traced
+            .get(service)
+            .and_then(|signs| signs.first())
+            .map_or(0.0, |sign| sign.strength);
+        shift.max(trace)
+            + 0.5 * shift.min(trace)
+            + templates.get(service).map_or(0, |t| t.len().min(3)) as f64
     };
     // When a service started to move: its earliest shifted series, or its earliest new
     // log template.
@@ -263,6 +377,7 @@ pub fn suspects(f: &Findings, calls: &[(String, String)], target: Option<&str>) 
                     .get(&candidate.service)
                     .cloned()
                     .unwrap_or_default(),
+                traced: traced.get(&candidate.service).cloned().unwrap_or_default(),
                 service: candidate.service,
                 score: candidate.score,
                 shifts: own,
@@ -444,6 +559,7 @@ mod tests {
                 ..template("payments", "x", 0, 10)
             }],
             callers: Vec::new(),
+            traced: Vec::new(),
         };
         let services = vec![("orders-db".to_string(), "postgres".to_string())];
         let host = |sample: &str| external_host(&suspect(sample), &services);
