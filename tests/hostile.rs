@@ -102,12 +102,13 @@ const DISGUISED_KUBECTL: &[&str] = &[
     "kubectl rollout undo 'deployment/payments' -n shop; rm -rf /",
 ];
 
-/// Variants of the approved calls that do what was approved: respelled, with other literal
-/// values (the WHERE and SET columns and the order of everything stay).
+/// Variants of the approved calls that do what was approved: respelled (a statement that
+/// ends backends keeps its literals; the WHERE and SET columns and the order of
+/// everything stay).
 fn benign_variants() -> Vec<ProposedCall> {
     vec![
         psql(
-            "select PG_TERMINATE_BACKEND ( pid ) from pg_stat_activity /* idle */ where state = 'idle'",
+            "select PG_TERMINATE_BACKEND ( pid ) from pg_stat_activity /* idle */ where state = 'idle in transaction'",
         ),
         kubectl("kubectl -n shop rollout undo deploy/payments"),
     ]

@@ -20,6 +20,8 @@
 
 use super::shell_risk;
 use crate::event::Risk;
+use regex::Regex;
+use std::sync::LazyLock;
 
 const READ_ONLY_VERBS: &[&str] = &[
     "get",
@@ -60,25 +62,215 @@ const MUTATING_VERBS: &[&str] = &[
     "debug",
     "rollout",
 ];
-/// Global flags that take a separate value (`-n shop`).
+/// Long flags that take a separate value (`--namespace shop`): kubectl's global flags and
+/// the common per-verb ones. A long flag in neither this list nor [`BOOL_FLAGS`], written
+/// without `=` and followed by a word, makes the call unknown: kubectl may read that word
+/// as its value (cobra does so for any flag it doesn't know when it looks for the verb:
+/// `kubectl --cache-dir get delete ns prod` is a delete) or as a positional.
 const FLAGS_WITH_VALUE: &[&str] = &[
-    "-n",
     "--namespace",
     "--context",
     "--cluster",
     "--user",
     "--kubeconfig",
-    "-l",
+    "--server",
+    "--token",
+    "--as",
+    "--as-group",
+    "--as-uid",
+    "--username",
+    "--password",
+    "--certificate-authority",
+    "--client-certificate",
+    "--client-key",
+    "--tls-server-name",
+    "--cache-dir",
+    "--profile",
+    "--profile-output",
+    "--request-timeout",
+    "--log-flush-frequency",
+    "--v",
+    "--vmodule",
     "--selector",
-    "-o",
+    "--field-selector",
     "--output",
-    "-c",
+    "--template",
     "--container",
     "--tail",
     "--since",
-    "-f",
+    "--since-time",
+    "--limit-bytes",
     "--filename",
+    "--kustomize",
+    "--label-columns",
+    "--sort-by",
+    "--chunk-size",
+    "--patch",
+    "--type",
+    "--grace-period",
+    "--cascade",
+    "--replicas",
+    "--current-replicas",
+    "--resource-version",
+    "--to-revision",
+    "--revision",
+    "--timeout",
+    "--image",
+    "--port",
+    "--target-port",
+    "--name",
+    "--env",
+    "--labels",
+    "--restart",
+    "--overrides",
+    "--field-manager",
+    "--subresource",
+    "--min",
+    "--max",
+    "--cpu-percent",
+    "--max-log-requests",
+    "--pod-running-timeout",
+    "--output-directory",
+    "--patch-file",
 ];
+/// Long flags that take no separate value.
+const BOOL_FLAGS: &[&str] = &[
+    "--all",
+    "--all-namespaces",
+    "--all-containers",
+    "--watch",
+    "--watch-only",
+    "--show-labels",
+    "--show-kind",
+    "--show-managed-fields",
+    "--no-headers",
+    "--previous",
+    "--follow",
+    "--timestamps",
+    "--prefix",
+    "--force",
+    "--wait",
+    "--now",
+    "--ignore-not-found",
+    "--overwrite",
+    "--local",
+    "--recursive",
+    "--insecure-skip-tls-verify",
+    "--match-server-version",
+    "--warnings-as-errors",
+    "--disable-compression",
+    "--help",
+    "--stdin",
+    "--tty",
+    "--quiet",
+    "--dry-run",
+    "--server-side",
+    "--force-conflicts",
+    "--validate",
+    "--record",
+    "--prune",
+    "--ignore-daemonsets",
+    "--delete-emptydir-data",
+    "--disable-eviction",
+    "--rm",
+    "--attach",
+    "--privileged",
+    "--flatten",
+    "--minify",
+    "--output-watch-events",
+    "--allow-missing-template-keys",
+    "--list",
+];
+/// Short flags that take a value, attached (`-nshop`, `-n=shop`) or as the next word
+/// (`-n shop`, or at the end of a cluster: `-in shop`).
+const SHORT_WITH_VALUE: &[char] = &['n', 'l', 'o', 'c', 'f', 's', 'k', 'L', 'v', 'p', 'r'];
+/// Short flags that take none and may be clustered (`-it`).
+const SHORT_BOOL: &[char] = &['i', 't', 'A', 'w', 'R', 'q', 'h'];
+
+/// The words of a kubectl command (before any `--`) as kubectl reads them.
+#[derive(Debug, Default)]
+pub struct Scanned<'a> {
+    pub positionals: Vec<&'a str>,
+    /// Every flag, short clusters split (`-it` is `-i`, `-t`), with its value.
+    pub flags: Vec<(String, Option<&'a str>)>,
+    /// A flag whose arity we don't know was followed by a word kubectl might read either
+    /// way: the verb and the target can't be known.
+    pub ambiguous: bool,
+}
+
+impl Scanned<'_> {
+    pub fn has(&self, names: &[&str]) -> bool {
+        self.flags.iter().any(|(name, value)| {
+            names.contains(&name.as_str()) && value.is_none_or(|v| v != "false")
+        })
+    }
+
+    /// Every value given to one of `names`, in order (kubectl keeps the last).
+    pub fn values<'s>(&'s self, names: &[&str]) -> Vec<&'s str> {
+        self.flags
+            .iter()
+            .filter(|(name, _)| names.contains(&name.as_str()))
+            .filter_map(|(_, value)| *value)
+            .collect()
+    }
+}
+
+/// Read the words before `--` the way kubectl's flag parser does.
+pub fn scan(words: &[String]) -> Scanned<'_> {
+    let (words, _) = split_command(words);
+    let mut out = Scanned::default();
+    let next_is_word = |i: usize| words.get(i).is_some_and(|w| !w.starts_with('-'));
+    let mut i = 0;
+    while i < words.len() {
+        let word = &words[i];
+        i += 1;
+        if !word.starts_with('-') || word == "-" {
+            out.positionals.push(word);
+            continue;
+        }
+        if let Some(long) = word.strip_prefix("--") {
+            match long.split_once('=') {
+                Some((name, value)) => out.flags.push((format!("--{name}"), Some(value))),
+                None if FLAGS_WITH_VALUE.contains(&word.as_str()) => {
+                    out.flags
+                        .push((word.clone(), words.get(i).map(String::as_str)));
+                    i += 1;
+                }
+                None => {
+                    if !BOOL_FLAGS.contains(&word.as_str()) && next_is_word(i) {
+                        out.ambiguous = true;
+                    }
+                    out.flags.push((word.clone(), None));
+                }
+            }
+            continue;
+        }
+        let cluster = &word[1..];
+        for (at, c) in cluster.char_indices() {
+            let name = format!("-{c}");
+            let rest = &cluster[at + c.len_utf8()..];
+            if SHORT_WITH_VALUE.contains(&c) {
+                let rest = rest.strip_prefix('=').unwrap_or(rest);
+                if rest.is_empty() {
+                    out.flags.push((name, words.get(i).map(String::as_str)));
+                    i += 1;
+                } else {
+                    out.flags.push((name, Some(rest)));
+                }
+                break;
+            }
+            out.flags.push((name, None));
+            if !SHORT_BOOL.contains(&c) {
+                // A shorthand we don't know: it may take the rest, or the next word.
+                if !rest.is_empty() || next_is_word(i) {
+                    out.ambiguous = true;
+                }
+                break;
+            }
+        }
+    }
+    out
+}
 
 /// The words of a kubectl command, without the leading `kubectl`.
 pub fn parse(command: &str) -> Result<Vec<String>, String> {
@@ -100,38 +292,19 @@ pub fn split_command(words: &[String]) -> (&[String], &[String]) {
 /// The positional words (verb, subverb, resource…), flags and their values removed;
 /// nothing after `--`.
 pub fn positionals(words: &[String]) -> Vec<&str> {
-    let (words, _) = split_command(words);
-    let mut out = Vec::new();
-    let mut skip_next = false;
-    for word in words {
-        if skip_next {
-            skip_next = false;
-            continue;
-        }
-        if word.starts_with('-') {
-            skip_next = !word.contains('=') && FLAGS_WITH_VALUE.contains(&word.as_str());
-            continue;
-        }
-        out.push(word.as_str());
-    }
-    out
+    scan(words).positionals
 }
 
-/// The value of a flag such as `-n`/`--namespace`, in either `-n x` or `--namespace=x` form
-/// (never read after `--`).
+/// The value of a flag such as `-n`/`--namespace`, in any spelling kubectl reads (`-n x`,
+/// `-nx`, `--namespace=x`, `-in x`); the last one given, as kubectl keeps it (never read
+/// after `--`).
 pub fn flag_value<'a>(words: &'a [String], names: &[&str]) -> Option<&'a str> {
-    let (words, _) = split_command(words);
-    for (i, word) in words.iter().enumerate() {
-        if names.contains(&word.as_str()) {
-            return words.get(i + 1).map(String::as_str);
-        }
-        if let Some((name, value)) = word.split_once('=')
-            && names.contains(&name)
-        {
-            return Some(value);
-        }
-    }
-    None
+    scan(words)
+        .flags
+        .into_iter()
+        .filter(|(name, _)| names.contains(&name.as_str()))
+        .filter_map(|(_, value)| value)
+        .next_back()
 }
 
 /// Flags whose value tunes what a command does to its target without choosing another
@@ -185,31 +358,11 @@ fn canonical_resource(resource: &str) -> String {
 /// The flags of a command in a normal form (`--flag=value`, sorted), the tuning and
 /// namespace ones left out; and every namespace it names, in order.
 fn normal_flags(words: &[String]) -> (Vec<String>, Vec<String>) {
-    let (words, _) = split_command(words);
     let mut flags = Vec::new();
     let mut namespaces = Vec::new();
-    let mut i = 0;
-    while i < words.len() {
-        let word = &words[i];
-        i += 1;
-        if !word.starts_with('-') {
-            continue;
-        }
-        let (name, value) = match word.split_once('=') {
-            Some((name, value)) => (name.to_string(), Some(value.to_string())),
-            None if FLAGS_WITH_VALUE.contains(&word.as_str()) => {
-                let value = words.get(i).cloned();
-                i += 1;
-                (word.clone(), value)
-            }
-            // `-nshop`: a short flag with its value attached.
-            None if word.len() > 2 && !word.starts_with("--") => {
-                (word[..2].to_string(), Some(word[2..].to_string()))
-            }
-            None => (word.clone(), None),
-        };
+    for (name, value) in scan(words).flags {
         if name == "-n" || name == "--namespace" {
-            namespaces.push(value.unwrap_or_default());
+            namespaces.push(value.unwrap_or_default().to_string());
             continue;
         }
         if TUNING_FLAGS.contains(&name.as_str()) {
@@ -296,16 +449,21 @@ pub fn classify(command: &str) -> Risk {
     {
         return Risk::Unknown;
     }
-    let positionals = positionals(&words);
-    let risk = match positionals.as_slice() {
-        ["config", "view", ..] if has_flag(&words, &["--raw"]) => Risk::ReadsSecrets,
-        ["get", resources, ..] if prints_secrets(&words, resources) => Risk::ReadsSecrets,
+    let scanned = scan(&words);
+    if scanned.ambiguous {
+        return Risk::Unknown;
+    }
+    let risk = match scanned.positionals.as_slice() {
+        ["config", "view", ..] if scanned.has(&["--raw"]) => Risk::ReadsSecrets,
+        // `get --raw /api/v1/namespaces/x/secrets` prints whatever the path names.
+        ["get", ..] if scanned.has(&["--raw"]) => Risk::ReadsSecrets,
+        ["get", resources @ ..] if prints_secrets(&scanned, resources) => Risk::ReadsSecrets,
         ["rollout", sub, ..] if READ_ONLY_ROLLOUT.contains(sub) => Risk::ReadOnly,
         ["auth", "can-i", ..] => Risk::ReadOnly,
         ["config", "view" | "current-context" | "get-contexts", ..] => Risk::ReadOnly,
         [verb, ..] if READ_ONLY_VERBS.contains(verb) => Risk::ReadOnly,
         [verb, rest @ ..] if MUTATING_VERBS.contains(verb) => {
-            if is_destructive(verb, rest, &words) {
+            if is_destructive(verb, rest, &scanned) {
                 Risk::Destructive
             } else {
                 Risk::Mutating
@@ -340,14 +498,6 @@ const DESTRUCTIVE_DELETES: &[&str] = &[
     "all",
 ];
 
-fn has_flag(words: &[String], names: &[&str]) -> bool {
-    let (words, _) = split_command(words);
-    words.iter().any(|w| {
-        let name = w.split_once('=').map(|(n, _)| n).unwrap_or(w);
-        names.contains(&name) && !w.ends_with("=false")
-    })
-}
-
 /// Kinds named by a resource word: `ns,pvc`, `deployment/x`, `secrets.v1`.
 fn kinds(resources: &str) -> Vec<String> {
     resources
@@ -360,35 +510,78 @@ fn kinds(resources: &str) -> Vec<String> {
         .collect()
 }
 
-/// `get secret … -o yaml|json|jsonpath=…|go-template…`: prints a Secret's data.
-fn prints_secrets(words: &[String], resources: &str) -> bool {
-    let output = flag_value(words, &["-o", "--output"]).or_else(|| {
-        let (words, _) = split_command(words);
-        words
+/// `get secret … -o yaml|json|jsonpath=…|go-template…` (or `--template`, which kubectl
+/// reads as `-o go-template`): prints a Secret's data. Every positional is looked at: a
+/// flag's value kubectl takes is not a resource, but one we mistook for a positional must
+/// not hide the `secret` after it.
+fn prints_secrets(scanned: &Scanned, resources: &[&str]) -> bool {
+    let output = scanned.values(&["-o", "--output"]).last().copied();
+    let shows_data = output.is_some_and(|o| !matches!(o, "name" | "wide"))
+        || (output.is_none() && scanned.has(&["--template"]));
+    shows_data
+        && resources
             .iter()
-            .find_map(|w| w.strip_prefix("-o").filter(|v| !v.is_empty()))
-    });
-    let shows_data = output.is_some_and(|o| !matches!(o, "name" | "wide"));
-    shows_data && kinds(resources).iter().any(|k| k == "secret")
+            .any(|r| kinds(r).iter().any(|k| k == "secret"))
 }
 
-fn is_destructive(verb: &str, rest: &[&str], words: &[String]) -> bool {
+/// An integer as kubectl (Go, base prefix allowed) reads it is zero: `0`, `00`, `+0`,
+/// `-0`, `0x0`, `0_0`.
+fn is_zero(value: &str) -> bool {
+    let digits = value.trim().trim_start_matches(['+', '-']);
+    let digits = ["0x", "0X", "0o", "0O", "0b", "0B"]
+        .iter()
+        .find_map(|p| digits.strip_prefix(p))
+        .unwrap_or(digits);
+    !digits.is_empty() && digits.chars().all(|c| c == '0' || c == '_')
+}
+
+/// A patch body that sets `replicas` to zero (merge, strategic or JSON patch).
+fn patches_to_zero(body: &str) -> bool {
+    static MERGE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"replicas["']?\s*:\s*["']?[+-]?0[0_]*(?:[^0-9_.]|$)"#).expect("compiles")
+    });
+    static JSON_VALUE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#""value"\s*:\s*["']?[+-]?0[0_]*(?:[^0-9_.]|$)"#).expect("compiles")
+    });
+    let body = body.to_ascii_lowercase();
+    MERGE.is_match(&body) || (body.contains("/replicas") && JSON_VALUE.is_match(&body))
+}
+
+fn is_destructive(verb: &str, rest: &[&str], scanned: &Scanned) -> bool {
     match verb {
+        // A file, a kustomization or a raw path may name a namespace or a volume; a
+        // selector or `--all` names everything it matches.
         "delete" => {
-            has_flag(
-                words,
-                &["--all", "-A", "--all-namespaces", "-l", "--selector"],
-            ) || split_command(words)
-                .0
-                .iter()
-                .any(|w| w.starts_with("-l") && w.len() > 2)
-                || rest.first().is_some_and(|r| {
-                    kinds(r)
-                        .iter()
-                        .any(|k| DESTRUCTIVE_DELETES.contains(&k.as_str()))
-                })
+            scanned.has(&[
+                "--all",
+                "-A",
+                "--all-namespaces",
+                "-l",
+                "--selector",
+                "--field-selector",
+                "-f",
+                "--filename",
+                "-k",
+                "--kustomize",
+                "--raw",
+            ]) || rest.iter().any(|r| {
+                kinds(r)
+                    .iter()
+                    .any(|k| DESTRUCTIVE_DELETES.contains(&k.as_str()))
+            })
         }
-        "scale" => flag_value(words, &["--replicas"]).is_some_and(|n| n.trim() == "0"),
+        "scale" => scanned.values(&["--replicas"]).iter().any(|n| is_zero(n)),
+        "patch" => {
+            scanned
+                .values(&["-p", "--patch"])
+                .iter()
+                .any(|b| patches_to_zero(b))
+                || rest.iter().any(|r| patches_to_zero(r))
+                || scanned.has(&["--patch-file"])
+        }
+        // Deleting what the manifest doesn't name; deleting and recreating.
+        "apply" => scanned.has(&["--prune"]),
+        "replace" => scanned.has(&["--force"]),
         _ => false,
     }
 }

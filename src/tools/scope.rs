@@ -147,11 +147,17 @@ mod tests {
             psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE state='idle in transaction'")
                 .unwrap();
         for same in [
-            "select PG_TERMINATE_BACKEND (pid) from pg_stat_activity where state = 'idle'",
-            "SELECT pg_terminate_backend(pid) /* tidy */ FROM pg_stat_activity -- x\n WHERE state = 'active';",
+            "select PG_TERMINATE_BACKEND (pid) from pg_stat_activity where state = 'idle in transaction'",
+            "SELECT pg_terminate_backend(pid) /* tidy */ FROM pg_stat_activity -- x\n WHERE state = 'idle in transaction';",
         ] {
             assert!(approved.covers(&psql(same).unwrap()), "{same}");
         }
+        // A statement that ends backends keeps its literals: they choose which.
+        let other = psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE state = 'active'");
+        assert!(!approved.covers(&other.unwrap()));
+        // Elsewhere literal values are free.
+        let update = psql("UPDATE orders SET status = 'paid' WHERE id = 7").unwrap();
+        assert!(update.covers(&psql("update orders set status = 'void' where id = 8").unwrap()));
     }
 
     #[test]

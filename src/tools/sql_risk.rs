@@ -43,13 +43,25 @@ const WRITE_WORDS: &[&str] = &[
 /// Split SQL into statements, dropping comments and keeping string contents out of the
 /// words we look at (strings are replaced by `''`).
 pub fn statements(sql: &str) -> Vec<String> {
+    split(sql, false)
+}
+
+/// Split SQL into statements as [`statements`] does, or — `keep_strings` — with each
+/// string literal kept whole (`'…'`, inner quotes doubled), for a shape that must tell
+/// `'cleanup'` from `'api'`.
+fn split(sql: &str, keep_strings: bool) -> Vec<String> {
     let chars: Vec<char> = sql.chars().collect();
     let mut out = Vec::new();
     let mut current = String::new();
     let mut i = 0;
+    // What PostgreSQL's lexer does, where a looser reading would hide code from the
+    // classifier: block comments nest, `E'…'` strings take backslash escapes, and a `$`
+    // inside an identifier (`a$x$`) starts no dollar quote.
+    let is_ident = |c: char| c.is_alphanumeric() || c == '_' || c == '$';
     while i < chars.len() {
         let c = chars[i];
         let next = chars.get(i + 1).copied();
+        let prev = i.checked_sub(1).map(|p| chars[p]);
         match c {
             '-' if next == Some('-') => {
                 while i < chars.len() && chars[i] != '\n' {
@@ -58,20 +70,42 @@ pub fn statements(sql: &str) -> Vec<String> {
                 continue;
             }
             '/' if next == Some('*') => {
+                let mut depth = 1;
                 i += 2;
-                while i + 1 < chars.len() && !(chars[i] == '*' && chars[i + 1] == '/') {
-                    i += 1;
+                while i < chars.len() && depth > 0 {
+                    match (chars[i], chars.get(i + 1)) {
+                        ('/', Some('*')) => {
+                            depth += 1;
+                            i += 2;
+                        }
+                        ('*', Some('/')) => {
+                            depth -= 1;
+                            i += 2;
+                        }
+                        _ => i += 1,
+                    }
                 }
-                i += 2;
+                current.push(' ');
                 continue;
             }
             '\'' | '"' => {
+                let escapes = c == '\''
+                    && matches!(prev, Some('e' | 'E'))
+                    && !i.checked_sub(2).is_some_and(|p| is_ident(chars[p]));
                 let start = i + 1;
                 i += 1;
                 while i < chars.len() && chars[i] != c {
+                    if escapes && chars[i] == '\\' {
+                        i += 1;
+                    }
                     i += 1;
                 }
-                if c == '\'' {
+                if c == '\'' && keep_strings {
+                    let content: String = chars[start..i.min(chars.len())].iter().collect();
+                    current.push('\'');
+                    current.push_str(&content.replace('\'', "''"));
+                    current.push('\'');
+                } else if c == '\'' {
                     current.push_str("''");
                 } else {
                     // A quoted identifier keeps its name: it may be the table a call touches.
@@ -80,6 +114,7 @@ pub fn statements(sql: &str) -> Vec<String> {
                     current.push('"');
                 }
             }
+            '$' if prev.is_some_and(is_ident) => current.push(c),
             '$' => {
                 let tag_end = chars[i + 1..].iter().position(|&ch| ch == '$');
                 let is_tag = tag_end.is_some_and(|end| {
@@ -234,6 +269,14 @@ pub fn backend_pids(sql: &str) -> Vec<i64> {
 /// The statement's tokens joined by spaces, with literal values as `?` except inside the
 /// parentheses of a [`TARGET_NAMING_FUNCTIONS`] call.
 fn skeleton(tokens: &[String]) -> String {
+    // A statement that ends backends chooses which by its literals wherever they are
+    // (`WHERE pid = 31616`, `application_name = 'cleanup'`): all of them stay.
+    if tokens
+        .iter()
+        .any(|t| TARGET_NAMING_FUNCTIONS.contains(&t.as_str()))
+    {
+        return tokens.join(" ");
+    }
     let mut out: Vec<&str> = Vec::with_capacity(tokens.len());
     // Depth of parentheses inside a target-naming call (0: outside any).
     let mut naming_depth = 0usize;
@@ -254,10 +297,7 @@ fn skeleton(tokens: &[String]) -> String {
                 _ => {}
             }
             out.push(token);
-        } else if token == "'" && next == Some("'") {
-            out.push("?");
-            i += 1;
-        } else if token.starts_with(|c: char| c.is_ascii_digit()) {
+        } else if token.starts_with('\'') || token.starts_with(|c: char| c.is_ascii_digit()) {
             out.push("?");
         } else {
             out.push(token);
@@ -278,6 +318,21 @@ fn tokens(statement: &str) -> Vec<String> {
         let c = chars[i];
         if c.is_whitespace() {
             i += 1;
+        } else if c == '\'' {
+            // A string literal, whole (inner quotes are doubled).
+            let start = i;
+            i += 1;
+            while i < chars.len() {
+                if chars[i] == '\'' && chars.get(i + 1) == Some(&'\'') {
+                    i += 2;
+                } else if chars[i] == '\'' {
+                    break;
+                } else {
+                    i += 1;
+                }
+            }
+            i = (i + 1).min(chars.len());
+            out.push(chars[start..i].iter().collect());
         } else if c == '"' {
             let start = i;
             i += 1;
@@ -320,7 +375,7 @@ fn is_name(token: &str) -> bool {
 
 /// The shape of `sql` when it is exactly one statement.
 pub fn shape(sql: &str) -> Option<SqlShape> {
-    let statements = statements(sql);
+    let statements = split(sql, true);
     let [statement] = statements.as_slice() else {
         return None;
     };
@@ -505,5 +560,10 @@ mod tests {
             [31616, 7]
         );
         assert!(backend_pids("select pg_terminate_backend(pid) from pg_stat_activity").is_empty());
+        assert_ne!(
+            skeleton_of("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = 31616"),
+            skeleton_of("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = 4242"),
+            "a statement that ends backends keeps every literal"
+        );
     }
 }

@@ -27,7 +27,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 use tokio::process::Command;
 
-/// Flags that would point kubectl somewhere the environment didn't choose.
+/// Flags that would point kubectl somewhere the environment didn't choose, or present
+/// another identity, or trust another server; and flags that write files on this
+/// machine (a profile, a cache, a dump) whatever the verb. Read in every spelling kubectl
+/// reads (`-s x`, `-shttps://…`, `-As…`, `--server=…`).
 const CLUSTER_FLAGS: &[&str] = &[
     "--context",
     "--kubeconfig",
@@ -39,6 +42,17 @@ const CLUSTER_FLAGS: &[&str] = &[
     "--as-uid",
     "--cluster",
     "--user",
+    "--username",
+    "--password",
+    "--certificate-authority",
+    "--client-certificate",
+    "--client-key",
+    "--tls-server-name",
+    "--insecure-skip-tls-verify",
+    "--profile",
+    "--profile-output",
+    "--cache-dir",
+    "--output-directory",
 ];
 
 /// Mutating verbs whose effect `--dry-run=server` can show.
@@ -85,11 +99,15 @@ impl Kubectl {
     /// The words after `kubectl`, checked against the environment's pinning.
     fn words(&self, command: &str) -> Result<Vec<String>, ToolError> {
         let words = kubectl_risk::parse(command).map_err(ToolError::InvalidArguments)?;
-        let (kubectl_words, _) = kubectl_risk::split_command(&words);
-        if let Some(flag) = kubectl_words.iter().find(|w| {
-            let name = w.split_once('=').map(|(n, _)| n).unwrap_or(w);
-            CLUSTER_FLAGS.contains(&name)
-        }) {
+        if let Some(flag) = kubectl_risk::scan(&words)
+            .flags
+            .into_iter()
+            .find(|(name, _)| CLUSTER_FLAGS.contains(&name.as_str()))
+            .map(|(name, value)| match value {
+                Some(value) => format!("{name}={value}"),
+                None => name,
+            })
+        {
             return Err(ToolError::InvalidArguments(format!(
                 "`{flag}` is not allowed: the environment decides the cluster and the identity{}",
                 self.context

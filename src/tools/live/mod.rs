@@ -351,6 +351,9 @@ impl Telemetry for LiveTelemetry {
             for query in &self.metric_queries {
                 series.extend(prom.query_range(query, start, end, step).await?);
             }
+            // Cumulative counters are ranked by their rate, never their level.
+            let counters = prometheus::counter_names(prom).await;
+            prometheus::counters_as_rates(&mut series, &counters);
             Ok(Arc::new(prometheus::table_of(&series, &self.service_label)))
         })
     }

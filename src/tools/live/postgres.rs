@@ -24,35 +24,32 @@ use tokio_postgres::SimpleQueryMessage;
 /// Rows shown per result set; the rest are counted.
 const MAX_ROWS: usize = 200;
 
-#[derive(Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq)]
-#[serde(rename_all = "snake_case")]
-#[schemars(inline)]
-pub enum Diagnostic {
-    /// Sessions per application and state, with the oldest open transaction.
-    Activity,
-    /// Who blocks whom: each waiting session with the sessions holding its locks.
-    Blocking,
-    /// The statements with the most total execution time (pg_stat_statements).
-    TopStatements,
-    /// Tables by dead tuples, with their last vacuum times.
-    Vacuum,
-}
+/// The built-in diagnostics, as the protocol names them (a brain builds the same value).
+pub use crate::protocol::ops::PsqlDiagnostic as Diagnostic;
 
 impl Diagnostic {
     pub fn sql(self) -> &'static str {
         match self {
             Diagnostic::Activity => {
                 "SELECT application_name, state, count(*) AS sessions, \
-                 max(now() - xact_start) AS oldest_xact, left(max(query), 60) AS sample_query \
+                 max(now() - xact_start) AS oldest_xact, \
+                 count(*) FILTER (WHERE wait_event_type = 'Lock') AS waiting_on_locks, \
+                 max(now() - query_start) FILTER (WHERE state = 'active' \
+                   AND wait_event_type IS DISTINCT FROM 'Lock') AS longest_query, \
+                 current_setting('max_connections') AS max_connections, \
+                 left(max(query), 60) AS sample_query \
                  FROM pg_stat_activity \
                  WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() \
                  GROUP BY application_name, state ORDER BY sessions DESC"
             }
             Diagnostic::Blocking => {
                 "SELECT blocked.pid AS blocked_pid, blocked.application_name AS blocked_app, \
-                 now() - blocked.query_start AS waiting, left(blocked.query, 60) AS blocked_query, \
+                 now() - blocked.query_start AS waiting, \
                  blocking.pid AS blocking_pid, blocking.application_name AS blocking_app, \
-                 blocking.state AS blocking_state, left(blocking.query, 60) AS blocking_query \
+                 blocking.state AS blocking_state, now() - blocking.xact_start AS blocking_xact_age, \
+                 (SELECT l.relation::regclass::text FROM pg_locks AS l WHERE l.pid = blocked.pid \
+                   AND NOT l.granted AND l.relation IS NOT NULL LIMIT 1) AS locked_relation, \
+                 left(blocked.query, 60) AS blocked_query, left(blocking.query, 60) AS blocking_query \
                  FROM pg_stat_activity AS blocked \
                  CROSS JOIN LATERAL unnest(pg_blocking_pids(blocked.pid)) AS holder(pid) \
                  JOIN pg_stat_activity AS blocking ON blocking.pid = holder.pid \
@@ -192,6 +189,15 @@ impl Postgres {
                 .batch_execute(&setup)
                 .await
                 .map_err(|e| self.error("starting", &e))?;
+            if read_only {
+                // The server parses it as one statement, or it doesn't run: a `COMMIT`
+                // hidden from the classifier (by a quirk of its lexer) would end the
+                // read-only transaction and let what follows write.
+                client
+                    .prepare(sql)
+                    .await
+                    .map_err(|e| self.error("checking the read-only statement", &e))?;
+            }
             let messages = client
                 .simple_query(sql)
                 .await

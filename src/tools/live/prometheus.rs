@@ -290,9 +290,8 @@ pub fn table_of(series: &[PromSeries], service_label: &str) -> MetricTable {
     table
 }
 
-/// Deploys, read from series with a `version` label (such as `app_build_info`): a
-/// service whose version label changes inside the window was deployed when the new
-/// value first appears.
+/// Deploys, read from series with a `version` label (such as `app_build_info`): a change
+/// is an event, never a label seen when scraping begins. See [`version_changes`].
 pub async fn deploys(
     prom: &PromClient,
     service_label: &str,
@@ -300,45 +299,132 @@ pub async fn deploys(
     end: i64,
 ) -> Result<Vec<ChangeEvent>, ToolError> {
     let query = format!("{{version=~\".+\", {service_label}=~\".+\"}}");
-    let series = prom
-        .query_range(&query, start, end, step_for(end - start))
-        .await?;
-    // service → (first seen, version), in order of appearance.
-    let mut versions: BTreeMap<String, Vec<(i64, String)>> = BTreeMap::new();
-    for s in &series {
-        let (Some(service), Some(version), Some(first)) = (
-            s.labels.get(service_label),
-            s.labels.get("version"),
-            s.points.first(),
-        ) else {
+    let step = step_for(end - start);
+    let series = prom.query_range(&query, start, end, step).await?;
+    Ok(version_changes(&series, service_label, step))
+}
+
+/// When a version appears in a series, and when it was last seen.
+struct Seen {
+    version: String,
+    first: i64,
+    last: i64,
+}
+
+/// The version changes in range-query results. Each metric of each service is its own
+/// stream (`go_info`'s Go version and `pg_static`'s server version are not one thing), and
+/// a version counts as a change only when it replaces another while that metric keeps
+/// flowing: the old value was seen before the new one appeared, and until at most a few
+/// steps (or five minutes) before it. The first value seen, even a few seconds after the window starts (the
+/// moment scraping began), is no change; nor are two values that appear together (two
+/// instances of different versions).
+pub fn version_changes(series: &[PromSeries], service_label: &str, step: i64) -> Vec<ChangeEvent> {
+    let mut streams: BTreeMap<(String, String), Vec<Seen>> = BTreeMap::new();
+    for s in series {
+        let (Some(service), Some(version)) = (s.labels.get(service_label), s.labels.get("version"))
+        else {
             continue;
         };
-        let entry = versions.entry(service.clone()).or_default();
-        if !entry.iter().any(|(_, v)| v == version) {
-            entry.push((first.0, version.clone()));
+        let times = s.points.iter().filter(|p| p.1.is_finite()).map(|p| p.0);
+        let (Some(first), Some(last)) = (times.clone().min(), times.max()) else {
+            continue;
+        };
+        let metric = s.labels.get("__name__").cloned().unwrap_or_default();
+        let seen = streams.entry((service.clone(), metric)).or_default();
+        match seen.iter_mut().find(|v| v.version == *version) {
+            Some(v) => {
+                v.first = v.first.min(first);
+                v.last = v.last.max(last);
+            }
+            None => seen.push(Seen {
+                version: version.clone(),
+                first,
+                last,
+            }),
         }
     }
+    // A restart that takes a while (a rollout with downtime) still replaces the old value.
+    let gap = (3 * step).max(300);
     let mut events = Vec::new();
-    for (service, mut seen) in versions {
-        seen.sort();
-        for pair in seen.windows(2) {
-            let (time, new) = &pair[1];
-            let Some(time) = Utc.timestamp_opt(*time, 0).single() else {
+    for ((service, _), mut seen) in streams {
+        seen.sort_by(|a, b| a.first.cmp(&b.first).then(a.version.cmp(&b.version)));
+        for (i, new) in seen.iter().enumerate() {
+            // The version it replaced: seen before it, and still reported just before it.
+            let old = seen[..i]
+                .iter()
+                .filter(|old| old.first < new.first && old.last + gap >= new.first)
+                .max_by_key(|old| old.last);
+            let (Some(old), Some(time)) = (old, Utc.timestamp_opt(new.first, 0).single()) else {
                 continue;
             };
             events.push(ChangeEvent {
                 time,
                 kind: "deploy".into(),
                 service: service.clone(),
-                detail: format!("{} -> {new} (version label)", pair[0].1),
-                old: Some(pair[0].1.clone()),
-                new: Some(new.clone()),
+                detail: format!("{} -> {} (version label)", old.version, new.version),
+                old: Some(old.version.clone()),
+                new: Some(new.version.clone()),
                 ..ChangeEvent::default()
             });
         }
     }
     events.sort_by_key(|e| e.time);
-    Ok(events)
+    events.dedup_by(|a, b| a.time == b.time && a.service == b.service && a.detail == b.detail);
+    events
+}
+
+/// The metric names Prometheus' metadata calls counters, and the `_count`, `_sum` and
+/// `_bucket` series of its histograms and summaries; empty when it can't say (the
+/// `_total` names are counters anyway, see [`is_counter`]).
+pub async fn counter_names(prom: &PromClient) -> BTreeSet<String> {
+    let Ok(data) = prom.get("/api/v1/metadata", &[]).await else {
+        return BTreeSet::new();
+    };
+    let mut names = BTreeSet::new();
+    for (metric, entries) in data.as_object().into_iter().flatten() {
+        let types = entries.as_array().into_iter().flatten();
+        for kind in types.filter_map(|e| e["type"].as_str()) {
+            match kind {
+                "counter" => {
+                    names.insert(metric.clone());
+                }
+                "histogram" | "summary" | "gaugehistogram" => {
+                    for suffix in ["_count", "_sum", "_bucket"] {
+                        names.insert(format!("{metric}{suffix}"));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    names
+}
+
+/// Whether a metric is a counter: its name ends in `_total` (the OpenMetrics rule) or
+/// Prometheus' metadata says so.
+pub fn is_counter(metric: &str, counters: &BTreeSet<String>) -> bool {
+    metric.ends_with("_total") || counters.contains(metric)
+}
+
+/// Counter series as per-second rates, renamed `…_per_s` (as a bundle's counters are),
+/// with a drop read as a reset: a cumulative counter's level says nothing about the
+/// incident, its rate does. Series without a metric name (a `rate(…)` the environment
+/// asked for) are left as they are.
+pub fn counters_as_rates(series: &mut [PromSeries], counters: &BTreeSet<String>) {
+    for s in series.iter_mut() {
+        let Some(metric) = s.labels.get("__name__").cloned() else {
+            continue;
+        };
+        if !is_counter(&metric, counters) {
+            continue;
+        }
+        let times: Vec<i64> = s.points.iter().map(|p| p.0).collect();
+        let values: Vec<f64> = s.points.iter().map(|p| p.1).collect();
+        let rates = crate::bundle::counter_rate(&times, &values);
+        s.points = times.into_iter().zip(rates).collect();
+        s.labels
+            .insert("__name__".into(), crate::bundle::rate_name(&metric));
+    }
 }
 
 #[derive(Deserialize, JsonSchema, Clone, Copy, Default, PartialEq)]
@@ -628,6 +714,91 @@ mod tests {
         assert!(check_promql("rate(http_requests_total{code=~\"5..\"}[5m])").is_ok());
         let err = check_promql("rate(http_requests_total[5m]").unwrap_err();
         assert!(err.to_string().contains("PromQL does not parse"), "{err}");
+    }
+
+    fn series(pairs: &[(&str, &str)], points: &[(i64, f64)]) -> PromSeries {
+        PromSeries {
+            labels: pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            points: points.to_vec(),
+        }
+    }
+
+    fn flowing(from: i64, to: i64) -> Vec<(i64, f64)> {
+        (from..=to).step_by(5).map(|t| (t, 1.0)).collect()
+    }
+
+    #[test]
+    fn a_version_is_a_change_only_when_it_replaces_another_while_data_flows() {
+        let db = |metric: &str, version: &str, from: i64, to: i64| {
+            series(
+                &[
+                    ("__name__", metric),
+                    ("service", "orders-db"),
+                    ("version", version),
+                ],
+                &flowing(from, to),
+            )
+        };
+        // Scraping begins at 100: three exporters' labels, each seen from its first scrape.
+        let scraped = [
+            db("go_info", "go1.19.8", 100, 400),
+            db("postgres_exporter_build_info", "0.11.1", 105, 400),
+            db("pg_static", "PostgreSQL 15.18", 110, 400),
+        ];
+        assert!(version_changes(&scraped, "service", 5).is_empty());
+        // A deploy: v1 flows, then v2 replaces it.
+        let deployed = [
+            db("app_build_info", "v1", 100, 250),
+            db("app_build_info", "v2", 255, 400),
+        ];
+        let events = version_changes(&deployed, "service", 5);
+        assert_eq!(events.len(), 1, "{events:?}");
+        assert_eq!(events[0].detail, "v1 -> v2 (version label)");
+        assert_eq!(events[0].time.timestamp(), 255);
+        // Two versions from the start (two instances) and a version after a long silence
+        // (a new series, not a replacement) are no change.
+        let together = [
+            db("app_build_info", "v1", 100, 400),
+            db("app_build_info", "v2", 100, 400),
+        ];
+        assert!(version_changes(&together, "service", 5).is_empty());
+        let silent = [
+            db("app_build_info", "v1", 100, 150),
+            db("app_build_info", "v2", 600, 700),
+        ];
+        assert!(version_changes(&silent, "service", 5).is_empty());
+    }
+
+    #[test]
+    fn counters_are_ranked_as_rates_and_a_reset_is_not_a_drop() {
+        let counters = BTreeSet::from(["pg_stat_database_xact_commit".to_string()]);
+        let mut all = vec![
+            series(
+                &[("__name__", "pg_stat_database_xact_commit"), ("datname", "shop")],
+                &[(0, 100.0), (10, 200.0), (20, 300.0), (30, 50.0)],
+            ),
+            series(
+                &[("__name__", "http_requests_total")],
+                &[(0, 0.0), (5, 10.0)],
+            ),
+            series(&[("__name__", "pg_up")], &[(0, 1.0), (5, 1.0)]),
+            series(&[("service", "api")], &[(0, 3.0), (5, 4.0)]),
+        ];
+        counters_as_rates(&mut all, &counters);
+        assert_eq!(
+            all[0].labels["__name__"],
+            "pg_stat_database_xact_commit_per_s"
+        );
+        let rates: Vec<f64> = all[0].points.iter().map(|p| p.1).collect();
+        assert!(rates[0].is_nan());
+        assert_eq!(&rates[1..], &[10.0, 10.0, 5.0]);
+        assert_eq!(all[1].labels["__name__"], "http_requests_per_s");
+        assert_eq!(all[1].points[1].1, 2.0);
+        assert_eq!(all[2].labels["__name__"], "pg_up", "a gauge stays");
+        assert_eq!(all[3].points[1].1, 4.0, "an unnamed rate(…) stays");
     }
 
     #[test]
