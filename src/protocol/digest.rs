@@ -202,6 +202,11 @@ pub struct TemplateRow {
     pub new: bool,
     /// An old template whose rate jumped at least fivefold.
     pub surged: bool,
+    /// A template written steadily before the split and not at all after, when its rate
+    /// said several lines were due (at every level: a service that stops writing its
+    /// usual lines has stopped doing something).
+    #[serde(default)]
+    pub vanished: bool,
     /// Lines per minute after over lines per minute before, when it was seen before.
     pub rate_jump: Option<f64>,
     pub first_seen: String,
@@ -235,7 +240,8 @@ pub struct LogsReport {
     /// new (there is too little history to compare).
     #[serde(default)]
     pub history_seconds: i64,
-    /// New templates first, then surged ones, then by count after the split.
+    /// New templates first, then surged ones, then vanished ones, then by count after the
+    /// split.
     pub templates: Vec<TemplateRow>,
 }
 

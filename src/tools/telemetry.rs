@@ -568,6 +568,10 @@ impl TypedTool for LogsDigest {
     }
 }
 
+/// Lines a template's rate before the split says the time after should have held, for
+/// none at all to mean it vanished (a Poisson count of 5 is 0 less than 1% of the time).
+const VANISHED_EXPECTED: f64 = 5.0;
+
 /// How much log history before the split it takes to call a template new: with less,
 /// a template first seen after the split may simply not have been recorded before it.
 pub const MIN_LOG_BASELINE_SECONDS: i64 = 120;
@@ -640,7 +644,7 @@ pub(crate) fn template_digest(
     let before_minutes = ((split - first_ts).max(60)) as f64 / 60.0;
     let after_minutes = ((last_ts - split).max(60)) as f64 / 60.0;
     let window_minutes = (last_ts.div_euclid(60) - first_ts.div_euclid(60) + 1) as usize;
-    let mut rows: Vec<((bool, bool), u64, TemplateRow)> = groups
+    let mut rows: Vec<((bool, bool, bool), u64, TemplateRow)> = groups
         .into_iter()
         .map(|((svc, level, _), (template, g))| {
             // Lines from the minute before the split belong to the change, not the baseline.
@@ -650,6 +654,11 @@ pub(crate) fn template_digest(
             let jump = (g.before > 0)
                 .then(|| (g.after as f64 / after_minutes) / (g.before as f64 / before_minutes));
             let surged = !new && g.after >= 5 && jump.is_some_and(|j| j >= 5.0);
+            // A line the service wrote steadily and stopped writing: at the rate before,
+            // the time after should have held several (P(none) < 1%), and holds none.
+            // The expected count is its own evidence: no minimum history is needed.
+            let expected_after = g.before as f64 / before_minutes * after_minutes;
+            let vanished = g.before >= 5 && g.after == 0 && expected_after >= VANISHED_EXPECTED;
             let row = TemplateRow {
                 service: svc.to_string(),
                 level: level.to_string(),
@@ -658,6 +667,7 @@ pub(crate) fn template_digest(
                 after: g.after,
                 new,
                 surged,
+                vanished,
                 rate_jump: jump.map(|j| round(j, 1)),
                 first_seen: iso(g.first),
                 last_seen: iso(g.last),
@@ -669,14 +679,15 @@ pub(crate) fn template_digest(
                 }),
                 sample: g.sample,
             };
-            ((new, surged), g.after, row)
+            ((new, surged, vanished), g.after, row)
         })
         .collect();
     rows.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)));
     let new = rows.iter().filter(|r| r.0.0).count();
     let surged = rows.iter().filter(|r| r.0.1).count();
+    let vanished = rows.iter().filter(|r| r.0.2).count();
     let mut digest = format!(
-        "{} → {}, {new} new and {surged} surged since {}",
+        "{} → {}, {new} new, {surged} surged and {vanished} vanished since {}",
         crate::text::plural(lines, "line"),
         crate::text::plural(rows.len(), "template"),
         &iso(split)[11..19]
@@ -832,7 +843,64 @@ mod tests {
         assert!(row("cache")["rate_jump"].as_f64().unwrap() > 20.0);
         assert_eq!(row("api")["new"], true);
         assert_eq!(row("batch")["surged"], false);
-        assert!(out.digest.contains("1 new and 1 surged"), "{}", out.digest);
+        assert!(
+            out.digest.contains("1 new, 1 surged and 0 vanished"),
+            "{}",
+            out.digest
+        );
+    }
+
+    #[test]
+    fn a_line_written_steadily_that_stops_has_vanished_and_a_rare_one_has_not() {
+        let line = |second: i64, service: &str, message: &str| LogLine {
+            ts: chrono::DateTime::from_timestamp(second, 0).unwrap(),
+            level: "INFO".into(),
+            service: service.into(),
+            message: message.into(),
+        };
+        let mut lines = Vec::new();
+        for minute in 0..20 {
+            let t = minute * 60;
+            // Twice a minute until minute 10, then never.
+            if minute < 10 {
+                lines.push(line(t, "route", "query route by ids [a, b, c]"));
+                lines.push(line(t + 30, "route", "query route by ids [d, e, f]"));
+            }
+            // Once every five minutes, before and after: rare, not gone.
+            if minute % 5 == 0 && minute < 10 {
+                lines.push(line(t + 1, "cron", "rotated the audit log"));
+            }
+            lines.push(line(t + 2, "web", "GET /health 200"));
+        }
+        lines.sort_by_key(|l| l.ts);
+        let refs: Vec<&LogLine> = lines.iter().collect();
+        let out = template_digest(&refs, 600, Some(0));
+        let report: LogsReport = serde_json::from_str(&out.text).unwrap();
+        let row = |service: &str| {
+            report
+                .templates
+                .iter()
+                .find(|r| r.service == service)
+                .unwrap()
+        };
+        assert!(row("route").vanished, "{:?}", report.templates);
+        assert!(
+            !row("cron").vanished,
+            "two lines expected at most: rare, not vanished"
+        );
+        assert!(!row("web").vanished);
+        let gone = report.templates.iter().filter(|t| t.vanished).count();
+        let route = report
+            .templates
+            .iter()
+            .filter(|t| t.service == "route")
+            .count();
+        assert_eq!(gone, route, "{:?}", report.templates);
+        assert!(
+            out.digest.contains(&format!("{gone} vanished")),
+            "{}",
+            out.digest
+        );
     }
 
     #[test]

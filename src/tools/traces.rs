@@ -1,17 +1,20 @@
 //! `traces_digest`: the trace layer as a read-only digest tool, over whatever traces the
 //! [`Telemetry`] source has — a bundle's trace file, or Jaeger or Tempo live.
 //!
-//! The output text is the compact report ([`render`]): the call graph, the calls and
-//! services that moved with their numbers before → after, what started failing or
-//! vanished, and the slowest trace's critical path as a waterfall. The typed
-//! [`TraceReport`] is the raw data behind it, as JSON, so a brain that wants every edge
-//! reads it with `read_output(raw=true)`.
+//! The output is the typed [`TraceReport`] as JSON, like every digest tool's: the offline
+//! brain reads it back as the same type, and each other reader renders it — an LLM brain
+//! is sent the compact report ([`render`]: the call graph, the calls and services that
+//! moved with their numbers before → after, what started failing or vanished, the
+//! slowest trace's critical path as a waterfall), and the one-line digest is its
+//! [`headline`].
 
 use super::telemetry::Telemetry;
 use super::{
     CallPreview, Secret, ToolError, ToolOutput, ToolSpec, TypedTool, parse_args, schema_of,
 };
-use crate::analysis::traces::render::{headline, render};
+use crate::analysis::traces::render::headline;
+#[cfg(doc)]
+use crate::analysis::traces::render::render;
 use crate::analysis::traces::report::filter;
 use crate::event::{Risk, SessionScope};
 use crate::protocol::digest::{self, TraceReport, TracesArgs};
@@ -36,13 +39,13 @@ fn onset_ns(onset: Option<&str>) -> Result<Option<i64>, ToolError> {
         .transpose()
 }
 
-/// The report as the tool's output: compact text, the JSON behind it as raw data.
+/// The report as the tool's output: the typed report as JSON, its headline as the digest.
 pub fn output(report: &TraceReport) -> ToolOutput {
     ToolOutput {
-        text: render(report),
-        language: "table",
+        text: serde_json::to_string_pretty(report).unwrap_or_default(),
+        language: "json",
         digest: headline(report),
-        raw: Some(serde_json::to_string_pretty(report).unwrap_or_default()),
+        raw: None,
     }
 }
 
@@ -149,24 +152,34 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_bundle_with_traces_gets_the_tool_and_the_report_is_text_with_json_behind() {
+    async fn a_bundle_with_traces_gets_the_tool_and_the_report_is_typed_json() {
         assert!(tool(&Bundle::demo()).is_none(), "no traces, no tool");
         let (_dir, bundle) = bundle_with_traces();
         let tool = tool(&bundle).expect("traces_digest");
         assert_eq!(tool.classify(&json!({})), Risk::ReadOnly);
         let out = tool.run(&json!({"onset": "1"}), None).await.unwrap();
-        assert!(out.text.contains("call graph (most calls first): web → checkout ×2"), "{}", out.text);
-        assert!(out.text.contains("critical path of trace"), "{}", out.text);
-        let report: TraceReport = serde_json::from_str(out.raw.as_deref().unwrap()).unwrap();
+        let report: TraceReport = serde_json::from_str(&out.text).unwrap();
         assert_eq!(report.spans, 11);
+        let text = crate::analysis::traces::render::render(&report);
+        assert!(
+            text.contains("call graph (most calls first): web → checkout ×2"),
+            "{text}"
+        );
+        assert!(text.contains("critical path of trace"), "{text}");
         let only = tool.run(&json!({"service": "reco"}), None).await.unwrap();
-        let report: TraceReport = serde_json::from_str(only.raw.as_deref().unwrap()).unwrap();
+        let report: TraceReport = serde_json::from_str(&only.text).unwrap();
         assert_eq!(report.graph.len(), 1);
         let bad = tool.run(&json!({"onset": "soon"}), None).await.unwrap_err();
-        assert!(bad.to_string().contains("neither RFC 3339 nor unix seconds"), "{bad}");
+        assert!(
+            bad.to_string()
+                .contains("neither RFC 3339 nor unix seconds"),
+            "{bad}"
+        );
         let preview = tool.preview(&json!({"service": "web"})).unwrap();
         assert_eq!(preview.command, "traces_digest service=web");
-        let back = tool.args_from_command(&preview.command, &json!({})).unwrap();
+        let back = tool
+            .args_from_command(&preview.command, &json!({}))
+            .unwrap();
         assert_eq!(back, json!({"service": "web"}));
     }
 }

@@ -40,6 +40,18 @@ pub enum Turn {
     },
 }
 
+/// A tool's output as the model reads it: a typed report it would read better as text
+/// (the trace digest's JSON, as its compact rendering with the numbers cited) is
+/// rendered; everything else is sent as it is.
+fn for_the_model(tool: &str, output: &str) -> String {
+    if tool == crate::protocol::digest::TRACES_DIGEST
+        && let Ok(report) = serde_json::from_str::<crate::protocol::digest::TraceReport>(output)
+    {
+        return crate::analysis::traces::render::render(&report);
+    }
+    output.to_string()
+}
+
 /// Tool output longer than this reaches the model cut, with a note saying so.
 pub const OUTPUT_CAP: usize = 6000;
 
@@ -190,7 +202,10 @@ pub fn build(ctx: &BrainContext) -> Vec<Turn> {
             } => {
                 record_call(&mut current, id, tool, args);
                 let (content, is_error) = match (outcome, error) {
-                    (CallOutcome::Ok, _) => (cap(id, output) + &raw_note(id, raw.as_ref()), false),
+                    (CallOutcome::Ok, _) => (
+                        cap(id, &for_the_model(tool, output)) + &raw_note(id, raw.as_ref()),
+                        false,
+                    ),
                     (_, Some(e)) => (format!("error: {e}"), true),
                     (_, None) => ("error".to_string(), true),
                 };

@@ -62,6 +62,8 @@ pub struct Findings {
     pub done: Vec<Done>,
     pub denials: Vec<Denial>,
     pub idle: Vec<IdleSessions>,
+    /// What the database's own diagnostics said, typed ([`super::database`]).
+    pub db: super::database::Readings,
     pub metrics_queries: Vec<(String, String)>,
     pub steering: Vec<String>,
     pub failed_snapshot: Vec<String>,
@@ -77,8 +79,10 @@ fn arguments<T: DeserializeOwned>(args: &Value) -> Option<T> {
     serde_json::from_value(args.clone()).ok()
 }
 
-/// Rows of psql's aligned output as maps from column to cell.
-fn psql_rows(output: &str) -> Vec<Vec<(String, String)>> {
+/// Rows of psql's aligned output as maps from column to cell: the one reader of psql's
+/// tables. psql does not escape a `|` inside a cell, so a row with more cells than the
+/// header gives the rest to the last column (the diagnostics put their query text there).
+pub(super) fn psql_rows(output: &str) -> Vec<Vec<(String, String)>> {
     let mut lines = output.lines();
     let Some(header) = lines.next() else {
         return Vec::new();
@@ -90,7 +94,7 @@ fn psql_rows(output: &str) -> Vec<Vec<(String, String)>> {
             columns
                 .iter()
                 .cloned()
-                .zip(l.split('|').map(|c| c.trim().to_string()))
+                .zip(l.splitn(columns.len(), '|').map(|c| c.trim().to_string()))
                 .collect()
         })
         .collect()
@@ -117,7 +121,40 @@ pub(super) fn take_snapshot(ctx: &BrainContext, f: &Findings, p: &mut Plan) -> b
         args(&EventsArgs::default()),
         "deploys and config changes near the onset",
     );
+    // Spans are timed to the millisecond: where their latencies shifted is a sharper
+    // onset than minute-by-minute metrics give.
+    if ctx.tools.iter().any(|t| t.name == TRACES_DIGEST) {
+        p.call(
+            TRACES_DIGEST,
+            args(&TracesArgs::default()),
+            "which calls got slower and whose own time grew, split where span latencies shifted",
+        );
+    }
     true
+}
+
+/// How far from the metrics' onset the traces' own split may be and still be preferred:
+/// a few scrapes.
+const TRACE_ONSET_AGREES_SECONDS: i64 = 10 * 60;
+
+/// The onset the logs are split at: the traces' split when they found one near the
+/// metrics' onset (finer than a scrape interval), else the metrics' onset.
+pub(super) fn onset(f: &Findings) -> Option<String> {
+    let metrics = f.ranking.as_ref().map(|(_, r)| r.onset.clone());
+    let traced = f.traces.as_ref().and_then(|(_, r)| {
+        (r.onset_source == digest::OnsetSource::LatencyShift)
+            .then(|| r.onset.clone())
+            .flatten()
+    });
+    match (metrics, traced) {
+        (Some(m), Some(t))
+            if (super::seconds(&m) - super::seconds(&t)).abs() <= TRACE_ONSET_AGREES_SECONDS =>
+        {
+            Some(t)
+        }
+        (Some(m), _) => Some(m),
+        (None, t) => t,
+    }
 }
 
 /// Then the logs since the onset, once the snapshot is read.
@@ -145,12 +182,16 @@ pub(super) fn read_logs(f: &Findings, p: &mut Plan) -> bool {
                 )
             })
             .collect();
-        p.think(format!("Moved most: {}.", movers.join(", ")));
-        let services: BTreeSet<&str> = r.changed.iter().map(|s| s.service.as_str()).collect();
-        p.think(format!(
-            "Services involved: {}.",
-            services.into_iter().collect::<Vec<_>>().join(", ")
-        ));
+        if movers.is_empty() {
+            p.think("No series moved beyond its own noise in the window.");
+        } else {
+            p.think(format!("Moved most: {}.", movers.join(", ")));
+            let services: BTreeSet<&str> = r.changed.iter().map(|s| s.service.as_str()).collect();
+            p.think(format!(
+                "Services involved: {}.",
+                services.into_iter().collect::<Vec<_>>().join(", ")
+            ));
+        }
     }
     if let Some((_, changes)) = &f.changes {
         let listed: Vec<String> = changes
@@ -163,9 +204,11 @@ pub(super) fn read_logs(f: &Findings, p: &mut Plan) -> bool {
         }
     }
     p.think("Next: which log lines are new since the onset, rather than the usual noise.");
+    // Every level: a service that stops writing its usual INFO lines has stopped doing
+    // something (new and surged lines still count only at WARN and above).
     let digest = DigestArgs {
-        level: Some(LogLevel::Warn),
-        baseline_until: f.ranking.as_ref().map(|(_, r)| r.onset.clone()),
+        level: Some(LogLevel::Info),
+        baseline_until: onset(f),
         ..DigestArgs::default()
     };
     p.call(
@@ -348,6 +391,7 @@ impl Findings {
     pub fn read(history: &[HistoryItem]) -> Findings {
         let mut f = Findings::default();
         for item in history {
+            f.db.note(item);
             match item {
                 HistoryItem::ToolResult {
                     id,

@@ -9,10 +9,10 @@
 //! say in words what kind of resource moved.
 
 use super::evidence::{Findings, Shift, Template};
-use crate::protocol::digest::{EdgeStat, Percentiles, ServiceSelfTime, TraceReport};
 use super::{short_number, z_text};
 use crate::analysis::rank::CHANGED;
 use crate::analysis::topology::{Anomaly, localize};
+use crate::protocol::digest::{EdgeStat, Percentiles, ServiceSelfTime, TraceReport};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A service the evidence points at, with what points at it.
@@ -28,6 +28,8 @@ pub struct Suspect {
     pub callers: Vec<String>,
     /// What the traces show of it: calls into it that wait longer, its own time grown.
     pub traced: Vec<TraceSign>,
+    /// Lines it wrote steadily before the onset and stopped writing.
+    pub vanished: Vec<Template>,
 }
 
 /// One thing the traces show about a service, with its strength on the scale of a
@@ -66,17 +68,30 @@ fn grown(before: Option<Percentiles>, after: Option<Percentiles>) -> Option<(f64
 /// it. Strength is logarithmic in the ratio, like a metric shift's in its z.
 pub fn trace_signs(report: &TraceReport) -> BTreeMap<String, Vec<TraceSign>> {
     let mut signs: BTreeMap<String, Vec<TraceSign>> = BTreeMap::new();
-    let believed = |before: u64, after: u64| {
-        before >= TRACE_CALLS_BEFORE && after >= TRACE_CALLS_AFTER
-    };
-    for edge in report
+    let believed =
+        |before: u64, after: u64| before >= TRACE_CALLS_BEFORE && after >= TRACE_CALLS_AFTER;
+    let slowed_edges: Vec<(&EdgeStat, TraceSign)> = report
         .edges
         .iter()
         .filter(|e| believed(e.calls_before, e.calls_after) && e.caller != e.callee)
-    {
-        if let Some(sign) = waited(edge) {
-            signs.entry(edge.callee.clone()).or_default().push(sign);
-        }
+        .filter_map(|e| waited(e).map(|sign| (e, sign)))
+        .collect();
+    // Each slowed call goes to the end it shares with the most other slowed calls: a pod
+    // whose network is delayed slows the calls into it and out of it, a pod starved of
+    // CPU the calls it makes; a lone slowed call goes to its callee.
+    let ends = |service: &str| {
+        slowed_edges
+            .iter()
+            .filter(|(e, _)| e.caller == service || e.callee == service)
+            .count()
+    };
+    for (edge, sign) in slowed_edges.iter() {
+        let blamed = if ends(&edge.caller) > ends(&edge.callee) {
+            &edge.caller
+        } else {
+            &edge.callee
+        };
+        signs.entry(blamed.clone()).or_default().push(sign.clone());
     }
     // A service's own time is a distribution of many calls: it needs a few more.
     for service in report
@@ -98,12 +113,17 @@ fn waited(edge: &EdgeStat) -> Option<TraceSign> {
     let (ratio, before, after) = grown(edge.wait_before, edge.wait_after)?;
     // The callee itself answered as fast as before: the time went between them.
     let own_grew = grown(edge.latency_before, edge.latency_after).is_some();
-    let place = if own_grew { "" } else { " (its own span did not grow: the network to it)" };
+    let place = if own_grew {
+        ""
+    } else {
+        " beyond the callee's own span (the network or the pods between them)"
+    };
     Some(TraceSign {
         strength: (1.0 + ratio).ln(),
         text: format!(
-            "calls from {} to it wait {} → {} s{place}",
+            "calls {} → {} wait {} → {} s{place}",
             edge.caller,
+            edge.callee,
             short_number(before),
             short_number(after)
         ),
@@ -173,6 +193,12 @@ pub fn evidence_text(suspect: &Suspect) -> String {
         })
         .collect();
     parts.extend(suspect.traced.iter().take(2).map(|t| t.text.clone()));
+    parts.extend(suspect.vanished.iter().take(1).map(|t| {
+        format!(
+            "stopped writing \"{}\" ({} before the onset, none since)",
+            t.template, t.before
+        )
+    }));
     parts.extend(
         suspect
             .templates
@@ -211,19 +237,24 @@ pub fn harmful(shift: &Shift) -> bool {
         .split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|w| !w.is_empty())
         .collect();
-    let has = |list: &[&str]| {
-        words
-            .iter()
-            .any(|w| list.iter().any(|l| w.starts_with(l)))
-    };
+    let has = |list: &[&str]| words.iter().any(|w| list.iter().any(|l| w.starts_with(l)));
     const WORSE_UP: &[&str] = &[
         "lat", "p50", "p90", "p95", "p99", "duration", "err", "5xx", "4xx", "fail", "timeout",
         "cpu", "mem", "rss", "heap", "lag", "queue", "backlog", "pending", "wait", "restart",
         "oom", "evict", "disk", "conn", "lock", "throttl", "gc", "swap", "drop", "retr",
     ];
     const WORSE_DOWN: &[&str] = &[
-        "rps", "qps", "throughput", "ops", "success", "availab", "ready", "up", "hit",
-        "served", "ok",
+        "rps",
+        "qps",
+        "throughput",
+        "ops",
+        "success",
+        "availab",
+        "ready",
+        "up",
+        "hit",
+        "served",
+        "ok",
     ];
     let up = shift.after > shift.before;
     match (has(WORSE_UP), has(WORSE_DOWN)) {
@@ -308,6 +339,15 @@ pub fn suspects(f: &Findings, calls: &[(String, String)], target: Option<&str>) 
             }
         }
     }
+    let mut vanished: BTreeMap<String, Vec<Template>> = BTreeMap::new();
+    for (_, _, found) in &f.logs {
+        for t in found.iter().filter(|t| t.vanished) {
+            let list = vanished.entry(t.service.clone()).or_default();
+            if !list.iter().any(|o| o.template == t.template) {
+                list.push(t.clone());
+            }
+        }
+    }
     let traced: BTreeMap<String, Vec<TraceSign>> = f
         .traces
         .as_ref()
@@ -317,6 +357,7 @@ pub fn suspects(f: &Findings, calls: &[(String, String)], target: Option<&str>) 
         .keys()
         .chain(templates.keys())
         .chain(traced.keys())
+        .chain(vanished.keys())
         .cloned()
         .collect();
     // Metrics and traces are independent views: the stronger counts whole, the other
@@ -335,6 +376,7 @@ pub fn suspects(f: &Findings, calls: &[(String, String)], target: Option<&str>) 
         shift.max(trace)
             + 0.5 * shift.min(trace)
             + templates.get(service).map_or(0, |t| t.len().min(3)) as f64
+            + vanished.get(service).map_or(0, |t| t.len().min(2)) as f64
     };
     // When a service started to move: its earliest shifted series, or its earliest new
     // log template.
@@ -378,6 +420,10 @@ pub fn suspects(f: &Findings, calls: &[(String, String)], target: Option<&str>) 
                     .cloned()
                     .unwrap_or_default(),
                 traced: traced.get(&candidate.service).cloned().unwrap_or_default(),
+                vanished: vanished
+                    .get(&candidate.service)
+                    .cloned()
+                    .unwrap_or_default(),
                 service: candidate.service,
                 score: candidate.score,
                 shifts: own,
@@ -413,6 +459,7 @@ mod tests {
             after,
             new: before == 0,
             surged: false,
+            vanished: false,
             rate_jump: None,
             first_seen: "2026-01-01T00:00:00Z".into(),
             last_seen: "2026-01-01T00:10:00Z".into(),
@@ -560,6 +607,7 @@ mod tests {
             }],
             callers: Vec::new(),
             traced: Vec::new(),
+            vanished: Vec::new(),
         };
         let services = vec![("orders-db".to_string(), "postgres".to_string())];
         let host = |sample: &str| external_host(&suspect(sample), &services);
