@@ -280,7 +280,7 @@ fn describe(
                 namespace: env.namespace.clone(),
                 services: env.services.clone(),
                 calls: env.calls.clone(),
-                calls_note: env.calls_note.clone(),
+                calls_note: env.calls_note.as_deref().map(String::from),
             };
             (info, brief, env.tools)
         }

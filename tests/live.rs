@@ -1,7 +1,10 @@
 //! The live tools against real servers (Prometheus and PostgreSQL from Debian packages,
 //! started here on loopback ports in temp dirs), a Loki stand-in that speaks Loki's
-//! HTTP API, MCP servers over stdio and HTTP, and a headless investigation of a seeded
-//! incident across all of them by the offline brain.
+//! HTTP API, MCP servers over stdio and HTTP, a headless investigation of a seeded
+//! incident across all of them by the offline brain, and a live database incident (a
+//! table lock held idle in transaction under load, Prometheus scraping
+//! `prometheus-postgres-exporter`) that the offline brain reads from psql without a
+//! runbook.
 
 mod servers;
 
@@ -627,7 +630,8 @@ async fn an_injection_in_loki_logs_cannot_skip_the_gate_and_escapes_are_defused(
         .iter()
         .find(|c| c.command.contains("delete namespace"))
         .expect("the obedient brain proposed the injected command");
-    assert_eq!(delete.risk, Risk::Mutating);
+    // Deleting a namespace is in the destructive tier (see the safety model).
+    assert_eq!(delete.risk, Risk::Destructive);
     assert_eq!(delete.status, CallStatus::Finished(CallOutcome::Denied));
     assert!(
         !seen
@@ -941,4 +945,300 @@ async fn kubectl_previews_risky_verbs_with_a_server_dry_run_and_fails_clearly() 
     assert_eq!(kubectl.dry_run(&get).await, None, "reads need no preview");
     let err = kubectl.run(&get, None).await.unwrap_err().to_string();
     assert!(err.starts_with("kubectl"), "{err}");
+}
+
+/// Short transactions against `orders` on `workers` connections of the application `api`,
+/// until `stop` is set, 60 s have passed or each has run 5000 rounds.
+async fn order_load(
+    pg: &Postgres,
+    workers: i32,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    use std::sync::atomic::Ordering;
+    let mut load = Vec::new();
+    for worker in 0..workers {
+        let stop = stop.clone();
+        let client = pg.connect("shop", "api").await;
+        load.push(tokio::spawn(async move {
+            let update = client
+                .prepare("UPDATE orders SET status = $1 WHERE id = $2")
+                .await
+                .unwrap();
+            let select = client
+                .prepare("SELECT status FROM orders WHERE id = $1")
+                .await
+                .unwrap();
+            let deadline = std::time::Instant::now() + Duration::from_secs(60);
+            for round in 0..5000 {
+                if stop.load(Ordering::Relaxed) || std::time::Instant::now() > deadline {
+                    break;
+                }
+                let id = (round * 7 + worker) % 1000 + 1;
+                let _ = client.execute(&update, &[&"paid", &id]).await;
+                let _ = client.query(&select, &[&id]).await;
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+        }));
+    }
+    load
+}
+
+/// `hunch investigate --env <env> --headless --json` with the database password in the
+/// environment: whether it succeeded, the state its events fold to, and its stdout.
+async fn investigate_headless(
+    home: &std::path::Path,
+    env: &str,
+    password: &str,
+) -> (bool, hunch::event::State, String) {
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_hunch"))
+        .args([
+            "investigate",
+            "--env",
+            env,
+            "--alert",
+            "api p99 above 2s; orders time out",
+            "--headless",
+            "--json",
+        ])
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_STATE_HOME", home.join("state"))
+        .env("LIVE_DB_PASSWORD", password)
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(40), child)
+        .await
+        .expect("the investigation finishes")
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let mut state = hunch::event::State::new();
+    for line in stdout.lines() {
+        let event: Event = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        state.apply(&event);
+    }
+    (output.status.success(), state, stdout)
+}
+
+/// The live incident of issue 25: real PostgreSQL under a load of short transactions,
+/// `prometheus-postgres-exporter` in front of it and Prometheus scraping it every second;
+/// then one session takes `LOCK TABLE orders IN ACCESS EXCLUSIVE MODE` and sits idle in
+/// transaction. The offline brain, with no runbook, must read the database's own answer:
+/// conclude the blocking session (its pid and application) citing the psql call, and
+/// propose ending it, which the headless gate stops; the exporters' version labels are no
+/// deploy, and with Prometheus down the database still answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_idle_in_transaction_holding_a_table_lock_is_concluded_from_psql() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let started = std::time::Instant::now();
+    let Some(pg) = Postgres::start() else {
+        return;
+    };
+    let admin = pg.connect("postgres", "setup").await;
+    admin.batch_execute("CREATE DATABASE shop").await.unwrap();
+    let shop = pg.connect("shop", "setup").await;
+    shop.batch_execute(
+        "CREATE TABLE orders (id int PRIMARY KEY, status text);
+         INSERT INTO orders SELECT g, 'new' FROM generate_series(1, 1000) g;",
+    )
+    .await
+    .unwrap();
+    let Some(exporter) = servers::PostgresExporter::start(&pg, "shop") else {
+        return;
+    };
+    let Some(prom) = Prometheus::scraping(&[(&exporter.address, "orders-db")], 1) else {
+        return;
+    };
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let load = order_load(&pg, 6, stop.clone()).await;
+    tokio::time::sleep(Duration::from_secs(10)).await;
+
+    // The fault: an ad-hoc session locks the table and goes idle in its transaction.
+    let holder = pg.connect("shop", "adhoc-cleanup").await;
+    let pid: i32 = holder
+        .query_one("SELECT pg_backend_pid()", &[])
+        .await
+        .unwrap()
+        .get(0);
+    holder
+        .batch_execute("BEGIN; LOCK TABLE orders IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(6)).await;
+
+    let home = tempfile::tempdir().unwrap();
+    let config_dir = home.path().join("config/hunch");
+    std::fs::create_dir_all(&config_dir).unwrap();
+    let database = format!(
+        "postgres = \"{}\"\npostgres_password_env = \"LIVE_DB_PASSWORD\"\ndatabase_name = \"orders-db\"\nwindow_minutes = 1\ntimeout_seconds = 10\nshell = false\n",
+        pg.url("shop")
+    );
+    let closed = servers::free_port();
+    std::fs::write(
+        config_dir.join("config.toml"),
+        format!(
+            "[environments.db]\nprometheus = \"{}\"\n{database}\n[environments.db-metrics-down]\nprometheus = \"http://127.0.0.1:{closed}\"\n{database}",
+            prom.url
+        ),
+    )
+    .unwrap();
+
+    // What the live sources say, read in-process: the exporters' version labels seen
+    // since scraping began are no change, and cumulative counters are ranked as rates.
+    let config = EnvironmentConfig {
+        prometheus: Some(prom.url.clone()),
+        postgres: Some(
+            pg.url("shop")
+                .replace("postgres@", &format!("postgres:{}@", pg.password)),
+        ),
+        database_name: Some("orders-db".into()),
+        window_minutes: Some(1),
+        shell: Some(false),
+        ..Default::default()
+    };
+    let env = connect("db", &config).await.unwrap();
+    let changes = run_tool(&env, "change_events")
+        .run(&json!({}), None)
+        .await
+        .unwrap();
+    let changes: Value = serde_json::from_str(&changes.text).unwrap();
+    assert_eq!(changes["events"], json!([]), "{changes}");
+    let ranked = run_tool(&env, "metrics_rank")
+        .run(&json!({"top": 400}), None)
+        .await
+        .unwrap();
+    let ranked: Value = serde_json::from_str(&ranked.text).unwrap();
+    let names: Vec<&str> = ranked["changed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["series"].as_str().unwrap())
+        .chain(
+            ranked["unchanged"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s.as_str().unwrap()),
+        )
+        .collect();
+    let commits: Vec<&&str> = names.iter().filter(|n| n.contains("xact_commit")).collect();
+    assert!(!commits.is_empty(), "{names:?}");
+    assert!(
+        commits.iter().all(|n| n.contains("xact_commit_per_s")),
+        "a counter is ranked as a rate: {commits:?}"
+    );
+    // The mitigation's dry run says whose session it ends and how many wait on it.
+    let terminate =
+        json!({"target": "orders-db", "query": format!("SELECT pg_terminate_backend({pid})")});
+    let preview = run_tool(&env, "psql").dry_run(&terminate).await.unwrap();
+    assert!(
+        preview.contains("adhoc-cleanup") && preview.contains("idle in transaction"),
+        "{preview}"
+    );
+
+    let (ok, state, stdout) = investigate_headless(home.path(), "db", &pg.password).await;
+    assert!(ok, "{stdout}");
+    let conclusion = state.conclusion.as_ref().expect("a conclusion");
+    println!("conclusion: {}", conclusion.root_cause);
+    let blocker = format!("session {pid} (adhoc-cleanup)");
+    assert!(
+        conclusion.root_cause.starts_with(&blocker),
+        "{conclusion:?}"
+    );
+    assert!(
+        conclusion.root_cause.contains("idle in transaction"),
+        "{conclusion:?}"
+    );
+    assert!(
+        !conclusion.root_cause.contains("deploy") && !conclusion.root_cause.contains("version"),
+        "{conclusion:?}"
+    );
+    let blocking = state
+        .calls
+        .iter()
+        .find(|c| c.tool == "psql" && c.args["diagnostic"] == "blocking")
+        .expect("the blocking diagnostic ran");
+    assert_eq!(blocking.status, CallStatus::Finished(CallOutcome::Ok));
+    assert!(
+        conclusion.evidence.contains(&blocking.id),
+        "the conclusion cites the psql call: {conclusion:?}"
+    );
+    assert!(
+        state
+            .calls
+            .iter()
+            .any(|c| c.tool == "psql" && c.args["diagnostic"] == "activity"),
+        "{:#?}",
+        state.calls.iter().map(|c| &c.command).collect::<Vec<_>>()
+    );
+    let mitigation = state
+        .calls
+        .iter()
+        .find(|c| c.command.contains(&format!("pg_terminate_backend({pid})")))
+        .expect("ending the blocker is proposed");
+    assert_eq!(mitigation.risk, Risk::Mutating);
+    assert_eq!(mitigation.status, CallStatus::Finished(CallOutcome::Denied));
+    assert!(
+        format!("{:?}", mitigation.decision).contains("no approver"),
+        "{:?}",
+        mitigation.decision
+    );
+    assert!(
+        mitigation.rationale.starts_with("mitigate H"),
+        "{}",
+        mitigation.rationale
+    );
+    assert!(
+        !stdout.contains(&pg.password),
+        "the password never reaches an event"
+    );
+
+    // Prometheus down: said so, and the database still answers.
+    let (ok, state, stdout) =
+        investigate_headless(home.path(), "db-metrics-down", &pg.password).await;
+    assert!(ok, "{stdout}");
+    let conclusion = state.conclusion.as_ref().expect("a conclusion");
+    assert!(
+        conclusion.root_cause.starts_with(&blocker),
+        "{conclusion:?}"
+    );
+    assert!(
+        conclusion
+            .root_cause
+            .contains("Sources that did not answer: metrics_rank")
+            && conclusion
+                .root_cause
+                .contains(&format!("127.0.0.1:{closed}")),
+        "{conclusion:?}"
+    );
+    assert!(
+        !conclusion
+            .root_cause
+            .contains("every hypothesis is refuted")
+    );
+
+    // Nothing ran: the blocker is still there, idle in transaction.
+    let alive = admin
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND state = 'idle in transaction'",
+            &[&pid],
+        )
+        .await
+        .unwrap()
+        .get::<_, i64>(0);
+    assert_eq!(alive, 1, "the blocking session was not ended");
+    holder.batch_execute("ROLLBACK").await.unwrap();
+    stop.store(true, Ordering::Relaxed);
+    for worker in load {
+        tokio::time::timeout(Duration::from_secs(10), worker)
+            .await
+            .expect("the load stops once the lock is released")
+            .unwrap();
+    }
+    drop(prom);
+    drop(exporter);
+    assert!(
+        started.elapsed() < Duration::from_secs(75),
+        "bounded: {:?}",
+        started.elapsed()
+    );
 }

@@ -8,9 +8,9 @@
 //! a spike long before the incident can't outrank a shift at it. When the alert is known,
 //! only votes inside its window count ([`rank_in`]): the onset is not after the alert
 //! fired, nor long before the time it gives. A baseline's scale includes its own spikes
-//! (its standard deviation), and its floor is 5% of the level before and 1% of the
-//! level after, so a move off a flat line scores a bounded, comparable z (100 at most),
-//! not the absurd one of a zero spread. A series that drifted
+//! (its successive-difference noise), and its floor is 5% of the level before — and, off
+//! a baseline at zero, 1% of the level after, so a flat line that starts to move scores
+//! a bounded, comparable z (100 at most), not the absurd one of a zero spread. A series that drifted
 //! instead (a leak that began earlier, a disk filling) is scored by its drift across the
 //! window when that is stronger; one that exists on one side of the onset only (a job's
 //! CPU appearing, metrics that stop) scores as changed.
@@ -25,6 +25,14 @@ pub struct SeriesShift {
     pub after: f64,
     /// Unix seconds of this series' own strongest change.
     pub changed_at: i64,
+}
+
+impl SeriesShift {
+    /// It moved off a baseline at (or within 1% of) zero: something that was not
+    /// happening started, the way a new log line appears.
+    pub fn flat_start(&self) -> bool {
+        self.after != 0.0 && self.before.abs() < self.after.abs() * AFTER_FLOOR
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -63,9 +71,17 @@ pub fn quantile(values: &mut [f64], q: f64) -> f64 {
 /// baseline (a database's resident memory) would otherwise turn a 1% wobble into a huge z.
 const SPREAD_FLOOR: f64 = 0.05;
 
-/// The fraction of the level after a shift below which no scale is trusted either: a
-/// move off a flat or tiny baseline scores at most 1 / AFTER_FLOOR (100).
+/// For a move off a baseline at (or within 1% of) zero — a flat line that starts to
+/// move — the fraction of the level after it below which no scale is trusted: such a
+/// move scores at most 1 / AFTER_FLOOR (100). A baseline with a level of its own keeps
+/// its own scale, so a CPU going from 1% to 100% still outranks a neighbour that
+/// tripled.
 const AFTER_FLOOR: f64 = 0.01;
+
+fn flat_start_floor(before: f64, after: f64) -> f64 {
+    let floor = after.abs() * AFTER_FLOOR;
+    if before.abs() < floor { floor } else { 0.0 }
+}
 
 /// The spread below which a baseline is flat: nothing it did sets a scale.
 const FLAT: f64 = 1e-9;
@@ -127,15 +143,16 @@ pub fn strongest_split(values: &[f64]) -> Option<usize> {
 
 /// Robust z of the values from `split` on against the values before it.
 ///
-/// The scale is never below 5% of the level before nor 1% of the level after, so a move
-/// off a flat or tiny baseline (a counter at 0 that starts to count, a lag of 0.2 s that
-/// reaches 34 s) scores at most 100 — many times any threshold, comparable across
-/// series, never the absurd z of a zero spread.
+/// The scale is never below 5% of the level before, and for a baseline at (or within 1%
+/// of) zero never below 1% of the level after, so a flat line that starts to move (a
+/// counter at 0 that starts to count, a lag of 0.2 s that reaches 34 s) scores at most
+/// 100 — many times any threshold, comparable across series, never the absurd z of a
+/// zero spread.
 pub fn shift_score(values: &[f64], split: usize) -> (f64, f64, f64) {
     let mut before: Vec<f64> = values[..split].to_vec();
     let mut after: Vec<f64> = values[split..].to_vec();
     let (b, a) = (median(&mut before), median(&mut after));
-    let spread = robust_spread(&mut before).max(a.abs() * AFTER_FLOOR);
+    let spread = robust_spread(&mut before).max(flat_start_floor(b, a));
     if spread <= FLAT {
         return (0.0, b, a);
     }
@@ -191,7 +208,7 @@ fn strongest_of_step_and_ramp(values: &[f64], split: usize) -> (f64, f64, f64) {
     let mut early: Vec<f64> = values[..head].to_vec();
     let mut late: Vec<f64> = values[n - tail..].to_vec();
     let (b, a) = (median(&mut early), median(&mut late));
-    let spread = robust_spread(&mut early).max(a.abs() * AFTER_FLOOR);
+    let spread = robust_spread(&mut early).max(flat_start_floor(b, a));
     let ramp = if spread <= FLAT {
         0.0
     } else {

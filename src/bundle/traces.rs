@@ -16,13 +16,13 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TraceFileError {
-    #[error("{file}: {source}")]
+    #[error("{}: {error}", .file.display())]
     Io {
         file: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
-    #[error("{file}: {source}")]
-    Parse { file: PathBuf, source: TraceError },
+    #[error("{}: {error}", .file.display())]
+    Parse { file: PathBuf, error: TraceError },
 }
 
 /// A trace file and its format.
@@ -64,15 +64,16 @@ impl TraceFile {
     }
 
     fn name(&self) -> String {
-        self.path
-            .file_name()
-            .map_or_else(|| self.path.display().to_string(), |n| n.to_string_lossy().into())
+        self.path.file_name().map_or_else(
+            || self.path.display().to_string(),
+            |n| n.to_string_lossy().into(),
+        )
     }
 
-    fn io(&self, source: std::io::Error) -> TraceFileError {
+    fn io(&self, error: std::io::Error) -> TraceFileError {
         TraceFileError::Io {
             file: self.path.clone(),
-            source,
+            error,
         }
     }
 
@@ -86,9 +87,9 @@ impl TraceFile {
 
     /// Stream every span of the file into `digester`.
     pub fn feed(&self, digester: &mut Digester) -> Result<(), TraceFileError> {
-        let parse = |source| TraceFileError::Parse {
+        let parse = |error| TraceFileError::Parse {
             file: self.path.clone(),
-            source,
+            error,
         };
         let mut reader = BufReader::with_capacity(1 << 16, self.open()?);
         match self.format {
@@ -103,12 +104,22 @@ impl TraceFile {
                 let mut line = Vec::new();
                 loop {
                     line.clear();
-                    if reader.read_until(b'\n', &mut line).map_err(|e| self.io(e))? == 0 {
+                    if reader
+                        .read_until(b'\n', &mut line)
+                        .map_err(|e| self.io(e))?
+                        == 0
+                    {
                         return Ok(());
                     }
-                    digester
-                        .otlp_line(&String::from_utf8_lossy(&line))
-                        .map_err(parse)?;
+                    while matches!(line.last(), Some(b'\n' | b'\r')) {
+                        line.pop();
+                    }
+                    // Valid UTF-8 is the rule; only a line with a bad byte is copied.
+                    match std::str::from_utf8(&line) {
+                        Ok(text) => digester.otlp_line(text),
+                        Err(_) => digester.otlp_line(&String::from_utf8_lossy(&line)),
+                    }
+                    .map_err(parse)?;
                 }
             }
         }
@@ -141,9 +152,9 @@ impl TraceFile {
 
 /// Whether a `.json` file (or one with no telling name) is a Jaeger export.
 fn sniff(path: &Path) -> Result<TraceFormat, TraceFileError> {
-    let io = |source| TraceFileError::Io {
+    let io = |error| TraceFileError::Io {
         file: path.to_path_buf(),
-        source,
+        error,
     };
     let mut head = [0u8; 512];
     let n = std::fs::File::open(path)
@@ -212,7 +223,9 @@ impl Bundle {
             }
             Err(e) => (
                 edges,
-                Some(format!("no call graph is declared, and none could be derived: {e}")),
+                Some(format!(
+                    "no call graph is declared, and none could be derived: {e}"
+                )),
             ),
         }
     }
@@ -261,7 +274,13 @@ mod tests {
         std::fs::write(dir.path().join("incident.toml"), undeclared).unwrap();
         let bundle = Bundle::load(dir.path()).unwrap();
         let (calls, note) = bundle.call_graph();
-        assert!(calls.contains(&("web".into(), "checkout".into())), "{calls:?}");
-        assert!(note.unwrap().contains("3 caller → callee pairs the spans in traces.jsonl"));
+        assert!(
+            calls.contains(&("web".into(), "checkout".into())),
+            "{calls:?}"
+        );
+        assert!(
+            note.unwrap()
+                .contains("3 caller → callee pairs the spans in traces.jsonl")
+        );
     }
 }

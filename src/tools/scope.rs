@@ -153,7 +153,8 @@ mod tests {
             assert!(approved.covers(&psql(same).unwrap()), "{same}");
         }
         // A statement that ends backends keeps its literals: they choose which.
-        let other = psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE state = 'active'");
+        let other =
+            psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE state = 'active'");
         assert!(!approved.covers(&other.unwrap()));
         // Elsewhere literal values are free.
         let update = psql("UPDATE orders SET status = 'paid' WHERE id = 7").unwrap();

@@ -299,7 +299,8 @@ impl TypedTool for MetricsRank {
                 .iter()
                 .take(top)
                 .map(|s| {
-                    let (score, from_flat_baseline) = digest::reported_z(s.score);
+                    let (score, capped) = digest::reported_z(s.score);
+                    let from_flat_baseline = capped || s.flat_start();
                     SeriesMove {
                         series: s.series.clone(),
                         service: service_of(&s.series).to_string(),
@@ -410,7 +411,8 @@ impl TypedTool for MetricsQuery {
                         values.iter().copied().filter(|v| v.is_finite()).collect();
                     let min = finite.iter().copied().fold(f64::INFINITY, f64::min);
                     let max = finite.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                    let (score, from_flat_baseline) = digest::reported_z(s.score);
+                    let (score, capped) = digest::reported_z(s.score);
+                    let from_flat_baseline = capped || s.flat_start();
                     SeriesSummary {
                         series: s.series.clone(),
                         score,

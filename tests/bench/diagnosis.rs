@@ -9,6 +9,13 @@
 //! 2. The incident bundles of `../shared/datasets/incidents`, graded like its `grade.sh`:
 //!    the first service named is the root cause (or an accepted alias) and every keyword
 //!    group matches. Bar: ≥ 8/9.
+//! 3. The ten real TrainTicket fault injections of `../shared/datasets/nezha-trainticket`
+//!    (metrics, logs and traces), graded the same way. Bar: ≥ 8/10.
+//! 4. Calibration over all of them: the concluded confidence against correctness — the
+//!    Brier score (mean squared gap between confidence and 0/1 correctness; 0.25 is what
+//!    always saying 50 % scores) and a reliability table by confidence bucket, so "70 %"
+//!    can be read as "right about 70 % of the time". A conclusion that says it is
+//!    inconclusive is counted as an abstention, beside the others.
 //!
 //! Exits 0 with a note when the datasets are absent.
 
@@ -22,8 +29,71 @@ fn datasets() -> Option<PathBuf> {
     dir.is_dir().then_some(dir)
 }
 
-/// Investigate a bundle directory headless with the offline brain; the conclusion text.
-fn investigate(bundle: &Path, runtime: &tokio::runtime::Runtime) -> Option<String> {
+/// One graded conclusion: whether it was right, how sure it said it was, whether it
+/// abstained (said it was inconclusive).
+struct Graded {
+    right: bool,
+    confidence: f64,
+    abstained: bool,
+}
+
+/// Every conclusion graded so far, for the calibration table.
+#[derive(Default)]
+struct Calibration(Vec<Graded>);
+
+impl Calibration {
+    fn add(&mut self, right: bool, conclusion: &(String, f64)) {
+        self.0.push(Graded {
+            right,
+            confidence: conclusion.1,
+            abstained: conclusion.0.to_lowercase().contains("inconclusive"),
+        });
+    }
+
+    fn print(&self) {
+        if self.0.is_empty() {
+            return;
+        }
+        let n = self.0.len() as f64;
+        let right = self.0.iter().filter(|g| g.right).count();
+        let brier = self
+            .0
+            .iter()
+            .map(|g| (g.confidence - if g.right { 1.0 } else { 0.0 }).powi(2))
+            .sum::<f64>()
+            / n;
+        println!(
+            "calibration over {} conclusions: accuracy {:.2}, Brier score {brier:.3} (0.25 = always 50 %)",
+            self.0.len(),
+            right as f64 / n
+        );
+        println!("  confidence   conclusions   right   mean confidence   abstained");
+        for (lo, hi) in [(0.0, 0.2), (0.2, 0.4), (0.4, 0.6), (0.6, 0.8), (0.8, 1.01)] {
+            let bucket: Vec<&Graded> = self
+                .0
+                .iter()
+                .filter(|g| g.confidence >= lo && g.confidence < hi)
+                .collect();
+            if bucket.is_empty() {
+                continue;
+            }
+            let k = bucket.len() as f64;
+            println!(
+                "  {:>3.0}–{:<3.0} %   {:>11}   {:>5.2}   {:>15.2}   {:>9}",
+                lo * 100.0,
+                (hi * 100.0f64).min(100.0),
+                bucket.len(),
+                bucket.iter().filter(|g| g.right).count() as f64 / k,
+                bucket.iter().map(|g| g.confidence).sum::<f64>() / k,
+                bucket.iter().filter(|g| g.abstained).count()
+            );
+        }
+    }
+}
+
+/// Investigate a bundle directory headless with the offline brain; the conclusion text
+/// and its confidence.
+fn investigate(bundle: &Path, runtime: &tokio::runtime::Runtime) -> Option<(String, f64)> {
     let loaded = hunch::bundle::Bundle::load(bundle).ok()?;
     let data = tempfile::tempdir().ok()?;
     let setup = SessionSetup {
@@ -38,7 +108,9 @@ fn investigate(bundle: &Path, runtime: &tokio::runtime::Runtime) -> Option<Strin
     };
     let launched = launch(setup, data.path()).ok()?;
     let state = runtime.block_on(launched.engine.run());
-    state.conclusion.map(|c| c.root_cause)
+    state
+        .conclusion
+        .map(|c| (c.root_cause, c.confidence as f64))
 }
 
 /// The service a conclusion names first: whole names, case-insensitive, earliest wins,
@@ -138,7 +210,7 @@ fn rcd_bundle(case: &Path, into: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-fn rcd_cases(root: &Path, runtime: &tokio::runtime::Runtime) {
+fn rcd_cases(root: &Path, runtime: &tokio::runtime::Runtime, calibration: &mut Calibration) {
     let dir = root.join("rcd-sockshop");
     let Ok(entries) = std::fs::read_dir(&dir) else {
         println!("rcd-sockshop: not here, skipped");
@@ -165,9 +237,11 @@ fn rcd_cases(root: &Path, runtime: &tokio::runtime::Runtime) {
             let work = tempfile::tempdir().unwrap();
             let bundle = work.path().join("bundle");
             rcd_bundle(&case, &bundle).unwrap();
-            let conclusion = investigate(&bundle, runtime).unwrap_or_default();
-            let named = first_named(&conclusion, &names);
+            let concluded = investigate(&bundle, runtime).unwrap_or_default();
+            let conclusion = &concluded.0;
+            let named = first_named(conclusion, &names);
             let ok = named.as_deref() == Some(service);
+            calibration.add(ok, &concluded);
             total += 1;
             right += ok as u32;
             let slot = by_fault.entry(fault.to_string()).or_default();
@@ -212,10 +286,17 @@ struct ServiceName {
     name: String,
 }
 
-fn dev_incidents(root: &Path, runtime: &tokio::runtime::Runtime) {
-    let dir = root.join("incidents");
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        println!("incidents: not here, skipped");
+/// Grade every bundle with a TRUTH.toml under `dir` like `grade.sh`; prints one line per
+/// bundle and the total against `bar`.
+fn graded_set(
+    dir: &Path,
+    label: &str,
+    bar: &str,
+    runtime: &tokio::runtime::Runtime,
+    calibration: &mut Calibration,
+) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        println!("{label}: not here, skipped");
         return;
     };
     let mut bundles: Vec<PathBuf> = entries
@@ -234,8 +315,9 @@ fn dev_incidents(root: &Path, runtime: &tokio::runtime::Runtime) {
         let mut names: Vec<String> = incident.services.into_iter().map(|s| s.name).collect();
         names.extend(truth.accept_services.iter().cloned());
         names.push(truth.root_cause_service.clone());
-        let conclusion = investigate(bundle, runtime).unwrap_or_default();
-        let named = first_named(&conclusion, &names);
+        let concluded = investigate(bundle, runtime).unwrap_or_default();
+        let conclusion = &concluded.0;
+        let named = first_named(conclusion, &names);
         let service_ok = named.as_ref().is_some_and(|n| {
             n.eq_ignore_ascii_case(&truth.root_cause_service)
                 || truth
@@ -251,23 +333,22 @@ fn dev_incidents(root: &Path, runtime: &tokio::runtime::Runtime) {
                     regex::RegexBuilder::new(pattern)
                         .case_insensitive(true)
                         .build()
-                        .is_ok_and(|r| r.is_match(&conclusion))
+                        .is_ok_and(|r| r.is_match(conclusion))
                 })
             })
             .count();
         let ok = service_ok && groups == truth.keywords.len();
         right += ok as u32;
+        calibration.add(ok, &concluded);
         println!(
-            "  {:<32} {} (named {named:?}, keywords {groups}/{})",
+            "  {:<32} {} (named {named:?}, keywords {groups}/{}, confidence {:.2})",
             bundle.file_name().unwrap().to_string_lossy(),
             if ok { "right" } else { "WRONG" },
-            truth.keywords.len()
+            truth.keywords.len(),
+            concluded.1
         );
     }
-    println!(
-        "incidents (dev set): {right}/{} right; bar 8/9",
-        bundles.len()
-    );
+    println!("{label}: {right}/{} right; bar {bar}", bundles.len());
 }
 
 fn main() {
@@ -276,6 +357,21 @@ fn main() {
         return;
     };
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    dev_incidents(&root, &runtime);
-    rcd_cases(&root, &runtime);
+    let mut calibration = Calibration::default();
+    graded_set(
+        &root.join("incidents"),
+        "incidents (dev set)",
+        "8/9",
+        &runtime,
+        &mut calibration,
+    );
+    graded_set(
+        &root.join("nezha-trainticket"),
+        "nezha-trainticket (real fault injections, dev set)",
+        "8/10",
+        &runtime,
+        &mut calibration,
+    );
+    rcd_cases(&root, &runtime, &mut calibration);
+    calibration.print();
 }

@@ -1,7 +1,8 @@
 //! Real servers for the integration tests, started on free loopback ports in temp dirs
 //! and stopped when dropped: Prometheus (history loaded with `promtool tsdb
-//! create-blocks-from openmetrics`) and PostgreSQL (a temp cluster made with `initdb`,
-//! run as the `postgres` user when the tests run as root, with pg_stat_statements).
+//! create-blocks-from openmetrics`, or scraping live targets), PostgreSQL (a temp cluster
+//! made with `initdb`, run as the `postgres` user when the tests run as root, with
+//! pg_stat_statements) and `prometheus-postgres-exporter` in front of it.
 //!
 //! A missing server binary skips the test with a message, unless `HUNCH_REQUIRE_SERVERS=1`
 //! (set by `.ci/run`), which makes it a failure.
@@ -129,10 +130,40 @@ impl Prometheus {
             "promtool: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+        Some(Prometheus::launch(
+            &prometheus,
+            dir,
+            "global:\n  scrape_interval: 15s\n",
+        ))
+    }
+
+    /// Start Prometheus with no history, scraping each `(address, service)` target every
+    /// `interval_seconds`, its series labelled `service="<service>"`.
+    pub fn scraping(targets: &[(&str, &str)], interval_seconds: u64) -> Option<Prometheus> {
+        let Some(prometheus) = find_binary(&["/usr/bin/prometheus"]) else {
+            return missing("prometheus (Debian package `prometheus`)");
+        };
+        let mut config = format!(
+            "global:\n  scrape_interval: {interval_seconds}s\n  scrape_timeout: {interval_seconds}s\nscrape_configs:\n"
+        );
+        for (i, (address, service)) in targets.iter().enumerate() {
+            config.push_str(&format!(
+                "  - job_name: target{i}\n    static_configs:\n      - targets: ['{address}']\n        labels:\n          service: '{service}'\n"
+            ));
+        }
+        Some(Prometheus::launch(
+            &prometheus,
+            tempfile::tempdir().unwrap(),
+            &config,
+        ))
+    }
+
+    fn launch(binary: &Path, dir: tempfile::TempDir, config_text: &str) -> Prometheus {
         let config = dir.path().join("prometheus.yml");
-        std::fs::write(&config, "global:\n  scrape_interval: 15s\n").unwrap();
+        std::fs::write(&config, config_text).unwrap();
+        let data = dir.path().join("data");
         let port = free_port();
-        let child = Command::new(prometheus)
+        let child = Command::new(binary)
             .arg(format!("--config.file={}", config.display()))
             .arg(format!("--storage.tsdb.path={}", data.display()))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
@@ -144,11 +175,55 @@ impl Prometheus {
         wait_until("prometheus", Duration::from_secs(60), || {
             http_ok(&format!("{url}/-/ready"))
         });
-        Some(Prometheus {
+        Prometheus {
             child,
             url,
             _dir: dir,
-        })
+        }
+    }
+}
+
+/// `prometheus-postgres-exporter` (Debian package) exporting one database of a
+/// [`Postgres`] on a loopback port.
+pub struct PostgresExporter {
+    child: Child,
+    /// `127.0.0.1:<port>`, for a scrape target.
+    pub address: String,
+}
+
+impl PostgresExporter {
+    pub fn start(pg: &Postgres, db: &str) -> Option<PostgresExporter> {
+        let Some(binary) = find_binary(&["/usr/bin/prometheus-postgres-exporter"]) else {
+            return missing(
+                "prometheus-postgres-exporter (Debian package `prometheus-postgres-exporter`)",
+            );
+        };
+        let port = free_port();
+        let address = format!("127.0.0.1:{port}");
+        let child = Command::new(binary)
+            .arg(format!("--web.listen-address={address}"))
+            .env(
+                "DATA_SOURCE_NAME",
+                format!(
+                    "postgresql://postgres:{}@127.0.0.1:{}/{db}?sslmode=disable",
+                    pg.password, pg.port
+                ),
+            )
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_until("postgres exporter", Duration::from_secs(30), || {
+            http_ok(&format!("http://{address}/metrics"))
+        });
+        Some(PostgresExporter { child, address })
+    }
+}
+
+impl Drop for PostgresExporter {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

@@ -150,6 +150,14 @@ pub struct Aggregates {
     pub traces: Series<TraceCell>,
     pub windows: Series<Window>,
     pub orphans: u64,
+    /// Reused by [`local_time`], which runs for every call into a service.
+    scratch: Scratch,
+}
+
+#[derive(Default)]
+struct Scratch {
+    stack: Vec<usize>,
+    waiting: Vec<(i64, i64)>,
 }
 
 impl Aggregates {
@@ -162,6 +170,7 @@ impl Aggregates {
             traces: Series::default(),
             windows: Series::default(),
             orphans: 0,
+            scratch: Scratch::default(),
         }
     }
 
@@ -228,10 +237,11 @@ impl Aggregates {
             }
         }
         if parent.is_none_or(|p| p.service != span.service) {
+            let own = local_time(tree, i, &mut self.scratch);
             let cell = self.services.entry(span.service).or_default().at(slot);
             cell.calls += 1;
             cell.errors += u64::from(span.error);
-            cell.latency.add(local_time(tree, i) as u64);
+            cell.latency.add(own as u64);
         }
     }
 
@@ -264,10 +274,12 @@ impl Aggregates {
 /// another service, and of remote children of its other spans). A union, not a sum of
 /// self times: a framework span that runs beside the outgoing call (Spring's
 /// `FilteringWebHandler.handle` next to the gateway's `HTTP POST`) is not counted twice.
-fn local_time(tree: &Tree, entry: usize) -> i64 {
+fn local_time(tree: &Tree, entry: usize, scratch: &mut Scratch) -> i64 {
     let span = tree.spans[entry];
-    let mut waiting: Vec<(i64, i64)> = Vec::new();
-    let mut stack = vec![entry];
+    let Scratch { stack, waiting } = scratch;
+    waiting.clear();
+    stack.clear();
+    stack.push(entry);
     while let Some(i) = stack.pop() {
         let waits = tree.spans[i].kind.waits_on_remote() && tree.has_remote_child(i);
         if waits {
@@ -284,7 +296,7 @@ fn local_time(tree: &Tree, entry: usize) -> i64 {
     }
     waiting.sort_unstable();
     let (mut covered, mut reach) = (0, span.start);
-    for (from, to) in waiting {
+    for &(from, to) in waiting.iter() {
         let (from, to) = (from.max(reach), to.min(span.end));
         if to > from {
             covered += to - from;
@@ -316,9 +328,7 @@ fn slow_trace(tree: &Tree, trace: u128, root: usize) -> Slow {
     let path = tree.critical_path(root);
     let mut holders: FxHashMap<Holder, i64> = FxHashMap::default();
     for step in &path {
-        *holders
-            .entry(holder(tree, step.span as usize))
-            .or_default() += step.on_path;
+        *holders.entry(holder(tree, step.span as usize)).or_default() += step.on_path;
     }
     let mut holders: Vec<(Holder, i64)> = holders.into_iter().filter(|(_, t)| *t > 0).collect();
     holders.sort_by_key(|(h, t)| (std::cmp::Reverse(*t), format!("{h:?}")));

@@ -72,10 +72,15 @@ pub enum TraceError {
 
 impl TraceError {
     fn json(line: u64, e: &serde_json::Error) -> TraceError {
+        // serde_json ends its message with the position, which this error says already.
+        let text = e.to_string();
+        let message = text
+            .rfind(" at line ")
+            .map_or(text.as_str(), |at| &text[..at]);
         TraceError::Json {
             line: line + e.line() as u64 - 1,
             column: e.column(),
-            message: e.to_string(),
+            message: message.to_string(),
         }
     }
 }
@@ -181,8 +186,8 @@ impl Digester {
     /// One OTLP/JSON export request as a whole document (a Tempo answer); unlike a
     /// line, a malformed one is an error at once.
     pub fn otlp_document(&mut self, text: &str) -> Result<(), TraceError> {
-        let skipped =
-            otlp::read_request(text, &mut |s| self.take(&s)).map_err(|e| TraceError::json(1, &e))?;
+        let skipped = otlp::read_request(text, &mut |s| self.take(&s))
+            .map_err(|e| TraceError::json(1, &e))?;
         self.skipped += skipped;
         self.maybe_sweep();
         Ok(())

@@ -71,10 +71,39 @@ struct SpanJson<'a> {
     start_time_unix_nano: Int,
     #[serde(default)]
     end_time_unix_nano: Int,
-    #[serde(borrow, default)]
-    attributes: Vec<KeyValue<'a>>,
+    /// Only the HTTP status is kept of a span's attributes, and nothing is allocated
+    /// for the rest.
+    #[serde(default)]
+    attributes: HttpStatus,
     #[serde(borrow, default)]
     status: Option<Status<'a>>,
+}
+
+/// The largest HTTP status among a span's attributes (0 without one), read from the
+/// attribute list without keeping it.
+#[derive(Default, Clone, Copy)]
+struct HttpStatus(i64);
+
+impl<'de> Deserialize<'de> for HttpStatus {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<HttpStatus, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = HttpStatus;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a list of attributes")
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<HttpStatus, A::Error> {
+                let mut status = 0;
+                while let Some(kv) = seq.next_element::<KeyValue<'de>>()? {
+                    if is_http_status_key(&kv.key) {
+                        status = status.max(kv.value.as_int().unwrap_or(0));
+                    }
+                }
+                Ok(HttpStatus(status))
+            }
+        }
+        d.deserialize_seq(V)
+    }
 }
 
 #[derive(Deserialize)]
@@ -186,10 +215,7 @@ impl SpanJson<'_> {
             Some(NumOrName::Name(name)) => name.ends_with("ERROR"),
             None => false,
         };
-        status
-            || self.attributes.iter().any(|kv| {
-                is_http_status_key(&kv.key) && kv.value.as_int().is_some_and(is_server_error_status)
-            })
+        status || is_server_error_status(self.attributes.0)
     }
 }
 

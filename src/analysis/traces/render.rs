@@ -36,7 +36,7 @@ fn count(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -48,11 +48,15 @@ fn clock(rfc3339: &str) -> &str {
     rfc3339.get(11..19).unwrap_or(rfc3339)
 }
 
+/// A percentile's name and how to read it.
+type Quantile = (&'static str, fn(&Percentiles) -> f64);
+
+const QUANTILES: [Quantile; 3] = [("p50", |p| p.p50), ("p90", |p| p.p90), ("p99", |p| p.p99)];
+
 /// `p50 a → b · p90 a → b · p99 a → b s`, or one side when the other is missing.
 fn moved(label: &str, before: Option<Percentiles>, after: Option<Percentiles>) -> String {
     let pick = |p: Option<Percentiles>, q: fn(&Percentiles) -> f64| p.map(|p| secs(q(&p)));
-    let qs: [(&str, fn(&Percentiles) -> f64); 3] =
-        [("p50", |p| p.p50), ("p90", |p| p.p90), ("p99", |p| p.p99)];
+    let qs = QUANTILES;
     let parts: Vec<String> = qs
         .iter()
         .map(|(name, q)| match (pick(before, *q), pick(after, *q)) {
@@ -317,26 +321,30 @@ pub fn headline(report: &TraceReport) -> String {
         count(report.traces),
         report.graph.len()
     )];
-    if let Some(s) = report.services.first().filter(|s| s.self_before.is_some()) {
-        if let (Some(b), Some(a)) = (s.self_before, s.self_after) {
-            parts.push(format!(
-                "{} own p90 {} → {} s",
-                s.service,
-                secs(b.p90),
-                secs(a.p90)
-            ));
-        }
+    if let Some((s, b, a)) = report
+        .services
+        .first()
+        .and_then(|s| Some((s, s.self_before?, s.self_after?)))
+    {
+        parts.push(format!(
+            "{} own p90 {} → {} s",
+            s.service,
+            secs(b.p90),
+            secs(a.p90)
+        ));
     }
-    if let Some(e) = report.edges.first() {
-        if let (Some(b), Some(a)) = (e.latency_before, e.latency_after) {
-            parts.push(format!(
-                "{} → {} p90 {} → {} s",
-                e.caller,
-                e.callee,
-                secs(b.p90),
-                secs(a.p90)
-            ));
-        }
+    if let Some((e, b, a)) = report
+        .edges
+        .first()
+        .and_then(|e| Some((e, e.latency_before?, e.latency_after?)))
+    {
+        parts.push(format!(
+            "{} → {} p90 {} → {} s",
+            e.caller,
+            e.callee,
+            secs(b.p90),
+            secs(a.p90)
+        ));
     }
     parts.join(" · ")
 }

@@ -145,7 +145,7 @@ pub fn graph(agg: &Aggregates, names: &Names) -> Vec<GraphEdge> {
             calls,
         })
         .collect();
-    edges.sort_by(|a, b| b.calls.cmp(&a.calls));
+    edges.sort_by_key(|e| std::cmp::Reverse(e.calls));
     edges
 }
 

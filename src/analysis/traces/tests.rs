@@ -112,6 +112,7 @@ struct Scenario {
 const T0: i64 = 1_700_000_000_000_000_000;
 const ONSET_S: i64 = 300;
 
+#[allow(clippy::too_many_arguments)]
 fn otlp_span(
     t: u64,
     id: u64,

@@ -48,6 +48,13 @@ pub(super) fn held(f: &Findings) -> Option<&Denial> {
     })
 }
 
+/// Whether a mitigation may be proposed for the hypothesis: the evidence is strong
+/// enough, or the engineer confirmed it (the gate still asks before anything runs).
+pub(super) fn ready_to_mitigate(lead: &Candidate) -> bool {
+    lead.hypothesis.confidence >= MITIGATION_CONFIDENCE
+        || super::hypotheses::confirmed_by_a_human(&lead.hypothesis)
+}
+
 /// The service a step's `{service}` means for a hypothesis: for a saturated resource,
 /// the application holding the most sessions in it (`payments-7f9c` → `payments`), else
 /// what the hypothesis is about.
@@ -203,8 +210,7 @@ pub(super) fn mitigate(
     applied: Option<&Mitigation>,
     p: &mut Plan,
 ) -> bool {
-    if applied.is_some() || held(f).is_some() || lead.hypothesis.confidence < MITIGATION_CONFIDENCE
-    {
+    if applied.is_some() || held(f).is_some() || !ready_to_mitigate(lead) {
         return false;
     }
     let steps = f.runbook_steps(MIN_RUNBOOK_SCORE);

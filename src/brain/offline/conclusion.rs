@@ -2,11 +2,12 @@
 //! cited calls do. With a leading hypothesis, its statement, what the blamed service
 //! logged, where the effect landed downstream, the mechanism, and what was done; without
 //! one, the strongest suspect from the evidence ([`super::suspects`]), marked
-//! inconclusive when the evidence does not single it out.
+//! inconclusive when the evidence does not single it out. Either way it ends with the
+//! sources that did not answer, so a conclusion drawn without them says so.
 
 use super::checks::{MIN_RUNBOOK_SCORE, MITIGATION_CONFIDENCE, Mitigation};
 use super::evidence::{Change, Denial, Findings};
-use super::hypotheses::{Board, Candidate, call_graph, is_suspect};
+use super::hypotheses::{Board, Candidate, call_graph, confirmed_by_a_human, is_suspect};
 use super::{Plan, hhmmss, seconds, suspects};
 use crate::brain::{BrainContext, CONCLUDE};
 use crate::event::{Author, CallOutcome, HypothesisStatus};
@@ -31,8 +32,15 @@ pub(super) fn without_a_lead(ctx: &BrainContext, f: &Findings, board: &Board, p:
             .filter(|s| !refuted(&s.service))
             .collect();
     if ranked.is_empty() {
-        p.think("Every hypothesis on the board is refuted, and the data offers no other suspect.");
-        conclude_inconclusive(ctx, f, p);
+        let none_formed = board.candidates.is_empty();
+        if none_formed {
+            p.think("No hypothesis could be formed from the sources that answered, and the data offers no suspect.");
+        } else {
+            p.think(
+                "Every hypothesis on the board is refuted, and the data offers no other suspect.",
+            );
+        }
+        conclude_inconclusive(ctx, f, none_formed, p);
     } else {
         p.think("No change event explains the onset. Following the evidence instead: the services that moved, and which of them the call graph says the others depend on.");
         conclude_from_evidence(ctx, f, board, &ranked, p);
@@ -137,7 +145,7 @@ pub(super) fn conclude(
             ));
         }
         None => {
-            if h.confidence < MITIGATION_CONFIDENCE {
+            if h.confidence < MITIGATION_CONFIDENCE && !confirmed_by_a_human(h) {
                 follow_ups.push(format!(
                     "Confidence in {} is {:.0}%: gather more evidence before mitigating",
                     h.id,
@@ -159,6 +167,7 @@ pub(super) fn conclude(
         ));
     }
     follow_ups.extend(follow_ups_from_knowledge(f));
+    note_unavailable(f, &mut root_cause, &mut follow_ups);
     let evidence = unique(evidence);
     let by = if h.author == Author::Human {
         " (as edited by the engineer)"
@@ -296,6 +305,11 @@ fn conclude_from_evidence(
         evidence.extend(c.hypothesis.evidence.iter().cloned());
     }
     let evidence = unique(evidence);
+    let mut follow_ups = vec![format!(
+        "Confirm on {} directly: its own metrics, logs and recent changes",
+        top.service
+    )];
+    note_unavailable(f, &mut root_cause, &mut follow_ups);
     p.say(format!(
         "Conclusion from the evidence: {root_cause}. Confidence {:.0}%; evidence {}.",
         confidence * 100.0,
@@ -305,10 +319,7 @@ fn conclude_from_evidence(
         root_cause,
         confidence,
         evidence,
-        follow_ups: vec![format!(
-            "Confirm on {} directly: its own metrics, logs and recent changes",
-            top.service
-        )],
+        follow_ups,
     };
     p.call(
         CONCLUDE,
@@ -317,8 +328,9 @@ fn conclude_from_evidence(
     );
 }
 
-/// Nothing stands and nothing in the data points anywhere.
-fn conclude_inconclusive(ctx: &BrainContext, f: &Findings, p: &mut Plan) {
+/// Nothing stands and nothing in the data points anywhere: say whether hypotheses were
+/// refuted or none could be formed, and which sources did not answer.
+fn conclude_inconclusive(ctx: &BrainContext, f: &Findings, none_formed: bool, p: &mut Plan) {
     let evidence: Vec<String> = f
         .done
         .iter()
@@ -330,13 +342,65 @@ fn conclude_inconclusive(ctx: &BrainContext, f: &Findings, p: &mut Plan) {
         "No supported explanation is left for \"{}\".",
         ctx.incident.alert
     ));
+    let mut root_cause = if none_formed {
+        "undetermined: no hypothesis could be formed from the sources that answered".to_string()
+    } else {
+        "undetermined: every hypothesis is refuted".to_string()
+    };
+    let mut follow_ups =
+        vec!["Add a hypothesis to the board, or steer the agent towards another service".into()];
+    note_unavailable(f, &mut root_cause, &mut follow_ups);
     let conclusion = ConcludeArgs {
-        root_cause: "undetermined: every hypothesis is refuted".into(),
+        root_cause,
         confidence: 0.1,
         evidence,
-        follow_ups: vec![
-            "Add a hypothesis to the board, or steer the agent towards another service".into(),
-        ],
+        follow_ups,
     };
     p.call(CONCLUDE, args(&conclusion), "nothing left to test");
+}
+
+/// The sources that did not answer — a snapshot tool or a database diagnostic that
+/// failed or was refused — each with its call and why, so a conclusion drawn without them
+/// says so.
+fn unavailable(f: &Findings) -> Vec<String> {
+    let short = |why: &str| -> String {
+        let why = why.trim();
+        match why.char_indices().nth(200) {
+            Some((cut, _)) => format!("{}…", &why[..cut]),
+            None => why.to_string(),
+        }
+    };
+    let mut out: Vec<String> = f
+        .done
+        .iter()
+        .filter(|d| d.outcome != CallOutcome::Ok && f.gave_up_on(&d.tool))
+        .map(|d| {
+            let why = d
+                .error
+                .clone()
+                .unwrap_or_else(|| format!("{:?}", d.outcome).to_lowercase());
+            format!("{} ({}: {})", d.tool, d.id, short(&why))
+        })
+        .collect();
+    out.extend(
+        f.db.unanswered()
+            .into_iter()
+            .map(|(call, why)| format!("psql ({call}: {})", short(why))),
+    );
+    out
+}
+
+/// Add to a conclusion which sources did not answer, and what to do about it.
+fn note_unavailable(f: &Findings, root_cause: &mut String, follow_ups: &mut Vec<String>) {
+    let down = unavailable(f);
+    if down.is_empty() {
+        return;
+    }
+    root_cause.push_str(&format!(
+        ". Sources that did not answer: {}",
+        down.join("; ")
+    ));
+    follow_ups.push(
+        "Bring back the sources that did not answer and look again: this conclusion was drawn without them".into(),
+    );
 }

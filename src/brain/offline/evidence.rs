@@ -7,7 +7,7 @@
 //! desynchronise it.
 
 use super::hypotheses::{Board, Kind, call_graph, leading};
-use super::{Plan, hhmmss, short_number, suspects, z_text};
+use super::{Plan, hhmmss, shift_z_text, short_number, suspects};
 use crate::brain::{BrainContext, CONCLUDE, HistoryItem, UPDATE_HYPOTHESES};
 use crate::event::CallOutcome;
 use crate::knowledge::{Hit, Step};
@@ -178,7 +178,7 @@ pub(super) fn read_logs(f: &Findings, p: &mut Plan) -> bool {
                     s.series,
                     short_number(s.before),
                     short_number(s.after),
-                    z_text(s.score)
+                    shift_z_text(s)
                 )
             })
             .collect();

@@ -3,7 +3,8 @@
 //! [`from_data`] turns what the snapshot showed into keyed hypotheses: a change (any
 //! kind) on a service whose metrics moved is a suspect, one on a service that stayed flat
 //! or that a far larger movement below it dwarfs is ruled out; a datastore whose
-//! connections moved is saturated. [`Board::merge`] puts them on the board the engineer
+//! connections moved is saturated; the database's own diagnostics give its shapes (a
+//! lock chain, a leaking pool, …: [`super::database`]), even with no metrics at all. [`Board::merge`] puts them on the board the engineer
 //! edits: human statements, statuses and pins stand, the brain contributes confidence
 //! and evidence. [`Board::leading`] picks the one the tests follow.
 
@@ -89,24 +90,25 @@ pub(super) fn kind_of(h: &Hypothesis, ctx: &BrainContext) -> (Kind, Option<Strin
 /// [`combine`]). A metric that moved is necessary but every bystander has one; timing
 /// right before the onset is strong but coincidences happen; new error lines and held
 /// sessions show the mechanism; a past incident only says it happened before.
-const MOVED: f64 = 0.45;
+pub(super) const MOVED: f64 = 0.45;
 const TIMING: f64 = 0.35;
 const LOGGED: f64 = 0.3;
-const HELD: f64 = 0.4;
+pub(super) const HELD: f64 = 0.4;
 const RECALLED: f64 = 0.25;
 /// Explaining anomalous callers through the call graph.
 const EXPLAINS: f64 = 0.3;
 
 /// One piece of evidence for a hypothesis: the call that shows it, its weight and how
 /// strong it is here (0–1).
-struct Support {
+#[derive(Debug, Clone)]
+pub(super) struct Support {
     call: String,
     weight: f64,
     strength: f64,
 }
 
 impl Support {
-    fn new(call: &str, weight: f64, strength: f64) -> Support {
+    pub(super) fn new(call: &str, weight: f64, strength: f64) -> Support {
         Support {
             call: call.to_string(),
             weight,
@@ -119,7 +121,7 @@ impl Support {
 /// misleads, 1 − weight·strength, and the confidence is what is left when all of them
 /// would have to mislead at once. Each counts as strongly as it is, never as a flat
 /// bonus; the result stays below 1 and grows with every independent piece.
-fn combine(supports: &[Support]) -> f32 {
+pub(super) fn combine(supports: &[Support]) -> f32 {
     let misleading: f64 = supports
         .iter()
         .map(|s| 1.0 - s.weight * s.strength)
@@ -128,7 +130,7 @@ fn combine(supports: &[Support]) -> f32 {
 }
 
 /// The calls a hypothesis cites, once each, in the order of its supports.
-fn cited(supports: &[Support]) -> Vec<String> {
+pub(super) fn cited(supports: &[Support]) -> Vec<String> {
     let mut calls: Vec<String> = Vec::new();
     for s in supports {
         if !calls.contains(&s.call) {
@@ -140,17 +142,17 @@ fn cited(supports: &[Support]) -> Vec<String> {
 
 /// A shift's strength: logarithmic in |z|, so z 1000 and beyond (a flat baseline) count
 /// the same and a faint z 4 counts a little.
-fn shift_strength(z: f64) -> f64 {
+pub(super) fn shift_strength(z: f64) -> f64 {
     ((1.0 + z.abs()).ln() / 1001f64.ln()).min(1.0)
 }
 
 /// `amount` as a strength that grows quickly at first and reaches 1 at `full`.
-fn saturating(amount: f64, full: f64) -> f64 {
+pub(super) fn saturating(amount: f64, full: f64) -> f64 {
     ((1.0 + amount.max(0.0)).ln() / (1.0 + full).ln()).min(1.0)
 }
 
 /// Supported once the evidence makes it more likely than not.
-fn status_of(confidence: f32) -> HypothesisStatus {
+pub(super) fn status_of(confidence: f32) -> HypothesisStatus {
     if confidence >= 0.5 {
         HypothesisStatus::Supported
     } else {
@@ -186,17 +188,19 @@ fn described(change: &Change) -> String {
 }
 
 /// A hypothesis from the data, under its key, with what it is about.
-type Keyed = (String, Hypothesis, Kind, String);
+pub(super) type Keyed = (String, Hypothesis, Kind, String);
 
 /// The hypotheses the data supports now, keyed, before human edits are applied: the
-/// changes near the onset, saturated datastores, and the services the evidence alone
-/// points at.
+/// changes near the onset, saturated datastores, the shapes the database's own
+/// diagnostics show (even when the metrics could not be read), and the services the
+/// evidence alone points at.
 pub(super) fn from_data(f: &Findings, ctx: &BrainContext) -> Vec<Keyed> {
-    let Some((rank_id, ranking)) = &f.ranking else {
-        return Vec::new();
-    };
-    let mut out = from_changes(f, ctx, rank_id, ranking);
-    out.extend(from_saturation(f, ctx, rank_id, ranking));
+    let mut out = Vec::new();
+    if let Some((rank_id, ranking)) = &f.ranking {
+        out.extend(from_changes(f, ctx, rank_id, ranking));
+        out.extend(from_saturation(f, ctx, rank_id, ranking));
+    }
+    out.extend(super::database::hypotheses(f, ctx));
     out.extend(from_suspects(f, ctx, &out));
     out
 }
@@ -210,9 +214,10 @@ fn from_changes(f: &Findings, ctx: &BrainContext, rank_id: &str, ranking: &Ranki
     // The service's strongest move in the direction of harm: a change is a cause only
     // if what it changed got worse (memory falling after a deploy is not a regression).
     let top_of = |service: &str| {
-        ranking.changed.iter().find(|s| {
-            s.service == service && s.score.abs() >= CHANGED && suspects::harmful(s)
-        })
+        ranking
+            .changed
+            .iter()
+            .find(|s| s.service == service && s.score.abs() >= CHANGED && suspects::harmful(s))
     };
     // The service logs errors or warnings it never logged before the onset.
     let new_errors = |service: &str| {
@@ -231,6 +236,8 @@ fn from_changes(f: &Findings, ctx: &BrainContext, rank_id: &str, ranking: &Ranki
             .find(|i| i.application == service || i.application.starts_with(&format!("{service}-")))
             .filter(|i| i.sessions >= 10)
     };
+    // One of the service's sessions holds locks others wait on.
+    let blocks = |service: &str| super::database::blocking_support(f, service);
     // A past incident of this service with a deploy behind it, as strong as its match.
     let past = |service: &str| {
         f.knowledge.as_ref().and_then(|(id, hits)| {
@@ -352,6 +359,7 @@ fn from_changes(f: &Findings, ctx: &BrainContext, rank_id: &str, ranking: &Ranki
                         idle_by(service).map(|i| {
                             Support::new(&i.call, HELD, saturating(i.sessions as f64, 20.0))
                         }),
+                        blocks(service).map(|(support, _)| support),
                         past(service),
                     ]
                     .into_iter()
@@ -374,6 +382,9 @@ fn from_changes(f: &Findings, ctx: &BrainContext, rank_id: &str, ranking: &Ranki
                             "; it holds {} sessions idle in transaction",
                             idle.sessions
                         ));
+                    }
+                    if let Some((_, text)) = blocks(service) {
+                        statement.push_str(&format!("; {text}"));
                     }
                     (statement, status_of(c), c.min(0.95), evidence)
                 }
@@ -569,7 +580,7 @@ pub(super) fn is_suspect(h: &Hypothesis) -> bool {
     h.key.as_deref().is_some_and(|k| k.starts_with("suspect:"))
 }
 
-fn hyp(
+pub(super) fn hyp(
     key: String,
     statement: String,
     status: HypothesisStatus,
@@ -623,6 +634,8 @@ impl Board {
                         && existing.status == HypothesisStatus::Refuted
                     {
                         fresh.confidence.min(existing.confidence)
+                    } else if confirmed_by_a_human(existing) {
+                        fresh.confidence.max(CONFIRMED)
                     } else {
                         fresh.confidence
                     };
@@ -664,7 +677,13 @@ impl Board {
                     .any(|s| s.service == service && s.score.abs() >= CHANGED)
             });
             let mut updated = h.clone();
-            updated.confidence = if moved { 0.5 } else { 0.15 };
+            updated.confidence = if confirmed_by_a_human(h) {
+                CONFIRMED
+            } else if moved {
+                0.5
+            } else {
+                0.15
+            };
             if !updated.evidence.contains(query_id) {
                 updated.evidence.push(query_id.clone());
             }
@@ -710,6 +729,14 @@ impl Board {
             .iter()
             .filter(|c| c.hypothesis.status != HypothesisStatus::Refuted)
     }
+}
+
+/// How sure a hypothesis the engineer confirmed is: they know what the evidence can't show.
+const CONFIRMED: f32 = 0.9;
+
+/// The engineer confirmed it on the board.
+pub(super) fn confirmed_by_a_human(h: &Hypothesis) -> bool {
+    h.author == Author::Human && h.status == HypothesisStatus::Confirmed
 }
 
 /// A hypothesis as `update_hypotheses` takes it.

@@ -6,12 +6,15 @@
 //! 1. [`evidence`]: a snapshot — which metrics moved and when (`metrics_rank`), what
 //!    changed (`change_events`), what the logs say that they didn't before
 //!    (`logs_digest`), which calls got slower and whose own time grew (`traces_digest`,
-//!    when the source has traces) — read back as the tools' typed reports;
+//!    when the source has traces), and where the environment has a database, the
+//!    database's own answer ([`database`]: who blocks whom, who holds sessions) — read
+//!    back as the tools' typed reports;
 //! 2. [`hypotheses`]: from the evidence — a change whose service moved is a suspect, one
 //!    whose service stayed flat is refuted, a saturated datastore is a mechanism — merged
 //!    into the board; then the knowledge search made from the evidence;
 //! 3. [`checks`]: the runbook's diagnostic steps for the leading hypothesis, then its
-//!    mitigation (which the gate stops for approval), then its verification;
+//!    mitigation (which the gate stops for approval), then its verification; a database
+//!    shape ([`database`]) brings its own mitigation, with no runbook needed;
 //! 4. [`conclusion`]: what the cited evidence shows; without a standing hypothesis, the
 //!    strongest suspect from the evidence and the call graph ([`suspects`]).
 //!
@@ -22,6 +25,7 @@
 
 mod checks;
 mod conclusion;
+mod database;
 mod evidence;
 mod hypotheses;
 mod suspects;
@@ -125,16 +129,19 @@ pub fn plan(ctx: &BrainContext) -> Plan {
     if evidence::take_snapshot(ctx, &f, &mut p)
         || evidence::read_logs(&f, &mut p)
         || evidence::read_traces(ctx, &f, &mut p)
+        || database::diagnose(ctx, &f, &mut p)
     {
         return p;
     }
     // Hypotheses, on the board the engineer edits; then knowledge from the evidence.
-    let applied = checks::mitigation_applied(ctx, &f);
-    let mitigated = applied
+    let from_runbook = checks::mitigation_applied(ctx, &f);
+    let mitigated = from_runbook
         .as_ref()
         .filter(|m| m.verified)
         .map(|m| (m.kind, m.service.as_str()));
     let board = Board::merge(ctx, &f, mitigated);
+    // The database's own mitigation confirms exactly the shape it ended (see `database`).
+    let applied = from_runbook.or_else(|| database::mitigation_applied(ctx, &f));
     if evidence::search_knowledge(ctx, &f, &board, &mut p)
         || hypotheses::examine_what_humans_named(ctx, &f, &board, &mut p)
     {
@@ -152,7 +159,9 @@ pub fn plan(ctx: &BrainContext) -> Plan {
     }
     // Tests of the leading hypothesis.
     if checks::diagnose(ctx, &f, &board, &lead, &mut p)
+        || database::mitigate(&f, &board, &lead, applied.as_ref(), &mut p)
         || checks::mitigate(ctx, &f, &board, &lead, applied.as_ref(), &mut p)
+        || database::verify(ctx, &f, &board, applied.as_ref(), &mut p)
         || checks::verify(ctx, &f, &board, applied.as_ref(), &mut p)
     {
         return p;
@@ -240,6 +249,15 @@ pub(super) fn z_text(z: f64) -> String {
     }
 }
 
+/// A shift's z as a person reads it, or "from a flat line" when it started from zero.
+pub(super) fn shift_z_text(shift: &crate::protocol::digest::SeriesMove) -> String {
+    if shift.from_flat_baseline {
+        "from a flat line".into()
+    } else {
+        z_text(shift.score)
+    }
+}
+
 /// `710742016` reads as `711M`, `0.0049` as `0.0049` (never `0`): three significant
 /// digits at most, and the scale always.
 pub(super) fn short_number(value: f64) -> String {
@@ -281,12 +299,48 @@ fn acknowledge_humans(ctx: &BrainContext, p: &mut Plan) {
                     h.statement
                 ));
             }
-            HistoryItem::Steering { text } => p.think(format!(
-                "The engineer says: \"{text}\". Taking it into account."
-            )),
+            HistoryItem::Steering { text } => p.think(steering_reply(ctx, text)),
             _ => {}
         }
     }
+}
+
+/// What the offline brain does with the engineer's words: steering that names a known
+/// service is followed (that service's metrics and logs are read next), and a steer that
+/// set aside a waiting call picks the next option through that call's denial; anything
+/// else it has no way to act on, and it says so rather than pretend.
+fn steering_reply(ctx: &BrainContext, text: &str) -> String {
+    let named = services_mentioned(text, ctx);
+    if !named.is_empty() {
+        return format!(
+            "The engineer says: \"{text}\". Following it: looking at {} before going on.",
+            named.join(", ")
+        );
+    }
+    let set_aside = ctx
+        .history
+        .iter()
+        .any(|h| matches!(h, HistoryItem::Denied { reason, .. } if reason.contains(text.trim())));
+    if set_aside {
+        return format!(
+            "The engineer says: \"{text}\". It set the waiting call aside; the next option is chosen with it."
+        );
+    }
+    let known: Vec<&str> = ctx
+        .incident
+        .services
+        .iter()
+        .map(|(name, _)| name.as_str())
+        .take(8)
+        .collect();
+    let services = if known.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", known.join(", "))
+    };
+    format!(
+        "I can't act on that instruction: \"{text}\". Without a model I follow steering that names a service I know{services}, and the board: confirm, refute, pin or add a hypothesis there (h)."
+    )
 }
 
 fn already_said_leading(ctx: &BrainContext, lead: &Candidate) -> bool {
@@ -333,6 +387,40 @@ mod tests {
             },
             ..BrainContext::default()
         }
+    }
+
+    #[test]
+    fn steering_it_cannot_act_on_is_said_to_be_ignored() {
+        let mut ctx = context("checkout p99 above 2s", &["checkout", "inventory"]);
+        let reply = |ctx: &BrainContext, text: &str| {
+            let mut ctx = ctx.clone();
+            ctx.history
+                .push(HistoryItem::Steering { text: text.into() });
+            let mut p = Plan::default();
+            acknowledge_humans(&ctx, &mut p);
+            p.reasoning
+        };
+        let ignored = reply(&ctx, "be careful, it is Black Friday");
+        assert!(
+            ignored
+                .starts_with("I can't act on that instruction: \"be careful, it is Black Friday\""),
+            "{ignored}"
+        );
+        assert!(!ignored.contains("into account"), "{ignored}");
+        let followed = reply(&ctx, "check inventory too");
+        assert!(
+            followed.contains("Following it: looking at inventory"),
+            "{followed}"
+        );
+        ctx.history.push(HistoryItem::Denied {
+            id: "c7".into(),
+            tool: "kubectl".into(),
+            args: Value::Null,
+            command: "kubectl rollout undo deployment/checkout".into(),
+            reason: "set aside: alice steered instead (\"clear the stuck sessions\")".into(),
+        });
+        let chosen = reply(&ctx, "clear the stuck sessions");
+        assert!(chosen.contains("set the waiting call aside"), "{chosen}");
     }
 
     #[test]

@@ -1,15 +1,19 @@
 //! Suspects from evidence alone, when no change event explains the incident: which
 //! service the metrics, the logs and the call graph point at.
 //!
-//! The services that moved at the onset (a shifted series, or error/warning log lines
-//! that are new or surged) go to [`crate::analysis::topology::localize`], which walks the
+//! The services that moved at the onset in the direction of harm (a series that got
+//! worse — latency, errors or saturation up, throughput or availability down — never
+//! one that got better, nor a caller's client-side timing of what it calls; error or
+//! warning log lines that are new or surged; lines that vanished; calls into it that
+//! wait longer or its own time grown, in the traces) go to
+//! [`crate::analysis::topology::localize`], which walks the
 //! call graph: a callee that moved comparably, or logs errors while its caller does,
 //! explains the caller. Strength is logarithmic in the shift (a zero-spread baseline can
 //! make z absurd) plus one for each surging log template (up to three). Nothing here is tied to a dataset: it reads series names only to
 //! say in words what kind of resource moved.
 
 use super::evidence::{Findings, Shift, Template};
-use super::{short_number, z_text};
+use super::{shift_z_text, short_number};
 use crate::analysis::rank::CHANGED;
 use crate::analysis::topology::{Anomaly, localize};
 use crate::protocol::digest::{EdgeStat, Percentiles, ServiceSelfTime, TraceReport};
@@ -188,7 +192,7 @@ pub fn evidence_text(suspect: &Suspect) -> String {
                 s.series,
                 short_number(s.before),
                 short_number(s.after),
-                z_text(s.score)
+                shift_z_text(s)
             )
         })
         .collect();
@@ -322,7 +326,7 @@ pub fn suspects(f: &Findings, calls: &[(String, String)], target: Option<&str>) 
         for shift in ranking
             .changed
             .iter()
-            .filter(|s| s.score.abs() >= CHANGED && !caller_side(s))
+            .filter(|s| s.score.abs() >= CHANGED && !caller_side(s) && harmful(s))
         {
             shifts
                 .entry(shift.service.clone())
@@ -412,8 +416,14 @@ pub fn suspects(f: &Findings, calls: &[(String, String)], target: Option<&str>) 
     localize(&found, calls, target)
         .into_iter()
         .map(|candidate| {
+            // What started from nothing first (it says most about what happened), then
+            // by strength.
             let mut own = shifts.get(&candidate.service).cloned().unwrap_or_default();
-            own.sort_by(|a, b| b.score.abs().total_cmp(&a.score.abs()));
+            own.sort_by(|a, b| {
+                b.from_flat_baseline
+                    .cmp(&a.from_flat_baseline)
+                    .then(b.score.abs().total_cmp(&a.score.abs()))
+            });
             Suspect {
                 templates: templates
                     .get(&candidate.service)

@@ -81,7 +81,10 @@ impl JaegerClient {
         fetched.traces = traces.len();
         let document = json!({ "data": traces }).to_string();
         digester.jaeger_document(&document).map_err(|e| {
-            ToolError::Failed(format!("jaeger at {}: a trace could not be read: {e}", self.base()))
+            ToolError::Failed(format!(
+                "jaeger at {}: a trace could not be read: {e}",
+                self.base()
+            ))
         })?;
         Ok(fetched)
     }
@@ -116,7 +119,11 @@ impl JaegerClient {
     }
 
     /// Jaeger's own service dependency links over `[start, end)`.
-    pub async fn dependencies(&self, start: i64, end: i64) -> Result<Vec<(String, String)>, ToolError> {
+    pub async fn dependencies(
+        &self,
+        start: i64,
+        end: i64,
+    ) -> Result<Vec<(String, String)>, ToolError> {
         let body = self
             .0
             .get(

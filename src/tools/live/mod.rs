@@ -116,7 +116,7 @@ pub struct LiveEnv {
     /// The declared call graph, as (caller, callee) edges.
     pub calls: Vec<(String, String)>,
     /// Where `calls` came from when no `graph` was given (derived from traces).
-    pub calls_note: Option<String>,
+    pub calls_note: Option<Box<str>>,
     /// Problems found while connecting (an unreachable server); the session still starts.
     pub warnings: Vec<String>,
 }

@@ -5,6 +5,12 @@
 //! goes back to the brain with the parser's message instead of costing a round trip.
 //! Results reach the brain as compact tables — per series min, max, last, the strongest
 //! change point with the medians either side, and a sparkline — never as raw JSON.
+//!
+//! For the digest tools, what a series says is read as a person would: a counter (a
+//! `_total` name, or `counter` in Prometheus' metadata) is ranked by its rate, never its
+//! level ([`counters_as_rates`]); and a change is an event, a `version` label replaced
+//! while its series keeps flowing, never the labels seen when scraping began
+//! ([`version_changes`]).
 
 use super::super::telemetry::{iso, round, sparkline};
 use super::super::{
@@ -777,7 +783,10 @@ mod tests {
         let counters = BTreeSet::from(["pg_stat_database_xact_commit".to_string()]);
         let mut all = vec![
             series(
-                &[("__name__", "pg_stat_database_xact_commit"), ("datname", "shop")],
+                &[
+                    ("__name__", "pg_stat_database_xact_commit"),
+                    ("datname", "shop"),
+                ],
                 &[(0, 100.0), (10, 200.0), (20, 300.0), (30, 50.0)],
             ),
             series(

@@ -93,7 +93,10 @@ impl TempoClient {
                 break;
             }
             digester.otlp_document(&answer?).map_err(|e| {
-                ToolError::Failed(format!("tempo at {}: a trace could not be read: {e}", self.base()))
+                ToolError::Failed(format!(
+                    "tempo at {}: a trace could not be read: {e}",
+                    self.base()
+                ))
             })?;
             fetched.traces += 1;
         }

@@ -102,7 +102,16 @@ impl Deadline {
 pub fn slices(start: i64, end: i64) -> Vec<(i64, i64)> {
     let width = ((end - start) / SLICES).max(1);
     (0..SLICES)
-        .map(|k| (start + k * width, if k == SLICES - 1 { end } else { start + (k + 1) * width }))
+        .map(|k| {
+            (
+                start + k * width,
+                if k == SLICES - 1 {
+                    end
+                } else {
+                    start + (k + 1) * width
+                },
+            )
+        })
         .filter(|(a, b)| a < b)
         .collect()
 }
@@ -154,7 +163,10 @@ impl TraceBackend {
 
     /// The call graph of `[start, end)`: Jaeger's dependency links, or the pairs the spans
     /// of a sample of Tempo's traces show.
-    pub async fn graph(&self, (start, end): (i64, i64)) -> Result<Vec<(String, String)>, ToolError> {
+    pub async fn graph(
+        &self,
+        (start, end): (i64, i64),
+    ) -> Result<Vec<(String, String)>, ToolError> {
         match self {
             TraceBackend::Jaeger(j) => j.dependencies(start, end).await,
             TraceBackend::Tempo(t) => {
@@ -193,7 +205,9 @@ impl Fetched {
         }
         text.push(')');
         if self.cut {
-            text.push_str("; the time limit stopped the fetch, so the rest of the window is missing");
+            text.push_str(
+                "; the time limit stopped the fetch, so the rest of the window is missing",
+            );
         }
         text
     }
@@ -205,7 +219,7 @@ pub async fn derived_graph(
     server: &TraceBackend,
     window: i64,
     warnings: &mut Vec<String>,
-) -> (Vec<(String, String)>, Option<String>) {
+) -> (Vec<(String, String)>, Option<Box<str>>) {
     let end = chrono::Utc::now().timestamp();
     match server.graph((end - window, end)).await {
         Ok(edges) if !edges.is_empty() => {
@@ -215,7 +229,7 @@ pub async fn derived_graph(
                 server.origin()
             );
             warnings.push(note.clone());
-            (edges, Some(note))
+            (edges, Some(note.into()))
         }
         Ok(_) => {
             warnings.push(format!(
@@ -225,7 +239,9 @@ pub async fn derived_graph(
             (Vec::new(), None)
         }
         Err(e) => {
-            warnings.push(format!("no graph is declared, and none could be derived: {e}"));
+            warnings.push(format!(
+                "no graph is declared, and none could be derived: {e}"
+            ));
             (Vec::new(), None)
         }
     }
