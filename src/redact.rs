@@ -64,7 +64,8 @@ type BuiltIn = (&'static str, usize, &'static str, fn(&str) -> bool);
 
 const BUILT_IN: &[BuiltIn] = &[
     (
-        r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)",
+        // PGP's armour says `PRIVATE KEY BLOCK`.
+        r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|$)",
         0,
         "private-key",
         always,
@@ -134,6 +135,14 @@ const BUILT_IN: &[BuiltIn] = &[
         r"(?i)\bbearer\s+([A-Za-z0-9\-._~+/]{12,}=*)",
         1,
         "bearer",
+        always,
+    ),
+    (
+        // SQL sets passwords without `=`: `ALTER USER app PASSWORD 'x'`, `IDENTIFIED BY 'x'`
+        // (as `pg_stat_activity` or a server log shows them).
+        r"(?i)\b(?:password|identified\s+by)\s+'((?:[^']|'')+)'",
+        1,
+        "password",
         always,
     ),
     (

@@ -47,7 +47,19 @@ pub fn each_string(value: &mut Value, f: &mut impl FnMut(&mut String)) {
     match value {
         Value::String(s) => f(s),
         Value::Array(items) => items.iter_mut().for_each(|v| each_string(v, f)),
-        Value::Object(map) => map.values_mut().for_each(|v| each_string(v, f)),
+        Value::Object(map) => {
+            // Keys are strings too: a model can name an argument after a secret. Two keys
+            // that clean to the same text keep the later value.
+            let entries: Vec<(String, Value)> = std::mem::take(map)
+                .into_iter()
+                .map(|(mut key, mut v)| {
+                    f(&mut key);
+                    each_string(&mut v, f);
+                    (key, v)
+                })
+                .collect();
+            map.extend(entries);
+        }
         _ => {}
     }
 }

@@ -663,3 +663,106 @@ fn a_backend_pid_in_any_spelling_is_part_of_the_scope() {
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'api'"
     )));
 }
+
+// ---- Second round: streamed text, argument names, the session reader ----
+
+/// A brain that streams fixed items in one turn.
+struct Streaming(Option<Vec<BrainItem>>);
+
+impl Brain for Streaming {
+    fn name(&self) -> String {
+        "streaming".into()
+    }
+    fn turn(&mut self, _: BrainContext) -> BoxStream<'static, Result<BrainItem, BrainError>> {
+        let items = self.0.take().unwrap_or_default();
+        Box::pin(futures::stream::iter(items.into_iter().map(Ok)))
+    }
+}
+
+#[tokio::test]
+async fn a_secret_in_an_argument_name_is_redacted() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret_key = call(
+        "kubectl",
+        json!({ "command": "kubectl get pods -n shop", "AKIAIOSFODNN7EXAMPLE": "x",
+                "nested": [{ "password=hunter2secret": 1 }] }),
+        "",
+    );
+    let config = EngineConfig {
+        brain: Box::new(Streaming(Some(vec![BrainItem::Call(secret_key)]))),
+        ..demo_config(vec![], dir.path())
+    };
+    let events = drive(Engine::new(config, "ana"), |event, handle| {
+        if let EventKind::ApprovalRequested { id, .. } = &event.kind {
+            handle.send(deny(id));
+        }
+    })
+    .await;
+    let recorded = serde_json::to_string(&events).unwrap();
+    for secret in ["AKIAIOSFODNN7EXAMPLE", "hunter2secret"] {
+        assert!(!recorded.contains(secret), "{secret} recorded: {recorded}");
+    }
+}
+
+/// Stream `text` in `size`-byte deltas; the released text and how long it took.
+fn streamed_in(text: &str, size: usize) -> (String, Duration) {
+    let redactor = hunch::redact::Redactor::default();
+    let mut streamed = hunch::redact::Streamed::default();
+    let started = std::time::Instant::now();
+    let mut out = String::new();
+    let bytes = text.as_bytes();
+    for chunk in bytes.chunks(size) {
+        out.push_str(
+            &streamed
+                .push(&redactor, std::str::from_utf8(chunk).unwrap())
+                .0,
+        );
+    }
+    out.push_str(&streamed.finish(&redactor).0);
+    (out, started.elapsed())
+}
+
+#[test]
+fn a_long_stream_without_breaks_costs_linear_time() {
+    for text in [
+        "x".repeat(256 * 1024),
+        "word ".repeat(50 * 1024),
+        format!(
+            "-----BEGIN PRIVATE KEY-----\n{}",
+            "MIIEvQ\n".repeat(30 * 1024)
+        ),
+    ] {
+        let (out, took) = streamed_in(&text, 8);
+        assert!(
+            took < Duration::from_secs(3),
+            "{} bytes took {took:?}",
+            text.len()
+        );
+        assert!(!out.contains("MIIEvQ"));
+    }
+}
+
+#[test]
+fn a_pem_block_with_an_inner_end_line_is_still_held() {
+    let text = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\n-----END X-----\nsecretkeymaterial0\n-----END RSA PRIVATE KEY-----\nafter\n";
+    let (out, _) = streamed_in(text, 5);
+    assert!(!out.contains("secretkeymaterial0"), "{out}");
+}
+
+#[test]
+fn other_secret_shapes_are_redacted() {
+    let r = hunch::redact::Redactor::default();
+    for (text, secret) in [
+        (
+            "-----BEGIN PGP PRIVATE KEY BLOCK-----\nlQOYBGx0secretmaterial\n-----END PGP PRIVATE KEY BLOCK-----",
+            "lQOYBGx0secretmaterial",
+        ),
+        (
+            "query: ALTER USER app WITH PASSWORD 'hunter2secret';",
+            "hunter2secret",
+        ),
+    ] {
+        let (out, _) = r.redact(text);
+        assert!(!out.contains(secret), "{out}");
+    }
+}

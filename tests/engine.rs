@@ -627,6 +627,7 @@ impl hunch::tools::TypedTool for EchoesItsPassword {
                 language: "log",
                 digest: format!("used {password}"),
                 raw: Some(format!("session log\nlogin readonly:{password} ok\n")),
+                display: None,
             })
         })
     }

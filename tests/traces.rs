@@ -336,3 +336,59 @@ async fn a_slow_trace_server_is_cut_at_the_environment_timeout() {
         started.elapsed()
     );
 }
+
+/// The trace digest in an investigation: the screen's preview is the compact report
+/// with the slowest trace's waterfall, and the brains read the typed report whole from
+/// the blob store.
+#[test]
+fn a_trace_result_is_shown_as_a_waterfall_and_read_by_brains_as_its_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("bundle");
+    let (ok, _, err) = common::hunch_in(
+        dir.path(),
+        None,
+        &["demo", "--write-bundle", bundle.to_str().unwrap()],
+        b"",
+    );
+    assert!(ok, "{err}");
+    std::fs::copy(fixture("small.otlp.jsonl"), bundle.join("traces.jsonl")).unwrap();
+    let (_, out, err) = common::hunch_in(
+        dir.path(),
+        None,
+        &[
+            "investigate",
+            "--bundle",
+            bundle.to_str().unwrap(),
+            "--headless",
+            "--json",
+            "--max-steps",
+            "3",
+        ],
+        b"",
+    );
+    let finished = out
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|e| {
+            e["type"] == "tool_call_finished"
+                && e["output"]["digest"]
+                    .as_str()
+                    .is_some_and(|d| d.contains("spans"))
+        })
+        .unwrap_or_else(|| panic!("no traces_digest result:\n{out}\n{err}"));
+    let output = &finished["output"];
+    let preview = output["preview"].as_str().unwrap();
+    assert!(preview.contains("critical path of trace"), "{preview}");
+    assert!(
+        !preview.trim_start().starts_with('{'),
+        "people read text, not JSON: {preview}"
+    );
+    let blob = output["blob"]
+        .as_str()
+        .expect("the report goes whole to the blob store");
+    let stored = hunch::session::BlobStore::new(dir.path().join("data/hunch/blobs"))
+        .get(blob)
+        .unwrap();
+    let report: hunch::protocol::digest::TraceReport = serde_json::from_str(&stored).unwrap();
+    assert!(report.spans > 0);
+}

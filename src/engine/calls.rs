@@ -425,10 +425,11 @@ impl Engine {
         });
     }
 
-    /// A preview for the event; the full output in the blob store when it doesn't fit,
-    /// and the raw data behind a digest always.
+    /// A preview for the event (from what a person reads: the display text when the tool
+    /// gave one); the full output in the blob store when it doesn't fit or when the
+    /// preview is another text than it, and the raw data behind a digest always.
     pub(super) fn store_output(&mut self, output: &ToolOutput) -> OutputRef {
-        let display = for_display(&output.text);
+        let display = for_display(output.display.as_deref().unwrap_or(&output.text));
         let lines = display.lines().count() as u64;
         let mut preview: String = display
             .lines()
@@ -442,7 +443,7 @@ impl Engine {
             }
             preview.truncate(cut);
         }
-        let blob = if preview.len() < display.len() {
+        let blob = if output.display.is_some() || preview.len() < display.len() {
             match self.config.blobs.put(&output.text) {
                 Ok(hash) => Some(hash),
                 Err(e) => {
@@ -481,7 +482,12 @@ impl Engine {
             bytes: output.text.len() as u64,
             lines,
             blob,
-            language: output.language.into(),
+            // A display text is a table for people, whatever the text underneath is.
+            language: if output.display.is_some() {
+                "table".into()
+            } else {
+                output.language.into()
+            },
             digest: for_display(&output.digest),
             raw,
         }

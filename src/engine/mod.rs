@@ -364,6 +364,7 @@ impl Engine {
             text: clean(output.text),
             digest: clean(output.digest),
             raw: output.raw.map(&mut clean),
+            display: output.display.map(&mut clean),
             ..output
         };
         self.count_redactions(count);

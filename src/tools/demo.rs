@@ -343,6 +343,7 @@ impl Kubectl {
                     language: "log",
                     digest: format!("{} of {} lines", tail.min(lines.len()), lines.len()),
                     raw: None,
+                    display: None,
                 });
             }
             _ => {
@@ -362,6 +363,7 @@ fn plain(text: String, digest: &str) -> ToolOutput {
         language: "shell",
         digest: digest.to_string(),
         raw: None,
+        display: None,
     }
 }
 
@@ -462,6 +464,7 @@ impl Psql {
                 language: "table",
                 digest: format!("{terminated} sessions terminated (demo environment)"),
                 raw: None,
+                display: None,
             });
         }
         if lower.contains("pg_stat_activity") {
@@ -542,6 +545,7 @@ impl Psql {
                 language: "table",
                 digest,
                 raw: None,
+                display: None,
             });
         }
         Err(ToolError::Failed(

@@ -52,6 +52,10 @@ pub struct ToolOutput {
     /// the model how to read it (`read_output` with `raw`), so the digest is what fills
     /// the context and nothing is lost.
     pub raw: Option<String>,
+    /// What a person reads, when it differs from `text` (a typed JSON report shown as a
+    /// compact table and waterfall): the screen's preview is made from it, and `text`
+    /// goes whole to the blob store for the brains.
+    pub display: Option<String>,
 }
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq)]

@@ -113,6 +113,7 @@ impl Tool for ReplayTool {
                 language: "",
                 digest: format!("replayed: the recorded output of {}", answer.id),
                 raw: answer.raw.clone(),
+                display: None,
             }),
             None => Err(ToolError::Failed(format!(
                 "--replay-tools: the recorded session never made this {name} call, so there is no output to replay (nothing was run)"

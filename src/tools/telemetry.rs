@@ -197,6 +197,7 @@ pub(crate) fn json_output(value: &impl Serialize, digest: String) -> ToolOutput 
         language: "json",
         digest,
         raw: None,
+        display: None,
     }
 }
 

@@ -2,19 +2,17 @@
 //! [`Telemetry`] source has — a bundle's trace file, or Jaeger or Tempo live.
 //!
 //! The output is the typed [`TraceReport`] as JSON, like every digest tool's: the offline
-//! brain reads it back as the same type, and each other reader renders it — an LLM brain
-//! is sent the compact report ([`render`]: the call graph, the calls and services that
-//! moved with their numbers before → after, what started failing or vanished, the
-//! slowest trace's critical path as a waterfall), and the one-line digest is its
-//! [`headline`].
+//! brain reads it back as the same type. People and models read the compact report
+//! ([`render`]: the call graph, the calls and services that moved with their numbers
+//! before → after, what started failing or vanished, the slowest trace's critical path as
+//! a waterfall): it is the output's display text, what the screen shows, and what an LLM
+//! brain is sent; the one-line digest is its [`headline`].
 
 use super::telemetry::Telemetry;
 use super::{
     CallPreview, Secret, ToolError, ToolOutput, ToolSpec, TypedTool, parse_args, schema_of,
 };
-use crate::analysis::traces::render::headline;
-#[cfg(doc)]
-use crate::analysis::traces::render::render;
+use crate::analysis::traces::render::{headline, render};
 use crate::analysis::traces::report::filter;
 use crate::event::{Risk, SessionScope};
 use crate::protocol::digest::{self, TraceReport, TracesArgs};
@@ -39,13 +37,16 @@ fn onset_ns(onset: Option<&str>) -> Result<Option<i64>, ToolError> {
         .transpose()
 }
 
-/// The report as the tool's output: the typed report as JSON, its headline as the digest.
+/// The report as the tool's output: the typed report as JSON for the brains, the compact
+/// report (the waterfall of the slowest trace included) for the screen, its headline as
+/// the digest.
 pub fn output(report: &TraceReport) -> ToolOutput {
     ToolOutput {
         text: serde_json::to_string_pretty(report).unwrap_or_default(),
         language: "json",
         digest: headline(report),
         raw: None,
+        display: Some(render(report)),
     }
 }
 

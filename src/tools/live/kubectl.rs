@@ -268,6 +268,7 @@ impl TypedTool for Kubectl {
                 text: captured.stdout,
                 language: if yaml { "yaml" } else { "log" },
                 raw: None,
+                display: None,
             })
         })
     }

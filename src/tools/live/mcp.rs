@@ -249,6 +249,7 @@ impl TypedTool for McpTool {
                 text,
                 language: "log",
                 raw: None,
+                display: None,
             })
         })
     }

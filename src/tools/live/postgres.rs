@@ -443,6 +443,7 @@ impl TypedTool for Postgres {
                 language: "table",
                 digest,
                 raw: None,
+                display: None,
             })
         })
     }

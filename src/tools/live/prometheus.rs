@@ -571,6 +571,7 @@ impl PrometheusTool {
             language: "log",
             digest,
             raw: Some(MetricTable::from_samples(samples).to_csv(|_| true)),
+            display: None,
         })
     }
 }
@@ -677,6 +678,7 @@ impl TypedTool for PrometheusTool {
                         text,
                         language: "log",
                         raw: None,
+                        display: None,
                     })
                 }
                 PromKind::Series => {
@@ -690,6 +692,7 @@ impl TypedTool for PrometheusTool {
                         text,
                         language: "log",
                         raw: None,
+                        display: None,
                     })
                 }
                 PromKind::Labels => {
@@ -704,6 +707,7 @@ impl TypedTool for PrometheusTool {
                         text: values.join("\n"),
                         language: "log",
                         raw: None,
+                        display: None,
                     })
                 }
             }

@@ -190,6 +190,7 @@ impl TypedTool for Shell {
                     language: "log",
                     digest: format!("exit 0 · {lines} lines"),
                     raw: None,
+                    display: None,
                 }),
                 code => Err(ToolError::Failed(format!(
                     "exit {} · {}",
