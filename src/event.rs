@@ -288,6 +288,62 @@ pub struct Hypothesis {
     pub pinned: bool,
 }
 
+impl Hypothesis {
+    /// Its status and the brain's confidence, as the board says it: a refuted hypothesis
+    /// is ruled out, and the confidence it had before says nothing any more.
+    pub fn standing(&self) -> String {
+        if self.status == HypothesisStatus::Refuted {
+            self.status.label().to_string()
+        } else {
+            format!("{} {:.0}%", self.status.label(), self.confidence * 100.0)
+        }
+    }
+
+    /// What an edit changed, from the hypothesis as it was (`None`: added), for the
+    /// transcript: "refuted and pinned H3 (was supported): …", "reworded H4: new (was: old)".
+    pub fn describe_edit(&self, before: Option<&Hypothesis>) -> String {
+        let Some(before) = before else {
+            let pin = if self.pinned { ", pinned" } else { "" };
+            return format!(
+                "added {} ({}{pin}): {}",
+                self.id,
+                self.status.label(),
+                self.statement
+            );
+        };
+        let mut verbs = Vec::new();
+        let reworded = before.statement != self.statement;
+        if reworded {
+            verbs.push("reworded");
+        }
+        let status_changed = before.status != self.status;
+        if status_changed {
+            verbs.push(match self.status {
+                HypothesisStatus::Refuted => "refuted",
+                HypothesisStatus::Confirmed => "confirmed",
+                HypothesisStatus::Open => "reopened",
+                HypothesisStatus::Supported => "marked as supported",
+            });
+        }
+        if before.pinned != self.pinned {
+            verbs.push(if self.pinned { "pinned" } else { "unpinned" });
+        }
+        let mut text = match verbs.split_last() {
+            None => format!("saved {} unchanged", self.id),
+            Some((last, [])) => format!("{last} {}", self.id),
+            Some((last, rest)) => format!("{} and {last} {}", rest.join(", "), self.id),
+        };
+        if status_changed {
+            text.push_str(&format!(" (was {})", before.status.label()));
+        }
+        text.push_str(&format!(": {}", self.statement));
+        if reworded {
+            text.push_str(&format!(" (was: {})", before.statement));
+        }
+        text
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Conclusion {
     pub root_cause: String,
@@ -732,6 +788,22 @@ impl State {
         order
     }
 
+    /// The board row of the hypothesis `id` (0, the top row, when there is none).
+    pub fn rank_of(&self, id: Option<&str>) -> usize {
+        let Some(id) = id else { return 0 };
+        self.ranked_hypotheses()
+            .iter()
+            .position(|&i| self.hypotheses[i].id == id)
+            .unwrap_or(0)
+    }
+
+    /// The id of the hypothesis on board row `rank`, or on the last row past the end.
+    pub fn id_at_rank(&self, rank: usize) -> Option<String> {
+        let ranked = self.ranked_hypotheses();
+        let i = *ranked.get(rank.min(ranked.len().checked_sub(1)?))?;
+        Some(self.hypotheses[i].id.clone())
+    }
+
     pub fn call(&self, id: &str) -> Option<&ToolCall> {
         self.call_index.get(id).map(|&i| &self.calls[i])
     }
@@ -945,21 +1017,22 @@ impl State {
             EventKind::HypothesisUpserted { hypothesis } => {
                 self.upsert_hypothesis(hypothesis);
                 self.push_entry(Entry::Board(format!(
-                    "{} {} {:.0}%: {}",
+                    "{} {}: {}",
                     hypothesis.id,
-                    hypothesis.status.label(),
-                    hypothesis.confidence * 100.0,
+                    hypothesis.standing(),
                     hypothesis.statement
                 )));
             }
             EventKind::HypothesisEdited { hypothesis, by } => {
+                let before = self
+                    .hypotheses
+                    .iter()
+                    .find(|h| h.id == hypothesis.id)
+                    .cloned();
                 self.upsert_hypothesis(hypothesis);
-                let pin = if hypothesis.pinned { ", pinned" } else { "" };
                 self.push_entry(Entry::Human(format!(
-                    "{by} set {} to {}{pin}: {}",
-                    hypothesis.id,
-                    hypothesis.status.label(),
-                    hypothesis.statement
+                    "{by} {}",
+                    hypothesis.describe_edit(before.as_ref())
                 )));
             }
             EventKind::Steering { text, by } => {

@@ -361,6 +361,46 @@ fn ensure_new_directory(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// A session named on the command line: a file, or the id of one under the sessions dir
+/// (as `hunch sessions` lists it), or a start of an id that only one session has.
+fn session_file(arg: PathBuf, paths: &Paths) -> Result<PathBuf> {
+    let is_path = arg.exists() || arg.components().count() > 1;
+    if is_path {
+        return Ok(arg);
+    }
+    let query = arg.to_string_lossy();
+    Ok(hunch::session::SessionSummary::find_file(
+        &paths.sessions_dir(),
+        &query,
+    )?)
+}
+
+/// A concluded session is a finished record: resuming it would append to it.
+fn refuse_concluded(file: &Path, paths: &Paths) -> Result<()> {
+    let log = read_session(file)
+        .with_context(|| format!("reading the session file {}", file.display()))?;
+    let state = hunch::event::State::from_events(&log.events);
+    if state.conclusion.is_none() {
+        return Ok(());
+    }
+    // Its id when that names it, else its path.
+    let id = file
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .filter(|id| session_file(PathBuf::from(id), paths).ok().as_deref() == Some(file))
+        .unwrap_or_else(|| file.display().to_string());
+    let at = state
+        .calls
+        .iter()
+        .rev()
+        .find(|c| c.output.is_some())
+        .map_or("CALL".to_string(), |c| c.id.clone());
+    bail!(
+        "{} has concluded: resuming would append to a finished record. To go on from it, start a new session: hunch fork {id} --at {at}",
+        file.display(),
+    )
+}
+
 fn run() -> Result<()> {
     let cli = Cli::parse();
     let paths = Paths::discover()?;
@@ -426,6 +466,7 @@ fn run() -> Result<()> {
             run,
             look: look_options,
         } => {
+            let file = session_file(file, &paths)?;
             // One writer per session: refused before anything is read, connected or written.
             let user = run
                 .as_user
@@ -440,6 +481,7 @@ fn run() -> Result<()> {
                 }
                 lock => lock?,
             };
+            refuse_concluded(&file, &paths)?;
             let runtime = tokio::runtime::Runtime::new()?;
             let (source, events) =
                 recorded_session(&file, &config, &paths, &runtime, Reach::Systems)?;
@@ -461,6 +503,7 @@ fn run() -> Result<()> {
             run,
             look: look_options,
         } => {
+            let file = session_file(file, &paths)?;
             let runtime = tokio::runtime::Runtime::new()?;
             // Tools that answer from the recording reach nothing, not even to set up.
             let reach = if replay_tools {
@@ -487,6 +530,7 @@ fn run() -> Result<()> {
             follow,
             ..
         } => {
+            let file = session_file(file, &paths)?;
             if follow {
                 follow_session(&file, json)
             } else {
@@ -499,6 +543,7 @@ fn run() -> Result<()> {
             look: look_options,
             ..
         } => {
+            let file = session_file(file, &paths)?;
             let look = look(look_options, &config, &paths)?;
             run_replay(&file, look, follow)
         }
@@ -511,7 +556,13 @@ fn run() -> Result<()> {
             format,
             output,
             force,
-        } => export(&file, &format, output.as_deref(), force, &config),
+        } => export(
+            &session_file(file, &paths)?,
+            &format,
+            output.as_deref(),
+            force,
+            &config,
+        ),
         Commands::Attach {
             session,
             watch,
@@ -1186,7 +1237,7 @@ fn run_live(
 ) -> Result<()> {
     let (launched, state) = start_session(setup, paths, begin)?;
     let session_file = launched.session_file.clone();
-    runtime.block_on(async {
+    let hints = runtime.block_on(async {
         let mut engine = launched.engine;
         let events = engine.subscribe();
         let engine_task = tokio::spawn(engine.run());
@@ -1200,6 +1251,7 @@ fn run_live(
         }
         let result = hunch::tui::run(&mut app, Some(events)).await;
         drop(server);
+        let hints = app.exit_hints();
         drop(app);
         // The engine ends once its handle is gone (quit was sent or the TUI closed).
         let abort = engine_task.abort_handle();
@@ -1209,7 +1261,8 @@ fn run_live(
         {
             abort.abort();
         }
-        result.context("the terminal UI failed")
+        result.context("the terminal UI failed")?;
+        anyhow::Ok(hints)
     })?;
     match launched.recorder.join() {
         Ok(Ok(())) => {}
@@ -1218,8 +1271,9 @@ fn run_live(
             "warning: the recorder stopped unexpectedly; the session file may be incomplete"
         ),
     }
-    println!("session saved: {}", session_file.display());
-    println!("replay it with: hunch replay {}", session_file.display());
+    for line in hints {
+        println!("{line}");
+    }
     Ok(())
 }
 

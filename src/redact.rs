@@ -27,6 +27,11 @@ use regex::{Captures, Regex};
 /// The start of every redaction label; text already carrying it is left alone.
 pub const LABEL_PREFIX: &str = "[redacted:";
 
+/// A label left by an earlier redaction.
+static LABEL: std::sync::LazyLock<Regex> = std::sync::LazyLock::new(|| {
+    Regex::new(r"\[redacted:[a-z0-9-]+\]").expect("the pattern compiles")
+});
+
 /// Which part of a match is the secret, and how to tell a real one from a look-alike.
 struct Pattern {
     regex: Regex,
@@ -222,10 +227,11 @@ impl Redactor {
                 let secret = caps
                     .get(pattern.group)
                     .expect("the group is in the pattern");
-                if secret.as_str().starts_with(LABEL_PREFIX)
-                    || secret.as_str().contains(LABEL_PREFIX)
-                    || !(pattern.accept)(secret.as_str())
-                {
+                // Labels already in the value are not the secret, what is around them is:
+                // `hunter2[redacted:aws-key]` still holds `hunter2`, and `[redacted:` typed
+                // before a secret does not hide it. A value of labels only is left alone.
+                let residue = LABEL.replace_all(secret.as_str(), "");
+                if residue.is_empty() || !(pattern.accept)(&residue) {
                     return whole.as_str().to_string();
                 }
                 count += 1;
@@ -260,12 +266,21 @@ pub fn scrub_credential(text: &str, credential: &str) -> String {
         return text.to_string();
     }
     let bounded = |c: Option<char>| c.is_none_or(|c| !c.is_alphanumeric());
+    // A credential that begins or ends with a symbol is bounded there by itself: glued
+    // to a letter (`pw-Secret1-x` for `-Secret1-`) it is still the credential.
+    let symbol = |c: Option<char>| c.is_some_and(|c| !c.is_alphanumeric());
+    let (open_start, open_end) = (
+        symbol(credential.chars().next()),
+        symbol(credential.chars().next_back()),
+    );
     let mut out = String::with_capacity(text.len());
     let (mut copied, mut from) = (0, 0);
     while let Some(found) = text[from..].find(credential) {
         let at = from + found;
         let end = at + credential.len();
-        if bounded(text[..at].chars().next_back()) && bounded(text[end..].chars().next()) {
+        if (open_start || bounded(text[..at].chars().next_back()))
+            && (open_end || bounded(text[end..].chars().next()))
+        {
             out.push_str(&text[copied..at]);
             out.push_str(CREDENTIAL_LABEL);
             (copied, from) = (end, end);
@@ -320,6 +335,15 @@ mod tests {
         }
         let pem = "key:\n-----BEGIN RSA PRIVATE KEY-----\nMIIEow\nabc\n-----END RSA PRIVATE KEY-----\nafter";
         assert_eq!(r.redact(pem).0, "key:\n[redacted:private-key]\nafter");
+        // A value glued to a label is still a secret.
+        assert_eq!(
+            r.redact("password=hunter2secretAKIAIOSFODNN7EXAMPLE ok").0,
+            "password=[redacted:secret] ok"
+        );
+        assert_eq!(
+            r.redact("password=[redacted:hunter2secret ok").0,
+            "password=[redacted:secret] ok"
+        );
         // Idempotent: redacting twice removes nothing more.
         let (once, _) = r.redact("password=abc123");
         assert_eq!(r.redact(&once), (once.clone(), 0));
@@ -426,6 +450,15 @@ mod tests {
         assert_eq!(
             scrub_credential("user_hunter2 é-hunter2-é", "hunter2"),
             "user_[redacted:credential] é-[redacted:credential]-é"
+        );
+        // A credential with a symbol at its edge is whole there whatever it touches.
+        assert_eq!(
+            scrub_credential("pw-Secret1-x and @dm1n!x", "-Secret1-"),
+            "pw[redacted:credential]x and @dm1n!x"
+        );
+        assert_eq!(
+            scrub_credential("u@dm1n!x", "@dm1n!"),
+            "u[redacted:credential]x"
         );
         // Overlapping occurrences: the glued one is skipped, the whole one still found.
         assert_eq!(

@@ -731,14 +731,16 @@ fn a_long_stream_without_breaks_costs_linear_time() {
             "-----BEGIN PRIVATE KEY-----\n{}",
             "MIIEvQ\n".repeat(30 * 1024)
         ),
+        " ".repeat(256 * 1024),
+        format!("password:{} hunter2secret ok", " ".repeat(256 * 1024)),
     ] {
         let (out, took) = streamed_in(&text, 8);
         assert!(
-            took < Duration::from_secs(3),
+            took < Duration::from_secs(10),
             "{} bytes took {took:?}",
             text.len()
         );
-        assert!(!out.contains("MIIEvQ"));
+        assert!(!out.contains("MIIEvQ") && !out.contains("hunter2secret"));
     }
 }
 
@@ -765,4 +767,56 @@ fn other_secret_shapes_are_redacted() {
         let (out, _) = r.redact(text);
         assert!(!out.contains(secret), "{out}");
     }
+}
+
+/// `read_session` on another thread; its answer within two seconds.
+fn read_within_seconds(path: &Path) -> std::io::Result<hunch::session::SessionLog> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let path = path.to_path_buf();
+    std::thread::spawn(move || tx.send(hunch::session::read_session(&path)));
+    rx.recv_timeout(Duration::from_secs(2))
+        .expect("reading a session file never hangs")
+}
+
+#[test]
+fn a_session_file_that_is_a_fifo_or_a_device_is_refused_without_hanging() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("s.jsonl");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let error = read_within_seconds(&fifo).unwrap_err();
+    assert!(error.to_string().contains("not a regular file"), "{error}");
+    let zero = dir.path().join("z.jsonl");
+    std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+    assert!(read_within_seconds(&zero).is_err());
+}
+
+#[test]
+fn an_overlong_line_is_skipped_not_held() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("s.jsonl");
+    let good = r#"{"seq":0,"ts":"2026-11-24T02:10:00Z","type":"notice","text":"hi"}"#;
+    let long = format!(
+        r#"{{"seq":1,"ts":"2026-11-24T02:10:00Z","type":"notice","text":"{}"}}"#,
+        "a".repeat(hunch::session::MAX_LINE)
+    );
+    std::fs::write(
+        &file,
+        format!("{good}\n{long}\n{good}\n\u{1b}]0;x\u{7}\n{good}"),
+    )
+    .unwrap();
+    let log = read_within_seconds(&file).unwrap();
+    assert_eq!(log.events.len(), 3, "{:?}", log.warnings);
+    assert!(
+        log.warnings[0].message.contains("longer than"),
+        "{:?}",
+        log.warnings
+    );
+    assert_eq!(log.warnings[0].line, 2);
+    assert_eq!(log.warnings[1].line, 4);
 }

@@ -483,7 +483,16 @@ fn resume_continues_a_stopped_session_in_its_file() {
         "/tests/fixtures/demo-session.jsonl"
     );
     let copy = dir.path().join("old.jsonl");
-    std::fs::copy(fixture, &copy).unwrap();
+    // Not concluded (a concluded session is not resumed at all).
+    let unfinished: String = std::fs::read_to_string(fixture)
+        .unwrap()
+        .lines()
+        .filter(|l| {
+            !l.contains(r#""type":"concluded""#) && !l.contains(r#""type":"session_ended""#)
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&copy, unfinished).unwrap();
     let (ok, _, err) = run(&["resume", copy.to_str().unwrap(), "--headless"]);
     assert!(!ok && err.contains("can't be resumed"), "{err}");
 }
@@ -632,4 +641,79 @@ fn fork_with_replay_tools_reaches_nothing_live_and_says_where_tools_act() {
     let state = hunch::event::State::from_events(log.events.iter());
     assert!(!state.session.incident.simulated, "no \"demo environment\"");
     assert_eq!(state.session.incident.environment, "prod");
+}
+
+/// Issue 27 #9: replay, export, resume and fork take a session id, or a start of one
+/// that only one session has, as `hunch sessions` lists them; an ambiguous start names
+/// the sessions it matches.
+#[test]
+fn sessions_are_named_by_id_or_a_unique_prefix() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| common::hunch_in(dir.path(), Some("carol"), args, b"");
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/demo-session.jsonl"
+    );
+    let day = dir.path().join("data/hunch/sessions/2026-01-01");
+    std::fs::create_dir_all(&day).unwrap();
+    for id in ["20260101T000000-aaaa", "20260101T000000-aabb"] {
+        std::fs::copy(fixture, day.join(format!("{id}.jsonl"))).unwrap();
+    }
+    for id in [
+        "20260101T000000-aaaa",
+        "20260101T000000-aab",
+        "20260101T000000-aaaa.jsonl",
+    ] {
+        let (ok, out, err) = run(&["replay", id, "--headless"]);
+        assert!(ok && out.contains("== conclusion"), "{id}: {err}");
+    }
+    let (ok, out, err) = run(&["export", "20260101T000000-aab"]);
+    assert!(ok && out.contains("kubectl rollout undo"), "{err}");
+    let (ok, _, err) = run(&["replay", "20260101T000000-aa", "--headless"]);
+    assert!(!ok, "ambiguous");
+    assert!(
+        err.contains(
+            "20260101T000000-aa names 2 sessions: 20260101T000000-aaaa, 20260101T000000-aabb"
+        ),
+        "{err}"
+    );
+    let (ok, _, err) = run(&["export", "nosuch"]);
+    assert!(!ok && err.contains("no session nosuch under"), "{err}");
+    let (ok, _, err) = run(&["fork", "20260101T000000-aa", "--at", "c3", "--headless"]);
+    assert!(!ok && err.contains("names 2 sessions"), "{err}");
+}
+
+/// Issue 27 #9: a concluded session is a finished record; `resume` refuses it, leaves the
+/// file as it was, and points to `hunch fork`.
+#[test]
+fn resuming_a_concluded_session_is_refused_and_suggests_fork() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| common::hunch_in(dir.path(), Some("carol"), args, b"");
+    let (ok, _, err) = run(&["demo", "--headless", "--approve-all"]);
+    assert!(ok, "{err}");
+    let file = err
+        .lines()
+        .find_map(|l| l.strip_prefix("session: "))
+        .expect("the session file is named")
+        .to_string();
+    let before = std::fs::read(&file).unwrap();
+    let id = std::path::Path::new(&file)
+        .file_stem()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    for name in [file.as_str(), id.as_str()] {
+        let (ok, out, err) = run(&["resume", name, "--headless", "--approve-all"]);
+        assert!(!ok, "{out}");
+        assert!(
+            err.contains("has concluded") && err.contains(&format!("hunch fork {id} --at c")),
+            "{err}"
+        );
+    }
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        before,
+        "nothing was appended"
+    );
 }

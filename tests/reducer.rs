@@ -232,7 +232,7 @@ fn human_edits_replace_the_hypothesis_and_show_in_the_transcript() {
     ));
     assert_eq!(state.hypotheses, vec![edited]);
     assert!(
-        matches!(state.transcript.last(), Some(Entry::Human(t)) if t.contains("alice set H1 to refuted, pinned"))
+        matches!(state.transcript.last(), Some(Entry::Human(t)) if t == "alice refuted and pinned H1 (was supported): deploy")
     );
 }
 

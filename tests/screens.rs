@@ -601,3 +601,296 @@ fn replay_of_a_damaged_session_says_so_on_screen() {
     assert!(screen.contains("line 21"), "{screen}");
     assert_snapshot!(screen);
 }
+
+/// Issue 27 #6: `g` asks for "as far up as there is"; the title says how far that is,
+/// never the request (`↑18446744073709551615`), and page-up at the top stays at the top.
+#[test]
+fn scroll_to_top_shows_a_clamped_indicator() {
+    let (mut app, _rx) = live_app(&fixture());
+    render(&mut app, 120, 40);
+    app.on_key(key(KeyCode::Char('g')));
+    let screen = render(&mut app, 120, 40);
+    let top = app.scroll;
+    assert!(
+        top > 0 && top < 10_000 && screen.contains(&format!("↑{top} (G follows)")),
+        "{screen}"
+    );
+    assert!(!screen.contains("18446744073709551615"), "{screen}");
+    app.on_key(key(KeyCode::PageUp));
+    let screen = render(&mut app, 120, 40);
+    assert_eq!(app.scroll, top);
+    assert!(screen.contains(&format!("↑{top} (G follows)")), "{screen}");
+    app.on_key(key(KeyCode::Home));
+    assert!(render(&mut app, 120, 40).contains(&format!("↑{top} (G follows)")));
+    assert_snapshot!(screen);
+}
+
+/// Issue 27 #6: `G` in the pager shows the last line at the bottom, not alone at the top.
+#[test]
+fn pager_end_shows_the_last_page() {
+    let (mut app, _rx) = live_app(&fixture());
+    app.selected_call = Some(0);
+    app.on_key(key(KeyCode::Char('v')));
+    render(&mut app, 100, 30);
+    app.on_key(key(KeyCode::Char('G')));
+    let screen = render(&mut app, 100, 30);
+    // 30 rows: 2 for the status, 2 for the border: 26 lines of 40 show, 15 to 40.
+    assert!(screen.contains("line 15/40"), "{screen}");
+    assert!(screen.contains("│40 "), "{screen}");
+    app.on_key(key(KeyCode::Char('j')));
+    assert!(render(&mut app, 100, 30).contains("line 15/40"));
+    assert_snapshot!(screen);
+}
+
+/// Issue 27 #6: at 200x60 every key fits (two columns); where it does not, the border
+/// says how much more there is and how to scroll to it.
+#[test]
+fn help_fits_at_200x60_and_says_when_it_scrolls() {
+    let (mut app, _rx) = live_app(&events_until(|k| {
+        matches!(k, EventKind::TurnStarted { .. })
+    }));
+    app.on_key(key(KeyCode::Char('?')));
+    let wide = render(&mut app, 200, 60);
+    for name in [
+        "quit",
+        "approve-session",
+        "next-match",
+        "jump-end",
+        "toggle-pin",
+    ] {
+        assert!(wide.contains(name), "{name} missing:\n{wide}");
+    }
+    assert!(!wide.contains("more ·"), "{wide}");
+    assert_snapshot!("help_at_200x60", wide);
+    let small = render(&mut app, 80, 24);
+    assert!(small.contains("more · j/k or pgdn/pgup scroll"), "{small}");
+    app.on_key(key(KeyCode::Char('G')));
+    let end = render(&mut app, 80, 24);
+    assert!(end.contains("above · k or pgup scrolls back"), "{end}");
+    assert!(end.contains("jump-end"), "{end}");
+    assert_snapshot!("help_at_80x24_scrolled_to_the_end", end);
+}
+
+fn editor_at_c4() -> (App, UnboundedReceiver<Envelope>) {
+    live_app(&events_until(
+        |k| matches!(k, EventKind::ToolCallFinished { id, .. } if id == "c4"),
+    ))
+}
+
+/// What the engine would record for `command`, as the next event.
+fn edited(app: &App, command: &Command) -> Event {
+    let Command::EditHypothesis(edit) = command else {
+        panic!("{command:?}")
+    };
+    let id = edit.id.clone().expect("an existing hypothesis");
+    let mut h = app
+        .state
+        .hypotheses
+        .iter()
+        .find(|h| h.id == id)
+        .unwrap()
+        .clone();
+    h.author = Author::Human;
+    if let Some(status) = edit.status {
+        h.status = status;
+    }
+    if let Some(pinned) = edit.pinned {
+        h.pinned = pinned;
+    }
+    if let Some(statement) = &edit.statement {
+        h.statement = statement.clone();
+    }
+    Event {
+        seq: app.state.events + 1,
+        ts: app.state.last_ts.unwrap(),
+        kind: EventKind::HypothesisEdited {
+            hypothesis: h,
+            by: "alice".into(),
+        },
+    }
+}
+
+/// Issue 27 #7: `r` re-sorts the board (a refuted hypothesis sinks); the cursor stays on
+/// the one refuted, so `p` pins it, not whichever row moved up under the cursor.
+#[test]
+fn the_editor_cursor_follows_the_hypothesis_when_the_board_re_sorts() {
+    let (mut app, mut rx) = editor_at_c4();
+    app.on_key(key(KeyCode::Char('h')));
+    let _ = sent(&mut rx);
+    app.on_key(key(KeyCode::Char('r')));
+    let refute = sent(&mut rx).pop().unwrap();
+    assert!(
+        matches!(&refute, Command::EditHypothesis(e) if e.id.as_deref() == Some("H3")),
+        "{refute:?}"
+    );
+    let event = edited(&app, &refute);
+    app.apply(&event);
+    app.on_key(key(KeyCode::Char('p')));
+    let pin = sent(&mut rx).pop().unwrap();
+    assert!(
+        matches!(&pin, Command::EditHypothesis(e) if e.id.as_deref() == Some("H3") && e.pinned == Some(true)),
+        "the cursor followed H3 down the list: {pin:?}"
+    );
+    let screen = render(&mut app, 100, 30);
+    assert!(screen.contains("▶ H3 ✎ refuted"), "{screen}");
+    assert_snapshot!(screen);
+}
+
+/// Issue 27 #7: the board's selection follows the hypothesis, too.
+#[test]
+fn the_board_selection_follows_the_hypothesis_when_it_re_sorts() {
+    let (mut app, mut rx) = editor_at_c4();
+    app.on_key(key(KeyCode::Tab));
+    app.on_key(key(KeyCode::Down));
+    let _ = render(&mut app, 200, 60);
+    // The second row now; pinning it moves it to the top.
+    let second = app.state.hypotheses[app.state.ranked_hypotheses()[1]]
+        .id
+        .clone();
+    let pin = Command::EditHypothesis(hunch::protocol::HypothesisEdit {
+        id: Some(second.clone()),
+        pinned: Some(true),
+        ..Default::default()
+    });
+    let event = edited(&app, &pin);
+    app.apply(&event);
+    app.on_key(key(KeyCode::Enter));
+    let _ = sent(&mut rx);
+    app.on_key(key(KeyCode::Char('r')));
+    assert!(
+        matches!(&sent(&mut rx)[..], [Command::EditHypothesis(e)] if e.id.as_deref() == Some(second.as_str())),
+        "the editor opens on {second}, the board's selection"
+    );
+}
+
+/// Issue 27 #7: a refuted hypothesis shows no confidence, and the transcript says what an
+/// edit changed.
+#[test]
+fn refuted_shows_no_confidence_and_edits_say_what_changed() {
+    let (mut app, _rx) = editor_at_c4();
+    let refute = Command::EditHypothesis(hunch::protocol::HypothesisEdit {
+        id: Some("H3".into()),
+        status: Some(HypothesisStatus::Refuted),
+        ..Default::default()
+    });
+    let event = edited(&app, &refute);
+    app.apply(&event);
+    let reword = Command::EditHypothesis(hunch::protocol::HypothesisEdit {
+        id: Some("H4".into()),
+        statement: Some("orders-db is saturated by payments' idle sessions".into()),
+        ..Default::default()
+    });
+    let event = edited(&app, &reword);
+    app.apply(&event);
+    let screen = render(&mut app, 200, 60);
+    assert!(
+        screen.contains("alice refuted H3 (was supported): payments deploy"),
+        "{screen}"
+    );
+    assert!(
+        screen
+            .contains("alice reworded H4: orders-db is saturated by payments' idle sessions (was:"),
+        "{screen}"
+    );
+    let h3 = screen.lines().find(|l| l.contains("│H3✎ refuted")).unwrap();
+    assert!(!h3.contains('%'), "{h3}");
+    assert!(!screen.contains("set H"), "{screen}");
+    assert_snapshot!(screen);
+}
+
+fn hint_line(screen: &str) -> String {
+    screen.lines().last().unwrap_or_default().to_string()
+}
+
+/// Issue 27 #5: the hint bar describes what is on top: a text field being typed into, the
+/// quit dialog, a finished investigation.
+#[test]
+fn the_hint_bar_follows_the_mode() {
+    let (mut app, _rx) = live_app(&events_until(|k| {
+        matches!(k, EventKind::ApprovalRequested { .. })
+    }));
+    assert!(hint_line(&render(&mut app, 120, 36)).contains("y approve-once"));
+    app.on_key(key(KeyCode::Char('n')));
+    let typing = render(&mut app, 120, 36);
+    let hints = hint_line(&typing);
+    assert!(
+        hints.contains("enter deny with this reason") && !hints.contains("approve-once"),
+        "{hints}"
+    );
+    assert_snapshot!("hints_while_typing_a_deny_reason", typing);
+    app.on_key(key(KeyCode::Esc));
+    app.on_key(key(KeyCode::Char('e')));
+    let hints = hint_line(&render(&mut app, 120, 36));
+    assert!(
+        hints.contains("enter approve the edited command") && !hints.contains("approve-once"),
+        "{hints}"
+    );
+    app.on_key(key(KeyCode::Esc));
+    app.on_key(key(KeyCode::Char('q')));
+    let quit = render(&mut app, 120, 36);
+    let hints = hint_line(&quit);
+    assert!(
+        hints.contains("y/q/enter quit") && !hints.contains("pause-resume"),
+        "{hints}"
+    );
+    app.on_key(key(KeyCode::Char('z')));
+    app.on_key(key(KeyCode::Char('s')));
+    let hints = hint_line(&render(&mut app, 120, 36));
+    assert!(
+        hints.contains("enter send to the agent") && !hints.contains("pause-resume"),
+        "{hints}"
+    );
+    app.on_key(key(KeyCode::Esc));
+    app.decision = None;
+    app.state.pending.clear();
+    app.on_key(key(KeyCode::Char('h')));
+    app.on_key(key(KeyCode::Char('a')));
+    let hints = hint_line(&render(&mut app, 120, 36));
+    assert!(
+        hints.contains("enter save") && !hints.contains("add-hypothesis"),
+        "{hints}"
+    );
+}
+
+#[test]
+fn a_concluded_investigation_offers_no_pause() {
+    let (mut app, mut rx) = live_app(&fixture());
+    let screen = render(&mut app, 120, 40);
+    let hints = hint_line(&screen);
+    assert!(
+        !hints.contains("pause-resume") && hints.contains("q quit"),
+        "{hints}"
+    );
+    app.on_key(key(KeyCode::Char(' ')));
+    assert!(sent(&mut rx).is_empty());
+    let screen = render(&mut app, 120, 40);
+    assert!(
+        hint_line(&screen).contains("the investigation is over: there is nothing to pause"),
+        "{screen}"
+    );
+}
+
+/// Issue 27 #5: `a` on a call that offers no session scope says why instead of nothing.
+#[test]
+fn approve_for_session_without_a_scope_says_why() {
+    let mut events = events_until(|k| matches!(k, EventKind::ApprovalRequested { .. }));
+    if let Some(EventKind::ApprovalRequested { scope, .. }) = events.last_mut().map(|e| &mut e.kind)
+    {
+        // As for a call of several statements: nothing a session approval could cover.
+        *scope = None;
+    }
+    let (mut app, mut rx) = live_app(&events);
+    assert!(!app.session_scope_offered());
+    let before = hint_line(&render(&mut app, 120, 36));
+    assert!(!before.contains("approve-session"), "{before}");
+    app.on_key(key(KeyCode::Char('a')));
+    assert!(sent(&mut rx).is_empty());
+    let screen = render(&mut app, 120, 36);
+    assert!(
+        hint_line(&screen).contains(
+            "no approval for the session here: it is not one command of known risk; y approves it once"
+        ),
+        "{screen}"
+    );
+    assert_snapshot!(screen);
+}

@@ -5,44 +5,72 @@
 //! once a half is recorded or printed it can't be taken back. [`Streamed`] holds text
 //! back until it can be redacted whole: it releases only up to the last whitespace (no
 //! built-in secret holds whitespace, so a token is never split across two releases),
-//! never past the start of a PEM block that has not ended, and it redacts each release
+//! never past the start of a PEM block that has not ended (with the `-----END` of its
+//! own label: an `-----END X-----` inside it ends nothing), and it redacts each release
 //! together with the text released before it, from the start of the line that holds the
 //! last non-blank character (so `password:` ending one line still gives its context to
 //! the value on the next): a secret found by its context (`password = …`, `Bearer …`) is
 //! still found when the context came in an earlier delta. What it hands out is the part
-//! of that redacted window not handed out before.
+//! of that redacted window not handed out before. The window is kept to about
+//! [`WINDOW`] bytes and each delta is searched only where it landed, so a reply of one
+//! long line, or of one word without spaces, costs linear time, not quadratic.
 //!
 //! `finish` releases whatever is held, at the end of a reply or when the other stream
 //! (reasoning or message) takes over.
 
 use super::Redactor;
-use regex::Regex;
-use std::sync::LazyLock;
 
-/// The end of a PEM block: text from a `-----BEGIN` without one is held back whole.
-static PEM_END: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"-----END [A-Z0-9 ]*-----").expect("the pattern compiles"));
+/// The most released text kept as context for the next release (trimmed at whitespace):
+/// enough for any key name before its value, small enough that redacting it again on
+/// every delta stays cheap however long a line grows.
+const WINDOW: usize = 512;
+
+/// How far before newly arrived text a search restarts, so a marker cut across two
+/// deltas (`-----BEG` + `IN`, `-----END RSA PRI` + `VATE KEY-----`) is still found. An
+/// end marker longer than this is not found: its block is held to the end (the safe way).
+const OVERLAP: usize = 128;
+
+const BEGIN: &str = "-----BEGIN";
 
 /// One stream of text (a reply's message or its reasoning) on its way to the record.
 #[derive(Debug, Default)]
 pub struct Streamed {
     /// Received, not yet released.
     held: String,
+    /// Where in `held` the text after its last whitespace starts (0: no whitespace).
+    after_space: usize,
+    /// A PEM block in `held` whose end has not come: where it starts, and its label
+    /// (`RSA PRIVATE KEY`) once the `-----BEGIN …-----` line is whole.
+    open: Option<(usize, Option<String>)>,
     /// Released text still needed as context: from the start of the line that holds the
-    /// last non-blank character released.
+    /// last non-blank character released, at most about [`WINDOW`] bytes.
     window: String,
 }
 
 impl Streamed {
     /// Take `text`; return what may be shown now, redacted, and how many secrets it
-    /// removed.
+    /// removed. Each call costs time in the length of `text` and the window, not in
+    /// what is held: a reply without whitespace (or a block that never ends) is held
+    /// whole without being searched again.
     pub fn push(&mut self, redactor: &Redactor, text: &str) -> (String, usize) {
+        let old = self.held.len();
         self.held.push_str(text);
-        let cut = release_point(&self.held);
+        if let Some((at, c)) = text.char_indices().rev().find(|(_, c)| c.is_whitespace()) {
+            self.after_space = old + at + c.len_utf8();
+        }
+        self.find_blocks(old);
+        let cut = match &self.open {
+            Some((begin, _)) => self.after_space.min(*begin),
+            None => self.after_space,
+        };
         if cut == 0 {
             return (String::new(), 0);
         }
         let released: String = self.held.drain(..cut).collect();
+        self.after_space -= cut;
+        if let Some((begin, _)) = &mut self.open {
+            *begin -= cut;
+        }
         self.release(redactor, &released)
     }
 
@@ -55,7 +83,49 @@ impl Streamed {
             self.release(redactor, &held)
         };
         self.window.clear();
+        self.after_space = 0;
+        self.open = None;
         out
+    }
+
+    /// Follow PEM blocks through the text that arrived at `old` (and a little before):
+    /// a block opens at `-----BEGIN <label>-----` and ends only at `-----END <label>-----`
+    /// with the same label, so an `-----END X-----` inside it ends nothing.
+    fn find_blocks(&mut self, old: usize) {
+        let mut from = floor(&self.held, old.saturating_sub(OVERLAP));
+        loop {
+            match &mut self.open {
+                None => match self.held[from..].find(BEGIN) {
+                    Some(at) => {
+                        self.open = Some((from + at, None));
+                        from += at + BEGIN.len();
+                    }
+                    None => return,
+                },
+                Some((begin, label)) => {
+                    let begin = *begin;
+                    if label.is_none() {
+                        let line = &self.held[begin + BEGIN.len()..];
+                        let head = &line[..floor(line, OVERLAP)];
+                        match head.find("-----") {
+                            Some(end) => *label = Some(head[..end].trim().to_string()),
+                            // No label line: held to the end, never searched again.
+                            None if line.len() >= OVERLAP => *label = Some("\0".into()),
+                            None => return,
+                        }
+                    }
+                    let marker = format!("-----END {}-----", label.as_deref().unwrap_or(""));
+                    let start = from.max(begin + BEGIN.len());
+                    match self.held[start..].find(&marker) {
+                        Some(at) => {
+                            self.open = None;
+                            from = start + at + marker.len();
+                        }
+                        None => return,
+                    }
+                }
+            }
+        }
     }
 
     /// Redact `text` in its window; the new part of the redacted window.
@@ -73,34 +143,81 @@ impl Streamed {
         out
     }
 
-    /// Drop the lines no later secret can need as context.
+    /// Drop the lines no later secret can need as context, and all but the last
+    /// [`WINDOW`] bytes of a long line: blank runs shrunk to one blank (`password:` then
+    /// a page of spaces is still `password:` before its value), cut after whitespace so
+    /// no token is split, and never inside the last three words (`password`, `=`, `"`).
     fn trim_window(&mut self) {
         let Some(last) = self.window.rfind(|c: char| !c.is_whitespace()) else {
+            // Only blanks: nothing a later secret needs.
+            self.window.clear();
             return;
         };
         let line_start = self.window[..last].rfind('\n').map_or(0, |n| n + 1);
         self.window.drain(..line_start);
+        if self.window.len() <= WINDOW {
+            return;
+        }
+        self.window = shrink_blanks(&self.window);
+        if self.window.len() > WINDOW {
+            let keep = last_words(&self.window, 3);
+            let from = floor(&self.window, self.window.len() - WINDOW);
+            let cut = self.window[from..]
+                .find(char::is_whitespace)
+                .map_or(self.window.len(), |at| from + at + 1);
+            self.window.drain(..floor(&self.window, cut.min(keep)));
+        }
     }
 }
 
-/// How much of `held` may be released: up to and including its last whitespace, but not
-/// past a PEM block that has not ended yet.
-fn release_point(held: &str) -> usize {
-    let cut = held
-        .char_indices()
-        .rev()
-        .find(|(_, c)| c.is_whitespace())
-        .map_or(0, |(at, c)| at + c.len_utf8());
-    match open_block(held) {
-        Some(begin) => cut.min(begin),
-        None => cut,
+/// `text` with each run of blanks longer than a few characters made one blank (a line
+/// break if the run held one).
+fn shrink_blanks(text: &str) -> String {
+    let mut out = String::with_capacity(text.len().min(4 * WINDOW));
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if run.len() > 8 {
+            out.push(if run.contains('\n') { '\n' } else { ' ' });
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for c in text.chars() {
+        if c.is_whitespace() {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
     }
+    flush(&mut run, &mut out);
+    out
 }
 
-/// Where the last `-----BEGIN` without its `-----END …-----` starts, if there is one.
-fn open_block(text: &str) -> Option<usize> {
-    let begin = text.rfind("-----BEGIN")?;
-    (!PEM_END.is_match(&text[begin..])).then_some(begin)
+/// Where the last `n` words of `text` start.
+fn last_words(text: &str, n: usize) -> usize {
+    let mut at = text.len();
+    for _ in 0..n {
+        let Some(word_end) = text[..at].rfind(|c: char| !c.is_whitespace()) else {
+            return 0;
+        };
+        at = text[..word_end]
+            .char_indices()
+            .rev()
+            .find(|(_, c)| c.is_whitespace())
+            .map_or(0, |(i, c)| i + c.len_utf8());
+    }
+    at
+}
+
+/// The nearest char boundary at or before `at`.
+fn floor(text: &str, mut at: usize) -> usize {
+    at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
 }
 
 #[cfg(test)]

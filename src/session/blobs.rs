@@ -21,9 +21,14 @@ pub enum BlobError {
     Io { hash: String, source: io::Error },
     #[error("blob {hash} is {what}, not a regular file: refused")]
     NotAFile { hash: String, what: &'static str },
+    #[error("blob {hash} is {size} bytes, more than a blob can be ({MAX_BLOB}): refused")]
+    TooLarge { hash: String, size: u64 },
     #[error("blob {hash} does not match its hash (it was changed after it was stored): refused")]
     Tampered { hash: String },
 }
+
+/// The largest blob read back: a planted huge file is refused, not loaded.
+pub const MAX_BLOB: u64 = 256 << 20;
 
 #[derive(Debug, Clone)]
 pub struct BlobStore {
@@ -83,15 +88,25 @@ impl BlobStore {
             hash: hash.to_string(),
             source,
         };
-        let mut file = open_regular(&self.path_of(hash)).map_err(|e| match e {
+        let file = open_regular(&self.path_of(hash)).map_err(|e| match e {
             Opened::NotAFile(what) => BlobError::NotAFile {
                 hash: hash.to_string(),
                 what,
             },
             Opened::Io(source) => io_error(source),
         })?;
+        let size = file.metadata().map_err(io_error)?.len();
+        if size > MAX_BLOB {
+            return Err(BlobError::TooLarge {
+                hash: hash.to_string(),
+                size,
+            });
+        }
         let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes).map_err(io_error)?;
+        // Bounded even if the file grows while it is read.
+        file.take(MAX_BLOB + 1)
+            .read_to_end(&mut bytes)
+            .map_err(io_error)?;
         if format!("{:x}", Sha256::digest(&bytes)) != hash.to_ascii_lowercase() {
             return Err(BlobError::Tampered {
                 hash: hash.to_string(),
@@ -215,5 +230,16 @@ mod tests {
             error.to_string().contains("does not match its hash"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn a_huge_blob_is_refused_unread() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::new(dir.path());
+        let (hash, path) = planted(&store, "the output");
+        let file = std::fs::File::create(&path).unwrap();
+        file.set_len(MAX_BLOB + 1).unwrap();
+        let error = get_within_a_second(&store, &hash).unwrap_err();
+        assert!(matches!(error, BlobError::TooLarge { .. }), "{error}");
     }
 }

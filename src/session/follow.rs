@@ -2,9 +2,8 @@
 //! reads what was appended since the last one and returns its complete events; a line
 //! still being written waits for its newline.
 
-use super::reader::{ReadWarning, parse_session};
+use super::reader::{MAX_LINE, ReadWarning, parse_session};
 use crate::event::{Event, EventKind};
-use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
@@ -16,6 +15,8 @@ pub struct Follower {
     /// Lines read so far, so warnings name the line in the file.
     lines: usize,
     ended: bool,
+    /// Inside a line longer than [`MAX_LINE`]: dropped up to its newline.
+    skipping: bool,
 }
 
 /// What one poll found.
@@ -33,6 +34,7 @@ impl Follower {
             partial: Vec::new(),
             lines: 0,
             ended: false,
+            skipping: false,
         }
     }
 
@@ -43,8 +45,23 @@ impl Follower {
 
     /// The complete events appended since the last poll.
     pub fn poll(&mut self) -> io::Result<Appended> {
-        let mut file = File::open(&self.path)?;
-        let length = file.metadata()?.len();
+        use std::os::unix::fs::OpenOptionsExt;
+        // Not blocking on a FIFO, and only a regular file is followed.
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&self.path)?;
+        let meta = file.metadata()?;
+        if !meta.is_file() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "{} is not a regular file: not followed",
+                    self.path.display()
+                ),
+            ));
+        }
+        let length = meta.len();
         if length < self.offset {
             return Err(io::Error::other(format!(
                 "{} shrank from {} to {length} bytes while being followed",
@@ -54,11 +71,32 @@ impl Follower {
         }
         file.seek(SeekFrom::Start(self.offset))?;
         let mut fresh = Vec::new();
-        file.take(length - self.offset).read_to_end(&mut fresh)?;
+        // At most a line's worth per poll: a huge append is read over several polls.
+        let chunk = (length - self.offset).min(MAX_LINE as u64 + 1);
+        file.take(chunk).read_to_end(&mut fresh)?;
         self.offset += fresh.len() as u64;
+        if self.skipping {
+            match fresh.iter().position(|&b| b == b'\n') {
+                Some(at) => {
+                    fresh.drain(..=at);
+                    self.skipping = false;
+                    self.lines += 1;
+                }
+                None => fresh.clear(),
+            }
+        }
         self.partial.extend_from_slice(&fresh);
         let Some(last_newline) = self.partial.iter().rposition(|&b| b == b'\n') else {
-            return Ok(Appended::default());
+            let mut appended = Appended::default();
+            if self.partial.len() > MAX_LINE {
+                self.partial.clear();
+                self.skipping = true;
+                appended.warnings.push(ReadWarning {
+                    line: self.lines + 1,
+                    message: format!("longer than {MAX_LINE} bytes; line skipped"),
+                });
+            }
+            return Ok(appended);
         };
         let complete: Vec<u8> = self.partial.drain(..=last_newline).collect();
         let log = parse_session(&complete);
@@ -103,5 +141,31 @@ mod tests {
         assert_eq!(appended.events.len(), 1);
         assert_eq!(appended.warnings[0].line, 3, "{:?}", appended.warnings);
         assert!(!follower.ended());
+    }
+
+    #[test]
+    fn a_fifo_is_refused_and_an_overlong_line_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("f.jsonl");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.unwrap().success());
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || tx.send(Follower::new(&fifo).poll().is_err()));
+        let refused = rx.recv_timeout(std::time::Duration::from_secs(2));
+        assert_eq!(refused, Ok(true), "a FIFO is refused without hanging");
+
+        let path = dir.path().join("s.jsonl");
+        let mut file = std::fs::File::create(&path).unwrap();
+        let mut follower = Follower::new(&path);
+        file.write_all(&vec![b'a'; MAX_LINE + 10]).unwrap();
+        assert!(
+            follower.poll().unwrap().warnings[0]
+                .message
+                .contains("longer")
+        );
+        writeln!(file, "aaa\n{EVENT}").unwrap();
+        let appended = follower.poll().unwrap();
+        assert_eq!(appended.events.len(), 1, "{:?}", appended.warnings);
+        assert!(appended.warnings.is_empty(), "{:?}", appended.warnings);
     }
 }

@@ -69,7 +69,10 @@ pub fn list_sessions(sessions_dir: &Path) -> std::io::Result<Vec<SessionSummary>
     files.reverse();
     let mut out = Vec::new();
     for path in files {
-        let log = read_session(&path)?;
+        // A file that is not a session (a FIFO, a link to a device) is not listed.
+        let Ok(log) = read_session(&path) else {
+            continue;
+        };
         let state = State::from_events(&log.events);
         let started = log
             .events
@@ -123,6 +126,80 @@ pub fn list_sessions(sessions_dir: &Path) -> std::io::Result<Vec<SessionSummary>
         });
     }
     Ok(out)
+}
+
+/// Why a session id named no one session.
+#[derive(Debug, thiserror::Error)]
+pub enum FindError {
+    #[error("no session {0} under {1} (`hunch sessions` lists them)")]
+    NotFound(String, PathBuf),
+    #[error("{query} names {} sessions: {}; give more of the id", .matches.len(), ids(.matches))]
+    Ambiguous {
+        query: String,
+        matches: Vec<PathBuf>,
+    },
+    #[error("reading {0}: {1}")]
+    Io(PathBuf, std::io::Error),
+}
+
+fn ids(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .filter_map(|p| p.file_stem()?.to_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl SessionSummary {
+    /// The session file whose id (its file name without `.jsonl`, as `hunch sessions`
+    /// lists it) is `query`, or starts with it when only one does. Only names are
+    /// compared: no session is read.
+    pub fn find_file(sessions_dir: &Path, query: &str) -> Result<PathBuf, FindError> {
+        find_session(sessions_dir, query)
+    }
+}
+
+fn find_session(sessions_dir: &Path, query: &str) -> Result<PathBuf, FindError> {
+    let query = query.trim().trim_end_matches(".jsonl");
+    let io = |e| FindError::Io(sessions_dir.to_path_buf(), e);
+    let mut matches = Vec::new();
+    if !query.is_empty() && sessions_dir.is_dir() {
+        for day in std::fs::read_dir(sessions_dir).map_err(io)? {
+            let day = day.map_err(io)?.path();
+            if !day.is_dir() {
+                continue;
+            }
+            for file in std::fs::read_dir(&day).map_err(io)? {
+                let file = file.map_err(io)?.path();
+                let Some(id) = file
+                    .extension()
+                    .is_some_and(|e| e == "jsonl")
+                    .then(|| file.file_stem().and_then(|s| s.to_str()))
+                    .flatten()
+                else {
+                    continue;
+                };
+                if id == query {
+                    return Ok(file);
+                }
+                if id.starts_with(query) {
+                    matches.push(file);
+                }
+            }
+        }
+    }
+    matches.sort();
+    match matches.len() {
+        0 => Err(FindError::NotFound(
+            query.to_string(),
+            sessions_dir.to_path_buf(),
+        )),
+        1 => Ok(matches.remove(0)),
+        _ => Err(FindError::Ambiguous {
+            query: query.to_string(),
+            matches,
+        }),
+    }
 }
 
 #[cfg(test)]

@@ -74,12 +74,9 @@ impl SessionLock {
             file: session_file.to_path_buf(),
             source,
         };
-        let file = OpenOptions::new()
-            .read(true)
-            .open(session_file)
-            .map_err(io)?;
+        let file = open_session(session_file).map_err(io)?;
         if !try_lock(&file).map_err(io)? {
-            let note = std::fs::read_to_string(note_path(session_file)).unwrap_or_default();
+            let note = read_note(&note_path(session_file));
             let mut lines = note.lines();
             let pid = lines.next().and_then(|l| l.trim().parse().ok());
             let user = lines
@@ -94,11 +91,64 @@ impl SessionLock {
         }
         let note = note_path(session_file);
         let text = format!("{}\n{}\n", std::process::id(), user.replace('\n', " "));
-        if let Err(e) = std::fs::write(&note, text) {
+        if let Err(e) = write_note(&note, &text) {
             tracing::debug!(error = %e, note = %note.display(), "no lock note");
         }
         Ok(SessionLock { _file: file, note })
     }
+}
+
+/// Open a session file to lock it: without waiting on a FIFO, and only a regular file.
+fn open_session(session_file: &Path) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(session_file)?;
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    Ok(file)
+}
+
+/// Write the note as a new file of ours: one planted at its name (a link to a file of
+/// the user's, in a directory others can write) is removed, or the note is not written.
+fn write_note(note: &Path, text: &str) -> io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::remove_file(note) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o644)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(note)?
+        .write_all(text.as_bytes())
+}
+
+/// The note, if it is a small regular file (never a link, a FIFO or a device).
+fn read_note(note: &Path) -> String {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let Ok(file) = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(note)
+    else {
+        return String::new();
+    };
+    if !file.metadata().is_ok_and(|m| m.is_file()) {
+        return String::new();
+    }
+    let mut text = String::new();
+    let _ = file.take(4096).read_to_string(&mut text);
+    text
 }
 
 impl Drop for SessionLock {
@@ -112,7 +162,7 @@ impl Drop for SessionLock {
 /// `Some(false)` when it is free (nobody writes it, or its writer was killed), `None`
 /// when that can't be told (the file can't be opened).
 pub fn is_written(session_file: &Path) -> Option<bool> {
-    let file = File::open(session_file).ok()?;
+    let file = open_session(session_file).ok()?;
     match file.try_lock() {
         Ok(()) => {
             let _ = file.unlock();
@@ -148,5 +198,45 @@ mod tests {
         let again = SessionLock::acquire(&file, "bob");
         assert!(again.is_ok(), "free again once the writer is gone");
         assert_eq!(is_written(&dir.path().join("none.jsonl")), None);
+    }
+
+    #[test]
+    fn a_planted_note_is_neither_followed_nor_waited_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("s.jsonl");
+        std::fs::write(&file, "{}\n").unwrap();
+        let precious = dir.path().join("bashrc");
+        std::fs::write(&precious, "alias ls=ls\n").unwrap();
+        std::os::unix::fs::symlink(&precious, note_path(&file)).unwrap();
+        let lock = SessionLock::acquire(&file, "alice").unwrap();
+        assert_eq!(std::fs::read_to_string(&precious).unwrap(), "alias ls=ls\n");
+        drop(lock);
+        let made = std::process::Command::new("mkfifo")
+            .arg(note_path(&file))
+            .status();
+        assert!(made.unwrap().success());
+        let held = File::open(&file).unwrap();
+        held.try_lock().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || tx.send(SessionLock::acquire(&file, "bob").is_err()));
+        let refused = rx.recv_timeout(std::time::Duration::from_secs(3));
+        assert_eq!(refused, Ok(true), "refused, without waiting on a FIFO note");
+        // Nor on a session file that is a FIFO.
+        let fifo = dir.path().join("f.jsonl");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.unwrap().success());
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            tx.send((
+                SessionLock::acquire(&fifo, "bob").is_err(),
+                is_written(&fifo),
+            ))
+        });
+        let answer = rx.recv_timeout(std::time::Duration::from_secs(3));
+        assert_eq!(
+            answer,
+            Ok((true, None)),
+            "a FIFO session file is refused at once"
+        );
     }
 }

@@ -25,47 +25,115 @@ pub struct SessionLog {
     pub warnings: Vec<ReadWarning>,
 }
 
+/// The longest line read as an event. Events are small (outputs live in blobs); a
+/// longer line is skipped with a warning, read past without being held.
+pub const MAX_LINE: usize = 16 << 20;
+
+/// Read a session file, streamed line by line: it must be a regular file (a FIFO or
+/// a link to `/dev/zero` is refused, not read for ever), and no line costs more than
+/// [`MAX_LINE`] bytes of memory.
 pub fn read_session(path: &Path) -> std::io::Result<SessionLog> {
-    let bytes = std::fs::read(path)?;
-    Ok(parse_session(&bytes))
+    use std::io::BufRead;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{} is not a regular file: not read", path.display()),
+        ));
+    }
+    let mut reader = std::io::BufReader::with_capacity(64 * 1024, file);
+    let mut log = SessionLog::default();
+    let mut line = Vec::new();
+    let mut number = 0;
+    loop {
+        line.clear();
+        let (mut overlong, mut ended) = (false, false);
+        loop {
+            let buf = reader.fill_buf()?;
+            if buf.is_empty() {
+                ended = true;
+                break;
+            }
+            let (take, newline) = match buf.iter().position(|&b| b == b'\n') {
+                Some(at) => (at, true),
+                None => (buf.len(), false),
+            };
+            if line.len() + take > MAX_LINE {
+                overlong = true;
+                line.clear();
+            } else if !overlong {
+                line.extend_from_slice(&buf[..take]);
+            }
+            reader.consume(take + usize::from(newline));
+            if newline {
+                break;
+            }
+        }
+        if ended && line.is_empty() && !overlong {
+            break;
+        }
+        number += 1;
+        if overlong {
+            log.warnings.push(ReadWarning {
+                line: number,
+                message: format!("longer than {MAX_LINE} bytes; line skipped"),
+            });
+        } else {
+            parse_line(&mut log, number, &line, ended);
+        }
+        if ended {
+            break;
+        }
+    }
+    Ok(log)
 }
 
+/// Parse a session file's bytes: one event per line.
 pub fn parse_session(bytes: &[u8]) -> SessionLog {
     let mut log = SessionLog::default();
     let ends_with_newline = bytes.last() == Some(&b'\n');
     let lines: Vec<&[u8]> = bytes.split(|&b| b == b'\n').collect();
     let count = lines.len();
     for (i, raw) in lines.into_iter().enumerate() {
-        let number = i + 1;
-        let is_last = i + 1 == count;
-        if raw.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        let text = match std::str::from_utf8(raw) {
-            Ok(text) => text,
-            Err(e) => {
-                log.warnings.push(ReadWarning {
-                    line: number,
-                    message: format!("not valid UTF-8 ({e}); line skipped"),
-                });
-                continue;
-            }
-        };
-        match serde_json::from_str::<Event>(text) {
-            Ok(event) => log.events.push(event),
-            Err(e) if is_last && !ends_with_newline => log.warnings.push(ReadWarning {
-                line: number,
-                message: format!(
-                    "last line is incomplete (the session was cut off mid-write: {e}); replaying up to the event before it"
-                ),
-            }),
-            Err(e) => log.warnings.push(ReadWarning {
-                line: number,
-                message: format!("not a hunch event ({e}); line skipped"),
-            }),
-        }
+        let cut_off = i + 1 == count && !ends_with_newline;
+        parse_line(&mut log, i + 1, raw, cut_off);
     }
     log
+}
+
+/// One line into `log`: an event, or a warning naming the line. `cut_off`: the last
+/// line, with no newline after it.
+fn parse_line(log: &mut SessionLog, number: usize, raw: &[u8], cut_off: bool) {
+    if raw.iter().all(u8::is_ascii_whitespace) {
+        return;
+    }
+    let text = match std::str::from_utf8(raw) {
+        Ok(text) => text,
+        Err(e) => {
+            log.warnings.push(ReadWarning {
+                line: number,
+                message: format!("not valid UTF-8 ({e}); line skipped"),
+            });
+            return;
+        }
+    };
+    match serde_json::from_str::<Event>(text) {
+        Ok(event) => log.events.push(event),
+        Err(e) if cut_off => log.warnings.push(ReadWarning {
+            line: number,
+            message: format!(
+                "last line is incomplete (the session was cut off mid-write: {e}); replaying up to the event before it"
+            ),
+        }),
+        Err(e) => log.warnings.push(ReadWarning {
+            line: number,
+            message: format!("not a hunch event ({e}); line skipped"),
+        }),
+    }
 }
 
 #[cfg(test)]

@@ -77,7 +77,9 @@ pub struct DecisionUi {
 }
 
 pub struct EditorState {
-    pub selected: usize,
+    /// The selected hypothesis by id (None: the top row), so an edit that re-sorts the
+    /// list leaves the cursor on the hypothesis just edited.
+    pub selected: Option<String>,
     /// Editing a statement: the hypothesis id (None when adding) and the text.
     pub editing: Option<(Option<String>, TextArea<'static>)>,
     /// The editor paused the agent and will resume it on close.
@@ -93,9 +95,16 @@ pub struct Pager {
     pub searching: Option<TextArea<'static>>,
     pub matches: Vec<usize>,
     pub current: usize,
+    /// Rows of text the pager showed at the last draw.
+    pub height: usize,
 }
 
 impl Pager {
+    /// The scroll that shows the last line at the bottom edge.
+    pub fn max_scroll(&self) -> usize {
+        self.lines.len().saturating_sub(self.height.max(1))
+    }
+
     fn run_search(&mut self) {
         let needle = self.query.to_lowercase();
         self.matches = if needle.is_empty() {
@@ -149,7 +158,9 @@ pub struct App {
     pub scroll: usize,
     pub selected_call: Option<usize>,
     pub expanded: HashSet<usize>,
-    pub board_selected: usize,
+    /// The selected hypothesis on the board, by id: the board re-sorts as confidence
+    /// moves, and the selection follows the hypothesis, not the row. None: the top row.
+    pub board_selected: Option<String>,
     pub overlays: Vec<Overlay>,
     pub decision: Option<DecisionUi>,
     pub cache: TranscriptCache,
@@ -204,7 +215,7 @@ impl App {
             scroll: 0,
             selected_call: None,
             expanded: HashSet::new(),
-            board_selected: 0,
+            board_selected: None,
             overlays: Vec::new(),
             decision: None,
             cache: TranscriptCache::default(),
@@ -426,7 +437,42 @@ impl App {
         false
     }
 
+    /// Whether the pending approval offers "approve for the session" (the tool built a
+    /// scope for the call).
+    pub fn session_scope_offered(&self) -> bool {
+        matches!(
+            self.state.pending.first(),
+            Some(Pending::Approval { scope: Some(_), .. })
+        )
+    }
+
+    /// Whether the agent is still at work, so pausing means something.
+    pub fn agent_running(&self) -> bool {
+        self.state.conclusion.is_none() && self.state.ended.is_none()
+    }
+
     fn decide(&mut self, button: Button) {
+        if button == Button::ApproveSession
+            && self.decision.is_some()
+            && !self.session_scope_offered()
+        {
+            let destructive = self.decision.as_ref().is_some_and(|ui| {
+                self.state.calls[ui.call].risk == crate::event::Risk::Destructive
+            });
+            let why = if destructive {
+                "a destructive call is asked every time"
+            } else {
+                "it is not one command of known risk"
+            };
+            let once = self
+                .keymap
+                .hint(Context::Approval, Action::ApproveOnce)
+                .unwrap_or_default();
+            self.flash = Some(format!(
+                "no approval for the session here: {why}; {once} approves it once"
+            ));
+            return;
+        }
         let Some(ui) = self.decision.as_mut() else {
             return;
         };
@@ -503,6 +549,9 @@ impl App {
         match action {
             Action::Quit => self.request_quit(),
             Action::Help => self.overlays.push(Overlay::Help { scroll: 0 }),
+            Action::PauseResume if !self.agent_running() => {
+                self.flash = Some("the investigation is over: there is nothing to pause".into())
+            }
             Action::PauseResume => self.send(if self.state.paused {
                 Command::Resume
             } else {
@@ -556,13 +605,19 @@ impl App {
                 }
             }
             Action::OpenPager => self.open_pager(),
-            Action::SelectUp => self.board_selected = self.board_selected.saturating_sub(1),
-            Action::SelectDown => {
-                self.board_selected =
-                    (self.board_selected + 1).min(self.state.hypotheses.len().saturating_sub(1))
+            Action::SelectUp | Action::SelectDown => {
+                let rank = self.state.rank_of(self.board_selected.as_deref());
+                let rank = if action == Action::SelectUp {
+                    rank.saturating_sub(1)
+                } else {
+                    rank + 1
+                };
+                self.board_selected = self.state.id_at_rank(rank);
             }
             Action::OpenEditor => {
-                let selected = self.board_selected;
+                let selected = self
+                    .state
+                    .id_at_rank(self.state.rank_of(self.board_selected.as_deref()));
                 self.open_editor();
                 if let Some(Overlay::Editor(editor)) = self.overlays.last_mut() {
                     editor.selected = selected;
@@ -634,9 +689,11 @@ impl App {
         }
         let calls = self.state.calls.len();
         self.expanded.retain(|&i| i < calls);
-        self.board_selected = self
-            .board_selected
-            .min(self.state.hypotheses.len().saturating_sub(1));
+        if let Some(id) = &self.board_selected
+            && !self.state.hypotheses.iter().any(|h| &h.id == id)
+        {
+            self.board_selected = None;
+        }
     }
 
     fn scroll_to_selected(&mut self) {
@@ -655,7 +712,7 @@ impl App {
             self.send(Command::Pause);
         }
         self.overlays.push(Overlay::Editor(EditorState {
-            selected: 0,
+            selected: None,
             editing: None,
             paused_agent,
         }));
@@ -715,15 +772,16 @@ impl App {
             searching: None,
             matches: Vec::new(),
             current: 0,
+            height: self.transcript_height.max(1),
         }));
     }
 
     fn on_overlay_key(&mut self, key: KeyEvent) {
         let context = self.context();
         let action = self.keymap.action(context, &key);
-        let hypotheses = self.state.hypotheses.clone();
         // The editor lists the board's order, so a row means the same hypothesis in both.
-        let ranked = self.state.ranked_hypotheses();
+        let state = &self.state;
+        let ranked = state.ranked_hypotheses();
         let mut commands = Vec::new();
         let mut close = false;
         match self.overlays.last_mut().expect("an overlay is open") {
@@ -735,9 +793,18 @@ impl App {
                 }
                 _ => close = true,
             },
+            // The screen clamps the scroll to what there is to show.
             Overlay::Help { scroll } => match key.code {
-                KeyCode::Down | KeyCode::Char('j') => *scroll += 1,
+                KeyCode::Down | KeyCode::Char('j') => *scroll = scroll.saturating_add(1),
                 KeyCode::Up | KeyCode::Char('k') => *scroll = scroll.saturating_sub(1),
+                KeyCode::PageDown | KeyCode::Char(' ') => {
+                    *scroll = scroll.saturating_add(self.transcript_height.max(2) - 1)
+                }
+                KeyCode::PageUp => {
+                    *scroll = scroll.saturating_sub(self.transcript_height.max(2) - 1)
+                }
+                KeyCode::Home | KeyCode::Char('g') => *scroll = 0,
+                KeyCode::End | KeyCode::Char('G') => *scroll = usize::MAX,
                 _ => {
                     close = matches!(
                         key.code,
@@ -773,8 +840,8 @@ impl App {
                     }
                     return;
                 }
-                let last = pager.lines.len().saturating_sub(1);
-                let page = self.transcript_height.max(2) - 1;
+                let last = pager.max_scroll();
+                let page = pager.height.max(2) - 1;
                 match action {
                     Some(Action::ScrollUp) => pager.scroll = pager.scroll.saturating_sub(1),
                     Some(Action::ScrollDown) => pager.scroll = (pager.scroll + 1).min(last),
@@ -820,9 +887,11 @@ impl App {
                         }
                     }
                 } else {
-                    let selected = ranked
-                        .get(editor.selected.min(ranked.len().saturating_sub(1)))
-                        .map(|&i| &hypotheses[i]);
+                    let rank = state.rank_of(editor.selected.as_deref());
+                    let selected = ranked.get(rank).map(|&i| &state.hypotheses[i]);
+                    // Whatever the key does, the cursor stays on this hypothesis when the
+                    // edit re-sorts the list.
+                    editor.selected = selected.map(|h| h.id.clone());
                     let edit = |status: Option<HypothesisStatus>, pinned: Option<bool>| {
                         selected.map(|h| {
                             Command::EditHypothesis(HypothesisEdit {
@@ -835,12 +904,9 @@ impl App {
                     };
                     match action {
                         Some(Action::SelectUp) => {
-                            editor.selected = editor.selected.saturating_sub(1)
+                            editor.selected = state.id_at_rank(rank.saturating_sub(1))
                         }
-                        Some(Action::SelectDown) => {
-                            editor.selected =
-                                (editor.selected + 1).min(hypotheses.len().saturating_sub(1))
-                        }
+                        Some(Action::SelectDown) => editor.selected = state.id_at_rank(rank + 1),
                         Some(Action::EditStatement) => {
                             if let Some(h) = selected {
                                 editor.editing = Some((
@@ -884,6 +950,23 @@ impl App {
         }
     }
 
+    /// What to print once the screen is gone: where the session is, how to replay it,
+    /// and, unless it concluded, how to go on with it.
+    pub fn exit_hints(&self) -> Vec<String> {
+        let Some(file) = &self.session_file else {
+            return Vec::new();
+        };
+        let file = file.display();
+        let mut lines = vec![
+            format!("session saved: {file}"),
+            format!("replay it with: hunch replay {file}"),
+        ];
+        if !self.is_replay() && self.state.conclusion.is_none() {
+            lines.push(format!("resume it with: hunch resume {file}"));
+        }
+        lines
+    }
+
     /// Whether something on screen moves by itself (a spinner, a live clock).
     pub fn animating(&self) -> bool {
         match &self.mode {
@@ -907,6 +990,44 @@ impl App {
 mod tests {
     use super::*;
     use crate::event::EventKind;
+
+    fn demo_events() -> Vec<Event> {
+        let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/demo-session.jsonl");
+        crate::session::read_session(&fixture).unwrap().events
+    }
+
+    /// Issue 27 #9: quitting mid-run says how to resume, not only how to replay.
+    #[test]
+    fn quitting_mid_run_prints_the_replay_and_the_resume_hint() {
+        let events = demo_events();
+        let concluded = events
+            .iter()
+            .position(|e| matches!(e.kind, EventKind::Concluded { .. }))
+            .unwrap();
+        let (handle, _commands) = EngineHandle::channel("alice");
+        let mut app = App::new(
+            State::from_events(events[..concluded].iter()),
+            Mode::Live(handle),
+            Keymap::default_keymap(),
+            Theme::default_theme(),
+        );
+        app.session_file = Some("/data/sessions/2026-11-25/s1.jsonl".into());
+        assert_eq!(
+            app.exit_hints(),
+            [
+                "session saved: /data/sessions/2026-11-25/s1.jsonl",
+                "replay it with: hunch replay /data/sessions/2026-11-25/s1.jsonl",
+                "resume it with: hunch resume /data/sessions/2026-11-25/s1.jsonl",
+            ]
+        );
+        app.state = State::from_events(events.iter());
+        assert_eq!(
+            app.exit_hints().len(),
+            2,
+            "a concluded session is not resumed"
+        );
+    }
 
     /// `hunch attach` while an approval already waits: the screen starts from the
     /// recorded events, and its first key decides that call.

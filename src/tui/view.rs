@@ -424,7 +424,8 @@ fn board_lines(app: &App, width: usize) -> (Vec<Line<'static>>, Vec<usize>) {
             "█".repeat(filled.min(10)),
             "░".repeat(10 - filled.min(10))
         );
-        let selected = app.focus == Pane::Board && app.board_selected == rank;
+        let selected =
+            app.focus == Pane::Board && app.state.rank_of(app.board_selected.as_deref()) == rank;
         let head_style = if selected {
             theme.style("selection")
         } else {
@@ -437,13 +438,17 @@ fn board_lines(app: &App, width: usize) -> (Vec<Line<'static>>, Vec<usize>) {
         if h.pinned {
             marks.push('*');
         }
+        // A refuted hypothesis is ruled out: no confidence, no bar (the brain's last
+        // estimate would read as a live one).
+        let (confidence, bar) = if h.status == HypothesisStatus::Refuted {
+            ("   –  ".to_string(), "─".repeat(10))
+        } else {
+            (format!(" {:>3.0}% ", h.confidence * 100.0), bar)
+        };
         lines.push(Line::from(vec![
             Span::styled(format!("{}{marks}", h.id), head_style),
             Span::styled(format!(" {:<9}", h.status.label()), theme.style(&role)),
-            Span::styled(
-                format!(" {:>3.0}% ", h.confidence * 100.0),
-                theme.style("text"),
-            ),
+            Span::styled(confidence, theme.style("text")),
             Span::styled(bar, theme.style(&role)),
             Span::styled(format!(" {} ev", h.evidence.len()), theme.style("muted")),
         ]));
@@ -466,7 +471,70 @@ fn board_lines(app: &App, width: usize) -> (Vec<Line<'static>>, Vec<usize>) {
     (lines, starts)
 }
 
+/// Fixed keys of a text field or a dialog (their handlers read these keys directly).
+fn fixed_hints(app: &App, pairs: &[(&str, &str)]) -> Line<'static> {
+    let mut spans = Vec::new();
+    for (key, does) in pairs {
+        spans.push(Span::styled(
+            format!(" {key}"),
+            app.theme.style("status.key"),
+        ));
+        spans.push(Span::styled(format!(" {does} "), app.theme.style("muted")));
+    }
+    Line::from(spans)
+}
+
+/// The keys of what is on top now: a text field being typed into, a dialog, an overlay,
+/// the pending decision, or the panes, never those of a mode that is not active.
 fn hints(app: &App) -> Line<'static> {
+    match app.overlays.last() {
+        Some(Overlay::ConfirmQuit) => {
+            return fixed_hints(app, &[("y/q/enter", "quit"), ("any other key", "stay")]);
+        }
+        Some(Overlay::Help { .. }) => {
+            return fixed_hints(
+                app,
+                &[
+                    ("j/k", "scroll"),
+                    ("pgdn/pgup", "page"),
+                    ("esc/q/?", "close"),
+                ],
+            );
+        }
+        Some(Overlay::Steer(_)) => {
+            return fixed_hints(app, &[("enter", "send to the agent"), ("esc", "cancel")]);
+        }
+        Some(Overlay::Editor(editor)) if editor.editing.is_some() => {
+            return fixed_hints(app, &[("enter", "save"), ("esc", "cancel")]);
+        }
+        Some(Overlay::Pager(pager)) if pager.searching.is_some() => {
+            return fixed_hints(app, &[("enter", "find"), ("esc", "cancel")]);
+        }
+        _ => {}
+    }
+    let live_decision = !app.is_replay() && app.overlays.is_empty();
+    if live_decision
+        && let Some(input) = app
+            .decision
+            .as_ref()
+            .filter(|d| !d.hidden)
+            .and_then(|d| d.input.as_ref())
+    {
+        let send = match input {
+            DecisionInput::DenyReason(_) => "deny with this reason",
+            DecisionInput::EditCommand(_) => "approve the edited command",
+        };
+        return fixed_hints(app, &[("enter", send), ("esc", "back to the choices")]);
+    }
+    if live_decision
+        && app.decision.as_ref().is_some_and(|d| !d.hidden)
+        && matches!(app.state.pending.first(), Some(Pending::Credential { .. }))
+    {
+        return fixed_hints(
+            app,
+            &[("enter", "submit the credential"), ("esc", "refuse")],
+        );
+    }
     let context = app.context();
     let mut pairs: Vec<(Context, Action)> = match context {
         Context::Approval => [
@@ -476,8 +544,10 @@ fn hints(app: &App) -> Line<'static> {
             Action::Deny,
             Action::Review,
         ]
+        .into_iter()
+        .filter(|&a| a != Action::ApproveSession || app.session_scope_offered())
         .map(|a| (Context::Approval, a))
-        .to_vec(),
+        .collect(),
         Context::Editor => [
             Action::EditStatement,
             Action::AddHypothesis,
@@ -518,21 +588,15 @@ fn hints(app: &App) -> Line<'static> {
                     Action::Help,
                     Action::Quit,
                 ]
-                .map(|a| (Context::Global, a)),
+                .map(|a| (Context::Global, a))
+                .into_iter()
+                .filter(|&(_, a)| a != Action::PauseResume || app.agent_running()),
             );
         }
         if context == Context::Transcript {
             pairs.insert(0, (Context::Transcript, Action::ToggleOutput));
             pairs.insert(0, (Context::Transcript, Action::SelectNextCall));
         }
-    }
-    if matches!(app.state.pending.first(), Some(Pending::Credential { .. })) && !app.is_replay() {
-        return Line::from(vec![
-            Span::styled(" enter", app.theme.style("status.key")),
-            Span::raw(" submit the credential  "),
-            Span::styled("esc", app.theme.style("status.key")),
-            Span::raw(" refuse"),
-        ]);
     }
     let mut spans = Vec::new();
     for (ctx, action) in pairs {
@@ -684,6 +748,106 @@ fn centered(area: Rect, width: u16, height: u16) -> Rect {
         y: area.y + (area.height.saturating_sub(height)) / 2,
         width,
         height,
+    }
+}
+
+/// The help overlay laid out for the screen: one column, or two side by side when the
+/// screen is wide enough, each line already wrapped so the scroll range is exact.
+pub(crate) struct HelpLayout {
+    rect: Rect,
+    columns: Vec<Vec<Line<'static>>>,
+    /// Rows of text that fit inside the border.
+    height: usize,
+}
+
+impl HelpLayout {
+    fn rows(&self) -> usize {
+        self.columns.iter().map(Vec::len).max().unwrap_or(0)
+    }
+
+    pub(crate) fn max_scroll(&self) -> usize {
+        self.rows().saturating_sub(self.height)
+    }
+}
+
+pub(crate) fn help_layout(app: &App, area: Rect) -> HelpLayout {
+    let theme = &app.theme;
+    let two = area.width >= 168;
+    let rect = centered(
+        area,
+        if two {
+            area.width.saturating_sub(4)
+        } else {
+            120
+        },
+        area.height.saturating_sub(2),
+    );
+    let inner = Block::default().borders(Borders::ALL).inner(rect);
+    let count = if two { 2 } else { 1 };
+    let width = (inner.width / count).saturating_sub(1) as usize;
+    let mut sections: Vec<Vec<Line<'static>>> = Vec::new();
+    for (context, entries) in app.keymap.listing() {
+        if entries.iter().all(|(_, keys)| keys.is_empty()) {
+            continue;
+        }
+        let mut lines = vec![Line::styled(
+            format!("[{}]", context.name()),
+            theme.style("title"),
+        )];
+        for (action, keys) in entries {
+            if keys.is_empty() {
+                continue;
+            }
+            let keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+            let keys = format!("  {:<16}", keys.join(" "));
+            let name = format!("{:<22}", action.name());
+            if width >= 64 {
+                let indent = keys.chars().count() + name.chars().count();
+                let mut help = wrap(action.help(), width.saturating_sub(indent)).into_iter();
+                lines.push(Line::from(vec![
+                    Span::styled(keys, theme.style("status.key")),
+                    Span::styled(name, theme.style("text")),
+                    Span::styled(help.next().unwrap_or_default(), theme.style("muted")),
+                ]));
+                lines.extend(help.map(|rest| {
+                    Line::styled(
+                        format!("{}{rest}", " ".repeat(indent)),
+                        theme.style("muted"),
+                    )
+                }));
+            } else {
+                lines.push(Line::from(vec![
+                    Span::styled(keys, theme.style("status.key")),
+                    Span::styled(name, theme.style("text")),
+                ]));
+                lines.extend(prefixed(
+                    action.help(),
+                    width,
+                    "    ",
+                    "    ",
+                    theme.style("muted"),
+                ));
+            }
+        }
+        sections.push(lines);
+    }
+    let mut columns = vec![Vec::new(); count as usize];
+    let total: usize = sections.iter().map(Vec::len).sum();
+    for section in sections {
+        let column = if count == 2 && columns[0].len() >= total.div_ceil(2) {
+            1
+        } else {
+            0
+        };
+        if !columns[column].is_empty() {
+            columns[column].push(Line::default());
+        }
+        columns[column].extend(section);
+    }
+    HelpLayout {
+        rect,
+        columns,
+        height: inner.height as usize,
     }
 }
 
@@ -968,6 +1132,9 @@ fn approval_lines(
         };
         let style = if focus == Some(button) {
             theme.style("button.focus")
+        } else if button == Button::ApproveSession && scope.is_none() {
+            // Not offered for this call (the Session line says why): shown, but dimmed.
+            theme.style("muted")
         } else {
             theme.style("button")
         };
@@ -1083,40 +1250,32 @@ fn draw_overlay(frame: &mut Frame, app: &App, overlay: &Overlay, area: Rect) {
             frame.render_widget(Paragraph::new(lines), inner);
         }
         Overlay::Help { scroll } => {
-            let mut lines = Vec::new();
-            for (context, entries) in app.keymap.listing() {
-                if entries.iter().all(|(_, keys)| keys.is_empty()) {
-                    continue;
-                }
-                lines.push(Line::styled(
-                    format!("[{}]", context.name()),
-                    theme.style("title"),
-                ));
-                for (action, keys) in entries {
-                    if keys.is_empty() {
-                        continue;
-                    }
-                    let keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
-                    lines.push(Line::from(vec![
-                        Span::styled(
-                            format!("  {:<16}", keys.join(" ")),
-                            theme.style("status.key"),
-                        ),
-                        Span::styled(format!("{:<22}", action.name()), theme.style("text")),
-                        Span::styled(action.help().to_string(), theme.style("muted")),
-                    ]));
-                }
-            }
-            let rect = centered(area, 120, area.height.saturating_sub(2));
-            frame.render_widget(Clear, rect);
+            let help = help_layout(app, area);
+            let scroll = (*scroll).min(help.max_scroll());
+            frame.render_widget(Clear, help.rect);
             let title = format!(" Keys · keymap {} · esc closes ", app.keymap.name);
-            frame.render_widget(
-                Paragraph::new(lines)
-                    .block(overlay_block(title, theme.style("border.focus")))
-                    .wrap(ratatui::widgets::Wrap { trim: false })
-                    .scroll((*scroll as u16, 0)),
-                rect,
-            );
+            let mut block = overlay_block(title, theme.style("border.focus"));
+            let below = help.rows().saturating_sub(scroll + help.height);
+            let more = match (scroll, below) {
+                (0, 0) => None,
+                (0, below) => Some(format!(" ↓ {below} more · j/k or pgdn/pgup scroll ")),
+                (above, 0) => Some(format!(" ↑ {above} above · k or pgup scrolls back ")),
+                (above, below) => Some(format!(
+                    " ↑ {above} above · ↓ {below} more · j/k or pgdn/pgup scroll "
+                )),
+            };
+            if let Some(more) = more {
+                block = block.title_bottom(Span::styled(more, theme.style("title")));
+            }
+            let inner = block.inner(help.rect);
+            frame.render_widget(block, help.rect);
+            let columns = help.columns.len() as u32;
+            let areas = Layout::horizontal((0..columns).map(|_| Constraint::Ratio(1, columns)))
+                .split(inner);
+            for (column, rect) in help.columns.into_iter().zip(areas.iter()) {
+                let lines: Vec<Line> = column.into_iter().skip(scroll).take(help.height).collect();
+                frame.render_widget(Paragraph::new(lines), *rect);
+            }
         }
         Overlay::Steer(area_widget) => {
             let rect = centered(area, 76, 7);
@@ -1138,9 +1297,7 @@ fn draw_overlay(frame: &mut Frame, app: &App, overlay: &Overlay, area: Rect) {
             );
             let width = inner.width as usize;
             let mut lines = Vec::new();
-            let selected_index = editor
-                .selected
-                .min(app.state.hypotheses.len().saturating_sub(1));
+            let selected_index = app.state.rank_of(editor.selected.as_deref());
             let order = app.state.ranked_hypotheses();
             for (i, h) in order.iter().map(|&i| (i, &app.state.hypotheses[i])) {
                 let i = order.iter().position(|&o| o == i).unwrap_or(0);
@@ -1152,12 +1309,7 @@ fn draw_overlay(frame: &mut Frame, app: &App, overlay: &Overlay, area: Rect) {
                     ""
                 };
                 let pin = if h.pinned { " pinned" } else { "" };
-                let head = format!(
-                    "{marker}{}{who} {} {:.0}%{pin}",
-                    h.id,
-                    h.status.label(),
-                    h.confidence * 100.0
-                );
+                let head = format!("{marker}{}{who} {}{pin}", h.id, h.standing());
                 let head_style = if i == selected_index {
                     theme.style("selection")
                 } else {
@@ -1300,17 +1452,13 @@ fn draw_transcript(frame: &mut Frame, app: &mut App, area: Rect, cache: &mut Tra
     } else {
         app.theme.style("border")
     };
-    let title = if app.scroll > 0 {
-        format!(" transcript · ↑{} (G follows) ", app.scroll)
-    } else {
-        " transcript ".to_string()
-    };
-    let inner = pane(frame, area, title, border, &app.theme);
+    let inner = Block::default().borders(Borders::ALL).inner(area);
     let height = inner.height as usize;
     app.transcript_height = height;
     let view = EntryView::of(app);
     // `scroll` may be anything (scroll-to-top asks for "as far as there is"): clamp it
-    // once the transcript's real length is known, never allocate by it.
+    // once the transcript's real length is known, never allocate by it, and only then
+    // say how far up the view is.
     let need = height.saturating_add(app.scroll);
     let mut reversed: Vec<Line<'static>> = Vec::new();
     let mut index = app.state.transcript.len();
@@ -1328,6 +1476,12 @@ fn draw_transcript(frame: &mut Frame, app: &mut App, area: Rect, cache: &mut Tra
     if index == 0 && app.scroll > max_scroll {
         app.scroll = max_scroll;
     }
+    let title = if app.scroll > 0 {
+        format!(" transcript · ↑{} (G follows) ", app.scroll)
+    } else {
+        " transcript ".to_string()
+    };
+    pane(frame, area, title, border, &app.theme);
     let start = app.scroll.min(reversed.len());
     let mut visible: Vec<Line> = reversed.into_iter().skip(start).take(height).collect();
     visible.reverse();
@@ -1351,7 +1505,10 @@ fn draw_board(frame: &mut Frame, app: &App, area: Rect, border: Style) {
     let inner_width = area.width.saturating_sub(2) as usize;
     let height = area.height.saturating_sub(2) as usize;
     let (lines, starts) = board_lines(app, inner_width);
-    let selected = app.board_selected.min(starts.len().saturating_sub(1));
+    let selected = app
+        .state
+        .rank_of(app.board_selected.as_deref())
+        .min(starts.len().saturating_sub(1));
     let start = starts.get(selected).copied().unwrap_or(0);
     let end = starts.get(selected + 1).copied().unwrap_or(lines.len());
     // Stateless: the selected hypothesis ends at the bottom edge when it fits, starts at
@@ -1371,6 +1528,24 @@ fn draw_board(frame: &mut Frame, app: &App, area: Rect, border: Style) {
     let inner = pane(frame, area, title, border, &app.theme);
     let visible: Vec<Line> = lines.into_iter().skip(offset).take(height).collect();
     frame.render_widget(Paragraph::new(visible), inner);
+}
+
+/// The pager and the help scroll no further than their last line shows at the bottom:
+/// the keys ask for "as far as there is", the screen's size says how far that is.
+fn clamp_overlay_scroll(app: &mut App, main: Rect) {
+    let help_max = match app.overlays.last() {
+        Some(Overlay::Help { .. }) => help_layout(app, main).max_scroll(),
+        _ => 0,
+    };
+    match app.overlays.last_mut() {
+        Some(Overlay::Help { scroll }) => *scroll = (*scroll).min(help_max),
+        Some(Overlay::Pager(pager)) => {
+            let searching = if pager.searching.is_some() { 3 } else { 0 };
+            pager.height = (main.height.saturating_sub(2 + searching) as usize).max(1);
+            pager.scroll = pager.scroll.min(pager.max_scroll());
+        }
+        _ => {}
+    }
 }
 
 /// Draw the whole screen.
@@ -1419,6 +1594,7 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
     if !app.state.pending.is_empty() {
         draw_decision(frame, app, main);
     }
+    clamp_overlay_scroll(app, main);
     for overlay in &app.overlays {
         draw_overlay(frame, app, overlay, main);
     }
