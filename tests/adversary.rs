@@ -820,3 +820,65 @@ fn an_overlong_line_is_skipped_not_held() {
     assert_eq!(log.warnings[0].line, 2);
     assert_eq!(log.warnings[1].line, 4);
 }
+
+/// A brain whose reply carries provider data (a signed thinking block) holding a key.
+struct Thinking;
+
+impl Brain for Thinking {
+    fn name(&self) -> String {
+        "thinking".into()
+    }
+    fn turn(&mut self, _: BrainContext) -> BoxStream<'static, Result<BrainItem, BrainError>> {
+        let items = vec![
+            Ok(BrainItem::Reasoning("thinking it over".into())),
+            Ok(BrainItem::Opaque(json!({
+                "type": "thinking",
+                "thinking": "the deploy key is AKIAIOSFODNN7EXAMPLE",
+                "signature": "c2lnbmVk"
+            }))),
+        ];
+        Box::pin(futures::stream::iter(items))
+    }
+}
+
+/// Signed provider data can't be redacted; data that holds a secret is not written to the
+/// blob store at all (it was, whole, before).
+#[tokio::test]
+async fn provider_data_holding_a_secret_is_never_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = EngineConfig {
+        brain: Box::new(Thinking),
+        budget: hunch::event::Budget {
+            max_steps: Some(1),
+            ..Default::default()
+        },
+        ..demo_config(Vec::new(), dir.path())
+    };
+    let events = drive(Engine::new(config, "alice"), |_, _| {}).await;
+    let mut found = Vec::new();
+    for entry in walk(dir.path()) {
+        let bytes = std::fs::read(&entry).unwrap_or_default();
+        if String::from_utf8_lossy(&bytes).contains("AKIAIOSFODNN7EXAMPLE") {
+            found.push(entry);
+        }
+    }
+    assert!(found.is_empty(), "the key is on disk in {found:?}");
+    assert!(
+        events.iter().any(
+            |e| matches!(&e.kind, EventKind::Notice { text } if text.contains("was not kept"))
+        )
+    );
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}

@@ -179,6 +179,15 @@ impl Engine {
             return None;
         }
         let text = serde_json::to_string(opaque).ok()?;
+        // Provider data is sent back byte for byte (a signed thinking block can't be
+        // redacted without breaking its signature), so data that holds a secret is not
+        // kept at all: the model's next turn goes without it.
+        if self.config.redactor.redact(&text).1 > 0 {
+            self.emit(EventKind::Notice {
+                text: "the model's reply data held something that looks like a secret; it was not kept, and the model's next turn goes without it".into(),
+            });
+            return None;
+        }
         match self.config.blobs.put(&text) {
             Ok(hash) => Some(hash),
             Err(e) => {
