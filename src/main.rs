@@ -1419,6 +1419,7 @@ fn export(
     draft.onset = onset.and_then(|t| chrono::DateTime::from_timestamp(t, 0));
     let chart = output.filter(|_| format == "md").and_then(|out| {
         let mut marks = postmortem::change_marks(&events, &blobs);
+        marks.extend(postmortem::slow_edge_mark(&events, &blobs));
         let redact = |text: &mut String| *text = redactor.redact(text).0;
         series.iter_mut().for_each(|(name, _)| redact(name));
         marks.iter_mut().for_each(|(_, label)| redact(label));

@@ -569,6 +569,60 @@ pub fn change_marks(events: &[Event], blobs: &BlobStore) -> Vec<(i64, String)> {
     marks
 }
 
+/// The slow edge the session's trace digest found, as a chart mark at its onset: the
+/// call whose wait (the network between caller and callee) or latency grew most, by its
+/// median, with its numbers.
+pub fn slow_edge_mark(events: &[Event], blobs: &BlobStore) -> Option<(i64, String)> {
+    let state = State::from_events(events);
+    state
+        .calls
+        .iter()
+        .filter(|c| c.tool == crate::protocol::digest::TRACES_DIGEST)
+        .filter_map(|c| {
+            let output = c.output.as_ref()?;
+            let text = match &output.blob {
+                Some(blob) => blobs.get(blob).ok()?,
+                None => output.preview.clone(),
+            };
+            serde_json::from_str::<crate::protocol::digest::TraceReport>(&text).ok()
+        })
+        .find_map(|report| slow_edge_of(&report))
+}
+
+/// The call of a trace report whose wait or latency grew most (by the ratio of medians,
+/// at least twofold), as (onset, label).
+pub fn slow_edge_of(report: &crate::protocol::digest::TraceReport) -> Option<(i64, String)> {
+    use crate::protocol::digest::Percentiles;
+    let onset = DateTime::parse_from_rfc3339(report.onset.as_deref()?)
+        .ok()?
+        .timestamp();
+    let growth = |before: Option<Percentiles>, after: Option<Percentiles>| {
+        let (b, a) = (before?.p50, after?.p50);
+        (a >= 2.0 * b.max(1e-6)).then_some((a / b.max(1e-6), b, a))
+    };
+    report
+        .edges
+        .iter()
+        .flat_map(|e| {
+            [
+                growth(e.wait_before, e.wait_after).map(|g| (g, e, "wait")),
+                growth(e.latency_before, e.latency_after).map(|g| (g, e, "latency")),
+            ]
+        })
+        .flatten()
+        .max_by(|x, y| x.0.0.total_cmp(&y.0.0))
+        .map(|((_, b, a), e, what)| {
+            let label = format!(
+                "slow edge {} → {} ({what} p50 {} → {} s)",
+                e.caller,
+                e.callee,
+                crate::analysis::traces::render::secs(b),
+                crate::analysis::traces::render::secs(a)
+            );
+            (onset, label)
+        })
+}
+
 /// An SVG line chart: each series scaled to its own range (the legend gives it), the
 /// onset as a red dashed line, change events as grey lines with their labels.
 pub fn chart_svg(series: &[Series], onset: Option<i64>, marks: &[(i64, String)]) -> Option<String> {
@@ -678,4 +732,75 @@ pub fn onset_of(series: &[Series]) -> Option<i64> {
         .collect();
     let sifted = crate::analysis::rank::sift(&times, &named, None);
     (!sifted.kept.is_empty()).then_some(sifted.onset)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::digest::{EdgeStat, OnsetSource, Percentiles, TraceReport};
+
+    fn p(p50: f64) -> Option<Percentiles> {
+        Some(Percentiles {
+            p50,
+            p90: p50 * 2.0,
+            p99: p50 * 3.0,
+        })
+    }
+
+    fn edge(caller: &str, callee: &str, wait: (f64, f64), latency: (f64, f64)) -> EdgeStat {
+        EdgeStat {
+            caller: caller.into(),
+            callee: callee.into(),
+            operation: "GET /x".into(),
+            calls_before: 10,
+            calls_after: 10,
+            errors_before: 0,
+            errors_after: 0,
+            latency_before: p(latency.0),
+            latency_after: p(latency.1),
+            wait_before: p(wait.0),
+            wait_after: p(wait.1),
+        }
+    }
+
+    #[test]
+    fn the_slow_edge_is_the_call_that_grew_most_and_keeps_its_scale() {
+        let report = TraceReport {
+            spans: 100,
+            traces: 10,
+            first: None,
+            last: None,
+            onset: Some("2023-01-30T12:36:54Z".into()),
+            onset_source: OnsetSource::Given,
+            spans_before: 50,
+            spans_after: 50,
+            graph: Vec::new(),
+            edges: vec![
+                edge("web", "api", (0.002, 0.0025), (0.05, 0.09)),
+                edge("auth", "verify", (0.0046, 1.98), (0.006, 0.007)),
+            ],
+            edges_total: 2,
+            services: Vec::new(),
+            changes: Vec::new(),
+            critical_paths: Vec::new(),
+            orphans: 0,
+            notes: Vec::new(),
+        };
+        let (at, label) = slow_edge_of(&report).unwrap();
+        assert_eq!(at, 1_675_082_214);
+        assert!(
+            label.starts_with("slow edge auth → verify (wait p50 0.0046 → 1.98 s)"),
+            "{label}"
+        );
+        let svg = chart_svg(
+            &[(
+                "verify_latency".into(),
+                vec![(at - 60, 1.0), (at + 60, 2.0)],
+            )],
+            None,
+            &[(at, label)],
+        )
+        .unwrap();
+        assert!(svg.contains("slow edge auth → verify"), "{svg}");
+    }
 }
