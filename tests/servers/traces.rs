@@ -7,7 +7,7 @@
 //!   `service`) → `{"data": [trace], "total": 0, "limit": 0, "offset": 0, "errors": null}`;
 //!   `GET /api/dependencies?endTs=&lookback=` (milliseconds) →
 //!   `{"data": [{"parent", "child", "callCount"}]}`.
-//! - Tempo (`:3200`): `GET /api/search?tags=service.name%3D…&start=&end=&limit=` (unix
+//! - Tempo (`:3200`): `GET /api/search?q={ resource.service.name = "…" }&start=&end=&limit=` (unix
 //!   seconds; default limit 20, most recent first) → `{"traces": [{"traceID",
 //!   "rootServiceName", "rootTraceName", "startTimeUnixNano", "durationMs"}]}`;
 //!   `GET /api/traces/<id>` → `{"batches": [...]}` (OTLP/JSON), 404 `trace not found`.
@@ -244,10 +244,15 @@ async fn tempo_search(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     arrive(&data).await;
-    let service = q
-        .get("tags")
-        .and_then(|t| t.strip_prefix("service.name="))
-        .map(String::from);
+    // TraceQL, as Tempo takes it: `{}` or `{ resource.service.name = "x" }`; the legacy
+    // logfmt `tags` is refused, so a client that still sends it fails here.
+    if q.contains_key("tags") || !q.contains_key("q") {
+        return (StatusCode::BAD_REQUEST, "this stand-in speaks TraceQL (q=)").into_response();
+    }
+    let service = q["q"]
+        .split_once("resource.service.name = \"")
+        .and_then(|(_, rest)| rest.rsplit_once("\" }"))
+        .map(|(name, _)| name.replace("\\\"", "\"").replace("\\\\", "\\"));
     let start = number::<i64>(&q, "start").unwrap_or(0) * 1_000_000_000;
     let end = number::<i64>(&q, "end").unwrap_or(i64::MAX / 1_000_000_000) * 1_000_000_000;
     let limit = number(&q, "limit").unwrap_or(20);

@@ -1,5 +1,6 @@
-//! Grafana Tempo's HTTP API, read-only: `/api/search` (`tags` in logfmt such as
-//! `service.name=cart`, `start` and `end` in unix seconds, `limit`) finds trace ids, and
+//! Grafana Tempo's HTTP API, read-only: `/api/search` (a TraceQL query in `q` —
+//! `{ resource.service.name = "cart" }`, or `{}` for every trace — `start` and `end` in
+//! unix seconds, `limit`) finds trace ids, and
 //! `/api/traces/<id>` returns one trace as OTLP/JSON (`batches` in the v1 answer,
 //! `resourceSpans` or `trace.resourceSpans` elsewhere), read by
 //! [`crate::analysis::traces::otlp`]. A search answers with ids only, so each trace is a
@@ -19,6 +20,18 @@ pub const TRACE_BUDGET: usize = 240;
 pub const PARALLEL: usize = 8;
 
 pub struct TempoClient(Endpoint);
+
+/// The TraceQL query that selects the traces through `service` (every trace without
+/// one); the name is a TraceQL string, its quotes and backslashes escaped.
+pub fn traceql(service: Option<&str>) -> String {
+    match service {
+        Some(s) => {
+            let quoted = s.replace('\\', "\\\\").replace('"', "\\\"");
+            format!("{{ resource.service.name = \"{quoted}\" }}")
+        }
+        None => "{}".to_string(),
+    }
+}
 
 impl TempoClient {
     pub fn new(base: &str, timeout: Duration) -> Result<TempoClient, ToolError> {
@@ -43,9 +56,7 @@ impl TempoClient {
             ("end", end.to_string()),
             ("limit", limit.to_string()),
         ];
-        if let Some(s) = service {
-            query.push(("tags", format!("service.name={s}")));
-        }
+        query.push(("q", traceql(service)));
         let body = self.0.get("/api/search", &query).await?;
         let value = self.0.json(&body)?;
         Ok(value["traces"]
@@ -101,5 +112,23 @@ impl TempoClient {
             fetched.traces += 1;
         }
         Ok(fetched)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::traceql;
+
+    #[test]
+    fn searches_are_traceql_with_the_name_quoted() {
+        assert_eq!(traceql(None), "{}");
+        assert_eq!(
+            traceql(Some("cart")),
+            "{ resource.service.name = \"cart\" }"
+        );
+        assert_eq!(
+            traceql(Some("a\"b\\c")),
+            "{ resource.service.name = \"a\\\"b\\\\c\" }"
+        );
     }
 }
