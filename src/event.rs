@@ -180,8 +180,10 @@ impl SessionScope {
                     list(functions),
                     list(tables)
                 );
-                if !skeleton.is_empty() {
+                if skeleton.contains('?') {
                     text.push_str(&format!(", shaped exactly `{skeleton}` (? is any literal)"));
+                } else if !skeleton.is_empty() {
+                    text.push_str(&format!(", exactly `{skeleton}` (its literals as written)"));
                 }
                 text
             }

@@ -717,3 +717,57 @@ fn resuming_a_concluded_session_is_refused_and_suggests_fork() {
         "nothing was appended"
     );
 }
+
+/// `… --json | head` ends quietly: a reader that stops reading is no error, for JSON
+/// written straight to stdout as for text (it exited 1 with "Broken pipe" before).
+#[test]
+fn json_output_into_a_closed_pipe_ends_quietly() {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    // Thousands of different events (words, not numbers, tell them apart), so the JSON is
+    // far larger than a pipe's buffer.
+    let word = |mut n: usize| {
+        let mut w = String::new();
+        for _ in 0..4 {
+            w.push((b'a' + (n % 26) as u8) as char);
+            n /= 26;
+        }
+        w
+    };
+    let lines: String = (0..20_000)
+        .map(|i| {
+            format!(
+                "2026-01-01T00:00:{:02}Z ERROR {} {} {} stopped\n",
+                i % 60,
+                word(i),
+                word(i * 7 + 3),
+                word(i * 13 + 5)
+            )
+        })
+        .collect();
+    std::fs::write(&log, lines).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hunch"))
+        .args(["logs", "digest", log.to_str().unwrap(), "--json"])
+        .env("XDG_DATA_HOME", dir.path().join("data"))
+        .env("XDG_STATE_HOME", dir.path().join("state"))
+        .env("XDG_CONFIG_HOME", dir.path().join("config"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 1];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    // The reader is gone (dropped): the rest of the output meets a closed pipe.
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(status.success(), "{status}: {err}");
+    assert!(!err.contains("Broken pipe"), "{err}");
+}
