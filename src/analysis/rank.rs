@@ -322,29 +322,9 @@ pub fn rank_in(
     rank(times, series, Some(onset))
 }
 
-/// Each strongly shifted series' change start (unix seconds): its vote for the onset.
-fn change_votes(times: &[i64], series: &[(String, Vec<f64>)]) -> Vec<f64> {
+/// Each series without its NaNs, and its strongest split (computed once).
+fn cleaned<'a>(times: &[i64], series: &'a [(String, Vec<f64>)]) -> Vec<Cleaned<'a>> {
     series
-        .iter()
-        .filter_map(|(_, values)| {
-            let (t, v): (Vec<i64>, Vec<f64>) = times
-                .iter()
-                .zip(values)
-                .filter(|(_, v)| v.is_finite())
-                .map(|(t, v)| (*t, *v))
-                .unzip();
-            let split = strongest_split(&v)?;
-            let (score, _, _) = shift_score(&v, split);
-            (score.abs() >= CHANGED).then(|| t[change_start(&v, split)] as f64)
-        })
-        .collect()
-}
-
-/// Rank `series` (name, values aligned with `times`). NaNs are dropped per series;
-/// constant and too-short series score zero.
-pub fn rank(times: &[i64], series: &[(String, Vec<f64>)], onset: Option<i64>) -> Ranking {
-    // Each series without its NaNs, and its strongest split (computed once).
-    let cleaned: Vec<Cleaned> = series
         .iter()
         .map(|(name, values)| {
             let (t, v): (Vec<i64>, Vec<f64>) = times
@@ -356,16 +336,31 @@ pub fn rank(times: &[i64], series: &[(String, Vec<f64>)], onset: Option<i64>) ->
             let split = strongest_split(&v);
             (name.as_str(), t, v, split)
         })
-        .collect();
+        .collect()
+}
+
+/// Each strongly shifted series' change start (unix seconds): its vote for the onset.
+fn votes_of(cleaned: &[Cleaned]) -> Vec<f64> {
+    cleaned
+        .iter()
+        .filter_map(|(_, t, v, split)| {
+            let split = (*split)?;
+            let (score, _, _) = shift_score(v, split);
+            (score.abs() >= CHANGED).then(|| t[change_start(v, split)] as f64)
+        })
+        .collect()
+}
+
+fn change_votes(times: &[i64], series: &[(String, Vec<f64>)]) -> Vec<f64> {
+    votes_of(&cleaned(times, series))
+}
+
+/// Rank `series` (name, values aligned with `times`). NaNs are dropped per series;
+/// constant and too-short series score zero.
+pub fn rank(times: &[i64], series: &[(String, Vec<f64>)], onset: Option<i64>) -> Ranking {
+    let cleaned = cleaned(times, series);
     let onset = onset.unwrap_or_else(|| {
-        let mut votes: Vec<f64> = cleaned
-            .iter()
-            .filter_map(|(_, t, v, split)| {
-                let split = (*split)?;
-                let (score, _, _) = shift_score(v, split);
-                (score.abs() >= CHANGED).then(|| t[change_start(v, split)] as f64)
-            })
-            .collect();
+        let mut votes = votes_of(&cleaned);
         if votes.is_empty() {
             times.get(times.len() / 2).copied().unwrap_or_default()
         } else {
