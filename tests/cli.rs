@@ -771,3 +771,25 @@ fn json_output_into_a_closed_pipe_ends_quietly() {
     assert!(status.success(), "{status}: {err}");
     assert!(!err.contains("Broken pipe"), "{err}");
 }
+
+/// A bundle path with no incident.toml says so once and says what a bundle is (the io
+/// error was printed twice, with nothing to do about it).
+#[test]
+fn a_missing_bundle_is_named_once_with_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nope");
+    let (ok, _, err) = common::hunch_in(
+        dir.path(),
+        None,
+        &[
+            "investigate",
+            "--bundle",
+            missing.to_str().unwrap(),
+            "--headless",
+        ],
+        b"",
+    );
+    assert!(!ok);
+    assert_eq!(err.matches("No such file").count(), 1, "{err}");
+    assert!(err.contains("hunch demo --write-bundle"), "{err}");
+}

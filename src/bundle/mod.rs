@@ -26,10 +26,11 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BundleError {
-    #[error("{file}: {source}")]
+    /// The io error is said in the message, not chained as a source, so it is read once.
+    #[error("{}: {error}{}", file.display(), missing_hint(file, error))]
     Io {
         file: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("{file}:{line}: {message}")]
     Parse {
@@ -37,6 +38,16 @@ pub enum BundleError {
         line: usize,
         message: String,
     },
+}
+
+/// What to do when a bundle's `incident.toml` is not there at all.
+fn missing_hint(file: &std::path::Path, error: &std::io::Error) -> &'static str {
+    let incident = file.file_name().is_some_and(|n| n == "incident.toml");
+    if incident && error.kind() == std::io::ErrorKind::NotFound {
+        " (a bundle is a directory holding incident.toml; `hunch demo --write-bundle DIR` writes one to start from)"
+    } else {
+        ""
+    }
 }
 
 fn parse_error(file: &str, line: usize, message: impl Into<String>) -> BundleError {
@@ -538,9 +549,9 @@ impl Bundle {
     pub fn write_demo(dir: &Path) -> Result<(), BundleError> {
         for (name, text) in DEMO_FILES {
             let path = dir.join(name);
-            let io = |source| BundleError::Io {
+            let io = |error| BundleError::Io {
                 file: path.clone(),
-                source,
+                error,
             };
             std::fs::create_dir_all(path.parent().expect("file in a folder")).map_err(io)?;
             std::fs::write(&path, text).map_err(io)?;
@@ -556,7 +567,7 @@ impl Bundle {
                 Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => {
                     Ok(String::new())
                 }
-                Err(source) => Err(BundleError::Io { file: path, source }),
+                Err(error) => Err(BundleError::Io { file: path, error }),
             }
         };
         let docs = |folder: &str| load_documents(&dir.join(folder));
@@ -621,9 +632,9 @@ pub fn load_documents(path: &Path) -> Result<Vec<Document>, BundleError> {
     if !path.is_dir() {
         return Ok(docs);
     }
-    let entries = std::fs::read_dir(path).map_err(|source| BundleError::Io {
+    let entries = std::fs::read_dir(path).map_err(|error| BundleError::Io {
         file: path.to_path_buf(),
-        source,
+        error,
     })?;
     let mut names: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -631,9 +642,9 @@ pub fn load_documents(path: &Path) -> Result<Vec<Document>, BundleError> {
         .collect();
     names.sort();
     for file in names {
-        let text = read_lossy(&file).map_err(|source| BundleError::Io {
+        let text = read_lossy(&file).map_err(|error| BundleError::Io {
             file: file.clone(),
-            source,
+            error,
         })?;
         let name = file
             .file_name()
