@@ -5,7 +5,9 @@
 //! nobody). Commands go the other way over a Unix socket the running hunch serves in a
 //! private directory, `$XDG_RUNTIME_DIR/hunch/` (else `$TMPDIR/hunch-<uid>/`): one JSON
 //! line saying who is attaching ([`Hello`]), then one [`RemoteCommand`] per line (at most
-//! [`MAX_LINE`] bytes), each sent to the engine as that engineer's. A credential never
+//! [`MAX_LINE`] bytes), each sent to the engine as that engineer's. The server tells the
+//! engine when a terminal comes and goes ([`Command::Attached`], [`Command::Detached`]),
+//! so the record says who was there; it never writes an event itself. A credential never
 //! crosses the socket, and an attached terminal cannot end the session. The first
 //! decision on a pending approval wins: the engine ignores a decision for a call that no
 //! longer waits.
@@ -17,7 +19,7 @@
 //! connection itself. The server survives failed accepts, and removes only the socket it
 //! bound.
 
-use crate::protocol::{EngineHandle, Hello, RemoteCommand};
+use crate::protocol::{Command, EngineHandle, Hello, RemoteCommand};
 use std::ffi::OsString;
 use std::io;
 use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, PermissionsExt};
@@ -261,6 +263,8 @@ async fn relay(stream: UnixStream, handle: EngineHandle) {
     };
     let user = crate::sanitize::for_display(&hello.user);
     tracing::info!(%user, watch = hello.watch, "attached");
+    // The engine records the coming and the going, like everything else in the log.
+    handle.send_as(&user, Command::Attached { watch: hello.watch });
     while let Some(line) = next_line(&mut reader, &mut writer).await {
         if hello.watch {
             continue;
@@ -271,6 +275,7 @@ async fn relay(stream: UnixStream, handle: EngineHandle) {
         }
     }
     tracing::info!(%user, "detached");
+    handle.send_as(&user, Command::Detached);
 }
 
 /// An attacher's next line; `None` when it is gone or sent too long a line (it is told
@@ -328,7 +333,7 @@ pub fn attachable(session_file: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{Approval, Command};
+    use crate::protocol::Approval;
     use tokio::io::AsyncWriteExt;
 
     /// A runtime dir of its own (never the process's environment, which tests share).
@@ -400,10 +405,36 @@ mod tests {
             r#"{"command":"supply_credential","id":"c5","secret":"x"}"#,
         ];
         let got = attached(false, &lines).await;
-        assert_eq!(got.len(), 1, "{got:?}");
-        assert_eq!(got[0].by, "bob");
-        assert!(matches!(&got[0].command, Command::Approve { id, .. } if id == "c8"));
-        assert!(attached(true, &lines).await.is_empty());
+        assert_eq!(got.len(), 3, "{got:?}");
+        assert!(got.iter().all(|envelope| envelope.by == "bob"), "{got:?}");
+        assert!(matches!(&got[1].command, Command::Approve { id, .. } if id == "c8"));
+        let watched = attached(true, &lines).await;
+        assert_eq!(watched.len(), 2, "only the coming and going: {watched:?}");
+        assert!(matches!(
+            watched[0].command,
+            Command::Attached { watch: true }
+        ));
+    }
+
+    /// The server tells the engine who came and who left; the engine records it (the
+    /// attach code writes no event of its own).
+    #[tokio::test]
+    async fn attaching_and_leaving_are_sent_to_the_engine_as_that_engineers() {
+        let got = attached(false, &[]).await;
+        let seen: Vec<(&str, &Command)> = got
+            .iter()
+            .map(|envelope| (envelope.by.as_str(), &envelope.command))
+            .collect();
+        assert!(
+            matches!(
+                &seen[..],
+                [
+                    ("bob", Command::Attached { watch: false }),
+                    ("bob", Command::Detached)
+                ]
+            ),
+            "{got:?}"
+        );
     }
 
     #[test]
@@ -497,8 +528,17 @@ mod tests {
             .unwrap();
         pair.write_all(approve_line("c8").as_bytes()).await.unwrap();
         let got = received(&mut commands).await;
-        assert_eq!(got.len(), 1, "{got:?}");
-        assert_eq!(got[0].by, "bob");
+        let approvals: Vec<&str> = got
+            .iter()
+            .filter(|envelope| matches!(envelope.command, Command::Approve { .. }))
+            .map(|envelope| envelope.by.as_str())
+            .collect();
+        assert_eq!(approvals, ["bob"], "{got:?}");
+        assert!(
+            got.iter()
+                .any(|e| e.by == "mallory" && matches!(e.command, Command::Detached)),
+            "the closed peer left: {got:?}"
+        );
     }
 
     #[test]

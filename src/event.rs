@@ -576,6 +576,16 @@ pub enum EventKind {
     Resumed {
         by: String,
     },
+    /// An engineer joined from another terminal (`hunch attach`); a watcher only follows.
+    Attached {
+        by: String,
+        #[serde(default)]
+        watch: bool,
+    },
+    /// An attached terminal left (it quit, or its connection closed).
+    Detached {
+        by: String,
+    },
     Notice {
         text: String,
     },
@@ -742,6 +752,9 @@ pub struct State {
     pub pending: Vec<Pending>,
     pub session_rules: Vec<SessionScope>,
     pub paused: bool,
+    /// Who is attached from another terminal now, in the order they came (a name twice
+    /// when the same engineer attached twice).
+    pub attached: Vec<String>,
     pub turns: u32,
     pub conclusion: Option<Conclusion>,
     pub ended: Option<String>,
@@ -1048,6 +1061,17 @@ impl State {
                 self.paused = false;
                 self.push_entry(Entry::Notice(format!("resumed by {by}")));
             }
+            EventKind::Attached { by, watch } => {
+                self.attached.push(by.clone());
+                let how = if *watch { " to watch" } else { "" };
+                self.push_entry(Entry::Notice(format!("{by} attached{how}")));
+            }
+            EventKind::Detached { by } => {
+                if let Some(at) = self.attached.iter().position(|name| name == by) {
+                    self.attached.remove(at);
+                }
+                self.push_entry(Entry::Notice(format!("{by} left")));
+            }
             EventKind::Notice { text } => {
                 self.push_entry(Entry::Notice(text.clone()));
             }
@@ -1072,6 +1096,8 @@ impl State {
             EventKind::SessionEnded { reason } => {
                 self.ended = Some(reason.clone());
                 self.pending.clear();
+                // The server went with the process: nobody stays attached.
+                self.attached.clear();
             }
             EventKind::EnvironmentInForce {
                 environment,
@@ -1096,6 +1122,8 @@ impl State {
             }
             EventKind::SessionResumed { by } => {
                 self.ended = None;
+                // A process that died left no Detached behind; its attachers are gone.
+                self.attached.clear();
                 self.push_entry(Entry::Notice(format!("resumed by {by}")));
             }
             EventKind::SessionForked {

@@ -144,6 +144,12 @@ impl<W: Write> Printer<W> {
             EventKind::Notice { text } => writeln!(self.out, "[{time}] {text}")?,
             EventKind::Paused { by } => writeln!(self.out, "[{time}] paused by {by}")?,
             EventKind::Resumed { by } => writeln!(self.out, "[{time}] resumed by {by}")?,
+            EventKind::Attached { by, watch } => writeln!(
+                self.out,
+                "[{time}] {by} attached{}",
+                if *watch { " to watch" } else { "" }
+            )?,
+            EventKind::Detached { by } => writeln!(self.out, "[{time}] {by} left")?,
             EventKind::Error {
                 source, message, ..
             } => writeln!(self.out, "[{time}] error in {source}: {message}")?,

@@ -181,6 +181,15 @@ fn timeline(events: &[Event], state: &State) -> Vec<Moment> {
                 EventKind::Steering { text, by } => (by.clone(), format!("steered: {text}")),
                 EventKind::Paused { by } => (by.clone(), "paused the agent".into()),
                 EventKind::Resumed { by } => (by.clone(), "resumed the agent".into()),
+                EventKind::Attached { by, watch } => (
+                    by.clone(),
+                    if *watch {
+                        "attached to watch".into()
+                    } else {
+                        "attached from another terminal".into()
+                    },
+                ),
+                EventKind::Detached { by } => (by.clone(), "left".into()),
                 EventKind::SessionResumed { by } => (by.clone(), "resumed the session".into()),
                 EventKind::SessionForked { parent, at, by, .. } => (
                     by.clone(),

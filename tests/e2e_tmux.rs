@@ -639,11 +639,19 @@ fn replay_follow_plays_what_is_appended_to_a_session_file() {
 
 /// Two engineers: one runs the demo in a 120x36 terminal, another attaches from an
 /// 80x24 one and approves as bob; a third only watches and cannot decide, and dies
-/// mid-stream without harm. The record says bob approved.
+/// mid-stream without harm. The record says bob approved. The host sees bob come, leave
+/// during the credential prompt (which he can't answer, and which holds nobody), and
+/// come back.
 #[test]
 fn a_second_terminal_attaches_and_approves_as_another_engineer() {
     let mut t = Tmux::start("attach", "demo --pace 2");
     t.wait_for("main", "Credential needed", 30);
+    t.open_terminal("glance", 100, 30, "attach --as bob");
+    t.wait_for("glance:0", "Credential needed", 10);
+    t.wait_for("main", "bob attached", 10);
+    t.keys("glance:0", &["q"]);
+    t.wait_for("glance:0", "HUNCH-EXITED-0", 10);
+    t.wait_for("main", "bob left", 10);
     t.open_terminal("pair", 80, 24, "attach --as bob");
     t.open_terminal("watcher", 100, 30, "attach --watch --as carol");
     t.wait_for("pair:0", "attached to", 10);
@@ -684,6 +692,28 @@ fn a_second_terminal_attaches_and_approves_as_another_engineer() {
         .collect();
     assert_eq!(decided.len(), 1, "{decided:?}");
     assert_eq!(decided[0]["by"], "bob");
+    let presence: Vec<String> = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["type"] == "attached" || e["type"] == "detached")
+        .map(|e| {
+            format!(
+                "{} {}",
+                e["by"].as_str().unwrap(),
+                e["type"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        presence[..3],
+        ["bob attached", "bob detached", "bob attached"],
+        "{presence:?}"
+    );
+    assert!(
+        presence.contains(&"carol attached".to_string())
+            && presence.contains(&"carol detached".to_string()),
+        "{presence:?}"
+    );
     assert!(
         text.lines()
             .any(|l| l.contains("credential_supplied") && l.contains("\"by\":\"alice\"")),

@@ -351,3 +351,45 @@ fn export_never_overwrites_without_force() {
         "the chart does not replace the draft"
     );
 }
+
+/// Who attached from another terminal, and when they left, is in the timeline: who was
+/// there is part of who did what.
+#[test]
+fn the_timeline_lists_who_attached_and_left() {
+    use hunch::event::{Event, EventKind};
+    let mut events = fixture();
+    let at = events
+        .iter()
+        .position(|e| matches!(e.kind, EventKind::ApprovalRequested { .. }))
+        .unwrap();
+    let around = events[at].clone();
+    let joined = Event {
+        kind: EventKind::Attached {
+            by: "bob".into(),
+            watch: false,
+        },
+        ..around.clone()
+    };
+    let left = Event {
+        kind: EventKind::Detached { by: "bob".into() },
+        ..around
+    };
+    events.insert(at + 1, left);
+    events.insert(at + 1, joined);
+    let draft = hunch::postmortem::draft(&events);
+    let said: Vec<(&str, &str)> = draft
+        .timeline
+        .iter()
+        .filter(|m| m.who == "bob")
+        .map(|m| (m.who.as_str(), m.what.as_str()))
+        .collect();
+    assert_eq!(
+        said,
+        [("bob", "attached from another terminal"), ("bob", "left")]
+    );
+    let markdown = draft.markdown(None);
+    assert!(
+        markdown.contains("bob") && markdown.contains("attached from another terminal"),
+        "{markdown}"
+    );
+}

@@ -285,3 +285,80 @@ fn the_recorded_fixture_folds_to_a_concluded_investigation() {
         assert_eq!(&serde_json::from_str::<Event>(&text).unwrap(), event);
     }
 }
+
+/// Who is attached from another terminal is folded from the record: each coming and
+/// going is a transcript line, and the session's end leaves nobody attached.
+#[test]
+fn attaching_and_leaving_fold_into_who_is_attached() {
+    let attached = |by: &str, watch| EventKind::Attached {
+        by: by.into(),
+        watch,
+    };
+    let mut state = State::from_events(&[
+        ev(0, attached("bob", false)),
+        ev(1, attached("carol", true)),
+        ev(2, attached("bob", false)),
+        ev(3, EventKind::Detached { by: "bob".into() }),
+    ]);
+    assert_eq!(state.attached, ["carol", "bob"]);
+    let notices: Vec<&Entry> = state.transcript.iter().collect();
+    assert_eq!(
+        notices,
+        [
+            &Entry::Notice("bob attached".into()),
+            &Entry::Notice("carol attached to watch".into()),
+            &Entry::Notice("bob attached".into()),
+            &Entry::Notice("bob left".into()),
+        ]
+    );
+    state.apply(&ev(
+        4,
+        EventKind::SessionEnded {
+            reason: "quit".into(),
+        },
+    ));
+    assert!(state.attached.is_empty(), "{:?}", state.attached);
+}
+
+/// The events as they are written, and a session recorded before `watch` existed.
+#[test]
+fn attach_events_are_recorded_as_json_lines() {
+    let event = ev(
+        7,
+        EventKind::Attached {
+            by: "bob".into(),
+            watch: false,
+        },
+    );
+    let line = serde_json::to_string(&event).unwrap();
+    assert!(line.contains(r#""type":"attached""#), "{line}");
+    assert_eq!(serde_json::from_str::<Event>(&line).unwrap(), event);
+    let old = r#"{"seq":7,"ts":"2025-11-24T16:00:07Z","type":"attached","by":"bob"}"#;
+    assert_eq!(serde_json::from_str::<Event>(old).unwrap().kind, event.kind);
+    let left = r#"{"seq":8,"ts":"2025-11-24T16:00:08Z","type":"detached","by":"bob"}"#;
+    let state = State::from_events(&[serde_json::from_str::<Event>(left).unwrap()]);
+    assert!(state.attached.is_empty());
+}
+
+/// The headless printer folds through the same reducer and says who came and went.
+#[test]
+fn the_headless_printer_says_who_attached_and_left() {
+    let mut out = Vec::new();
+    let mut printer = hunch::headless::Printer::new(&mut out, false);
+    for (seq, kind) in [
+        EventKind::Attached {
+            by: "bob".into(),
+            watch: false,
+        },
+        EventKind::Detached { by: "bob".into() },
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        printer.print(&ev(seq as u64, kind)).unwrap();
+    }
+    assert!(printer.state().attached.is_empty());
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains("] bob attached\n"), "{text}");
+    assert!(text.contains("] bob left\n"), "{text}");
+}

@@ -5,7 +5,7 @@
 use chrono::Duration;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use hunch::engine::{Approval, Command, EngineHandle, Envelope};
-use hunch::event::{Author, Event, EventKind, HypothesisStatus, State};
+use hunch::event::{Author, Decision, Event, EventKind, HypothesisStatus, State};
 use hunch::session::read_session;
 use hunch::tui::app::{App, Mode};
 use hunch::tui::keymap::Keymap;
@@ -893,4 +893,135 @@ fn approve_for_session_without_a_scope_says_why() {
         "{screen}"
     );
     assert_snapshot!(screen);
+}
+
+/// A terminal attached as bob (`hunch attach --as bob`), at the end of `events`.
+fn attached_app(events: &[Event]) -> (App, UnboundedReceiver<Envelope>) {
+    let (handle, rx) = EngineHandle::channel("bob");
+    let mut app = App::new(
+        State::from_events(events),
+        Mode::Live(handle),
+        Keymap::default_keymap(),
+        Theme::default_theme(),
+    );
+    app.attached = true;
+    app.now = app.state.session.started_at.unwrap() + Duration::seconds(83);
+    (app, rx)
+}
+
+/// The event that follows `events` in the log.
+fn next_event(events: &[Event], kind: EventKind) -> Event {
+    let last = events.last().unwrap();
+    Event {
+        seq: last.seq + 1,
+        ts: last.ts + Duration::milliseconds(200),
+        kind,
+    }
+}
+
+/// The host sees who joined: the status bar lists who is attached now, and the
+/// transcript says when they came and went.
+#[test]
+fn status_bar_lists_who_is_attached() {
+    let mut events =
+        events_until(|k| matches!(k, EventKind::ToolCallStarted { id, .. } if id == "c3"));
+    for kind in [
+        EventKind::Attached {
+            by: "bob".into(),
+            watch: false,
+        },
+        EventKind::Attached {
+            by: "carol".into(),
+            watch: true,
+        },
+        EventKind::Detached { by: "carol".into() },
+    ] {
+        events.push(next_event(&events, kind));
+    }
+    let (mut app, _rx) = live_app(&events);
+    let screen = render(&mut app, 120, 36);
+    let status = screen.lines().find(|l| l.contains("policy")).unwrap();
+    assert!(status.contains("bob attached"), "{status}");
+    assert!(!status.contains("carol"), "carol left: {status}");
+    assert!(screen.contains("carol attached to watch"), "{screen}");
+    assert!(screen.contains("carol left"), "{screen}");
+    assert_snapshot!("status_bar_with_an_attached_engineer", screen);
+}
+
+/// Bob, attached, starts typing a deny reason; alice approves first on her terminal.
+/// His overlay closes and the screen says who decided, instead of the reason vanishing.
+#[test]
+fn an_attached_screen_says_who_decided_first() {
+    let mut events = events_until(|k| matches!(k, EventKind::ApprovalRequested { .. }));
+    let (mut app, mut rx) = attached_app(&events);
+    app.on_key(key(KeyCode::Char('n')));
+    type_text(&mut app, "wait, that is the wr");
+    assert!(render(&mut app, 100, 30).contains("wait, that is the wr"));
+    events.push(next_event(
+        &events,
+        EventKind::ApprovalDecided {
+            id: "c8".into(),
+            decision: Decision::ApprovedOnce,
+            by: "alice".into(),
+        },
+    ));
+    app.apply(events.last().unwrap());
+    let screen = render(&mut app, 100, 30);
+    assert!(!screen.contains("Approval needed"), "{screen}");
+    assert!(screen.contains("c8 was approved by alice"), "{screen}");
+    assert_snapshot!("attached_screen_decided_by_alice", screen);
+    assert!(rx.try_recv().is_err(), "bob sent nothing");
+    // On the host, a reason being typed when bob denies first is explained too; a
+    // decision of one's own closes the overlay without a word.
+    let decided = |by: &str, reason: &str| Event {
+        kind: EventKind::ApprovalDecided {
+            id: "c8".into(),
+            decision: Decision::Denied {
+                reason: reason.into(),
+            },
+            by: by.into(),
+        },
+        ..events.last().unwrap().clone()
+    };
+    let (mut app, _rx) = live_app(&events[..events.len() - 1]);
+    app.on_key(key(KeyCode::Char('n')));
+    type_text(&mut app, "hold");
+    app.apply(&decided("bob", "not now"));
+    assert_eq!(app.flash.as_deref(), Some("c8 was denied by bob"));
+    let (mut app, _rx) = live_app(&events[..events.len() - 1]);
+    app.on_key(key(KeyCode::Char('n')));
+    type_text(&mut app, "hold");
+    app.apply(&decided("alice", "hold"));
+    assert_eq!(app.flash, None);
+}
+
+/// An attached terminal leaves during a credential prompt it can't answer: `esc` sets
+/// the prompt aside, the quit keys detach at once (no "c5 stays undecided": it only
+/// detaches), also after `F2`.
+#[test]
+fn an_attached_terminal_leaves_during_a_credential_prompt() {
+    let events = events_until(|k| matches!(k, EventKind::CredentialRequested { .. }));
+    let hints = |app: &mut App| render(app, 100, 30).lines().last().unwrap().to_string();
+    let (mut app, mut rx) = attached_app(&events);
+    assert!(hints(&mut app).contains("detach"), "{}", hints(&mut app));
+    app.on_key(key(KeyCode::Char('q')));
+    assert!(app.quit, "q detaches");
+    let quit: Vec<Command> = std::iter::from_fn(|| rx.try_recv().ok())
+        .map(|e| e.command)
+        .collect();
+    assert!(matches!(&quit[..], [Command::Quit]), "{quit:?}");
+
+    let (mut app, _rx) = attached_app(&events);
+    app.on_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+    assert!(app.quit, "ctrl-c detaches");
+
+    let (mut app, _rx) = attached_app(&events);
+    app.on_key(key(KeyCode::Esc));
+    assert!(app.decision.as_ref().unwrap().hidden, "esc sets it aside");
+    assert!(!render(&mut app, 100, 30).contains("Credential needed"));
+    app.on_key(key(KeyCode::F(2)));
+    app.on_key(key(KeyCode::F(2)));
+    app.on_key(key(KeyCode::Char('q')));
+    assert!(app.quit, "no question: an attached terminal only detaches");
+    assert!(app.overlays.is_empty());
 }

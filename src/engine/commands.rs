@@ -1,9 +1,10 @@
 //! Where a command goes. The engine receives commands in one place
 //! ([`Engine::next_command`]); what a command does is decided by [`route`], a pure
 //! function of the command and of what the engine is waiting for, tested on its own
-//! like [`super::gate::decide`]. Edits, steering, pause and resume apply whatever is
-//! waiting; an approval, a denial or a credential concerns only the call it names, and
-//! one that names no waiting call is stale and changes nothing.
+//! like [`super::gate::decide`]. Edits, steering, pause and resume (and an attached
+//! terminal coming or going) apply whatever is waiting; an approval, a denial or a
+//! credential concerns only the call it names, and one that names no waiting call is
+//! stale and changes nothing.
 
 use super::{Engine, Interrupt};
 use crate::protocol::{Approval, Command, Envelope, Secret};
@@ -70,7 +71,9 @@ pub(super) fn route(command: Command, waiting: Waiting) -> Route {
             command @ (Command::EditHypothesis(_)
             | Command::Steer(_)
             | Command::Pause
-            | Command::Resume),
+            | Command::Resume
+            | Command::Attached { .. }
+            | Command::Detached),
             _,
         ) => Route::Side(command),
         (
@@ -160,6 +163,21 @@ mod tests {
             Waiting::Credential("c3"),
             Waiting::Running,
         ]
+    }
+
+    /// An attached terminal comes and goes whatever waits, even a credential prompt.
+    #[test]
+    fn attaching_and_leaving_apply_whatever_waits() {
+        for waiting in every_waiting() {
+            assert!(matches!(
+                route(Command::Attached { watch: false }, waiting),
+                Route::Side(Command::Attached { watch: false })
+            ));
+            assert!(matches!(
+                route(Command::Detached, waiting),
+                Route::Side(Command::Detached)
+            ));
+        }
     }
 
     #[test]

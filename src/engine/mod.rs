@@ -4,7 +4,8 @@
 //! tool call through the [`gate`], asks for credentials, runs tools, and publishes every
 //! event on the bus (the TUI, the recorder and the headless printer are subscribers).
 //! Engineers steer it through [`Command`]s: approve, deny, supply a credential, edit a
-//! hypothesis, steer, pause, resume, quit.
+//! hypothesis, steer, pause, resume, quit; the attach server reports through them too
+//! who attached and who left, so those are events like every other.
 //!
 //! Its parts: this file is the loop (start, resume or fork, turns until a conclusion or a
 //! budget, commands that arrive at any time, the border every event passes); `turn`
@@ -559,6 +560,13 @@ impl Engine {
                     self.emit(EventKind::Resumed { by });
                 }
             }
+            Command::Attached { watch } => self.emit(EventKind::Attached {
+                by: for_display(&by),
+                watch,
+            }),
+            Command::Detached => self.emit(EventKind::Detached {
+                by: for_display(&by),
+            }),
             other => tracing::debug!(?other, "not a side command"),
         }
     }

@@ -59,6 +59,13 @@ pub enum Command {
     CancelRunning,
     /// End the session (the engineer quit, or aborted).
     Quit,
+    /// The sender joined from another terminal (`hunch attach`), to act or only to watch.
+    /// Sent by the attach server, never across the socket: the engine records it.
+    Attached {
+        watch: bool,
+    },
+    /// The sender's attached terminal went away.
+    Detached,
 }
 
 /// A command and who sent it.
@@ -95,6 +102,11 @@ impl EngineHandle {
             by: by.into(),
             command,
         });
+    }
+
+    /// Who this handle's commands are from.
+    pub fn by(&self) -> &str {
+        &self.by
     }
 
     pub fn send(&self, command: Command) {
@@ -139,7 +151,11 @@ impl RemoteCommand {
             Command::Pause => RemoteCommand::Pause,
             Command::Resume => RemoteCommand::Resume,
             Command::CancelRunning => RemoteCommand::CancelRunning,
-            Command::SupplyCredential { .. } | Command::CancelCredential { .. } | Command::Quit => {
+            Command::SupplyCredential { .. }
+            | Command::CancelCredential { .. }
+            | Command::Quit
+            | Command::Attached { .. }
+            | Command::Detached => {
                 return None;
             }
         })

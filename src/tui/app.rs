@@ -8,7 +8,9 @@
 //!
 //! Overlays: the pending decision (approval or credential) is derived from `State`, so a
 //! replay shows it exactly when the engineer saw it. Overlays the engineer opens (editor,
-//! help, pager, steer) stack above it.
+//! help, pager, steer) stack above it. When the decision closes because another engineer
+//! decided first, the flash says who. An attached terminal (`hunch attach`) never takes
+//! a credential and quits without asking: it only detaches.
 
 use super::keymap::{Action, Context, Keymap};
 use super::replay::Replay;
@@ -74,6 +76,8 @@ pub struct DecisionUi {
     pub scroll: usize,
     /// Set aside while the engineer reviews the transcript (`review`).
     pub hidden: bool,
+    /// The call waits for a credential, not for a decision.
+    pub credential_prompt: bool,
 }
 
 pub struct EditorState {
@@ -247,12 +251,59 @@ impl App {
         self.sync_decision();
     }
 
+    /// Who this terminal's commands are from (none in a replay).
+    pub fn user(&self) -> Option<&str> {
+        match &self.mode {
+            Mode::Live(handle) => Some(handle.by()),
+            Mode::Replay(_) => None,
+        }
+    }
+
+    /// Why the decision overlay closed, when another engineer decided it first: "c5 was
+    /// approved by alice". None when this terminal decided, or nobody did (the call was
+    /// set aside, the session ended).
+    fn decided_by_another(&self, ui: &DecisionUi) -> Option<String> {
+        let me = for_display(self.user()?);
+        let call = self.state.calls.get(ui.call)?;
+        let (what, by) = if ui.credential_prompt {
+            (
+                "the credential for {id} was typed by",
+                call.credential_by.as_ref()?,
+            )
+        } else {
+            let (decision, by) = call.decision.as_ref()?;
+            let what = if decision.is_approval() {
+                "{id} was approved by"
+            } else {
+                "{id} was denied by"
+            };
+            (what, by)
+        };
+        (*by != me).then(|| format!("{} {by}", what.replace("{id}", &call.id)))
+    }
+
     /// Keep the decision overlay's view state in step with what is pending.
     pub fn sync_decision(&mut self) {
         let pending = self.state.pending.first().map(Pending::call);
+        // The overlay closes under the engineer's hands: say who decided first, so a
+        // half-typed reason that vanishes is explained. The host hears of it only when
+        // it was typing; an attached terminal always.
+        if let Some(ui) = &self.decision
+            && pending != Some(ui.call)
+            && (self.attached || ui.input.is_some())
+            && let Some(why) = self.decided_by_another(ui)
+        {
+            self.flash = Some(why);
+        }
         match (pending, &self.decision) {
             (None, _) => self.decision = None,
-            (Some(call), Some(ui)) if ui.call == call => {}
+            (Some(call), Some(ui)) if ui.call == call => {
+                let credential =
+                    matches!(self.state.pending.first(), Some(Pending::Credential { .. }));
+                if let Some(ui) = self.decision.as_mut() {
+                    ui.credential_prompt = credential;
+                }
+            }
             (Some(call), _) => {
                 let destructive = self.state.calls[call].risk.is_destructive();
                 let mut credential = TextArea::default();
@@ -270,6 +321,10 @@ impl App {
                     credential,
                     scroll: 0,
                     hidden: false,
+                    credential_prompt: matches!(
+                        self.state.pending.first(),
+                        Some(Pending::Credential { .. })
+                    ),
                 });
             }
         }
@@ -379,8 +434,13 @@ impl App {
         }
         if let Pending::Credential { .. } = pending {
             if self.attached {
-                // A secret is typed only on the terminal that asked for it.
-                if matches!(key.code, KeyCode::Enter | KeyCode::Char(_)) {
+                // A secret is typed only on the terminal that asked for it; this one can
+                // set the prompt aside or leave.
+                if key.code == KeyCode::Esc {
+                    ui.hidden = true;
+                } else if self.keymap.action(Context::Global, &key) == Some(Action::Quit) {
+                    self.request_quit();
+                } else if matches!(key.code, KeyCode::Enter | KeyCode::Char(_)) {
                     self.flash =
                         Some("the credential is typed on the terminal that asked for it".into());
                 }
@@ -510,8 +570,9 @@ impl App {
 
     /// What quitting now would leave undone, if anything: a call waiting for a decision
     /// or a credential, a running call, or an investigation still going.
+    /// An attached terminal interrupts nothing: quitting only detaches it.
     pub fn quit_would_interrupt(&self) -> Option<String> {
-        if self.is_replay() || self.state.ended.is_some() {
+        if self.is_replay() || self.attached || self.state.ended.is_some() {
             return None;
         }
         if let Some(pending) = self.state.pending.first() {

@@ -530,6 +530,13 @@ fn hints(app: &App) -> Line<'static> {
         && app.decision.as_ref().is_some_and(|d| !d.hidden)
         && matches!(app.state.pending.first(), Some(Pending::Credential { .. }))
     {
+        if app.attached {
+            let quit = app
+                .keymap
+                .hint(Context::Global, Action::Quit)
+                .unwrap_or_else(|| "ctrl-c".into());
+            return fixed_hints(app, &[("esc", "set aside"), (quit.as_str(), "detach")]);
+        }
         return fixed_hints(
             app,
             &[("enter", "submit the credential"), ("esc", "refuse")],
@@ -678,6 +685,18 @@ fn status_line(app: &App, width: usize) -> Line<'static> {
         spans.push(Span::styled(
             " concluded",
             theme.style("conclusion").patch(bar),
+        ));
+    }
+    if !state.attached.is_empty() {
+        let mut names: Vec<&str> = Vec::new();
+        for name in &state.attached {
+            if !names.contains(&name.as_str()) {
+                names.push(name);
+            }
+        }
+        spans.push(Span::styled(
+            format!(" · {} attached", names.join(", ")),
+            theme.style("title").patch(bar),
         ));
     }
     let used: usize = spans.iter().map(|s| s.content.width()).sum();
