@@ -867,3 +867,105 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// A tool that takes a password (`login`), or none and prints a line some earlier login
+/// left in a log (`tail`) — with the password in it, as a careless client logs it.
+struct LoginAndTail;
+
+impl hunch::tools::TypedTool for LoginAndTail {
+    type Args = serde_json::Value;
+    fn spec(&self) -> hunch::tools::ToolSpec {
+        hunch::tools::ToolSpec {
+            name: "db".into(),
+            description: String::new(),
+            parameters: json!({"type": "object"}),
+        }
+    }
+    fn parse(
+        &self,
+        args: &serde_json::Value,
+    ) -> Result<serde_json::Value, hunch::tools::ToolError> {
+        Ok(args.clone())
+    }
+    fn classify(&self, args: &serde_json::Value) -> Risk {
+        if args["login"] == true {
+            Risk::NeedsCredentials
+        } else {
+            Risk::ReadOnly
+        }
+    }
+    fn session_scope(&self, _: &serde_json::Value, _: Risk) -> Option<hunch::event::SessionScope> {
+        None
+    }
+    fn credential(&self, args: &serde_json::Value) -> Option<hunch::tools::CredentialSpec> {
+        (args["login"] == true).then(|| hunch::tools::CredentialSpec {
+            target: "db".into(),
+            prompt: "Password".into(),
+        })
+    }
+    fn preview(&self, _: &serde_json::Value) -> hunch::tools::CallPreview {
+        hunch::tools::CallPreview {
+            command: "db".into(),
+            target: "db".into(),
+        }
+    }
+    fn args_from_command(
+        &self,
+        _: &str,
+        original: &serde_json::Value,
+    ) -> Result<serde_json::Value, hunch::tools::ToolError> {
+        Ok(original.clone())
+    }
+    fn run<'a>(
+        &'a self,
+        args: &'a serde_json::Value,
+        _: Option<&'a hunch::tools::Secret>,
+    ) -> futures::future::BoxFuture<'a, Result<hunch::tools::ToolOutput, hunch::tools::ToolError>>
+    {
+        let text = if args["login"] == true {
+            "logged in".to_string()
+        } else {
+            "12:00:01 client login ok with Tr0ub4dor-x9 as app".to_string()
+        };
+        Box::pin(async move {
+            Ok(hunch::tools::ToolOutput {
+                text,
+                language: "log",
+                digest: "1 line".into(),
+                raw: None,
+                display: None,
+            })
+        })
+    }
+}
+
+/// A password typed for one call and printed later by another call's output is scrubbed
+/// there too: it never reaches the record or the brain (it was scrubbed only from the
+/// call it was typed for).
+#[tokio::test]
+async fn a_typed_password_is_scrubbed_from_every_later_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let calls = vec![
+        call("db", json!({"login": true}), ""),
+        call("db", json!({"tail": true}), ""),
+    ];
+    let config = EngineConfig {
+        tools: hunch::tools::Registry::new(vec![hunch::tools::typed(LoginAndTail)]),
+        ..demo_config(calls, dir.path())
+    };
+    let events = drive(Engine::new(config, "alice"), |event, handle| {
+        if let EventKind::CredentialRequested { id, .. } = &event.kind {
+            handle.send(Command::SupplyCredential {
+                id: id.clone(),
+                secret: hunch::tools::Secret::new("Tr0ub4dor-x9".into()),
+            });
+        }
+    })
+    .await;
+    let recorded = serde_json::to_string(&events).unwrap();
+    assert!(
+        recorded.contains("client login ok with"),
+        "the second call ran"
+    );
+    assert!(!recorded.contains("Tr0ub4dor-x9"), "{recorded}");
+}

@@ -345,10 +345,6 @@ impl Engine {
         let started = Instant::now();
         let result = self.run_tool(&*prepared, secret.as_ref()).await;
         let elapsed = started.elapsed().as_millis() as u64;
-        let scrub = |text: String| match &secret {
-            Some(s) => crate::redact::scrub_credential(&text, s.expose()),
-            None => text,
-        };
         match result {
             Ok(RunEnd::Done(Ok(output))) => {
                 let output = self.cleaned_output(output, secret.as_ref());
@@ -362,7 +358,7 @@ impl Engine {
                 });
             }
             Ok(RunEnd::Done(Err(e))) => {
-                let message = scrub(e.to_string());
+                let message = self.scrub_typed(e.to_string(), secret.as_ref());
                 self.finish_failed(&id, message, elapsed);
             }
             Ok(RunEnd::TimedOut) => {
@@ -389,6 +385,18 @@ impl Engine {
                 });
             }
         }
+        // Kept only to scrub it from later outputs (see `Engine::typed`).
+        self.typed.extend(secret);
+    }
+
+    /// `text` without the credential of this call nor any typed earlier in the session.
+    pub(super) fn scrub_typed(&self, text: String, secret: Option<&Secret>) -> String {
+        secret
+            .into_iter()
+            .chain(self.typed.iter())
+            .fold(text, |text, s| {
+                crate::redact::scrub_credential(&text, s.expose())
+            })
     }
 
     /// Run a tool with a timeout; the engineer can cancel it, and quitting cancels it.

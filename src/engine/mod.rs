@@ -139,6 +139,10 @@ pub struct Engine {
     /// session"). Never folded from a recording: a resumed or forked session starts with
     /// none, so a line appended to a session file can't grant anything.
     granted: Vec<SessionScope>,
+    /// Every credential typed in this process, kept (wiped on drop, never recorded) only
+    /// to scrub it from every later output: a password typed for one call that a later
+    /// call prints (a log line, an error) is still never recorded or sent to the brain.
+    typed: Vec<Secret>,
 }
 
 impl Engine {
@@ -175,6 +179,7 @@ impl Engine {
             continued: None,
             turns_before: 0,
             granted: Vec::new(),
+            typed: Vec::new(),
         };
         (engine, handle)
     }
@@ -353,10 +358,7 @@ impl Engine {
     fn cleaned_output(&mut self, output: ToolOutput, secret: Option<&Secret>) -> ToolOutput {
         let mut count = 0;
         let mut clean = |text: String| {
-            let text = match secret {
-                Some(s) => crate::redact::scrub_credential(&text, s.expose()),
-                None => text,
-            };
+            let text = self.scrub_typed(text, secret);
             let (text, n) = self.config.redactor.redact(&for_display(&text));
             count += n;
             text
