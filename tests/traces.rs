@@ -150,8 +150,8 @@ fn traces_digest_reads_both_formats_with_a_baseline_an_onset_and_clear_errors() 
     assert!(!ok && err.contains("broken.jsonl: line 1, column"), "{err}");
 }
 
-#[test]
-fn an_investigation_of_a_bundle_without_a_declared_graph_uses_and_names_the_derived_one() {
+/// The demo written as a bundle to a temp dir: (the dir, the bundle in it).
+fn demo_bundle() -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let bundle = dir.path().join("bundle");
     let (ok, _, err) = common::hunch_in(
@@ -161,6 +161,12 @@ fn an_investigation_of_a_bundle_without_a_declared_graph_uses_and_names_the_deri
         b"",
     );
     assert!(ok, "{err}");
+    (dir, bundle)
+}
+
+#[test]
+fn an_investigation_of_a_bundle_without_a_declared_graph_uses_and_names_the_derived_one() {
+    let (dir, bundle) = demo_bundle();
     let incident = std::fs::read_to_string(bundle.join("incident.toml")).unwrap();
     let undeclared: String = incident
         .lines()
@@ -342,15 +348,7 @@ async fn a_slow_trace_server_is_cut_at_the_environment_timeout() {
 /// the blob store.
 #[test]
 fn a_trace_result_is_shown_as_a_waterfall_and_read_by_brains_as_its_report() {
-    let dir = tempfile::tempdir().unwrap();
-    let bundle = dir.path().join("bundle");
-    let (ok, _, err) = common::hunch_in(
-        dir.path(),
-        None,
-        &["demo", "--write-bundle", bundle.to_str().unwrap()],
-        b"",
-    );
-    assert!(ok, "{err}");
+    let (dir, bundle) = demo_bundle();
     std::fs::copy(fixture("small.otlp.jsonl"), bundle.join("traces.jsonl")).unwrap();
     let (_, out, err) = common::hunch_in(
         dir.path(),
