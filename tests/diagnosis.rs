@@ -41,6 +41,30 @@ struct Incident {
     /// Series that climb steadily from a row to the onset instead of stepping there:
     /// (series, first row of the climb).
     ramps: &'static [(&'static str, i64)],
+    /// The first metric row (0 unless the history is thin).
+    first_row: i64,
+    /// Series that spike to `height` every 9 rows, before and after the onset alike:
+    /// (series, height).
+    spikes: &'static [(&'static str, f64)],
+    /// Log lines of a service that stop at a row: (service, row).
+    quiet: &'static [(&'static str, i64)],
+}
+
+impl Default for Incident {
+    fn default() -> Self {
+        Incident {
+            services: &[],
+            series: Vec::new(),
+            logs: Vec::new(),
+            events: Vec::new(),
+            alert: "",
+            nodes: &[],
+            ramps: &[],
+            first_row: 0,
+            spikes: &[],
+            quiet: &[],
+        }
+    }
 }
 
 fn write_bundle(incident: &Incident, dir: &Path) {
@@ -71,7 +95,7 @@ fn write_bundle(incident: &Incident, dir: &Path) {
     };
     let names: Vec<&str> = incident.series.iter().map(|s| s.name).collect();
     let mut csv = format!("time,{}\n", names.join(","));
-    for row in 0..ROWS {
+    for row in incident.first_row..ROWS {
         let cells: Vec<String> = incident
             .series
             .iter()
@@ -85,7 +109,16 @@ fn write_bundle(incident: &Incident, dir: &Path) {
                     _ if row >= ONSET_ROW => s.after,
                     _ => s.before,
                 };
-                format!("{:.2}", level + (level.abs() * 0.05 + 0.5) * noise())
+                let spike = incident
+                    .spikes
+                    .iter()
+                    .find(|(name, _)| *name == s.name)
+                    .filter(|_| row % 9 == 4)
+                    .map_or(0.0, |(_, height)| *height);
+                format!(
+                    "{:.2}",
+                    level + spike + (level.abs() * 0.05 + 0.5) * noise()
+                )
             })
             .collect();
         writeln!(csv, "{},{}", time_of(row), cells.join(",")).unwrap();
@@ -93,7 +126,12 @@ fn write_bundle(incident: &Incident, dir: &Path) {
     std::fs::write(dir.join("metrics.csv"), csv).unwrap();
     let mut lines: Vec<(i64, String)> = Vec::new();
     for (from, level, service, message) in &incident.logs {
-        for row in (*from..ROWS).step_by(2) {
+        let until = incident
+            .quiet
+            .iter()
+            .find(|(quiet, _)| quiet == service)
+            .map_or(ROWS, |(_, row)| *row);
+        for row in (*from..until).step_by(2) {
             lines.push((
                 row,
                 format!("{} {level} {service} {message} req={row}", time_of(row)),
@@ -248,6 +286,7 @@ fn an_expired_certificate_below_everyone_with_no_change_event() {
         alert: "web 5xx above 10%",
         nodes: &[],
         ramps: &[],
+        ..Incident::default()
     };
     let state = investigate(&incident, Approver::Nobody);
     let text = conclusion(&state);
@@ -304,6 +343,7 @@ fn a_suspect_the_engineer_refutes_is_never_concluded() {
         alert: "web 5xx above 10%",
         nodes: &[],
         ramps: &[],
+        ..Incident::default()
     };
     let untouched = conclusion(&investigate(&incident, Approver::Nobody));
     assert!(untouched.starts_with("geo"), "{untouched}");
@@ -357,6 +397,7 @@ fn a_later_change_to_shared_dns_explains_an_earlier_deploy_above_it() {
         alert: "gateway p99 above 2s",
         nodes: &[],
         ramps: &[],
+        ..Incident::default()
     };
     let text = conclusion(&investigate(&incident, Approver::Nobody));
     assert!(text.starts_with("dns config"), "{text}");
@@ -406,6 +447,7 @@ fn a_feature_flag_is_blamed_and_nothing_is_rolled_back_for_it() {
         alert: "storefront p99 above 2s",
         nodes: &[],
         ramps: &[],
+        ..Incident::default()
     };
     let state = investigate(&incident, Approver::ApproveAll);
     let text = conclusion(&state);
@@ -458,6 +500,7 @@ fn an_external_dependency_that_times_out_is_named() {
         alert: "checkout p99 above 5s",
         nodes: &[],
         ramps: &[],
+        ..Incident::default()
     };
     let text = conclusion(&investigate(&incident, Approver::Nobody));
     assert!(
@@ -512,6 +555,7 @@ fn contention_on_a_shared_node_is_blamed_on_the_node() {
             ("billing", "node-2"),
         ],
         ramps: &[],
+        ..Incident::default()
     };
     let text = conclusion(&investigate(&incident, Approver::Nobody));
     assert!(text.starts_with("node-7"), "{text}");
@@ -752,6 +796,7 @@ fn a_full_disk_on_the_database_is_blamed_not_the_deploy_above_it() {
         alert: "web 5xx above 10%",
         nodes: &[],
         ramps: &[("orders-db_disk_used_pct", ONSET_ROW - 40)],
+        ..Incident::default()
     };
     let state = investigate(&incident, Approver::ApproveAll);
     let text = conclusion(&state);
@@ -826,6 +871,7 @@ fn a_runtime_config_change_with_no_deploy_is_blamed() {
         alert: "gateway p99 above 3s",
         nodes: &[],
         ramps: &[],
+        ..Incident::default()
     };
     let state = investigate(&incident, Approver::Nobody);
     let text = conclusion(&state);
@@ -899,6 +945,7 @@ fn connections_climbing_to_their_limit_are_blamed_not_a_deploy_at_the_onset() {
             ("gateway_rps", ONSET_ROW - 60),
             ("shop-db_connections", ONSET_ROW - 60),
         ],
+        ..Incident::default()
     };
     let state = investigate(&incident, Approver::Nobody);
     let text = conclusion(&state);
@@ -944,6 +991,7 @@ fn a_callers_client_side_latency_points_at_what_it_calls() {
         alert: "web p99 1.9 s",
         nodes: &[],
         ramps: &[],
+        ..Incident::default()
     };
     let state = investigate(&incident, Approver::Nobody);
     let text = conclusion(&state);
@@ -983,8 +1031,329 @@ fn a_deploy_whose_service_improved_is_not_the_cause() {
         alert: "web 5xx above 5%",
         nodes: &[],
         ramps: &[],
+        ..Incident::default()
     };
     let state = investigate(&incident, Approver::Nobody);
     let text = conclusion(&state);
     assert!(text.starts_with("cart"), "{text}");
+}
+
+/// The fault is in the service that paged: its own CPU and latency rose, while the
+/// database below it got *faster* (fewer requests reach it). A callee whose latency fell
+/// explains nothing above it. Written before the fix: the database that "moved" was
+/// said to explain its caller.
+#[test]
+fn a_fault_in_the_alerting_service_itself_is_concluded_over_a_callee_that_got_faster() {
+    let incident = Incident {
+        services: &[
+            ("storefront", "app", &["catalog-db", "sessions"]),
+            ("catalog-db", "postgres", &[]),
+            ("sessions", "redis", &[]),
+        ],
+        series: vec![
+            Series {
+                name: "storefront_p99_s",
+                before: 0.3,
+                after: 2.6,
+            },
+            Series {
+                name: "storefront_cpu_pct",
+                before: 35.0,
+                after: 97.0,
+            },
+            Series {
+                name: "catalog-db_query_p99_s",
+                before: 0.040,
+                after: 0.004,
+            },
+            Series {
+                name: "sessions_latency_p99_s",
+                before: 0.002,
+                after: 0.002,
+            },
+        ],
+        logs: vec![(0, "WARN", "sessions", "slow command GET took 12 ms")],
+        alert: "storefront p99 above 2 s",
+        ..Incident::default()
+    };
+    let text = conclusion(&investigate(&incident, Approver::Nobody));
+    assert!(text.starts_with("storefront"), "{text}");
+}
+
+/// A mid-tier service fails (its latency and errors rise); the service below it got
+/// faster because fewer calls reach it. The faster one is not the cause, even though the
+/// graph puts it below.
+#[test]
+fn a_latency_drop_below_the_failing_service_is_not_blamed() {
+    let incident = Incident {
+        services: &[
+            ("web", "app", &["pricing"]),
+            ("pricing", "app", &["rates"]),
+            ("rates", "app", &[]),
+        ],
+        series: vec![
+            Series {
+                name: "web_p99_s",
+                before: 0.4,
+                after: 3.1,
+            },
+            Series {
+                name: "pricing_p99_s",
+                before: 0.2,
+                after: 2.9,
+            },
+            Series {
+                name: "pricing_error_pct",
+                before: 0.1,
+                after: 9.0,
+            },
+            Series {
+                name: "rates_p99_s",
+                before: 0.09,
+                after: 0.01,
+            },
+        ],
+        alert: "web p99 above 3 s",
+        ..Incident::default()
+    };
+    let text = conclusion(&investigate(&incident, Approver::Nobody));
+    assert!(text.starts_with("pricing"), "{text}");
+}
+
+/// Four rows of history before the onset: too little to compare. The conclusion says so
+/// and does not claim more than it knows. Written before the fix: a confident answer
+/// from four points.
+#[test]
+fn a_thin_baseline_is_said_to_be_too_little_history() {
+    let incident = Incident {
+        services: &[("web", "app", &["api"]), ("api", "app", &[])],
+        series: vec![
+            Series {
+                name: "web_p99_s",
+                before: 0.4,
+                after: 2.8,
+            },
+            Series {
+                name: "api_p99_s",
+                before: 0.2,
+                after: 2.5,
+            },
+        ],
+        alert: "web p99 above 2 s",
+        first_row: ONSET_ROW - 4,
+        ..Incident::default()
+    };
+    let state = investigate(&incident, Approver::Nobody);
+    let concluded = state.conclusion.as_ref().expect("a conclusion");
+    assert!(
+        concluded
+            .root_cause
+            .to_lowercase()
+            .contains("too little history"),
+        "{}",
+        concluded.root_cause
+    );
+    assert!(concluded.confidence <= 0.5, "{}", concluded.confidence);
+}
+
+/// A near-constant series that spikes now and then (a batch job's burst) spikes after
+/// the onset too; the service whose latency shifted and stayed shifted is the cause.
+/// Written before the fix: the spikes' z in the thousands topped the ranking.
+#[test]
+fn a_spiky_noise_series_does_not_outrank_a_sustained_shift() {
+    let incident = Incident {
+        services: &[
+            ("web", "app", &["search", "reports"]),
+            ("search", "app", &[]),
+            ("reports", "app", &[]),
+        ],
+        series: vec![
+            Series {
+                name: "web_p99_s",
+                before: 0.3,
+                after: 1.4,
+            },
+            Series {
+                name: "search_p99_s",
+                before: 0.10,
+                after: 0.9,
+            },
+            Series {
+                name: "reports_cpu_pct",
+                before: 0.0,
+                after: 0.0,
+            },
+        ],
+        spikes: &[("reports_cpu_pct", 90.0)],
+        alert: "web p99 above 1 s",
+        ..Incident::default()
+    };
+    let text = conclusion(&investigate(&incident, Approver::Nobody));
+    assert!(text.starts_with("search"), "{text}");
+}
+
+/// A service stops answering: its throughput and readiness fall to nothing, its
+/// callers' errors rise. The one that went away is the cause. Written before the fix:
+/// drops scored nothing and the callers' errors were blamed.
+#[test]
+fn an_availability_drop_is_the_cause_of_its_callers_errors() {
+    let incident = Incident {
+        services: &[
+            ("gateway", "app", &["inventory", "accounts"]),
+            ("inventory", "app", &[]),
+            ("accounts", "app", &[]),
+        ],
+        series: vec![
+            Series {
+                name: "gateway_5xx_pct",
+                before: 0.1,
+                after: 14.0,
+            },
+            Series {
+                name: "inventory_rps",
+                before: 180.0,
+                after: 0.0,
+            },
+            Series {
+                name: "inventory_ready_replicas",
+                before: 3.0,
+                after: 0.0,
+            },
+            Series {
+                name: "accounts_rps",
+                before: 60.0,
+                after: 60.0,
+            },
+        ],
+        alert: "gateway 5xx above 10%",
+        ..Incident::default()
+    };
+    let text = conclusion(&investigate(&incident, Approver::Nobody));
+    assert!(text.starts_with("inventory"), "{text}");
+}
+
+/// A consumer stops writing its steady INFO line (it is stuck) and nothing else about it
+/// moves; the service that waits on its output pages. The line that vanished points at
+/// the stuck consumer. Written before the fix: only new WARN+ lines counted.
+#[test]
+fn a_vanishing_info_line_points_at_the_service_that_went_quiet() {
+    let incident = Incident {
+        services: &[
+            ("notifier", "app", &["mail-queue"]),
+            ("mail-queue", "app", &["mail-worker"]),
+            ("mail-worker", "app", &[]),
+        ],
+        series: vec![
+            Series {
+                name: "notifier_delivery_delay_s",
+                before: 2.0,
+                after: 240.0,
+            },
+            Series {
+                name: "mail-worker_cpu_pct",
+                before: 30.0,
+                after: 30.0,
+            },
+        ],
+        logs: vec![
+            (0, "INFO", "mail-worker", "batch sent count=50 took=120ms"),
+            (0, "INFO", "notifier", "enqueued notification kind=email"),
+        ],
+        quiet: &[("mail-worker", ONSET_ROW)],
+        alert: "notifier delivery delay above 60 s",
+        ..Incident::default()
+    };
+    let text = conclusion(&investigate(&incident, Approver::Nobody));
+    assert!(text.starts_with("mail-worker"), "{text}");
+}
+
+/// A deploy 17 minutes before the onset nudged its service's CPU (43 → 54 %); another
+/// service's outbound calls to an external gateway time out at the onset. The weak,
+/// early change is not concluded over the strong, timely evidence. Written before the
+/// fix: changes led whenever they moved at all.
+#[test]
+fn an_external_timeout_beats_an_early_deploy_that_barely_moved() {
+    let incident = Incident {
+        services: &[
+            ("checkout", "app", &["payments", "catalog"]),
+            ("payments", "app", &[]),
+            ("catalog", "app", &[]),
+        ],
+        series: vec![
+            Series {
+                name: "checkout_p99_s",
+                before: 0.4,
+                after: 6.0,
+            },
+            Series {
+                name: "payments_p99_s",
+                before: 0.3,
+                after: 7.5,
+            },
+            Series {
+                name: "catalog_cpu_pct",
+                before: 43.0,
+                after: 54.0,
+            },
+        ],
+        logs: vec![(
+            ONSET_ROW,
+            "ERROR",
+            "payments",
+            "POST https://gw.paymentsprovider.example:443/v2/authorize timed out after 5000ms",
+        )],
+        events: vec![(ONSET_ROW - 34, "deploy", "catalog", "5.2.0 -> 5.3.0")],
+        alert: "checkout p99 above 5 s",
+        ..Incident::default()
+    };
+    let text = conclusion(&investigate(&incident, Approver::Nobody));
+    assert!(text.starts_with("gw.paymentsprovider.example"), "{text}");
+}
+
+/// A feature flag rolled out 22 minutes before the onset on a service that moved only as
+/// a caller (its latency waits on the database); the database's disk fills and its logs
+/// say `No space left on device`. The disk is concluded, not the flag.
+#[test]
+fn a_full_disk_beats_a_flag_rollout_whose_service_moved_only_as_a_caller() {
+    let incident = Incident {
+        services: &[
+            ("api", "app", &["ledger"]),
+            ("ledger", "app", &["ledger-db"]),
+            ("ledger-db", "postgres", &[]),
+        ],
+        series: vec![
+            Series {
+                name: "api_p99_s",
+                before: 0.3,
+                after: 4.0,
+            },
+            Series {
+                name: "ledger_p99_s",
+                before: 0.2,
+                after: 3.8,
+            },
+            Series {
+                name: "ledger-db_disk_used_pct",
+                before: 70.0,
+                after: 100.0,
+            },
+        ],
+        logs: vec![(
+            ONSET_ROW,
+            "ERROR",
+            "ledger-db",
+            "could not write to file \"pg_wal/xlogtemp.77\": No space left on device",
+        )],
+        events: vec![(
+            ONSET_ROW - 44,
+            "flag",
+            "ledger",
+            "fast-posting enabled 100%",
+        )],
+        alert: "api p99 above 3 s",
+        ramps: &[("ledger-db_disk_used_pct", ONSET_ROW - 30)],
+        ..Incident::default()
+    };
+    let text = conclusion(&investigate(&incident, Approver::Nobody));
+    assert!(text.starts_with("ledger-db"), "{text}");
 }

@@ -137,6 +137,18 @@ pub struct RankReport {
     /// The series whose |z| reached the ranking's threshold, strongest first.
     pub changed: Vec<SeriesMove>,
     pub unchanged: Vec<String>,
+    /// Rows before the onset, the baseline everything is compared with (absent in
+    /// sessions recorded before it was reported).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history_rows: Option<usize>,
+}
+
+impl RankReport {
+    /// The baseline is too short to compare with: its rows when so.
+    pub fn thin_history(&self) -> Option<usize> {
+        self.history_rows
+            .filter(|rows| *rows < crate::analysis::rank::MIN_BASELINE_ROWS)
+    }
 }
 
 /// One series of `metrics_query`.

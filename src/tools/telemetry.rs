@@ -313,8 +313,17 @@ impl TypedTool for MetricsRank {
                     }
                 })
                 .collect();
+            let history_rows = rank::history_rows(&table.times, ranking.onset);
+            let thin = if history_rows < rank::MIN_BASELINE_ROWS {
+                format!(
+                    " · too little history to compare ({history_rows} rows before the onset; a baseline needs {})",
+                    rank::MIN_BASELINE_ROWS
+                )
+            } else {
+                String::new()
+            };
             let digest = format!(
-                "onset {} · {} of {} series changed{}",
+                "onset {} · {} of {} series changed{}{thin}",
                 iso(ranking.onset).get(11..19).unwrap_or("?"),
                 changed.len(),
                 ranking.shifts.len(),
@@ -335,9 +344,14 @@ impl TypedTool for MetricsRank {
                 series_total: ranking.shifts.len(),
                 changed: rows,
                 unchanged: unchanged.iter().map(|s| s.series.clone()).collect(),
+                history_rows: Some(history_rows),
             };
+            // A wide table keeps only the series that changed behind the digest: the
+            // whole of 10k series would be a blob of tens of MB, copied as it is cleaned.
+            let keep_all = table.columns.len() * table.times.len() <= RAW_WHOLE_CELLS;
+            let moved: BTreeSet<&str> = changed.iter().map(|s| s.series.as_str()).collect();
             Ok(ToolOutput {
-                raw: Some(table.to_csv(|_| true)),
+                raw: Some(table.to_csv(|column| keep_all || moved.contains(column))),
                 ..json_output(&value, digest)
             })
         })

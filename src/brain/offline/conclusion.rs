@@ -17,6 +17,18 @@ use std::collections::BTreeSet;
 
 /// No hypothesis stands: conclude from the evidence alone, or say nothing is left.
 pub(super) fn without_a_lead(ctx: &BrainContext, f: &Findings, board: &Board, p: &mut Plan) {
+    from_the_evidence(ctx, f, board, None, p);
+}
+
+/// Conclude from the evidence's suspects, `lead` (the board's strongest) first when it
+/// is one of them; say nothing is left when there are none.
+pub(super) fn from_the_evidence(
+    ctx: &BrainContext,
+    f: &Findings,
+    board: &Board,
+    lead: Option<&str>,
+    p: &mut Plan,
+) {
     board.record(p);
     // A suspect the engineer refuted stays refuted.
     let refuted = |service: &str| {
@@ -26,11 +38,19 @@ pub(super) fn without_a_lead(ctx: &BrainContext, f: &Findings, board: &Board, p:
                 && c.hypothesis.status == HypothesisStatus::Refuted
         })
     };
-    let ranked: Vec<suspects::Suspect> =
-        suspects::suspects(f, &call_graph(ctx), super::alerting_service(ctx))
-            .into_iter()
-            .filter(|s| !refuted(&s.service))
-            .collect();
+    let mut ranked: Vec<suspects::Suspect> = suspects::suspects(
+        f,
+        &call_graph(ctx),
+        super::alerting_service(ctx),
+        &ctx.incident.alert,
+    )
+    .into_iter()
+    .filter(|s| !refuted(&s.service))
+    .collect();
+    if let Some(at) = lead.and_then(|lead| ranked.iter().position(|s| s.service == lead)) {
+        let first = ranked.remove(at);
+        ranked.insert(0, first);
+    }
     if ranked.is_empty() {
         let none_formed = board.candidates.is_empty();
         if none_formed {
@@ -42,7 +62,20 @@ pub(super) fn without_a_lead(ctx: &BrainContext, f: &Findings, board: &Board, p:
         }
         conclude_inconclusive(ctx, f, none_formed, p);
     } else {
-        p.think("No change event explains the onset. Following the evidence instead: the services that moved, and which of them the call graph says the others depend on.");
+        let outweighed: Vec<&str> = board
+            .live()
+            .filter(|c| !is_suspect(&c.hypothesis))
+            .map(|c| c.hypothesis.id.as_str())
+            .collect();
+        if outweighed.is_empty() {
+            p.think("No change event explains the onset. Following the evidence instead: the services that moved, and which of them the call graph says the others depend on.");
+        } else {
+            p.think(format!(
+                "The evidence against {} outweighs {} on the board: it is concluded, the others stay open.",
+                ranked[0].service,
+                outweighed.join(", ")
+            ));
+        }
         conclude_from_evidence(ctx, f, board, &ranked, p);
     }
 }
@@ -106,7 +139,7 @@ pub(super) fn conclude(
             ));
         }
         // Where the change's effect landed: an anomalous service it depends on.
-        let downstream = suspects::suspects(f, calls, None)
+        let downstream = suspects::suspects(f, calls, None, "")
             .into_iter()
             .find(|s| &s.service != service && s.callers.contains(service));
         if let Some(hit) = downstream {
@@ -390,8 +423,18 @@ fn unavailable(f: &Findings) -> Vec<String> {
     out
 }
 
-/// Add to a conclusion which sources did not answer, and what to do about it.
+/// Add to a conclusion which sources did not answer, and what to do about it; and when
+/// the metrics' history was too short to compare with, that it was.
 fn note_unavailable(f: &Findings, root_cause: &mut String, follow_ups: &mut Vec<String>) {
+    if let Some(rows) = f.ranking.as_ref().and_then(|(_, r)| r.thin_history()) {
+        root_cause.push_str(&format!(
+            ". Too little history to compare: {rows} rows of metrics before the onset (a baseline needs {}), so what moved is uncertain",
+            crate::analysis::rank::MIN_BASELINE_ROWS
+        ));
+        follow_ups.push(
+            "Look at a longer stretch of metrics before the onset: this conclusion rests on a thin baseline".into(),
+        );
+    }
     let down = unavailable(f);
     if down.is_empty() {
         return;

@@ -1432,6 +1432,7 @@ mod tests {
                         changed_at: "2026-01-01T01:00:00Z".into(),
                     }],
                     unchanged: Vec::new(),
+                    history_rows: None,
                 },
             )),
             changes: Some((

@@ -202,6 +202,17 @@ pub(super) fn from_data(f: &Findings, ctx: &BrainContext) -> Vec<Keyed> {
     }
     out.extend(super::database::hypotheses(f, ctx));
     out.extend(from_suspects(f, ctx, &out));
+    // A baseline of a few rows cannot say what moved: whatever the metrics suggest is
+    // believed only in proportion to the history behind it.
+    if let Some(rows) = f.ranking.as_ref().and_then(|(_, r)| r.thin_history()) {
+        let share = rows as f32 / crate::analysis::rank::MIN_BASELINE_ROWS as f32;
+        for (_, h, _, _) in &mut out {
+            h.confidence = ((h.confidence * share * 100.0).round() / 100.0).min(0.5);
+            if h.status == HypothesisStatus::Supported {
+                h.status = status_of(h.confidence);
+            }
+        }
+    }
     out
 }
 
@@ -496,7 +507,15 @@ fn from_suspects(f: &Findings, ctx: &BrainContext, standing: &[Keyed]) -> Vec<Ke
             .any(|(_, h, _, s)| s == service && h.status != HypothesisStatus::Refuted)
     };
     let logs_id = f.logs.first().map(|(id, _, _)| id.as_str());
-    let ranked = suspects::suspects(f, &call_graph(ctx), super::alerting_service(ctx));
+    let ranked = suspects::suspects(
+        f,
+        &call_graph(ctx),
+        super::alerting_service(ctx),
+        &ctx.incident.alert,
+    );
+    for s in &ranked {
+        tracing::debug!(service = %s.service, score = s.score, callers = ?s.callers, "suspect");
+    }
     ranked
         .iter()
         .filter(|s| !covered(&s.service))
@@ -573,9 +592,9 @@ fn suspect_statement(suspect: &suspects::Suspect) -> String {
 }
 
 /// A hypothesis the brain made from the evidence alone (not from a change or a
-/// saturated datastore): shown on the board, but it leads only when the engineer pins or
-/// confirms it — without a change behind it, the conclusion says how far the evidence
-/// goes ([`super::conclusion::without_a_lead`]).
+/// saturated datastore). It leads like any other when its evidence is the strongest;
+/// unless the engineer chose it, its conclusion says how far the evidence goes
+/// ([`super::conclusion::from_the_evidence`]).
 pub(super) fn is_suspect(h: &Hypothesis) -> bool {
     h.key.as_deref().is_some_and(|k| k.starts_with("suspect:"))
 }
@@ -734,6 +753,11 @@ impl Board {
 /// How sure a hypothesis the engineer confirmed is: they know what the evidence can't show.
 const CONFIRMED: f32 = 0.9;
 
+/// The engineer pinned it or confirmed it on the board.
+pub(super) fn chosen_by_a_human(h: &Hypothesis) -> bool {
+    h.pinned || confirmed_by_a_human(h)
+}
+
 /// The engineer confirmed it on the board.
 pub(super) fn confirmed_by_a_human(h: &Hypothesis) -> bool {
     h.author == Author::Human && h.status == HypothesisStatus::Confirmed
@@ -751,21 +775,19 @@ fn upsert(h: &Hypothesis) -> HypothesisArgs {
     }
 }
 
-/// The hypothesis to work on: the engineer's confirmed or pinned ones first; then a
-/// change that no later live change below it in the call graph explains (a DNS change
-/// explains the timeouts of a service deployed minutes earlier); then confidence; then
-/// the earlier change; only then the id.
+/// The hypothesis to work on: the engineer's confirmed or pinned ones first; then one
+/// that no later live change below it in the call graph explains (a DNS change explains
+/// the timeouts of a service deployed minutes earlier); then confidence, whatever kind
+/// of hypothesis it is; then the earlier change; only then the id.
 pub(super) fn leading<'a>(
     candidates: &'a [Candidate],
     calls: &[(String, String)],
 ) -> Option<&'a Candidate> {
-    let chosen_by_a_human = |h: &Hypothesis| {
-        h.pinned || (h.author == Author::Human && h.status == HypothesisStatus::Confirmed)
-    };
+    // One rule for every kind: a change, a saturated datastore, a database shape and a
+    // suspect from the evidence alone compete on what their evidence adds up to.
     let live: Vec<&Candidate> = candidates
         .iter()
         .filter(|c| c.hypothesis.status != HypothesisStatus::Refuted)
-        .filter(|c| !is_suspect(&c.hypothesis) || chosen_by_a_human(&c.hypothesis))
         .collect();
     let is_change = |c: &Candidate| {
         c.hypothesis

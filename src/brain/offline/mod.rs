@@ -151,6 +151,15 @@ pub fn plan(ctx: &BrainContext) -> Plan {
         conclusion::without_a_lead(ctx, &f, &board, &mut p);
         return p;
     };
+    // The evidence alone leads: conclude from it, saying how far it goes.
+    if hypotheses::is_suspect(&lead.hypothesis) && !hypotheses::chosen_by_a_human(&lead.hypothesis)
+    {
+        if concluded_and_nothing_new(ctx) {
+            return Plan::default();
+        }
+        conclusion::from_the_evidence(ctx, &f, &board, lead.service.as_deref(), &mut p);
+        return p;
+    }
     if f.knowledge.is_some() && !already_said_leading(ctx, &lead) {
         p.think(format!(
             "Leading hypothesis: {} — {}",

@@ -318,16 +318,129 @@ pub fn external_host(suspect: &Suspect, services: &[(String, String)]) -> Option
     })
 }
 
+/// The kind of signal an alert or a series is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    Latency,
+    Errors,
+    Throughput,
+}
+
+/// Words that name each kind of signal, as alerts and metric names spell them.
+const SIGNAL_WORDS: &[(Signal, &[&str])] = &[
+    (
+        Signal::Latency,
+        &[
+            "lat", "p50", "p90", "p95", "p99", "duration", "delay", "slow", "wait", "response",
+            "timeout",
+        ],
+    ),
+    (
+        Signal::Errors,
+        &["err", "5xx", "4xx", "fail", "exception", "unavailable"],
+    ),
+    (
+        Signal::Throughput,
+        &[
+            "rps",
+            "qps",
+            "throughput",
+            "ops",
+            "requests",
+            "traffic",
+            "down",
+        ],
+    ),
+];
+
+/// The kinds of signal `text` names (an alert, or a series' metric part).
+pub fn signals(text: &str) -> Vec<Signal> {
+    let lower = text.to_ascii_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    SIGNAL_WORDS
+        .iter()
+        .filter(|(_, names)| {
+            words
+                .iter()
+                .any(|w| names.iter().any(|name| w.starts_with(name)))
+        })
+        .map(|(signal, _)| *signal)
+        .collect()
+}
+
+/// A shift of the paging service that is the alert's own symptom (its latency when the
+/// alert is about latency): it says the service is hurting, which the page already said,
+/// not why. The paging service is a suspect on its other evidence, like any service.
+fn is_the_alerts_symptom(shift: &Shift, alerted: &[Signal]) -> bool {
+    let metric = shift
+        .series
+        .strip_prefix(&shift.service)
+        .unwrap_or(&shift.series);
+    signals(metric).iter().any(|s| alerted.contains(s))
+}
+
+/// Whether a series is the one the alert describes, though the alert names no service:
+/// every distinctive word of its metric name (`confirm`, `delay`, `p95` in
+/// `notifier_confirm_delay_p95_s`) is in the alert text ("order confirmation delay p95
+/// above 5 min"), and there are at least two of them. Units and generic words do not
+/// count.
+pub fn described_by_alert(shift: &Shift, alert: &str) -> bool {
+    const GENERIC: &[&str] = &[
+        "s", "ms", "us", "ns", "seconds", "sec", "pct", "percent", "total", "per", "count", "rate",
+        "bytes", "value", "avg", "sum", "max", "min",
+    ];
+    let alert = alert.to_ascii_lowercase();
+    let alert_words: Vec<&str> = alert
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| w.len() >= 2)
+        .collect();
+    let metric = shift
+        .series
+        .strip_prefix(&shift.service)
+        .unwrap_or(&shift.series)
+        .to_ascii_lowercase();
+    let words: Vec<&str> = metric
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| w.len() >= 2 && !GENERIC.contains(w))
+        .collect();
+    let in_alert = |word: &str| {
+        alert_words
+            .iter()
+            .any(|a| a.starts_with(word) || (a.len() >= 4 && word.starts_with(a)))
+    };
+    words.len() >= 2 && words.iter().all(|w| in_alert(w))
+}
+
 /// Suspects, most likely first. `calls` are (caller, callee) edges; `target` is the
-/// service that paged, when the alert names one: suspects on the paths below it first.
-pub fn suspects(f: &Findings, calls: &[(String, String)], target: Option<&str>) -> Vec<Suspect> {
+/// service that paged, when the alert names one: suspects on the paths below it first,
+/// and its own moves of the kind the `alert` names count as the symptom, not as evidence.
+pub fn suspects(
+    f: &Findings,
+    calls: &[(String, String)],
+    target: Option<&str>,
+    alert: &str,
+) -> Vec<Suspect> {
+    let alerted = signals(alert);
     let mut shifts: BTreeMap<String, Vec<Shift>> = BTreeMap::new();
+    // The paging service's symptom: it makes the service anomalous (its callees may
+    // explain it) but adds nothing to its strength.
+    let mut symptomatic: BTreeSet<String> = BTreeSet::new();
     if let Some((_, ranking)) = &f.ranking {
         for shift in ranking
             .changed
             .iter()
             .filter(|s| s.score.abs() >= CHANGED && !caller_side(s) && harmful(s))
         {
+            let paging = Some(shift.service.as_str()) == target;
+            if (paging && is_the_alerts_symptom(shift, &alerted))
+                || described_by_alert(shift, alert)
+            {
+                symptomatic.insert(shift.service.clone());
+                continue;
+            }
             shifts
                 .entry(shift.service.clone())
                 .or_default()
@@ -359,6 +472,7 @@ pub fn suspects(f: &Findings, calls: &[(String, String)], target: Option<&str>) 
         .unwrap_or_default();
     let anomalous: BTreeSet<String> = shifts
         .keys()
+        .chain(symptomatic.iter())
         .chain(templates.keys())
         .chain(traced.keys())
         .chain(vanished.keys())
@@ -382,13 +496,15 @@ pub fn suspects(f: &Findings, calls: &[(String, String)], target: Option<&str>) 
             + templates.get(service).map_or(0, |t| t.len().min(3)) as f64
             + vanished.get(service).map_or(0, |t| t.len().min(2)) as f64
     };
-    // When a service started to move: its earliest shifted series, or its earliest new
-    // log template.
+    // When a service started to move: when its strongest series shifted, or its
+    // earliest new log template. Not its earliest shift of any size: a busy service's
+    // traffic wanders, and a faint early wobble would make it look like the first mover.
     let started = |service: &str| {
         let shifted = shifts
             .get(service)
             .into_iter()
             .flatten()
+            .max_by(|a, b| a.score.abs().total_cmp(&b.score.abs()))
             .map(|s| &s.changed_at);
         let logged = templates
             .get(service)
@@ -397,6 +513,7 @@ pub fn suspects(f: &Findings, calls: &[(String, String)], target: Option<&str>) 
             .filter(|t| t.new)
             .map(|t| &t.first_seen);
         shifted
+            .into_iter()
             .chain(logged)
             .filter_map(|time| crate::bundle::parse_time(time))
             .map(|t| t.timestamp())
@@ -494,6 +611,7 @@ mod tests {
                     series_total: shifts.len(),
                     changed: shifts,
                     unchanged: Vec::new(),
+                    history_rows: None,
                 },
             )),
             logs: vec![("c3".into(), None, templates)],
@@ -513,7 +631,7 @@ mod tests {
             vec![template("api", "timeout talking to db", 0, 50)],
         );
         let calls = edges(&[("gateway", "api"), ("api", "db")]);
-        let ranked = suspects(&f, &calls, None);
+        let ranked = suspects(&f, &calls, None, "");
         assert_eq!(ranked[0].service, "db");
         assert_eq!(ranked[0].callers, ["api", "gateway"]);
         assert_eq!(
@@ -549,7 +667,7 @@ mod tests {
             ],
             Vec::new(),
         );
-        let ranked = suspects(&f, &edges(&[("checkout", "payments")]), None);
+        let ranked = suspects(&f, &edges(&[("checkout", "payments")]), None, "");
         assert_eq!(ranked[0].service, "payments");
         assert!(ranked.iter().all(|s| s.service != "checkout"));
     }
@@ -563,7 +681,7 @@ mod tests {
                 template("batch", "retrying upload", 40, 45),
             ],
         );
-        let ranked = suspects(&f, &[], None);
+        let ranked = suspects(&f, &[], None, "");
         assert_eq!(ranked.len(), 1);
         assert_eq!(ranked[0].service, "cache");
     }
@@ -571,7 +689,7 @@ mod tests {
     #[test]
     fn strength_is_logarithmic_and_ties_go_by_name() {
         let f = findings(vec![shift("a_cpu", 1e9), shift("b_mem", 1e9)], Vec::new());
-        let ranked = suspects(&f, &[], None);
+        let ranked = suspects(&f, &[], None, "");
         assert_eq!(ranked[0].service, "a");
         assert!(ranked[0].score < 25.0, "{}", ranked[0].score);
         assert_eq!(ranked[1].resource_words(), ["memory growth"]);
@@ -585,7 +703,7 @@ mod tests {
             Vec::new(),
         );
         let calls = edges(&[("web", "cart"), ("cart", "cartdb")]);
-        let ranked = suspects(&f, &calls, None);
+        let ranked = suspects(&f, &calls, None, "");
         assert_eq!(ranked[0].service, "cart");
         assert_eq!(ranked[0].resource_words(), ["CPU saturation"]);
     }
@@ -601,7 +719,7 @@ mod tests {
                 template("geo", "TLS handshake error: bad certificate", 0, 200),
             ],
         );
-        let ranked = suspects(&f, &edges(&[("planner", "geo")]), None);
+        let ranked = suspects(&f, &edges(&[("planner", "geo")]), None, "");
         assert_eq!(ranked[0].service, "geo");
     }
 
