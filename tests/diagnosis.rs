@@ -1040,8 +1040,8 @@ fn a_deploy_whose_service_improved_is_not_the_cause() {
 
 /// The fault is in the service that paged: its own CPU and latency rose, while the
 /// database below it got *faster* (fewer requests reach it). A callee whose latency fell
-/// explains nothing above it. Written before the fix: the database that "moved" was
-/// said to explain its caller.
+/// explains nothing above it. (The held-out shape: the database that "moved" was said
+/// to explain its caller; this passes since the harm-direction filter.)
 #[test]
 fn a_fault_in_the_alerting_service_itself_is_concluded_over_a_callee_that_got_faster() {
     let incident = Incident {
@@ -1158,7 +1158,8 @@ fn a_thin_baseline_is_said_to_be_too_little_history() {
 
 /// A near-constant series that spikes now and then (a batch job's burst) spikes after
 /// the onset too; the service whose latency shifted and stayed shifted is the cause.
-/// Written before the fix: the spikes' z in the thousands topped the ranking.
+/// (The held-out shape: the spikes' z in the thousands topped the ranking; this passes
+/// since the spread counts spikes.)
 #[test]
 fn a_spiky_noise_series_does_not_outrank_a_sustained_shift() {
     let incident = Incident {
@@ -1193,8 +1194,8 @@ fn a_spiky_noise_series_does_not_outrank_a_sustained_shift() {
 }
 
 /// A service stops answering: its throughput and readiness fall to nothing, its
-/// callers' errors rise. The one that went away is the cause. Written before the fix:
-/// drops scored nothing and the callers' errors were blamed.
+/// callers' errors rise. The one that went away is the cause. (The held-out shape: drops
+/// scored nothing; this passes since drops count as harm.)
 #[test]
 fn an_availability_drop_is_the_cause_of_its_callers_errors() {
     let incident = Incident {
@@ -1312,7 +1313,8 @@ fn an_external_timeout_beats_an_early_deploy_that_barely_moved() {
 
 /// A feature flag rolled out 22 minutes before the onset on a service that moved only as
 /// a caller (its latency waits on the database); the database's disk fills and its logs
-/// say `No space left on device`. The disk is concluded, not the flag.
+/// say `No space left on device`. The disk is concluded, not the flag. Written before the
+/// fix: the flag was concluded, as evidence suspects never led.
 #[test]
 fn a_full_disk_beats_a_flag_rollout_whose_service_moved_only_as_a_caller() {
     let incident = Incident {
