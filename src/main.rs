@@ -107,6 +107,10 @@ enum MetricsCommand {
         /// The alerting service: with --graph, causes on the paths below it come first.
         #[arg(long, value_name = "SERVICE", requires = "graph")]
         target: Option<String>,
+        /// What the alerting service's alert is about (latency, errors or availability):
+        /// its own moves of that kind are the symptom, not a cause (needs --target).
+        #[arg(long, value_name = "KIND", requires = "target")]
+        target_metric: Option<hunch::analysis::harm::Signal>,
         /// Print JSON: name, score and service of each row.
         #[arg(long)]
         json: bool,
@@ -1027,7 +1031,7 @@ fn show_time(t: i64) -> String {
 }
 
 fn metrics(command: MetricsCommand) -> Result<()> {
-    use hunch::analysis::rank::{rank, rank_services, sift};
+    use hunch::analysis::rank::sift;
     use hunch::bundle::{MetricTable, service_of};
     use std::io::Write;
     let mut out = std::io::stdout().lock();
@@ -1074,6 +1078,7 @@ fn metrics(command: MetricsCommand) -> Result<()> {
             service_regex,
             graph,
             target,
+            target_metric,
             json,
         } => {
             if graph.is_some() && by != "service" {
@@ -1103,12 +1108,34 @@ fn metrics(command: MetricsCommand) -> Result<()> {
                     None => service_of(series).to_string(),
                 }
             };
-            let table = MetricTable::concat_rows(&read_table(&normal)?, &read_table(&anomalous)?);
-            let ranking = rank(&table.times, &table.named_series(), None);
-            let rows: Vec<(String, f64)> = if by == "service" && graph.is_some() {
-                along_the_graph(rank_services(&ranking, service), &edges, target.as_deref())
-            } else if by == "service" {
-                rank_services(&ranking, service)
+            let (normal, anomalous) = (read_table(&normal)?, read_table(&anomalous)?);
+            let table = MetricTable::concat_rows(&normal, &anomalous);
+            // The fault began where the anomalous rows begin: the onset is sought there,
+            // from a row before to half the anomalous rows after, five minutes at most.
+            // (The joined table counts rows, not seconds.)
+            let window = (!anomalous.times.is_empty()).then(|| {
+                let step = match anomalous.times.as_slice() {
+                    [a, b, ..] => (b - a).max(1),
+                    _ => 60,
+                };
+                let first = normal.times.len() as i64;
+                let last = first + anomalous.times.len() as i64 - 1;
+                hunch::analysis::rank::OnsetWindow::after_split(first, last, 1, step)
+            });
+            let ranking =
+                hunch::analysis::rank::rank_in(&table.times, &table.named_series(), window);
+            let alerted: Vec<hunch::analysis::harm::Signal> = target_metric.into_iter().collect();
+            let paging = hunch::analysis::harm::Paging {
+                service: target.as_deref(),
+                alerted: &alerted,
+            };
+            let rows: Vec<(String, f64)> = if by == "service" {
+                let moves = hunch::analysis::harm::services_by_harm(&ranking, service, paging);
+                if graph.is_some() {
+                    hunch::analysis::topology::along_the_graph(&moves, &edges, target.as_deref())
+                } else {
+                    moves.into_iter().map(|m| (m.service, m.score)).collect()
+                }
             } else {
                 ranking
                     .shifts
@@ -1667,41 +1694,9 @@ fn run_headless(
         Err(_) => bail!("the recorder stopped unexpectedly; the session file may be incomplete"),
     }
     eprintln!("session: {}", session_file.display());
+    learn_from(&session_file, paths);
     if !concluded {
         bail!("the investigation ended without a conclusion");
     }
     Ok(())
-}
-
-/// Services ranked by shift, re-ordered by the call graph: the candidate causes that
-/// [`hunch::analysis::topology::localize`] finds among the changed services first, then
-/// every other service in its ranking order.
-fn along_the_graph(
-    ranked: Vec<(String, f64)>,
-    edges: &[(String, String)],
-    target: Option<&str>,
-) -> Vec<(String, f64)> {
-    use hunch::analysis::topology::{Anomaly, localize};
-    let anomalies: std::collections::BTreeMap<String, Anomaly> = ranked
-        .iter()
-        .filter(|(_, z)| *z >= hunch::analysis::rank::CHANGED)
-        .map(|(service, z)| {
-            let anomaly = Anomaly {
-                strength: (1.0 + z).ln(),
-                ..Anomaly::default()
-            };
-            (service.clone(), anomaly)
-        })
-        .collect();
-    let causes = localize(&anomalies, edges, target);
-    let mut out: Vec<(String, f64)> = causes
-        .iter()
-        .map(|c| (c.service.clone(), c.score))
-        .collect();
-    out.extend(
-        ranked
-            .into_iter()
-            .filter(|(service, _)| !causes.iter().any(|c| &c.service == service)),
-    );
-    out
 }

@@ -7,6 +7,8 @@
 //! need to run on every tool call in microseconds.
 
 pub mod grouping;
+pub mod harm;
+pub mod logheader;
 pub mod rank;
 pub mod templates;
 pub mod topology;

@@ -283,6 +283,20 @@ impl OnsetWindow {
         }
     }
 
+    /// The window a known split allows (`--normal` then `--anomalous`): the fault began
+    /// at the first anomalous row, and shows within a sample before it (clocks differ)
+    /// and half the anomalous stretch after it, five minutes at most. Times are in any
+    /// unit (seconds, or row numbers) with `step` between samples, each sample
+    /// `seconds_per_step` long.
+    pub fn after_split(first: i64, last: i64, step: i64, seconds_per_step: i64) -> OnsetWindow {
+        let five_minutes = step * (5 * 60 / seconds_per_step.max(1)).max(1);
+        let reach = ((last - first) / 2).clamp(0, five_minutes);
+        OnsetWindow {
+            from: first - step.max(1),
+            until: first + reach,
+        }
+    }
+
     fn contains(&self, t: i64) -> bool {
         (self.from..=self.until).contains(&t)
     }

@@ -22,6 +22,10 @@ pub struct Anomaly {
     pub strength: f64,
     pub erring: bool,
     pub started: Option<i64>,
+    /// Its strongest sign is its own resource running out (CPU, memory, disk): a slow
+    /// callee makes a caller wait, not burn CPU or fill its disk, so nothing below
+    /// explains it.
+    pub local: bool,
 }
 
 /// How much later than its caller a callee may start moving and still explain it: the
@@ -92,13 +96,14 @@ pub fn localize(
 ) -> Vec<Localized> {
     let explained = |service: &str| {
         let own = anomalies[service];
-        downstream(calls, service).into_iter().any(|below| {
-            anomalies.get(below).is_some_and(|other| {
-                let comparable =
-                    other.strength >= 0.5 * own.strength || (own.erring && other.erring);
-                comparable && other.moved_no_later_than(&own)
+        !own.local
+            && downstream(calls, service).into_iter().any(|below| {
+                anomalies.get(below).is_some_and(|other| {
+                    let comparable =
+                        other.strength >= 0.5 * own.strength || (own.erring && other.erring);
+                    comparable && other.moved_no_later_than(&own)
+                })
             })
-        })
     };
     let below_target: Option<BTreeSet<&str>> = target.map(|t| {
         let mut set = downstream(calls, t);
@@ -197,6 +202,7 @@ mod tests {
                         strength: *strength,
                         erring: *erring,
                         started: None,
+                        local: false,
                     },
                 )
             })
@@ -279,4 +285,40 @@ mod tests {
             }
         );
     }
+}
+
+/// Services ranked by their harmful moves, re-ordered by the call graph: the candidate
+/// causes [`localize`] finds among the changed services first (a callee explains a
+/// caller only when it moved comparably and not later), then every other service in its
+/// ranking order. `hunch metrics rank --graph` prints this.
+pub fn along_the_graph(
+    ranked: &[crate::analysis::harm::ServiceMove],
+    edges: &[(String, String)],
+    target: Option<&str>,
+) -> Vec<(String, f64)> {
+    let anomalies: BTreeMap<String, Anomaly> = ranked
+        .iter()
+        .filter(|m| m.score >= crate::analysis::rank::CHANGED)
+        .map(|m| {
+            let anomaly = Anomaly {
+                strength: (1.0 + m.score).ln(),
+                erring: false,
+                started: Some(m.started),
+                local: m.local,
+            };
+            (m.service.clone(), anomaly)
+        })
+        .collect();
+    let causes = localize(&anomalies, edges, target);
+    let mut out: Vec<(String, f64)> = causes
+        .iter()
+        .map(|c| (c.service.clone(), c.score))
+        .collect();
+    out.extend(
+        ranked
+            .iter()
+            .filter(|m| !causes.iter().any(|c| c.service == m.service))
+            .map(|m| (m.service.clone(), m.score)),
+    );
+    out
 }

@@ -17,8 +17,15 @@
 //!    can be read as "right about 70 % of the time". A conclusion that says it is
 //!    inconclusive is counted as an abstention, beside the others.
 //!
+//! 5. `hunch metrics rank --by service` on the same rcd-sockshop and TrainTicket metrics
+//!    (no logs, no traces): AS@1 and AS@3 of the old direction-blind ranking, of the
+//!    harm-aware ranking the CLI prints, and of the latter walked along the call graph
+//!    with the alerting service as target (with and without its alerted signal kind) —
+//!    so a graph that makes ranking worse than no graph shows here.
+//!
 //! Exits 0 with a note when the datasets are absent.
 
+use hunch::analysis::rank::OnsetWindow;
 use hunch::engine::gate::{Approver, Policy};
 use hunch::launch::{SessionSetup, Source, launch};
 use std::path::{Path, PathBuf};
@@ -351,6 +358,164 @@ fn graded_set(
     println!("{label}: {right}/{} right; bar {bar}", bundles.len());
 }
 
+/// The ways `metrics rank --by service` can order services, and where each put the
+/// truth (1-based; 0 when absent): old (direction-blind), harm, harm + graph + target,
+/// harm + graph + target + the alert's signal kind.
+#[derive(Default)]
+struct RankPositions(Vec<[usize; 4]>);
+
+impl RankPositions {
+    fn add(&mut self, bundle: &Path, truth: &str, window: Option<OnsetWindow>) {
+        use hunch::analysis::harm::{Paging, services_by_harm, signals};
+        use hunch::analysis::rank::{alert_since, rank_in, rank_services};
+        use hunch::analysis::topology::along_the_graph;
+        let Ok(loaded) = hunch::bundle::Bundle::load(bundle) else {
+            return;
+        };
+        // Where the fault began: the split when the data has one, else what the alert says.
+        let fired = loaded.incident.fired_at.timestamp();
+        let window = window.unwrap_or_else(|| {
+            OnsetWindow::of_alert(fired, alert_since(&loaded.incident.alert, fired))
+        });
+        let table = &loaded.metrics;
+        let ranking = rank_in(&table.times, &table.named_series(), Some(window));
+        let service_of = |s: &str| hunch::bundle::service_of(s).to_string();
+        let edges = loaded.incident.call_edges();
+        let names: Vec<String> = loaded
+            .incident
+            .services
+            .iter()
+            .map(|s| s.name.clone())
+            .collect();
+        let target = first_named(&loaded.incident.alert, &names);
+        let alerted = signals(&loaded.incident.alert);
+        let position = |order: Vec<String>| {
+            order
+                .iter()
+                .position(|s| s.eq_ignore_ascii_case(truth))
+                .map_or(0, |p| p + 1)
+        };
+        let old = rank_services(&ranking, service_of);
+        let plain = services_by_harm(&ranking, service_of, Paging::default());
+        let paging = Paging {
+            service: target.as_deref(),
+            alerted: &alerted,
+        };
+        let aware = services_by_harm(&ranking, service_of, paging);
+        let row = [
+            position(old.into_iter().map(|(s, _)| s).collect()),
+            position(plain.iter().map(|m| m.service.clone()).collect()),
+            position(
+                along_the_graph(&plain, &edges, target.as_deref())
+                    .into_iter()
+                    .map(|(s, _)| s)
+                    .collect(),
+            ),
+            position(
+                along_the_graph(&aware, &edges, target.as_deref())
+                    .into_iter()
+                    .map(|(s, _)| s)
+                    .collect(),
+            ),
+        ];
+        if std::env::var_os("HUNCH_BENCH_VERBOSE").is_some() {
+            println!(
+                "    {} {truth}: positions {row:?}; harm-aware top {:?}",
+                bundle.display(),
+                aware
+                    .iter()
+                    .take(3)
+                    .map(|m| (&m.series, m.score))
+                    .collect::<Vec<_>>()
+            );
+        }
+        self.0.push(row);
+    }
+
+    fn print(&self, label: &str) {
+        let n = self.0.len().max(1) as f64;
+        let at = |method: usize, k: usize| {
+            self.0
+                .iter()
+                .filter(|p| p[method] >= 1 && p[method] <= k)
+                .count() as f64
+                / n
+        };
+        let methods = [
+            "direction-blind (old)",
+            "harm-aware",
+            "harm-aware + graph + target",
+            "… + the alert's signal kind",
+        ];
+        println!(
+            "metrics rank --by service on {label} ({} cases):",
+            self.0.len()
+        );
+        for (i, name) in methods.iter().enumerate() {
+            println!("  {name:<32} AS@1 {:.2}  AS@3 {:.2}", at(i, 1), at(i, 3));
+        }
+    }
+}
+
+/// The onset window of an rcd case as `metrics rank --normal --anomalous` sees it: the
+/// anomalous rows begin where `rcd_bundle` put them, one step after the normal ones.
+fn rcd_split(bundle: &Path) -> OnsetWindow {
+    let loaded = hunch::bundle::Bundle::load(bundle).unwrap();
+    let times = &loaded.metrics.times;
+    let fired = loaded.incident.fired_at.timestamp();
+    // `rcd_bundle` fires the alert 61 s after the last normal row.
+    let first = times
+        .iter()
+        .copied()
+        .find(|t| *t > fired - 61)
+        .unwrap_or(fired);
+    let step = match times.as_slice() {
+        [a, b, ..] => b - a,
+        _ => 60,
+    };
+    OnsetWindow::after_split(first, times.last().copied().unwrap_or(first), step, step)
+}
+
+fn rank_positions(root: &Path) {
+    let mut nezha = RankPositions::default();
+    let dir = root.join("nezha-trainticket");
+    let mut bundles: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.join("TRUTH.toml").is_file())
+        .collect();
+    bundles.sort();
+    for bundle in &bundles {
+        let truth: Truth =
+            toml::from_str(&std::fs::read_to_string(bundle.join("TRUTH.toml")).unwrap()).unwrap();
+        nezha.add(bundle, &truth.root_cause_service, None);
+    }
+    nezha.print("nezha-trainticket");
+    let mut rcd = RankPositions::default();
+    let mut folders: Vec<PathBuf> = std::fs::read_dir(root.join("rcd-sockshop"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    folders.sort();
+    for folder in folders {
+        let label = folder.file_name().unwrap().to_string_lossy().into_owned();
+        let Some((service, _)) = label.rsplit_once('-') else {
+            continue;
+        };
+        for case in std::fs::read_dir(&folder).into_iter().flatten().flatten() {
+            let work = tempfile::tempdir().unwrap();
+            let bundle = work.path().join("bundle");
+            rcd_bundle(&case.path(), &bundle).unwrap();
+            rcd.add(&bundle, service, Some(rcd_split(&bundle)));
+        }
+    }
+    rcd.print("rcd-sockshop");
+}
+
 fn main() {
     let Some(root) = datasets() else {
         println!("../shared/datasets is not here: nothing to measure");
@@ -374,4 +539,5 @@ fn main() {
     );
     rcd_cases(&root, &runtime, &mut calibration);
     calibration.print();
+    rank_positions(&root);
 }

@@ -130,7 +130,7 @@ pub(super) fn conclude(
             .flat_map(|(_, _, templates)| templates)
             .filter(|t| &t.service == service && suspects::surging(t))
             .take(2)
-            .map(|t| format!("\"{}\" ×{}", t.template, t.after))
+            .map(|t| format!("\"{}\" ×{}", super::quote(&t.template), t.after))
             .collect();
         if !logged.is_empty() && !root_cause.contains(&logged[0]) {
             root_cause.push_str(&format!(
@@ -300,7 +300,7 @@ fn conclude_from_evidence(
             .flat_map(|(_, _, templates)| templates)
             .filter(|t| top.callers.contains(&t.service) && suspects::surging(t))
             .take(2)
-            .map(|t| format!("{}: \"{}\"", t.service, t.template))
+            .map(|t| format!("{}: \"{}\"", t.service, super::quote(&t.template)))
             .collect();
         if !caller_errors.is_empty() {
             root_cause.push_str(&format!("; their new errors: {}", caller_errors.join("; ")));

@@ -289,7 +289,14 @@ fn narrate_logs(logs: &[Template], p: &mut Plan) {
         .iter()
         .filter(|t| t.new && t.level != "INFO")
         .take(4)
-        .map(|t| format!("{} \"{}\" ×{}", t.service, t.template, t.after))
+        .map(|t| {
+            format!(
+                "{} \"{}\" ×{}",
+                t.service,
+                super::quote(&t.template),
+                t.after
+            )
+        })
         .collect();
     let surged: Vec<String> = logs
         .iter()
@@ -298,7 +305,10 @@ fn narrate_logs(logs: &[Template], p: &mut Plan) {
         .map(|t| {
             format!(
                 "{} \"{}\" {} → {}",
-                t.service, t.template, t.before, t.after
+                t.service,
+                super::quote(&t.template),
+                t.before,
+                t.after
             )
         })
         .collect();
@@ -306,7 +316,7 @@ fn narrate_logs(logs: &[Template], p: &mut Plan) {
         .iter()
         .filter(|t| !t.new && t.before > 0 && !suspects::surging(t))
         .take(2)
-        .map(|t| format!("{} \"{}\"", t.service, t.template))
+        .map(|t| format!("{} \"{}\"", t.service, super::quote(&t.template)))
         .collect();
     if !new.is_empty() {
         p.think(format!("New since the onset: {}.", new.join("; ")));

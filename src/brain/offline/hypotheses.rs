@@ -460,7 +460,9 @@ fn from_saturation(
             supports.push(Support::new(id, LOGGED, saturating(t.after as f64, 100.0)));
             statement.push_str(&format!(
                 "; {} logs \"{}\" since the onset (×{})",
-                t.service, t.template, t.after
+                t.service,
+                super::quote(&t.template),
+                t.after
             ));
         }
         if let Some(idle) = f

@@ -14,6 +14,7 @@
 
 use super::evidence::{Findings, Shift, Template};
 use super::{shift_z_text, short_number};
+use crate::analysis::harm;
 use crate::analysis::rank::CHANGED;
 use crate::analysis::topology::{Anomaly, localize};
 use crate::protocol::digest::{EdgeStat, Percentiles, ServiceSelfTime, TraceReport};
@@ -200,72 +201,38 @@ pub fn evidence_text(suspect: &Suspect) -> String {
     parts.extend(suspect.vanished.iter().take(1).map(|t| {
         format!(
             "stopped writing \"{}\" ({} before the onset, none since)",
-            t.template, t.before
+            super::quote(&t.template),
+            t.before
         )
     }));
-    parts.extend(
-        suspect
-            .templates
-            .iter()
-            .take(2)
-            .map(|t| format!("new since the onset: \"{}\" ×{}", t.template, t.after)),
-    );
+    parts.extend(suspect.templates.iter().take(2).map(|t| {
+        format!(
+            "new since the onset: \"{}\" ×{}",
+            super::quote(&t.template),
+            t.after
+        )
+    }));
     parts.join("; ")
 }
 
-/// A series measured on the calling side (`…client_latency…`, `…outbound…`,
-/// `…upstream_response…`, as OpenTelemetry's `http.client.*`, Istio's source reporter and
-/// nginx's upstream timings name them): it times what the service calls, so it is a
-/// symptom of a callee and never makes the caller a suspect by itself.
+/// A series measured on the calling side: a symptom of a callee (see
+/// [`crate::analysis::harm::caller_side`]).
 pub fn caller_side(shift: &Shift) -> bool {
-    let metric = shift
-        .series
-        .strip_prefix(&shift.service)
-        .unwrap_or(&shift.series)
-        .to_ascii_lowercase();
-    metric
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .any(|word| matches!(word, "client" | "outbound" | "upstream"))
+    harm::caller_side(metric_of(shift))
 }
 
-/// Whether a series moved in the direction of harm, read from its metric's name: up for
-/// latency, errors, saturation, backlog and restarts; down for throughput, success and
-/// availability; either way for a name that says neither.
+/// Whether a series moved in the direction of harm (see
+/// [`crate::analysis::harm::harmful`]).
 pub fn harmful(shift: &Shift) -> bool {
-    let metric = shift
+    harm::harmful(metric_of(shift), shift.before, shift.after)
+}
+
+/// A series' name without its service.
+fn metric_of(shift: &Shift) -> &str {
+    shift
         .series
         .strip_prefix(&shift.service)
         .unwrap_or(&shift.series)
-        .to_ascii_lowercase();
-    let words: Vec<&str> = metric
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .collect();
-    let has = |list: &[&str]| words.iter().any(|w| list.iter().any(|l| w.starts_with(l)));
-    const WORSE_UP: &[&str] = &[
-        "lat", "p50", "p90", "p95", "p99", "duration", "err", "5xx", "4xx", "fail", "timeout",
-        "cpu", "mem", "rss", "heap", "lag", "queue", "backlog", "pending", "wait", "restart",
-        "oom", "evict", "disk", "conn", "lock", "throttl", "gc", "swap", "drop", "retr",
-    ];
-    const WORSE_DOWN: &[&str] = &[
-        "rps",
-        "qps",
-        "throughput",
-        "ops",
-        "success",
-        "availab",
-        "ready",
-        "up",
-        "hit",
-        "served",
-        "ok",
-    ];
-    let up = shift.after > shift.before;
-    match (has(WORSE_UP), has(WORSE_DOWN)) {
-        (true, false) => up,
-        (false, true) => !up,
-        _ => true,
-    }
 }
 
 /// A log template that is an error or warning and appeared, surged, or burst since the
@@ -318,102 +285,6 @@ pub fn external_host(suspect: &Suspect, services: &[(String, String)]) -> Option
     })
 }
 
-/// The kind of signal an alert or a series is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Signal {
-    Latency,
-    Errors,
-    Throughput,
-}
-
-/// Words that name each kind of signal, as alerts and metric names spell them.
-const SIGNAL_WORDS: &[(Signal, &[&str])] = &[
-    (
-        Signal::Latency,
-        &[
-            "lat", "p50", "p90", "p95", "p99", "duration", "delay", "slow", "wait", "response",
-            "timeout",
-        ],
-    ),
-    (
-        Signal::Errors,
-        &["err", "5xx", "4xx", "fail", "exception", "unavailable"],
-    ),
-    (
-        Signal::Throughput,
-        &[
-            "rps",
-            "qps",
-            "throughput",
-            "ops",
-            "requests",
-            "traffic",
-            "down",
-        ],
-    ),
-];
-
-/// The kinds of signal `text` names (an alert, or a series' metric part).
-pub fn signals(text: &str) -> Vec<Signal> {
-    let lower = text.to_ascii_lowercase();
-    let words: Vec<&str> = lower
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .collect();
-    SIGNAL_WORDS
-        .iter()
-        .filter(|(_, names)| {
-            words
-                .iter()
-                .any(|w| names.iter().any(|name| w.starts_with(name)))
-        })
-        .map(|(signal, _)| *signal)
-        .collect()
-}
-
-/// A shift of the paging service that is the alert's own symptom (its latency when the
-/// alert is about latency): it says the service is hurting, which the page already said,
-/// not why. The paging service is a suspect on its other evidence, like any service.
-fn is_the_alerts_symptom(shift: &Shift, alerted: &[Signal]) -> bool {
-    let metric = shift
-        .series
-        .strip_prefix(&shift.service)
-        .unwrap_or(&shift.series);
-    signals(metric).iter().any(|s| alerted.contains(s))
-}
-
-/// Whether a series is the one the alert describes, though the alert names no service:
-/// every distinctive word of its metric name (`confirm`, `delay`, `p95` in
-/// `notifier_confirm_delay_p95_s`) is in the alert text ("order confirmation delay p95
-/// above 5 min"), and there are at least two of them. Units and generic words do not
-/// count.
-pub fn described_by_alert(shift: &Shift, alert: &str) -> bool {
-    const GENERIC: &[&str] = &[
-        "s", "ms", "us", "ns", "seconds", "sec", "pct", "percent", "total", "per", "count", "rate",
-        "bytes", "value", "avg", "sum", "max", "min",
-    ];
-    let alert = alert.to_ascii_lowercase();
-    let alert_words: Vec<&str> = alert
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|w| w.len() >= 2)
-        .collect();
-    let metric = shift
-        .series
-        .strip_prefix(&shift.service)
-        .unwrap_or(&shift.series)
-        .to_ascii_lowercase();
-    let words: Vec<&str> = metric
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|w| w.len() >= 2 && !GENERIC.contains(w))
-        .collect();
-    let in_alert = |word: &str| {
-        alert_words
-            .iter()
-            .any(|a| a.starts_with(word) || (a.len() >= 4 && word.starts_with(a)))
-    };
-    words.len() >= 2 && words.iter().all(|w| in_alert(w))
-}
-
 /// Suspects, most likely first. `calls` are (caller, callee) edges; `target` is the
 /// service that paged, when the alert names one: suspects on the paths below it first,
 /// and its own moves of the kind the `alert` names count as the symptom, not as evidence.
@@ -423,7 +294,7 @@ pub fn suspects(
     target: Option<&str>,
     alert: &str,
 ) -> Vec<Suspect> {
-    let alerted = signals(alert);
+    let alerted = harm::signals(alert);
     let mut shifts: BTreeMap<String, Vec<Shift>> = BTreeMap::new();
     // The paging service's symptom: it makes the service anomalous (its callees may
     // explain it) but adds nothing to its strength.
@@ -435,8 +306,8 @@ pub fn suspects(
             .filter(|s| s.score.abs() >= CHANGED && !caller_side(s) && harmful(s))
         {
             let paging = Some(shift.service.as_str()) == target;
-            if (paging && is_the_alerts_symptom(shift, &alerted))
-                || described_by_alert(shift, alert)
+            if (paging && harm::is_symptom(metric_of(shift), &alerted))
+                || harm::described_by_alert(metric_of(shift), alert)
             {
                 symptomatic.insert(shift.service.clone());
                 continue;
@@ -519,6 +390,30 @@ pub fn suspects(
             .map(|t| t.timestamp())
             .min()
     };
+    // Its strongest sign is a resource of its own running out, and the metrics are all
+    // that shows it (no trace sign stronger).
+    let strongest_is_local = |service: &str| {
+        let strongest = shifts
+            .get(service)
+            .into_iter()
+            .flatten()
+            .max_by(|a, b| a.score.abs().total_cmp(&b.score.abs()));
+        let trace = traced
+            .get(service)
+            .and_then(|signs| signs.first())
+            .map_or(0.0, |sign| sign.strength);
+        let everything = f.ranking.iter().flat_map(|(_, r)| &r.changed);
+        strongest.is_some_and(|s| {
+            (1.0 + s.score.abs()).ln() >= trace
+                && harm::local_resource(
+                    metric_of(s),
+                    s.score,
+                    everything
+                        .filter(|o| o.service == service && o.series != s.series)
+                        .map(|o| (metric_of(o), o.before, o.after, o.score)),
+                )
+        })
+    };
     let found: BTreeMap<String, Anomaly> = anomalous
         .iter()
         .map(|service| {
@@ -526,6 +421,7 @@ pub fn suspects(
                 strength: strength_of(service),
                 erring: templates.contains_key(service),
                 started: started(service),
+                local: strongest_is_local(service),
             };
             (service.clone(), anomaly)
         })
