@@ -467,6 +467,9 @@ pub struct IncidentInfo {
     /// Where the incident came from, so `hunch resume` can connect to it again.
     #[serde(default, skip_serializing_if = "Origin::is_unknown")]
     pub origin: Origin,
+    /// When the alert fired (its start, when the alert said), in incident time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fired_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Where an investigation's data and tools came from.

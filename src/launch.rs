@@ -14,12 +14,18 @@ use crate::tools::live::LiveEnv;
 use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
 
-/// What the investigation looks at.
+/// What the investigation looks at (one per session, so its size does not matter).
+#[allow(clippy::large_enum_variant)]
 pub enum Source {
     /// An incident bundle (or the embedded demo), with simulated kubectl and psql.
     Bundle(Box<Bundle>),
     /// Real systems, connected with [`crate::tools::live::connect`].
-    Live { env: LiveEnv, alert: String },
+    Live {
+        env: LiveEnv,
+        alert: String,
+        /// When the alert fired, when it said (a payload's start); else the session's start.
+        fired_at: Option<chrono::DateTime<chrono::Utc>>,
+    },
 }
 
 impl Source {
@@ -246,6 +252,7 @@ fn describe(
                 environment: incident.environment.clone(),
                 simulated: true,
                 origin,
+                fired_at: Some(incident.fired_at),
             };
             // No declared calls and a trace file: the graph the spans show.
             let (calls, calls_note) = bundle.call_graph();
@@ -261,7 +268,20 @@ fn describe(
             let env = DemoEnv::new(bundle);
             (info, brief, demo_registry(&env))
         }
-        Source::Live { env, alert } => {
+        Source::Live {
+            env,
+            alert,
+            fired_at,
+        } => {
+            // The alert bounds the onset only when it says when it began (its payload's
+            // start, or a time in its text): the moment someone typed `--alert` can be
+            // long after the page.
+            let says_when = fired_at.is_some()
+                || crate::analysis::rank::alert_since(&alert, now.timestamp()).is_some();
+            let fired_at = fired_at.unwrap_or(now);
+            if says_when {
+                env.anchor_onset(&alert, fired_at.timestamp());
+            }
             let title: String = alert.chars().take(80).collect();
             let info = IncidentInfo {
                 title: title.clone(),
@@ -272,11 +292,12 @@ fn describe(
                     name: env.name.clone(),
                     alert: alert.clone(),
                 },
+                fired_at: Some(fired_at),
             };
             let brief = IncidentBrief {
                 title,
                 alert,
-                fired_at: Some(now),
+                fired_at: Some(fired_at),
                 namespace: env.namespace.clone(),
                 services: env.services.clone(),
                 calls: env.calls.clone(),

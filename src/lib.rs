@@ -6,6 +6,7 @@
 //! recorder, the [`headless`] printer, the replay viewer — folds the same events through
 //! the same reducer.
 
+pub mod alert;
 pub mod analysis;
 pub mod attach;
 pub mod brain;
@@ -24,3 +25,4 @@ pub mod session;
 pub mod text;
 pub mod tools;
 pub mod tui;
+pub mod watch;

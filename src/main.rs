@@ -22,6 +22,7 @@ use hunch::tui::keymap::Keymap;
 use hunch::tui::replay::Replay;
 use hunch::tui::theme::Theme;
 
+mod logs_cli;
 mod traces_cli;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -183,9 +184,18 @@ enum Commands {
         /// The incident bundle to investigate.
         #[arg(long)]
         bundle: Option<PathBuf>,
-        /// What the pager said (required with --env; overrides the bundle's incident.toml).
-        #[arg(long)]
+        /// What the pager said (required with --env unless --alert-file; overrides the
+        /// bundle's incident.toml). A time ("since 23:19", "at 02:10 UTC") and the services
+        /// it names are read from it.
+        #[arg(long, conflicts_with = "alert_file")]
         alert: Option<String>,
+        /// The alert as it arrived, `-` for stdin: an Alertmanager or Grafana webhook
+        /// body, a Prometheus /api/v1/alerts answer or a PagerDuty v3 webhook.
+        #[arg(long, value_name = "FILE")]
+        alert_file: Option<PathBuf>,
+        /// Which firing alert of the payload to investigate (default: the first).
+        #[arg(long, value_name = "N", requires = "alert_file")]
+        alert_index: Option<usize>,
     },
     /// Replay a recorded session exactly as the engineer saw it.
     Replay {
@@ -240,7 +250,8 @@ enum Commands {
     Export {
         /// A session file (see `hunch sessions`).
         file: PathBuf,
-        #[arg(long, value_parser = ["md", "json"], default_value = "md")]
+        /// md: Markdown and the chart beside it; html: one self-contained page; json.
+        #[arg(long, value_parser = ["md", "json", "html"], default_value = "md")]
         format: String,
         /// Write here instead of to stdout (the chart goes beside it, as .svg).
         #[arg(short, long, value_name = "FILE")]
@@ -265,6 +276,15 @@ enum Commands {
         #[command(flatten)]
         look: LookOptions,
     },
+    /// Add a concluded session to the knowledge base as a past incident (done on
+    /// conclusion; this is for older sessions).
+    Learn {
+        /// A session file (see `hunch sessions`).
+        file: PathBuf,
+    },
+    /// Receive alerts (Alertmanager, Grafana, PagerDuty webhooks) and open one as an
+    /// investigation.
+    Watch(hunch::watch::WatchArgs),
     /// List recorded sessions, newest first.
     Sessions,
     /// Log analysis: fold lines into templates.
@@ -430,7 +450,7 @@ fn run() -> Result<()> {
                 return Ok(());
             }
             let bundle = match bundle {
-                Some(dir) => Bundle::load(&dir)
+                Some(dir) => Bundle::load_reporting(&dir)
                     .with_context(|| format!("loading the bundle {}", dir.display()))?,
                 None => Bundle::demo(),
             };
@@ -451,23 +471,36 @@ fn run() -> Result<()> {
             env,
             bundle,
             alert,
+            alert_file,
+            alert_index,
         } => {
             let runtime = tokio::runtime::Runtime::new()?;
-            let source = match (env, bundle) {
+            let given = hunch::alert::start::given(alert, alert_file.as_deref(), alert_index)?;
+            let mut source = match (env, bundle) {
                 (Some(name), _) => {
-                    let alert = alert.context("--env needs --alert \"what the pager said\"")?;
-                    live_source(&name, alert, &config, &paths, &runtime, Reach::Systems)?
-                }
-                (None, Some(dir)) => {
-                    let mut bundle = Bundle::load(&dir)
-                        .with_context(|| format!("loading the bundle {}", dir.display()))?;
-                    if let Some(alert) = alert {
-                        bundle.incident.alert = alert;
+                    if given.is_none() {
+                        bail!("--env needs --alert \"what the pager said\" or --alert-file");
                     }
-                    Source::Bundle(Box::new(bundle))
+                    live_source(
+                        &name,
+                        String::new(),
+                        &config,
+                        &paths,
+                        &runtime,
+                        Reach::Systems,
+                    )?
                 }
+                (None, Some(dir)) => Source::Bundle(Box::new(
+                    Bundle::load_reporting(&dir)
+                        .with_context(|| format!("loading the bundle {}", dir.display()))?,
+                )),
                 (None, None) => bail!("give --env NAME or --bundle DIR"),
             };
+            if let Some(given) = given
+                && let Some(said) = hunch::alert::start::apply(&mut source, given)?
+            {
+                eprintln!("alert {said}");
+            }
             investigate(source, &runtime, run, &config, &paths, look_options, None)
         }
         Commands::Resume {
@@ -584,6 +617,16 @@ fn run() -> Result<()> {
                 .unwrap_or_else(current_user);
             attach(session, watch, &user, look, &paths)
         }
+        Commands::Learn { file } => {
+            let path =
+                hunch::knowledge::learn::learn(&session_file(file, &paths)?, &paths.data_dir)?;
+            eprintln!("learned: {}", path.display());
+            Ok(())
+        }
+        Commands::Watch(args) => {
+            let redactor = Redactor::new(&config.redaction_patterns)?;
+            hunch::watch::run(args, &paths, redactor)
+        }
         Commands::Sessions => {
             use std::io::Write;
             let sessions = hunch::session::list_sessions(&paths.sessions_dir())?;
@@ -658,13 +701,22 @@ fn live_source(
         );
     };
     let env = runtime
-        .block_on(hunch::tools::live::connect_with(name, env_config, reach))
+        .block_on(hunch::tools::live::connect_learning(
+            name,
+            env_config,
+            reach,
+            hunch::knowledge::learn::learned(&paths.data_dir),
+        ))
         .with_context(|| format!("setting up environment {name}"))?;
     for warning in &env.warnings {
         eprintln!("warning: {warning}");
         tracing::warn!(%warning, environment = %name, "environment check");
     }
-    Ok(Source::Live { env, alert })
+    Ok(Source::Live {
+        env,
+        alert,
+        fired_at: None,
+    })
 }
 
 /// How a session that does not start fresh begins.
@@ -700,7 +752,7 @@ fn recorded_session(
     let source = match origin {
         Origin::Demo => Source::Bundle(Box::new(Bundle::demo())),
         Origin::Bundle { path, alert } => {
-            let mut bundle = Bundle::load(Path::new(&path))
+            let mut bundle = Bundle::load_reporting(Path::new(&path))
                 .with_context(|| format!("loading the session's bundle {path}"))?;
             bundle.incident.alert = alert;
             Source::Bundle(Box::new(bundle))
@@ -825,6 +877,13 @@ fn investigate(
             Box::new(OfflineBrain::new(Duration::from_millis(pace)))
         }
     };
+    let mut source = source;
+    if let Source::Bundle(bundle) = &mut source {
+        // What earlier investigations learned is searched with the bundle's own incidents.
+        bundle
+            .past_incidents
+            .extend(hunch::knowledge::learn::learned(&paths.data_dir));
+    }
     let policy = config.policy_for(source.environment());
     let setup = SessionSetup {
         source,
@@ -917,23 +976,12 @@ fn parse_since(text: &str) -> Result<i64> {
 }
 
 fn logs(command: LogsCommand) -> Result<()> {
-    use hunch::analysis::templates::{Digest, LineClusters, leading_time};
+    use hunch::analysis::templates::{Digest, leading_time};
     use std::io::Write;
     // Buffered: `cluster` prints a line per input line, and stdout flushes every line.
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     match command {
-        LogsCommand::Cluster { templates } => {
-            let mut clusters = LineClusters::default();
-            for_each_line(Path::new("-"), |line| clusters.add(line))?;
-            let clustered = clusters.finish();
-            for (id, template) in clustered.ids.iter().zip(clustered.line_templates()) {
-                if templates {
-                    writeln!(out, "{id}\t{template}")?;
-                } else {
-                    writeln!(out, "{id}")?;
-                }
-            }
-        }
+        LogsCommand::Cluster { templates } => logs_cli::cluster(templates, MAX_LINE)?,
         LogsCommand::Digest {
             file,
             baseline,
@@ -1306,7 +1354,45 @@ fn run_live(
     for line in hints {
         println!("{line}");
     }
+    learn_from(&session_file, paths);
     Ok(())
+}
+
+/// A concluded session becomes a past incident the next investigation can find — when
+/// a person took part (edited the board, steered, typed a credential or decided an
+/// approval). A conclusion no one looked at is unverified: learned, a wrong one would be
+/// recalled as evidence next time and repeat itself. `hunch learn SESSION` adds it.
+fn learn_from(session_file: &Path, paths: &Paths) {
+    use hunch::event::EventKind;
+    let Ok(log) = hunch::session::read_session(session_file) else {
+        return;
+    };
+    let automatic = |by: &str| matches!(by, "policy" | "--approve-all");
+    let a_person_took_part = log.events.iter().any(|e| match &e.kind {
+        EventKind::HypothesisEdited { .. }
+        | EventKind::Steering { .. }
+        | EventKind::CredentialSupplied { .. } => true,
+        EventKind::ApprovalDecided { by, .. } => !automatic(by),
+        _ => false,
+    });
+    if !a_person_took_part {
+        if log
+            .events
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::Concluded { .. }))
+        {
+            eprintln!(
+                "not learned: no one took part in this conclusion; `hunch learn {}` adds it to the past incidents",
+                session_file.display()
+            );
+        }
+        return;
+    }
+    match hunch::knowledge::learn::learn(session_file, &paths.data_dir) {
+        Ok(path) => eprintln!("learned: {}", path.display()),
+        Err(hunch::knowledge::learn::LearnError::NotConcluded(_)) => {}
+        Err(e) => eprintln!("warning: not learned: {e}"),
+    }
 }
 
 /// The newest session that is running and serves attachers.
@@ -1444,22 +1530,17 @@ fn export(
     }
     let redactor = Redactor::new(&config.redaction_patterns)?;
     let events = postmortem::redacted_events(&log.events, &redactor);
-    let mut draft = postmortem::draft(&events);
-    let blobs = blob_store_for(file);
-    let mut series = postmortem::conclusion_series(&events, &blobs);
-    let onset = postmortem::onset_of(&series);
-    draft.onset = onset.and_then(|t| chrono::DateTime::from_timestamp(t, 0));
-    let chart = output.filter(|_| format == "md").and_then(|out| {
-        let mut marks = postmortem::change_marks(&events, &blobs);
-        marks.extend(postmortem::slow_edge_mark(&events, &blobs));
-        let redact = |text: &mut String| *text = redactor.redact(text).0;
-        series.iter_mut().for_each(|(name, _)| redact(name));
-        marks.iter_mut().for_each(|(_, label)| redact(label));
-        let svg = postmortem::chart_svg(&series, onset, &marks)?;
-        Some((chart_path(out), svg))
-    });
+    let (mut draft, svg) = postmortem::prepare(&events, &blob_store_for(file), &redactor);
+    let chart = output
+        .filter(|_| format == "md")
+        .zip(svg.clone())
+        .map(|(out, svg)| (chart_path(out), svg));
     let text = match format {
-        "json" => serde_json::to_string_pretty(&draft)? + "\n",
+        "json" => {
+            draft.chart_svg = svg;
+            serde_json::to_string_pretty(&draft)? + "\n"
+        }
+        "html" => draft.html(svg.as_deref()),
         _ => {
             let chart_name = chart
                 .as_ref()
@@ -1634,18 +1715,23 @@ fn run_replay(file: &Path, look: Look, follow: bool) -> Result<()> {
 
 /// `hunch replay --headless`: a recorded session through the headless printer, every
 /// string cleaned again (older files may hold raw escapes).
+/// The session as headless lines, streamed: each event is printed as it is read.
 fn print_session(file: &Path, json: bool) -> Result<()> {
-    let log = read_session(file)
-        .with_context(|| format!("reading the session file {}", file.display()))?;
-    for w in &log.warnings {
+    let mut printer = hunch::headless::Printer::new(std::io::stdout().lock(), json);
+    let (mut events, mut printed) = (0usize, Ok(()));
+    let warnings = hunch::session::each_event(file, &mut |event| {
+        events += 1;
+        if printed.is_ok() {
+            printed = printer.print(&hunch::sanitize::clean_event(&event));
+        }
+    })
+    .with_context(|| format!("reading the session file {}", file.display()))?;
+    printed?;
+    for w in &warnings {
         eprintln!("warning: {}: {w}", file.display());
     }
-    if log.events.is_empty() {
+    if events == 0 {
         bail!("{} holds no hunch events", file.display());
-    }
-    let mut printer = hunch::headless::Printer::new(std::io::stdout().lock(), json);
-    for event in &log.events {
-        printer.print(&hunch::sanitize::clean_event(event))?;
     }
     Ok(())
 }

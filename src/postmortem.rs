@@ -10,6 +10,9 @@
 //! [`escape`]).
 
 mod escape;
+mod story;
+
+pub use story::{DecisionNote, Impact, IncidentMoment, Person, Reports};
 
 use crate::event::{
     CallOutcome, Decision, Event, EventKind, HypothesisStatus, Risk, State, ToolCall,
@@ -31,15 +34,28 @@ pub struct Postmortem {
     /// When the charted series moved together, when the raw data is at hand.
     pub onset: Option<DateTime<Utc>>,
     pub concluded_at: Option<DateTime<Utc>>,
+    /// When the alert fired (recorded, or the time its text gives).
+    pub fired_at: Option<DateTime<Utc>>,
     pub ended: Option<String>,
     pub root_cause: Option<String>,
     pub confidence: Option<f32>,
+    /// The investigation's own record, in its clock: every call and decision.
     pub timeline: Vec<Moment>,
+    /// The incident in incident time, with the investigation's clock beside it.
+    pub incident_timeline: Vec<IncidentMoment>,
+    pub impact: Option<Impact>,
+    /// The people the record names, and what each did.
+    pub people: Vec<Person>,
+    /// The engineers' decisions on calls, with their reasons.
+    pub decisions: Vec<DecisionNote>,
     pub hypotheses: Vec<HypothesisStory>,
     pub evidence: Vec<Evidence>,
     pub actions: Vec<Action>,
     pub credentials: Vec<CredentialUse>,
     pub follow_ups: Vec<String>,
+    /// The chart (SVG), for the JSON and HTML exports.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chart_svg: Option<String>,
 }
 
 /// One thing that happened, and who did it (`agent` for the brain).
@@ -90,9 +106,17 @@ pub struct CredentialUse {
     pub at: DateTime<Utc>,
 }
 
-/// The draft of a recorded session.
+/// The draft of a recorded session, from its events alone (reports whose recorded
+/// preview is whole are read; see [`draft_with`]).
 pub fn draft(events: &[Event]) -> Postmortem {
+    draft_with(events, None)
+}
+
+/// The draft of a recorded session, reading the digest tools' full reports from its
+/// blob store.
+pub fn draft_with(events: &[Event], blobs: Option<&BlobStore>) -> Postmortem {
     let state = State::from_events(events);
+    let reports = story::reports(&state, blobs);
     let started = events
         .iter()
         .find(|e| matches!(e.kind, EventKind::SessionStarted { .. }))
@@ -103,14 +127,24 @@ pub fn draft(events: &[Event]) -> Postmortem {
         .find(|e| matches!(e.kind, EventKind::Concluded { .. }))
         .map(|e| e.ts);
     let incident = &state.session.incident;
+    let onset = reports.onset();
+    let fired_at = story::fired_at(&state, onset);
+    let clock = story::Clock::of(&state, started, fired_at);
+    let incident_timeline = story::timeline(events, &state, &reports, &clock, fired_at);
     Postmortem {
         title: incident.title.clone(),
         alert: incident.alert.clone(),
         environment: incident.environment.clone(),
         brain: state.session.brain.clone(),
         started,
-        onset: None,
+        onset,
         concluded_at,
+        fired_at,
+        impact: story::impact(&reports, &incident_timeline),
+        incident_timeline,
+        people: story::people(events),
+        decisions: story::decisions(&state),
+        chart_svg: None,
         ended: state.ended.clone(),
         root_cause: state.conclusion.as_ref().map(|c| c.root_cause.clone()),
         confidence: state.conclusion.as_ref().map(|c| c.confidence),
@@ -122,7 +156,7 @@ pub fn draft(events: &[Event]) -> Postmortem {
         follow_ups: state
             .conclusion
             .as_ref()
-            .map(|c| c.follow_ups.clone())
+            .map(|c| story::follow_ups(&c.follow_ups, &state))
             .unwrap_or_default(),
     }
 }
@@ -374,7 +408,11 @@ impl Postmortem {
         md.push_str("## Summary\n\n");
         let _ = writeln!(md, "- **Alert:** {}", cell(&self.alert));
         let _ = writeln!(md, "- **Environment:** {}", cell(&self.environment));
-        let _ = writeln!(md, "- **Investigated by:** {}", cell(&self.brain));
+        let _ = writeln!(md, "- **People:** {}", cell(&self.people_line()));
+        let _ = writeln!(md, "- **Agent:** {} brain", cell(&self.brain));
+        if let Some(t) = &self.fired_at {
+            let _ = writeln!(md, "- **Alert fired:** {}", time(t));
+        }
         if let Some(t) = &self.onset {
             let _ = writeln!(md, "- **Onset (where the metrics moved):** {}", time(t));
         }
@@ -402,6 +440,7 @@ impl Postmortem {
         if let Some(chart) = chart {
             let _ = writeln!(md, "\n![The series behind the conclusion]({chart})");
         }
+        self.impact_section(&mut md);
         md.push_str("\n## Evidence behind the conclusion\n\n");
         if self.evidence.is_empty() {
             md.push_str("None cited.\n");
@@ -415,16 +454,7 @@ impl Postmortem {
                 cell(&e.digest)
             );
         }
-        md.push_str("\n## Timeline\n\n| time (UTC) | who | what |\n|---|---|---|\n");
-        for m in &self.timeline {
-            let _ = writeln!(
-                md,
-                "| {} | {} | {} |",
-                m.at.format("%H:%M:%S"),
-                cell(&m.who),
-                cell(&m.what)
-            );
-        }
+        self.timeline_section(&mut md);
         md.push_str("\n## Hypotheses\n\n");
         for h in &self.hypotheses {
             let _ = writeln!(
@@ -464,8 +494,10 @@ impl Postmortem {
             md.push_str("No call that could change anything was proposed.\n");
         }
         for a in &self.actions {
-            let decision = match (&a.decision, &a.decided_by) {
-                (Some(d), Some(by)) => format!("{} by {}", cell(d), cell(by)),
+            let credential = self.credentials.iter().find(|c| c.call == a.call);
+            let decision = match (&a.decision, &a.decided_by, credential) {
+                (Some(d), Some(by), _) => format!("{} by {}", cell(d), cell(by)),
+                (_, _, Some(c)) => format!("credential typed by {}", cell(&c.by)),
                 _ => "not decided".into(),
             };
             let outcome = a.outcome.map(outcome_word).unwrap_or("did not finish");
@@ -482,6 +514,20 @@ impl Postmortem {
             if let Some(dry_run) = &a.dry_run {
                 let _ = writeln!(md, "  - dry run:\n\n{}", escape::fenced(dry_run, "    "));
             }
+        }
+        md.push_str("\n## Decisions\n\n");
+        if self.decisions.is_empty() {
+            md.push_str("No call needed a decision.\n");
+        }
+        for d in &self.decisions {
+            let _ = writeln!(
+                md,
+                "- {} {} {} ({})",
+                cell(&d.by),
+                cell(&d.decision),
+                cell(&d.call),
+                escape::code(&d.command)
+            );
         }
         md.push_str("\n## Credentials used\n\n");
         if self.credentials.is_empty() {
@@ -508,18 +554,173 @@ impl Postmortem {
     }
 }
 
+impl Postmortem {
+    /// Who took part, and what each did, in one line.
+    fn people_line(&self) -> String {
+        if self.people.is_empty() {
+            return "nobody but the agent is named in the record".into();
+        }
+        self.people
+            .iter()
+            .map(|p| format!("{} ({})", p.name, p.did.join(", ")))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn impact_section(&self, md: &mut String) {
+        let Some(impact) = &self.impact else { return };
+        md.push_str("\n## Impact\n\n");
+        if let (Some(seconds), Some(until)) = (impact.duration_seconds, &impact.until) {
+            let _ = writeln!(
+                md,
+                "- **Duration:** {} from the onset to {}",
+                duration_words(seconds),
+                cell(until)
+            );
+        }
+        let _ = writeln!(
+            md,
+            "- **Services that moved:** {}",
+            cell(&impact.services.join(", "))
+        );
+        for m in &impact.moves {
+            let _ = writeln!(md, "- {}", cell(m));
+        }
+    }
+
+    fn timeline_section(&self, md: &mut String) {
+        md.push_str("\n## Timeline\n\n");
+        md.push_str(
+            "Incident time (UTC); the investigation's own clock beside what happened during it.\n\n",
+        );
+        md.push_str("| incident time | investigation | who | what |\n|---|---|---|---|\n");
+        for m in &self.incident_timeline {
+            let during = m
+                .during
+                .map(|t| t.format("%H:%M:%S").to_string())
+                .unwrap_or_default();
+            let _ = writeln!(
+                md,
+                "| {} | {during} | {} | {} |",
+                m.at.format("%H:%M:%S"),
+                cell(&m.who),
+                cell(&m.what)
+            );
+        }
+    }
+}
+
+impl Postmortem {
+    /// The draft as one self-contained HTML page: the chart inline, the draft's text
+    /// below it as text (everything recorded is escaped, nothing from the record is
+    /// markup).
+    pub fn html(&self, chart: Option<&str>) -> String {
+        let markdown = self.markdown(None);
+        let mut page =
+            String::from("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
+        let _ = write!(
+            page,
+            "<title>{}</title><style>body{{font-family:sans-serif;max-width:1000px;margin:2em auto}}pre{{white-space:pre-wrap;font-size:14px}}</style></head><body>",
+            svg_escape(&format!("Postmortem draft: {}", self.title))
+        );
+        if let Some(svg) = chart {
+            page.push_str("<figure>");
+            page.push_str(svg.trim_end());
+            page.push_str("</figure>");
+        }
+        let _ = writeln!(page, "<pre>{}</pre></body></html>", svg_escape(&markdown));
+        page
+    }
+}
+
+/// A duration as a person says it: `1 min 25 s`, `2 h 05 min`.
+fn duration_words(seconds: i64) -> String {
+    let s = seconds.max(0);
+    match s {
+        0..60 => format!("{s} s"),
+        60..3600 => format!("{} min {} s", s / 60, s % 60),
+        _ => format!("{} h {:02} min", s / 3600, (s % 3600) / 60),
+    }
+}
+
+/// The draft of a (redacted) session and its chart: one onset for both (the one
+/// `metrics_rank` reported; else where the charted series moved together), the change
+/// marks and the slow edge on the chart, every label redacted.
+pub fn prepare(
+    events: &[Event],
+    blobs: &BlobStore,
+    redactor: &Redactor,
+) -> (Postmortem, Option<String>) {
+    let mut draft = draft_with(events, Some(blobs));
+    let mut series = conclusion_series(events, blobs);
+    if draft.onset.is_none() {
+        draft.onset = onset_of(&series).and_then(|t| DateTime::from_timestamp(t, 0));
+    }
+    let mut marks = change_marks(events, blobs);
+    marks.extend(slow_edge_mark(events, blobs));
+    let redact = |text: &mut String| *text = redactor.redact(text).0;
+    series.iter_mut().for_each(|(name, _)| redact(name));
+    marks.iter_mut().for_each(|(_, label)| redact(label));
+    let mut title = format!("{} — the series behind the conclusion", draft.title);
+    redact(&mut title);
+    let svg = chart_svg(&series, draft.onset.map(|t| t.timestamp()), &marks)
+        .map(|svg| svg.replacen("<!--title-->", &svg_escape(&title), 1));
+    (draft, svg)
+}
+
+fn svg_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
 /// A time series to chart: its name and (unix seconds, value) points.
 pub type Series = (String, Vec<(i64, f64)>);
 
 /// The series behind the conclusion, from the raw data of the calls it cites: metric
 /// tables (a `time` column, one column per series) whose series the root cause names.
+/// When the cited calls hold none (a conclusion that cites no metrics call, a session
+/// that did not conclude), the strongest moves `metrics_rank` reported, from any call's
+/// metric table: a live run gets its chart too.
 pub fn conclusion_series(events: &[Event], blobs: &BlobStore) -> Vec<Series> {
     let state = State::from_events(events);
-    let Some(conclusion) = &state.conclusion else {
-        return Vec::new();
-    };
+    let cited: Vec<&str> = state
+        .conclusion
+        .iter()
+        .flat_map(|c| c.evidence.iter().map(String::as_str))
+        .collect();
+    let root_cause = state
+        .conclusion
+        .as_ref()
+        .map(|c| c.root_cause.as_str())
+        .unwrap_or("");
+    let mut out = series_from(&state, blobs, &cited, |name| root_cause.contains(name));
+    if out.is_empty() {
+        let reports = story::reports(&state, Some(blobs));
+        let strongest: Vec<String> = reports
+            .rank
+            .iter()
+            .flat_map(|r| r.changed.iter().take(3).map(|m| m.series.clone()))
+            .collect();
+        let every: Vec<&str> = state.calls.iter().map(|c| c.id.as_str()).collect();
+        out = series_from(&state, blobs, &every, |name| {
+            strongest.iter().any(|s| s == name)
+        });
+    }
+    out.truncate(4);
+    out
+}
+
+/// The series of the metric tables behind `calls` that `wanted` keeps, each once.
+fn series_from(
+    state: &State,
+    blobs: &BlobStore,
+    calls: &[&str],
+    wanted: impl Fn(&str) -> bool,
+) -> Vec<Series> {
     let mut out: Vec<Series> = Vec::new();
-    for id in &conclusion.evidence {
+    for id in calls {
         let Some(raw) = state
             .call(id)
             .and_then(|c| c.output.as_ref())
@@ -534,14 +735,12 @@ pub fn conclusion_series(events: &[Event], blobs: &BlobStore) -> Vec<Series> {
             continue;
         };
         for (name, values) in table.named_series() {
-            if conclusion.root_cause.contains(name.as_str()) && !out.iter().any(|(n, _)| *n == name)
-            {
+            if wanted(name.as_str()) && !out.iter().any(|(n, _)| *n == name) {
                 let points = table.times.iter().copied().zip(values).collect();
                 out.push((name, points));
             }
         }
     }
-    out.truncate(4);
     out
 }
 
@@ -632,87 +831,173 @@ pub fn slow_edge_of(report: &crate::protocol::digest::TraceReport) -> Option<(i6
         })
 }
 
-/// An SVG line chart: each series scaled to its own range (the legend gives it), the
-/// onset as a red dashed line, change events as grey lines with their labels.
+/// An SVG chart readable in a browser: a title, one panel per series with its own y
+/// scale (ticks at its minimum, middle and maximum), a time axis in UTC under the
+/// panels, the onset as a red dashed line and each change as a grey line, labelled
+/// inside the plot (staggered so labels do not overlap). `<!--title-->` is where
+/// [`prepare`] puts the title; without it the chart says what it shows.
 pub fn chart_svg(series: &[Series], onset: Option<i64>, marks: &[(i64, String)]) -> Option<String> {
-    const W: f64 = 900.0;
-    const H: f64 = 360.0;
-    const LEFT: f64 = 20.0;
-    const TOP: f64 = 30.0;
-    const PLOT_H: f64 = 230.0;
+    const W: f64 = 960.0;
+    const LEFT: f64 = 70.0;
+    const RIGHT: f64 = 20.0;
+    const TOP: f64 = 40.0;
+    const PANEL_H: f64 = 110.0;
+    const GAP: f64 = 28.0;
     const COLORS: [&str; 4] = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd"];
     let times = series.iter().flat_map(|(_, p)| p.iter().map(|(t, _)| *t));
     let (t0, t1) = times.fold((i64::MAX, i64::MIN), |(lo, hi), t| (lo.min(t), hi.max(t)));
     if series.is_empty() || t0 >= t1 {
         return None;
     }
-    let x = |t: i64| LEFT + (t - t0) as f64 / (t1 - t0) as f64 * (W - 2.0 * LEFT);
-    let escape = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-            .replace('"', "&quot;")
-    };
+    let panels = series.len() as f64;
+    let plot_bottom = TOP + panels * (PANEL_H + GAP) - GAP;
+    let marks_in: Vec<&(i64, String)> = marks
+        .iter()
+        .filter(|(t, _)| (t0..=t1).contains(t))
+        .collect();
+    let h = plot_bottom + 50.0 + 16.0 * marks_in.len().min(8) as f64;
+    let x = |t: i64| LEFT + (t - t0) as f64 / (t1 - t0) as f64 * (W - LEFT - RIGHT);
     let mut svg = format!(
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" font-family="sans-serif" font-size="11">"#
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{h}" viewBox="0 0 {W} {h}" font-family="sans-serif" font-size="12"><rect x="0" y="0" width="{W}" height="{h}" fill="#ffffff"/><text x="{LEFT}" y="22" font-size="15" font-weight="bold" fill="#222222"><!--title--></text>"##
     );
-    svg.push_str(&format!(
-        r##"<rect x="0" y="0" width="{W}" height="{H}" fill="#ffffff"/>"##
-    ));
+    if !svg.contains("<!--title-->") {
+        return None;
+    }
     for (i, (name, points)) in series.iter().enumerate() {
-        let finite: Vec<f64> = points
-            .iter()
-            .map(|(_, v)| *v)
-            .filter(|v| v.is_finite())
-            .collect();
-        let (lo, hi) = finite
-            .iter()
-            .fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
-        let span = if hi > lo { hi - lo } else { 1.0 };
-        let path: Vec<String> = points
-            .iter()
-            .filter(|(_, v)| v.is_finite())
-            .map(|(t, v)| {
-                format!(
-                    "{:.1},{:.1}",
-                    x(*t),
-                    TOP + PLOT_H - (v - lo) / span * PLOT_H
-                )
-            })
-            .collect();
-        let color = COLORS[i % COLORS.len()];
-        svg.push_str(&format!(
-            r#"<polyline fill="none" stroke="{color}" stroke-width="1.5" points="{}"/>"#,
-            path.join(" ")
-        ));
-        svg.push_str(&format!(
-            r#"<text x="{LEFT}" y="{:.0}" fill="{color}">{} ({} to {})</text>"#,
-            TOP + PLOT_H + 45.0 + 14.0 * i as f64,
-            escape(name),
-            legend_number(lo),
-            legend_number(hi)
+        svg.push_str(&panel(
+            i,
+            name,
+            points,
+            COLORS[i % COLORS.len()],
+            TOP + i as f64 * (PANEL_H + GAP),
+            PANEL_H,
+            LEFT,
+            W - RIGHT,
+            &x,
         ));
     }
-    for (t, label) in marks.iter().filter(|(t, _)| (t0..=t1).contains(t)) {
+    svg.push_str(&time_axis(t0, t1, plot_bottom, TOP, &x));
+    for (k, (t, label)) in marks_in.iter().enumerate() {
+        let lx = x(*t);
         svg.push_str(&format!(
-            r##"<line x1="{0:.1}" y1="{TOP}" x2="{0:.1}" y2="{1}" stroke="#888888" stroke-width="1"/><text x="{0:.1}" y="{2}" fill="#555555" transform="rotate(-30 {0:.1} {2})">{3}</text>"##,
-            x(*t),
-            TOP + PLOT_H,
-            TOP - 4.0,
-            escape(label)
+            r##"<line x1="{lx:.1}" y1="{TOP}" x2="{lx:.1}" y2="{plot_bottom}" stroke="#888888" stroke-width="1"/><text x="{lx:.1}" y="{:.0}" fill="#555555" font-size="11" text-anchor="middle">{}</text>"##,
+            TOP + 12.0 + 13.0 * (k % 4) as f64,
+            k + 1,
         ));
+        if k < 8 {
+            svg.push_str(&format!(
+                r##"<text x="{LEFT}" y="{:.0}" fill="#555555">{} · {} {}</text>"##,
+                plot_bottom + 50.0 + 16.0 * k as f64,
+                k + 1,
+                clock(*t),
+                svg_escape(label)
+            ));
+        }
     }
     if let Some(onset) = onset.filter(|t| (t0..=t1).contains(t)) {
+        let ox = x(onset);
         svg.push_str(&format!(
-            r##"<line x1="{0:.1}" y1="{TOP}" x2="{0:.1}" y2="{1}" stroke="#d62728" stroke-width="1.5" stroke-dasharray="5,3"/><text x="{2:.1}" y="{3}" fill="#d62728">onset</text>"##,
-            x(onset),
-            TOP + PLOT_H,
-            x(onset) + 3.0,
-            TOP + PLOT_H + 14.0
+            r##"<line x1="{ox:.1}" y1="{TOP}" x2="{ox:.1}" y2="{plot_bottom}" stroke="#d62728" stroke-width="1.5" stroke-dasharray="5,3"/><text x="{:.1}" y="{:.0}" fill="#d62728">onset</text><text x="{:.1}" y="{:.0}" fill="#d62728" font-size="11">{}</text>"##,
+            ox + 4.0,
+            TOP - 4.0,
+            ox + 44.0,
+            TOP - 4.0,
+            clock(onset)
         ));
     }
     svg.push_str("</svg>\n");
     Some(svg)
+}
+
+fn clock(t: i64) -> String {
+    DateTime::from_timestamp(t, 0)
+        .map(|t| t.format("%H:%M:%S").to_string())
+        .unwrap_or_default()
+}
+
+/// One series' panel: a frame, its y scale (min, middle, max), its line and its name.
+#[allow(clippy::too_many_arguments)]
+fn panel(
+    i: usize,
+    name: &str,
+    points: &[(i64, f64)],
+    color: &str,
+    top: f64,
+    height: f64,
+    left: f64,
+    right: f64,
+    x: &dyn Fn(i64) -> f64,
+) -> String {
+    let finite: Vec<f64> = points
+        .iter()
+        .map(|(_, v)| *v)
+        .filter(|v| v.is_finite())
+        .collect();
+    let (lo, hi) = finite
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
+    let (lo, hi) = if finite.is_empty() {
+        (0.0, 1.0)
+    } else {
+        (lo, hi)
+    };
+    let span = if hi > lo { hi - lo } else { 1.0 };
+    let y = |v: f64| top + height - (v - lo) / span * height;
+    let mut out = format!(
+        r##"<rect x="{left}" y="{top}" width="{:.1}" height="{height}" fill="none" stroke="#cccccc"/>"##,
+        right - left
+    );
+    for v in [lo, lo + span / 2.0, hi] {
+        out.push_str(&format!(
+            r##"<line x1="{tick:.1}" y1="{ty:.1}" x2="{left}" y2="{ty:.1}" stroke="#444444"/><text x="{label:.1}" y="{ly:.1}" text-anchor="end" fill="#444444" font-size="11">{value}</text>"##,
+            tick = left - 4.0,
+            ty = y(v),
+            label = left - 6.0,
+            ly = y(v) + 4.0,
+            value = legend_number(v)
+        ));
+    }
+    let path: Vec<String> = points
+        .iter()
+        .filter(|(_, v)| v.is_finite())
+        .map(|(t, v)| format!("{:.1},{:.1}", x(*t), y(*v)))
+        .collect();
+    out.push_str(&format!(
+        r#"<polyline fill="none" stroke="{color}" stroke-width="1.5" points="{}"/><text x="{:.1}" y="{:.1}" fill="{color}" font-weight="bold">{}</text>"#,
+        path.join(" "),
+        left + 6.0,
+        top + 14.0,
+        svg_escape(name)
+    ));
+    let _ = i;
+    out
+}
+
+/// The time axis under the panels: about six ticks on round minutes, in UTC.
+fn time_axis(t0: i64, t1: i64, bottom: f64, top: f64, x: &dyn Fn(i64) -> f64) -> String {
+    let span = t1 - t0;
+    let step = [60, 120, 300, 600, 900, 1800, 3600, 7200, 21600]
+        .into_iter()
+        .find(|s| span / s <= 8)
+        .unwrap_or(86_400);
+    let mut out = String::new();
+    let mut t = t0 + (step - t0.rem_euclid(step)) % step;
+    while t <= t1 {
+        let tx = x(t);
+        out.push_str(&format!(
+            r##"<line x1="{tx:.1}" y1="{top}" x2="{tx:.1}" y2="{bottom}" stroke="#eeeeee"/><line x1="{tx:.1}" y1="{bottom}" x2="{tx:.1}" y2="{:.1}" stroke="#444444"/><text x="{tx:.1}" y="{:.1}" text-anchor="middle" fill="#444444" font-size="11">{}</text>"##,
+            bottom + 5.0,
+            bottom + 18.0,
+            DateTime::from_timestamp(t, 0).map(|d| d.format("%H:%M").to_string()).unwrap_or_default()
+        ));
+        t += step;
+    }
+    out.push_str(&format!(
+        r##"<text x="{:.1}" y="{:.1}" text-anchor="end" fill="#444444" font-size="11">time (UTC)</text>"##,
+        x(t1),
+        bottom + 32.0
+    ));
+    out
 }
 
 /// A number as a legend shows it: `0.15`, `139`, `1.8k`, `711M`.

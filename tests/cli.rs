@@ -793,3 +793,84 @@ fn a_missing_bundle_is_named_once_with_what_to_do() {
     assert_eq!(err.matches("No such file").count(), 1, "{err}");
     assert!(err.contains("hunch demo --write-bundle"), "{err}");
 }
+
+/// Syslog lines written here in RFC 3164's shape: the header (time, host, program and pid)
+/// is read off, so a pid or a time never makes a template of its own.
+fn syslog_lines(n: usize) -> String {
+    let mut text = String::new();
+    for i in 0..n {
+        let (day, hour) = (1 + i % 28, i % 24);
+        let host = ["gw-1", "relay", "db-primary"][i % 3];
+        let pid = 1000 + i * 7 % 9000;
+        let message = match i % 3 {
+            0 => format!(
+                "authentication failure; logname= uid=0 euid=0 rhost=10.0.{}.{}",
+                i % 200,
+                i % 250
+            ),
+            1 => format!(
+                "session opened for user {} by (uid=0)",
+                ["root", "news", "cyrus", "test"][i % 4]
+            ),
+            _ => "check pass; user unknown".to_string(),
+        };
+        let program = if i % 2 == 0 {
+            "sshd(pam_unix)"
+        } else {
+            "su(pam_unix)"
+        };
+        text.push_str(&format!(
+            "Mar {day:>2} {hour:02}:{:02}:{:02} {host} {program}[{pid}]: {message}\n",
+            i % 60,
+            i * 13 % 60
+        ));
+    }
+    text
+}
+
+#[test]
+fn logs_digest_reads_syslog_headers_off() {
+    let (ok, out, err) = hunch(
+        &["logs", "digest", "-", "--json"],
+        syslog_lines(3000).as_bytes(),
+    );
+    assert!(ok, "{err}");
+    let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let templates: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["template"].as_str().unwrap())
+        .collect();
+    assert_eq!(templates.len(), 3, "{templates:?}");
+    assert!(
+        templates.contains(&"check pass; user unknown"),
+        "{templates:?}"
+    );
+}
+
+#[test]
+fn logs_cluster_on_several_blocks_and_threads_matches_the_library() {
+    // About 6 MB: several 1 MiB blocks, masked on every core, joined in order.
+    let text = syslog_lines(60_000);
+    let (ok, out, err) = hunch(&["logs", "cluster", "--templates"], text.as_bytes());
+    assert!(ok, "{err}");
+    let expected = hunch::analysis::templates::cluster_with(text.lines(), Default::default());
+    let got: Vec<(u32, &str)> = out
+        .lines()
+        .map(|l| {
+            let (id, template) = l.split_once('\t').unwrap();
+            (id.parse().unwrap(), template)
+        })
+        .collect();
+    let want: Vec<(u32, &str)> = expected
+        .ids
+        .iter()
+        .copied()
+        .zip(expected.line_templates())
+        .collect();
+    assert_eq!(got.len(), want.len());
+    let first_wrong = got.iter().zip(&want).position(|(g, w)| g != w);
+    assert_eq!(first_wrong, None, "first differing line");
+    assert_eq!(expected.templates.len(), 3, "{:?}", expected.templates);
+}

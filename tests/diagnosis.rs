@@ -28,6 +28,7 @@ struct Series {
     after: f64,
 }
 
+#[derive(Default)]
 struct Incident {
     services: &'static [(&'static str, &'static str, &'static [&'static str])],
     series: Vec<Series>,
@@ -48,23 +49,6 @@ struct Incident {
     spikes: &'static [(&'static str, f64)],
     /// Log lines of a service that stop at a row: (service, row).
     quiet: &'static [(&'static str, i64)],
-}
-
-impl Default for Incident {
-    fn default() -> Self {
-        Incident {
-            services: &[],
-            series: Vec::new(),
-            logs: Vec::new(),
-            events: Vec::new(),
-            alert: "",
-            nodes: &[],
-            ramps: &[],
-            first_row: 0,
-            spikes: &[],
-            quiet: &[],
-        }
-    }
 }
 
 fn write_bundle(incident: &Incident, dir: &Path) {

@@ -392,4 +392,156 @@ fn the_timeline_lists_who_attached_and_left() {
         markdown.contains("bob") && markdown.contains("attached from another terminal"),
         "{markdown}"
     );
+    // Who took part: the engineer at the keyboard and the one who attached.
+    let people: Vec<&str> = draft.people.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(people, ["engineer", "bob"]);
+    assert!(
+        markdown.contains(
+            "- **People:** engineer (typed the credential for c5, approved c8); bob (attached)"
+        ),
+        "{markdown}"
+    );
+}
+
+/// The demo as an incident commander reads it: alice types the password, refuses the
+/// rollback with a reason, and the draft tells the incident in incident time (the alert,
+/// the changes, the onset, each service's first symptom, her decisions), with the
+/// investigation's clock beside it. Golden, with the investigation's clock masked.
+#[tokio::test]
+async fn the_demo_postmortem_tells_the_incident_in_incident_time() {
+    use hunch::engine::Command;
+    use hunch::event::EventKind;
+    let outcome = common::run_demo(
+        hunch::engine::gate::Policy::Ask,
+        hunch::engine::gate::Approver::Human,
+        |event, state, handle| match &event.kind {
+            EventKind::ApprovalRequested { id, .. }
+                if state
+                    .call(id)
+                    .is_some_and(|c| c.command.contains("rollout undo")) =>
+            {
+                handle.send(Command::Deny {
+                    id: id.clone(),
+                    reason: "no rollback: 2.14.0 carries a PCI fix".into(),
+                })
+            }
+            _ => common::approve_everything(event, state, handle),
+        },
+    )
+    .await;
+    let blobs = hunch::session::blob_store_for(&outcome.session_file);
+    let draft = hunch::postmortem::draft_with(&outcome.events, Some(&blobs));
+    let markdown = draft.markdown(Some("incident.svg"));
+    // One onset everywhere: the summary's, the timeline's and the digests'.
+    assert!(markdown.contains("**Onset (where the metrics moved):** 2026-11-24 02:08:45 UTC"));
+    assert!(
+        markdown.contains("| 02:08:45 |  | metrics | onset:"),
+        "{markdown}"
+    );
+    assert!(!markdown.contains("02:09:00 UTC"));
+    // The alert, the deploy and the decisions, in incident order.
+    let order = [
+        "deploy payments",
+        "onset:",
+        "alert fired",
+        "denied (\"no rollback",
+        "mitigation:",
+        "recovery checked:",
+    ];
+    let timeline =
+        &markdown[markdown.find("## Timeline").unwrap()..markdown.find("## Hypotheses").unwrap()];
+    let at: Vec<usize> = order
+        .iter()
+        .map(|w| {
+            timeline
+                .find(w)
+                .unwrap_or_else(|| panic!("{w}: {markdown}"))
+        })
+        .collect();
+    assert!(
+        at.windows(2).all(|w| w[0] < w[1]),
+        "{order:?} in order: {markdown}"
+    );
+    // Follow-ups respect the refusal; the credentialed read says who typed it.
+    assert!(!markdown.contains("was not run"), "{markdown}");
+    assert!(
+        !markdown.to_lowercase().contains("previous release pinned"),
+        "{markdown}"
+    );
+    assert!(!markdown.contains("not decided; ran"), "{markdown}");
+    let proposed = &outcome.state.conclusion.as_ref().unwrap().follow_ups;
+    assert!(
+        proposed
+            .iter()
+            .any(|f| f.contains("previous release pinned") || f.contains("was not run")),
+        "the brain proposed what the refusal rules out: {proposed:?}"
+    );
+    assert!(markdown.contains("credential typed by alice"));
+    assert!(markdown.contains("- **People:** alice ("));
+    let masked = regex::Regex::new(r"\| (\d\d:\d\d:\d\d) \| \d\d:\d\d:\d\d \|")
+        .unwrap()
+        .replace_all(&markdown, "| $1 | hh:mm:ss |");
+    let masked = regex::Regex::new(r"(?m)^(- \*\*(Investigation started|Concluded):\*\*) .*$")
+        .unwrap()
+        .replace_all(&masked, "$1 (masked)");
+    let masked =
+        regex::Regex::new(r"(typed the credential for c\d+ \(`[^`]*`\) at) \d\d:\d\d:\d\d")
+            .unwrap()
+            .replace_all(&masked, "$1 hh:mm:ss");
+    let masked = regex::Regex::new(r"(\d\d:\d\d:\d\d) (\w+ \d+% by)")
+        .unwrap()
+        .replace_all(&masked, "hh:mm:ss $2");
+    // The knowledge query's words come from the log templates, tuned elsewhere.
+    let masked = regex::Regex::new(
+        r"knowledge_search query=[^`]*` — (\d+) hits · best: ([^(]*)\(\d+\.\d+\)",
+    )
+    .unwrap()
+    .replace_all(
+        &masked,
+        "knowledge_search query=…` — $1 hits · best: $2(score)",
+    );
+    insta::assert_snapshot!("demo_postmortem_incident_time", masked);
+}
+
+/// The chart does not depend on what the conclusion cites: a session that never concluded
+/// still gets one (from the strongest moves `metrics_rank` reported), with the same onset
+/// as the draft, and the JSON and HTML exports carry it.
+#[tokio::test]
+async fn every_export_has_a_chart_even_without_a_conclusion() {
+    use hunch::event::EventKind;
+    let outcome = common::run_demo(
+        hunch::engine::gate::Policy::Ask,
+        hunch::engine::gate::Approver::Human,
+        common::approve_everything,
+    )
+    .await;
+    let blobs = hunch::session::blob_store_for(&outcome.session_file);
+    let unfinished: Vec<_> = outcome
+        .events
+        .iter()
+        .filter(|e| !matches!(e.kind, EventKind::Concluded { .. }))
+        .cloned()
+        .collect();
+    let redactor = hunch::redact::Redactor::default();
+    let (draft, svg) = hunch::postmortem::prepare(&unfinished, &blobs, &redactor);
+    assert!(draft.root_cause.is_none());
+    let svg = svg.expect("a chart without a conclusion");
+    assert!(svg.contains("payments_p99_ms"), "{svg}");
+    assert!(
+        svg.contains(">02:08:45<"),
+        "the draft's onset is the chart's: {svg}"
+    );
+    assert_eq!(
+        draft
+            .onset
+            .map(|t| t.format("%H:%M:%S").to_string())
+            .as_deref(),
+        Some("02:08:45")
+    );
+    let html = draft.html(Some(&svg));
+    assert!(html.starts_with("<!DOCTYPE html>") && html.contains("<svg"));
+    let mut with_chart = draft.clone();
+    with_chart.chart_svg = Some(svg);
+    let json = serde_json::to_value(&with_chart).unwrap();
+    assert!(json["chart_svg"].as_str().unwrap().starts_with("<svg"));
 }

@@ -750,8 +750,17 @@ fn a_seeded_incident_across_prometheus_loki_and_postgres_reaches_its_root_cause(
             .find(|c| c.command.contains(needle))
             .unwrap_or_else(|| {
                 panic!(
-                    "no call with `{needle}`: {:#?}",
-                    state.calls.iter().map(|c| &c.command).collect::<Vec<_>>()
+                    "no call with `{needle}`: {:#?}\nboard: {:#?}\nconclusion: {:?}",
+                    state.calls.iter().map(|c| &c.command).collect::<Vec<_>>(),
+                    state
+                        .hypotheses
+                        .iter()
+                        .map(|h| format!(
+                            "{} {:?} {} {}",
+                            h.id, h.status, h.confidence, h.statement
+                        ))
+                        .collect::<Vec<_>>(),
+                    state.conclusion.as_ref().map(|c| &c.root_cause)
                 )
             })
     };

@@ -157,6 +157,7 @@ impl ModelServer {
             reply_timeout: Duration::from_secs(20),
             max_retries: 2,
             price_per_mtok: Some((2.0, 8.0)),
+            context_window: None,
         }
     }
 }
@@ -447,7 +448,14 @@ async fn a_scripted_model_investigates_the_demo_through_the_real_client_gate_and
         "{third}"
     );
     assert!(third.contains("board updated: H1"));
-    assert!(third.contains("H1 supported 80%: payments 2.14.0 deploy caused it evidence: c1, c2"));
+    // The board's confidence comes from the evidence cited (two tools), the model's own
+    // number is kept as its own.
+    assert!(
+        third.contains(
+            "H1 supported 60%: payments 2.14.0 deploy caused it (model said 80%) evidence: c1, c2"
+        ),
+        "{third}"
+    );
 }
 
 #[tokio::test]
@@ -484,7 +492,8 @@ async fn an_edit_during_the_run_is_in_the_next_request() {
     .await;
     let requests = server.requests();
     let last = serde_json::to_string(&requests.last().unwrap().1).unwrap();
-    assert!(last.contains("The engineer edited the board (authoritative): H1 refuted 70% [engineer]: payments deploy"), "{last}");
+    // An uncited claim is marked and carries no confidence; the model's number is its own.
+    assert!(last.contains("The engineer edited the board (authoritative): H1 refuted 0% [engineer]: [uncited] payments deploy (model said 70%)"), "{last}");
     assert!(last.contains("denied: not the deploy; look at the database"));
     assert!(
         run.state.conclusion.unwrap().evidence.is_empty(),
@@ -1154,5 +1163,311 @@ async fn models_check_reports_what_each_endpoint_says() {
     assert!(
         err.starts_with("unreachable:") && err.to_lowercase().contains("connection refused"),
         "{err}"
+    );
+}
+
+/// The engineer approves risky calls and types a password when asked.
+fn approve_and_supply(event: &Event, state: &State, handle: &hunch::engine::EngineHandle) {
+    if let EventKind::CredentialRequested { id, .. } = &event.kind {
+        handle.send(Command::SupplyCredential {
+            id: id.clone(),
+            secret: hunch::tools::Secret::new("demo-password".into()),
+        });
+    }
+    approve(event, state, handle);
+}
+
+fn notices(run: &Run) -> Vec<String> {
+    run.events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Notice { text } => Some(text.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn calls_written_in_the_text_run_like_native_ones() {
+    let conclude = json!({"name": "conclude", "arguments": {"root_cause": "payments 2.14.0 holds sessions", "confidence": 0.7, "evidence": ["c1", "c2"]}});
+    let server = ModelServer::start(vec![
+        Reply::sse(&[
+            text("Let me rank the metrics.\n```json\n{\"name\": \"metrics_rank\", "),
+            text("\"arguments\": {\"top\": 5}}\n```"),
+            finish("stop"),
+        ]),
+        Reply::sse(&[
+            text("<tool_call>{\"name\": \"change_events\", \"arguments\": {}}</tool_call>"),
+            finish("stop"),
+        ]),
+        Reply::sse(&[text("Bad: metrics_rank(top=\"many\")"), finish("stop")]),
+        Reply::sse(&[text(&format!("Done. {conclude}")), finish("stop")]),
+    ])
+    .await;
+    let run = run_demo(&server, approve).await;
+    let calls: Vec<(&str, CallOutcome)> = run
+        .state
+        .calls
+        .iter()
+        .map(|c| {
+            let outcome = match c.status {
+                CallStatus::Finished(outcome) => outcome,
+                _ => CallOutcome::Cancelled,
+            };
+            (c.tool.as_str(), outcome)
+        })
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            ("metrics_rank", CallOutcome::Ok),
+            ("change_events", CallOutcome::Ok),
+            ("metrics_rank", CallOutcome::Failed),
+        ],
+        "a call written as text is schema-checked like a native one"
+    );
+    assert_eq!(run.state.calls[0].args, json!({"top": 5}));
+    assert!(
+        run.state.calls[0].rationale.contains("```json block"),
+        "{}",
+        run.state.calls[0].rationale
+    );
+    let conclusion = run.state.conclusion.clone().expect("concluded");
+    assert_eq!(conclusion.evidence, ["c1", "c2"]);
+    // The rejected call went back to the model as an error it could correct.
+    let fourth = serde_json::to_string(&server.requests()[3].1).unwrap();
+    assert!(
+        fourth.contains("invalid arguments for `metrics_rank`"),
+        "{fourth}"
+    );
+}
+
+#[tokio::test]
+async fn an_idle_model_is_nudged_then_the_offline_brain_carries_the_investigation() {
+    let chat = || {
+        Reply::sse(&[
+            text("The checkout service seems slow. I would look at the database."),
+            finish("stop"),
+        ])
+    };
+    let server = ModelServer::start(vec![chat(), chat(), chat(), chat()]).await;
+    let run = run_demo(&server, approve_and_supply).await;
+
+    let requests = server.requests();
+    assert_eq!(
+        requests.len(),
+        3,
+        "asked three times, then the offline brain took over"
+    );
+    assert!(requests[0].1.get("tool_choice").is_none());
+    let nudged = messages(&requests[1].1);
+    let last = nudged.last().unwrap();
+    assert_eq!(last["role"], "user");
+    let nudge = last["content"].as_str().unwrap();
+    assert!(nudge.contains("strike 1 of 3"), "{nudge}");
+    assert!(nudge.contains("Tools you may call:"), "{nudge}");
+    assert!(nudge.contains("- metrics_rank:"), "{nudge}");
+    assert!(nudge.contains("Suggested next step: call "), "{nudge}");
+    assert!(
+        nudged.iter().any(
+            |m| m["role"] == "assistant" && m["content"].as_str().unwrap().contains("database")
+        ),
+        "the idle answer is part of the conversation"
+    );
+    let forced = &requests[1].1["tool_choice"]["function"]["name"];
+    assert!(
+        forced.is_string(),
+        "the suggested tool is required: {forced}"
+    );
+    assert!(
+        messages(&requests[2].1).last().unwrap()["content"]
+            .as_str()
+            .unwrap()
+            .contains("strike 2 of 3")
+    );
+
+    let notices = notices(&run);
+    assert!(
+        notices
+            .iter()
+            .any(|n| n.starts_with("Hand-over: openai:gpt-test made no progress in 3 turns")),
+        "{notices:?}"
+    );
+    assert!(
+        notices
+            .iter()
+            .any(|n| n.contains("This conclusion is the offline evidence pipeline's")),
+        "{notices:?}"
+    );
+    let conclusion = run
+        .state
+        .conclusion
+        .clone()
+        .expect("the investigation concluded");
+    assert!(!conclusion.evidence.is_empty(), "{conclusion:?}");
+    assert!(
+        run.state.calls.iter().any(|c| c.tool == "metrics_rank"),
+        "the offline pipeline took its snapshot"
+    );
+    assert!(
+        streamed(&run, false).contains("I would look at the database"),
+        "the model's text is kept as commentary"
+    );
+    assert_eq!(run.state.session.brain, "openai:gpt-test");
+}
+
+#[tokio::test]
+async fn a_model_that_repeats_itself_is_nudged_and_handed_over() {
+    let same = || Reply::sse(&[call(0, "x", "change_events", "{}"), finish("tool_calls")]);
+    let server = ModelServer::start(vec![same(), same(), same(), same(), same()]).await;
+    let run = run_demo(&server, approve_and_supply).await;
+    let requests = server.requests();
+    assert!(requests.len() <= 4, "{} requests", requests.len());
+    let text = serde_json::to_string(&requests[2].1).unwrap();
+    assert!(text.contains("strike"), "{text}");
+    assert!(
+        notices(&run).iter().any(|n| n.starts_with("Hand-over:")),
+        "{:?}",
+        notices(&run)
+    );
+    // The pipeline took its own snapshot, reusing the model's identical call rather than
+    // asking it again, and reached the demo's root cause.
+    let ok_change_events = run
+        .state
+        .calls
+        .iter()
+        .filter(|c| c.tool == "change_events" && c.status == CallStatus::Finished(CallOutcome::Ok))
+        .count();
+    assert_eq!(ok_change_events, 1);
+    let conclusion = run.state.conclusion.clone().expect("concluded");
+    assert!(
+        conclusion.root_cause.contains("payments"),
+        "{}",
+        conclusion.root_cause
+    );
+}
+
+/// A unique tool output of about 5.7 KB (under the 6 KB an output is cut to): what a long session's `read_output` pages bring.
+fn page(turn: usize) -> String {
+    (0..60)
+        .map(|l| format!("2026-11-25T02:{:02}:{:02}Z ERROR payments turn {turn} line {l}: connection pool exhausted waiting 5000ms\n", turn % 60, l % 60))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_200_turn_session_never_sends_more_than_the_window() {
+    use hunch::brain::{Brain, BrainContext, BrainItem, HistoryItem};
+    const WINDOW: u64 = 8192;
+    const TURNS: usize = 200;
+    let replies = (1..=TURNS)
+        .map(|i| {
+            let args = json!({"id": "c1", "start_line": i * 80, "end_line": i * 80 + 80});
+            Reply::sse(&[
+                text(&format!("Reading page {i}.")),
+                call(0, "x", "read_output", &args.to_string()),
+                finish("tool_calls"),
+            ])
+        })
+        .collect();
+    let server = ModelServer::start(replies).await;
+    let endpoint = Endpoint {
+        provider: "llamacpp".into(),
+        context_window: Some(WINDOW),
+        ..server.endpoint()
+    };
+    let mut brain = LlmBrain::new(endpoint, Default::default()).unwrap();
+    let env = hunch::tools::demo::DemoEnv::new(hunch::bundle::Bundle::demo());
+    let mut tools = hunch::tools::demo::demo_registry(&env).specs();
+    tools.extend(hunch::brain::engine_tool_specs());
+    for t in &tools {
+        eprintln!(
+            "TOOLSIZE {} {} {}",
+            t.name,
+            t.description.len(),
+            t.parameters.to_string().len()
+        );
+    }
+    let mut history: Vec<HistoryItem> = Vec::new();
+    let mut notices = Vec::new();
+    let mut uncompacted = 0;
+    for turn in 1..=TURNS {
+        let ctx = BrainContext {
+            incident: hunch::brain::IncidentBrief {
+                title: "checkout p99 above 2s".into(),
+                alert: "checkout p99 > 2s since 02:10".into(),
+                ..Default::default()
+            },
+            tools: tools.clone(),
+            history: history.clone(),
+            board: vec![],
+            turn: turn as u32,
+        };
+        uncompacted = hunch::brain::llm::openai::request_body(
+            "gpt-test",
+            &hunch::brain::llm::conversation::build(&ctx),
+            &ctx.tools,
+        )
+        .to_string()
+        .len();
+        let items: Vec<_> = futures::StreamExt::collect(brain.turn(ctx)).await;
+        let mut said = String::new();
+        let mut called = None;
+        for item in items {
+            match item.expect("the turn succeeded") {
+                BrainItem::Message(t) => said.push_str(&t),
+                BrainItem::Call(c) => called = Some(c),
+                BrainItem::Notice(n) => notices.push(n),
+                _ => {}
+            }
+        }
+        let called = called.expect("every turn makes a call");
+        assert_eq!(called.tool, "read_output", "turn {turn}: no hand-over");
+        history.push(HistoryItem::Said {
+            reasoning: String::new(),
+            text: said,
+            opaque: vec![],
+        });
+        history.push(HistoryItem::ToolResult {
+            id: format!("c{turn}"),
+            tool: called.tool,
+            args: called.args,
+            command: "read_output".into(),
+            outcome: CallOutcome::Ok,
+            output: page(turn),
+            error: None,
+            raw: None,
+        });
+    }
+    let requests = server.requests();
+    assert_eq!(requests.len(), TURNS);
+    let sizes: Vec<usize> = requests
+        .iter()
+        .map(|(_, body)| serde_json::to_vec(body).unwrap().len())
+        .collect();
+    let largest = *sizes.iter().max().unwrap();
+    let budget = hunch::brain::llm::budget::request_budget(WINDOW);
+    let bytes_per_token = hunch::brain::llm::budget::BYTES_PER_TOKEN;
+    println!(
+        "200 turns: largest request {largest} bytes (~{} tokens; budget {budget} of a {WINDOW}-token window); the last request uncompacted would be {uncompacted} bytes (~{} tokens)",
+        largest.div_ceil(bytes_per_token),
+        uncompacted.div_ceil(bytes_per_token)
+    );
+    assert!(
+        largest.div_ceil(bytes_per_token) as u64 <= budget,
+        "largest request {largest} bytes"
+    );
+    assert!(
+        uncompacted > 20 * largest / 2,
+        "the session really outgrew the window ({uncompacted} bytes uncompacted)"
+    );
+    let last = serde_json::to_string(&requests[TURNS - 1].1).unwrap();
+    assert!(last.contains("Summary of the"), "older turns summarised");
+    assert!(
+        last.contains(&format!("turn {} line 59", TURNS - 1)),
+        "the newest output is kept whole"
+    );
+    assert!(
+        notices.iter().any(|n| n.starts_with("context budget:")),
+        "{notices:?}"
     );
 }

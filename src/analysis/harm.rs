@@ -359,8 +359,9 @@ pub fn services_by_harm(
             let paging_here = paging.service == Some(service.as_str());
             let counts = |s: &crate::analysis::rank::SeriesShift| {
                 let m = metric(s);
+                let symptom = paging_here && is_symptom(&m, paging.alerted);
                 !caller_side(&m)
-                    && !(paging_here && is_symptom(&m, paging.alerted))
+                    && !symptom
                     && (harmful(&m, s.before, s.after) || (down && collapsed(s)))
             };
             let weighted = |s: &crate::analysis::rank::SeriesShift| {

@@ -189,6 +189,42 @@ pub struct EdgeError {
     pub message: String,
 }
 
+/// Services ranked by their harmful moves, re-ordered by the call graph: the candidate
+/// causes [`localize`] finds among the changed services first (a callee explains a
+/// caller only when it moved comparably and not later), then every other service in its
+/// ranking order. `hunch metrics rank --graph` prints this.
+pub fn along_the_graph(
+    ranked: &[crate::analysis::harm::ServiceMove],
+    edges: &[(String, String)],
+    target: Option<&str>,
+) -> Vec<(String, f64)> {
+    let anomalies: BTreeMap<String, Anomaly> = ranked
+        .iter()
+        .filter(|m| m.score >= crate::analysis::rank::CHANGED)
+        .map(|m| {
+            let anomaly = Anomaly {
+                strength: (1.0 + m.score).ln(),
+                erring: false,
+                started: Some(m.started),
+                local: m.local,
+            };
+            (m.service.clone(), anomaly)
+        })
+        .collect();
+    let causes = localize(&anomalies, edges, target);
+    let mut out: Vec<(String, f64)> = causes
+        .iter()
+        .map(|c| (c.service.clone(), c.score))
+        .collect();
+    out.extend(
+        ranked
+            .iter()
+            .filter(|m| !causes.iter().any(|c| c.service == m.service))
+            .map(|m| (m.service.clone(), m.score)),
+    );
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -285,40 +321,4 @@ mod tests {
             }
         );
     }
-}
-
-/// Services ranked by their harmful moves, re-ordered by the call graph: the candidate
-/// causes [`localize`] finds among the changed services first (a callee explains a
-/// caller only when it moved comparably and not later), then every other service in its
-/// ranking order. `hunch metrics rank --graph` prints this.
-pub fn along_the_graph(
-    ranked: &[crate::analysis::harm::ServiceMove],
-    edges: &[(String, String)],
-    target: Option<&str>,
-) -> Vec<(String, f64)> {
-    let anomalies: BTreeMap<String, Anomaly> = ranked
-        .iter()
-        .filter(|m| m.score >= crate::analysis::rank::CHANGED)
-        .map(|m| {
-            let anomaly = Anomaly {
-                strength: (1.0 + m.score).ln(),
-                erring: false,
-                started: Some(m.started),
-                local: m.local,
-            };
-            (m.service.clone(), anomaly)
-        })
-        .collect();
-    let causes = localize(&anomalies, edges, target);
-    let mut out: Vec<(String, f64)> = causes
-        .iter()
-        .map(|c| (c.service.clone(), c.score))
-        .collect();
-    out.extend(
-        ranked
-            .iter()
-            .filter(|m| !causes.iter().any(|c| c.service == m.service))
-            .map(|m| (m.service.clone(), m.score)),
-    );
-    out
 }

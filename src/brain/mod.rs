@@ -118,6 +118,9 @@ pub enum BrainItem {
     },
     /// Provider data the brain needs back next turn (Anthropic thinking signatures).
     Opaque(Value),
+    /// What hunch itself says about the brain's course (a nudge to an idle model, a
+    /// hand-over to the offline brain): a notice on screen, not the model's words.
+    Notice(String),
 }
 
 #[derive(Debug, thiserror::Error)]

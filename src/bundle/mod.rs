@@ -15,9 +15,13 @@
 //!                    (streamed when wanted, never held: see [`traces`])
 //! ```
 //!
+//! A loaded bundle's `logs.log` is read once to check and index it and then streamed
+//! each time it is wanted, never held (see [`logs`]); its traces likewise.
+//!
 //! The demo incident is this same format, embedded in the binary (`hunch demo
 //! --write-bundle DIR` writes it out as a starting point).
 
+pub mod logs;
 pub mod traces;
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -402,7 +406,12 @@ pub struct SimulatedState {
 pub struct Bundle {
     pub incident: IncidentSpec,
     pub metrics: MetricTable,
+    /// Log lines held in memory: the embedded demo's, or lines a test adds. A bundle
+    /// loaded from a directory streams its `logs.log` instead ([`Bundle::log_file`]);
+    /// read either through [`Bundle::log_source`].
     pub logs: Vec<LogLine>,
+    /// A loaded bundle's `logs.log`, indexed, streamed on each use.
+    pub log_file: Option<logs::LogFile>,
     pub events: Vec<ChangeEvent>,
     pub runbooks: Vec<Document>,
     pub past_incidents: Vec<Document>,
@@ -443,6 +452,9 @@ impl Bundle {
         self.metrics.columns.iter_mut().for_each(|c| *c = clean(c));
         for series in &mut incident.series {
             series.name = clean(&series.name);
+        }
+        if let Some(file) = &mut self.log_file {
+            file.sanitize = true;
         }
         for line in &mut self.logs {
             line.level = clean(&line.level);
@@ -560,6 +572,20 @@ impl Bundle {
     }
 
     pub fn load(dir: &Path) -> Result<Bundle, BundleError> {
+        Bundle::load_with_progress(dir, &mut |_| {})
+    }
+
+    /// [`Bundle::load`], saying on standard error how far reading a large `logs.log` has
+    /// got (see [`logs::stderr_progress`]): what the command line loads bundles with.
+    pub fn load_reporting(dir: &Path) -> Result<Bundle, BundleError> {
+        Bundle::load_with_progress(dir, &mut logs::stderr_progress())
+    }
+
+    /// [`Bundle::load`], telling `progress` how far the pass over `logs.log` has got.
+    pub fn load_with_progress(
+        dir: &Path,
+        progress: &mut dyn FnMut(logs::Progress),
+    ) -> Result<Bundle, BundleError> {
         let read = |name: &str, required: bool| -> Result<String, BundleError> {
             let path = dir.join(name);
             match read_lossy(&path) {
@@ -573,13 +599,32 @@ impl Bundle {
         let docs = |folder: &str| load_documents(&dir.join(folder));
         let mut bundle = Bundle::parse(BundleFiles {
             incident: read("incident.toml", true)?,
-            metrics: read("metrics.csv", false)?,
-            logs: read("logs.log", false)?,
+            metrics: String::new(),
+            logs: String::new(),
             events: read("events.csv", false)?,
             state: read("state.toml", false)?,
             runbooks: docs("runbooks")?,
             past_incidents: docs("incidents")?,
         })?;
+        let metrics_path = dir.join("metrics.csv");
+        if metrics_path.exists() {
+            let file = std::fs::File::open(&metrics_path).map_err(|error| BundleError::Io {
+                file: metrics_path.clone(),
+                error,
+            })?;
+            let reader = std::io::BufReader::with_capacity(1 << 20, file);
+            let mut metrics = read_metric_table(reader, "metrics.csv")?;
+            for column in &metrics.columns {
+                series_labels(column).map_err(|message| parse_error("metrics.csv", 1, message))?;
+            }
+            let declared = &bundle.incident.series;
+            metrics.counters_to_rates(|column| series_kind(declared, column));
+            bundle.metrics = metrics;
+        }
+        let log_path = dir.join("logs.log");
+        if log_path.exists() {
+            bundle.log_file = Some(logs::LogFile::open(&log_path, progress)?);
+        }
         bundle.dir = Some(std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf()));
         bundle.traces = traces::TraceFile::find(dir);
         Ok(bundle)
@@ -606,7 +651,16 @@ impl Bundle {
             state,
             dir: None,
             traces: None,
+            log_file: None,
         })
+    }
+
+    /// The bundle's log records: its file, streamed, or the lines it holds.
+    pub fn log_source(&self) -> logs::LogSource {
+        match &self.log_file {
+            Some(file) => logs::LogSource::File(file.clone()),
+            None => logs::LogSource::Lines(std::sync::Arc::new(self.logs.clone())),
+        }
     }
 
     pub fn service(&self, name: &str) -> Option<&ServiceSpec> {
@@ -793,25 +847,38 @@ impl MetricTable {
 }
 
 fn parse_metric_table(text: &str, file: &str) -> Result<MetricTable, BundleError> {
-    let mut table = MetricTable::default();
     if text.trim().is_empty() {
-        return Ok(table);
+        return Ok(MetricTable::default());
     }
+    read_metric_table(text.as_bytes(), file)
+}
+
+/// A metrics CSV streamed from `input`: only the table is held, never the text.
+fn read_metric_table(input: impl std::io::Read, file: &str) -> Result<MetricTable, BundleError> {
+    let mut table = MetricTable::default();
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
-        .from_reader(text.as_bytes());
+        .from_reader(input);
     let headers = reader
         .headers()
         .map_err(|e| parse_error(file, 1, e.to_string()))?
         .clone();
+    if headers.is_empty() || headers.iter().all(str::is_empty) {
+        return Ok(table);
+    }
     if headers.get(0) != Some("time") {
         return Err(parse_error(file, 1, "the first column must be `time`"));
     }
     table.columns = headers.iter().skip(1).map(str::to_string).collect();
     table.values = vec![Vec::new(); table.columns.len()];
-    for (row, record) in reader.records().enumerate() {
+    let mut record = csv::StringRecord::new();
+    for row in 0.. {
         let line = row + 2;
-        let record = record.map_err(|e| parse_error(file, line, e.to_string()))?;
+        match reader.read_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => return Err(parse_error(file, line, e.to_string())),
+        }
         let time = parse_time(&record[0]).ok_or_else(|| {
             parse_error(
                 file,
@@ -881,46 +948,7 @@ fn canonical_level(level: &str, previous: Option<&str>) -> String {
 }
 
 fn parse_logs(text: &str) -> Result<Vec<LogLine>, BundleError> {
-    let mut out: Vec<LogLine> = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let line = line.trim_end_matches('\r');
-        if line.trim().is_empty() {
-            continue;
-        }
-        // A line that does not start with a time (a stack frame, a wrapped message)
-        // belongs to the line before it.
-        let starts_with_time = line.split(' ').next().and_then(parse_time).is_some();
-        if !starts_with_time && let Some(last) = out.last_mut() {
-            last.message.push('\n');
-            last.message.push_str(line);
-            continue;
-        }
-        let mut parts = line.splitn(4, ' ');
-        let (Some(ts), Some(level), Some(service), Some(message)) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(parse_error(
-                "logs.log",
-                i + 1,
-                "expected `<time> <LEVEL> <service> <message>`",
-            ));
-        };
-        let ts = parse_time(ts).ok_or_else(|| {
-            parse_error("logs.log", i + 1, format!("`{ts}` is not an RFC 3339 time"))
-        })?;
-        let previous = out
-            .iter()
-            .rev()
-            .find(|l| l.service == service)
-            .map(|l| l.level.as_str());
-        out.push(LogLine {
-            ts,
-            level: canonical_level(level, previous),
-            service: service.to_string(),
-            message: message.to_string(),
-        });
-    }
-    Ok(out)
+    logs::parse_text(text)
 }
 
 fn parse_events(text: &str) -> Result<Vec<ChangeEvent>, BundleError> {
@@ -999,7 +1027,21 @@ mod tests {
         let loaded = Bundle::load(dir.path()).unwrap();
         let demo = Bundle::demo();
         assert_eq!(loaded.metrics.values, demo.metrics.values);
-        assert_eq!(loaded.logs.len(), demo.logs.len());
+        let file = loaded
+            .log_file
+            .as_ref()
+            .expect("a loaded bundle streams its logs");
+        assert_eq!(file.index.records, demo.logs.len() as u64);
+        let mut streamed = Vec::new();
+        loaded
+            .log_source()
+            .each(&mut |l| streamed.push(l.clone()))
+            .unwrap();
+        streamed.sort_by_key(|l| l.ts);
+        let same = |a: &LogLine, b: &LogLine| {
+            (a.ts, &a.level, &a.service, &a.message) == (b.ts, &b.level, &b.service, &b.message)
+        };
+        assert!(streamed.iter().zip(&demo.logs).all(|(a, b)| same(a, b)));
         assert_eq!(loaded.runbooks.len(), demo.runbooks.len());
     }
 

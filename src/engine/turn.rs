@@ -91,6 +91,10 @@ impl Engine {
                         self.emit(EventKind::Error { source: "brain".into(), message, retried: true });
                     }
                     Some(Ok(BrainItem::Opaque(value))) => opaque.push(value),
+                    Some(Ok(BrainItem::Notice(text))) => {
+                        self.end_streams(&mut streams);
+                        self.emit(EventKind::Notice { text: for_display(&text) });
+                    }
                     Some(Ok(BrainItem::Usage { input, output })) => {
                         self.emit(EventKind::Usage { input_tokens: input, output_tokens: output });
                     }

@@ -13,6 +13,8 @@
 //! `{placeholders}` are bound by the agent from its hypotheses. Search is BM25 over the
 //! title, tags and body, from the `bm25` crate (stemming and stop words included).
 
+pub mod learn;
+
 use crate::bundle::Document;
 use bm25::{Language, SearchEngineBuilder};
 use serde::{Deserialize, Serialize};
@@ -39,6 +41,10 @@ pub struct ParsedDoc {
     pub steps: Vec<Step>,
     pub follow_ups: Vec<String>,
     pub summary: String,
+    /// A past incident's `## Ruled out` bullets: hypotheses refuted then, each ending in
+    /// who refuted it (`(refuted by alice)`).
+    #[serde(default)]
+    pub ruled_out: Vec<String>,
 }
 
 /// Parse one Markdown document: title, `tags:` line, `hunch` steps, follow-up bullets.
@@ -51,6 +57,7 @@ pub fn parse_doc(doc: &Document, kind: &str) -> ParsedDoc {
         steps: Vec::new(),
         follow_ups: Vec::new(),
         summary: String::new(),
+        ruled_out: Vec::new(),
     };
     let mut lines = doc.text.lines();
     let mut section = String::new();
@@ -97,6 +104,10 @@ pub fn parse_doc(doc: &Document, kind: &str) -> ParsedDoc {
                 if !step.tool.is_empty() && !step.body.is_empty() {
                     parsed.steps.push(step);
                 }
+            }
+        } else if section == "ruled out" {
+            if let Some(item) = trimmed.strip_prefix("- ") {
+                parsed.ruled_out.push(item.to_string());
             }
         } else if section.starts_with("follow") {
             if let Some(item) = trimmed.strip_prefix("- ") {

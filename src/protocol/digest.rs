@@ -243,6 +243,10 @@ pub struct BurstRow {
     pub since_split: bool,
 }
 
+/// How much log history before the split it takes to call a template new: with less,
+/// a template first seen after the split may simply not have been recorded before it.
+pub const MIN_LOG_BASELINE_SECONDS: i64 = 120;
+
 /// `logs_digest`'s answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LogsReport {
@@ -255,6 +259,13 @@ pub struct LogsReport {
     /// New templates first, then surged ones, then vanished ones, then by count after the
     /// split.
     pub templates: Vec<TemplateRow>,
+}
+
+impl LogsReport {
+    /// The logs reach too little before the split to compare with.
+    pub fn thin_history(&self) -> bool {
+        self.history_seconds < MIN_LOG_BASELINE_SECONDS
+    }
 }
 
 /// `knowledge_search`'s answer.

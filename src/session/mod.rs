@@ -18,7 +18,7 @@ pub use blobs::{BlobError, BlobStore};
 pub use follow::{Appended, Follower};
 pub use listing::{SessionState, SessionSummary, list_sessions};
 pub use lock::{LockError, SessionLock, is_written};
-pub use reader::{MAX_LINE, ReadWarning, SessionLog, read_session};
+pub use reader::{MAX_LINE, ReadWarning, SessionLog, each_event, read_session};
 pub use recorder::{Recorder, RecordingHealth};
 
 use std::path::{Path, PathBuf};

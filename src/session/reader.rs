@@ -33,6 +33,15 @@ pub const MAX_LINE: usize = 16 << 20;
 /// a link to `/dev/zero` is refused, not read for ever), and no line costs more than
 /// [`MAX_LINE`] bytes of memory.
 pub fn read_session(path: &Path) -> std::io::Result<SessionLog> {
+    let mut events = Vec::new();
+    let warnings = each_event(path, &mut |event| events.push(event))?;
+    Ok(SessionLog { events, warnings })
+}
+
+/// [`read_session`] without holding the events: each goes to `visit` as it is read, so
+/// a reader that folds them (the headless replay) costs what it keeps, not the file.
+/// Returns the warnings.
+pub fn each_event(path: &Path, visit: &mut dyn FnMut(Event)) -> std::io::Result<Vec<ReadWarning>> {
     use std::io::BufRead;
     use std::os::unix::fs::OpenOptionsExt;
     let file = std::fs::OpenOptions::new()
@@ -46,7 +55,7 @@ pub fn read_session(path: &Path) -> std::io::Result<SessionLog> {
         ));
     }
     let mut reader = std::io::BufReader::with_capacity(64 * 1024, file);
-    let mut log = SessionLog::default();
+    let mut warnings = Vec::new();
     let mut line = Vec::new();
     let mut number = 0;
     loop {
@@ -78,43 +87,49 @@ pub fn read_session(path: &Path) -> std::io::Result<SessionLog> {
         }
         number += 1;
         if overlong {
-            log.warnings.push(ReadWarning {
+            warnings.push(ReadWarning {
                 line: number,
                 message: format!("longer than {MAX_LINE} bytes; line skipped"),
             });
         } else {
-            parse_line(&mut log, number, &line, ended);
+            parse_line(&mut warnings, visit, number, &line, ended);
         }
         if ended {
             break;
         }
     }
-    Ok(log)
+    Ok(warnings)
 }
 
 /// Parse a session file's bytes: one event per line.
 pub fn parse_session(bytes: &[u8]) -> SessionLog {
-    let mut log = SessionLog::default();
+    let (mut events, mut warnings) = (Vec::new(), Vec::new());
     let ends_with_newline = bytes.last() == Some(&b'\n');
     let lines: Vec<&[u8]> = bytes.split(|&b| b == b'\n').collect();
     let count = lines.len();
     for (i, raw) in lines.into_iter().enumerate() {
         let cut_off = i + 1 == count && !ends_with_newline;
-        parse_line(&mut log, i + 1, raw, cut_off);
+        parse_line(&mut warnings, &mut |e| events.push(e), i + 1, raw, cut_off);
     }
-    log
+    SessionLog { events, warnings }
 }
 
 /// One line into `log`: an event, or a warning naming the line. `cut_off`: the last
 /// line, with no newline after it.
-fn parse_line(log: &mut SessionLog, number: usize, raw: &[u8], cut_off: bool) {
+fn parse_line(
+    warnings: &mut Vec<ReadWarning>,
+    visit: &mut dyn FnMut(Event),
+    number: usize,
+    raw: &[u8],
+    cut_off: bool,
+) {
     if raw.iter().all(u8::is_ascii_whitespace) {
         return;
     }
     let text = match std::str::from_utf8(raw) {
         Ok(text) => text,
         Err(e) => {
-            log.warnings.push(ReadWarning {
+            warnings.push(ReadWarning {
                 line: number,
                 message: format!("not valid UTF-8 ({e}); line skipped"),
             });
@@ -122,14 +137,14 @@ fn parse_line(log: &mut SessionLog, number: usize, raw: &[u8], cut_off: bool) {
         }
     };
     match serde_json::from_str::<Event>(text) {
-        Ok(event) => log.events.push(event),
-        Err(e) if cut_off => log.warnings.push(ReadWarning {
+        Ok(event) => visit(event),
+        Err(e) if cut_off => warnings.push(ReadWarning {
             line: number,
             message: format!(
                 "last line is incomplete (the session was cut off mid-write: {e}); replaying up to the event before it"
             ),
         }),
-        Err(e) => log.warnings.push(ReadWarning {
+        Err(e) => warnings.push(ReadWarning {
             line: number,
             message: format!("not a hunch event ({e}); line skipped"),
         }),
@@ -159,6 +174,20 @@ mod tests {
         assert_eq!(log.events.len(), 2);
         assert_eq!(log.warnings[0].line, 2);
         assert!(log.warnings[0].message.contains("not a hunch event"));
+    }
+
+    #[test]
+    fn events_stream_to_a_visitor_with_the_same_warnings() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.jsonl");
+        std::fs::write(&path, format!("{GOOD}\nnot json\n{GOOD}\n")).unwrap();
+        let mut seen = Vec::new();
+        let warnings = each_event(&path, &mut |e| seen.push(e)).unwrap();
+        let log = read_session(&path).unwrap();
+        assert_eq!(seen.len(), 2);
+        assert_eq!(seen, log.events);
+        assert_eq!(warnings, log.warnings);
+        assert_eq!(warnings[0].line, 2);
     }
 
     #[test]

@@ -323,11 +323,13 @@ impl Kubectl {
                 let tail: usize = kubectl_risk::flag_value(&words, &["--tail"])
                     .and_then(|t| t.parse().ok())
                     .unwrap_or(50);
-                let lines: Vec<String> = env
-                    .bundle
-                    .logs
+                // Streamed: a bundle's log file is never held, only the tail kept.
+                let source = env.bundle.log_source();
+                let total = source.count(Some(name));
+                let lines: Vec<String> = source
+                    .tail(name, tail)
+                    .map_err(|e| ToolError::Failed(e.to_string()))?
                     .iter()
-                    .filter(|l| l.service == name)
                     .map(|l| {
                         format!(
                             "{} {} {}",
@@ -337,11 +339,10 @@ impl Kubectl {
                         )
                     })
                     .collect();
-                let shown = lines[lines.len().saturating_sub(tail)..].join("\n");
                 return Ok(ToolOutput {
-                    text: shown,
+                    text: lines.join("\n"),
                     language: "log",
-                    digest: format!("{} of {} lines", tail.min(lines.len()), lines.len()),
+                    digest: format!("{} of {total} lines", lines.len()),
                     raw: None,
                     display: None,
                 });

@@ -13,6 +13,7 @@
 pub mod demo;
 pub mod kubectl_risk;
 pub mod live;
+pub mod logs_fold;
 pub mod replay;
 pub mod scope;
 pub mod shell_risk;

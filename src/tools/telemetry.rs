@@ -8,12 +8,14 @@
 //! Prometheus and Loki servers. Every brain therefore sees the same digest whatever the
 //! source, and the offline brain reads the same fields from either.
 
+use super::logs_fold::LogFold;
 use super::{
     CallPreview, Secret, Tool, ToolError, ToolOutput, ToolSpec, TypedTool, parse_args, schema_of,
     typed,
 };
 use crate::analysis::rank::OnsetWindow;
 use crate::analysis::{rank, templates};
+use crate::bundle::logs::LogSource;
 use crate::bundle::traces::TraceFile;
 use crate::bundle::{ChangeEvent, LogLine, MetricTable, parse_time, service_of};
 use crate::event::Risk;
@@ -28,8 +30,12 @@ use chrono::{DateTime, TimeZone, Utc};
 use futures::future::BoxFuture;
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
+
+/// Log lines a source gave, oldest first, and what it left out when it stopped short of
+/// the window (see [`Telemetry::logs_read`]).
+pub type LogsRead = (Vec<LogLine>, Option<String>);
 
 /// Where the digest tools get their data. Each call fetches afresh, so a live source
 /// reflects what the servers hold now.
@@ -44,6 +50,19 @@ pub trait Telemetry: Send + Sync {
         &'a self,
         service: Option<&'a str>,
     ) -> BoxFuture<'a, Result<Vec<LogLine>, ToolError>>;
+    /// [`Telemetry::logs`], and what the source left out when it stopped short of the
+    /// window (a live server read up to a cap), for the digest to say.
+    fn logs_read<'a>(
+        &'a self,
+        service: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<LogsRead, ToolError>> {
+        Box::pin(async move { Ok((self.logs(service).await?, None)) })
+    }
+    /// The log records as a stream, where the source can give them that way (a bundle):
+    /// then `logs_digest` folds them as they pass instead of asking [`Telemetry::logs`].
+    fn log_source(&self) -> Option<LogSource> {
+        None
+    }
     /// Deploys, config changes, scaling and restarts, oldest first.
     fn changes(&self) -> BoxFuture<'_, Result<Vec<ChangeEvent>, ToolError>>;
     /// Where the onset may be, from the alert (when it fired, the time its text gives).
@@ -89,10 +108,11 @@ pub fn digest_tools(
     tools
 }
 
-/// An incident bundle's telemetry, read once when the bundle was loaded.
+/// An incident bundle's telemetry: metrics and changes read when the bundle was loaded,
+/// logs and traces streamed from their files on each call.
 pub struct BundleTelemetry {
     metrics: Arc<MetricTable>,
-    logs: Vec<LogLine>,
+    logs: LogSource,
     events: Vec<ChangeEvent>,
     window: Option<OnsetWindow>,
     traces: Option<TraceFile>,
@@ -102,7 +122,7 @@ impl BundleTelemetry {
     pub fn of(bundle: &crate::bundle::Bundle) -> BundleTelemetry {
         BundleTelemetry {
             metrics: Arc::new(bundle.metrics.clone()),
-            logs: bundle.logs.clone(),
+            logs: bundle.log_source(),
             events: bundle.events.clone(),
             window: Some(alert_window(
                 &bundle.incident.alert,
@@ -129,13 +149,20 @@ impl Telemetry for BundleTelemetry {
         &'a self,
         service: Option<&'a str>,
     ) -> BoxFuture<'a, Result<Vec<LogLine>, ToolError>> {
-        let lines = self
-            .logs
-            .iter()
-            .filter(|l| service.is_none_or(|s| s == l.service))
-            .cloned()
-            .collect();
-        Box::pin(std::future::ready(Ok(lines)))
+        let mut lines = Vec::new();
+        let read = self.logs.each(&mut |l| {
+            if service.is_none_or(|s| s == l.service) {
+                lines.push(l.clone());
+            }
+        });
+        lines.sort_by_key(|l| l.ts);
+        let result = read
+            .map(|()| lines)
+            .map_err(|e| ToolError::Failed(e.to_string()));
+        Box::pin(std::future::ready(result))
+    }
+    fn log_source(&self) -> Option<LogSource> {
+        Some(self.logs.clone())
     }
     fn changes(&self) -> BoxFuture<'_, Result<Vec<ChangeEvent>, ToolError>> {
         Box::pin(std::future::ready(Ok(self.events.clone())))
@@ -266,6 +293,10 @@ fn origin_of<T: std::ops::Deref<Target = dyn Telemetry>>(source: &T) -> String {
 }
 
 pub struct MetricsRank(pub Arc<dyn Telemetry>);
+
+/// Cells of a metric table `metrics_rank` keeps whole as its raw data (about 8 MB of
+/// CSV); a larger table keeps only the series that changed.
+pub const RAW_WHOLE_CELLS: usize = 1 << 20;
 
 impl TypedTool for MetricsRank {
     fn spec(&self) -> ToolSpec {
@@ -540,7 +571,7 @@ impl TypedTool for LogsDigest {
         Box::pin(async move {
             let parsed = args;
             let service = parsed.service.as_deref();
-            let min_level = match parsed.level.unwrap_or(LogLevel::Warn) {
+            let min_level: u8 = match parsed.level.unwrap_or(LogLevel::Warn) {
                 LogLevel::Info => 0,
                 LogLevel::Warn => 1,
                 LogLevel::Error => 2,
@@ -553,24 +584,28 @@ impl TypedTool for LogsDigest {
                 ),
                 None => None,
             };
-            let level_rank = |l: &str| match l {
-                "ERROR" | "FATAL" => 2,
-                "WARN" | "WARNING" => 1,
-                _ => 0,
-            };
-            let logs = self.0.logs(service).await?;
-            // Without metrics (a Loki-only environment) the split is the window's midpoint.
+            if let Some(source) = self.0.log_source() {
+                let span = source.span(service);
+                let split = match split {
+                    Some(split) => split,
+                    None => self.default_split(span).await,
+                };
+                let service = service.map(str::to_string);
+                // Streaming a large file is CPU work: keep it off the engine's threads.
+                return tokio::task::spawn_blocking(move || {
+                    stream_digest(&source, service.as_deref(), min_level, split)
+                })
+                .await
+                .map_err(|e| ToolError::Failed(format!("the logs digest stopped: {e}")))?;
+            }
+            let (logs, cut) = self.0.logs_read(service).await?;
             let split = match split {
                 Some(split) => split,
-                None => match self.0.metrics().await {
-                    Ok(table) if !table.columns.is_empty() => {
-                        onset_of(&table, self.0.onset_window())
-                    }
-                    _ => match (logs.first(), logs.last()) {
-                        (Some(a), Some(b)) => (a.ts.timestamp() + b.ts.timestamp()) / 2,
-                        _ => Utc::now().timestamp(),
-                    },
-                },
+                None => {
+                    let span = logs.first().zip(logs.last());
+                    let span = span.map(|(a, b)| (a.ts.timestamp(), b.ts.timestamp()));
+                    self.default_split(span).await
+                }
             };
             let selected: Vec<&LogLine> = logs
                 .iter()
@@ -580,18 +615,72 @@ impl TypedTool for LogsDigest {
                 .collect();
             // The logs of every level say how far back the record goes.
             let recorded_from = logs.iter().map(|l| l.ts.timestamp()).min();
-            Ok(template_digest(&selected, split, recorded_from))
+            let mut output = template_digest(&selected, split, recorded_from);
+            if let Some(cut) = cut {
+                output.digest.push_str(&format!(" · {cut}"));
+            }
+            Ok(output)
         })
     }
+}
+
+impl LogsDigest {
+    /// The split when none is given: the metric onset; without metrics (a Loki-only
+    /// environment) the midpoint of the logs' `span`.
+    async fn default_split(&self, span: Option<(i64, i64)>) -> i64 {
+        match self.0.metrics().await {
+            Ok(table) if !table.columns.is_empty() => onset_of(&table, self.0.onset_window()),
+            _ => match span {
+                Some((a, b)) => (a + b) / 2,
+                None => Utc::now().timestamp(),
+            },
+        }
+    }
+}
+
+/// 0 for INFO and below, 1 for WARN, 2 for ERROR and FATAL.
+fn level_rank(level: &str) -> u8 {
+    match level {
+        "ERROR" | "FATAL" => 2,
+        "WARN" | "WARNING" => 1,
+        _ => 0,
+    }
+}
+
+/// The logs digest of a streamed source: one pass, folding `service`'s lines at
+/// `min_level` and above as they pass.
+pub(crate) fn stream_digest(
+    source: &LogSource,
+    service: Option<&str>,
+    min_level: u8,
+    split: i64,
+) -> Result<ToolOutput, ToolError> {
+    let mut fold = LogFold::new(split);
+    let mut recorded_from: Option<i64> = None;
+    source
+        .each(&mut |line| {
+            if service.is_some_and(|s| s != line.service) {
+                return;
+            }
+            let ts = line.ts.timestamp();
+            recorded_from = Some(recorded_from.map_or(ts, |r| r.min(ts)));
+            if level_rank(&line.level) >= min_level {
+                fold.add(line);
+            }
+        })
+        .map_err(|e| ToolError::Failed(e.to_string()))?;
+    let file = match source {
+        LogSource::File(file) => Some(file.path.display().to_string()),
+        LogSource::Lines(_) => None,
+    };
+    Ok(fold_digest(fold, recorded_from, file.as_deref()))
 }
 
 /// Lines a template's rate before the split says the time after should have held, for
 /// none at all to mean it vanished (a Poisson count of 5 is 0 less than 1% of the time).
 const VANISHED_EXPECTED: f64 = 5.0;
 
-/// How much log history before the split it takes to call a template new: with less,
-/// a template first seen after the split may simply not have been recorded before it.
-pub const MIN_LOG_BASELINE_SECONDS: i64 = 120;
+pub use crate::protocol::digest::MIN_LOG_BASELINE_SECONDS;
 
 /// Fold log lines into templates (never mixing services or levels) with counts before
 /// and after `split`; templates first seen less than a minute before it are new and come
@@ -603,100 +692,85 @@ pub(crate) fn template_digest(
     split: i64,
     recorded_from: Option<i64>,
 ) -> ToolOutput {
+    let mut fold = LogFold::new(split);
+    for line in selected {
+        fold.add(line);
+    }
+    fold_digest(fold, recorded_from, None)
+}
+
+/// The report of a fold (see [`template_digest`]); `source` names the file every raw
+/// line is in, when the raw data behind the digest has to be sampled.
+fn fold_digest(mut fold: LogFold, recorded_from: Option<i64>, source: Option<&str>) -> ToolOutput {
+    let split = fold.split();
     let history = recorded_from.map_or(0, |from| split - from);
     let comparable = history >= MIN_LOG_BASELINE_SECONDS;
-    #[derive(Default)]
-    struct Group {
-        before: u64,
-        after: u64,
-        first: i64,
-        last: i64,
-        sample: String,
-        per_minute: std::collections::HashMap<i64, u32>,
-    }
-    // Each service and level is clustered on its own, so templates never mix them.
-    let mut streams: BTreeMap<(&str, &str), Vec<&LogLine>> = BTreeMap::new();
-    for line in selected {
-        streams
-            .entry((line.service.as_str(), line.level.as_str()))
-            .or_default()
-            .push(line);
-    }
-    let lines = selected.len();
-    let mut groups: BTreeMap<(&str, &str, u32), (String, Group)> = BTreeMap::new();
-    for ((service, level), stream) in streams {
-        let clustered = templates::cluster_with(
-            stream.iter().map(|l| l.message.as_str()),
-            Default::default(),
-        );
-        for ((line, id), template) in stream
-            .iter()
-            .zip(&clustered.ids)
-            .zip(clustered.line_templates())
-        {
-            let ts = line.ts.timestamp();
-            let (_, g) = groups.entry((service, level, *id)).or_insert_with(|| {
-                let group = Group {
-                    first: ts,
-                    sample: line.message.clone(),
-                    ..Group::default()
-                };
-                (template.to_string(), group)
-            });
-            if ts < split {
-                g.before += 1
-            } else {
-                g.after += 1
-            }
-            g.first = g.first.min(ts);
-            g.last = g.last.max(ts);
-            *g.per_minute.entry(ts.div_euclid(60) * 60).or_default() += 1;
-        }
-    }
+    let lines = fold.lines;
     // Rates, not counts: the windows before and after the split differ in length.
-    let (first_ts, last_ts) = selected
-        .iter()
-        .map(|l| l.ts.timestamp())
-        .fold((split, split), |(lo, hi), t| (lo.min(t), hi.max(t)));
+    let (first_ts, last_ts) = fold.span;
     let before_minutes = ((split - first_ts).max(60)) as f64 / 60.0;
     let after_minutes = ((last_ts - split).max(60)) as f64 / 60.0;
     let window_minutes = (last_ts.div_euclid(60) - first_ts.div_euclid(60) + 1) as usize;
-    let mut rows: Vec<((bool, bool, bool), u64, TemplateRow)> = groups
+    // (new, surged, vanished), lines after the split, the template's index, its row.
+    type Ranked = ((bool, bool, bool), u64, usize, TemplateRow);
+    let mut rows: Vec<Ranked> = fold
+        .templates()
         .into_iter()
-        .map(|((svc, level, _), (template, g))| {
+        .enumerate()
+        .map(|(index, t)| {
+            let before: u64 = t.signatures.iter().map(|s| s.before).sum();
+            let after: u64 = t.signatures.iter().map(|s| s.after).sum();
+            let first = t
+                .signatures
+                .iter()
+                .map(|s| s.first_ts)
+                .min()
+                .unwrap_or(split);
+            let last = t
+                .signatures
+                .iter()
+                .map(|s| s.last_ts)
+                .max()
+                .unwrap_or(split);
+            let mut per_minute: std::collections::HashMap<i64, u32> = Default::default();
+            for s in &t.signatures {
+                for (minute, count) in &s.per_minute {
+                    *per_minute.entry(*minute).or_default() += count;
+                }
+            }
             // Lines from the minute before the split belong to the change, not the baseline.
-            let new = comparable && g.first >= split - 60;
+            let new = comparable && first >= split - 60;
             // An old template whose rate jumped is news too: a warning that was rare and
             // is now constant.
-            let jump = (g.before > 0)
-                .then(|| (g.after as f64 / after_minutes) / (g.before as f64 / before_minutes));
-            let surged = !new && g.after >= 5 && jump.is_some_and(|j| j >= 5.0);
+            let jump = (before > 0)
+                .then(|| (after as f64 / after_minutes) / (before as f64 / before_minutes));
+            let surged = !new && after >= 5 && jump.is_some_and(|j| j >= 5.0);
             // A line the service wrote steadily and stopped writing: at the rate before,
             // the time after should have held several (P(none) < 1%), and holds none.
             // The expected count is its own evidence: no minimum history is needed.
-            let expected_after = g.before as f64 / before_minutes * after_minutes;
-            let vanished = g.before >= 5 && g.after == 0 && expected_after >= VANISHED_EXPECTED;
+            let expected_after = before as f64 / before_minutes * after_minutes;
+            let vanished = before >= 5 && after == 0 && expected_after >= VANISHED_EXPECTED;
             let row = TemplateRow {
-                service: svc.to_string(),
-                level: level.to_string(),
-                template,
-                before: g.before,
-                after: g.after,
+                service: t.service.to_string(),
+                level: t.level.to_string(),
+                sample: t.sample().to_string(),
+                template: t.template,
+                before,
+                after,
                 new,
                 surged,
                 vanished,
                 rate_jump: jump.map(|j| round(j, 1)),
-                first_seen: iso(g.first),
-                last_seen: iso(g.last),
-                burst: templates::burst(&g.per_minute, window_minutes).map(|b| BurstRow {
+                first_seen: iso(first),
+                last_seen: iso(last),
+                burst: templates::burst(&per_minute, window_minutes).map(|b| BurstRow {
                     minute: iso(b.minute),
                     count: b.count,
                     median_per_minute: b.median_per_minute,
                     since_split: b.minute >= split - 60,
                 }),
-                sample: g.sample,
             };
-            ((new, surged, vanished), g.after, row)
+            ((new, surged, vanished), after, index, row)
         })
         .collect();
     rows.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)));
@@ -715,19 +789,9 @@ pub(crate) fn template_digest(
             history.max(0)
         ));
     }
-    let templates: Vec<TemplateRow> = rows.into_iter().take(25).map(|r| r.2).collect();
-    let raw: String = selected
-        .iter()
-        .map(|l| {
-            format!(
-                "{} {} {} {}\n",
-                iso(l.ts.timestamp()),
-                l.level,
-                l.service,
-                l.message
-            )
-        })
-        .collect();
+    let order: Vec<usize> = rows.iter().map(|r| r.2).collect();
+    let raw = fold.raw(&order, source);
+    let templates: Vec<TemplateRow> = rows.into_iter().take(25).map(|r| r.3).collect();
     ToolOutput {
         raw: Some(raw),
         ..json_output(

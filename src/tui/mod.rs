@@ -16,6 +16,7 @@ pub mod keymap;
 pub mod replay;
 pub mod theme;
 pub mod view;
+pub mod watch_view;
 
 use app::{App, Mode};
 use crossterm::event::{Event as TermEvent, EventStream};

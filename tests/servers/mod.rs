@@ -14,6 +14,7 @@
 
 #![allow(dead_code)]
 
+pub mod llamacpp;
 pub mod loki;
 
 use std::net::TcpListener;

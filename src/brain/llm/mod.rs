@@ -12,15 +12,26 @@
 //! stream that stalls, breaks or closes early ends the turn with a clear error, keeping
 //! the text already streamed (recorded as partial) and running none of its half-received
 //! tool calls; a malformed chunk is skipped and reported.
+//!
+//! Weak models are the normal case too ([`steward`]): calls a model writes in its text are
+//! read ([`textcalls`]) and checked by the engine like native ones; a turn that adds no
+//! evidence is a strike, answered with a nudge (and a required tool), and after three the
+//! offline brain's plan drives the session, said on screen. Every request is fitted to the
+//! model's window ([`budget`]), and the confidence of a model's board and conclusion calls
+//! is grounded in what they cite ([`grounding`]).
 
 pub mod anthropic;
+pub mod budget;
 pub mod conversation;
+pub mod grounding;
 pub mod openai;
 pub mod providers;
 pub mod redact;
+pub mod steward;
+pub mod textcalls;
 mod think;
 
-use super::{Brain, BrainContext, BrainError, BrainItem};
+use super::{Brain, BrainContext, BrainError, BrainItem, HistoryItem};
 use backon::BackoffBuilder;
 use eventsource_stream::Eventsource;
 use futures::StreamExt;
@@ -62,6 +73,9 @@ pub struct Endpoint {
     pub max_retries: usize,
     /// Dollars per million (input, output) tokens, when configured.
     pub price_per_mtok: Option<(f64, f64)>,
+    /// The model's context window in tokens, when configured; otherwise the server's
+    /// declared one, else [`budget::default_window`].
+    pub context_window: Option<u64>,
 }
 
 impl Endpoint {
@@ -74,6 +88,29 @@ pub struct LlmBrain {
     endpoint: Arc<Endpoint>,
     client: reqwest::Client,
     redactor: Arc<crate::redact::Redactor>,
+    course: Arc<std::sync::Mutex<Course>>,
+}
+
+/// How the model is doing, carried from turn to turn (see [`steward`]).
+#[derive(Debug, Clone, Default)]
+struct Course {
+    /// Idle, invalid or looping turns in a row.
+    strikes: u32,
+    /// The verdict behind the last strike.
+    last: Option<steward::Verdict>,
+    /// How much of the history the previous turn had seen.
+    seen: usize,
+    /// The offline evidence pipeline drives the session from here on: the length of the
+    /// history when it took over.
+    handed_over: Option<usize>,
+    /// The model's window, once known (configured, declared by the server, or named in
+    /// its error); `None` before the first turn asked.
+    window: Option<u64>,
+    /// The compaction step the last request needed (said on screen when it grows).
+    step: usize,
+    /// The last turn's calls were made under a required tool (after a nudge): their
+    /// progress is the steward's, not the model's, and clears no strike.
+    forced: bool,
 }
 
 impl LlmBrain {
@@ -89,6 +126,7 @@ impl LlmBrain {
             endpoint: Arc::new(endpoint),
             client,
             redactor,
+            course: Arc::default(),
         })
     }
 }
@@ -103,9 +141,15 @@ impl Brain for LlmBrain {
         let endpoint = self.endpoint.clone();
         let client = self.client.clone();
         let redactor = self.redactor.clone();
+        let course = self.course.clone();
         tokio::spawn(async move {
             let sink = Sink(tx.clone());
-            if let Err(e) = run_turn(&client, &endpoint, &redactor, &context, &sink).await {
+            let talk = Talk {
+                client: &client,
+                endpoint: &endpoint,
+                redactor: &redactor,
+            };
+            if let Err(e) = steered_turn(&talk, &course, &context, &sink).await {
                 let _ = tx.send(Err(e));
             }
         });
@@ -263,6 +307,13 @@ async fn connect(
     }
 }
 
+/// Collect the visible text of a reply (where calls written as text are looked for).
+fn keep_text(text: &mut String, delta: &openai::Delta) {
+    if let openai::Delta::Text(t) = delta {
+        text.push_str(t);
+    }
+}
+
 fn item_of(delta: openai::Delta) -> BrainItem {
     match delta {
         openai::Delta::Reasoning(t) => BrainItem::Reasoning(t),
@@ -324,23 +375,336 @@ impl From<BrainError> for Cut {
     }
 }
 
-/// One turn: send the request, stream the reply. A reply cut mid-stream is asked for
-/// again (bounded, with backoff, each retry on screen) before the turn fails; the engine
-/// drops the partial text of a cut attempt.
-async fn run_turn(
-    client: &reqwest::Client,
-    endpoint: &Endpoint,
-    redactor: &crate::redact::Redactor,
-    context: &BrainContext,
+/// What talking to the model needs.
+struct Talk<'a> {
+    client: &'a reqwest::Client,
+    endpoint: &'a Endpoint,
+    redactor: &'a crate::redact::Redactor,
+}
+
+/// What one complete reply held.
+#[derive(Debug, Default)]
+struct Collected {
+    text: String,
+    calls: Vec<super::ProposedCall>,
+}
+
+/// One turn under the [`steward`]: judge what the previous turn added, nudge after a
+/// strike (suggesting, and on OpenAI-style servers requiring, the tool the evidence
+/// pipeline would call next), read calls the model wrote in its text, re-ask an idle
+/// model within the turn, and after [`steward::HANDOVER_AFTER`] strikes let the offline
+/// brain's plan make the turn.
+async fn steered_turn(
+    talk: &Talk<'_>,
+    course: &std::sync::Mutex<Course>,
+    ctx: &BrainContext,
     sink: &Sink,
 ) -> Result<(), BrainError> {
-    let mut turns = conversation::build(context);
-    let redacted = redact::redact_turns(&mut turns, redactor);
-    sink.send(BrainItem::Redacted(redacted as u64))?;
-    let body = match endpoint.dialect {
-        Dialect::OpenAi => openai::request_body(&endpoint.model, &turns, &context.tools),
-        Dialect::Anthropic => anthropic::request_body(&endpoint.model, &turns, &context.tools),
+    let mut state = course.lock().map(|c| c.clone()).unwrap_or_default();
+    let seen = state.seen.min(ctx.history.len());
+    let verdict = if seen == ctx.history.len() {
+        steward::Verdict::Neutral
+    } else {
+        steward::judge(&ctx.history[..seen], &ctx.history[seen..])
     };
+    match verdict {
+        // Progress made under a required tool clears no strike, and the next turn is
+        // the model's own, without a nudge.
+        steward::Verdict::Progress if state.forced => state.last = None,
+        steward::Verdict::Progress | steward::Verdict::Human => {
+            state.strikes = 0;
+            state.last = None;
+        }
+        v if v.strikes() => {
+            state.strikes += 1;
+            state.last = Some(v);
+        }
+        _ => {}
+    }
+    state.seen = ctx.history.len();
+    if state.window.is_none() {
+        state.window = Some(window_of(talk).await);
+    }
+    // A text answer to the engineer (a steer, an edit) or after the conclusion is an
+    // answer, not idling.
+    let may_just_talk = verdict == steward::Verdict::Human
+        || ctx
+            .history
+            .iter()
+            .any(|h| matches!(h, HistoryItem::Concluded { .. }));
+    let result = converse(talk, &mut state, ctx, may_just_talk, sink).await;
+    if let Ok(mut shared) = course.lock() {
+        *shared = state;
+    }
+    result
+}
+
+async fn converse(
+    talk: &Talk<'_>,
+    state: &mut Course,
+    ctx: &BrainContext,
+    may_just_talk: bool,
+    sink: &Sink,
+) -> Result<(), BrainError> {
+    let names: Vec<&str> = ctx.tools.iter().map(|t| t.name.as_str()).collect();
+    let label = talk.endpoint.label();
+    let mut extra: Vec<conversation::Turn> = Vec::new();
+    loop {
+        if state.handed_over.is_none() && state.strikes >= steward::HANDOVER_AFTER {
+            state.handed_over = Some(ctx.history.len());
+            sink.send(BrainItem::Notice(steward::handover_notice(
+                &label,
+                state.strikes,
+            )))?;
+        }
+        if let Some(at) = state.handed_over {
+            return offline_turn(&label, steward::offline_plan(ctx, at), sink);
+        }
+        let nudge = match state.last.filter(|_| state.strikes > 0) {
+            Some(verdict) => {
+                let next = steward::suggestion(ctx);
+                let text = steward::nudge(ctx, verdict, state.strikes, next.as_ref());
+                sink.send(BrainItem::Notice(format!(
+                    "{label} nudged (strike {} of {}): {}",
+                    state.strikes,
+                    steward::HANDOVER_AFTER,
+                    match &next {
+                        Some(call) => format!("suggested {} next", call.tool),
+                        None => "reminded of the tools it may call".into(),
+                    }
+                )))?;
+                Some((text, next.map(|c| c.tool)))
+            }
+            None => None,
+        };
+        let (nudge_text, forced) = match &nudge {
+            Some((text, tool)) => (Some(text.as_str()), tool.as_deref()),
+            None => (None, None),
+        };
+        let asked = Asked {
+            extra: &extra,
+            nudge: nudge_text,
+            forced,
+        };
+        let reply = match run_turn(talk, ctx, &asked, state, sink).await {
+            Err(BrainError::Failed(message)) => {
+                // A server that names its window in a "too long" error is asked again
+                // once, within that window.
+                match budget::window_in_error(&message).filter(|n| Some(*n) < state.window) {
+                    Some(window) => {
+                        sink.send(BrainItem::Notice(format!(
+                            "{label} has a context window of {window} tokens; the request is fitted to it and sent again"
+                        )))?;
+                        state.window = Some(window);
+                        run_turn(talk, ctx, &asked, state, sink).await?
+                    }
+                    None => return Err(BrainError::Failed(message)),
+                }
+            }
+            other => other?,
+        };
+        let calls = if reply.calls.is_empty() {
+            textcalls::extract(&reply.text, &names)
+        } else {
+            reply.calls
+        };
+        if !calls.is_empty() {
+            state.forced = forced.is_some();
+            for call in calls {
+                sink.send(BrainItem::Call(grounding::ground(call, &ctx.history)))?;
+            }
+            return Ok(());
+        }
+        if may_just_talk && extra.is_empty() {
+            return Ok(());
+        }
+        // Idle: a strike, and asked again within this turn.
+        state.strikes += 1;
+        state.last = Some(steward::Verdict::Idle);
+        if let Some(text) = nudge_text {
+            extra.push(conversation::Turn::User(text.to_string()));
+        }
+        extra.push(conversation::Turn::Assistant(conversation::Message {
+            text: reply.text,
+            ..conversation::Message::default()
+        }));
+    }
+}
+
+/// A turn of the offline brain after the hand-over, said to be its own.
+fn offline_turn(model: &str, plan: super::offline::Plan, sink: &Sink) -> Result<(), BrainError> {
+    if !plan.reasoning.is_empty() {
+        sink.send(BrainItem::Reasoning(plan.reasoning))?;
+    }
+    if plan.calls.iter().any(|c| c.tool == super::CONCLUDE) {
+        sink.send(BrainItem::Notice(steward::concluded_by_offline(model)))?;
+    }
+    if !plan.message.is_empty() {
+        sink.send(BrainItem::Message(plan.message))?;
+    }
+    for call in plan.calls {
+        sink.send(BrainItem::Call(call))?;
+    }
+    Ok(())
+}
+
+/// Add a user turn, merged into the last one when that is a user turn too.
+fn push_user(turns: &mut Vec<conversation::Turn>, text: &str) {
+    match turns.last_mut() {
+        Some(conversation::Turn::User(last)) => {
+            last.push_str("\n\n");
+            last.push_str(text);
+        }
+        _ => turns.push(conversation::Turn::User(text.to_string())),
+    }
+}
+
+/// The model's window: configured, else declared by the server, else the default.
+async fn window_of(talk: &Talk<'_>) -> u64 {
+    let endpoint = talk.endpoint;
+    if let Some(window) = endpoint.context_window {
+        return window;
+    }
+    if endpoint.dialect == Dialect::Anthropic {
+        return budget::default_window(&endpoint.provider);
+    }
+    let base = endpoint.base_url.trim_end_matches('/');
+    let root = base.strip_suffix("/v1").unwrap_or(base);
+    for url in [format!("{base}/models"), format!("{root}/props")] {
+        let wait = endpoint.stall_timeout.min(Duration::from_secs(5));
+        let mut request = talk.client.get(&url).timeout(wait);
+        if let (Dialect::OpenAi, Some(key)) = (endpoint.dialect, &endpoint.api_key) {
+            request = request.bearer_auth(key);
+        }
+        let Ok(response) = request.send().await else {
+            continue;
+        };
+        if let Ok(answer) = response.json::<Value>().await
+            && let Some(window) = budget::declared_window(&answer, &endpoint.model)
+        {
+            return window;
+        }
+    }
+    budget::default_window(&endpoint.provider)
+}
+
+/// What one request adds to the conversation rebuilt from the history.
+struct Asked<'a> {
+    /// This turn's earlier idle replies and the nudges that followed them.
+    extra: &'a [conversation::Turn],
+    nudge: Option<&'a str>,
+    /// The tool the model must call (after a strike).
+    forced: Option<&'a str>,
+}
+
+/// The request body for `turns`, compacted until it fits the window (see [`budget`]);
+/// a compaction deeper than the last request's is said on screen.
+fn fitted_body(
+    endpoint: &Endpoint,
+    context: &BrainContext,
+    turns: &[conversation::Turn],
+    state: &mut Course,
+    sink: &Sink,
+) -> Result<Value, BrainError> {
+    let window = state
+        .window
+        .unwrap_or_else(|| budget::default_window(&endpoint.provider));
+    let short_tools = budget::compact_tools(&context.tools);
+    let body_of = |turns: &[conversation::Turn], step: usize| {
+        let tools = if step >= budget::TOOLS_COMPACT_FROM {
+            &short_tools
+        } else {
+            &context.tools
+        };
+        match endpoint.dialect {
+            Dialect::OpenAi => openai::request_body(&endpoint.model, turns, tools),
+            Dialect::Anthropic => anthropic::request_body(&endpoint.model, turns, tools),
+        }
+    };
+    let full = body_of(turns, 0);
+    let full_bytes = full.to_string().len();
+    if !budget::over_threshold(full_bytes, window) {
+        state.step = 0;
+        return Ok(full);
+    }
+    let mut chosen = None;
+    for step in 1..=budget::STEPS {
+        let (compacted, report) = budget::compact(turns, step);
+        let body = body_of(&compacted, step);
+        let bytes = body.to_string().len();
+        let done = !budget::over_threshold(bytes, window) || step == budget::STEPS;
+        if budget::fits(bytes, window) && (done || chosen.is_none()) {
+            chosen = Some((step, body, bytes, report));
+        }
+        if done && chosen.as_ref().is_some_and(|c| c.0 == step) {
+            break;
+        }
+    }
+    let Some((step, body, bytes, report)) = chosen else {
+        return Err(BrainError::Failed(format!(
+            "the request can't fit {}'s context window of {window} tokens even compacted (the tools and the incident alone are about {} tokens); raise the server's context size (llama.cpp: --n_ctx) or set context_window in [providers.{}]",
+            endpoint.label(),
+            budget::tokens(
+                body_of(&budget::compact(turns, budget::STEPS).0, budget::STEPS)
+                    .to_string()
+                    .len()
+            ),
+            endpoint.provider
+        )));
+    };
+    if step > state.step {
+        sink.send(BrainItem::Notice(format!(
+            "context budget: the request would be ~{} tokens of {}'s {window}; {} old outputs replaced by their digests, {} earlier messages summarised{} → ~{} tokens (full outputs stay in the session: read_output)",
+            budget::tokens(full_bytes),
+            endpoint.label(),
+            report.digested,
+            report.summarised,
+            if step >= budget::TOOLS_COMPACT_FROM {
+                ", tool descriptions shortened"
+            } else {
+                ""
+            },
+            budget::tokens(bytes)
+        )))?;
+    }
+    state.step = step;
+    Ok(body)
+}
+
+/// Make the model call `tool` this turn (OpenAI-style servers; others are only told).
+fn force_tool(body: &mut Value, dialect: Dialect, tool: &str) {
+    if dialect == Dialect::OpenAi {
+        body["tool_choice"] = serde_json::json!({"type": "function", "function": {"name": tool}});
+    }
+}
+
+/// One request: send it, stream the reply. A reply cut mid-stream is asked for again
+/// (bounded, with backoff, each retry on screen) before the turn fails; the engine drops
+/// the partial text of a cut attempt.
+async fn run_turn(
+    talk: &Talk<'_>,
+    context: &BrainContext,
+    asked: &Asked<'_>,
+    state: &mut Course,
+    sink: &Sink,
+) -> Result<Collected, BrainError> {
+    let (client, endpoint) = (talk.client, talk.endpoint);
+    let mut turns = conversation::build(context);
+    for turn in asked.extra {
+        match turn {
+            conversation::Turn::User(text) => push_user(&mut turns, text),
+            other => turns.push(other.clone()),
+        }
+    }
+    if let Some(text) = asked.nudge {
+        push_user(&mut turns, text);
+    }
+    let redacted = redact::redact_turns(&mut turns, talk.redactor);
+    sink.send(BrainItem::Redacted(redacted as u64))?;
+    let mut body = fitted_body(endpoint, context, &turns, state, sink)?;
+    if let Some(tool) = asked.forced {
+        force_tool(&mut body, endpoint.dialect, tool);
+    }
     let mut delays = backon::ExponentialBuilder::default()
         .with_min_delay(Duration::from_millis(500))
         .with_max_delay(Duration::from_secs(30))
@@ -360,7 +724,7 @@ async fn run_turn(
             )))
         });
         let message = match attempt {
-            Ok(()) => return Ok(()),
+            Ok(collected) => return Ok(collected),
             Err(Cut::Fatal(e)) => return Err(e),
             Err(Cut::Retryable(message)) => message,
         };
@@ -391,12 +755,13 @@ async fn one_reply(
     body: &Value,
     sink: &Sink,
     delays: &mut impl Iterator<Item = Duration>,
-) -> Result<(), Cut> {
+) -> Result<Collected, Cut> {
     let response = connect(client, endpoint, body, sink, delays).await?;
     let mut assembler = new_assembler(endpoint.dialect);
     let mut events = response.bytes_stream().eventsource();
     let mut chunks = 0usize;
     let mut done = false;
+    let mut text = String::new();
     let cut = |what: String, chunks: usize| Cut::Retryable(format!("{what} after {chunks} chunks"));
     loop {
         let next = match tokio::time::timeout(endpoint.stall_timeout, events.next()).await {
@@ -448,6 +813,7 @@ async fn one_reply(
             )
         })?;
         for delta in deltas {
+            keep_text(&mut text, &delta);
             sink.send(item_of(delta))?;
         }
         if matches!(&assembler, Assembler::Anthropic(a) if a.stopped) {
@@ -455,13 +821,14 @@ async fn one_reply(
         }
     }
     for delta in assembler.finish_text() {
+        keep_text(&mut text, &delta);
         sink.send(item_of(delta))?;
     }
     if !assembler.complete(done) {
         return Err(cut("the connection closed mid-stream".into(), chunks));
     }
-    for call in assembler.calls() {
-        sink.send(BrainItem::Call(call))?;
-    }
-    Ok(())
+    Ok(Collected {
+        text,
+        calls: assembler.calls(),
+    })
 }

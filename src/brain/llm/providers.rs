@@ -28,6 +28,9 @@ pub struct ProviderConfig {
     /// Dollars per million input tokens (enables cost in the status bar and --max-cost).
     pub price_input_per_mtok: Option<f64>,
     pub price_output_per_mtok: Option<f64>,
+    /// The model's context window in tokens (otherwise asked of the server, else 8192
+    /// for local servers and 128000 for hosted ones).
+    pub context_window: Option<u64>,
 }
 
 /// name, base URL, base-URL variable, key variable.
@@ -114,6 +117,16 @@ fn merge(base: ProviderConfig, over: &ProviderConfig) -> ProviderConfig {
         max_retries: over.max_retries.or(base.max_retries),
         price_input_per_mtok: over.price_input_per_mtok.or(base.price_input_per_mtok),
         price_output_per_mtok: over.price_output_per_mtok.or(base.price_output_per_mtok),
+        context_window: over.context_window.or(base.context_window),
+    }
+}
+
+/// The longest silence allowed by default: a local server on a CPU may take minutes to
+/// read a long prompt before its first token.
+fn default_stall_secs(provider: &str) -> u64 {
+    match provider {
+        "ollama" | "llamacpp" | "lmstudio" | "vllm" => 300,
+        _ => 60,
     }
 }
 
@@ -170,12 +183,17 @@ pub fn resolve(
         api_key_env: settings.api_key_env,
         headers: settings.headers.into_iter().collect(),
         connect_timeout: Duration::from_secs(settings.connect_timeout_secs.unwrap_or(10)),
-        stall_timeout: Duration::from_secs(settings.stall_timeout_secs.unwrap_or(60)),
+        stall_timeout: Duration::from_secs(
+            settings
+                .stall_timeout_secs
+                .unwrap_or(default_stall_secs(provider)),
+        ),
         reply_timeout: Duration::from_secs(settings.reply_timeout_secs.unwrap_or(600)),
         max_retries: settings.max_retries.unwrap_or(4),
         price_per_mtok: settings
             .price_input_per_mtok
             .zip(settings.price_output_per_mtok),
+        context_window: settings.context_window,
     })
 }
 
@@ -289,15 +307,25 @@ mod tests {
         configured.insert(
             "ollama".to_string(),
             ProviderConfig {
-                stall_timeout_secs: Some(300),
+                stall_timeout_secs: Some(120),
+                context_window: Some(32768),
                 ..ProviderConfig::default()
             },
         );
         let e = resolve("azure:gpt-4o", &configured, |_| None).unwrap();
         assert_eq!(e.api_key_env.as_deref(), Some("AZURE_OPENAI_API_KEY"));
         let e = resolve("ollama:llama3", &configured, |_| None).unwrap();
-        assert_eq!(e.stall_timeout, Duration::from_secs(300));
+        assert_eq!(e.stall_timeout, Duration::from_secs(120));
+        assert_eq!(e.context_window, Some(32768));
         assert_eq!(e.base_url, "http://localhost:11434/v1");
+        // A local server on a CPU is given longer to read a long prompt.
+        let e = resolve("llamacpp:gemma", &configured, |_| None).unwrap();
+        assert_eq!(
+            (e.stall_timeout, e.context_window),
+            (Duration::from_secs(300), None)
+        );
+        let e = resolve("openai:gpt-5.1", &configured, |_| None).unwrap();
+        assert_eq!(e.stall_timeout, Duration::from_secs(60));
         assert!(
             resolve("nope:x", &configured, |_| None)
                 .unwrap_err()

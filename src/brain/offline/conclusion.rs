@@ -88,18 +88,48 @@ fn unique(mut ids: Vec<String>) -> Vec<String> {
 }
 
 /// Follow-ups the best-matching runbooks and past incidents recommend.
-fn follow_ups_from_knowledge(f: &Findings) -> Vec<String> {
+fn follow_ups_from_knowledge(f: &Findings, lead: &Candidate, root_cause: &str) -> Vec<String> {
     let mut out = Vec::new();
+    // The services the conclusion names: the blamed one, and those its mechanism runs
+    // through (the database whose sessions it holds).
+    let mut involved: Vec<&str> = lead.service.as_deref().into_iter().collect();
+    if let Some((_, ranking)) = &f.ranking {
+        for shift in &ranking.changed {
+            if !involved.contains(&shift.service.as_str())
+                && super::named_at(root_cause, &shift.service).is_some()
+            {
+                involved.push(&shift.service);
+            }
+        }
+    }
+    // Only documents about what was concluded: a runbook or past incident that names
+    // the blamed service, or one tagged with the kind of cause concluded (a deploy's
+    // runbook for a deploy). Another service's runbook has nothing to say about this one.
+    let kind = lead
+        .hypothesis
+        .key
+        .as_deref()
+        .and_then(|k| k.split(':').next())
+        .filter(|k| !matches!(*k, "suspect"));
+    let about = |doc: &crate::knowledge::ParsedDoc| {
+        let text = format!("{} {} {}", doc.title, doc.tags.join(" "), doc.summary);
+        let named = involved
+            .iter()
+            .any(|service| super::named_at(&text, service).is_some());
+        named || kind.is_some_and(|kind| doc.tags.iter().any(|t| t.eq_ignore_ascii_case(kind)))
+    };
     if let Some((_, hits)) = &f.knowledge {
-        for hit in hits.iter().filter(|h| h.score >= MIN_RUNBOOK_SCORE).take(3) {
+        for hit in hits
+            .iter()
+            .filter(|h| h.score >= MIN_RUNBOOK_SCORE && about(&h.doc))
+            .take(3)
+        {
             for item in &hit.doc.follow_ups {
+                let source = hit.doc.title.split(':').next().unwrap_or("").trim();
                 let text = if hit.doc.kind == "incident" {
-                    format!(
-                        "{item} (from {})",
-                        hit.doc.title.split(':').next().unwrap_or("")
-                    )
+                    format!("{item} (from {source})")
                 } else {
-                    item.clone()
+                    format!("{item} (runbook: {source})")
                 };
                 if !out.contains(&text) && !item.contains("(fixed in") && !item.contains("(done") {
                     out.push(text);
@@ -199,7 +229,7 @@ pub(super) fn conclude(
             d.reason
         ));
     }
-    follow_ups.extend(follow_ups_from_knowledge(f));
+    follow_ups.extend(follow_ups_from_knowledge(f, lead, &root_cause));
     note_unavailable(f, &mut root_cause, &mut follow_ups);
     let evidence = unique(evidence);
     let by = if h.author == Author::Human {
@@ -428,7 +458,7 @@ fn unavailable(f: &Findings) -> Vec<String> {
 fn note_unavailable(f: &Findings, root_cause: &mut String, follow_ups: &mut Vec<String>) {
     if let Some(rows) = f.ranking.as_ref().and_then(|(_, r)| r.thin_history()) {
         root_cause.push_str(&format!(
-            ". Too little history to compare: {rows} rows of metrics before the onset (a baseline needs {}), so what moved is uncertain",
+            ". Too little history to compare: {rows} rows of metrics before the onset (a baseline needs {}), so what the metrics moved is uncertain",
             crate::analysis::rank::MIN_BASELINE_ROWS
         ));
         follow_ups.push(

@@ -56,6 +56,8 @@ pub struct Findings {
     pub changes: Option<(String, Vec<Change>)>,
     /// (call id, service filter, templates)
     pub logs: Vec<(String, Option<String>, Vec<Template>)>,
+    /// A logs digest said its logs reach too little before the split to compare with.
+    pub thin_log_history: bool,
     pub knowledge: Option<(String, Vec<Hit>)>,
     /// The trace digest: (call id, report).
     pub traces: Option<(String, TraceReport)>,
@@ -445,6 +447,7 @@ impl Findings {
                         digest::LOGS_DIGEST => {
                             if let Some(r) = report::<LogsReport>(output) {
                                 let service = arguments::<DigestArgs>(args).and_then(|a| a.service);
+                                f.thin_log_history |= r.thin_history();
                                 f.logs.push((id, service, r.templates));
                             }
                         }

@@ -200,13 +200,22 @@ pub(super) fn from_data(f: &Findings, ctx: &BrainContext) -> Vec<Keyed> {
         out.extend(from_changes(f, ctx, rank_id, ranking));
         out.extend(from_saturation(f, ctx, rank_id, ranking));
     }
+    let from_metrics = out.len();
     out.extend(super::database::hypotheses(f, ctx));
+    let from_the_database = out.len();
     out.extend(from_suspects(f, ctx, &out));
+    lower_what_engineers_ruled_out_before(f, &mut out);
     // A baseline of a few rows cannot say what moved: whatever the metrics suggest is
-    // believed only in proportion to the history behind it.
+    // believed only in proportion to the history behind it. What the database itself
+    // answered (who blocks whom) needs no history.
     if let Some(rows) = f.ranking.as_ref().and_then(|(_, r)| r.thin_history()) {
         let share = rows as f32 / crate::analysis::rank::MIN_BASELINE_ROWS as f32;
-        for (_, h, _, _) in &mut out {
+        let metric_made = out
+            .iter_mut()
+            .enumerate()
+            .filter(|(i, _)| *i < from_metrics || *i >= from_the_database)
+            .map(|(_, keyed)| keyed);
+        for (_, h, _, _) in metric_made {
             h.confidence = ((h.confidence * share * 100.0).round() / 100.0).min(0.5);
             if h.status == HypothesisStatus::Supported {
                 h.status = status_of(h.confidence);
@@ -214,6 +223,64 @@ pub(super) fn from_data(f: &Findings, ctx: &BrainContext) -> Vec<Keyed> {
         }
     }
     out
+}
+
+/// How much a hypothesis keeps of its confidence when an engineer refuted a similar one
+/// in a past incident the search found: their judgement counts, but this is another
+/// incident.
+const RULED_OUT_BEFORE: f32 = 0.6;
+
+/// Hypotheses like one an engineer refuted in a past incident (the same service and the
+/// same kind of cause, in a learned incident's `## Ruled out`) lose confidence, and say
+/// why. A refutation by the agent itself does not count.
+fn lower_what_engineers_ruled_out_before(f: &Findings, out: &mut [Keyed]) {
+    let Some((_, hits)) = &f.knowledge else {
+        return;
+    };
+    let refutations: Vec<(&str, &str)> = hits
+        .iter()
+        .filter(|h| h.doc.kind == "incident")
+        .flat_map(|h| {
+            h.doc
+                .ruled_out
+                .iter()
+                .map(move |line| (h.doc.title.as_str(), line.as_str()))
+        })
+        .filter(|(_, line)| {
+            line.rsplit_once("(refuted by ")
+                .map(|(_, who)| who.trim_end_matches(')').trim())
+                .is_some_and(|who| !matches!(who, "agent" | "offline" | "brain" | ""))
+        })
+        .collect();
+    for (key, h, _, service) in out.iter_mut() {
+        if h.status == HypothesisStatus::Refuted || service.is_empty() {
+            continue;
+        }
+        let kind = key.split([':', '#']).next().unwrap_or("");
+        let kind_words: &[&str] = match kind {
+            "deploy" => &["deploy", "config"],
+            "saturation" => &["saturated"],
+            _ => &[],
+        };
+        let similar = refutations.iter().find(|(_, line)| {
+            let lower = line.to_lowercase();
+            super::named_at(line, service).is_some()
+                && (kind_words.is_empty() || kind_words.iter().any(|w| lower.contains(w)))
+        });
+        if let Some((title, line)) = similar {
+            h.confidence = ((h.confidence * RULED_OUT_BEFORE * 100.0).round() / 100.0).min(0.95);
+            if h.status == HypothesisStatus::Supported {
+                h.status = status_of(h.confidence);
+            }
+            let who = line
+                .rsplit_once("(refuted by ")
+                .map_or("", |(_, w)| w.trim_end_matches(')'));
+            h.statement.push_str(&format!(
+                " (lowered: {who} ruled out a similar one in {})",
+                title.split(':').next().unwrap_or(title).trim()
+            ));
+        }
+    }
 }
 
 /// Every change in the half hour before the onset (and the minute after, for clock
@@ -1022,6 +1089,71 @@ mod tests {
     }
 
     #[test]
+    fn what_an_engineer_ruled_out_before_weighs_less_now() {
+        use crate::knowledge::{Hit, ParsedDoc};
+        let hit = |ruled_out: &str| Hit {
+            score: 5.0,
+            doc: ParsedDoc {
+                name: "learned.md".into(),
+                kind: "incident".into(),
+                title: "INC-7: checkout slow".into(),
+                tags: Vec::new(),
+                steps: Vec::new(),
+                follow_ups: Vec::new(),
+                summary: String::new(),
+                ruled_out: vec![ruled_out.into()],
+            },
+        };
+        let keyed = |key: &str, service: &str| -> Keyed {
+            (
+                key.into(),
+                hyp(
+                    key.into(),
+                    format!("{service} did it"),
+                    HypothesisStatus::Supported,
+                    0.7,
+                    Vec::new(),
+                ),
+                Kind::Deploy,
+                service.into(),
+            )
+        };
+        let mut f = Findings {
+            knowledge: Some((
+                "c4".into(),
+                vec![hit(
+                    "catalog deploy 3.2 -> 3.3 caused it (refuted by alice)",
+                )],
+            )),
+            ..Findings::default()
+        };
+        let mut out = vec![
+            keyed("deploy:catalog#deploy@t", "catalog"),
+            keyed("deploy:cart#deploy@t", "cart"),
+        ];
+        lower_what_engineers_ruled_out_before(&f, &mut out);
+        assert_eq!(out[0].1.confidence, 0.42);
+        assert_eq!(out[0].1.status, HypothesisStatus::Open);
+        assert!(
+            out[0]
+                .1
+                .statement
+                .contains("alice ruled out a similar one in INC-7")
+        );
+        assert_eq!(out[1].1.confidence, 0.7, "another service is not similar");
+        // The agent's own refutation is not an engineer's judgement.
+        f.knowledge = Some((
+            "c4".into(),
+            vec![hit(
+                "catalog deploy 3.2 -> 3.3 caused it (refuted by agent)",
+            )],
+        ));
+        let mut again = vec![keyed("deploy:catalog#deploy@t", "catalog")];
+        lower_what_engineers_ruled_out_before(&f, &mut again);
+        assert_eq!(again[0].1.confidence, 0.7);
+    }
+
+    #[test]
     fn a_past_incident_that_names_the_service_recalls_it() {
         use crate::knowledge::{Hit, ParsedDoc};
         let hit = |title: &str, score: f32| Hit {
@@ -1034,6 +1166,7 @@ mod tests {
                 steps: Vec::new(),
                 follow_ups: Vec::new(),
                 summary: String::new(),
+                ruled_out: Vec::new(),
             },
         };
         let f = Findings {

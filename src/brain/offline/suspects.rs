@@ -247,6 +247,14 @@ pub fn surging(t: &Template) -> bool {
     serious && t.after > 0 && (t.new || t.surged || burst || t.after >= 4 * (t.before + 1))
 }
 
+/// An error or worse, not a warning.
+pub fn severe(t: &Template) -> bool {
+    matches!(
+        t.level.to_ascii_uppercase().as_str(),
+        "ERROR" | "ERR" | "FATAL" | "CRITICAL" | "CRIT" | "SEVERE" | "PANIC" | "ALERT" | "EMERG"
+    )
+}
+
 /// A remote host the suspect's new errors name that is none of the known services (an
 /// API, a payment provider, a SaaS endpoint): the failure may come from outside. Only
 /// what is unmistakably a network address counts — a URL's host or a `host:port` — so a
@@ -318,9 +326,12 @@ pub fn suspects(
                 .push(shift.clone());
         }
     }
+    // Without a baseline a warning cannot be told from the usual noise (every system
+    // warns about something all day); an error still says something broke.
+    let counts = |t: &&Template| surging(t) && (!f.thin_log_history || severe(t));
     let mut templates: BTreeMap<String, Vec<Template>> = BTreeMap::new();
     for (_, _, found) in &f.logs {
-        for t in found.iter().filter(|t| surging(t)) {
+        for t in found.iter().filter(counts) {
             let list = templates.entry(t.service.clone()).or_default();
             if !list.iter().any(|o| o.template == t.template) {
                 list.push(t.clone());

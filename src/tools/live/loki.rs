@@ -24,8 +24,10 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
-/// Lines `logs_digest` reads from the window; the digest says when this cut it short.
+/// Lines in one page of what `logs_digest` reads from the window.
 pub const DIGEST_LIMIT: usize = 5000;
+/// Lines a digest reads from Loki at most, in pages of [`DIGEST_LIMIT`].
+pub const DIGEST_CAP: usize = 100_000;
 /// The most lines one `loki` call may ask for.
 const MAX_LIMIT: u64 = 5000;
 
@@ -33,6 +35,30 @@ pub struct LokiClient {
     http: reqwest::Client,
     base: String,
     timeout: Duration,
+}
+
+/// What [`LokiClient::query_pages`] read.
+#[derive(Debug, Default)]
+pub struct Pages {
+    pub streams: Vec<LokiStream>,
+    pub lines: usize,
+    pub pages: usize,
+    /// When the cap stopped the reading: the time (unix seconds) the lines read reach.
+    pub cut_at: Option<i64>,
+}
+
+impl Pages {
+    /// What the cap left out, in words, when it cut.
+    pub fn cut_note(&self) -> Option<String> {
+        self.cut_at.map(|t| {
+            format!(
+                "Loki read cut at {} lines in {} pages (through {}): later lines were not read",
+                self.lines,
+                self.pages,
+                crate::tools::telemetry::iso(t)
+            )
+        })
+    }
 }
 
 /// One stream of a log query.
@@ -74,14 +100,93 @@ impl LokiClient {
         end: i64,
         limit: usize,
     ) -> Result<Vec<LokiStream>, ToolError> {
+        let ns = |s: i64| s as i128 * 1_000_000_000;
+        self.query_range_ns(query, ns(start), ns(end), limit).await
+    }
+
+    /// A LogQL log query over the whole of `[start, end)` (unix seconds), read in pages
+    /// of `page` lines, oldest first, until the window is read or `cap` lines are; the
+    /// answer says where a cap stopped it.
+    pub async fn query_pages(
+        &self,
+        query: &str,
+        (start, end): (i64, i64),
+        page: usize,
+        cap: usize,
+    ) -> Result<Pages, ToolError> {
+        let ns = |s: i64| s as i128 * 1_000_000_000;
+        let (mut from, end) = (ns(start), ns(end));
+        let mut out = Pages::default();
+        let mut streams: BTreeMap<BTreeMap<String, String>, Vec<(i64, String)>> = BTreeMap::new();
+        // Lines at the last page's last time: the next page starts at that time (more
+        // lines may share it) and skips these.
+        let mut boundary: Vec<(i64, String)> = Vec::new();
+        loop {
+            let got = self.query_range_ns(query, from, end, page).await?;
+            out.pages += 1;
+            let returned: usize = got.iter().map(|s| s.entries.len()).sum();
+            let last = got
+                .iter()
+                .filter_map(|s| s.entries.last())
+                .map(|e| e.0)
+                .max();
+            let mut added = 0;
+            let mut next_boundary = Vec::new();
+            for stream in got {
+                let kept = streams.entry(stream.labels).or_default();
+                for entry in stream.entries {
+                    if boundary.contains(&entry) {
+                        continue;
+                    }
+                    if Some(entry.0) == last {
+                        next_boundary.push(entry.clone());
+                    }
+                    kept.push(entry);
+                    added += 1;
+                }
+            }
+            out.lines += added;
+            let Some(last) = last else { break };
+            if returned < page {
+                break;
+            }
+            if out.lines >= cap {
+                out.cut_at = Some(last.div_euclid(1_000_000_000));
+                break;
+            }
+            // A page of one instant's lines, all seen: step past that instant.
+            from = if added == 0 {
+                last as i128 + 1
+            } else {
+                last as i128
+            };
+            boundary = next_boundary;
+        }
+        out.streams = streams
+            .into_iter()
+            .map(|(labels, mut entries)| {
+                entries.sort_by_key(|e| e.0);
+                LokiStream { labels, entries }
+            })
+            .collect();
+        Ok(out)
+    }
+
+    async fn query_range_ns(
+        &self,
+        query: &str,
+        start: i128,
+        end: i128,
+        limit: usize,
+    ) -> Result<Vec<LokiStream>, ToolError> {
         let url = format!("{}/loki/api/v1/query_range", self.base);
         let response = self
             .http
             .get(&url)
             .query(&[
                 ("query", query.to_string()),
-                ("start", (start as i128 * 1_000_000_000).to_string()),
-                ("end", (end as i128 * 1_000_000_000).to_string()),
+                ("start", start.to_string()),
+                ("end", end.to_string()),
                 ("limit", limit.to_string()),
                 ("direction", "forward".to_string()),
             ])

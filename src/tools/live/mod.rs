@@ -19,6 +19,7 @@ pub mod traces;
 
 use super::telemetry::{Telemetry, digest_tools};
 use super::{Registry, Tool, ToolError};
+use crate::analysis::rank::OnsetWindow;
 use crate::bundle::{ChangeEvent, Document, LogLine, MetricTable, load_documents};
 use crate::knowledge::KnowledgeBase;
 use futures::future::BoxFuture;
@@ -119,6 +120,19 @@ pub struct LiveEnv {
     pub calls_note: Option<Box<str>>,
     /// Problems found while connecting (an unreachable server); the session still starts.
     pub warnings: Vec<String>,
+    /// Where the onset may be, once the alert is known ([`LiveEnv::anchor_onset`]).
+    onset: Arc<std::sync::OnceLock<OnsetWindow>>,
+}
+
+impl LiveEnv {
+    /// Bound the onset search of this environment's digests by the alert: not after it
+    /// fired (`fired_at`, unix seconds), not long before the time its text gives — as a
+    /// bundle's alert does. Set once; later calls change nothing.
+    pub fn anchor_onset(&self, alert: &str, fired_at: i64) {
+        let _ = self
+            .onset
+            .set(crate::tools::telemetry::alert_window(alert, fired_at));
+    }
 }
 
 /// The environment's declared call graph; an unreadable or malformed file is an error
@@ -167,6 +181,17 @@ pub async fn connect_with(
     config: &EnvironmentConfig,
     reach: Reach,
 ) -> Result<LiveEnv, EnvironmentError> {
+    connect_learning(name, config, reach, Vec::new()).await
+}
+
+/// [`connect_with`], with the past incidents earlier investigations learned searched
+/// beside the environment's own (see [`crate::knowledge::learn`]).
+pub async fn connect_learning(
+    name: &str,
+    config: &EnvironmentConfig,
+    reach: Reach,
+    learned: Vec<Document>,
+) -> Result<LiveEnv, EnvironmentError> {
     let invalid = |m: String| EnvironmentError::Invalid(name.to_string(), m);
     let timeout = config.timeout();
     let prometheus = config
@@ -192,9 +217,11 @@ pub async fn connect_with(
                     message: e.to_string(),
                 })
             };
-            KnowledgeBase::new(&load("runbooks")?, &load("incidents")?)
+            let mut incidents = load("incidents")?;
+            incidents.extend(learned);
+            KnowledgeBase::new(&load("runbooks")?, &incidents)
         }
-        None => KnowledgeBase::new(&[], &[]),
+        None => KnowledgeBase::new(&[], &learned),
     };
     let mut warnings = Vec::new();
     let trace_server = traces::TraceBackend::of(config)
@@ -213,6 +240,7 @@ pub async fn connect_with(
             Err(e) => warnings.push(format!("prometheus: {e}")),
         }
     }
+    let onset = Arc::new(std::sync::OnceLock::new());
     let telemetry = Arc::new(LiveTelemetry {
         prometheus: prometheus.clone(),
         loki: loki.clone(),
@@ -228,6 +256,7 @@ pub async fn connect_with(
             .unwrap_or_else(|| format!("{{{}=~\".+\"}}", config.service_label())),
         window: config.window_seconds(),
         traces: trace_server,
+        onset: onset.clone(),
     });
     let mut tools: Vec<Arc<dyn Tool>> = digest_tools(telemetry, Arc::new(knowledge));
     if let Some(prom) = prometheus {
@@ -293,6 +322,7 @@ pub async fn connect_with(
         calls,
         calls_note,
         warnings,
+        onset,
     })
 }
 
@@ -306,6 +336,7 @@ pub struct LiveTelemetry {
     log_selector: String,
     window: i64,
     traces: Option<Arc<traces::TraceBackend>>,
+    onset: Arc<std::sync::OnceLock<OnsetWindow>>,
 }
 
 impl LiveTelemetry {
@@ -324,6 +355,9 @@ impl LiveTelemetry {
 }
 
 impl Telemetry for LiveTelemetry {
+    fn onset_window(&self) -> Option<OnsetWindow> {
+        self.onset.get().copied()
+    }
     fn origin(&self) -> String {
         let mut parts = Vec::new();
         if let Some(p) = &self.prometheus {
@@ -362,6 +396,13 @@ impl Telemetry for LiveTelemetry {
         &'a self,
         service: Option<&'a str>,
     ) -> BoxFuture<'a, Result<Vec<LogLine>, ToolError>> {
+        Box::pin(async move { Ok(self.logs_read(service).await?.0) })
+    }
+
+    fn logs_read<'a>(
+        &'a self,
+        service: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<super::telemetry::LogsRead, ToolError>> {
         Box::pin(async move {
             let loki = self.loki.as_deref().ok_or_else(|| {
                 ToolError::Failed(
@@ -373,10 +414,16 @@ impl Telemetry for LiveTelemetry {
                 Some(s) => format!("{{{}=\"{}\"}}", self.service_label, s.replace('"', "")),
                 None => self.log_selector.clone(),
             };
-            let streams = loki
-                .query_range(&selector, start, end, loki::DIGEST_LIMIT)
+            let pages = loki
+                .query_pages(
+                    &selector,
+                    (start, end),
+                    loki::DIGEST_LIMIT,
+                    loki::DIGEST_CAP,
+                )
                 .await?;
-            Ok(loki::log_lines(&streams, &self.service_label))
+            let lines = loki::log_lines(&pages.streams, &self.service_label);
+            Ok((lines, pages.cut_note()))
         })
     }
 
