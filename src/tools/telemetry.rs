@@ -383,6 +383,7 @@ impl TypedTool for MetricsRank {
             let moved: BTreeSet<&str> = changed.iter().map(|s| s.series.as_str()).collect();
             Ok(ToolOutput {
                 raw: Some(table.to_csv(|column| keep_all || moved.contains(column))),
+                display: Some(rank_display(&value)),
                 ..json_output(&value, digest)
             })
         })
@@ -792,18 +793,78 @@ fn fold_digest(mut fold: LogFold, recorded_from: Option<i64>, source: Option<&st
     let order: Vec<usize> = rows.iter().map(|r| r.2).collect();
     let raw = fold.raw(&order, source);
     let templates: Vec<TemplateRow> = rows.into_iter().take(25).map(|r| r.3).collect();
+    let report = LogsReport {
+        baseline_until: iso(split),
+        lines,
+        history_seconds: history.max(0),
+        templates,
+    };
     ToolOutput {
         raw: Some(raw),
-        ..json_output(
-            &LogsReport {
-                baseline_until: iso(split),
-                lines,
-                history_seconds: history.max(0),
-                templates,
-            },
-            digest,
-        )
+        display: Some(logs_display(&report)),
+        ..json_output(&report, digest)
     }
+}
+
+/// A template as a line of the screen shows it: whole up to 100 characters.
+fn clipped(text: &str) -> String {
+    match text.char_indices().nth(100) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_string(),
+    }
+}
+
+/// `logs_digest`'s report as a person reads it: one line per template (what happened to
+/// it, its service and level, the lines before → after the split).
+fn logs_display(report: &LogsReport) -> String {
+    report
+        .templates
+        .iter()
+        .map(|t| {
+            let what = if t.new {
+                "new"
+            } else if t.surged {
+                "surged"
+            } else if t.vanished {
+                "vanished"
+            } else {
+                "steady"
+            };
+            format!(
+                "{what:<8} {} {} {} → {}  \"{}\"",
+                t.service,
+                t.level,
+                t.before,
+                t.after,
+                clipped(&t.template)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `metrics_rank`'s report as a person reads it: one line per series that changed, its
+/// robust z, the level before → after and when it began to move.
+fn rank_display(report: &RankReport) -> String {
+    report
+        .changed
+        .iter()
+        .map(|s| {
+            let z = if s.from_flat_baseline {
+                "from flat".to_string()
+            } else {
+                format!("z {:+.1}", s.score)
+            };
+            format!(
+                "{z:<10} {}  {} → {}  at {}",
+                s.series,
+                s.before,
+                s.after,
+                s.changed_at.get(11..19).unwrap_or(&s.changed_at)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 pub struct KnowledgeSearch(pub Arc<KnowledgeBase>);

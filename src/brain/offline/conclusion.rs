@@ -237,8 +237,10 @@ pub(super) fn conclude(
     } else {
         ""
     };
+    // The conclusion itself is shown once, as the conclusion; this says where it stands.
     p.say(format!(
-        "Conclusion{by}: {root_cause}. Confidence {:.0}%; evidence {}.",
+        "Concluding on {}{by}, {:.0}% confident; evidence {}.",
+        h.id,
         h.confidence * 100.0,
         evidence.join(", ")
     ));
@@ -374,7 +376,8 @@ fn conclude_from_evidence(
     )];
     note_unavailable(f, &mut root_cause, &mut follow_ups);
     p.say(format!(
-        "Conclusion from the evidence: {root_cause}. Confidence {:.0}%; evidence {}.",
+        "Concluding from the evidence on {}, {:.0}% confident; evidence {}.",
+        top.service,
         confidence * 100.0,
         evidence.join(", ")
     ));
