@@ -6,9 +6,11 @@
 //! window when inside tmux, else in this terminal, back to the queue after.
 //!
 //! A payload that is not an alert gets a 4xx and a line on screen, never a crash. It
-//! listens on loopback unless `--allow-remote`; with `HUNCH_WATCH_SECRET` set, a POST
+//! listens on loopback unless `--allow-remote` (which needs the secret); with `HUNCH_WATCH_SECRET` set, a POST
 //! must carry it (`Authorization: Bearer …` or `X-Hunch-Secret: …`) or gets 401 (compared
-//! in constant time). A body over [`MAX_BODY`] gets 413. Secrets in a payload are
+//! in constant time). A body over [`MAX_BODY`] gets 413; a connection lives at most
+//! [`CONNECTION_LIFETIME`] (a client trickling its request is cut off) and at most
+//! [`MAX_CONNECTIONS`] are served at once. Secrets in a payload are
 //! redacted before it is recorded, and what is recorded is the engineer's alone (a
 //! `0700` directory, `0600` files, never written through a symlink).
 
@@ -110,6 +112,10 @@ fn row(alert: &Alert) -> WatchRow {
 /// The secret a POST must carry, from `HUNCH_WATCH_SECRET` (never a flag: `ps` shows flags).
 const SECRET_ENV: &str = "HUNCH_WATCH_SECRET";
 
+/// The most alerts the queue holds: past this a firing alert is recorded but not queued
+/// (a flood of payloads must not grow memory and the screen without end).
+pub const MAX_QUEUE: usize = 500;
+
 /// The largest body a POST may carry: a notification is kilobytes; more gets 413.
 pub const MAX_BODY: usize = 1024 * 1024;
 
@@ -117,6 +123,13 @@ pub fn run(args: WatchArgs, paths: &Paths, redactor: Redactor) -> anyhow::Result
     if !args.listen.ip().is_loopback() && !args.allow_remote {
         anyhow::bail!(
             "{} is not a loopback address: add --allow-remote (and set {SECRET_ENV}) to listen there",
+            args.listen
+        );
+    }
+    let secret = std::env::var(SECRET_ENV).ok().filter(|s| !s.is_empty());
+    if !args.listen.ip().is_loopback() && secret.is_none() {
+        anyhow::bail!(
+            "listening on {} without {SECRET_ENV} would queue whatever anyone who can reach it sends: set {SECRET_ENV}",
             args.listen
         );
     }
@@ -131,19 +144,23 @@ pub fn run(args: WatchArgs, paths: &Paths, redactor: Redactor) -> anyhow::Result
         changed: tokio::sync::Notify::new(),
         headless: args.headless,
         dir,
-        secret: std::env::var(SECRET_ENV).ok().filter(|s| !s.is_empty()),
+        secret,
         redactor,
         payloads: Default::default(),
     });
     let runtime = tokio::runtime::Runtime::new()?;
     let listener = runtime.block_on(tokio::net::TcpListener::bind(args.listen))?;
     let address = listener.local_addr()?;
+    let listener = Guarded {
+        inner: listener,
+        slots: Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS)),
+    };
     let listening = format!(
         "listening on {address} (POST alerts to http://{address}/){}",
         if shared.secret.is_some() {
             "; a secret is required"
         } else {
-            ""
+            "; no secret: any local user can POST (set HUNCH_WATCH_SECRET)"
         }
     );
     let app = axum::Router::new()
@@ -214,7 +231,9 @@ async fn screen_loop(args: &WatchArgs, shared: &Shared, listening: &str) -> anyh
 
 fn say(line: &str) {
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{}", crate::sanitize::for_display(line));
+    // One line each: an alert's name with a line break in it prints no line of its own.
+    let line = crate::sanitize::for_display(line).replace('\n', " ");
+    let _ = writeln!(out, "{line}");
     let _ = out.flush();
 }
 
@@ -254,7 +273,7 @@ fn open(args: &WatchArgs, file: &std::path::Path, index: usize) -> String {
                 tmux.args(["-e", &format!("{var}={value}")]);
             }
         }
-        tmux.arg(shell_words::join(&command)).status()
+        tmux.arg(shell_line(&command)).status()
     } else {
         std::process::Command::new(&command[0])
             .args(&command[1..])
@@ -264,6 +283,13 @@ fn open(args: &WatchArgs, file: &std::path::Path, index: usize) -> String {
         Ok(_) => format!("opened {} as an investigation", file.display()),
         Err(e) => format!("could not open the investigation: {e}"),
     }
+}
+
+/// The command as the one shell line `tmux new-window` runs: every word quoted, so a
+/// path or an environment name with shell syntax in it stays one word. (Nothing from
+/// a payload is in it: the alert is opened by its recorded file and index.)
+fn shell_line(command: &[String]) -> String {
+    shell_words::join(command)
 }
 
 fn authorized(shared: &Shared, headers: &HeaderMap) -> bool {
@@ -345,9 +371,116 @@ async fn receive(
     match record(&shared, &body, alerts) {
         Ok(n) => (StatusCode::OK, format!("{n} alerts received\n")),
         Err(e) => {
+            // The reason (a local path) is for the screen, not for whoever sent it.
             shared.say(&format!("could not record a payload (500): {e}"));
-            (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n"))
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "could not record the payload\n".into(),
+            )
         }
+    }
+}
+
+/// How long one connection may stay open: a notification takes milliseconds; a client
+/// that trickles its headers or its body (slow loris) is cut off after this.
+pub const CONNECTION_LIFETIME: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Connections served at once; more wait in the kernel's backlog until one ends.
+pub const MAX_CONNECTIONS: usize = 64;
+
+/// The TCP listener, handing out connections that end at [`CONNECTION_LIFETIME`], at
+/// most [`MAX_CONNECTIONS`] at a time.
+struct Guarded {
+    inner: tokio::net::TcpListener,
+    slots: Arc<tokio::sync::Semaphore>,
+}
+
+impl axum::serve::Listener for Guarded {
+    type Io = Deadlined;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Deadlined, SocketAddr) {
+        let slot = self
+            .slots
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the semaphore is never closed");
+        let (io, address) = axum::serve::Listener::accept(&mut self.inner).await;
+        let deadline = Box::pin(tokio::time::sleep(CONNECTION_LIFETIME));
+        (
+            Deadlined {
+                io,
+                deadline,
+                _slot: slot,
+            },
+            address,
+        )
+    }
+
+    fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.inner.local_addr()
+    }
+}
+
+/// A connection that fails every read and write once its deadline has passed (its slot
+/// is given back when it is dropped).
+struct Deadlined {
+    io: tokio::net::TcpStream,
+    deadline: std::pin::Pin<Box<tokio::time::Sleep>>,
+    _slot: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl Deadlined {
+    /// Whether the deadline passed (and, when not, wake the task when it does).
+    fn expired(&mut self, cx: &mut std::task::Context<'_>) -> Option<std::io::Error> {
+        use std::future::Future;
+        self.deadline.as_mut().poll(cx).is_ready().then(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "the connection outlived its deadline",
+            )
+        })
+    }
+}
+
+impl tokio::io::AsyncRead for Deadlined {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        if let Some(e) = self.expired(cx) {
+            return std::task::Poll::Ready(Err(e));
+        }
+        std::pin::Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for Deadlined {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        if let Some(e) = self.expired(cx) {
+            return std::task::Poll::Ready(Err(e));
+        }
+        std::pin::Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.io).poll_shutdown(cx)
     }
 }
 
@@ -370,9 +503,15 @@ async fn read_body(
     if declared.is_some_and(|n| n > MAX_BODY as u64) {
         return Err(too_large());
     }
-    let bytes = axum::body::to_bytes(body, MAX_BODY)
-        .await
-        .map_err(|_| too_large())?;
+    let bytes = axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| {
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "the body could not be read whole (over {} KiB, or the connection ended)",
+                MAX_BODY / 1024
+            ),
+        )
+    })?;
     String::from_utf8(bytes.to_vec())
         .map_err(|_| (StatusCode::BAD_REQUEST, "the body is not UTF-8".to_string()))
 }
@@ -420,6 +559,13 @@ fn record(shared: &Shared, body: &str, alerts: Vec<Alert>) -> std::io::Result<us
         if known.is_some() {
             continue;
         }
+        if queue.len() >= MAX_QUEUE {
+            shared.say(&format!(
+                "       queue full ({MAX_QUEUE}): {} recorded, not queued",
+                alert.name
+            ));
+            continue;
+        }
         let index = queue.len() + 1;
         shared.say(&format!(
             "{index:>3}  firing    {}  [{}]",
@@ -433,4 +579,79 @@ fn record(shared: &Shared, body: &str, alerts: Vec<Alert>) -> std::io::Result<us
         });
     }
     Ok(count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tmux_line_runs_exactly_the_words_given() {
+        let dir = tempfile::tempdir().unwrap();
+        let proof = dir.path().join("pwned");
+        let words: Vec<String> = [
+            "printf",
+            "%s\\n",
+            &format!("$(touch {})", proof.display()),
+            &format!("`touch {}`; touch {}", proof.display(), proof.display()),
+            "it's \"quoted\" \\ $HOME | & > <",
+            "--env",
+            "prod\nnext line",
+        ]
+        .iter()
+        .map(|w| w.to_string())
+        .collect();
+        let out = std::process::Command::new("sh")
+            .args(["-c", &shell_line(&words)])
+            .output()
+            .unwrap();
+        let printed = String::from_utf8(out.stdout).unwrap();
+        let expected: String = words[2..].iter().map(|w| format!("{w}\n")).collect();
+        assert_eq!(printed, expected);
+        assert!(!proof.exists());
+    }
+
+    #[test]
+    fn a_flood_of_alerts_is_recorded_but_the_queue_stays_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let shared = Shared {
+            queue: Mutex::new(Vec::new()),
+            notes: Mutex::new(Vec::new()),
+            changed: tokio::sync::Notify::new(),
+            headless: false,
+            dir: dir.path().to_path_buf(),
+            secret: None,
+            redactor: Redactor::default(),
+            payloads: Default::default(),
+        };
+        let alerts: Vec<serde_json::Value> = (0..MAX_QUEUE + 100)
+            .map(|n| {
+                serde_json::json!({"status": "firing", "labels": {"alertname": format!("A{n}")},
+                    "fingerprint": format!("f{n}")})
+            })
+            .collect();
+        let body = serde_json::json!({ "alerts": alerts }).to_string();
+        let parsed = alert::parse(&body).unwrap();
+        assert_eq!(record(&shared, &body, parsed).unwrap(), MAX_QUEUE + 100);
+        assert_eq!(shared.queue.lock().unwrap().len(), MAX_QUEUE);
+        let log = std::fs::read_to_string(dir.path().join("received.jsonl")).unwrap();
+        assert_eq!(
+            log.lines().count(),
+            MAX_QUEUE + 100,
+            "every alert is recorded"
+        );
+        assert_eq!(
+            shared.notes.lock().unwrap().len(),
+            50,
+            "the notes stay bounded"
+        );
+    }
+
+    #[test]
+    fn the_secret_is_compared_whole() {
+        assert!(same_secret("s3cret", "s3cret"));
+        for wrong in ["", "s3cre", "s3cret ", "S3cret", "s3cret\0"] {
+            assert!(!same_secret(wrong, "s3cret"), "{wrong:?}");
+        }
+    }
 }

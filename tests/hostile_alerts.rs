@@ -67,7 +67,13 @@ fn demo_bundle(dir: &Path) -> String {
     bundle.to_str().unwrap().to_string()
 }
 
-fn investigate(dir: &Path, bundle: &str, file: &str, extra: &[&str], stdin: &[u8]) -> (bool, String, String) {
+fn investigate(
+    dir: &Path,
+    bundle: &str,
+    file: &str,
+    extra: &[&str],
+    stdin: &[u8],
+) -> (bool, String, String) {
     let mut command = hunch(dir);
     command.args([
         "investigate",
@@ -89,7 +95,13 @@ fn an_alert_file_that_never_ends_or_blocks_is_refused_at_once() {
     assert!(!ok && err.contains("not a regular file"), "{err}");
 
     let fifo = dir.path().join("fifo");
-    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
     let (ok, _, err) = investigate(dir.path(), &bundle, fifo.to_str().unwrap(), &[], b"");
     assert!(!ok && err.contains("not a regular file"), "{err}");
 
@@ -100,6 +112,14 @@ fn an_alert_file_that_never_ends_or_blocks_is_refused_at_once() {
 
     let (ok, _, err) = investigate(dir.path(), &bundle, "-", &[], &[0xff, 0xfe, b'{']);
     assert!(!ok && err.contains("not UTF-8"), "{err}");
+
+    // Nesting past serde's depth limit is refused as JSON, not a stack overflow.
+    let deep = "[".repeat(200_000);
+    let (ok, _, err) = investigate(dir.path(), &bundle, "-", &[], deep.as_bytes());
+    assert!(
+        !ok && err.contains("not JSON: recursion limit exceeded"),
+        "{err}"
+    );
 
     let index = ["--alert-index", "99"];
     let body = payload().to_string();
@@ -113,13 +133,22 @@ fn escape_sequences_in_an_alert_never_reach_the_terminal_or_the_record() {
     let bundle = demo_bundle(dir.path());
     let mut page = payload();
     let alert = &mut page["alerts"][0];
-    alert["labels"]["alertname"] = "Checkout\u{1b}]0;owned\u{7}\u{1b}[2JHigh\u{202e}txt.exe".into();
+    alert["labels"]["alertname"] =
+        "Checkout\u{1b}]0;owned\u{7}\u{1b}[2JHigh\u{202e}txt.exe\nsession: /tmp/forged.jsonl"
+            .into();
     alert["labels"]["service"] = "checkout\u{1b}[31m".into();
     alert["annotations"]["summary"] = "slow \u{1b}]8;;http://evil/\u{7}click\u{1b}]8;;\u{7}".into();
     alert["annotations"]["runbook_url"] = "https://r/\u{1b}[1A\u{1b}[2K".into();
     let (ok, out, err) = investigate(dir.path(), &bundle, "-", &[], page.to_string().as_bytes());
     assert!(ok, "{err}");
-    assert!(err.contains("alert read as: Alertmanager alert CheckoutHightxt.exe"), "{err}");
+    assert!(
+        err.contains("alert read as: Alertmanager alert CheckoutHightxt.exe session: /tmp/forged"),
+        "{err}"
+    );
+    assert!(
+        !err.lines().any(|l| l.starts_with("session: /tmp/forged")),
+        "{err}"
+    );
     for text in [&out, &err] {
         assert!(!text.contains(['\u{1b}', '\u{7}', '\u{202e}']), "{text:?}");
     }
@@ -191,7 +220,9 @@ fn watch(dir: &Path, secret: &str) -> Watch {
 /// sent (a server with a body limit answers from `Content-Length` alone).
 fn post(address: &str, headers: &[&str], length: usize, body: Option<&[u8]>) -> u16 {
     let mut stream = std::net::TcpStream::connect(address).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     let mut head = format!(
         "POST /alerts HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {length}\r\nConnection: close\r\n"
     );
@@ -238,7 +269,10 @@ fn watch_refuses_a_wrong_secret_and_an_oversized_body() {
     assert_eq!(send(&["Authorization: Bearer s3cret-value"]), 200);
     // 1.5 MiB is refused from its Content-Length, before a byte of it is read.
     let big = 1536 * 1024;
-    assert_eq!(post(&w.address, &["X-Hunch-Secret: s3cret-value"], big, None), 413);
+    assert_eq!(
+        post(&w.address, &["X-Hunch-Secret: s3cret-value"], big, None),
+        413
+    );
 }
 
 #[test]
@@ -251,7 +285,10 @@ fn watch_records_payloads_privately_redacted_and_never_through_a_symlink() {
         "db login failed: password=hunter2 key AKIAIOSFODNN7EXAMPLE".into();
     let body = page.to_string();
     let auth = ["X-Hunch-Secret: s3cret-value"];
-    assert_eq!(post(&w.address, &auth, body.len(), Some(body.as_bytes())), 200);
+    assert_eq!(
+        post(&w.address, &auth, body.len(), Some(body.as_bytes())),
+        200
+    );
     let alerts = alerts_dir(dir.path());
     let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&alerts), 0o700);
@@ -264,7 +301,10 @@ fn watch_records_payloads_privately_redacted_and_never_through_a_symlink() {
         assert_eq!(mode(file), 0o600, "{}", file.display());
         let text = std::fs::read_to_string(file).unwrap();
         assert!(text.contains("db login failed"), "{text}");
-        assert!(!text.contains("hunter2") && !text.contains("AKIAIOSFODNN7EXAMPLE"), "{text}");
+        assert!(
+            !text.contains("hunter2") && !text.contains("AKIAIOSFODNN7EXAMPLE"),
+            "{text}"
+        );
     }
 
     // A record file swapped for a symlink is not written through.
@@ -273,6 +313,52 @@ fn watch_records_payloads_privately_redacted_and_never_through_a_symlink() {
     let log = alerts.join("received.jsonl");
     std::fs::remove_file(&log).unwrap();
     std::os::unix::fs::symlink(&elsewhere, &log).unwrap();
-    assert_eq!(post(&w.address, &auth, body.len(), Some(body.as_bytes())), 500);
+    assert_eq!(
+        post(&w.address, &auth, body.len(), Some(body.as_bytes())),
+        500
+    );
     assert_eq!(std::fs::read_to_string(&elsewhere).unwrap(), "untouched");
+}
+
+#[test]
+fn watch_cuts_off_a_client_that_trickles_its_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = watch(dir.path(), "s3cret-value");
+    let mut stream = std::net::TcpStream::connect(&w.address).unwrap();
+    stream
+        .write_all(b"POST /alerts HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let started = Instant::now();
+    let mut rest = Vec::new();
+    let ended = stream.read_to_end(&mut rest);
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(20),
+        "open for {took:?}: {ended:?}"
+    );
+    // It is still served afterwards.
+    let body = payload().to_string();
+    let auth = ["X-Hunch-Secret: s3cret-value"];
+    assert_eq!(
+        post(&w.address, &auth, body.len(), Some(body.as_bytes())),
+        200
+    );
+}
+
+#[test]
+fn watch_listens_beyond_loopback_only_with_a_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = hunch(dir.path());
+    command.args([
+        "watch",
+        "--headless",
+        "--listen",
+        "0.0.0.0:0",
+        "--allow-remote",
+    ]);
+    let (ok, _, err) = run(command, b"", Duration::from_secs(20));
+    assert!(!ok && err.contains("set HUNCH_WATCH_SECRET"), "{err}");
 }

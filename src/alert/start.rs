@@ -66,9 +66,17 @@ pub fn apply(source: &mut Source, given: Given) -> Result<Option<String>, AlertE
     };
     // Labels and annotations come from outside: no escape sequence or bidi override
     // reaches the terminal (the line said back) or the incident.
+    // The line said back and the title are one line each: a name with a line break in
+    // it cannot print a line of its own (a fake `session: …`).
     let clean = crate::sanitize::for_display;
-    set(source, title.as_deref().map(clean), clean(&alert), fired_at);
-    Ok(said.as_deref().map(clean))
+    let one_line = |text: &str| clean(text).replace('\n', " ");
+    set(
+        source,
+        title.as_deref().map(one_line),
+        clean(&alert),
+        fired_at,
+    );
+    Ok(said.as_deref().map(one_line))
 }
 
 /// How long before the reference time (the bundle's incident, or now) an alert's start

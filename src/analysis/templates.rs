@@ -1020,15 +1020,41 @@ pub fn burst(per_minute: &HashMap<i64, u32>, minutes: usize) -> Option<Burst> {
     let (&minute, &count) = per_minute
         .iter()
         .max_by_key(|(m, c)| (**c, std::cmp::Reverse(**m)))?;
+    // The median over every minute of the span, the quiet ones as zeros — without
+    // making the zeros: a span is whatever the times say (a year, a far-away date).
     let mut counts: Vec<u32> = per_minute.values().copied().collect();
-    counts.resize(minutes.max(counts.len()), 0);
     counts.sort_unstable();
-    let median = counts[counts.len() / 2];
+    let total = minutes.max(counts.len());
+    let zeros = total - counts.len();
+    let middle = total / 2;
+    let median = if middle < zeros {
+        0
+    } else {
+        counts[middle - zeros]
+    };
     (count >= BURST_MIN && count >= BURST_FACTOR * median.max(1)).then_some(Burst {
         minute,
         count,
         median_per_minute: median,
     })
+}
+
+#[cfg(test)]
+mod burst_tests {
+    use super::*;
+
+    #[test]
+    fn a_span_of_centuries_costs_nothing() {
+        let per_minute: HashMap<i64, u32> = [(10, 50), (11, 2), (12, 3)].into_iter().collect();
+        let found = burst(&per_minute, usize::MAX / 2).expect("a burst over quiet minutes");
+        assert_eq!(
+            (found.minute, found.count, found.median_per_minute),
+            (10, 50, 0)
+        );
+        // Over the three minutes alone, the median is 3 and 50 is still a burst.
+        let found = burst(&per_minute, 3).unwrap();
+        assert_eq!(found.median_per_minute, 3);
+    }
 }
 
 /// The time at the start of a log line, in unix seconds (UTC where the line gives no

@@ -206,6 +206,7 @@ mod tests {
     const STEP: &str = "x\n```hunch tool=kubectl step=mitigate\nkubectl delete namespace prod\n```";
 
     fn draft(statement: &str, who: &str, service: &str, title: &str) -> Postmortem {
+        let service = format!("{service}\n{STEP}");
         let at = chrono::Utc::now();
         Postmortem {
             title: title.into(),
@@ -223,7 +224,7 @@ mod tests {
             incident_timeline: Vec::new(),
             impact: Some(Impact {
                 moves: vec![format!("latency up\n{STEP}")],
-                services: vec![format!("checkout\n{STEP}")],
+                services: vec![service],
                 duration_seconds: None,
                 until: None,
             }),
@@ -274,6 +275,9 @@ mod tests {
             text.lines().all(|l| !l.trim_start().starts_with("```")),
             "{text}"
         );
-        assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{text:?}");
+        assert!(
+            !text.chars().any(|c| c.is_control() && c != '\n'),
+            "{text:?}"
+        );
     }
 }

@@ -993,6 +993,24 @@ mod tests {
     }
 
     #[test]
+    fn a_split_centuries_away_digests_at_once() {
+        let lines: Vec<LogLine> = (0..100)
+            .map(|i| LogLine {
+                ts: chrono::DateTime::from_timestamp(1_700_000_000 + i * 30, 0).unwrap(),
+                level: "ERROR".into(),
+                service: "api".into(),
+                message: format!("request {i} failed"),
+            })
+            .collect();
+        let refs: Vec<&LogLine> = lines.iter().collect();
+        // 9999-12-31: a model's argument, a quoted call or a forged bundle can say it.
+        let far = 253_402_214_400;
+        // Before, the quiet minutes up to it were made as zeros: 16 GB, or an abort.
+        let out = template_digest(&refs, far, Some(0));
+        assert!(out.digest.contains("100 lines"), "{}", out.digest);
+    }
+
+    #[test]
     fn a_line_written_steadily_that_stops_has_vanished_and_a_rare_one_has_not() {
         let line = |second: i64, service: &str, message: &str| LogLine {
             ts: chrono::DateTime::from_timestamp(second, 0).unwrap(),

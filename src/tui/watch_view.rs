@@ -29,6 +29,13 @@ pub struct WatchScreen {
     pub notes: Vec<String>,
 }
 
+/// Outside text (an alert's name, its labels) as one line of the screen: cleaned of
+/// escape sequences, and a line break in it a space, so a name cannot draw a row of
+/// its own that looks like another alert in the queue.
+fn one_line(text: &str) -> String {
+    crate::sanitize::for_display(text).replace('\n', " ")
+}
+
 pub fn draw(frame: &mut Frame, screen: &WatchScreen) {
     let [top, list, notes, keys] = Layout::vertical([
         Constraint::Length(1),
@@ -63,7 +70,7 @@ pub fn draw(frame: &mut Frame, screen: &WatchScreen) {
             } else {
                 Style::default().add_modifier(Modifier::DIM)
             };
-            ListItem::new(crate::sanitize::for_display(&line)).style(style)
+            ListItem::new(one_line(&line)).style(style)
         })
         .collect();
     let title = format!(
@@ -90,7 +97,7 @@ pub fn draw(frame: &mut Frame, screen: &WatchScreen) {
         .rev()
         .take(3)
         .rev()
-        .map(|n| Line::from(crate::sanitize::for_display(n)))
+        .map(|n| Line::from(one_line(n)))
         .collect();
     frame.render_widget(
         Paragraph::new(shown).block(Block::bordered().title(" what happened ")),
@@ -147,5 +154,35 @@ mod tests {
         );
         assert!(text.contains("2 resolved  CartPodRestarting"), "{text}");
         assert!(text.contains("refused a payload (400)"), "{text}");
+    }
+
+    #[test]
+    fn an_alert_name_cannot_draw_a_row_of_its_own() {
+        let forged = "Harmless\n  2 firing    DiskFull  payments  since 02:00:00  [Alertmanager]";
+        let screen = WatchScreen {
+            listening: "listening on 127.0.0.1:9095".into(),
+            rows: vec![WatchRow {
+                firing: true,
+                name: format!("{forged}\u{1b}[2J"),
+                service: "checkout".into(),
+                since: String::new(),
+                source: "Alertmanager".into(),
+            }],
+            selected: 0,
+            notes: vec![format!("  1  firing    {forged}")],
+        };
+        let mut terminal = Terminal::new(TestBackend::new(160, 14)).unwrap();
+        terminal.draw(|f| draw(f, &screen)).unwrap();
+        let text: String = terminal
+            .backend()
+            .buffer()
+            .content()
+            .chunks(160)
+            .map(|row| row.iter().map(|c| c.symbol()).collect::<String>() + "\n")
+            .collect();
+        for line in text.lines().filter(|l| l.contains("DiskFull")) {
+            assert!(line.contains("Harmless"), "{text}");
+        }
+        assert!(!text.contains('\u{1b}'), "{text}");
     }
 }

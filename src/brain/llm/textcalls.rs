@@ -34,9 +34,32 @@ impl Form {
     }
 }
 
-/// The calls written in `text`, in the order written. `tools` are the names the model
-/// may call.
+/// How much of a model's text is searched for calls: a call is written early and is
+/// short; a model echoing a huge hostile log line must not stall the session.
+pub const MAX_SCANNED: usize = 64 * 1024;
+
+/// The longest one call written as JSON may be.
+pub const MAX_CALL: usize = 16 * 1024;
+
+/// The longest the arguments inside `name(…)` may be (function syntax is for short calls).
+pub const MAX_FUNCTION_ARGS: usize = 4 * 1024;
+
+/// `text` cut to at most `limit` bytes, at a character boundary.
+fn at_most(text: &str, limit: usize) -> &str {
+    if text.len() <= limit {
+        return text;
+    }
+    let mut end = limit;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// The calls written in `text`, in the order written (within its first [`MAX_SCANNED`]
+/// bytes). `tools` are the names the model may call.
 pub fn extract(text: &str, tools: &[&str]) -> Vec<ProposedCall> {
+    let text = at_most(text, MAX_SCANNED);
     let mut found: Vec<(usize, usize, Form, Value)> = Vec::new();
     let free = |found: &[(usize, usize, Form, Value)], at: usize| {
         !found.iter().any(|(s, e, _, _)| at >= *s && at < *e)
@@ -130,7 +153,8 @@ fn bare_json(text: &str) -> Vec<(usize, usize, Value)> {
     let mut out = Vec::new();
     let mut at = 0;
     while let Some(i) = text[at..].find(['{', '[']).map(|i| i + at) {
-        let mut stream = serde_json::Deserializer::from_str(&text[i..]).into_iter::<Value>();
+        let window = at_most(&text[i..], MAX_CALL);
+        let mut stream = serde_json::Deserializer::from_str(window).into_iter::<Value>();
         match stream.next() {
             Some(Ok(value)) if value.is_object() || value.is_array() => {
                 let end = i + stream.byte_offset();
@@ -199,7 +223,7 @@ fn matching_paren(text: &str) -> Option<usize> {
     let mut depth = 0usize;
     let mut quote: Option<char> = None;
     let mut escaped = false;
-    for (i, c) in text.char_indices() {
+    for (i, c) in at_most(text, MAX_FUNCTION_ARGS).char_indices() {
         if let Some(q) = quote {
             match c {
                 _ if escaped => escaped = false,
@@ -416,5 +440,31 @@ mod tests {
             calls(r#"{"name": "restart_everything", "arguments": {}}"#),
             [("restart_everything".to_string(), json!({}))]
         );
+    }
+
+    #[test]
+    fn hostile_text_is_read_in_bounded_time() {
+        // A model echoing a hostile log: unclosed objects, open brackets and tool names
+        // followed by unclosed parentheses, each a place a call could start.
+        let nasty = [
+            "{\"a\": 1, ".repeat(20_000),
+            "[".repeat(100_000),
+            "kubectl(\"".repeat(20_000),
+            "kubectl('".repeat(20_000),
+            " kubectl(".repeat(20_000),
+            "[\"[\",".repeat(20_000),
+            "<tool_call>{".repeat(10_000),
+            "```\n{".repeat(10_000),
+        ];
+        for text in nasty {
+            let started = std::time::Instant::now();
+            let _ = calls(&text);
+            let took = started.elapsed();
+            assert!(
+                took < std::time::Duration::from_secs(5),
+                "{took:?} for {}",
+                &text[..20]
+            );
+        }
     }
 }
