@@ -618,8 +618,12 @@ fn run() -> Result<()> {
             attach(session, watch, &user, look, &paths)
         }
         Commands::Learn { file } => {
-            let path =
-                hunch::knowledge::learn::learn(&session_file(file, &paths)?, &paths.data_dir)?;
+            let redactor = Redactor::new(&config.redaction_patterns)?;
+            let path = hunch::knowledge::learn::learn(
+                &session_file(file, &paths)?,
+                &paths.data_dir,
+                &redactor,
+            )?;
             eprintln!("learned: {}", path.display());
             Ok(())
         }
@@ -1315,6 +1319,7 @@ fn run_live(
     look: Look,
     begin: Option<Begin>,
 ) -> Result<()> {
+    let redactor = setup.redactor.clone();
     let (launched, state) = start_session(setup, paths, begin)?;
     let session_file = launched.session_file.clone();
     let hints = runtime.block_on(async {
@@ -1354,7 +1359,7 @@ fn run_live(
     for line in hints {
         println!("{line}");
     }
-    learn_from(&session_file, paths);
+    learn_from(&session_file, paths, &redactor);
     Ok(())
 }
 
@@ -1362,7 +1367,7 @@ fn run_live(
 /// a person took part (edited the board, steered, typed a credential or decided an
 /// approval). A conclusion no one looked at is unverified: learned, a wrong one would be
 /// recalled as evidence next time and repeat itself. `hunch learn SESSION` adds it.
-fn learn_from(session_file: &Path, paths: &Paths) {
+fn learn_from(session_file: &Path, paths: &Paths, redactor: &Redactor) {
     use hunch::event::EventKind;
     let Ok(log) = hunch::session::read_session(session_file) else {
         return;
@@ -1388,7 +1393,7 @@ fn learn_from(session_file: &Path, paths: &Paths) {
         }
         return;
     }
-    match hunch::knowledge::learn::learn(session_file, &paths.data_dir) {
+    match hunch::knowledge::learn::learn(session_file, &paths.data_dir, redactor) {
         Ok(path) => eprintln!("learned: {}", path.display()),
         Err(hunch::knowledge::learn::LearnError::NotConcluded(_)) => {}
         Err(e) => eprintln!("warning: not learned: {e}"),
@@ -1743,6 +1748,7 @@ fn run_headless(
     json: bool,
     begin: Option<Begin>,
 ) -> Result<()> {
+    let redactor = setup.redactor.clone();
     let (launched, _) = start_session(setup, paths, begin)?;
     let session_file = launched.session_file.clone();
     let socket_for = session_file.clone();
@@ -1780,7 +1786,7 @@ fn run_headless(
         Err(_) => bail!("the recorder stopped unexpectedly; the session file may be incomplete"),
     }
     eprintln!("session: {}", session_file.display());
-    learn_from(&session_file, paths);
+    learn_from(&session_file, paths, &redactor);
     if !concluded {
         bail!("the investigation ended without a conclusion");
     }

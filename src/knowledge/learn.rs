@@ -137,16 +137,22 @@ fn one_line(text: &str) -> String {
         .collect()
 }
 
-/// Learn from a recorded session: write it as a past incident under `data_dir`.
+/// Learn from a recorded session: write it as a past incident under `data_dir`, redacted
+/// with `redactor`.
 /// Returns the file written.
-pub fn learn(session: &Path, data_dir: &Path) -> Result<PathBuf, LearnError> {
+pub fn learn(
+    session: &Path,
+    data_dir: &Path,
+    redactor: &crate::redact::Redactor,
+) -> Result<PathBuf, LearnError> {
     let read_error = |error: String| LearnError::Read {
         path: session.display().to_string(),
         error,
     };
     let log = crate::session::read_session(session).map_err(|e| read_error(e.to_string()))?;
-    let redactor = crate::redact::Redactor::default();
-    let events = crate::postmortem::redacted_events(&log.events, &redactor);
+    // The configured patterns, as the recorder and the export use them (a session from
+    // elsewhere may not have been redacted with them).
+    let events = crate::postmortem::redacted_events(&log.events, redactor);
     let blobs = crate::session::blob_store_for(session);
     let draft = crate::postmortem::draft_with(&events, Some(&blobs));
     let id = session
