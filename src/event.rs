@@ -1145,3 +1145,19 @@ impl State {
         }
     }
 }
+
+/// Who decides an approval when no person does: the gate's own names for its policy,
+/// a session rule, a trusted session, a headless run with no approver, and
+/// `--approve-all`. Anyone else in an `ApprovalDecided` is a person.
+pub const AUTOMATIC_DECIDERS: &[&str] = &[
+    "policy",
+    "session rule",
+    "policy trusted-session",
+    "headless",
+    "--approve-all",
+];
+
+/// Whether `by` (of an approval decision) is a person rather than the gate itself.
+pub fn decided_by_a_person(by: &str) -> bool {
+    !by.is_empty() && !AUTOMATIC_DECIDERS.contains(&by)
+}

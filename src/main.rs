@@ -619,12 +619,9 @@ fn run() -> Result<()> {
         }
         Commands::Learn { file } => {
             let redactor = Redactor::new(&config.redaction_patterns)?;
-            let path = hunch::knowledge::learn::learn(
-                &session_file(file, &paths)?,
-                &paths.data_dir,
-                &redactor,
-            )?;
-            eprintln!("learned: {}", path.display());
+            let session = session_file(file, &paths)?;
+            let path = hunch::knowledge::learn::learn(&session, &paths.data_dir, &redactor)?;
+            say_learned(&session, &path);
             Ok(())
         }
         Commands::Watch(args) => {
@@ -1184,6 +1181,14 @@ fn metrics(command: MetricsCommand) -> Result<()> {
             let rows: Vec<(String, f64)> = if by == "service" {
                 let moves = hunch::analysis::harm::services_by_harm(&ranking, service, paging);
                 if graph.is_some() {
+                    if let Some(target) = target
+                        .as_deref()
+                        .filter(|t| !edges.iter().any(|(a, b)| a == t || b == t))
+                    {
+                        eprintln!(
+                            "warning: --target {target} is in no edge of the graph: nothing is below it, so it orders nothing"
+                        );
+                    }
                     hunch::analysis::topology::along_the_graph(&moves, &edges, target.as_deref())
                 } else {
                     moves.into_iter().map(|m| (m.service, m.score)).collect()
@@ -1372,12 +1377,11 @@ fn learn_from(session_file: &Path, paths: &Paths, redactor: &Redactor) {
     let Ok(log) = hunch::session::read_session(session_file) else {
         return;
     };
-    let automatic = |by: &str| matches!(by, "policy" | "--approve-all");
     let a_person_took_part = log.events.iter().any(|e| match &e.kind {
         EventKind::HypothesisEdited { .. }
         | EventKind::Steering { .. }
         | EventKind::CredentialSupplied { .. } => true,
-        EventKind::ApprovalDecided { by, .. } => !automatic(by),
+        EventKind::ApprovalDecided { by, .. } => hunch::event::decided_by_a_person(by),
         _ => false,
     });
     if !a_person_took_part {
@@ -1394,9 +1398,22 @@ fn learn_from(session_file: &Path, paths: &Paths, redactor: &Redactor) {
         return;
     }
     match hunch::knowledge::learn::learn(session_file, &paths.data_dir, redactor) {
-        Ok(path) => eprintln!("learned: {}", path.display()),
+        Ok(path) => say_learned(session_file, &path),
         Err(hunch::knowledge::learn::LearnError::NotConcluded(_)) => {}
         Err(e) => eprintln!("warning: not learned: {e}"),
+    }
+}
+
+/// Where a session was learned: its own file, or the one that already tells the same
+/// story (the same incident investigated again is not learned twice).
+fn say_learned(session: &Path, learned: &Path) {
+    if learned.file_stem() == session.file_stem() {
+        eprintln!("learned: {}", learned.display());
+    } else {
+        eprintln!(
+            "already learned: the same story is in {} (not written again)",
+            learned.display()
+        );
     }
 }
 

@@ -149,7 +149,14 @@ pub fn run(args: WatchArgs, paths: &Paths, redactor: Redactor) -> anyhow::Result
         payloads: Default::default(),
     });
     let runtime = tokio::runtime::Runtime::new()?;
-    let listener = runtime.block_on(tokio::net::TcpListener::bind(args.listen))?;
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind(args.listen))
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot listen on {}: {e} (another `hunch watch`, or another program, may hold it: pick another with --listen 127.0.0.1:PORT)",
+                args.listen
+            )
+        })?;
     let address = listener.local_addr()?;
     let listener = Guarded {
         inner: listener,

@@ -29,6 +29,10 @@ fn the_second_investigation_finds_the_first() {
         err.contains("not learned: no one took part") && !err.contains("learned: /"),
         "{err}"
     );
+    // Nor a plain headless run, whose risky calls the gate denied with no one there.
+    let (ok, _, plain) = run(&["demo", "--headless"]);
+    assert!(ok, "{plain}");
+    assert!(plain.contains("not learned: no one took part"), "{plain}");
     // An engineer who read it adds it.
     let (ok, _, learned_err) = run(&["learn", &first]);
     assert!(ok, "{learned_err}");

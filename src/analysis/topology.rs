@@ -212,9 +212,16 @@ pub fn along_the_graph(
         })
         .collect();
     let causes = localize(&anomalies, edges, target);
+    // Each service keeps its own score (its strongest harmful z); the order is the walk's.
+    let score_of = |service: &str| {
+        ranked
+            .iter()
+            .find(|m| m.service == service)
+            .map_or(0.0, |m| m.score)
+    };
     let mut out: Vec<(String, f64)> = causes
         .iter()
-        .map(|c| (c.service.clone(), c.score))
+        .map(|c| (c.service.clone(), score_of(&c.service)))
         .collect();
     out.extend(
         ranked

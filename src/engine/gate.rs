@@ -224,6 +224,17 @@ mod tests {
             &[],
         );
         assert!(matches!(gate, Gate::Decided(Decision::Denied { .. }, ref by) if by == "headless"));
+        // Every name the gate decides under is known not to be a person (learning and the
+        // postmortem's people depend on it).
+        for by in [
+            "policy",
+            "session rule",
+            "policy trusted-session",
+            "headless",
+            "--approve-all",
+        ] {
+            assert!(!crate::event::decided_by_a_person(by), "{by}");
+        }
     }
 
     #[test]

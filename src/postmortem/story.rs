@@ -439,7 +439,7 @@ pub fn impact(reports: &Reports, timeline: &[IncidentMoment]) -> Option<Impact> 
 pub fn people(events: &[Event]) -> Vec<Person> {
     let mut out: Vec<Person> = Vec::new();
     let mut did = |who: &str, what: String| {
-        if who.is_empty() || who == "agent" || who.starts_with("--") {
+        if who == "agent" || !crate::event::decided_by_a_person(who) {
             return;
         }
         match out.iter_mut().find(|p| p.name == who) {

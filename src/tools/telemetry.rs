@@ -547,7 +547,18 @@ impl TypedTool for ChangeEvents {
                 crate::text::plural(rows.len(), "change event"),
                 crate::text::plural(deploys, "deploy")
             );
-            Ok(json_output(&EventsReport { events: rows }, digest))
+            let display = rows
+                .iter()
+                .map(|r| {
+                    let at = r.time.get(11..19).unwrap_or(&r.time);
+                    format!("{at}  {:<10} {}  {}", r.kind, r.service, r.detail)
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            Ok(ToolOutput {
+                display: Some(display),
+                ..json_output(&EventsReport { events: rows }, digest)
+            })
         })
     }
 }
@@ -903,11 +914,19 @@ impl TypedTool for KnowledgeSearch {
                 ),
                 None => "no matches".into(),
             };
+            let display = hits
+                .iter()
+                .map(|h| format!("{:>6.2}  {:<8} {}", h.score, h.doc.kind, h.doc.title))
+                .collect::<Vec<_>>()
+                .join("\n");
             let report = SearchReport {
                 query: query.to_string(),
                 hits,
             };
-            Ok(json_output(&report, digest))
+            Ok(ToolOutput {
+                display: Some(display),
+                ..json_output(&report, digest)
+            })
         })
     }
 }

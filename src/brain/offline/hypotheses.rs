@@ -175,7 +175,12 @@ fn in_effect_at(change: &Change, onset: i64) -> i64 {
 /// A change in words: its detail, and the old and new value and who made it when the
 /// source recorded them and the detail does not already say so.
 fn described(change: &Change) -> String {
-    let mut text = change.detail.clone();
+    // "job" then "Job migrate-412 started" would say the kind twice.
+    let detail = change.detail.trim_start();
+    let mut text = match detail.split_once(' ') {
+        Some((first, rest)) if first.eq_ignore_ascii_case(&change.kind) => rest.to_string(),
+        _ => change.detail.clone(),
+    };
     if let (Some(old), Some(new)) = (&change.old, &change.new)
         && !(text.contains(old.as_str()) && text.contains(new.as_str()))
     {
@@ -955,11 +960,18 @@ pub(super) fn call_graph(ctx: &BrainContext) -> Vec<(String, String)> {
 
 /// The incident's database: its first service that is not an app.
 pub(super) fn database(ctx: &BrainContext) -> Option<String> {
-    ctx.incident
-        .services
-        .iter()
-        .find(|(_, kind)| kind != "app")
-        .map(|(name, _)| name.clone())
+    // A datastore the SQL tools can reach: a PostgreSQL first (psql speaks to it), then
+    // any other database — never a job, a cronjob or a queue, which are not apps either.
+    const SQL: &[&str] = &["postgres", "postgresql", "pg", "cockroachdb", "timescaledb"];
+    const DATASTORES: &[&str] = &["mysql", "mariadb", "database", "db", "sql"];
+    let of_kind = |kinds: &[&str]| {
+        ctx.incident
+            .services
+            .iter()
+            .find(|(_, kind)| kinds.contains(&kind.to_ascii_lowercase().as_str()))
+            .map(|(name, _)| name.clone())
+    };
+    of_kind(SQL).or_else(|| of_kind(DATASTORES))
 }
 
 /// Hypotheses the engineer added, or steering that names a service: look at that
