@@ -545,3 +545,28 @@ async fn every_export_has_a_chart_even_without_a_conclusion() {
     let json = serde_json::to_value(&with_chart).unwrap();
     assert!(json["chart_svg"].as_str().unwrap().starts_with("<svg"));
 }
+
+/// A diagnostic the gate turned away because no one was there to type its credential is
+/// still open work: the export keeps its follow-up (an engineer's refusal drops it; see
+/// the demo golden, where alice refuses the rollback).
+#[test]
+fn what_no_one_was_there_to_decide_stays_a_follow_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, _, err) = common::hunch_in(dir.path(), None, &["demo", "--headless"], b"");
+    assert!(ok, "{err}");
+    let session = err
+        .lines()
+        .find_map(|l| l.strip_prefix("session: "))
+        .expect("the session is named")
+        .to_string();
+    let (ok, out, err) = hunch_within(dir.path(), &["export", &session]);
+    assert!(ok, "{err}");
+    let follow_ups = out
+        .split("## Follow-ups")
+        .nth(1)
+        .expect("a follow-ups section");
+    assert!(
+        follow_ups.contains("was not run") && !follow_ups.contains("None proposed"),
+        "{follow_ups}"
+    );
+}

@@ -9,9 +9,7 @@
 //! and the events. For a bundle (data recorded earlier, investigated now) the
 //! investigation's moments are placed as if it had begun when the alert fired.
 
-use crate::event::{
-    CallOutcome, CallStatus, Decision, Event, EventKind, HypothesisStatus, Risk, State,
-};
+use crate::event::{CallOutcome, Decision, Event, EventKind, HypothesisStatus, Risk, State};
 use crate::protocol::digest::{self, ChangeRow, EventsReport, LogsReport, RankReport};
 use crate::session::BlobStore;
 use chrono::{DateTime, Duration, Utc};
@@ -518,22 +516,24 @@ fn about_rollback(text: &str) -> bool {
     .any(|w| lower.contains(w))
 }
 
-/// The follow-ups that respect the engineers' decisions: a call they denied is their
-/// decision, not an open task ("… was not run" goes), and when they refused to roll back
-/// nothing asks to keep the previous release or roll back again.
+/// The follow-ups that respect the engineers' decisions: a call an engineer denied is
+/// their decision, not an open task (its "… was not run" goes), and when they refused to
+/// roll back nothing asks to keep the previous release or roll back again. A call the gate
+/// itself turned away (no one there to approve it or type its credential) is still open
+/// work, and stays.
 pub fn follow_ups(proposed: &[String], state: &State) -> Vec<String> {
-    let denied: Vec<&crate::event::ToolCall> = state
+    let refused: Vec<&crate::event::ToolCall> = state
         .calls
         .iter()
         .filter(|c| {
-            matches!(c.decision, Some((Decision::Denied { .. }, _)))
-                || c.status == CallStatus::Finished(CallOutcome::Denied)
+            matches!(&c.decision, Some((Decision::Denied { .. }, by))
+                if crate::event::decided_by_a_person(by))
         })
         .collect();
-    let rollback_refused = denied.iter().any(|c| about_rollback(&c.command));
+    let rollback_refused = refused.iter().any(|c| about_rollback(&c.command));
     proposed
         .iter()
-        .filter(|f| !f.contains("was not run") && !denied.iter().any(|c| f.contains(&c.command)))
+        .filter(|f| !refused.iter().any(|c| f.contains(&c.command)))
         .filter(|f| !(rollback_refused && about_rollback(f)))
         .cloned()
         .collect()
