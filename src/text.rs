@@ -18,6 +18,15 @@ pub fn plural(count: impl TryInto<u64>, word: &str) -> String {
     format!("{count} {word}")
 }
 
+/// `text` whole up to `longest` characters, else cut there (at a character boundary)
+/// with `…`: a template or an error can hold a whole serialized object.
+pub fn clip(text: &str, longest: usize) -> String {
+    match text.char_indices().nth(longest) {
+        Some((cut, _)) => format!("{}…", text[..cut].trim_end()),
+        None => text.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::plural;

@@ -129,6 +129,14 @@ fn time(text: Option<&str>) -> Option<DateTime<Utc>> {
     (t.timestamp() > 0).then_some(t)
 }
 
+/// An alert's name: its `alertname` label, as Alertmanager and Prometheus give it.
+fn alert_name(labels: &BTreeMap<String, String>) -> String {
+    labels
+        .get("alertname")
+        .cloned()
+        .unwrap_or_else(|| "alert".into())
+}
+
 fn non_empty(text: Option<&String>) -> Option<String> {
     text.map(|t| t.trim().to_string()).filter(|t| !t.is_empty())
 }
@@ -142,11 +150,7 @@ fn webhook_alert(format: Format, alert: WebhookAlert, common: &BTreeMap<String, 
         } else {
             Status::Firing
         },
-        name: alert
-            .labels
-            .get("alertname")
-            .cloned()
-            .unwrap_or_else(|| "alert".into()),
+        name: alert_name(&alert.labels),
         summary: note("summary"),
         description: note("description"),
         runbook_url: note("runbook_url"),
@@ -169,11 +173,7 @@ fn prometheus_alert(alert: PrometheusAlert) -> Alert {
         } else {
             Status::Firing
         },
-        name: alert
-            .labels
-            .get("alertname")
-            .cloned()
-            .unwrap_or_else(|| "alert".into()),
+        name: alert_name(&alert.labels),
         summary: note("summary"),
         description: note("description"),
         runbook_url: note("runbook_url"),

@@ -348,10 +348,7 @@ pub fn services_by_harm(
         .into_iter()
         .map(|(service, shifts)| {
             let metric = |s: &crate::analysis::rank::SeriesShift| {
-                s.series
-                    .strip_prefix(service.as_str())
-                    .unwrap_or(&s.series)
-                    .to_string()
+                metric_name(&s.series, &service).to_string()
             };
             let moving: Vec<_> = shifts.iter().filter(|s| s.score.abs() >= CHANGED).collect();
             let down = moving.len() >= 2

@@ -817,14 +817,6 @@ fn fold_digest(mut fold: LogFold, recorded_from: Option<i64>, source: Option<&st
     }
 }
 
-/// A template as a line of the screen shows it: whole up to 100 characters.
-fn clipped(text: &str) -> String {
-    match text.char_indices().nth(100) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_string(),
-    }
-}
-
 /// `logs_digest`'s report as a person reads it: one line per template (what happened to
 /// it, its service and level, the lines before → after the split).
 fn logs_display(report: &LogsReport) -> String {
@@ -847,7 +839,7 @@ fn logs_display(report: &LogsReport) -> String {
                 t.level,
                 t.before,
                 t.after,
-                clipped(&t.template)
+                crate::text::clip(&t.template, 100)
             )
         })
         .collect::<Vec<_>>()

@@ -429,13 +429,7 @@ fn conclude_inconclusive(ctx: &BrainContext, f: &Findings, none_formed: bool, p:
 /// failed or was refused — each with its call and why, so a conclusion drawn without them
 /// says so.
 fn unavailable(f: &Findings) -> Vec<String> {
-    let short = |why: &str| -> String {
-        let why = why.trim();
-        match why.char_indices().nth(200) {
-            Some((cut, _)) => format!("{}…", &why[..cut]),
-            None => why.to_string(),
-        }
-    };
+    let short = |why: &str| crate::text::clip(why.trim(), 200);
     let mut out: Vec<String> = f
         .done
         .iter()

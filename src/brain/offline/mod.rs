@@ -270,11 +270,7 @@ pub(super) fn shift_z_text(shift: &crate::protocol::digest::SeriesMove) -> Strin
 /// A log template as a sentence quotes it: whole up to 120 characters, cut at a
 /// character boundary with `…` beyond (a template can hold a whole serialized object).
 pub(super) fn quote(template: &str) -> String {
-    const LONGEST: usize = 120;
-    match template.char_indices().nth(LONGEST) {
-        Some((cut, _)) => format!("{}…", template[..cut].trim_end()),
-        None => template.to_string(),
-    }
+    crate::text::clip(template, 120)
 }
 
 /// `710742016` reads as `711M`, `0.0049` as `0.0049` (never `0`): three significant
