@@ -1343,3 +1343,85 @@ fn a_full_disk_beats_a_flag_rollout_whose_service_moved_only_as_a_caller() {
     let text = conclusion(&investigate(&incident, Approver::Nobody));
     assert!(text.starts_with("ledger-db"), "{text}");
 }
+
+/// A quiet callee's latency goes 10 → 100 ms (an enormous z on its flat baseline) while
+/// the front door got 3.6 s slower; the service below the slow caller stopped writing
+/// the two lines it wrote every minute. A tenth of a second cannot explain three and a
+/// half: unusual is not the same as large enough to matter.
+#[test]
+fn a_tenth_of_a_second_does_not_explain_a_front_door_seconds_slower() {
+    let incident = Incident {
+        services: &[
+            ("web", "app", &["api"]),
+            ("api", "app", &["orders", "routes"]),
+            ("orders", "app", &[]),
+            ("routes", "app", &[]),
+        ],
+        series: vec![
+            Series {
+                name: "web_latency_p99_ms",
+                before: 900.0,
+                after: 4500.0,
+            },
+            Series {
+                name: "api_duration_p99_ms",
+                before: 800.0,
+                after: 4400.0,
+            },
+            Series {
+                name: "orders_duration_p99_ms",
+                before: 10.0,
+                after: 100.0,
+            },
+        ],
+        logs: vec![
+            (0, "INFO", "routes", "query routes by ids count=12"),
+            (0, "INFO", "routes", "route cache refreshed entries=40"),
+            (0, "INFO", "api", "trip search served"),
+        ],
+        quiet: &[("routes", ONSET_ROW)],
+        alert: "web p99 latency 4500 ms (usual 900 ms)",
+        ..Incident::default()
+    };
+    let text = conclusion(&investigate(&incident, Approver::Nobody));
+    assert!(text.starts_with("routes"), "{text}");
+}
+
+/// A caller's CPU goes from 0.5 % to 8 % of its limit at the onset (z ≈ 40 on a quiet
+/// baseline) while the service beside it starts failing its writes.
+/// A CPU at 8 % of its limit is not saturated: it is not the cause.
+#[test]
+fn a_cpu_far_from_its_limit_is_not_saturation() {
+    let incident = Incident {
+        services: &[
+            ("web", "app", &["billing", "ledger"]),
+            ("billing", "app", &[]),
+            ("ledger", "app", &[]),
+        ],
+        series: vec![
+            Series {
+                name: "web_latency_p99_ms",
+                before: 300.0,
+                after: 3000.0,
+            },
+            Series {
+                name: "billing_cpu_pct",
+                before: 0.5,
+                after: 8.0,
+            },
+        ],
+        logs: vec![
+            (0, "INFO", "ledger", "posted entries batch=20"),
+            (
+                ONSET_ROW,
+                "ERROR",
+                "ledger",
+                "posting rejected: journal write failed, retrying",
+            ),
+        ],
+        alert: "web p99 latency 3000 ms (usual 300 ms)",
+        ..Incident::default()
+    };
+    let text = conclusion(&investigate(&incident, Approver::Nobody));
+    assert!(text.starts_with("ledger"), "{text}");
+}

@@ -344,6 +344,25 @@ pub fn services_by_harm(
             .or_default()
             .push(shift);
     }
+    // Unusual is not enough: a move must be large enough to matter (a latency by its
+    // share of the page's symptom, a resource by how close it came to its limit).
+    let practical = crate::analysis::significance::Practical::new(
+        moves.iter().flat_map(|(service, shifts)| {
+            shifts
+                .iter()
+                .map(move |s| crate::analysis::significance::Move {
+                    service,
+                    metric: metric_name(&s.series, service),
+                    before: s.before,
+                    after: s.after,
+                })
+        }),
+        crate::analysis::significance::Paging {
+            service: paging.service,
+            alerted: paging.alerted,
+            alert: "",
+        },
+    );
     let mut out: Vec<ServiceMove> = moves
         .into_iter()
         .map(|(service, shifts)| {
@@ -362,8 +381,15 @@ pub fn services_by_harm(
                     && (harmful(&m, s.before, s.after) || (down && collapsed(s)))
             };
             let weighted = |s: &crate::analysis::rank::SeriesShift| {
-                let known = direction_of(&metric(s)).is_some() || (down && collapsed(s));
-                s.score.abs() * if known { 1.0 } else { UNKNOWN_DIRECTION_WEIGHT }
+                let m = metric(s);
+                let known = direction_of(&m).is_some() || (down && collapsed(s));
+                // A service that went down is weighed by its fall, not by its levels.
+                let matters = if down && collapsed(s) {
+                    1.0
+                } else {
+                    practical.weight(&service, &m, s.before, s.after)
+                };
+                s.score.abs() * matters * if known { 1.0 } else { UNKNOWN_DIRECTION_WEIGHT }
             };
             let best = shifts
                 .iter()

@@ -10,6 +10,7 @@ pub mod grouping;
 pub mod harm;
 pub mod logheader;
 pub mod rank;
+pub mod significance;
 pub mod templates;
 pub mod topology;
 pub mod traces;

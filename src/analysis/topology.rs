@@ -52,6 +52,9 @@ pub struct Localized {
     pub score: f64,
     /// The anomalous services upstream of it, whose symptoms it explains.
     pub callers: Vec<String>,
+    /// On a call path from the alerting service (always, when none is known): what
+    /// paged can only be slowed or failed by what it reaches.
+    pub on_path: bool,
 }
 
 fn callees<'a>(calls: &'a [(String, String)], service: &'a str) -> impl Iterator<Item = &'a str> {
@@ -105,11 +108,14 @@ pub fn localize(
                 })
             })
     };
-    let below_target: Option<BTreeSet<&str>> = target.map(|t| {
-        let mut set = downstream(calls, t);
-        set.insert(t);
-        set
-    });
+    // A target the graph shows calling nothing says nothing about paths.
+    let below_target: Option<BTreeSet<&str>> = target
+        .map(|t| {
+            let mut set = downstream(calls, t);
+            set.insert(t);
+            set
+        })
+        .filter(|set| set.len() > 1);
     let mut out: Vec<(bool, Localized)> = anomalies
         .keys()
         .filter(|service| !explained(service))
@@ -128,6 +134,7 @@ pub fn localize(
                     service: service.clone(),
                     score,
                     callers,
+                    on_path,
                 },
             )
         })

@@ -219,6 +219,10 @@ pub struct TemplateRow {
     /// usual lines has stopped doing something).
     #[serde(default)]
     pub vanished: bool,
+    /// The lines its rate before the split said were due after it (when it was seen
+    /// before): how surprising a vanished template's silence is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_after: Option<f64>,
     /// Lines per minute after over lines per minute before, when it was seen before.
     pub rate_jump: Option<f64>,
     pub first_seen: String,

@@ -772,6 +772,7 @@ fn fold_digest(mut fold: LogFold, recorded_from: Option<i64>, source: Option<&st
                 new,
                 surged,
                 vanished,
+                expected_after: (before > 0).then(|| round(expected_after, 1)),
                 rate_jump: jump.map(|j| round(j, 1)),
                 first_seen: iso(first),
                 last_seen: iso(last),

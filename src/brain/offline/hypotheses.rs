@@ -563,6 +563,10 @@ fn from_saturation(
     out
 }
 
+/// How much of its confidence a suspect keeps when it is on no call path from the
+/// paging service (the graph may miss a link, so not nothing).
+const OFF_PATH: f32 = 0.5;
+
 /// How many of the evidence's suspects go on the board.
 const SUSPECTS_ON_THE_BOARD: usize = 3;
 
@@ -596,27 +600,42 @@ fn from_suspects(f: &Findings, ctx: &BrainContext, standing: &[Keyed]) -> Vec<Ke
         .take(SUSPECTS_ON_THE_BOARD)
         .map(|suspect| {
             let mut supports = Vec::new();
-            if let Some(top) = suspect.shifts.first() {
-                supports.push(Support::new(rank_id, MOVED, shift_strength(top.score)));
+            // Each source as much as it matters (see `suspects::Weighed`), on the same
+            // logarithmic scale as a shift's z.
+            let on_the_z_scale = |weighed: f64| (weighed / 1001f64.ln()).min(1.0);
+            if !suspect.shifts.is_empty() {
+                let moved = on_the_z_scale(suspect.weighed.moved);
+                supports.push(Support::new(rank_id, MOVED, moved));
             }
-            if let (Some((traces_id, _)), Some(sign)) = (&f.traces, suspect.traced.first()) {
-                // On the same logarithmic scale as a shift's z.
-                let strength = sign.strength / 1001f64.ln();
-                supports.push(Support::new(traces_id, MOVED, strength));
+            if let (Some((traces_id, _)), false) = (&f.traces, suspect.traced.is_empty()) {
+                let traced = on_the_z_scale(suspect.weighed.traced);
+                supports.push(Support::new(traces_id, MOVED, traced));
             }
             let logged: u64 = suspect.templates.iter().map(|t| t.after).sum();
             if let (Some(id), true) = (logs_id, logged > 0) {
                 supports.push(Support::new(id, LOGGED, saturating(logged as f64, 100.0)));
+            }
+            if let (Some(id), false) = (logs_id, suspect.vanished.is_empty()) {
+                // It stopped doing something: as strong as a series that moved with the
+                // same surprise.
+                let gone = on_the_z_scale(suspect.weighed.vanished);
+                supports.push(Support::new(id, MOVED, gone));
             }
             if !suspect.callers.is_empty() {
                 let explained = saturating(suspect.callers.len() as f64, 3.0);
                 supports.push(Support::new(rank_id, EXPLAINS, explained));
             }
             supports.extend(recalled(f, &suspect.service));
-            let c = combine(&supports);
+            // What paged is slowed or failed by what it reaches: a service on no call path
+            // from it needs a link the graph does not show.
+            let reach = if suspect.on_path { 1.0 } else { OFF_PATH };
+            let c = combine(&supports) * reach;
             let service = suspect.service.clone();
             let key = format!("suspect:{service}");
-            let statement = suspect_statement(suspect);
+            let mut statement = suspect_statement(suspect);
+            if let (false, Some(paging)) = (suspect.on_path, super::alerting_service(ctx)) {
+                statement.push_str(&format!("; it is on no call path from {paging}"));
+            }
             let h = hyp(
                 key.clone(),
                 statement,

@@ -16,6 +16,7 @@ use super::evidence::{Findings, Shift, Template};
 use super::{shift_z_text, short_number};
 use crate::analysis::harm;
 use crate::analysis::rank::CHANGED;
+use crate::analysis::significance;
 use crate::analysis::topology::{Anomaly, localize};
 use crate::protocol::digest::{EdgeStat, Percentiles, ServiceSelfTime, TraceReport};
 use std::collections::{BTreeMap, BTreeSet};
@@ -35,6 +36,22 @@ pub struct Suspect {
     pub traced: Vec<TraceSign>,
     /// Lines it wrote steadily before the onset and stopped writing.
     pub vanished: Vec<Template>,
+    /// What its evidence weighs once practical significance is taken into account.
+    pub weighed: Weighed,
+    /// On a call path from the paging service (or no paging service is known).
+    pub on_path: bool,
+}
+
+/// A suspect's evidence by source, each on the logarithmic scale of a metric's z and
+/// weighed by whether it is large enough to matter (see `analysis::significance`).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Weighed {
+    /// Its strongest series that moved in the direction of harm.
+    pub moved: f64,
+    /// Its strongest trace sign.
+    pub traced: f64,
+    /// The lines it stopped writing (up to two), by their surprise.
+    pub vanished: f64,
 }
 
 /// One thing the traces show about a service, with its strength on the scale of a
@@ -42,6 +59,9 @@ pub struct Suspect {
 #[derive(Debug, Clone, PartialEq)]
 pub struct TraceSign {
     pub strength: f64,
+    /// The seconds the call or the service's own time grew by (at its median, or its p90
+    /// when the median barely moved).
+    pub added: f64,
     pub text: String,
 }
 
@@ -125,6 +145,7 @@ fn waited(edge: &EdgeStat) -> Option<TraceSign> {
     };
     Some(TraceSign {
         strength: (1.0 + ratio).ln(),
+        added: after - before,
         text: format!(
             "calls {} → {} wait {} → {} s{place}",
             edge.caller,
@@ -139,6 +160,7 @@ fn slowed(service: &ServiceSelfTime) -> Option<TraceSign> {
     let (ratio, before, after) = grown(service.self_before, service.self_after)?;
     Some(TraceSign {
         strength: (1.0 + ratio).ln(),
+        added: after - before,
         text: format!(
             "its own time per call grew {} → {} s (traces)",
             short_number(before),
@@ -303,6 +325,28 @@ pub fn suspects(
     alert: &str,
 ) -> Vec<Suspect> {
     let alerted = harm::signals(alert);
+    // Unusual is not enough: a move must be large enough to matter (see
+    // `analysis::significance`).
+    let moved = f.ranking.iter().flat_map(|(_, r)| &r.changed);
+    let practical = significance::Practical::new(
+        moved.map(|s| significance::Move {
+            service: &s.service,
+            metric: metric_of(s),
+            before: s.before,
+            after: s.after,
+        }),
+        significance::Paging {
+            service: target,
+            alerted: &alerted,
+            alert,
+        },
+    );
+    // A move that matters too little to count as changed once weighed is no anomaly.
+    let changed_floor = (1.0 + CHANGED).ln();
+    let matters = |s: &Shift| {
+        let weight = practical.weight(&s.service, metric_of(s), s.before, s.after);
+        (1.0 + s.score.abs()).ln() * weight >= changed_floor
+    };
     let mut shifts: BTreeMap<String, Vec<Shift>> = BTreeMap::new();
     // The paging service's symptom: it makes the service anomalous (its callees may
     // explain it) but adds nothing to its strength.
@@ -314,10 +358,15 @@ pub fn suspects(
             .filter(|s| s.score.abs() >= CHANGED && !caller_side(s) && harmful(s))
         {
             let paging = Some(shift.service.as_str()) == target;
-            if (paging && harm::is_symptom(metric_of(shift), &alerted))
-                || harm::described_by_alert(metric_of(shift), alert)
-            {
+            // A series the alert describes is the symptom only when the alert names no
+            // service: "p99 latency" on a named front door says nothing of the p99 of
+            // everything below it.
+            let described = target.is_none() && harm::described_by_alert(metric_of(shift), alert);
+            if (paging && harm::is_symptom(metric_of(shift), &alerted)) || described {
                 symptomatic.insert(shift.service.clone());
+                continue;
+            }
+            if !matters(shift) {
                 continue;
             }
             shifts
@@ -347,11 +396,19 @@ pub fn suspects(
             }
         }
     }
-    let traced: BTreeMap<String, Vec<TraceSign>> = f
+    let trace_floor = (1.0 + TRACE_RATIO).ln();
+    let mut traced: BTreeMap<String, Vec<TraceSign>> = f
         .traces
         .as_ref()
         .map(|(_, report)| trace_signs(report))
         .unwrap_or_default();
+    for signs in traced.values_mut() {
+        signs.retain(|sign| {
+            let weight = significance::latency_weight(sign.added, practical.symptom);
+            sign.strength * weight >= trace_floor
+        });
+    }
+    traced.retain(|_, signs| !signs.is_empty());
     let anomalous: BTreeSet<String> = shifts
         .keys()
         .chain(symptomatic.iter())
@@ -362,21 +419,46 @@ pub fn suspects(
         .collect();
     // Metrics and traces are independent views: the stronger counts whole, the other
     // adds half of itself when both see the service move.
-    let strength_of = |service: &str| {
-        let shift = shifts
+    let weighed = |service: &str| Weighed {
+        moved: shifts
             .get(service)
             .into_iter()
             .flatten()
-            .map(|s| (1.0 + s.score.abs()).ln())
-            .fold(0.0, f64::max);
-        let trace = traced
+            .map(|s| {
+                let weight = practical.weight(&s.service, metric_of(s), s.before, s.after);
+                // A move that may be harm is weaker evidence than one that is.
+                let known = harm::direction_of(metric_of(s)).is_some();
+                let direction = if known {
+                    1.0
+                } else {
+                    harm::UNKNOWN_DIRECTION_WEIGHT
+                };
+                (1.0 + s.score.abs()).ln() * weight * direction
+            })
+            .fold(0.0, f64::max),
+        traced: traced
             .get(service)
-            .and_then(|signs| signs.first())
-            .map_or(0.0, |sign| sign.strength);
-        shift.max(trace)
-            + 0.5 * shift.min(trace)
+            .into_iter()
+            .flatten()
+            .map(|sign| sign.strength * significance::latency_weight(sign.added, practical.symptom))
+            .fold(0.0, f64::max),
+        vanished: vanished
+            .get(service)
+            .into_iter()
+            .flatten()
+            .take(2)
+            .map(|t| {
+                t.expected_after
+                    .map_or(1.0, significance::vanished_strength)
+            })
+            .sum(),
+    };
+    let strength_of = |service: &str| {
+        let w = weighed(service);
+        w.moved.max(w.traced)
+            + 0.5 * w.moved.min(w.traced)
             + templates.get(service).map_or(0, |t| t.len().min(3)) as f64
-            + vanished.get(service).map_or(0, |t| t.len().min(2)) as f64
+            + w.vanished
     };
     // When a service started to move: when its strongest series shifted, or its
     // earliest new log template. Not its earliest shift of any size: a busy service's
@@ -458,6 +540,8 @@ pub fn suspects(
                     .get(&candidate.service)
                     .cloned()
                     .unwrap_or_default(),
+                weighed: weighed(&candidate.service),
+                on_path: candidate.on_path,
                 service: candidate.service,
                 score: candidate.score,
                 shifts: own,
@@ -494,6 +578,7 @@ mod tests {
             new: before == 0,
             surged: false,
             vanished: false,
+            expected_after: None,
             rate_jump: None,
             first_seen: "2026-01-01T00:00:00Z".into(),
             last_seen: "2026-01-01T00:10:00Z".into(),
@@ -570,7 +655,12 @@ mod tests {
         let f = findings(
             vec![
                 shift("checkout_client_latency_p99_s", 100.0),
-                shift("payments_cpu_pct", 60.0),
+                // Near its limit: saturated, not just busier.
+                Shift {
+                    before: 30.0,
+                    after: 95.0,
+                    ..shift("payments_cpu_pct", 60.0)
+                },
             ],
             Vec::new(),
         );
@@ -643,6 +733,8 @@ mod tests {
             callers: Vec::new(),
             traced: Vec::new(),
             vanished: Vec::new(),
+            weighed: Weighed::default(),
+            on_path: true,
         };
         let services = vec![("orders-db".to_string(), "postgres".to_string())];
         let host = |sample: &str| external_host(&suspect(sample), &services);
