@@ -1425,3 +1425,34 @@ fn a_cpu_far_from_its_limit_is_not_saturation() {
     let text = conclusion(&investigate(&incident, Approver::Nobody));
     assert!(text.starts_with("ledger"), "{text}");
 }
+
+/// A page makes many queries: a database 20 ms slower per query is the whole of a front
+/// door 2 s slower. Its latency is not weighed by its share of the symptom the way a
+/// service called once per request is.
+#[test]
+fn a_database_a_few_milliseconds_slower_per_query_can_be_the_whole_symptom() {
+    let incident = Incident {
+        services: &[
+            ("web", "app", &["api"]),
+            ("api", "app", &["orders-db"]),
+            ("orders-db", "postgres", &[]),
+        ],
+        series: vec![
+            Series {
+                name: "web_latency_p99_ms",
+                before: 300.0,
+                after: 2300.0,
+            },
+            Series {
+                name: "orders-db_query_duration_p99_ms",
+                before: 5.0,
+                after: 25.0,
+            },
+        ],
+        logs: vec![(0, "INFO", "api", "listed orders page=1")],
+        alert: "web p99 latency 2300 ms (usual 300 ms)",
+        ..Incident::default()
+    };
+    let text = conclusion(&investigate(&incident, Approver::Nobody));
+    assert!(text.starts_with("orders-db"), "{text}");
+}

@@ -14,7 +14,8 @@
 //!   over the seconds the paging service's symptom rose (read from the alert, "4.55 s
 //!   (usual 0.91 s)", or from its own series). A quarter of the symptom or more counts
 //!   whole; less counts in proportion (it would take several sequential calls per request
-//!   to add up).
+//!   to add up). A datastore is the exception: a request makes many queries, so a few
+//!   milliseconds more per query can be the whole symptom.
 //! - **Utilisation is weighed by how close it came to its limit**: a series measured as a
 //!   share of a limit (`cpu_pct`, `memory_utilization`) counts whole from half the limit
 //!   up, in proportion below; the same resource's other series (`cpu_millicores`) follow
@@ -173,6 +174,9 @@ pub struct Practical {
     pub symptom: Option<f64>,
     /// (service, resource) → the highest share of its limit a series of it reached.
     utilisation: BTreeMap<(String, &'static str), f64>,
+    /// Services whose latency is per query (datastores): a request makes many queries,
+    /// so their latency is not weighed by its share of the symptom.
+    per_query: std::collections::BTreeSet<String>,
 }
 
 impl Practical {
@@ -182,16 +186,15 @@ impl Practical {
         let mut utilisation: BTreeMap<(String, &'static str), f64> = BTreeMap::new();
         for m in moves {
             let paging_here = paging.service == Some(m.service);
-            if paging_here && is_symptom(m.metric, paging.alerted) && !caller_side(m.metric) {
-                if let (Some(after), Some(before)) =
+            if paging_here
+                && is_symptom(m.metric, paging.alerted)
+                && !caller_side(m.metric)
+                && let (Some(after), Some(before)) =
                     (seconds(m.metric, m.after), seconds(m.metric, m.before))
-                {
-                    let rise = after - before;
-                    if rise > 0.0 {
-                        symptom_from_series =
-                            Some(symptom_from_series.map_or(rise, |r| r.max(rise)));
-                    }
-                }
+                && after > before
+            {
+                let rise = after - before;
+                symptom_from_series = Some(symptom_from_series.map_or(rise, |r| r.max(rise)));
             }
             if let (Some(resource), Some(level)) =
                 (resource_of(m.metric), percent_of_limit(m.metric, m.after))
@@ -205,7 +208,15 @@ impl Practical {
         Practical {
             symptom: symptom_rise_seconds(paging.alert).or(symptom_from_series),
             utilisation,
+            per_query: Default::default(),
         }
+    }
+
+    /// These services answer queries, many per request (databases, caches): a small
+    /// rise per query can add up to the whole symptom.
+    pub fn answering_per_query<'a>(mut self, services: impl Iterator<Item = &'a str>) -> Self {
+        self.per_query.extend(services.map(str::to_string));
+        self
     }
 
     /// How much of a move's strength counts: a resource by how close it came to its
@@ -218,13 +229,42 @@ impl Practical {
                 .get(&(service.to_string(), resource))
                 .map_or(1.0, |level| saturation_weight(*level));
         }
-        if signals(metric).contains(&Signal::Latency) {
-            if let (Some(after), Some(before)) = (seconds(metric, after), seconds(metric, before)) {
-                return latency_weight(after - before, self.symptom);
-            }
+        if signals(metric).contains(&Signal::Latency)
+            && !self.per_query.contains(service)
+            && let (Some(after), Some(before)) = (seconds(metric, after), seconds(metric, before))
+        {
+            return latency_weight(after - before, self.symptom);
         }
         1.0
     }
+}
+
+/// A kind of service a request queries many times (a database, a cache, a search or
+/// key-value store), as an incident declares it.
+pub fn per_query_kind(kind: &str) -> bool {
+    const KINDS: &[&str] = &[
+        "db",
+        "database",
+        "sql",
+        "postgres",
+        "postgresql",
+        "pg",
+        "mysql",
+        "mariadb",
+        "redis",
+        "cache",
+        "memcached",
+        "mongodb",
+        "mongo",
+        "cassandra",
+        "elasticsearch",
+        "opensearch",
+        "kv",
+        "etcd",
+        "datastore",
+        "dynamodb",
+    ];
+    KINDS.contains(&kind.to_ascii_lowercase().as_str())
 }
 
 /// The resource a metric measures, when it is one a limit applies to.

@@ -43,6 +43,7 @@ pub(super) fn from_the_evidence(
         &call_graph(ctx),
         super::alerting_service(ctx),
         &ctx.incident.alert,
+        &ctx.incident.services,
     )
     .into_iter()
     .filter(|s| !refuted(&s.service))
@@ -169,7 +170,7 @@ pub(super) fn conclude(
             ));
         }
         // Where the change's effect landed: an anomalous service it depends on.
-        let downstream = suspects::suspects(f, calls, None, "")
+        let downstream = suspects::suspects(f, calls, None, "", &[])
             .into_iter()
             .find(|s| &s.service != service && s.callers.contains(service));
         if let Some(hit) = downstream {

@@ -590,6 +590,7 @@ fn from_suspects(f: &Findings, ctx: &BrainContext, standing: &[Keyed]) -> Vec<Ke
         &call_graph(ctx),
         super::alerting_service(ctx),
         &ctx.incident.alert,
+        &ctx.incident.services,
     );
     for s in &ranked {
         tracing::debug!(service = %s.service, score = s.score, callers = ?s.callers, "suspect");

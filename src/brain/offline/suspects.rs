@@ -260,13 +260,17 @@ fn metric_of(shift: &Shift) -> &str {
 /// A log template that is an error or warning and appeared, surged, or burst since the
 /// onset.
 pub fn surging(t: &Template) -> bool {
-    let level = t.level.to_ascii_uppercase();
-    let serious = !matches!(
-        level.as_str(),
-        "INFO" | "DEBUG" | "TRACE" | "LOG" | "NOTICE"
-    );
+    let serious = surging_kind(t);
     let burst = t.burst.as_ref().is_some_and(|b| b.since_split);
     serious && t.after > 0 && (t.new || t.surged || burst || t.after >= 4 * (t.before + 1))
+}
+
+/// A warning or worse: a line whose rise is harm and whose end is relief.
+fn surging_kind(t: &Template) -> bool {
+    !matches!(
+        t.level.to_ascii_uppercase().as_str(),
+        "INFO" | "DEBUG" | "TRACE" | "LOG" | "NOTICE"
+    )
 }
 
 /// An error or worse, not a warning.
@@ -323,6 +327,7 @@ pub fn suspects(
     calls: &[(String, String)],
     target: Option<&str>,
     alert: &str,
+    services: &[(String, String)],
 ) -> Vec<Suspect> {
     let alerted = harm::signals(alert);
     // Unusual is not enough: a move must be large enough to matter (see
@@ -340,6 +345,12 @@ pub fn suspects(
             alerted: &alerted,
             alert,
         },
+    )
+    .answering_per_query(
+        services
+            .iter()
+            .filter(|(_, kind)| significance::per_query_kind(kind))
+            .map(|(name, _)| name.as_str()),
     );
     // A move that matters too little to count as changed once weighed is no anomaly.
     let changed_floor = (1.0 + CHANGED).ln();
@@ -389,7 +400,9 @@ pub fn suspects(
     }
     let mut vanished: BTreeMap<String, Vec<Template>> = BTreeMap::new();
     for (_, _, found) in &f.logs {
-        for t in found.iter().filter(|t| t.vanished) {
+        // Errors and warnings that stop are a recovery, not a fault: only the lines a
+        // service writes while it works count when they vanish.
+        for t in found.iter().filter(|t| t.vanished && !surging_kind(t)) {
             let list = vanished.entry(t.service.clone()).or_default();
             if !list.iter().any(|o| o.template == t.template) {
                 list.push(t.clone());
@@ -623,7 +636,7 @@ mod tests {
             vec![template("api", "timeout talking to db", 0, 50)],
         );
         let calls = edges(&[("gateway", "api"), ("api", "db")]);
-        let ranked = suspects(&f, &calls, None, "");
+        let ranked = suspects(&f, &calls, None, "", &[]);
         assert_eq!(ranked[0].service, "db");
         assert_eq!(ranked[0].callers, ["api", "gateway"]);
         assert_eq!(
@@ -664,9 +677,26 @@ mod tests {
             ],
             Vec::new(),
         );
-        let ranked = suspects(&f, &edges(&[("checkout", "payments")]), None, "");
+        let ranked = suspects(&f, &edges(&[("checkout", "payments")]), None, "", &[]);
         assert_eq!(ranked[0].service, "payments");
         assert!(ranked.iter().all(|s| s.service != "checkout"));
+    }
+
+    #[test]
+    fn errors_that_stop_are_relief_and_work_lines_that_stop_are_not() {
+        let gone = |level: &str| Template {
+            level: level.into(),
+            new: false,
+            vanished: true,
+            expected_after: Some(20.0),
+            ..template("cache", "served batch", 20, 0)
+        };
+        let f = findings(Vec::new(), vec![gone("ERROR"), gone("WARN")]);
+        assert!(suspects(&f, &[], None, "", &[]).is_empty());
+        let f = findings(Vec::new(), vec![gone("INFO")]);
+        let ranked = suspects(&f, &[], None, "", &[]);
+        assert_eq!(ranked[0].service, "cache");
+        assert!(ranked[0].weighed.vanished > 1.0, "{:?}", ranked[0].weighed);
     }
 
     #[test]
@@ -678,7 +708,7 @@ mod tests {
                 template("batch", "retrying upload", 40, 45),
             ],
         );
-        let ranked = suspects(&f, &[], None, "");
+        let ranked = suspects(&f, &[], None, "", &[]);
         assert_eq!(ranked.len(), 1);
         assert_eq!(ranked[0].service, "cache");
     }
@@ -686,7 +716,7 @@ mod tests {
     #[test]
     fn strength_is_logarithmic_and_ties_go_by_name() {
         let f = findings(vec![shift("a_cpu", 1e9), shift("b_mem", 1e9)], Vec::new());
-        let ranked = suspects(&f, &[], None, "");
+        let ranked = suspects(&f, &[], None, "", &[]);
         assert_eq!(ranked[0].service, "a");
         assert!(ranked[0].score < 25.0, "{}", ranked[0].score);
         assert_eq!(ranked[1].resource_words(), ["memory growth"]);
@@ -700,7 +730,7 @@ mod tests {
             Vec::new(),
         );
         let calls = edges(&[("web", "cart"), ("cart", "cartdb")]);
-        let ranked = suspects(&f, &calls, None, "");
+        let ranked = suspects(&f, &calls, None, "", &[]);
         assert_eq!(ranked[0].service, "cart");
         assert_eq!(ranked[0].resource_words(), ["CPU saturation"]);
     }
@@ -716,7 +746,7 @@ mod tests {
                 template("geo", "TLS handshake error: bad certificate", 0, 200),
             ],
         );
-        let ranked = suspects(&f, &edges(&[("planner", "geo")]), None, "");
+        let ranked = suspects(&f, &edges(&[("planner", "geo")]), None, "", &[]);
         assert_eq!(ranked[0].service, "geo");
     }
 
