@@ -14,6 +14,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::HashMap;
 
+mod runs;
+pub use runs::{
+    Agreed, Agreement, Answer, AnsweredBy, FollowUp, RunInfo, RunOutcome, content_words,
+    most_common_status,
+};
+
 /// One recorded thing that happened, with its place in the log and the time it happened.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
@@ -651,6 +657,38 @@ pub enum EventKind {
     SessionEnded {
         reason: String,
     },
+    /// `--runs N`: N investigations go on from this snapshot (after call `at`), each a
+    /// fork of it in a session of its own.
+    RunsStarted {
+        at: String,
+        runs: Vec<RunInfo>,
+    },
+    /// One of those runs ended: its conclusion, if it reached one, and its board.
+    RunFinished {
+        #[serde(flatten)]
+        outcome: RunOutcome,
+    },
+    /// The runs compared: every hypothesis with the runs that concluded, supported or
+    /// refuted it. It becomes the group's board.
+    RunsCompared {
+        agreement: Agreement,
+    },
+    /// The model made no progress: the offline evidence pipeline drives the session from
+    /// here, and what is concluded is its conclusion (a notice says so on screen).
+    HandedOver {
+        model: String,
+    },
+    /// A follow-up question about the record, to the brain (after the conclusion).
+    Question {
+        text: String,
+        by: String,
+    },
+    /// The answer to the follow-up question `question`, citing calls of the record.
+    Answered {
+        question: String,
+        #[serde(flatten)]
+        answer: Answer,
+    },
 }
 
 impl EventKind {
@@ -768,6 +806,15 @@ pub struct State {
     pub redacted: u64,
     pub events: u64,
     pub last_ts: Option<DateTime<Utc>>,
+    /// `--runs N`: the runs that went on from this snapshot, and what each ended with.
+    pub runs: Vec<RunInfo>,
+    pub run_outcomes: Vec<RunOutcome>,
+    /// The runs compared (the board is then the agreement).
+    pub agreement: Option<Agreement>,
+    /// Follow-up questions asked after the conclusion, with their answers.
+    pub follow_ups: Vec<FollowUp>,
+    /// The model whose session the offline pipeline took over, when it did.
+    pub handed_over: Option<String>,
     revision: u64,
 }
 
@@ -824,6 +871,12 @@ impl State {
 
     pub fn call(&self, id: &str) -> Option<&ToolCall> {
         self.call_index.get(id).map(|&i| &self.calls[i])
+    }
+
+    /// Whether `id` is a call of this session that answered (what an answer may cite).
+    pub fn call_answered(&self, id: &str) -> bool {
+        self.call(id)
+            .is_some_and(|c| c.status == CallStatus::Finished(CallOutcome::Ok))
     }
 
     pub fn call_position(&self, id: &str) -> Option<usize> {
@@ -1137,8 +1190,79 @@ impl State {
             } => {
                 self.ended = None;
                 self.conclusion = None;
+                self.handed_over = None;
                 self.push_entry(Entry::Notice(format!(
                     "forked by {by} from {parent} after {at}; {brain} goes on from here"
+                )));
+            }
+            EventKind::RunsStarted { at, runs } => {
+                self.runs = runs.clone();
+                let brains: Vec<String> = runs.iter().map(RunInfo::label).collect();
+                self.push_entry(Entry::Notice(format!(
+                    "{} runs go on from here (after {at}), each in a session of its own: {}",
+                    runs.len(),
+                    brains.join("; ")
+                )));
+            }
+            EventKind::RunFinished { outcome } => {
+                let said = match &outcome.conclusion {
+                    Some(c) => format!(
+                        "concluded ({:.0}%){}: {}",
+                        c.confidence * 100.0,
+                        outcome.by_whom(),
+                        c.root_cause
+                    ),
+                    None => format!("ended without a conclusion ({})", outcome.ended),
+                };
+                self.push_entry(Entry::Notice(format!(
+                    "{} {said} · {}",
+                    outcome.run.label(),
+                    outcome.run.session
+                )));
+                self.run_outcomes.push(outcome.clone());
+            }
+            EventKind::RunsCompared { agreement } => {
+                self.hypotheses = agreement
+                    .hypotheses
+                    .iter()
+                    .map(|a| a.on_board(agreement.runs))
+                    .collect();
+                self.agreement = Some(agreement.clone());
+                self.push_entry(Entry::Board(format!(
+                    "{} runs compared: {} concluded",
+                    agreement.runs, agreement.concluded
+                )));
+            }
+            EventKind::HandedOver { model } => self.handed_over = Some(model.clone()),
+            EventKind::Question { text, by } => {
+                self.follow_ups.push(FollowUp {
+                    question: text.clone(),
+                    by: by.clone(),
+                    answers: Vec::new(),
+                });
+                self.push_entry(Entry::Human(format!("{by} asked: {text}")));
+            }
+            EventKind::Answered { question, answer } => {
+                // Only calls of this session that answered are cited, whatever a file
+                // says (the engine records no other).
+                let mut answer = answer.clone();
+                answer.evidence.retain(|id| self.call_answered(id));
+                if let Some(asked) = self
+                    .follow_ups
+                    .iter_mut()
+                    .rev()
+                    .find(|f| f.question == *question)
+                {
+                    asked.answers.push(answer.clone());
+                }
+                let from = match answer.source {
+                    AnsweredBy::Model => answer.brain.clone(),
+                    AnsweredBy::Record => "from the record, no model".into(),
+                };
+                self.push_entry(Entry::Message(format!(
+                    "Answer ({from}): {} {}",
+                    answer.text,
+                    answer.citation()
                 )));
             }
             EventKind::ReplyEnded { .. } | EventKind::BoardCallAnswered { .. } => {}

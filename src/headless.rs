@@ -191,7 +191,87 @@ impl<W: Write> Printer<W> {
                 self.out,
                 "[{time}] forked by {by} from {parent} after {at}; {brain} goes on from here"
             )?,
+            EventKind::RunsStarted { at, runs } => {
+                writeln!(
+                    self.out,
+                    "[{time}] {} runs go on from here (after {at}):",
+                    runs.len()
+                )?;
+                for run in runs {
+                    writeln!(self.out, "           {} · {}", run.label(), run.session)?;
+                }
+            }
+            EventKind::RunFinished { outcome } => {
+                match &outcome.conclusion {
+                    Some(c) => writeln!(
+                        self.out,
+                        "[{time}] {} concluded ({:.0}%){}: {}",
+                        outcome.run.label(),
+                        c.confidence * 100.0,
+                        outcome.by_whom(),
+                        c.root_cause
+                    )?,
+                    None => writeln!(
+                        self.out,
+                        "[{time}] {} ended without a conclusion ({})",
+                        outcome.run.label(),
+                        outcome.ended
+                    )?,
+                }
+                for h in &outcome.board {
+                    let mark = if outcome.concluded.as_deref() == Some(h.id.as_str()) {
+                        " (concluded)"
+                    } else {
+                        ""
+                    };
+                    writeln!(
+                        self.out,
+                        "           {} {}{mark}: {}",
+                        h.id,
+                        h.standing(),
+                        h.statement
+                    )?;
+                }
+                writeln!(self.out, "           session {}", outcome.run.session)?;
+            }
+            EventKind::RunsCompared { agreement } => {
+                writeln!(
+                    self.out,
+                    "\n== agreement: {} of {} runs concluded ==",
+                    agreement.concluded, agreement.runs
+                )?;
+                for a in &agreement.hypotheses {
+                    writeln!(
+                        self.out,
+                        "{} {} · {}: {}",
+                        a.hypothesis.id,
+                        a.hypothesis.standing(),
+                        a.describe(agreement.runs),
+                        a.hypothesis.statement
+                    )?;
+                }
+            }
+            // One line, even from a file whose name or question holds line breaks.
+            EventKind::Question { text, by } => writeln!(
+                self.out,
+                "[{time}] {} asked: {}",
+                by.replace(['\n', '\r'], " "),
+                text.replace(['\n', '\r'], " ")
+            )?,
+            EventKind::Answered { answer, .. } => {
+                let from = match answer.source {
+                    crate::event::AnsweredBy::Model => answer.brain.clone(),
+                    crate::event::AnsweredBy::Record => "from the record, no model".into(),
+                };
+                writeln!(
+                    self.out,
+                    "\n== answer ({from}) ==\n{}\n{}\n",
+                    answer.text,
+                    answer.citation()
+                )?
+            }
             EventKind::Usage { .. }
+            | EventKind::HandedOver { .. }
             | EventKind::ReplyEnded { .. }
             | EventKind::BoardCallAnswered { .. }
             | EventKind::Redacted { .. }

@@ -147,9 +147,11 @@ pub fn launch_resumed(setup: SessionSetup, resume: Resume) -> std::io::Result<La
 /// next event starts a line of its own and the torn one stays a readable warning.
 fn end_with_newline(file: &Path) -> std::io::Result<()> {
     use std::io::{Read, Seek, SeekFrom, Write};
+    use std::os::unix::fs::OpenOptionsExt;
     let mut handle = std::fs::OpenOptions::new()
         .read(true)
         .append(true)
+        .custom_flags(libc::O_NOFOLLOW)
         .open(file)?;
     if handle.metadata()?.len() == 0 {
         return Ok(());

@@ -20,6 +20,7 @@ pub mod launch;
 pub mod postmortem;
 pub mod protocol;
 pub mod redact;
+pub mod runs;
 pub mod sanitize;
 pub mod session;
 pub mod text;

@@ -10,6 +10,7 @@
 //! [`escape`]).
 
 mod escape;
+mod runs;
 mod story;
 
 pub use story::{DecisionNote, Impact, IncidentMoment, Person, Reports};
@@ -53,6 +54,14 @@ pub struct Postmortem {
     pub actions: Vec<Action>,
     pub credentials: Vec<CredentialUse>,
     pub follow_ups: Vec<String>,
+    /// `--runs N`: what each run ended with, and how they agreed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub runs: Vec<crate::event::RunOutcome>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agreement: Option<crate::event::Agreement>,
+    /// Follow-up questions asked after the conclusion, with their answers.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub questions: Vec<runs::QuestionAnswer>,
     /// The chart (SVG), for the JSON and HTML exports.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chart_svg: Option<String>,
@@ -158,6 +167,9 @@ pub fn draft_with(events: &[Event], blobs: Option<&BlobStore>) -> Postmortem {
             .as_ref()
             .map(|c| story::follow_ups(&c.follow_ups, &state))
             .unwrap_or_default(),
+        runs: state.run_outcomes.clone(),
+        agreement: state.agreement.clone(),
+        questions: runs::questions(&state),
     }
 }
 
@@ -386,14 +398,56 @@ fn cell(text: &str) -> String {
 pub fn redacted_events(events: &[Event], redactor: &Redactor) -> Vec<Event> {
     events
         .iter()
-        .filter_map(|event| {
-            let mut value = serde_json::to_value(event).ok()?;
-            crate::sanitize::each_string(&mut value, &mut |text: &mut String| {
-                *text = redactor.redact(&crate::sanitize::for_display(text)).0;
-            });
-            serde_json::from_value(value).ok()
-        })
+        .filter_map(|event| redacted(event, redactor))
         .collect()
+}
+
+/// One event as it may be exported (see [`redacted_events`]).
+fn redacted(event: &Event, redactor: &Redactor) -> Option<Event> {
+    let mut value = serde_json::to_value(event).ok()?;
+    crate::sanitize::each_string(&mut value, &mut |text: &mut String| {
+        *text = redactor.redact(&crate::sanitize::for_display(text)).0;
+    });
+    serde_json::from_value(value).ok()
+}
+
+/// A session file read for a draft (see [`read_for_draft`]).
+#[derive(Debug, Default)]
+pub struct DraftInput {
+    /// The events a draft reads, redacted, in the order they were recorded.
+    pub events: Vec<Event>,
+    /// Every event the file holds, those left behind included.
+    pub read: u64,
+    pub warnings: Vec<crate::session::ReadWarning>,
+}
+
+/// Whether a draft reads `event`: the model's streamed text (reasoning and message
+/// deltas) is what a session is mostly made of, and no part of a draft reads it.
+pub fn drafted(event: &Event) -> bool {
+    !matches!(
+        event.kind,
+        EventKind::ReasoningDelta { .. } | EventKind::MessageDelta { .. }
+    )
+}
+
+/// The events of the session file at `path` that a draft is made from, streamed: each
+/// is redacted as it is read (see [`redacted_events`]) and the streamed text is left
+/// behind ([`drafted`]), so a session of a million events costs what its calls,
+/// decisions and hypotheses hold, not the size of its file. The draft made from them is
+/// the draft of the whole record.
+pub fn read_for_draft(path: &std::path::Path, redactor: &Redactor) -> std::io::Result<DraftInput> {
+    let (mut events, mut read) = (Vec::new(), 0);
+    let warnings = crate::session::each_event(path, &mut |event| {
+        read += 1;
+        if drafted(&event) {
+            events.extend(redacted(&event, redactor));
+        }
+    })?;
+    Ok(DraftInput {
+        events,
+        read,
+        warnings,
+    })
 }
 
 impl Postmortem {
@@ -482,6 +536,7 @@ impl Postmortem {
             .iter()
             .filter(|h| h.status == HypothesisStatus::Refuted)
             .collect();
+        self.runs_section(&mut md);
         md.push_str("\n## Ruled out\n\n");
         if ruled_out.is_empty() {
             md.push_str("Nothing was ruled out.\n");
@@ -543,6 +598,7 @@ impl Postmortem {
                 c.at.format("%H:%M:%S")
             );
         }
+        self.questions_section(&mut md);
         md.push_str("\n## Follow-ups\n\n");
         if self.follow_ups.is_empty() {
             md.push_str("None proposed.\n");
@@ -734,10 +790,10 @@ fn series_from(
         let Ok(table) = crate::bundle::MetricTable::parse(&text, id) else {
             continue;
         };
-        for (name, values) in table.named_series() {
-            if wanted(name.as_str()) && !out.iter().any(|(n, _)| *n == name) {
-                let points = table.times.iter().copied().zip(values).collect();
-                out.push((name, points));
+        for (name, values) in table.columns.iter().zip(&table.values) {
+            if wanted(name) && !out.iter().any(|(n, _)| n == name) {
+                let points = table.times.iter().copied().zip(values.iter().copied());
+                out.push((name.clone(), points.collect()));
             }
         }
     }
@@ -1096,5 +1152,44 @@ mod tests {
         )
         .unwrap();
         assert!(svg.contains("slow edge auth → verify"), "{svg}");
+    }
+
+    /// The recorded demo session with more streamed text in it: the draft of what
+    /// [`read_for_draft`] keeps is the draft of the whole record, and the text is left.
+    #[test]
+    fn a_streamed_read_drafts_what_the_whole_record_drafts() {
+        let fixture = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/demo-session.jsonl"
+        );
+        let text = std::fs::read_to_string(fixture).unwrap();
+        let mut grown = String::new();
+        for (n, line) in text.lines().enumerate() {
+            grown.push_str(line);
+            grown.push('\n');
+            if n % 7 == 3 {
+                let delta = r#"{"seq":0,"ts":"2026-11-24T02:10:00Z","type":"reasoning_delta","text":"more "}"#;
+                grown.push_str(&format!("{delta}\n"));
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("grown.jsonl");
+        std::fs::write(&path, &grown).unwrap();
+        let redactor = Redactor::new(&[]).unwrap();
+        let whole = crate::session::read_session(&path).unwrap().events;
+        let input = read_for_draft(&path, &redactor).unwrap();
+        assert_eq!(input.read, whole.len() as u64);
+        assert!(input.events.iter().all(drafted));
+        assert!(
+            input.events.len() < whole.len() / 2,
+            "the text is left behind"
+        );
+        let blobs = BlobStore::new(dir.path().join("blobs"));
+        let full = prepare(&redacted_events(&whole, &redactor), &blobs, &redactor);
+        let streamed = prepare(&input.events, &blobs, &redactor);
+        let json = |p: &Postmortem| serde_json::to_string(p).unwrap();
+        assert_eq!(json(&streamed.0), json(&full.0));
+        assert_eq!(streamed.1, full.1);
+        assert_eq!(streamed.0.markdown(None), full.0.markdown(None));
     }
 }

@@ -683,6 +683,30 @@ fn sessions_are_named_by_id_or_a_unique_prefix() {
     assert!(!ok && err.contains("names 2 sessions"), "{err}");
 }
 
+/// Issue 27 #9: `attach` names a session as the other commands do (id, unique prefix or
+/// path), and says which one it cannot find before it asks for a terminal.
+#[test]
+fn attach_names_a_session_by_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| common::hunch_in(dir.path(), Some("carol"), args, b"");
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/demo-session.jsonl"
+    );
+    let day = dir.path().join("data/hunch/sessions/2026-01-01");
+    std::fs::create_dir_all(&day).unwrap();
+    for id in ["20260101T000000-aaaa", "20260101T000000-aabb"] {
+        std::fs::copy(fixture, day.join(format!("{id}.jsonl"))).unwrap();
+    }
+    let (ok, _, err) = run(&["attach", "nosuch"]);
+    assert!(!ok && err.contains("no session nosuch under"), "{err}");
+    let (ok, _, err) = run(&["attach", "20260101T000000-aa"]);
+    assert!(!ok && err.contains("names 2 sessions"), "{err}");
+    // Found: what stops it now is only that the test has no terminal.
+    let (ok, _, err) = run(&["attach", "20260101T000000-aab"]);
+    assert!(!ok && err.contains("needs a terminal"), "{err}");
+}
+
 /// Issue 27 #9: a concluded session is a finished record; `resume` refuses it, leaves the
 /// file as it was, and points to `hunch fork`.
 #[test]

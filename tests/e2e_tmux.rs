@@ -797,3 +797,80 @@ fn a_running_session_has_one_writer_and_a_killed_one_is_not_listed_as_running() 
         "{listing}"
     );
 }
+
+/// The number after the transcript title's `↑` ("transcript · ↑54 (G follows)").
+fn scrolled_up(screen: &str) -> usize {
+    let line = screen
+        .lines()
+        .find(|l| l.contains("(G follows)"))
+        .unwrap_or_else(|| panic!("no scroll indicator:\n{screen}"));
+    let after = line.split('↑').nth(1).expect("an ↑");
+    after
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .unwrap_or_else(|_| panic!("no number after ↑: {line}"))
+}
+
+/// Where the replay is, from the status bar ("REPLAY ⏸ 1x 194/195").
+fn replay_at(screen: &str) -> usize {
+    let after = screen.split("1x ").nth(1).expect("a replay position");
+    after
+        .split('/')
+        .next()
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no position:\n{screen}"))
+}
+
+/// Issue 27 #6 and #9 in the real binary: `g`/`Home`/`PageUp` at the top show how far up
+/// the transcript really goes and no further; help fits at 200x60 and says it scrolls at
+/// 80x24; a replay steps back (`left`) and seeks to a call (`:` c3).
+#[test]
+fn clamped_scrolling_help_and_a_replay_that_steps_back_and_seeks() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/demo-session.jsonl");
+    let mut t = Tmux::start("seek", &format!("replay {}", fixture.display()));
+    t.wait_for("main", "REPLAY", 10);
+    t.keys("main", &["C-e"]);
+    let end = t.wait_for("main", "concluded", 10);
+    let last = replay_at(&end);
+    t.keys("main", &["g"]);
+    let top = scrolled_up(&t.wait_for("main", "(G follows)", 10));
+    assert!(top > 0 && top < 2000, "↑{top}");
+    t.keys("main", &["PageUp", "PageUp", "Home", "k"]);
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(scrolled_up(&t.screen("main")), top, "clamped at the top");
+    t.keys("main", &["G"]);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!t.screen("main").contains("(G follows)"));
+
+    t.keys("main", &["Left"]);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(replay_at(&t.screen("main")) < last, "a step back");
+    t.keys("main", &[":"]);
+    t.wait_for("main", "Go to call", 10);
+    t.literal("main", "c3");
+    t.keys("main", &["Enter"]);
+    std::thread::sleep(Duration::from_millis(400));
+    let seeked = t.screen("main");
+    assert!(
+        replay_at(&seeked) < last / 2 && !seeked.contains("concluded"),
+        "{seeked}"
+    );
+    assert!(seeked.contains("c3"), "{seeked}");
+
+    t.resize("main", 200, 60);
+    t.keys("main", &["?"]);
+    let wide = t.wait_for("main", "Keys · keymap default", 10);
+    assert!(
+        !wide.contains("more ·"),
+        "everything fits at 200x60:\n{wide}"
+    );
+    t.resize("main", 80, 24);
+    t.wait_for("main", "more ·", 10);
+    // Apart: an escape followed at once by `q` reads as alt-q.
+    t.keys("main", &["Escape"]);
+    std::thread::sleep(Duration::from_millis(300));
+    t.keys("main", &["q"]);
+    t.wait_for("main", "HUNCH-EXITED-0", 10);
+}

@@ -1348,3 +1348,47 @@ async fn a_resumed_session_asks_again_what_waited_and_never_reruns_what_ran() {
         hunch::event::CallStatus::Finished(CallOutcome::Ok)
     );
 }
+
+/// Issue 27 #7: two different hypotheses never carry the same id. A brain that lost its
+/// board (a resume, a fork) offers "H1" again for a hypothesis of another key; it is a
+/// new hypothesis with a new id, and H1 keeps its statement. An id with the same key, or
+/// with no key, still updates H1.
+#[tokio::test]
+async fn a_reused_id_with_another_key_is_a_new_hypothesis() {
+    let board = |id: &str, key: Option<&str>, statement: &str| ProposedCall {
+        tool: "update_hypotheses".into(),
+        args: json!({"hypotheses": [{
+            "id": id, "key": key, "statement": statement, "status": "open", "confidence": 0.4,
+        }]}),
+        rationale: String::new(),
+    };
+    let state = run_scripted(
+        vec![
+            board("H1", Some("deploy:payments"), "the payments deploy"),
+            board("H1", Some("redis:cart"), "cart redis is saturated"),
+            board("H1", Some("deploy:payments"), "the payments 2.14 deploy"),
+            board("H2", None, "cart redis is saturated (eviction)"),
+        ],
+        Policy::Ask,
+        Approver::Nobody,
+        |_| None,
+    )
+    .await;
+    let by_id = |id: &str| state.hypothesis(id).map(|h| h.statement.as_str());
+    assert_eq!(state.hypotheses.len(), 2, "{:?}", state.hypotheses);
+    assert_eq!(by_id("H1"), Some("the payments 2.14 deploy"));
+    assert_eq!(by_id("H2"), Some("cart redis is saturated (eviction)"));
+    // The transcript never says H1 of the cart.
+    let h1_lines: Vec<String> = state
+        .transcript
+        .iter()
+        .filter_map(|e| match e {
+            hunch::event::Entry::Board(text) if text.starts_with("H1 ") => Some(text.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        h1_lines.iter().all(|l| l.contains("payments")),
+        "{h1_lines:?}"
+    );
+}

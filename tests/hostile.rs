@@ -519,12 +519,12 @@ fn hostile_bundle() -> hunch::bundle::Bundle {
             .into(),
         ..Default::default()
     });
-    bundle
-        .metrics
+    let metrics = std::sync::Arc::make_mut(&mut bundle.metrics);
+    metrics
         .columns
         .push("exporter_ghp_abcdefghijklmnopqrstuvwxyz0123456789_up\u{1b}[5m".into());
-    let rows = bundle.metrics.times.len();
-    bundle.metrics.values.push(vec![1.0; rows]);
+    let rows = metrics.times.len();
+    metrics.values.push(vec![1.0; rows]);
     bundle
 }
 

@@ -1,14 +1,17 @@
 //! No key can crash the App: random sequences of every bound key in every context, typed
-//! text, special keys and resizes, while a real recorded session streams in (thinking,
-//! tool calls, an approval, a credential prompt, the conclusion), live and in replay,
-//! drawn after every step at 200x60, 80x24, 60x20 and 40x12.
+//! text, special keys, resizes and every overlay opened on the stack (help, steer, the
+//! editor, the pager, the quit dialog, seek, over the approval and the credential prompt),
+//! while a real recorded session streams in (thinking, tool calls, an approval, a
+//! credential prompt, the conclusion), live and in replay, drawn after every step at
+//! 200x60, 80x24, 60x20 and 40x12. The stack stays shallow, and every hint the bar shows
+//! is a key that can be pressed there.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use hunch::engine::EngineHandle;
 use hunch::event::{Event, State};
 use hunch::session::read_session;
 use hunch::tui::app::{App, Mode};
-use hunch::tui::keymap::Keymap;
+use hunch::tui::keymap::{Action, Key, Keymap};
 use hunch::tui::replay::Replay;
 use hunch::tui::theme::Theme;
 use proptest::prelude::*;
@@ -67,7 +70,20 @@ enum Step {
     /// Feed the next recorded events (live) or let the replay run on.
     Events(usize),
     Resize(u16, u16),
+    /// Open an overlay the way its key does.
+    Open(usize),
 }
+
+/// What opens each overlay (the decision layers come from the session's events).
+const OPENERS: &[Action] = &[
+    Action::Help,
+    Action::Steer,
+    Action::EditHypotheses,
+    Action::OpenEditor,
+    Action::OpenPager,
+    Action::Quit,
+    Action::SeekCall,
+];
 
 const SIZES: &[(u16, u16)] = &[(200, 60), (80, 24), (60, 20), (40, 12)];
 
@@ -77,6 +93,7 @@ fn step() -> impl Strategy<Value = Step> {
         1 => "[a-z /é]{0,6}".prop_map(Step::Text),
         3 => (1usize..40).prop_map(Step::Events),
         1 => prop::sample::select(SIZES).prop_map(|(w, h)| Step::Resize(w, h)),
+        2 => (0..OPENERS.len()).prop_map(Step::Open),
     ]
 }
 
@@ -84,6 +101,38 @@ fn draw(terminal: &mut Terminal<TestBackend>, app: &mut App) {
     terminal
         .draw(|f| hunch::tui::view::draw(f, app))
         .expect("every frame draws");
+}
+
+/// The first key bound to `action` where the panes read keys.
+fn opener_key(keymap: Keymap, action: Action) -> Option<KeyEvent> {
+    use hunch::tui::keymap::Context;
+    [
+        Context::Global,
+        Context::Transcript,
+        Context::Board,
+        Context::Replay,
+    ]
+    .into_iter()
+    .find_map(|c| keymap.keys(c, action).first().map(Key::event))
+}
+
+/// What must hold between any two keys: the stack is a few layers deep at most (an
+/// overlay never opens itself again), and each hint names keys that exist.
+fn check(app: &App) {
+    let stack = app.stack();
+    assert!(stack.len() <= 4, "{stack:?}");
+    let mut names = stack.clone();
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), stack.len(), "a layer twice: {stack:?}");
+    for hint in app.hints() {
+        assert!(!hint.does.is_empty(), "{hint:?}");
+        if hint.key != "any other key" && Key::parse(&hint.key).is_err() {
+            for key in hint.key.split('/') {
+                assert!(Key::parse(key).is_ok(), "hint {hint:?} names no key");
+            }
+        }
+    }
 }
 
 fn run(steps: &[Step], replay: bool, size: (u16, u16)) {
@@ -123,10 +172,17 @@ fn run(steps: &[Step], replay: bool, size: (u16, u16)) {
                 }
             }
             Step::Resize(w, h) => terminal.backend_mut().resize(*w, *h),
+            // The opener's own key, through the stack like any key.
+            Step::Open(i) => {
+                if let Some(key) = opener_key(app.keymap.clone(), OPENERS[i % OPENERS.len()]) {
+                    app.on_key(key);
+                }
+            }
         }
         if app.quit {
             return;
         }
+        check(&app);
         draw(&mut terminal, &mut app);
     }
 }
@@ -164,5 +220,72 @@ fn scroll_to_top_draws() {
             replay,
             (80, 24),
         );
+    }
+}
+
+/// Every overlay opens on top of the stack and its own close key (read from its keymap
+/// context) takes it off again, over the approval and over the credential prompt, live;
+/// the hint bar names that key while it is open.
+#[test]
+fn every_overlay_opens_and_closes_through_the_stack() {
+    let events = fixture();
+    let keymap = Keymap::default_keymap();
+    let at = |kind: &str| {
+        events
+            .iter()
+            .position(|e| serde_json::to_value(&e.kind).unwrap()["type"] == kind)
+            .unwrap()
+            + 1
+    };
+    for until in [
+        at("approval_requested"),
+        at("credential_requested"),
+        events.len(),
+    ] {
+        for &opener in OPENERS {
+            let (handle, _commands) = EngineHandle::channel("alice");
+            let replay = opener == Action::SeekCall;
+            let mode = if replay {
+                Mode::Replay(Replay::new(events.clone(), Vec::new()))
+            } else {
+                Mode::Live(handle)
+            };
+            let mut app = App::new(State::new(), mode, keymap.clone(), Theme::default_theme());
+            if replay {
+                for _ in 0..until {
+                    app.on_action(Action::Step);
+                }
+            } else {
+                events[..until].iter().for_each(|e| app.apply(e));
+            }
+            let mut terminal = Terminal::new(TestBackend::new(100, 30)).unwrap();
+            draw(&mut terminal, &mut app);
+            let below = app.stack();
+            app.on_action(opener);
+            let stack = app.stack();
+            if stack == below {
+                // Nothing to open here (no output for the pager, nothing to interrupt).
+                continue;
+            }
+            assert_eq!(stack.len(), below.len() + 1, "{opener:?}: {stack:?}");
+            draw(&mut terminal, &mut app);
+            check(&app);
+            let hints: Vec<String> = app.hints().iter().map(|h| h.key.clone()).collect();
+            let close = ["close", "cancel", "stay"]
+                .iter()
+                .filter_map(|name| Action::from_name(name))
+                .find_map(|action| keymap.hint(app.context(), action))
+                .unwrap_or_else(|| panic!("{stack:?}: no close key"));
+            assert!(
+                hints
+                    .iter()
+                    .any(|h| h == &close || h.split('/').any(|k| k == close))
+                    || app.context() == hunch::tui::keymap::Context::QuitDialog,
+                "{stack:?}: the hint bar {hints:?} does not say {close}"
+            );
+            app.on_key(Key::parse(&close).unwrap().event());
+            assert_eq!(app.stack(), below, "{opener:?} closed by {close}");
+            assert!(!app.quit);
+        }
     }
 }

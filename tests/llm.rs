@@ -1133,6 +1133,7 @@ async fn a_token_budget_stops_the_run_with_a_clear_message() {
 async fn models_check_reports_what_each_endpoint_says() {
     use hunch::brain::llm::providers::check;
     let server = ModelServer::start(vec![]).await;
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::new();
     assert_eq!(
         check(&client, &server.endpoint()).await.unwrap(),

@@ -235,8 +235,8 @@ fn board_after_human_edit() {
         },
     });
     let (mut app, _rx) = live_app(&events);
-    app.decision = None;
     app.state.pending.clear();
+    app.sync_decision();
     assert_snapshot!(render(&mut app, 120, 36));
 }
 
@@ -377,7 +377,7 @@ fn help_is_generated_from_the_keymap() {
 #[test]
 fn pager_with_search() {
     let (mut app, _rx) = live_app(&fixture());
-    app.selected_call = Some(0);
+    app.transcript.selected_call = Some(0);
     app.on_key(key(KeyCode::Char('v')));
     app.on_key(key(KeyCode::Char('/')));
     type_text(&mut app, "payments");
@@ -525,7 +525,7 @@ fn pager_shows_the_raw_data_behind_a_digest() {
     let (mut app, _rx) = live_app(&events);
     app.blobs = Some(store);
     let index = app.state.calls.iter().position(|c| c.id == "c3").unwrap();
-    app.selected_call = Some(index);
+    app.transcript.selected_call = Some(index);
     let transcript = render(&mut app, 100, 30);
     assert!(
         transcript.contains("· digest of")
@@ -610,7 +610,7 @@ fn scroll_to_top_shows_a_clamped_indicator() {
     render(&mut app, 120, 40);
     app.on_key(key(KeyCode::Char('g')));
     let screen = render(&mut app, 120, 40);
-    let top = app.scroll;
+    let top = app.transcript.scroll;
     assert!(
         top > 0 && top < 10_000 && screen.contains(&format!("↑{top} (G follows)")),
         "{screen}"
@@ -618,7 +618,7 @@ fn scroll_to_top_shows_a_clamped_indicator() {
     assert!(!screen.contains("18446744073709551615"), "{screen}");
     app.on_key(key(KeyCode::PageUp));
     let screen = render(&mut app, 120, 40);
-    assert_eq!(app.scroll, top);
+    assert_eq!(app.transcript.scroll, top);
     assert!(screen.contains(&format!("↑{top} (G follows)")), "{screen}");
     app.on_key(key(KeyCode::Home));
     assert!(render(&mut app, 120, 40).contains(&format!("↑{top} (G follows)")));
@@ -629,7 +629,7 @@ fn scroll_to_top_shows_a_clamped_indicator() {
 #[test]
 fn pager_end_shows_the_last_page() {
     let (mut app, _rx) = live_app(&fixture());
-    app.selected_call = Some(0);
+    app.transcript.selected_call = Some(0);
     app.on_key(key(KeyCode::Char('v')));
     render(&mut app, 100, 30);
     app.on_key(key(KeyCode::Char('G')));
@@ -663,11 +663,15 @@ fn help_fits_at_200x60_and_says_when_it_scrolls() {
     assert!(!wide.contains("more ·"), "{wide}");
     assert_snapshot!("help_at_200x60", wide);
     let small = render(&mut app, 80, 24);
-    assert!(small.contains("more · j/k or pgdn/pgup scroll"), "{small}");
+    assert!(
+        small.contains("more · j/k or pagedown/pageup scroll"),
+        "{small}"
+    );
     app.on_key(key(KeyCode::Char('G')));
     let end = render(&mut app, 80, 24);
-    assert!(end.contains("above · k or pgup scrolls back"), "{end}");
-    assert!(end.contains("jump-end"), "{end}");
+    assert!(end.contains("above · k or pageup scrolls back"), "{end}");
+    // The last key of the listing is on the last page.
+    assert!(end.contains("leave the field; nothing is sent"), "{end}");
     assert_snapshot!("help_at_80x24_scrolled_to_the_end", end);
 }
 
@@ -841,8 +845,8 @@ fn the_hint_bar_follows_the_mode() {
         "{hints}"
     );
     app.on_key(key(KeyCode::Esc));
-    app.decision = None;
     app.state.pending.clear();
+    app.sync_decision();
     app.on_key(key(KeyCode::Char('h')));
     app.on_key(key(KeyCode::Char('a')));
     let hints = hint_line(&render(&mut app, 120, 36));
@@ -1017,11 +1021,140 @@ fn an_attached_terminal_leaves_during_a_credential_prompt() {
 
     let (mut app, _rx) = attached_app(&events);
     app.on_key(key(KeyCode::Esc));
-    assert!(app.decision.as_ref().unwrap().hidden, "esc sets it aside");
+    assert!(app.decision().unwrap().hidden(), "esc sets it aside");
     assert!(!render(&mut app, 100, 30).contains("Credential needed"));
     app.on_key(key(KeyCode::F(2)));
     app.on_key(key(KeyCode::F(2)));
     app.on_key(key(KeyCode::Char('q')));
     assert!(app.quit, "no question: an attached terminal only detaches");
-    assert!(app.overlays.is_empty());
+    assert!(app.stack().is_empty());
+}
+
+fn replay_app() -> App {
+    let mut replay = Replay::new(fixture(), Vec::new());
+    let mut state = State::new();
+    replay.restart(&mut state);
+    App::new(
+        state,
+        Mode::Replay(replay),
+        Keymap::default_keymap(),
+        Theme::default_theme(),
+    )
+}
+
+fn replay_position(app: &App) -> usize {
+    match &app.mode {
+        Mode::Replay(replay) => replay.position().0,
+        Mode::Live(_) => unreachable!("a replay"),
+    }
+}
+
+/// Issue 27 #9: a replay steps back (`left`) to exactly the state one step earlier, a run
+/// of streamed text being one step both ways.
+#[test]
+fn a_replay_steps_back_to_the_state_one_step_earlier() {
+    let mut app = replay_app();
+    app.on_key(key(KeyCode::Char(' ')));
+    let mut seen = Vec::new();
+    for _ in 0..40 {
+        seen.push((replay_position(&app), render(&mut app, 100, 30)));
+        app.on_key(key(KeyCode::Right));
+    }
+    for (position, screen) in seen.iter().rev() {
+        app.on_key(key(KeyCode::Left));
+        assert_eq!(replay_position(&app), *position);
+        assert_eq!(render(&mut app, 100, 30), *screen, "at event {position}");
+    }
+    // At the first event it stays there.
+    app.on_key(key(KeyCode::Char(',')));
+    assert_eq!(replay_position(&app), 1);
+}
+
+/// Issue 27 #9: `:` seeks to a call by its id, forward or back, and selects it.
+#[test]
+fn a_replay_seeks_to_a_call_by_its_id() {
+    let mut app = replay_app();
+    app.on_key(key(KeyCode::Char(':')));
+    assert_eq!(app.stack(), ["seek"]);
+    let asking = render(&mut app, 100, 30);
+    assert!(
+        hint_line(&asking).contains("enter go to that call"),
+        "{asking}"
+    );
+    type_text(&mut app, "c5");
+    app.on_key(key(KeyCode::Enter));
+    assert!(app.stack().is_empty());
+    let c5 = app.state.call("c5").expect("c5 was played");
+    assert!(c5.output.is_some(), "the replay stops after c5 finished");
+    assert!(app.state.call("c6").is_none());
+    let selected = app
+        .transcript
+        .selected_call
+        .map(|i| app.state.calls[i].id.clone());
+    assert_eq!(selected.as_deref(), Some("c5"));
+    assert_snapshot!("replay_seeked_to_c5", render(&mut app, 100, 30));
+    // Back from the end to an earlier call.
+    app.on_key(KeyEvent::new(KeyCode::Char('e'), KeyModifiers::CONTROL));
+    assert!(app.state.conclusion.is_some());
+    app.on_key(key(KeyCode::Char(':')));
+    type_text(&mut app, "c2");
+    app.on_key(key(KeyCode::Enter));
+    assert!(app.state.conclusion.is_none() && app.state.call("c3").is_none());
+    assert_eq!(
+        app.transcript
+            .selected_call
+            .map(|i| app.state.calls[i].id.as_str()),
+        Some("c2")
+    );
+    // An id the session does not have is said, and nothing moves.
+    let at = replay_position(&app);
+    app.on_key(key(KeyCode::Char(':')));
+    type_text(&mut app, "c99");
+    app.on_key(key(KeyCode::Enter));
+    assert_eq!(replay_position(&app), at);
+    assert_eq!(
+        app.flash.as_deref(),
+        Some("no tool call c99 in this session")
+    );
+}
+
+/// A key goes to the layer on top of the stack only: over a waiting approval, help takes
+/// `y` (it approves nothing) and the steering field takes `yes` as text; once they close,
+/// `y` approves.
+#[test]
+fn a_key_goes_to_the_top_of_the_stack_only() {
+    let (mut app, mut rx) = live_app(&events_until(|k| {
+        matches!(k, EventKind::ApprovalRequested { .. })
+    }));
+    assert_eq!(app.stack(), ["approval"]);
+    app.on_key(key(KeyCode::Char('?')));
+    assert_eq!(app.stack(), ["approval", "help"]);
+    let help = render(&mut app, 120, 36);
+    // Help opened over the approval lists the approval's keys first.
+    let first = help.find("[approval]").expect("approval keys listed");
+    assert!(
+        first < help.find("[transcript]").unwrap_or(usize::MAX),
+        "{help}"
+    );
+    app.on_key(key(KeyCode::Char('y')));
+    assert!(sent(&mut rx).is_empty(), "help took the key");
+    app.on_key(key(KeyCode::Esc));
+    assert_eq!(app.stack(), ["approval"]);
+    app.on_key(key(KeyCode::Char('s')));
+    assert_eq!(app.stack(), ["approval", "steer"]);
+    type_text(&mut app, "yes");
+    app.on_key(key(KeyCode::Enter));
+    assert!(
+        matches!(&sent(&mut rx)[..], [Command::Steer(text)] if text == "yes"),
+        "the text went to the field, not to the approval"
+    );
+    assert_eq!(app.stack(), ["approval"]);
+    app.on_key(key(KeyCode::Char('y')));
+    assert!(matches!(
+        &sent(&mut rx)[..],
+        [Command::Approve {
+            approval: Approval::Once,
+            ..
+        }]
+    ));
 }

@@ -297,7 +297,7 @@ impl OnsetWindow {
         }
     }
 
-    fn contains(&self, t: i64) -> bool {
+    pub fn contains(&self, t: i64) -> bool {
         (self.from..=self.until).contains(&t)
     }
 }
@@ -374,7 +374,7 @@ fn votes_of(cleaned: &[Cleaned]) -> Vec<f64> {
         .collect()
 }
 
-fn change_votes(times: &[i64], series: &[(String, Vec<f64>)]) -> Vec<f64> {
+pub fn change_votes(times: &[i64], series: &[(String, Vec<f64>)]) -> Vec<f64> {
     votes_of(&cleaned(times, series))
 }
 

@@ -15,6 +15,7 @@ pub mod offline;
 
 use crate::event::{CallOutcome, Hypothesis, RawRef};
 use crate::protocol::ToolSpec;
+use futures::StreamExt;
 use futures::stream::BoxStream;
 use serde_json::Value;
 
@@ -121,6 +122,9 @@ pub enum BrainItem {
     /// What hunch itself says about the brain's course (a nudge to an idle model, a
     /// hand-over to the offline brain): a notice on screen, not the model's words.
     Notice(String),
+    /// The model made no progress and the offline evidence pipeline drives the session
+    /// from here (recorded as a fact, beside the notice that says it).
+    HandedOver,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -136,9 +140,23 @@ pub trait Brain: Send {
     /// One turn: stream text, then the calls to make. An empty turn means the brain has
     /// nothing more to do until the engineer says something.
     fn turn(&mut self, context: BrainContext) -> BoxStream<'static, Result<BrainItem, BrainError>>;
+
+    /// A follow-up question about the record (`context` holds all of it). The answer is
+    /// streamed text, or one call of [`ANSWER`] with the answer and the ids it cites. A
+    /// brain that can't answer free text streams nothing, and the engine answers from
+    /// the record itself, saying so.
+    fn answer(
+        &mut self,
+        context: BrainContext,
+        question: &str,
+    ) -> BoxStream<'static, Result<BrainItem, BrainError>> {
+        let _ = (context, question);
+        futures::stream::empty().boxed()
+    }
 }
 
 // The engine's own tools are part of the protocol: brains call them, the engine answers.
+pub use crate::protocol::board::{ANSWER, AnswerArgs, answer_tool_spec};
 pub use crate::protocol::board::{
     CONCLUDE, ConcludeArgs, HypothesisArgs, READ_OUTPUT, ReadOutputArgs, UPDATE_HYPOTHESES,
     UpdateHypothesesArgs, engine_tool_specs,

@@ -22,11 +22,13 @@
 //! --write-bundle DIR` writes it out as a starting point).
 
 pub mod logs;
+pub mod metrics;
 pub mod traces;
 
 use chrono::{DateTime, TimeZone, Utc};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BundleError {
@@ -188,6 +190,9 @@ pub struct MetricTable {
     pub times: Vec<i64>,
     pub columns: Vec<String>,
     pub values: Vec<Vec<f64>>,
+    /// What the source left out, in words, when it cut (a live server's answer past a
+    /// cap); `None` when the table is all there was.
+    pub cut: Option<String>,
 }
 
 impl MetricTable {
@@ -405,7 +410,9 @@ pub struct SimulatedState {
 #[derive(Debug, Clone)]
 pub struct Bundle {
     pub incident: IncidentSpec,
-    pub metrics: MetricTable,
+    /// Shared, never copied, by the tools that read it: a wide table is most of what a
+    /// loaded bundle holds (`Arc::make_mut` to change it).
+    pub metrics: Arc<MetricTable>,
     /// Log lines held in memory: the embedded demo's, or lines a test adds. A bundle
     /// loaded from a directory streams its `logs.log` instead ([`Bundle::log_file`]);
     /// read either through [`Bundle::log_source`].
@@ -449,7 +456,11 @@ impl Bundle {
                 .chain(&mut service.node);
             named.for_each(|c| *c = clean(c));
         }
-        self.metrics.columns.iter_mut().for_each(|c| *c = clean(c));
+        let columns = &self.metrics.columns;
+        if columns.iter().any(|c| clean(c) != *c) {
+            let metrics = Arc::make_mut(&mut self.metrics);
+            metrics.columns.iter_mut().for_each(|c| *c = clean(c));
+        }
         for series in &mut incident.series {
             series.name = clean(&series.name);
         }
@@ -608,18 +619,8 @@ impl Bundle {
         })?;
         let metrics_path = dir.join("metrics.csv");
         if metrics_path.exists() {
-            let file = std::fs::File::open(&metrics_path).map_err(|error| BundleError::Io {
-                file: metrics_path.clone(),
-                error,
-            })?;
-            let reader = std::io::BufReader::with_capacity(1 << 20, file);
-            let mut metrics = read_metric_table(reader, "metrics.csv")?;
-            for column in &metrics.columns {
-                series_labels(column).map_err(|message| parse_error("metrics.csv", 1, message))?;
-            }
-            let declared = &bundle.incident.series;
-            metrics.counters_to_rates(|column| series_kind(declared, column));
-            bundle.metrics = metrics;
+            let metrics = load_metrics(&metrics_path, &bundle.incident.series, progress)?;
+            bundle.metrics = Arc::new(metrics);
         }
         let log_path = dir.join("logs.log");
         if log_path.exists() {
@@ -643,7 +644,7 @@ impl Bundle {
         events.sort_by_key(|e| e.time);
         Ok(Bundle {
             incident,
-            metrics,
+            metrics: Arc::new(metrics),
             logs,
             events,
             runbooks: files.runbooks,
@@ -670,6 +671,49 @@ impl Bundle {
     pub fn service_names(&self) -> impl Iterator<Item = &str> {
         self.incident.services.iter().map(|s| s.name.as_str())
     }
+}
+
+/// A bundle's `metrics.csv`, streamed from the file into columns sized by a first pass
+/// that counts its lines; counters become rates as `declared` (or their names) say.
+/// `progress` hears how far the parse has got, about every 8 MB.
+fn load_metrics(
+    path: &Path,
+    declared: &[SeriesSpec],
+    progress: &mut dyn FnMut(logs::Progress),
+) -> Result<MetricTable, BundleError> {
+    use std::io::Seek;
+    let io = |error| BundleError::Io {
+        file: path.to_path_buf(),
+        error,
+    };
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let total = file.metadata().map_err(io)?.len();
+    let rows = metrics::line_count(&file).map_err(io)?;
+    file.rewind().map_err(io)?;
+    let reader = std::io::BufReader::with_capacity(1 << 20, file);
+    let mut next_report = 0;
+    let mut report = |bytes: u64, records: u64| {
+        progress(logs::Progress {
+            file: "metrics.csv",
+            bytes,
+            total,
+            records,
+            unit: "rows",
+        })
+    };
+    let mut on_row = |bytes: u64, rows: u64| {
+        if bytes >= next_report && bytes < total {
+            next_report = bytes + (8 << 20);
+            report(bytes, rows);
+        }
+    };
+    let mut metrics = read_metric_table(reader, "metrics.csv", rows, &mut on_row)?;
+    report(total, metrics.times.len() as u64);
+    for column in &metrics.columns {
+        series_labels(column).map_err(|message| parse_error("metrics.csv", 1, message))?;
+    }
+    metrics.counters_to_rates(|column| series_kind(declared, column));
+    Ok(metrics)
 }
 
 fn toml_error(file: &str, text: &str, e: toml::de::Error) -> BundleError {
@@ -770,6 +814,7 @@ impl MetricTable {
             times: (0..rows as i64).collect(),
             columns,
             values,
+            cut: before.cut.clone().or_else(|| after.cut.clone()),
         }
     }
 
@@ -811,6 +856,7 @@ impl MetricTable {
             values: Vec::with_capacity(series.len()),
             columns: Vec::with_capacity(series.len()),
             times,
+            cut: None,
         };
         for (name, points) in series {
             let mut values = vec![f64::NAN; table.times.len()];
@@ -850,11 +896,20 @@ fn parse_metric_table(text: &str, file: &str) -> Result<MetricTable, BundleError
     if text.trim().is_empty() {
         return Ok(MetricTable::default());
     }
-    read_metric_table(text.as_bytes(), file)
+    let rows = memchr::memchr_iter(b'\n', text.as_bytes()).count();
+    read_metric_table(text.as_bytes(), file, rows, &mut |_, _| {})
 }
 
-/// A metrics CSV streamed from `input`: only the table is held, never the text.
-fn read_metric_table(input: impl std::io::Read, file: &str) -> Result<MetricTable, BundleError> {
+/// A metrics CSV streamed from `input`: only the table is held, never the text. Each
+/// column is allocated once for `rows` (at least the rows there are: see
+/// [`metrics::line_count`]), not grown and copied as rows arrive. `on_row` hears the
+/// bytes and rows read after each row.
+fn read_metric_table(
+    input: impl std::io::Read,
+    file: &str,
+    rows: usize,
+    on_row: &mut dyn FnMut(u64, u64),
+) -> Result<MetricTable, BundleError> {
     let mut table = MetricTable::default();
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
@@ -870,7 +925,10 @@ fn read_metric_table(input: impl std::io::Read, file: &str) -> Result<MetricTabl
         return Err(parse_error(file, 1, "the first column must be `time`"));
     }
     table.columns = headers.iter().skip(1).map(str::to_string).collect();
-    table.values = vec![Vec::new(); table.columns.len()];
+    table.times.reserve_exact(rows);
+    table.values = (0..table.columns.len())
+        .map(|_| Vec::with_capacity(rows))
+        .collect();
     let mut record = csv::StringRecord::new();
     for row in 0.. {
         let line = row + 2;
@@ -913,6 +971,7 @@ fn read_metric_table(input: impl std::io::Read, file: &str) -> Result<MetricTabl
             };
             column.push(value);
         }
+        on_row(reader.position().byte(), table.times.len() as u64);
     }
     Ok(table)
 }

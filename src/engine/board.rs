@@ -125,15 +125,26 @@ impl Engine {
                 pinned: false,
             };
             proposed.evidence.retain(|id| self.state.call(id).is_some());
-            let existing = self
-                .state
-                .hypotheses
-                .iter()
-                .find(|h| {
-                    (!proposed.id.is_empty() && h.id == proposed.id)
-                        || (proposed.key.is_some() && h.key == proposed.key)
+            // The brain's key names a hypothesis better than an id: a brain that lost its
+            // board (a resume, a fork, an engineer's edit in the middle of its turn) may
+            // offer an id that is already another hypothesis's. An id is the same
+            // hypothesis only when the keys do not say otherwise.
+            let by_key = || {
+                proposed.key.as_ref().and_then(|key| {
+                    self.state
+                        .hypotheses
+                        .iter()
+                        .find(|h| h.key.as_ref() == Some(key))
                 })
-                .cloned();
+            };
+            let by_id = || {
+                self.state.hypotheses.iter().find(|h| {
+                    !proposed.id.is_empty()
+                        && h.id == proposed.id
+                        && (proposed.key.is_none() || h.key == proposed.key)
+                })
+            };
+            let existing = by_key().or_else(by_id).cloned();
             let hypothesis = match existing {
                 // The engineer's word stands: the brain adds evidence and confidence only,
                 // and a hypothesis the engineer refuted never gains confidence.

@@ -73,7 +73,8 @@ pub(super) fn route(command: Command, waiting: Waiting) -> Route {
             | Command::Pause
             | Command::Resume
             | Command::Attached { .. }
-            | Command::Detached),
+            | Command::Detached
+            | Command::Ask(_)),
             _,
         ) => Route::Side(command),
         (

@@ -10,13 +10,16 @@
 //! Its parts: this file is the loop (start, resume or fork, turns until a conclusion or a
 //! budget, commands that arrive at any time, the border every event passes); `turn`
 //! is one brain turn, `calls` the call pipeline behind the gate, `board` the engine's
-//! own tools, [`history`] what the brain is told, folded from the log.
+//! own tools, `answer` follow-up questions after the conclusion, [`history`] what the
+//! brain is told, folded from the log. A runs group (`--runs N`, [`crate::runs`]) drives
+//! an engine through [`Engine::run_open`] and records its runs' outcomes through it.
 //!
 //! Two rules hold everywhere here: a secret goes only to the one tool call it was typed
 //! for (it is scrubbed from that call's output — as a whole word, when at least 4
 //! characters long — and never put in an event or in the brain's context), and a human
 //! edit to the board interrupts the brain's turn so it re-plans from the edited board.
 
+mod answer;
 mod board;
 mod calls;
 mod commands;
@@ -143,6 +146,8 @@ pub struct Engine {
     /// to scrub it from every later output: a password typed for one call that a later
     /// call prints (a log line, an error) is still never recorded or sent to the brain.
     typed: Vec<Secret>,
+    /// Follow-up questions asked and not answered yet (answered when the brain is idle).
+    questions: Vec<String>,
 }
 
 impl Engine {
@@ -180,6 +185,7 @@ impl Engine {
             turns_before: 0,
             granted: Vec::new(),
             typed: Vec::new(),
+            questions: Vec::new(),
         };
         (engine, handle)
     }
@@ -376,6 +382,50 @@ impl Engine {
 
     /// Run the investigation until it ends; returns the final state.
     pub async fn run(mut self) -> State {
+        let reason = self.go().await;
+        self.emit(EventKind::SessionEnded { reason });
+        self.state
+    }
+
+    /// Run the investigation until it stops, without ending the session: the snapshot
+    /// of a runs group (`--runs N`), which the runs' outcomes are recorded in next.
+    /// Returns why it stopped.
+    pub async fn run_open(&mut self) -> String {
+        self.go().await
+    }
+
+    /// The state folded so far.
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// Record that `runs` go on from this session (forks of it after call `at`).
+    pub fn record_runs_started(&mut self, at: String, runs: Vec<crate::event::RunInfo>) {
+        self.emit(EventKind::RunsStarted { at, runs });
+    }
+
+    /// Record what one run ended with.
+    pub fn record_run(&mut self, outcome: crate::event::RunOutcome) {
+        self.emit(EventKind::RunFinished { outcome });
+    }
+
+    /// Record the runs compared and the group's conclusion, and end the session.
+    pub fn finish_runs(
+        mut self,
+        agreement: crate::event::Agreement,
+        conclusion: Option<Conclusion>,
+        reason: String,
+    ) -> State {
+        self.emit(EventKind::RunsCompared { agreement });
+        if let Some(conclusion) = conclusion {
+            self.emit(EventKind::Concluded { conclusion });
+        }
+        self.emit(EventKind::SessionEnded { reason });
+        self.state
+    }
+
+    /// Start (or continue) the session and investigate until it stops; the reason.
+    async fn go(&mut self) -> String {
         let again = match self.continued.take() {
             Some(continued) => {
                 self.emit(continued);
@@ -414,7 +464,7 @@ impl Engine {
                 Vec::new()
             }
         };
-        let reason = match self.config.budget.max_seconds {
+        match self.config.budget.max_seconds {
             None => self.investigate(again).await,
             Some(seconds) => {
                 let wall = Duration::from_secs(seconds);
@@ -423,9 +473,7 @@ impl Engine {
                     Err(_) => self.wall_deadline_reached(seconds),
                 }
             }
-        };
-        self.emit(EventKind::SessionEnded { reason });
-        self.state
+        }
     }
 
     /// `--max-minutes` is a hard deadline: whatever was waiting (a model reply, a tool,
@@ -496,6 +544,8 @@ impl Engine {
                 continue;
             }
             if !did_something || self.state.conclusion.is_some() {
+                // Questions asked meanwhile are answered now the brain is idle.
+                self.answer_questions().await;
                 if self.config.exit_when_idle {
                     return if self.state.conclusion.is_some() {
                         "concluded".into()
@@ -535,6 +585,7 @@ impl Engine {
     async fn wait_for_human(&mut self) -> Result<(), Interrupt> {
         while !self.replan {
             self.next_command(Waiting::Nothing).await?;
+            self.answer_questions().await;
         }
         Ok(())
     }
@@ -569,6 +620,7 @@ impl Engine {
             Command::Detached => self.emit(EventKind::Detached {
                 by: for_display(&by),
             }),
+            Command::Ask(text) => self.ask(text, by),
             other => tracing::debug!(?other, "not a side command"),
         }
     }

@@ -95,6 +95,10 @@ impl Engine {
                         self.end_streams(&mut streams);
                         self.emit(EventKind::Notice { text: for_display(&text) });
                     }
+                    Some(Ok(BrainItem::HandedOver)) => {
+                        let model = self.config.brain.name();
+                        self.emit(EventKind::HandedOver { model });
+                    }
                     Some(Ok(BrainItem::Usage { input, output })) => {
                         self.emit(EventKind::Usage { input_tokens: input, output_tokens: output });
                     }

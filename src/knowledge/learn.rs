@@ -252,6 +252,9 @@ mod tests {
             credentials: Vec::new(),
             follow_ups: vec![format!("check\u{c}{STEP}")],
             chart_svg: None,
+            runs: Vec::new(),
+            agreement: None,
+            questions: Vec::new(),
         }
     }
 

@@ -69,6 +69,29 @@ pub struct ConcludeArgs {
     pub follow_ups: Vec<String>,
 }
 
+/// The tool a brain answers a follow-up question with (offered only then).
+pub const ANSWER: &str = "answer";
+
+/// Arguments of `answer`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AnswerArgs {
+    /// The answer, from the record only.
+    pub answer: String,
+    /// Ids of the tool calls the answer rests on (c1, c2, …).
+    #[serde(default)]
+    pub evidence: Vec<String>,
+}
+
+/// The `answer` tool, offered for a follow-up question instead of the investigation's tools.
+pub fn answer_tool_spec() -> ToolSpec {
+    ToolSpec {
+        name: ANSWER.into(),
+        description: "Answer the engineer's follow-up question from the record of this investigation, citing the ids of the tool calls the answer rests on.".into(),
+        parameters: schema_of::<AnswerArgs>(),
+    }
+}
+
 /// The tools the engine itself answers: writing the board, concluding, and reading the
 /// full output of an earlier call (so long outputs need not sit in the context).
 pub fn engine_tool_specs() -> Vec<ToolSpec> {

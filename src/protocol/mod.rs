@@ -66,6 +66,9 @@ pub enum Command {
     },
     /// The sender's attached terminal went away.
     Detached,
+    /// A follow-up question about the record (after the conclusion): the brain answers
+    /// it from the whole record, citing calls, and the investigation does not go on.
+    Ask(String),
 }
 
 /// A command and who sent it.
@@ -131,6 +134,7 @@ pub enum RemoteCommand {
     Pause,
     Resume,
     CancelRunning,
+    Ask { text: String },
 }
 
 impl RemoteCommand {
@@ -151,6 +155,7 @@ impl RemoteCommand {
             Command::Pause => RemoteCommand::Pause,
             Command::Resume => RemoteCommand::Resume,
             Command::CancelRunning => RemoteCommand::CancelRunning,
+            Command::Ask(text) => RemoteCommand::Ask { text: text.clone() },
             Command::SupplyCredential { .. }
             | Command::CancelCredential { .. }
             | Command::Quit
@@ -170,6 +175,7 @@ impl RemoteCommand {
             RemoteCommand::Pause => Command::Pause,
             RemoteCommand::Resume => Command::Resume,
             RemoteCommand::CancelRunning => Command::CancelRunning,
+            RemoteCommand::Ask { text } => Command::Ask(text),
         }
     }
 }

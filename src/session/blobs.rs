@@ -35,6 +35,17 @@ pub struct BlobStore {
     root: PathBuf,
 }
 
+/// The sha256 of `bytes` in lowercase hex: a blob's name.
+fn sha256_hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    Sha256::digest(bytes)
+        .iter()
+        .fold(String::with_capacity(64), |mut hex, byte| {
+            let _ = write!(hex, "{byte:02x}");
+            hex
+        })
+}
+
 impl BlobStore {
     pub fn new(root: impl Into<PathBuf>) -> BlobStore {
         BlobStore { root: root.into() }
@@ -45,7 +56,7 @@ impl BlobStore {
     }
 
     pub fn hash(content: &str) -> String {
-        format!("{:x}", Sha256::digest(content.as_bytes()))
+        sha256_hex(content.as_bytes())
     }
 
     fn path_of(&self, hash: &str) -> PathBuf {
@@ -107,7 +118,7 @@ impl BlobStore {
         file.take(MAX_BLOB + 1)
             .read_to_end(&mut bytes)
             .map_err(io_error)?;
-        if format!("{:x}", Sha256::digest(&bytes)) != hash.to_ascii_lowercase() {
+        if sha256_hex(&bytes) != hash.to_ascii_lowercase() {
             return Err(BlobError::Tampered {
                 hash: hash.to_string(),
             });
@@ -161,6 +172,11 @@ mod tests {
         let store = BlobStore::new(dir.path());
         let a = store.put("hello").unwrap();
         assert_eq!(a, BlobStore::hash("hello"));
+        // The name stays the sha256 in lowercase hex, so older sessions' blobs are found.
+        assert_eq!(
+            a,
+            "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+        );
         assert_eq!(store.put("hello").unwrap(), a);
         assert_eq!(store.get(&a).unwrap(), "hello");
         assert!(store.get("../../etc/passwd").is_err());

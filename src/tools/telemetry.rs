@@ -121,7 +121,7 @@ pub struct BundleTelemetry {
 impl BundleTelemetry {
     pub fn of(bundle: &crate::bundle::Bundle) -> BundleTelemetry {
         BundleTelemetry {
-            metrics: Arc::new(bundle.metrics.clone()),
+            metrics: bundle.metrics.clone(),
             logs: bundle.log_source(),
             events: bundle.events.clone(),
             window: Some(alert_window(
@@ -193,7 +193,7 @@ impl Telemetry for BundleTelemetry {
 /// The incident onset: where the pooled change points of every series say the fault
 /// began, inside the window the alert allows when it is known.
 pub fn onset_of(table: &MetricTable, window: Option<OnsetWindow>) -> i64 {
-    rank::rank_in(&table.times, &table.named_series(), window).onset
+    table.onset_in(window)
 }
 
 pub(crate) fn iso(ts: i64) -> String {
@@ -322,7 +322,7 @@ impl TypedTool for MetricsRank {
                     self.0.origin()
                 )));
             }
-            let ranking = rank::rank_in(&table.times, &table.named_series(), self.0.onset_window());
+            let ranking = table.rank_in(self.0.onset_window());
             let (changed, unchanged): (Vec<_>, Vec<_>) = ranking
                 .shifts
                 .iter()
@@ -353,7 +353,7 @@ impl TypedTool for MetricsRank {
             } else {
                 String::new()
             };
-            let digest = format!(
+            let mut digest = format!(
                 "onset {} · {} of {} series changed{}{thin}",
                 iso(ranking.onset).get(11..19).unwrap_or("?"),
                 changed.len(),
@@ -370,6 +370,10 @@ impl TypedTool for MetricsRank {
                     })
                     .unwrap_or_default()
             );
+            // A live source that cut its answer says what it saw.
+            if let Some(cut) = &table.cut {
+                digest.push_str(&format!(" · {cut}"));
+            }
             let value = RankReport {
                 onset: iso(ranking.onset),
                 series_total: ranking.shifts.len(),
@@ -434,11 +438,8 @@ impl TypedTool for MetricsQuery {
         Box::pin(async move {
             let service = args.service.as_str();
             let table = self.0.metrics().await?;
-            let series: Vec<(String, Vec<f64>)> = table
-                .named_series()
-                .into_iter()
-                .filter(|(c, _)| service_of(c) == service || c.starts_with(service))
-                .collect();
+            let series =
+                table.named_series_where(|c| service_of(c) == service || c.starts_with(service));
             if series.is_empty() {
                 let known: BTreeSet<&str> = table.columns.iter().map(|c| service_of(c)).collect();
                 let known: Vec<&str> = known.into_iter().collect();
@@ -478,11 +479,14 @@ impl TypedTool for MetricsQuery {
                 .iter()
                 .filter(|s| s.score.abs() >= rank::CHANGED)
                 .count();
-            let digest = format!(
+            let mut digest = format!(
                 "{service}: {moved} of {} series changed at onset {}",
                 rows.len(),
                 &iso(onset)[11..19]
             );
+            if let Some(cut) = &table.cut {
+                digest.push_str(&format!(" · {cut}"));
+            }
             let picked: BTreeSet<&str> = series.iter().map(|(name, _)| name.as_str()).collect();
             Ok(ToolOutput {
                 raw: Some(table.to_csv(|column| picked.contains(column))),

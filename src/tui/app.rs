@@ -1,148 +1,44 @@
-//! The TUI's own state and what keys do with it.
+//! The TUI's own state and the routing of keys.
 //!
 //! [`App`] holds the reduced [`State`] (folded from the same events the recorder writes)
-//! plus what only the screen cares about: scroll, selection, expanded outputs and the
-//! overlay stack. Keys become [`Action`]s through the keymap; actions either change this
-//! view state or become engine [`Command`]s. Nothing here changes the investigation
+//! plus what only the screen cares about: the transcript's view state, the board's
+//! selection, the focused pane, and the stack of layers. A key goes to the layer on top
+//! (see [`super::layer`]); what it passes goes to the global keys, and to the panes when
+//! nothing covers them. A layer answers with effects, which the App turns into engine
+//! [`Command`]s, closes, flashes or quits. Nothing here changes the investigation
 //! directly: the engine does, and its events come back through `State::apply`.
 //!
-//! Overlays: the pending decision (approval or credential) is derived from `State`, so a
-//! replay shows it exactly when the engineer saw it. Overlays the engineer opens (editor,
-//! help, pager, steer) stack above it. When the decision closes because another engineer
-//! decided first, the flash says who. An attached terminal (`hunch attach`) never takes
-//! a credential and quits without asking: it only detaches.
+//! The stack: at the bottom the pending decision (approval or credential), derived from
+//! `State` so a replay shows it exactly when the engineer saw it; above it what the
+//! engineer opened (editor, help, pager, steer, the quit dialog, seek). When the decision
+//! closes because another engineer decided first, the flash says who. An attached
+//! terminal (`hunch attach`) never takes a credential and quits without asking: it only
+//! detaches.
 
+use super::confirm_quit::ConfirmQuit;
+use super::decision::Decision;
+use super::editor::Editor;
+use super::help::Help;
 use super::keymap::{Action, Context, Keymap};
+use super::layer::{Ctx, Effect, Hint, Layer, Outcome};
+use super::pager::Pager;
 use super::replay::Replay;
+use super::seek::Seek;
+use super::steer::Steer;
 use super::theme::Theme;
-use super::view::TranscriptCache;
-use crate::event::{CallStatus, Event, HypothesisStatus, Pending, State};
-use crate::protocol::Secret;
-use crate::protocol::{Approval, Command, EngineHandle, HypothesisEdit};
+use super::transcript::{Look, TranscriptView};
+use crate::event::{CallStatus, Event, Pending, State};
+use crate::protocol::{Command, EngineHandle};
 use crate::sanitize::for_display;
 use crate::session::BlobStore;
 use chrono::{DateTime, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ratatui_textarea::TextArea;
-use std::collections::HashSet;
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pane {
     Transcript,
     Board,
-}
-
-/// The approval overlay's buttons, left to right.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Button {
-    ApproveOnce,
-    ApproveSession,
-    EditThenApprove,
-    Deny,
-}
-
-impl Button {
-    pub const ALL: [Button; 4] = [
-        Button::ApproveOnce,
-        Button::ApproveSession,
-        Button::EditThenApprove,
-        Button::Deny,
-    ];
-
-    pub fn action(self) -> Action {
-        match self {
-            Button::ApproveOnce => Action::ApproveOnce,
-            Button::ApproveSession => Action::ApproveSession,
-            Button::EditThenApprove => Action::EditThenApprove,
-            Button::Deny => Action::Deny,
-        }
-    }
-}
-
-/// A text field inside the approval overlay.
-pub enum DecisionInput {
-    DenyReason(TextArea<'static>),
-    EditCommand(TextArea<'static>),
-}
-
-/// View state of the pending decision, reset whenever a different call is pending.
-pub struct DecisionUi {
-    pub call: usize,
-    pub focus: Button,
-    pub input: Option<DecisionInput>,
-    pub credential: TextArea<'static>,
-    /// Lines of the overlay's body scrolled past.
-    pub scroll: usize,
-    /// Set aside while the engineer reviews the transcript (`review`).
-    pub hidden: bool,
-    /// The call waits for a credential, not for a decision.
-    pub credential_prompt: bool,
-}
-
-pub struct EditorState {
-    /// The selected hypothesis by id (None: the top row), so an edit that re-sorts the
-    /// list leaves the cursor on the hypothesis just edited.
-    pub selected: Option<String>,
-    /// Editing a statement: the hypothesis id (None when adding) and the text.
-    pub editing: Option<(Option<String>, TextArea<'static>)>,
-    /// The editor paused the agent and will resume it on close.
-    pub paused_agent: bool,
-}
-
-pub struct Pager {
-    pub title: String,
-    pub lines: Vec<String>,
-    pub language: String,
-    pub scroll: usize,
-    pub query: String,
-    pub searching: Option<TextArea<'static>>,
-    pub matches: Vec<usize>,
-    pub current: usize,
-    /// Rows of text the pager showed at the last draw.
-    pub height: usize,
-}
-
-impl Pager {
-    /// The scroll that shows the last line at the bottom edge.
-    pub fn max_scroll(&self) -> usize {
-        self.lines.len().saturating_sub(self.height.max(1))
-    }
-
-    fn run_search(&mut self) {
-        let needle = self.query.to_lowercase();
-        self.matches = if needle.is_empty() {
-            Vec::new()
-        } else {
-            self.lines
-                .iter()
-                .enumerate()
-                .filter(|(_, l)| l.to_lowercase().contains(&needle))
-                .map(|(i, _)| i)
-                .collect()
-        };
-        self.current = 0;
-        if let Some(&first) = self
-            .matches
-            .iter()
-            .find(|&&m| m >= self.scroll)
-            .or(self.matches.first())
-        {
-            self.current = self.matches.iter().position(|&m| m == first).unwrap_or(0);
-            self.scroll = first;
-        }
-    }
-}
-
-pub enum Overlay {
-    Help {
-        scroll: usize,
-    },
-    /// "Quit while something is running or waiting?"
-    ConfirmQuit,
-    Pager(Pager),
-    Editor(EditorState),
-    Steer(TextArea<'static>),
 }
 
 pub enum Mode {
@@ -158,23 +54,20 @@ pub struct App {
     pub session_file: Option<PathBuf>,
     pub blobs: Option<BlobStore>,
     pub focus: Pane,
-    /// Lines scrolled up from the bottom; 0 follows the stream.
-    pub scroll: usize,
-    pub selected_call: Option<usize>,
-    pub expanded: HashSet<usize>,
+    /// Scroll, selected call, expanded outputs, and the transcript's line cache.
+    pub transcript: TranscriptView,
     /// The selected hypothesis on the board, by id: the board re-sorts as confidence
     /// moves, and the selection follows the hypothesis, not the row. None: the top row.
     pub board_selected: Option<String>,
-    pub overlays: Vec<Overlay>,
-    pub decision: Option<DecisionUi>,
-    pub cache: TranscriptCache,
+    /// What the engineer opened, the top last.
+    layers: Vec<Box<dyn Layer>>,
+    /// The pending decision, under the layers.
+    decision: Option<Decision>,
     /// Spinner frame.
     pub tick: u64,
     /// The clock the status bar shows elapsed time against.
     pub now: DateTime<Utc>,
     pub quit: bool,
-    /// Height of the transcript at the last draw, for paging.
-    pub transcript_height: usize,
     /// A one-line message in place of the key hints, until the next key.
     pub flash: Option<String>,
     /// This terminal is attached to another's investigation (`hunch attach`): it never
@@ -182,20 +75,26 @@ pub struct App {
     pub attached: bool,
 }
 
-fn text_area(initial: &str, placeholder: &str) -> TextArea<'static> {
-    let mut area = TextArea::new(if initial.is_empty() {
-        vec![String::new()]
-    } else {
-        initial.lines().map(str::to_string).collect()
-    });
-    area.set_placeholder_text(placeholder);
-    area.move_cursor(ratatui_textarea::CursorMove::Bottom);
-    area.move_cursor(ratatui_textarea::CursorMove::End);
-    area
+/// Where a key goes when the layer on top passes it.
+enum Below {
+    Nothing,
+    Global,
+    Panes,
 }
 
-fn area_text(area: &TextArea<'_>) -> String {
-    area.lines().join("\n").trim().to_string()
+/// The context layers read, from the App's fields (so the layers can be borrowed
+/// mutably beside it).
+macro_rules! ctx {
+    ($app:expr) => {
+        Ctx {
+            state: &$app.state,
+            keymap: &$app.keymap,
+            theme: &$app.theme,
+            replay: matches!($app.mode, Mode::Replay(_)),
+            attached: $app.attached,
+            page: $app.transcript.height,
+        }
+    };
 }
 
 impl App {
@@ -216,22 +115,18 @@ impl App {
             session_file: None,
             blobs: None,
             focus: Pane::Transcript,
-            scroll: 0,
-            selected_call: None,
-            expanded: HashSet::new(),
+            transcript: TranscriptView::default(),
             board_selected: None,
-            overlays: Vec::new(),
+            layers: Vec::new(),
             decision: None,
-            cache: TranscriptCache::default(),
             tick: 0,
             now: Utc::now(),
             quit: false,
-            transcript_height: 20,
             flash,
             attached: false,
         };
         // A state that already holds a pending decision (an attach, a resume) gets its
-        // overlay's view state now: the decision keys act on it, not on nothing.
+        // layer now: the decision keys act on it, not on nothing.
         app.sync_decision();
         app
     }
@@ -259,20 +154,48 @@ impl App {
         }
     }
 
+    /// The pending decision's layer (also while set aside, and in a replay).
+    pub fn decision(&self) -> Option<&Decision> {
+        self.decision.as_ref()
+    }
+
+    /// The names of the layers on the stack, bottom first (the decision included while
+    /// it is shown).
+    pub fn stack(&self) -> Vec<&'static str> {
+        let decision = self
+            .decision
+            .as_ref()
+            .filter(|d| !d.hidden())
+            .map(|d| d.layer().name());
+        decision
+            .into_iter()
+            .chain(self.layers.iter().map(|l| l.name()))
+            .collect()
+    }
+
+    /// The layers, for drawing: the context they read, the decision, what is above it.
+    pub(super) fn stack_mut(
+        &mut self,
+    ) -> (Ctx<'_>, Option<&mut dyn Layer>, &mut Vec<Box<dyn Layer>>) {
+        let cx = ctx!(self);
+        let decision = self.decision.as_mut().map(Decision::layer_mut);
+        (cx, decision, &mut self.layers)
+    }
+
     /// Why the decision overlay closed, when another engineer decided it first: "c5 was
     /// approved by alice". None when this terminal decided, or nobody did (the call was
     /// set aside, the session ended).
-    fn decided_by_another(&self, ui: &DecisionUi) -> Option<String> {
+    fn decided_by_another(&self, decision: &Decision) -> Option<String> {
         let me = for_display(self.user()?);
-        let call = self.state.calls.get(ui.call)?;
-        let (what, by) = if ui.credential_prompt {
+        let call = self.state.calls.get(decision.call())?;
+        let (what, by) = if decision.is_credential() {
             (
                 "the credential for {id} was typed by",
                 call.credential_by.as_ref()?,
             )
         } else {
-            let (decision, by) = call.decision.as_ref()?;
-            let what = if decision.is_approval() {
+            let (verdict, by) = call.decision.as_ref()?;
+            let what = if verdict.is_approval() {
                 "{id} was approved by"
             } else {
                 "{id} was denied by"
@@ -282,52 +205,32 @@ impl App {
         (*by != me).then(|| format!("{} {by}", what.replace("{id}", &call.id)))
     }
 
-    /// Keep the decision overlay's view state in step with what is pending.
+    /// Keep the decision layer in step with what is pending.
     pub fn sync_decision(&mut self) {
-        let pending = self.state.pending.first().map(Pending::call);
+        let pending = self.state.pending.first();
         // The overlay closes under the engineer's hands: say who decided first, so a
         // half-typed reason that vanishes is explained. The host hears of it only when
         // it was typing; an attached terminal always.
-        if let Some(ui) = &self.decision
-            && pending != Some(ui.call)
-            && (self.attached || ui.input.is_some())
-            && let Some(why) = self.decided_by_another(ui)
+        if let Some(decision) = &self.decision
+            && pending.map(Pending::call) != Some(decision.call())
+            && (self.attached || decision.typing())
+            && let Some(why) = self.decided_by_another(decision)
         {
             self.flash = Some(why);
         }
-        match (pending, &self.decision) {
-            (None, _) => self.decision = None,
-            (Some(call), Some(ui)) if ui.call == call => {
-                let credential =
-                    matches!(self.state.pending.first(), Some(Pending::Credential { .. }));
-                if let Some(ui) = self.decision.as_mut() {
-                    ui.credential_prompt = credential;
-                }
-            }
-            (Some(call), _) => {
-                let destructive = self.state.calls[call].risk.is_destructive();
-                let mut credential = TextArea::default();
-                credential.set_mask_char('•');
-                credential
-                    .set_placeholder_text("type the password; enter to submit, esc to refuse");
-                self.decision = Some(DecisionUi {
-                    call,
-                    focus: if destructive {
-                        Button::Deny
-                    } else {
-                        Button::ApproveOnce
-                    },
-                    input: None,
-                    credential,
-                    scroll: 0,
-                    hidden: false,
-                    credential_prompt: matches!(
-                        self.state.pending.first(),
-                        Some(Pending::Credential { .. })
-                    ),
-                });
-            }
+        let Some(pending) = pending else {
+            self.decision = None;
+            return;
+        };
+        if self.decision.as_ref().is_some_and(|d| d.shows(pending)) {
+            return;
         }
+        // The same call moving from its approval to its credential stays set aside.
+        let hidden = self
+            .decision
+            .as_ref()
+            .is_some_and(|d| d.call() == pending.call() && d.hidden());
+        self.decision = Some(Decision::for_pending(&self.state, pending, hidden));
     }
 
     fn send(&self, command: Command) {
@@ -336,23 +239,27 @@ impl App {
         }
     }
 
-    /// The context whose keys apply now (for routing and for the footer hints).
-    pub fn context(&self) -> Context {
-        match self.overlays.last() {
-            Some(Overlay::Editor(_)) => return Context::Editor,
-            Some(Overlay::Pager(_)) => return Context::Pager,
-            Some(_) => return Context::Global,
-            None => {}
-        }
-        if !self.is_replay()
-            && !self.decision.as_ref().is_some_and(|d| d.hidden)
-            && matches!(self.state.pending.first(), Some(Pending::Approval { .. }))
-        {
-            return Context::Approval;
-        }
+    /// The decision when it takes keys: live, not a replay.
+    fn live_decision(&self) -> Option<&Decision> {
+        self.decision.as_ref().filter(|_| !self.is_replay())
+    }
+
+    /// The pane's keymap context.
+    fn pane_context(&self) -> Context {
         match self.focus {
             Pane::Transcript => Context::Transcript,
             Pane::Board => Context::Board,
+        }
+    }
+
+    /// The context whose keys apply now: the top layer's, or the focused pane's.
+    pub fn context(&self) -> Context {
+        if let Some(layer) = self.layers.last() {
+            return layer.context();
+        }
+        match self.live_decision().filter(|d| !d.hidden()) {
+            Some(decision) => decision.layer().context(),
+            None => self.pane_context(),
         }
     }
 
@@ -364,137 +271,184 @@ impl App {
         }
     }
 
+    /// The contexts whose keys work now, the top first (help lists them first).
+    fn live_contexts(&self) -> Vec<Context> {
+        let mut contexts = vec![self.context()];
+        let passes = match self.layers.last() {
+            Some(layer) => layer.passes_to_global(),
+            None => true,
+        };
+        if passes {
+            contexts.push(self.base_context());
+        }
+        contexts.dedup();
+        contexts
+    }
+
     pub fn on_key(&mut self, key: KeyEvent) {
         if key.kind != crossterm::event::KeyEventKind::Press {
             return;
         }
         self.flash = None;
+        // ctrl-c leaves from anywhere, a text field included: it asks first, and a
+        // second one quits.
         if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
-            if matches!(self.overlays.last(), Some(Overlay::ConfirmQuit)) {
+            if self
+                .layers
+                .last()
+                .is_some_and(|l| l.name() == "confirm-quit")
+            {
                 self.quit();
             } else {
                 self.request_quit();
             }
             return;
         }
-        if !self.overlays.is_empty() {
-            self.on_overlay_key(key);
-            return;
-        }
-        if !self.is_replay() && self.decision.is_some() && self.on_decision_key(key) {
-            return;
-        }
-        if let Some(ui) = self.decision.as_mut()
-            && ui.hidden
-            && self.keymap.action(Context::Approval, &key) == Some(Action::Review)
-        {
-            ui.hidden = false;
-            return;
-        }
-        let context = self.context();
-        let action = self
-            .keymap
-            .action(context, &key)
-            .or_else(|| self.keymap.action(self.base_context(), &key));
-        if let Some(action) = action {
-            self.on_action(action);
+        let replay = self.is_replay();
+        let cx = ctx!(self);
+        let (outcome, below, opened) = if let Some(layer) = self.layers.last_mut() {
+            let below = if layer.passes_to_global() {
+                Below::Global
+            } else {
+                Below::Nothing
+            };
+            (layer.on_key(&key, &cx), below, true)
+        } else if let Some(decision) = self.decision.as_mut().filter(|_| !replay) {
+            let below = if decision.hidden() {
+                Below::Panes
+            } else if decision.layer().passes_to_global() {
+                Below::Global
+            } else {
+                Below::Nothing
+            };
+            (decision.layer_mut().on_key(&key, &cx), below, false)
+        } else {
+            (Outcome::Pass, Below::Panes, false)
+        };
+        match outcome {
+            Outcome::Used(effects) => self.carry_out(effects, opened),
+            Outcome::Pass => {
+                let action = match below {
+                    Below::Nothing => None,
+                    Below::Global => self.keymap.action(self.base_context(), &key),
+                    Below::Panes => self
+                        .keymap
+                        .action(self.pane_context(), &key)
+                        .or_else(|| self.keymap.action(self.base_context(), &key)),
+                };
+                if let Some(action) = action {
+                    self.on_action(action);
+                }
+            }
         }
     }
 
-    /// Keys for the pending approval or credential. Returns whether the key was used.
-    fn on_decision_key(&mut self, key: KeyEvent) -> bool {
-        let Some(pending) = self.state.pending.first().cloned() else {
-            return false;
+    /// Do what a layer asked. `opened`: it is one the engineer opened (a `Close` pops it).
+    fn carry_out(&mut self, effects: Vec<Effect>, opened: bool) {
+        for effect in effects {
+            match effect {
+                Effect::Send(command) => self.send(command),
+                Effect::Close if opened => self.close_top(),
+                Effect::Close => {}
+                Effect::Flash(text) => self.flash = Some(text),
+                Effect::Quit => self.quit(),
+                Effect::AskQuit => self.request_quit(),
+                Effect::SeekCall(id) => self.seek_call(&id),
+            }
+        }
+    }
+
+    /// Open a layer on top; one already on the stack is not opened twice.
+    fn push(&mut self, layer: Box<dyn Layer>) {
+        if !self.layers.iter().any(|l| l.name() == layer.name()) {
+            self.layers.push(layer);
+        }
+    }
+
+    fn close_top(&mut self) {
+        if let Some(mut layer) = self.layers.pop() {
+            for command in layer.on_close() {
+                self.send(command);
+            }
+        }
+    }
+
+    /// The hint bar: the keys of what is on top now (a text field being typed into, a
+    /// dialog, an overlay, the pending decision, or the panes), never those of a mode
+    /// that is not active.
+    pub fn hints(&self) -> Vec<Hint> {
+        let cx = ctx!(self);
+        let top = match self.layers.last() {
+            Some(layer) => Some(layer.as_ref()),
+            None => self
+                .live_decision()
+                .filter(|d| !d.hidden())
+                .map(Decision::layer),
         };
-        let call_id = self.state.calls[pending.call()].id.clone();
-        let approval_action = self.keymap.action(Context::Approval, &key);
-        let ui = self.decision.as_mut().expect("decision ui exists");
-        if ui.hidden {
-            return false;
+        let mut hints = Vec::new();
+        match top {
+            Some(layer) => {
+                hints.extend(layer.hints(&cx));
+                if layer.passes_to_global() {
+                    hints.extend(self.base_hints(&cx));
+                }
+            }
+            None => {
+                // A replay's own keys need the room: its toggle-output is in help.
+                let transcript: &[Action] = match (self.focus, self.is_replay()) {
+                    (Pane::Board, _) => &[],
+                    (Pane::Transcript, true) => &[Action::SelectNextCall],
+                    (Pane::Transcript, false) => &[Action::SelectNextCall, Action::ToggleOutput],
+                };
+                hints.extend(
+                    transcript
+                        .iter()
+                        .filter_map(|&a| cx.hint(Context::Transcript, a)),
+                );
+                hints.extend(self.base_hints(&cx));
+            }
         }
-        match approval_action {
-            Some(Action::PageUp) => {
-                ui.scroll = ui.scroll.saturating_sub(self.transcript_height.max(4) / 2);
-                return true;
-            }
-            Some(Action::PageDown) => {
-                ui.scroll = ui.scroll.saturating_add(self.transcript_height.max(4) / 2);
-                return true;
-            }
-            // While typing, printable keys are text; the review key still works as a
-            // function key.
-            Some(Action::Review)
-                if ui.input.is_none() && !matches!(pending, Pending::Credential { .. })
-                    || !matches!(key.code, KeyCode::Char(_)) =>
-            {
-                ui.hidden = true;
-                return true;
-            }
-            _ => {}
-        }
-        if let Pending::Credential { .. } = pending {
-            if self.attached {
-                // A secret is typed only on the terminal that asked for it; this one can
-                // set the prompt aside or leave.
-                if key.code == KeyCode::Esc {
-                    ui.hidden = true;
-                } else if self.keymap.action(Context::Global, &key) == Some(Action::Quit) {
-                    self.request_quit();
-                } else if matches!(key.code, KeyCode::Enter | KeyCode::Char(_)) {
-                    self.flash =
-                        Some("the credential is typed on the terminal that asked for it".into());
-                }
-                return true;
-            }
-            match key.code {
-                KeyCode::Enter if ui.credential.lines().join("").is_empty() => {
-                    self.flash = Some("the password is empty: type it, or esc to refuse".into());
-                }
-                KeyCode::Enter => {
-                    let secret = Secret::new(ui.credential.lines().join(""));
-                    ui.credential = TextArea::default();
-                    self.send(Command::SupplyCredential {
-                        id: call_id,
-                        secret,
-                    });
-                }
-                KeyCode::Esc => self.send(Command::CancelCredential { id: call_id }),
-                // A tab would reach the secret as spaces, which nobody meant to type.
-                KeyCode::Tab | KeyCode::BackTab => {}
-                _ => {
-                    ui.credential.input(key);
-                }
-            }
-            return true;
-        }
-        if let Some(input) = &mut ui.input {
-            match key.code {
-                KeyCode::Esc => ui.input = None,
-                KeyCode::Enter => {
-                    let command = match input {
-                        DecisionInput::DenyReason(area) => Command::Deny {
-                            id: call_id,
-                            reason: area_text(area),
-                        },
-                        DecisionInput::EditCommand(area) => Command::Approve {
-                            id: call_id,
-                            approval: Approval::Edited(area_text(area)),
-                        },
-                    };
-                    ui.input = None;
-                    self.send(command);
-                }
-                _ => {
-                    match input {
-                        DecisionInput::DenyReason(area) | DecisionInput::EditCommand(area) => {
-                            area.input(key)
-                        }
-                    };
-                }
-            }
-            return true;
-        }
-        false
+        hints
+    }
+
+    /// The global keys' hints, or the replay's.
+    fn base_hints(&self, cx: &Ctx) -> Vec<Hint> {
+        let (context, actions): (Context, &[Action]) = if self.is_replay() {
+            (
+                Context::Replay,
+                &[
+                    Action::PlayPause,
+                    Action::Step,
+                    Action::NextDecision,
+                    Action::SeekCall,
+                    Action::Help,
+                    Action::Quit,
+                ],
+            )
+        } else {
+            (
+                Context::Global,
+                &[
+                    Action::PauseResume,
+                    Action::EditHypotheses,
+                    Action::Steer,
+                    Action::Help,
+                    Action::Quit,
+                ],
+            )
+        };
+        let step_back = cx.keymap.hint(Context::Replay, Action::StepBack);
+        actions
+            .iter()
+            .filter(|&&a| a != Action::PauseResume || self.agent_running())
+            .filter_map(|&a| match (a, &step_back) {
+                // One hint for both directions: "right/left step".
+                (Action::Step, Some(back)) => cx
+                    .hint(context, a)
+                    .map(|h| Hint::new(format!("{}/{back}", h.key), h.does)),
+                _ => cx.hint(context, a),
+            })
+            .collect()
     }
 
     /// Whether the pending approval offers "approve for the session" (the tool built a
@@ -511,105 +465,34 @@ impl App {
         self.state.conclusion.is_none() && self.state.ended.is_none()
     }
 
-    fn decide(&mut self, button: Button) {
-        if button == Button::ApproveSession
-            && self.decision.is_some()
-            && !self.session_scope_offered()
-        {
-            let destructive = self.decision.as_ref().is_some_and(|ui| {
-                self.state.calls[ui.call].risk == crate::event::Risk::Destructive
-            });
-            let why = if destructive {
-                "a destructive call is asked every time"
-            } else {
-                "it is not one command of known risk"
-            };
-            let once = self
-                .keymap
-                .hint(Context::Approval, Action::ApproveOnce)
-                .unwrap_or_default();
-            self.flash = Some(format!(
-                "no approval for the session here: {why}; {once} approves it once"
-            ));
-            return;
-        }
-        let Some(ui) = self.decision.as_mut() else {
-            return;
-        };
-        let call = &self.state.calls[ui.call];
-        let id = call.id.clone();
-        ui.focus = button;
-        match button {
-            Button::ApproveOnce => self.send(Command::Approve {
-                id,
-                approval: Approval::Once,
-            }),
-            Button::ApproveSession => self.send(Command::Approve {
-                id,
-                approval: Approval::ForSession,
-            }),
-            Button::EditThenApprove => {
-                ui.input = Some(DecisionInput::EditCommand(text_area(
-                    &call.command,
-                    "the command to run instead",
-                )))
-            }
-            Button::Deny => {
-                ui.input = Some(DecisionInput::DenyReason(text_area(
-                    "",
-                    "why? the agent reads this (enter to deny)",
-                )))
-            }
-        }
-    }
-
     fn quit(&mut self) {
         self.send(Command::Quit);
         self.quit = true;
     }
 
-    /// What quitting now would leave undone, if anything: a call waiting for a decision
-    /// or a credential, a running call, or an investigation still going.
-    /// An attached terminal interrupts nothing: quitting only detaches it.
+    /// What quitting now would leave undone, if anything (see [`Ctx::quit_would_interrupt`]).
     pub fn quit_would_interrupt(&self) -> Option<String> {
-        if self.is_replay() || self.attached || self.state.ended.is_some() {
-            return None;
-        }
-        if let Some(pending) = self.state.pending.first() {
-            let call = &self.state.calls[pending.call()];
-            return Some(format!(
-                "{} waits for your decision; it stays undecided",
-                call.id
-            ));
-        }
-        if let Some(call) = self
-            .state
-            .calls
-            .iter()
-            .find(|c| c.status == CallStatus::Running)
-        {
-            return Some(format!("{} is running; it will be cancelled", call.id));
-        }
-        if self.state.conclusion.is_none() {
-            return Some("the agent has not concluded yet".into());
-        }
-        None
+        ctx!(self).quit_would_interrupt()
     }
 
     /// Quit, or ask first when quitting would interrupt something.
     fn request_quit(&mut self) {
         if self.quit_would_interrupt().is_some() {
-            self.overlays.push(Overlay::ConfirmQuit);
+            self.push(Box::new(ConfirmQuit));
         } else {
             self.quit();
         }
     }
 
+    /// What the global, replay and pane keys do.
     pub fn on_action(&mut self, action: Action) {
-        let page = self.transcript_height.saturating_sub(2).max(1);
+        let page = self.transcript.height.saturating_sub(2).max(1);
         match action {
             Action::Quit => self.request_quit(),
-            Action::Help => self.overlays.push(Overlay::Help { scroll: 0 }),
+            Action::Help => {
+                let first = self.live_contexts();
+                self.push(Box::new(Help::new(first)));
+            }
             Action::PauseResume if !self.agent_running() => {
                 self.flash = Some("the investigation is over: there is nothing to pause".into())
             }
@@ -618,50 +501,38 @@ impl App {
             } else {
                 Command::Pause
             }),
-            Action::CancelCall
-                if self
-                    .state
-                    .calls
-                    .iter()
-                    .any(|c| c.status == CallStatus::Running) =>
-            {
-                self.send(Command::CancelRunning)
-            }
+            Action::CancelCall if self.running_spinner() => self.send(Command::CancelRunning),
             Action::CancelCall => self.flash = Some("nothing is running to cancel".into()),
-            Action::EditHypotheses => self.open_editor(),
-            Action::Steer => self.overlays.push(Overlay::Steer(text_area(
-                "",
-                "tell the agent something; enter to send, esc to cancel",
-            ))),
+            Action::EditHypotheses => self.open_editor(None),
+            Action::Steer if self.state.conclusion.is_some() => {
+                self.push(Box::new(Steer::question()))
+            }
+            Action::Steer => self.push(Box::new(Steer::new())),
             Action::FocusNextPane => {
                 self.focus = match self.focus {
                     Pane::Transcript => Pane::Board,
                     Pane::Board => Pane::Transcript,
                 }
             }
-            Action::ScrollUp => self.scroll = self.scroll.saturating_add(1),
-            Action::ScrollDown => self.scroll = self.scroll.saturating_sub(1),
-            Action::PageUp => self.scroll = self.scroll.saturating_add(page),
-            Action::PageDown => self.scroll = self.scroll.saturating_sub(page),
-            Action::ScrollTop => self.scroll = usize::MAX,
-            Action::ScrollBottom => self.scroll = 0,
-            Action::SelectPreviousCall | Action::SelectNextCall => {
-                let count = self.state.calls.len();
-                if count > 0 {
-                    let current = self.selected_call.filter(|&i| i < count).unwrap_or(count);
-                    self.selected_call = Some(if action == Action::SelectPreviousCall {
-                        current.saturating_sub(1)
-                    } else {
-                        (current + 1).min(count - 1)
-                    });
-                    self.scroll_to_selected();
+            Action::ScrollUp | Action::ScrollDown | Action::PageUp | Action::PageDown => {
+                let scroll = &mut self.transcript.scroll;
+                *scroll = match action {
+                    Action::ScrollUp => scroll.saturating_add(1),
+                    Action::ScrollDown => scroll.saturating_sub(1),
+                    Action::PageUp => scroll.saturating_add(page),
+                    _ => scroll.saturating_sub(page),
                 }
             }
+            // "As far as there is": the transcript clamps it when it is drawn.
+            Action::ScrollTop => self.transcript.scroll = usize::MAX,
+            Action::ScrollBottom => self.transcript.scroll = 0,
+            Action::SelectPreviousCall | Action::SelectNextCall => self.select_call(action),
             Action::ToggleOutput => {
                 if let Some(call) = self.valid_selected_call() {
-                    self.selected_call = Some(call);
-                    if !self.expanded.remove(&call) {
-                        self.expanded.insert(call);
+                    let view = &mut self.transcript;
+                    view.selected_call = Some(call);
+                    if !view.expanded.remove(&call) {
+                        view.expanded.insert(call);
                     }
                 }
             }
@@ -679,41 +550,35 @@ impl App {
                 let selected = self
                     .state
                     .id_at_rank(self.state.rank_of(self.board_selected.as_deref()));
-                self.open_editor();
-                if let Some(Overlay::Editor(editor)) = self.overlays.last_mut() {
-                    editor.selected = selected;
-                }
+                self.open_editor(selected);
             }
-            Action::ApproveOnce => self.decide(Button::ApproveOnce),
-            Action::ApproveSession => self.decide(Button::ApproveSession),
-            Action::EditThenApprove => self.decide(Button::EditThenApprove),
-            Action::Deny => self.decide(Button::Deny),
-            Action::FocusLeft | Action::FocusRight => {
-                if let Some(ui) = self.decision.as_mut() {
-                    let i = Button::ALL.iter().position(|b| *b == ui.focus).unwrap_or(0);
-                    let i = if action == Action::FocusLeft {
-                        i.saturating_sub(1)
-                    } else {
-                        (i + 1).min(Button::ALL.len() - 1)
-                    };
-                    ui.focus = Button::ALL[i];
-                }
-            }
-            Action::Activate => {
-                if let Some(focus) = self.decision.as_ref().map(|d| d.focus) {
-                    self.decide(focus);
-                }
-            }
+            Action::SeekCall if self.is_replay() => self.push(Box::new(Seek::new())),
             Action::PlayPause
             | Action::Step
+            | Action::StepBack
             | Action::SpeedUp
             | Action::SlowDown
             | Action::NextDecision
             | Action::JumpStart
             | Action::JumpEnd => self.replay_action(action),
-            // Editor and pager actions are handled by their overlays.
+            // The layers' own actions are read by the layers.
             _ => {}
         }
+    }
+
+    fn select_call(&mut self, action: Action) {
+        let count = self.state.calls.len();
+        if count == 0 {
+            return;
+        }
+        let view = &mut self.transcript;
+        let current = view.selected_call.filter(|&i| i < count).unwrap_or(count);
+        view.selected_call = Some(if action == Action::SelectPreviousCall {
+            current.saturating_sub(1)
+        } else {
+            (current + 1).min(count - 1)
+        });
+        self.scroll_to_selected();
     }
 
     fn replay_action(&mut self, action: Action) {
@@ -724,12 +589,13 @@ impl App {
         match action {
             Action::PlayPause => replay.toggle_play(),
             Action::Step => replay.step(&mut state),
+            Action::StepBack => replay.step_back(&mut state),
             Action::SpeedUp => replay.faster(),
             Action::SlowDown => replay.slower(),
             Action::NextDecision => replay.next_decision(&mut state),
             Action::JumpStart => {
                 replay.restart(&mut state);
-                self.scroll = 0;
+                self.transcript.scroll = 0;
             }
             Action::JumpEnd => replay.to_end(&mut state),
             _ => {}
@@ -739,17 +605,28 @@ impl App {
         self.sync_decision();
     }
 
+    /// In a replay: go to where call `id` finished, select it and scroll to it.
+    fn seek_call(&mut self, id: &str) {
+        let Mode::Replay(replay) = &mut self.mode else {
+            return;
+        };
+        let mut state = std::mem::take(&mut self.state);
+        let found = replay.seek_call(&mut state, id);
+        self.state = state;
+        self.forget_vanished_selection();
+        self.sync_decision();
+        if !found {
+            self.flash = Some(format!("no tool call {id} in this session"));
+            return;
+        }
+        self.transcript.selected_call = self.state.calls.iter().position(|c| c.id == id);
+        self.scroll_to_selected();
+    }
+
     /// A replay that jumps back has fewer calls and hypotheses than a moment ago: a
     /// selection that points past them is dropped, never indexed.
     fn forget_vanished_selection(&mut self) {
-        if self
-            .selected_call
-            .is_some_and(|i| i >= self.state.calls.len())
-        {
-            self.selected_call = None;
-        }
-        let calls = self.state.calls.len();
-        self.expanded.retain(|&i| i < calls);
+        self.transcript.forget_calls_from(self.state.calls.len());
         if let Some(id) = &self.board_selected
             && !self.state.hypotheses.iter().any(|h| &h.id == id)
         {
@@ -758,30 +635,36 @@ impl App {
     }
 
     fn scroll_to_selected(&mut self) {
-        if let Some(call) = self.selected_call.filter(|&i| i < self.state.calls.len()) {
+        if let Some(call) = self
+            .transcript
+            .selected_call
+            .filter(|&i| i < self.state.calls.len())
+        {
             let entry = self.state.calls[call].entry;
-            let mut cache = std::mem::take(&mut self.cache);
-            self.scroll = cache.lines_below(self, entry);
-            self.cache = cache;
+            let look = Look {
+                theme: &self.theme,
+                tick: self.tick,
+                now: self.now,
+                focused: self.focus == Pane::Transcript,
+            };
+            self.transcript.scroll = self.transcript.lines_below(&self.state, entry, look);
         }
     }
 
-    fn open_editor(&mut self) {
+    /// The editor on `selected`; it pauses the agent while open when the agent runs.
+    fn open_editor(&mut self, selected: Option<String>) {
         let paused_agent =
             !self.is_replay() && !self.state.paused && self.state.conclusion.is_none();
         if paused_agent {
             self.send(Command::Pause);
         }
-        self.overlays.push(Overlay::Editor(EditorState {
-            selected: None,
-            editing: None,
-            paused_agent,
-        }));
+        self.push(Box::new(Editor::new(selected, paused_agent)));
     }
 
     /// The selected call, or the last one; never an index past the calls there are.
     fn valid_selected_call(&self) -> Option<usize> {
-        self.selected_call
+        self.transcript
+            .selected_call
             .filter(|&i| i < self.state.calls.len())
             .or(self.state.calls.len().checked_sub(1))
     }
@@ -824,191 +707,13 @@ impl App {
         } else {
             full.lines().map(str::to_string).collect()
         };
-        self.overlays.push(Overlay::Pager(Pager {
-            title: format!("{} · {}", call.id, call.command),
+        let pager = Pager::new(
+            format!("{} · {}", call.id, call.command),
             lines,
-            language: output.language.clone(),
-            scroll: 0,
-            query: String::new(),
-            searching: None,
-            matches: Vec::new(),
-            current: 0,
-            height: self.transcript_height.max(1),
-        }));
-    }
-
-    fn on_overlay_key(&mut self, key: KeyEvent) {
-        let context = self.context();
-        let action = self.keymap.action(context, &key);
-        // The editor lists the board's order, so a row means the same hypothesis in both.
-        let state = &self.state;
-        let ranked = state.ranked_hypotheses();
-        let mut commands = Vec::new();
-        let mut close = false;
-        match self.overlays.last_mut().expect("an overlay is open") {
-            Overlay::ConfirmQuit => match key.code {
-                KeyCode::Char('y' | 'q') | KeyCode::Enter => {
-                    self.overlays.pop();
-                    self.quit();
-                    return;
-                }
-                _ => close = true,
-            },
-            // The screen clamps the scroll to what there is to show.
-            Overlay::Help { scroll } => match key.code {
-                KeyCode::Down | KeyCode::Char('j') => *scroll = scroll.saturating_add(1),
-                KeyCode::Up | KeyCode::Char('k') => *scroll = scroll.saturating_sub(1),
-                KeyCode::PageDown | KeyCode::Char(' ') => {
-                    *scroll = scroll.saturating_add(self.transcript_height.max(2) - 1)
-                }
-                KeyCode::PageUp => {
-                    *scroll = scroll.saturating_sub(self.transcript_height.max(2) - 1)
-                }
-                KeyCode::Home | KeyCode::Char('g') => *scroll = 0,
-                KeyCode::End | KeyCode::Char('G') => *scroll = usize::MAX,
-                _ => {
-                    close = matches!(
-                        key.code,
-                        KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('?') | KeyCode::Enter
-                    )
-                }
-            },
-            Overlay::Steer(area) => match key.code {
-                KeyCode::Esc => close = true,
-                KeyCode::Enter => {
-                    let text = area_text(area);
-                    if !text.is_empty() {
-                        commands.push(Command::Steer(text));
-                    }
-                    close = true;
-                }
-                _ => {
-                    area.input(key);
-                }
-            },
-            Overlay::Pager(pager) => {
-                if let Some(area) = &mut pager.searching {
-                    match key.code {
-                        KeyCode::Esc => pager.searching = None,
-                        KeyCode::Enter => {
-                            pager.query = area_text(area);
-                            pager.searching = None;
-                            pager.run_search();
-                        }
-                        _ => {
-                            area.input(key);
-                        }
-                    }
-                    return;
-                }
-                let last = pager.max_scroll();
-                let page = pager.height.max(2) - 1;
-                match action {
-                    Some(Action::ScrollUp) => pager.scroll = pager.scroll.saturating_sub(1),
-                    Some(Action::ScrollDown) => pager.scroll = (pager.scroll + 1).min(last),
-                    Some(Action::PageUp) => pager.scroll = pager.scroll.saturating_sub(page),
-                    Some(Action::PageDown) => pager.scroll = (pager.scroll + page).min(last),
-                    Some(Action::ScrollTop) => pager.scroll = 0,
-                    Some(Action::ScrollBottom) => pager.scroll = last,
-                    Some(Action::Search) => {
-                        pager.searching = Some(text_area("", "search; enter to find"))
-                    }
-                    Some(Action::NextMatch | Action::PreviousMatch)
-                        if !pager.matches.is_empty() =>
-                    {
-                        let n = pager.matches.len();
-                        pager.current = if action == Some(Action::NextMatch) {
-                            (pager.current + 1) % n
-                        } else {
-                            (pager.current + n - 1) % n
-                        };
-                        pager.scroll = pager.matches[pager.current];
-                    }
-                    Some(Action::Close) => close = true,
-                    _ => {}
-                }
-            }
-            Overlay::Editor(editor) => {
-                if let Some((id, area)) = &mut editor.editing {
-                    match key.code {
-                        KeyCode::Esc => editor.editing = None,
-                        KeyCode::Enter => {
-                            let statement = area_text(area);
-                            if !statement.is_empty() {
-                                commands.push(Command::EditHypothesis(HypothesisEdit {
-                                    id: id.clone(),
-                                    statement: Some(statement),
-                                    ..HypothesisEdit::default()
-                                }));
-                            }
-                            editor.editing = None;
-                        }
-                        _ => {
-                            area.input(key);
-                        }
-                    }
-                } else {
-                    let rank = state.rank_of(editor.selected.as_deref());
-                    let selected = ranked.get(rank).map(|&i| &state.hypotheses[i]);
-                    // Whatever the key does, the cursor stays on this hypothesis when the
-                    // edit re-sorts the list.
-                    editor.selected = selected.map(|h| h.id.clone());
-                    let edit = |status: Option<HypothesisStatus>, pinned: Option<bool>| {
-                        selected.map(|h| {
-                            Command::EditHypothesis(HypothesisEdit {
-                                id: Some(h.id.clone()),
-                                status,
-                                pinned,
-                                statement: None,
-                            })
-                        })
-                    };
-                    match action {
-                        Some(Action::SelectUp) => {
-                            editor.selected = state.id_at_rank(rank.saturating_sub(1))
-                        }
-                        Some(Action::SelectDown) => editor.selected = state.id_at_rank(rank + 1),
-                        Some(Action::EditStatement) => {
-                            if let Some(h) = selected {
-                                editor.editing = Some((
-                                    Some(h.id.clone()),
-                                    text_area(&h.statement, "the hypothesis"),
-                                ));
-                            }
-                        }
-                        Some(Action::AddHypothesis) => {
-                            editor.editing = Some((
-                                None,
-                                text_area("", "a new hypothesis, e.g. \"cart redis is the cause\""),
-                            ))
-                        }
-                        Some(Action::Reject) => {
-                            commands.extend(edit(Some(HypothesisStatus::Refuted), None))
-                        }
-                        Some(Action::Confirm) => {
-                            commands.extend(edit(Some(HypothesisStatus::Confirmed), None))
-                        }
-                        Some(Action::Reopen) => {
-                            commands.extend(edit(Some(HypothesisStatus::Open), None))
-                        }
-                        Some(Action::TogglePin) => {
-                            commands.extend(edit(None, selected.map(|h| !h.pinned)))
-                        }
-                        Some(Action::Close) => close = true,
-                        _ => {}
-                    }
-                }
-            }
-        }
-        for command in commands {
-            self.send(command);
-        }
-        if close
-            && let Some(Overlay::Editor(editor)) = self.overlays.pop()
-            && editor.paused_agent
-        {
-            self.send(Command::Resume);
-        }
+            output.language.clone(),
+            self.transcript.height,
+        );
+        self.push(Box::new(pager));
     }
 
     /// What to print once the screen is gone: where the session is, how to replay it,
@@ -1051,6 +756,7 @@ impl App {
 mod tests {
     use super::*;
     use crate::event::EventKind;
+    use crate::protocol::Approval;
 
     fn demo_events() -> Vec<Event> {
         let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))

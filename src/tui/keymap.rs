@@ -79,6 +79,12 @@ actions! {
     NextDecision => "next-decision": "jump to the next approval, credential or edit",
     JumpStart => "jump-start": "jump to the start",
     JumpEnd => "jump-end": "jump to the end",
+    StepBack => "step-back": "step one event back",
+    SeekCall => "seek-call": "replay up to a tool call by its id (c5) and select it",
+    QuitNow => "quit-now": "quit now (the session is saved)",
+    Stay => "stay": "stay (do not quit)",
+    Submit => "submit": "send or save what was typed",
+    Cancel => "cancel": "leave the field; nothing is sent",
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -90,6 +96,9 @@ pub enum Context {
     Editor,
     Pager,
     Replay,
+    Help,
+    QuitDialog,
+    TextField,
 }
 
 impl Context {
@@ -101,6 +110,9 @@ impl Context {
         Context::Editor,
         Context::Pager,
         Context::Replay,
+        Context::Help,
+        Context::QuitDialog,
+        Context::TextField,
     ];
 
     pub fn name(self) -> &'static str {
@@ -112,6 +124,9 @@ impl Context {
             Context::Editor => "editor",
             Context::Pager => "pager",
             Context::Replay => "replay",
+            Context::Help => "help",
+            Context::QuitDialog => "quit-dialog",
+            Context::TextField => "text-field",
         }
     }
 
@@ -198,8 +213,21 @@ impl Context {
                 NextDecision,
                 JumpStart,
                 JumpEnd,
+                StepBack,
+                SeekCall,
                 FocusNextPane,
             ],
+            Context::Help => &[
+                ScrollUp,
+                ScrollDown,
+                PageUp,
+                PageDown,
+                ScrollTop,
+                ScrollBottom,
+                Close,
+            ],
+            Context::QuitDialog => &[QuitNow, Stay],
+            Context::TextField => &[Submit, Cancel],
         };
         allowed.contains(&action)
     }

@@ -1,4 +1,10 @@
-//! The terminal UI: one loop, one reducer.
+//! The terminal UI: one loop, one reducer, screens as layers on a stack.
+//!
+//! Screens: the transcript, the board and the status bar are widgets over `State` and a
+//! small view state (`transcript`, `board`, `status`); every overlay is one file
+//! implementing [`layer::Layer`] (`approval`, `credential`, `editor`, `help`,
+//! `pager`, `steer`, `confirm_quit`, `seek`); [`app`] routes keys to the top layer
+//! and [`view`] lays the screen out.
 //!
 //! Terminal input, engine events and timers meet in one `tokio::select!`. Engine events
 //! are folded into the app's `State` by the same reducer the recorder's readers use; keys
@@ -11,12 +17,28 @@
 //! Mouse capture stays off so tmux selection and scrolling keep working.
 
 pub mod app;
-pub mod highlight;
+mod approval;
+mod board;
+mod confirm_quit;
+mod credential;
+mod decision;
+mod decision_box;
+mod editor;
+mod help;
+mod highlight;
 pub mod keymap;
+pub mod layer;
+mod pager;
 pub mod replay;
+mod seek;
+pub mod splash;
+mod status;
+mod steer;
 pub mod theme;
+mod transcript;
 pub mod view;
 pub mod watch_view;
+mod widgets;
 
 use app::{App, Mode};
 use crossterm::event::{Event as TermEvent, EventStream};

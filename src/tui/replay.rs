@@ -1,6 +1,8 @@
 //! The replay driver: feeds a recorded session's events into the same reducer the live
 //! TUI uses, paced by their recorded timestamps (gaps capped so waits don't drag), with
-//! play/pause, single steps, speed, and jumps to the next human decision.
+//! play/pause, single steps forward and back, speed, jumps to the next human decision,
+//! and a seek to a tool call by its id. Going back folds the events again from the start
+//! up to the new position (the reducer folds 100k events in milliseconds).
 
 use crate::event::{Event, EventKind, State};
 use std::time::{Duration, Instant};
@@ -82,6 +84,59 @@ impl Replay {
                 self.apply_next(state);
             }
         }
+    }
+
+    /// One step back: the state as it was before the last step (one event, or one run
+    /// of streamed text). At the first event it stays there.
+    pub fn step_back(&mut self, state: &mut State) {
+        self.playing = false;
+        let mut target = self.cursor.saturating_sub(1);
+        if let Some(last) = self.events.get(target)
+            && Self::is_text(last)
+        {
+            let kind = std::mem::discriminant(&last.kind);
+            while target > 0 && std::mem::discriminant(&self.events[target - 1].kind) == kind {
+                target -= 1;
+            }
+        }
+        self.refold(state, target.max(1));
+    }
+
+    /// Fold the events from the start up to (not including) `end`.
+    fn refold(&mut self, state: &mut State, end: usize) {
+        *state = State::new();
+        self.cursor = 0;
+        self.due = None;
+        while self.cursor < end.min(self.events.len()) {
+            self.apply_next(state);
+        }
+    }
+
+    /// Move, forward or back, to just after the call `id` finished (or was proposed,
+    /// when it never finished). Returns whether the session has such a call.
+    pub fn seek_call(&mut self, state: &mut State, id: &str) -> bool {
+        let of = |kind: &EventKind, finished: bool| match kind {
+            EventKind::ToolCallFinished { id: i, .. } if finished => i == id,
+            EventKind::ToolCallProposed { id: i, .. } if !finished => i == id,
+            _ => false,
+        };
+        let Some(at) = self
+            .events
+            .iter()
+            .position(|e| of(&e.kind, true))
+            .or_else(|| self.events.iter().position(|e| of(&e.kind, false)))
+        else {
+            return false;
+        };
+        self.playing = false;
+        if at < self.cursor {
+            self.refold(state, at + 1);
+        } else {
+            while self.cursor <= at {
+                self.apply_next(state);
+            }
+        }
+        true
     }
 
     /// Play up to and including the next approval, credential request, edit or steer.

@@ -23,6 +23,9 @@
 //! Run: `cargo bench --bench sizes` (release); `HUNCH_BENCH_FULL=1` adds the 2 GB log
 //! and the 10M spans; `HUNCH_BENCH_ONLY=logs` (or spans, metrics, session) runs one part.
 
+#[path = "sizes_input.rs"]
+mod input;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -122,56 +125,8 @@ fn log_bundle(dir: &Path, bytes: u64) -> PathBuf {
     bundle
 }
 
-/// The demo bundle with 10,000 series × 1,440 rows: the demo's series at six samples a
-/// row (2.5 s apart over its hour), plus noise series of made-up services.
-fn metrics_bundle(dir: &Path) -> PathBuf {
-    const SERIES: usize = 10_000;
-    const ROWS: usize = 1_440;
-    let bundle = dir.join("metrics");
-    hunch::bundle::Bundle::write_demo(&bundle).unwrap();
-    let demo = hunch::bundle::Bundle::demo().metrics;
-    let step = (demo.times[1] - demo.times[0]) as f64 / 6.0;
-    let mut file = std::io::BufWriter::with_capacity(
-        1 << 20,
-        std::fs::File::create(bundle.join("metrics.csv")).unwrap(),
-    );
-    let noise = SERIES - demo.columns.len();
-    let mut header = String::from("time");
-    for column in &demo.columns {
-        header.push_str(&format!(",\"{}\"", column.replace('"', "\"\"")));
-    }
-    for n in 0..noise {
-        header.push_str(&format!(",svc{}_noise_{}", n % 200, n / 200));
-    }
-    writeln!(file, "{header}").unwrap();
-    let mut rng = 20u64;
-    for r in 0..ROWS {
-        let source = r / 6;
-        let time = demo.times[0] as f64 + r as f64 * step;
-        let mut line = format!("{time:.1}");
-        for values in &demo.values {
-            let v = values[source.min(values.len() - 1)];
-            if v.is_finite() {
-                line.push_str(&format!(",{v}"));
-            } else {
-                line.push(',');
-            }
-        }
-        for _ in 0..noise {
-            rng = rng
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            line.push_str(&format!(",{}", 100 + (rng >> 58)));
-        }
-        writeln!(file, "{line}").unwrap();
-    }
-    file.flush().unwrap();
-    bundle
-}
-
-/// A recorded demo session grown to about `events` events: its start, then streamed
-/// reasoning text (in paragraphs, as a model writes it), then the rest of the
-/// recording, renumbered.
+/// A recorded demo session grown to about `events` events (see
+/// [`input::grown_session`]).
 fn big_session(dir: &Path, events: u64) -> PathBuf {
     let home = dir.join("session-home");
     let run = hunch_in(&home)
@@ -187,47 +142,9 @@ fn big_session(dir: &Path, events: u64) -> PathBuf {
         .unwrap()
         .unwrap()
         .path();
-    let sessions = run_dir.join("data/hunch/sessions");
-    let day = std::fs::read_dir(&sessions)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let recorded = std::fs::read_dir(day)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.extension().is_some_and(|e| e == "jsonl"))
-        .unwrap();
-    let text = std::fs::read_to_string(recorded).unwrap();
-    let mut lines = text.lines();
+    let recorded = input::recorded_session(&run_dir.join("data"));
     let path = dir.join("session.jsonl");
-    let mut file =
-        std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&path).unwrap());
-    let mut seq = 0u64;
-    let mut write = |file: &mut std::io::BufWriter<std::fs::File>, mut event: serde_json::Value| {
-        event["seq"] = seq.into();
-        seq += 1;
-        serde_json::to_writer(&mut *file, &event).unwrap();
-        file.write_all(b"\n").unwrap();
-    };
-    let start: serde_json::Value = serde_json::from_str(lines.next().unwrap()).unwrap();
-    let ts = start["ts"].clone();
-    write(&mut file, start);
-    let rest: Vec<&str> = lines.collect();
-    for n in 0..events.saturating_sub(rest.len() as u64 + 1) {
-        // Model text comes with its paragraphs: a newline every eighth delta.
-        let end = if n % 8 == 7 { "\n" } else { " " };
-        let text = format!("Reading the evidence, step {n}: the p99 of checkout moved.{end}");
-        write(
-            &mut file,
-            serde_json::json!({"seq": 0, "ts": ts, "type": "reasoning_delta", "text": text}),
-        );
-    }
-    for line in rest {
-        write(&mut file, serde_json::from_str(line).unwrap());
-    }
-    file.flush().unwrap();
+    input::grown_session(&recorded, &path, events);
     path
 }
 
@@ -285,7 +202,7 @@ fn main() {
 }
 
 fn metrics(dir: &Path, home: &Path) {
-    let bundle = metrics_bundle(dir);
+    let bundle = input::metrics_bundle(dir, 10_000, 1_440);
     let m = measure(
         hunch_in(home)
             .args(["investigate", "--headless", "--bundle"])

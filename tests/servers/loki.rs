@@ -61,6 +61,7 @@ impl Loki {
                 "values": values.iter().map(|(ns, line)| json!([ns.to_string(), line])).collect::<Vec<_>>(),
             })).collect::<Vec<_>>()
         });
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let response = reqwest::Client::new()
             .post(format!("{}/loki/api/v1/push", self.url))
             .json(&body)

@@ -89,6 +89,16 @@ pub struct LlmBrain {
     client: reqwest::Client,
     redactor: Arc<crate::redact::Redactor>,
     course: Arc<std::sync::Mutex<Course>>,
+    sample: Option<Sample>,
+}
+
+/// How one of several runs samples the model (`--runs N`): sent with every request, so
+/// runs of the same incident draw different answers from the same evidence.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sample {
+    /// OpenAI-style servers only (llama.cpp, vLLM, Ollama and OpenAI take it).
+    pub seed: u64,
+    pub temperature: f32,
 }
 
 /// How the model is doing, carried from turn to turn (see [`steward`]).
@@ -118,6 +128,9 @@ impl LlmBrain {
         endpoint: Endpoint,
         redactor: Arc<crate::redact::Redactor>,
     ) -> Result<LlmBrain, BrainError> {
+        // reqwest is built without a TLS backend of its own: it uses the ring provider
+        // (a no-op once installed).
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::builder()
             .connect_timeout(endpoint.connect_timeout)
             .build()
@@ -127,7 +140,14 @@ impl LlmBrain {
             client,
             redactor,
             course: Arc::default(),
+            sample: None,
         })
+    }
+
+    /// This brain with every request sampled as `sample` says.
+    pub fn with_sample(mut self, sample: Sample) -> LlmBrain {
+        self.sample = Some(sample);
+        self
     }
 }
 
@@ -142,12 +162,14 @@ impl Brain for LlmBrain {
         let client = self.client.clone();
         let redactor = self.redactor.clone();
         let course = self.course.clone();
+        let sample = self.sample;
         tokio::spawn(async move {
             let sink = Sink(tx.clone());
             let talk = Talk {
                 client: &client,
                 endpoint: &endpoint,
                 redactor: &redactor,
+                sample,
             };
             if let Err(e) = steered_turn(&talk, &course, &context, &sink).await {
                 let _ = tx.send(Err(e));
@@ -158,6 +180,79 @@ impl Brain for LlmBrain {
         })
         .boxed()
     }
+
+    fn answer(
+        &mut self,
+        context: BrainContext,
+        question: &str,
+    ) -> BoxStream<'static, Result<BrainItem, BrainError>> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let endpoint = self.endpoint.clone();
+        let client = self.client.clone();
+        let redactor = self.redactor.clone();
+        let course = self.course.clone();
+        let sample = self.sample;
+        let question = question.to_string();
+        tokio::spawn(async move {
+            let sink = Sink(tx.clone());
+            let talk = Talk {
+                client: &client,
+                endpoint: &endpoint,
+                redactor: &redactor,
+                sample,
+            };
+            if let Err(e) = answer_turn(&talk, &course, &context, &question, &sink).await {
+                let _ = tx.send(Err(e));
+            }
+        });
+        futures::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|item| (item, rx))
+        })
+        .boxed()
+    }
+}
+
+/// What the model is asked after the record when the engineer asks a follow-up question.
+fn follow_up_prompt(question: &str) -> String {
+    format!(
+        "Follow-up question from the engineer, after the investigation: {question}\n\nAnswer from the record above only; do not investigate further. Call `{}` with your answer and the ids of the tool calls (c1, c2, …) it rests on. If the record does not tell, say so.",
+        super::ANSWER
+    )
+}
+
+/// A follow-up question: one request with the whole record, the question and only the
+/// `answer` tool (required on OpenAI-style servers); an answer written as text is kept
+/// as text (the engine reads the call ids it names).
+async fn answer_turn(
+    talk: &Talk<'_>,
+    course: &std::sync::Mutex<Course>,
+    ctx: &BrainContext,
+    question: &str,
+    sink: &Sink,
+) -> Result<(), BrainError> {
+    let mut state = course.lock().map(|c| c.clone()).unwrap_or_default();
+    if state.window.is_none() {
+        state.window = Some(window_of(talk).await);
+    }
+    let prompt = follow_up_prompt(question);
+    let asked = Asked {
+        extra: &[],
+        nudge: Some(&prompt),
+        forced: Some(super::ANSWER),
+    };
+    let reply = run_turn(talk, ctx, &asked, &mut state, sink).await?;
+    let calls = if reply.calls.is_empty() {
+        textcalls::extract(&reply.text, &[super::ANSWER])
+    } else {
+        reply.calls
+    };
+    if let Some(call) = calls.into_iter().find(|c| c.tool == super::ANSWER) {
+        sink.send(BrainItem::Call(call))?;
+    }
+    if let Ok(mut shared) = course.lock() {
+        shared.window = state.window;
+    }
+    Ok(())
 }
 
 /// Sends items to the engine; a closed channel means the turn was interrupted.
@@ -380,6 +475,7 @@ struct Talk<'a> {
     client: &'a reqwest::Client,
     endpoint: &'a Endpoint,
     redactor: &'a crate::redact::Redactor,
+    sample: Option<Sample>,
 }
 
 /// What one complete reply held.
@@ -456,6 +552,7 @@ async fn converse(
                 &label,
                 state.strikes,
             )))?;
+            sink.send(BrainItem::HandedOver)?;
         }
         if let Some(at) = state.handed_over {
             return offline_turn(&label, steward::offline_plan(ctx, at), sink);
@@ -671,6 +768,15 @@ fn fitted_body(
     Ok(body)
 }
 
+/// Sample this request as one run of several: a seed (OpenAI-style servers) and a
+/// temperature.
+fn apply_sample(body: &mut Value, dialect: Dialect, sample: Sample) {
+    body["temperature"] = serde_json::json!(sample.temperature);
+    if dialect == Dialect::OpenAi {
+        body["seed"] = serde_json::json!(sample.seed);
+    }
+}
+
 /// Make the model call `tool` this turn (OpenAI-style servers; others are only told).
 fn force_tool(body: &mut Value, dialect: Dialect, tool: &str) {
     if dialect == Dialect::OpenAi {
@@ -704,6 +810,9 @@ async fn run_turn(
     let mut body = fitted_body(endpoint, context, &turns, state, sink)?;
     if let Some(tool) = asked.forced {
         force_tool(&mut body, endpoint.dialect, tool);
+    }
+    if let Some(sample) = talk.sample {
+        apply_sample(&mut body, endpoint.dialect, sample);
     }
     let mut delays = backon::ExponentialBuilder::default()
         .with_min_delay(Duration::from_millis(500))

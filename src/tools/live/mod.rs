@@ -12,6 +12,7 @@ pub mod kubectl;
 pub mod loki;
 pub mod mcp;
 pub mod postgres;
+pub mod prom_caps;
 pub mod prometheus;
 pub mod shell;
 pub mod tempo;
@@ -108,6 +109,8 @@ pub enum EnvironmentError {
 }
 
 /// A connected environment: its tools, and what the brain is told about it up front.
+/// A clone shares the tools (the runs of `--runs N` act through the same connections).
+#[derive(Clone)]
 pub struct LiveEnv {
     pub name: String,
     pub namespace: String,
@@ -381,14 +384,19 @@ impl Telemetry for LiveTelemetry {
             let prom = self.prometheus()?;
             let (start, end) = self.window();
             let step = prometheus::step_for(end - start);
-            let mut series = Vec::new();
+            let mut answer = prom_caps::RangeAnswer::default();
             for query in &self.metric_queries {
-                series.extend(prom.query_range(query, start, end, step).await?);
+                let read = prom.query_range(query, start, end, step).await?;
+                answer.absorb(read, prom.caps());
             }
+            let cut = answer.cut_note(prom.caps());
+            let mut series = answer.series;
             // Cumulative counters are ranked by their rate, never their level.
             let counters = prometheus::counter_names(prom).await;
             prometheus::counters_as_rates(&mut series, &counters);
-            Ok(Arc::new(prometheus::table_of(&series, &self.service_label)))
+            let mut table = prometheus::table_of(&series, &self.service_label);
+            table.cut = cut;
+            Ok(Arc::new(table))
         })
     }
 

@@ -16,6 +16,7 @@ use super::super::telemetry::{iso, round, sparkline};
 use super::super::{
     CallPreview, Secret, ToolError, ToolOutput, ToolSpec, TypedTool, parse_args, schema_of,
 };
+use super::prom_caps::{CAPS, Caps, MAX_BODY_BYTES, RangeAnswer, parse_range};
 use super::{http_error, query_window, status_error};
 use crate::analysis::rank;
 use crate::bundle::{ChangeEvent, MetricTable};
@@ -36,6 +37,8 @@ pub struct PromClient {
     http: reqwest::Client,
     base: String,
     timeout: Duration,
+    /// What a range query keeps (see [`super::prom_caps`]).
+    caps: Caps,
 }
 
 /// One series of a range query.
@@ -79,6 +82,9 @@ fn labels_of(v: &Value) -> BTreeMap<String, String> {
 
 impl PromClient {
     pub fn new(base: &str, timeout: Duration) -> Result<PromClient, ToolError> {
+        // reqwest is built without a TLS backend of its own: it uses the ring provider
+        // (a no-op once installed).
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(5)))
@@ -93,7 +99,18 @@ impl PromClient {
             http,
             base: base.trim_end_matches('/').to_string(),
             timeout,
+            caps: CAPS,
         })
+    }
+
+    /// The client keeping at most `caps` of a range answer (default [`CAPS`]).
+    pub fn with_caps(mut self, caps: Caps) -> PromClient {
+        self.caps = caps;
+        self
+    }
+
+    pub fn caps(&self) -> Caps {
+        self.caps
     }
 
     pub fn base(&self) -> &str {
@@ -127,47 +144,47 @@ impl PromClient {
         }
     }
 
+    /// A range query, read with the client's caps: the series kept and how many the
+    /// server answered (see [`RangeAnswer::cut_note`]).
     pub async fn query_range(
         &self,
         query: &str,
         start: i64,
         end: i64,
         step: i64,
-    ) -> Result<Vec<PromSeries>, ToolError> {
+    ) -> Result<RangeAnswer, ToolError> {
         check_promql(query)?;
-        let data = self
-            .get(
-                "/api/v1/query_range",
-                &[
-                    ("query", query.to_string()),
-                    ("start", start.to_string()),
-                    ("end", end.to_string()),
-                    ("step", step.to_string()),
-                ],
-            )
-            .await?;
-        Ok(data["result"]
-            .as_array()
-            .map(|series| {
-                series
-                    .iter()
-                    .map(|s| PromSeries {
-                        labels: labels_of(&s["metric"]),
-                        points: s["values"]
-                            .as_array()
-                            .map(|points| {
-                                points
-                                    .iter()
-                                    .map(|p| {
-                                        (p[0].as_f64().unwrap_or(0.0) as i64, sample_value(&p[1]))
-                                    })
-                                    .collect()
-                            })
-                            .unwrap_or_default(),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default())
+        let params = [
+            ("query", query.to_string()),
+            ("start", start.to_string()),
+            ("end", end.to_string()),
+            ("step", step.to_string()),
+        ];
+        let url = format!("{}/api/v1/query_range", self.base);
+        let failed = |e: &reqwest::Error| http_error("prometheus", &self.base, self.timeout, e);
+        let mut response = self
+            .http
+            .get(&url)
+            .query(&params)
+            .send()
+            .await
+            .map_err(|e| failed(&e))?;
+        let status = response.status();
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| failed(&e))? {
+            if body.len() + chunk.len() > MAX_BODY_BYTES {
+                return Err(ToolError::Failed(format!(
+                    "prometheus at {}: the answer to `{query}` is over {} MB: not read — narrow the query (a selector, fewer labels) or the window",
+                    self.base,
+                    MAX_BODY_BYTES >> 20
+                )));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        parse_range(&body, self.caps).unwrap_or_else(|| {
+            let text = String::from_utf8_lossy(&body);
+            Err(status_error("prometheus", &self.base, status, &text))
+        })
     }
 
     /// An instant query: (labels, value) per result, a scalar as one unlabelled row.
@@ -306,8 +323,8 @@ pub async fn deploys(
 ) -> Result<Vec<ChangeEvent>, ToolError> {
     let query = format!("{{version=~\".+\", {service_label}=~\".+\"}}");
     let step = step_for(end - start);
-    let series = prom.query_range(&query, start, end, step).await?;
-    Ok(version_changes(&series, service_label, step))
+    let answer = prom.query_range(&query, start, end, step).await?;
+    Ok(version_changes(&answer.series, service_label, step))
 }
 
 /// When a version appears in a series, and when it was last seen.
@@ -497,7 +514,9 @@ impl PrometheusTool {
         end: i64,
         step: i64,
     ) -> Result<ToolOutput, ToolError> {
-        let series = self.client.query_range(query, start, end, step).await?;
+        let answer = self.client.query_range(query, start, end, step).await?;
+        let cut = answer.cut_note(self.client.caps());
+        let series = answer.series;
         let mut rows: Vec<(f64, String)> = Vec::new();
         let mut biggest: Option<(f64, String)> = None;
         for s in &series {
@@ -548,6 +567,9 @@ impl PrometheusTool {
             iso(end),
             series.len()
         );
+        if let Some(cut) = &cut {
+            text.push_str(&format!("{cut}\n"));
+        }
         for (_, row) in rows.iter().take(shown) {
             text.push_str(row);
             text.push('\n');
@@ -558,10 +580,13 @@ impl PrometheusTool {
                 rows.len() - shown
             ));
         }
-        let digest = match biggest {
+        let mut digest = match biggest {
             Some((_, b)) => format!("{} series · biggest change: {b}", series.len()),
             None => format!("{} series · no change points", series.len()),
         };
+        if let Some(cut) = cut {
+            digest.push_str(&format!(" · {cut}"));
+        }
         let samples = series
             .iter()
             .map(|s| (labels_text(&s.labels), s.points.clone()))

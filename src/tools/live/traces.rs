@@ -36,6 +36,9 @@ impl Endpoint {
                 "{server} = \"{base}\" is not an http:// or https:// URL"
             )));
         }
+        // reqwest is built without a TLS backend of its own: it uses the ring provider
+        // (a no-op once installed).
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(5)))

@@ -23,7 +23,7 @@ type Block = (usize, Vec<u8>);
 type Masked = (usize, usize, Vec<u32>);
 
 /// Cluster stdin's lines; print each line's id (and, with `templates`, its template).
-pub fn cluster(templates: bool, max_line: usize) -> Result<()> {
+pub(super) fn cluster(templates: bool, max_line: usize) -> Result<()> {
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
     let (blocks, inbox) = mpsc::sync_channel::<Block>(IN_FLIGHT);
     let inbox = Arc::new(Mutex::new(inbox));

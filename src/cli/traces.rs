@@ -13,7 +13,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 #[derive(Subcommand)]
-pub enum TracesCommand {
+pub(super) enum TracesCommand {
     /// The call graph with call counts, each call's latency (p50/p90/p99) and errors
     /// before vs after the onset, each service's own time, what started failing or
     /// vanished, and the critical path of the slowest traces.
@@ -51,7 +51,7 @@ fn file(path: &Path) -> Result<TraceFile> {
     Ok(TraceFile::named(path)?)
 }
 
-pub fn run(command: TracesCommand) -> Result<()> {
+pub(super) fn run(command: TracesCommand) -> Result<()> {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     match command {
         TracesCommand::Digest {

@@ -1,0 +1,156 @@
+//! The status bar: a widget over `&State` and how the session is run (live or replayed,
+//! the clock, the session file).
+
+use super::replay::Replay;
+use super::theme::Theme;
+use super::widgets::truncate;
+use crate::event::State;
+use chrono::{DateTime, Utc};
+use ratatui::text::{Line, Span};
+use std::path::Path;
+use unicode_width::UnicodeWidthStr;
+
+/// What the status bar shows besides the state.
+#[derive(Clone, Copy)]
+pub struct StatusView<'a> {
+    pub theme: &'a Theme,
+    /// The replay and where it is, when this is one.
+    pub replay: Option<&'a Replay>,
+    /// The clock a live session's elapsed time counts against.
+    pub now: DateTime<Utc>,
+    pub session_file: Option<&'a Path>,
+}
+
+/// The status bar: who investigates what, how far, what it cost, who is attached.
+pub fn line(state: &State, view: StatusView, width: usize) -> Line<'static> {
+    let theme = view.theme;
+    let bar = theme.style("status.bar");
+    let mut spans = vec![Span::styled(" hunch ", theme.style("title").patch(bar))];
+    if let Some(replay) = view.replay {
+        let (at, total) = replay.position();
+        let play = if replay.playing() { "▶" } else { "⏸" };
+        spans.push(Span::styled(
+            format!(" REPLAY {play} {}x {at}/{total} ", replay.speed()),
+            theme.style("status.paused"),
+        ));
+        if !replay.warnings.is_empty() {
+            let n = replay.warnings.len();
+            spans.push(Span::styled(
+                format!(
+                    " ⚠ {n} damaged line{} skipped ",
+                    if n == 1 { "" } else { "s" }
+                ),
+                theme.style("error"),
+            ));
+        }
+    }
+    if state.session.incident.simulated {
+        spans.push(Span::styled(
+            " demo environment ",
+            theme.style("status.demo"),
+        ));
+    }
+    let started = state.session.started_at;
+    let clock = match (view.replay, started) {
+        (Some(_), Some(s)) => state.last_ts.map(|t| t - s),
+        (None, Some(s)) => Some(if state.ended.is_some() || state.conclusion.is_some() {
+            state.last_ts.unwrap_or(view.now) - s
+        } else {
+            view.now - s
+        }),
+        _ => None,
+    };
+    let elapsed = clock
+        .map(|d| format!("{:02}:{:02}", d.num_minutes(), d.num_seconds() % 60))
+        .unwrap_or_else(|| "--:--".into());
+    let mut info = format!(
+        " {} · policy {} · {elapsed} · step {}",
+        if state.session.brain.is_empty() {
+            "…"
+        } else {
+            &state.session.brain
+        },
+        state.session.policy,
+        state.steps()
+    );
+    info.push_str(&budget_text(state));
+    if state.errors > 0 {
+        info.push_str(&format!(" · {} errors", state.errors));
+    }
+    spans.push(Span::styled(info, bar));
+    if state.paused {
+        spans.push(Span::styled(" PAUSED ", theme.style("status.paused")));
+    }
+    if state.conclusion.is_some() {
+        spans.push(Span::styled(
+            " concluded",
+            theme.style("conclusion").patch(bar),
+        ));
+    }
+    if !state.attached.is_empty() {
+        let mut names: Vec<&str> = Vec::new();
+        for name in &state.attached {
+            if !names.contains(&name.as_str()) {
+                names.push(name);
+            }
+        }
+        spans.push(Span::styled(
+            format!(" · {} attached", names.join(", ")),
+            theme.style("title").patch(bar),
+        ));
+    }
+    let used: usize = spans.iter().map(|s| s.content.width()).sum();
+    if let Some(file) = view.session_file {
+        let name = file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let full = file.display().to_string();
+        let room = width.saturating_sub(used + 3);
+        let shown = if full.width() <= room {
+            full
+        } else {
+            truncate(&name, room)
+        };
+        if room > 8 {
+            spans.push(Span::styled(
+                format!(" · {shown}"),
+                theme.style("muted").patch(bar),
+            ));
+        }
+    }
+    Line::from(spans).style(bar)
+}
+
+/// Step limit, tokens, cost and redactions, for the status bar (empty when not in use).
+fn budget_text(state: &State) -> String {
+    let budget = &state.session.budget;
+    let mut out = String::new();
+    if let Some(max) = budget.max_steps {
+        out.push_str(&format!("/{max}"));
+    }
+    let tokens = state.input_tokens + state.output_tokens;
+    let short = |n: u64| {
+        if n >= 10_000 {
+            format!("{:.1}k", n as f64 / 1000.0)
+        } else {
+            n.to_string()
+        }
+    };
+    if tokens > 0 || budget.max_tokens.is_some() {
+        out.push_str(&format!(" · {} tok", short(tokens)));
+        if let Some(max) = budget.max_tokens {
+            out.push_str(&format!("/{}", short(max)));
+        }
+    }
+    if let Some(cost) = budget.cost(state.input_tokens, state.output_tokens) {
+        out.push_str(&format!(" · ${cost:.2}"));
+        if let Some(max) = budget.max_cost {
+            out.push_str(&format!("/${max:.2}"));
+        }
+    }
+    if state.redacted > 0 {
+        out.push_str(&format!(" · {} redacted", state.redacted));
+    }
+    out
+}
