@@ -16,7 +16,7 @@ use hunch::brain::llm::providers::resolve;
 use hunch::brain::offline::OfflineBrain;
 use hunch::config::{Config, Paths};
 use hunch::engine::gate::Approver;
-use hunch::launch::{Resume, SessionSetup, current_user, launch_resumed};
+use hunch::launch::{Resume, SessionSetup, launch_resumed};
 use hunch::redact::Redactor;
 use hunch::tools::live::Reach;
 use std::path::PathBuf;
@@ -55,20 +55,9 @@ pub(super) fn ask(args: AskArgs, config: &Config, paths: &Paths) -> Result<()> {
             file.display()
         );
     }
-    let user = args
-        .as_user
-        .filter(|name| !name.trim().is_empty())
-        .unwrap_or_else(current_user);
     // One writer per session: a running investigation takes its questions in its own
     // terminal (`s` after the conclusion) or through `hunch attach`.
-    let lock = match hunch::session::SessionLock::acquire(&file, &user) {
-        Err(hunch::session::LockError::Io { source, .. })
-            if source.kind() == std::io::ErrorKind::NotFound =>
-        {
-            bail!("no session file {}", file.display())
-        }
-        lock => lock?,
-    };
+    let (lock, user) = super::lock_session(&file, args.as_user)?;
     let runtime = tokio::runtime::Runtime::new()?;
     // No tool runs for a question: nothing is reached, not even to set up.
     let (source, events) = recorded_session(&file, config, paths, &runtime, Reach::Nothing)?;

@@ -7,6 +7,7 @@ use super::learn::learn_from;
 use super::{Look, LookOptions, RunOptions, look, require_terminal};
 use anyhow::{Context, Result, bail};
 use hunch::brain::Brain;
+use hunch::brain::llm::Endpoint;
 use hunch::brain::llm::LlmBrain;
 use hunch::brain::llm::providers::resolve;
 use hunch::brain::offline::OfflineBrain;
@@ -141,6 +142,26 @@ pub(super) fn investigate_incident(
 }
 
 /// `--write-bundle` never overwrites: the directory must be new or empty.
+/// The model `spec` names, resolved from the configured providers, with its price in
+/// the budget; `--max-cost` needs that price.
+pub(super) fn model_endpoint(
+    spec: &str,
+    config: &Config,
+    run: &RunOptions,
+    budget: &mut Budget,
+) -> Result<Endpoint> {
+    let endpoint = resolve(spec, &config.providers, |var| std::env::var(var).ok())
+        .map_err(anyhow::Error::msg)?;
+    budget.price_per_mtok = endpoint.price_per_mtok;
+    if run.max_cost.is_some() && budget.price_per_mtok.is_none() {
+        bail!(
+            "--max-cost needs the provider's price: set price_input_per_mtok and price_output_per_mtok in [providers.{}]",
+            endpoint.provider
+        );
+    }
+    Ok(endpoint)
+}
+
 fn ensure_new_directory(dir: &Path) -> Result<()> {
     let occupied = std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some());
     if occupied {
@@ -224,15 +245,7 @@ pub(super) fn investigate(
     let redactor = std::sync::Arc::new(Redactor::new(&config.redaction_patterns)?);
     let brain: Box<dyn Brain> = match &run.model {
         Some(spec) => {
-            let endpoint = resolve(spec, &config.providers, |var| std::env::var(var).ok())
-                .map_err(anyhow::Error::msg)?;
-            budget.price_per_mtok = endpoint.price_per_mtok;
-            if run.max_cost.is_some() && budget.price_per_mtok.is_none() {
-                bail!(
-                    "--max-cost needs the provider's price: set price_input_per_mtok and price_output_per_mtok in [providers.{}]",
-                    endpoint.provider
-                );
-            }
+            let endpoint = model_endpoint(spec, config, &run, &mut budget)?;
             Box::new(LlmBrain::new(endpoint, redactor.clone())?)
         }
         None => {

@@ -248,3 +248,22 @@ pub fn run() -> Result<()> {
         Commands::Ask(args) => ask::ask(args, &config, &paths),
     }
 }
+
+/// Take a session's one-writer lock as `as_user` (or the login name), refusing a
+/// session file that does not exist with a plain message.
+pub(crate) fn lock_session(
+    file: &std::path::Path,
+    as_user: Option<String>,
+) -> Result<(hunch::session::SessionLock, String)> {
+    let user = as_user
+        .filter(|name| !name.trim().is_empty())
+        .unwrap_or_else(hunch::launch::current_user);
+    match hunch::session::SessionLock::acquire(file, &user) {
+        Err(hunch::session::LockError::Io { source, .. })
+            if source.kind() == std::io::ErrorKind::NotFound =>
+        {
+            bail!("no session file {}", file.display())
+        }
+        lock => Ok((lock?, user)),
+    }
+}

@@ -8,7 +8,7 @@ use anyhow::{Context, Result, bail};
 use hunch::bundle::Bundle;
 use hunch::config::{Config, Paths};
 use hunch::event::Origin;
-use hunch::launch::{Source, current_user};
+use hunch::launch::Source;
 use hunch::session::read_session;
 use hunch::tools::live::Reach;
 use std::path::{Path, PathBuf};
@@ -49,19 +49,7 @@ pub(super) fn resume(args: ResumeArgs, config: &Config, paths: &Paths) -> Result
     } = args;
     let file = session_file(file, paths)?;
     // One writer per session: refused before anything is read, connected or written.
-    let user = run
-        .as_user
-        .clone()
-        .filter(|name| !name.trim().is_empty())
-        .unwrap_or_else(current_user);
-    let lock = match hunch::session::SessionLock::acquire(&file, &user) {
-        Err(hunch::session::LockError::Io { source, .. })
-            if source.kind() == std::io::ErrorKind::NotFound =>
-        {
-            bail!("no session file {}", file.display())
-        }
-        lock => lock?,
-    };
+    let (lock, _) = super::lock_session(&file, run.as_user.clone())?;
     refuse_concluded(&file, paths)?;
     let runtime = tokio::runtime::Runtime::new()?;
     let (source, events) = recorded_session(&file, config, paths, &runtime, Reach::Systems)?;

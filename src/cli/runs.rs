@@ -8,7 +8,6 @@
 
 use super::{LookOptions, RunOptions, look, replay};
 use anyhow::{Result, bail};
-use hunch::brain::llm::providers::resolve;
 use hunch::brain::llm::{LlmBrain, Sample};
 use hunch::brain::offline::OfflineBrain;
 use hunch::config::{Config, Paths};
@@ -114,15 +113,7 @@ fn brains(
             })
             .collect());
     };
-    let endpoint = resolve(spec, &config.providers, |var| std::env::var(var).ok())
-        .map_err(anyhow::Error::msg)?;
-    budget.price_per_mtok = endpoint.price_per_mtok;
-    if run.max_cost.is_some() && budget.price_per_mtok.is_none() {
-        bail!(
-            "--max-cost needs the provider's price: set price_input_per_mtok and price_output_per_mtok in [providers.{}]",
-            endpoint.provider
-        );
-    }
+    let endpoint = super::investigate::model_endpoint(spec, config, run, budget)?;
     (1..=u64::from(count))
         .map(|seed| {
             let sample = Sample {
