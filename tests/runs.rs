@@ -564,10 +564,22 @@ async fn demo_runs_3_headless_then_replay_and_ask_through_the_binary() {
         "{replayed}"
     );
 
-    // A follow-up question goes to the session's own model and is added to its record.
-    let (ok, asked, err) = run(&["ask", session, "why the payments deploy?"])
-        .await
-        .unwrap();
+    // Without `--model` the answer is read from the record: the model a session file
+    // names is never taken from it (a forged file must not choose where the record goes).
+    let (ok, asked, err) = run(&["ask", session, "what was concluded?"]).await.unwrap();
+    assert!(ok, "{asked}\n{err}");
+    assert!(!asked.contains("== answer (openai:gpt-test) =="), "{asked}");
+    assert!(err.contains("--model openai:gpt-test"), "{err}");
+    // A follow-up question goes to the model named and is added to the record.
+    let (ok, asked, err) = run(&[
+        "ask",
+        session,
+        "why the payments deploy?",
+        "--model",
+        "openai:gpt-test",
+    ])
+    .await
+    .unwrap();
     assert!(ok, "{asked}\n{err}");
     assert!(
         asked.contains("erin asked: why the payments deploy?"),

@@ -3,9 +3,11 @@
 //! (with the calls it cites) are appended to the session, so `replay` and `export` show
 //! them. The investigation does not go on and no tool runs.
 //!
-//! The brain is `--model` when given, else the model the session was investigated with,
-//! else none: then the answer is read from the record (the conclusion, the hypotheses
-//! and the calls that share the question's words) and says so.
+//! The brain is `--model` when given, else none: then the answer is read from the record
+//! (the conclusion, the hypotheses and the calls that share the question's words) and
+//! says so. The model a session names is never taken from the file: a session file can
+//! be forged, and the record must not go to a provider the engineer did not choose for
+//! this question (a hosted one, for a session investigated with a local model).
 
 use super::resume::recorded_session;
 use super::session_file;
@@ -95,8 +97,8 @@ pub(super) fn ask(args: AskArgs, config: &Config, paths: &Paths) -> Result<()> {
     Ok(())
 }
 
-/// The brain that answers: `--model`, else the session's own model (the name a runs
-/// group gives it, `openai:gpt-5.1×3`, is the model's), else none.
+/// The brain that answers: `--model`, else none (the answer is read from the record);
+/// `recorded` is the model the session names, offered in a hint only.
 fn brain_for(
     model: Option<&str>,
     recorded: &str,
@@ -104,17 +106,14 @@ fn brain_for(
     redactor: &Arc<Redactor>,
 ) -> Result<Box<dyn Brain>> {
     let env = |var: &str| std::env::var(var).ok();
-    let spec = match model {
-        Some(spec) => Some(spec.to_string()),
-        None => {
-            let recorded = recorded.split('×').next().unwrap_or_default();
-            (recorded.contains(':') && resolve(recorded, &config.providers, env).is_ok())
-                .then(|| recorded.to_string())
+    let Some(spec) = model else {
+        let named = recorded.split('×').next().unwrap_or_default();
+        if named.contains(':') {
+            let named = hunch::sanitize::for_display(named);
+            eprintln!("answering from the record; to ask the session's model: --model {named}");
         }
-    };
-    let Some(spec) = spec else {
         return Ok(Box::new(OfflineBrain::new(Duration::ZERO)));
     };
-    let endpoint = resolve(&spec, &config.providers, env).map_err(anyhow::Error::msg)?;
+    let endpoint = resolve(spec, &config.providers, env).map_err(anyhow::Error::msg)?;
     Ok(Box::new(LlmBrain::new(endpoint, redactor.clone())?))
 }
