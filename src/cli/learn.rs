@@ -28,22 +28,23 @@ pub(super) fn learn_command(args: LearnArgs, config: &Config, paths: &Paths) -> 
 /// recalled as evidence next time and repeat itself. `hunch learn SESSION` adds it.
 pub(super) fn learn_from(session_file: &Path, paths: &Paths, redactor: &Redactor) {
     use hunch::event::EventKind;
-    let Ok(log) = hunch::session::read_session(session_file) else {
-        return;
-    };
-    let a_person_took_part = log.events.iter().any(|e| match &e.kind {
-        EventKind::HypothesisEdited { .. }
-        | EventKind::Steering { .. }
-        | EventKind::CredentialSupplied { .. } => true,
-        EventKind::ApprovalDecided { by, .. } => hunch::event::decided_by_a_person(by),
-        _ => false,
+    // Streamed: only two facts are needed from the record.
+    let (mut a_person_took_part, mut concluded) = (false, false);
+    let read = hunch::session::each_event(session_file, &mut |e| {
+        a_person_took_part |= match &e.kind {
+            EventKind::HypothesisEdited { .. }
+            | EventKind::Steering { .. }
+            | EventKind::CredentialSupplied { .. } => true,
+            EventKind::ApprovalDecided { by, .. } => hunch::event::decided_by_a_person(by),
+            _ => false,
+        };
+        concluded |= matches!(e.kind, EventKind::Concluded { .. });
     });
+    if read.is_err() {
+        return;
+    }
     if !a_person_took_part {
-        if log
-            .events
-            .iter()
-            .any(|e| matches!(e.kind, EventKind::Concluded { .. }))
-        {
+        if concluded {
             eprintln!(
                 "not learned: no one took part in this conclusion; `hunch learn {}` adds it to the past incidents",
                 session_file.display()

@@ -149,10 +149,12 @@ pub fn learn(
         path: session.display().to_string(),
         error,
     };
-    let log = crate::session::read_session(session).map_err(|e| read_error(e.to_string()))?;
-    // The configured patterns, as the recorder and the export use them (a session from
-    // elsewhere may not have been redacted with them).
-    let events = crate::postmortem::redacted_events(&log.events, redactor);
+    // Streamed and redacted as read, with the configured patterns as the recorder and
+    // the export use them (a session from elsewhere may not have been redacted with
+    // them): a session of a million events costs what a draft reads, not its size.
+    let events = crate::postmortem::read_for_draft(session, redactor)
+        .map_err(|e| read_error(e.to_string()))?
+        .events;
     let blobs = crate::session::blob_store_for(session);
     let draft = crate::postmortem::draft_with(&events, Some(&blobs));
     let id = session
