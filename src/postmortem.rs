@@ -300,11 +300,7 @@ fn hypotheses(events: &[Event], state: &State) -> Vec<HypothesisStory> {
                     (hypothesis.id == h.id).then(|| Moment {
                         at: e.ts,
                         who,
-                        what: format!(
-                            "{} {:.0}%",
-                            hypothesis.status.label(),
-                            hypothesis.confidence * 100.0
-                        ),
+                        what: standing(hypothesis.status, hypothesis.confidence, " "),
                     })
                 })
                 .collect();
@@ -513,10 +509,9 @@ impl Postmortem {
         for h in &self.hypotheses {
             let _ = writeln!(
                 md,
-                "- **{}** ({}, {:.0}%): {}",
+                "- **{}** ({}): {}",
                 cell(&h.id),
-                h.status.label(),
-                h.confidence * 100.0,
+                standing(h.status, h.confidence, ", "),
                 cell(&h.statement)
             );
             let changes: Vec<String> = h
@@ -708,6 +703,9 @@ pub fn prepare(
     redactor: &Redactor,
 ) -> (Postmortem, Option<String>) {
     let mut draft = draft_with(events, Some(blobs));
+    draft.clean_reported(&|text: &mut String| {
+        *text = redactor.redact(&crate::sanitize::for_display(text)).0;
+    });
     let mut series = conclusion_series(events, blobs);
     if draft.onset.is_none() {
         draft.onset = onset_of(&series).and_then(|t| DateTime::from_timestamp(t, 0));
@@ -722,6 +720,24 @@ pub fn prepare(
     let svg = chart_svg(&series, draft.onset.map(|t| t.timestamp()), &marks)
         .map(|svg| svg.replacen("<!--title-->", &svg_escape(&title), 1));
     (draft, svg)
+}
+
+impl Postmortem {
+    /// Apply `clean` to what the draft took from the digest tools' reports in the blob
+    /// store (the incident timeline and the impact): unlike the events, those were not
+    /// redacted as the session file was read, and may hold what an older hunch recorded
+    /// unredacted or a pattern added since.
+    fn clean_reported(&mut self, clean: &dyn Fn(&mut String)) {
+        for moment in &mut self.incident_timeline {
+            clean(&mut moment.who);
+            clean(&mut moment.what);
+        }
+        if let Some(impact) = &mut self.impact {
+            impact.moves.iter_mut().for_each(clean);
+            impact.services.iter_mut().for_each(clean);
+            impact.until.iter_mut().for_each(clean);
+        }
+    }
 }
 
 fn svg_escape(s: &str) -> String {
@@ -1082,6 +1098,16 @@ pub fn onset_of(series: &[Series]) -> Option<i64> {
         .collect();
     let sifted = crate::analysis::rank::sift(&times, &named, None);
     (!sifted.kept.is_empty()).then_some(sifted.onset)
+}
+
+/// A hypothesis' status with its confidence (`supported, 62%`), or the status alone when
+/// it was refuted: a refuted hypothesis has no confidence left to report.
+fn standing(status: HypothesisStatus, confidence: f32, between: &str) -> String {
+    if status == HypothesisStatus::Refuted {
+        status.label().to_string()
+    } else {
+        format!("{}{between}{:.0}%", status.label(), confidence * 100.0)
+    }
 }
 
 #[cfg(test)]

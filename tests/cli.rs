@@ -742,6 +742,27 @@ fn resuming_a_concluded_session_is_refused_and_suggests_fork() {
     );
 }
 
+/// A file that is not a hunch session is named as such by `ask` (it said "no session start
+/// to resume from", as if `resume` had been asked), and nothing is appended to it.
+#[test]
+fn asking_about_a_file_that_is_no_session_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("notes.jsonl");
+    std::fs::write(&file, "{\"not\": \"a session\"}\n").unwrap();
+    let path = file.to_str().unwrap();
+    let (ok, out, err) = common::hunch_in(dir.path(), None, &["ask", path, "why?"], b"");
+    assert!(!ok, "{out}");
+    assert!(
+        err.contains("holds no session start: it is not a hunch session")
+            && !err.contains("resume"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "{\"not\": \"a session\"}\n"
+    );
+}
+
 /// `… --json | head` ends quietly: a reader that stops reading is no error, for JSON
 /// written straight to stdout as for text (it exited 1 with "Broken pipe" before).
 #[test]

@@ -488,7 +488,7 @@ async fn the_demo_postmortem_tells_the_incident_in_incident_time() {
         regex::Regex::new(r"(typed the credential for c\d+ \(`[^`]*`\) at) \d\d:\d\d:\d\d")
             .unwrap()
             .replace_all(&masked, "$1 hh:mm:ss");
-    let masked = regex::Regex::new(r"(\d\d:\d\d:\d\d) (\w+ \d+% by)")
+    let masked = regex::Regex::new(r"(\d\d:\d\d:\d\d) (\w+(?: \d+%)? by)")
         .unwrap()
         .replace_all(&masked, "hh:mm:ss $2");
     // The knowledge query's words come from the log templates, tuned elsewhere.
@@ -569,4 +569,75 @@ fn what_no_one_was_there_to_decide_stays_a_follow_up() {
         follow_ups.contains("was not run") && !follow_ups.contains("None proposed"),
         "{follow_ups}"
     );
+}
+
+/// A digest tool's report read from the blob store (a session an older or unredacting
+/// hunch recorded, or a pattern added since): its change rows and log lines reach the
+/// incident timeline, so they are redacted and cleaned of terminal escapes like every
+/// other recorded string before the draft is serialized.
+#[test]
+fn a_digest_report_in_the_blob_store_is_redacted_in_the_export() {
+    use serde_json::json;
+    let dir = tempfile::tempdir().unwrap();
+    let blobs = hunch::session::BlobStore::new(dir.path().join("blobs"));
+    let secret = r#"password="hunter2secret" AKIAIOSFODNN7EXAMPLE"#;
+    let report = json!({"events": [{"time": "2026-11-24T02:09:00Z",
+        "kind": format!("deploy \u{1b}]0;pwned\u{7} {secret}"), "service": "payments",
+        "detail": secret, "by": format!("ci {secret}")}]});
+    let hash = blobs.put(&report.to_string()).unwrap();
+    let events = [
+        json!({"type": "session_started", "brain": "offline", "policy": "ask",
+            "incident": {"title": "t", "alert": "a", "environment": "demo"}}),
+        json!({"type": "tool_call_proposed", "id": "c1", "tool": "change_events", "args": {},
+            "command": "change_events", "target": "demo", "risk": "read-only",
+            "rationale": "r"}),
+        json!({"type": "tool_call_finished", "id": "c1", "outcome": "ok", "duration_ms": 1,
+            "output": {"preview": "1 change", "bytes": 10, "lines": 1, "digest": "1 change",
+                "blob": hash}}),
+    ];
+    let lines: String = events
+        .into_iter()
+        .enumerate()
+        .map(|(seq, mut e)| {
+            e["seq"] = json!(seq);
+            e["ts"] = json!(format!("2026-11-24T02:30:{seq:02}Z"));
+            format!("{e}\n")
+        })
+        .collect();
+    let file = dir.path().join("blobbed.jsonl");
+    std::fs::write(&file, lines).unwrap();
+    let file = file.to_str().unwrap();
+    for format in ["md", "json", "html"] {
+        let (ok, out, err) = hunch_within(dir.path(), &["export", file, "--format", format]);
+        assert!(ok, "{err}");
+        assert!(out.contains("payments"), "the change is told: {out}");
+        for planted in PLANTED {
+            assert!(!out.contains(planted), "{format} holds {planted}:\n{out}");
+        }
+        assert!(!out.contains('\u{1b}'), "{format} holds an escape:\n{out}");
+    }
+}
+
+/// A forged session file whose lines name an event type, or hold a field, made of
+/// terminal escapes (and one line that is not UTF-8): `hunch export` warns about each
+/// line it skips, and its warnings on the terminal are text, never escape sequences
+/// (serde's messages quote the unknown name verbatim).
+#[test]
+fn warnings_about_a_forged_session_are_plain_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("forged.jsonl");
+    let mut bytes = br#"{"seq":0,"ts":"2026-11-24T02:30:00Z","type":"session_started","brain":"offline","policy":"ask","incident":{"title":"t","alert":"a","environment":"demo"}}
+{"seq":1,"ts":"2026-11-24T02:30:01Z","type":"\u001b]0;pwned\u0007\u001b[2J"}
+"#
+    .to_vec();
+    bytes.extend_from_slice(b"{\"seq\":2,\"type\":\"notice\",\"text\":\"\xff\xfe\"}\n");
+    std::fs::write(&file, bytes).unwrap();
+    let (ok, out, err) = hunch_within(dir.path(), &["export", file.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(out.contains("# Postmortem draft: t"), "{out}");
+    assert!(err.contains("line 2: not a hunch event"), "{err}");
+    assert!(err.contains("line 3"), "{err}");
+    for c in ['\u{1b}', '\u{7}'] {
+        assert!(!err.contains(c), "{err:?}");
+    }
 }

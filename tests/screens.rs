@@ -874,6 +874,49 @@ fn a_concluded_investigation_offers_no_pause() {
     );
 }
 
+/// A hint bar too narrow for every hint drops whole hints, never one cut mid-word, and
+/// keeps `? help`, through which the others are found.
+#[test]
+fn a_narrow_hint_bar_keeps_whole_hints_and_help() {
+    let running =
+        events_until(|k| matches!(k, EventKind::ToolCallFinished { id, .. } if id == "c4"));
+    let approval = events_until(|k| matches!(k, EventKind::ApprovalRequested { .. }));
+    for (events, width, height) in [(&running, 80, 24), (&approval, 60, 20), (&running, 60, 20)] {
+        let (mut app, _rx) = live_app(events);
+        let all: Vec<String> = app
+            .hints()
+            .iter()
+            .map(|h| format!("{} {}", h.key, h.does))
+            .collect();
+        let hints = hint_line(&render(&mut app, width, height));
+        assert!(hints.contains("? help"), "{width}x{height}: {hints}");
+        let shown: Vec<&str> = hints.split("  ").map(str::trim).collect();
+        for hint in &shown {
+            assert!(
+                all.iter().any(|h| h == hint),
+                "{width}x{height}: {hint:?} is cut: {hints}"
+            );
+        }
+        assert!(shown.len() > 1, "{width}x{height}: {hints}");
+    }
+}
+
+/// After the conclusion `s` asks a follow-up question, and its hint says so.
+#[test]
+fn after_the_conclusion_s_is_hinted_as_a_question() {
+    let (mut app, _rx) = live_app(&fixture());
+    let hints = hint_line(&render(&mut app, 120, 40));
+    assert!(
+        hints.contains("s ask-follow-up") && !hints.contains("steer"),
+        "{hints}"
+    );
+    let (mut app, _rx) = live_app(&events_until(
+        |k| matches!(k, EventKind::ToolCallFinished { id, .. } if id == "c4"),
+    ));
+    let hints = hint_line(&render(&mut app, 120, 40));
+    assert!(hints.contains("s steer"), "{hints}");
+}
+
 /// Issue 27 #5: `a` on a call that offers no session scope says why instead of nothing.
 #[test]
 fn approve_for_session_without_a_scope_says_why() {

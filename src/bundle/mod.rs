@@ -46,14 +46,22 @@ pub enum BundleError {
     },
 }
 
-/// What to do when a bundle's `incident.toml` is not there at all.
-fn missing_hint(file: &std::path::Path, error: &std::io::Error) -> &'static str {
+/// What to do when a bundle's `incident.toml` is not there at all, saying first when the
+/// bundle's directory itself is missing (a mistyped path).
+fn missing_hint(file: &std::path::Path, error: &std::io::Error) -> String {
     let incident = file.file_name().is_some_and(|n| n == "incident.toml");
-    if incident && error.kind() == std::io::ErrorKind::NotFound {
-        " (a bundle is a directory holding incident.toml; `hunch demo --write-bundle DIR` writes one to start from)"
-    } else {
-        ""
+    if !incident || error.kind() != std::io::ErrorKind::NotFound {
+        return String::new();
     }
+    let no_dir = match file.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() && !dir.is_dir() => {
+            format!("there is no directory {}; ", dir.display())
+        }
+        _ => String::new(),
+    };
+    format!(
+        " ({no_dir}a bundle is a directory holding incident.toml; `hunch demo --write-bundle DIR` writes one to start from)"
+    )
 }
 
 fn parse_error(file: &str, line: usize, message: impl Into<String>) -> BundleError {
@@ -1116,6 +1124,20 @@ mod tests {
         assert!(
             err.to_string()
                 .contains("metrics.csv:3: times must increase")
+        );
+    }
+
+    #[test]
+    fn a_missing_bundle_directory_is_said_to_be_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("no-such-bundle");
+        let err = Bundle::load(&missing).unwrap_err().to_string();
+        let said = format!("there is no directory {};", missing.display());
+        assert!(err.contains(&said), "{err}");
+        let err = Bundle::load(dir.path()).unwrap_err().to_string();
+        assert!(
+            !err.contains("there is no directory") && err.contains("holding incident.toml"),
+            "{err}"
         );
     }
 

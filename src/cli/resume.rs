@@ -144,7 +144,12 @@ pub(super) fn recorded_session(
             }
             _ => None,
         })
-        .with_context(|| format!("{} holds no session start to resume from", file.display()))?;
+        .with_context(|| {
+            format!(
+                "{} holds no session start: it is not a hunch session, or its first line is damaged",
+                file.display()
+            )
+        })?;
     let source = match origin {
         Origin::Demo => Source::Bundle(Box::new(Bundle::demo())),
         Origin::Bundle { path, alert } => {

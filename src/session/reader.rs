@@ -136,7 +136,11 @@ fn parse_line(
             return;
         }
     };
-    match serde_json::from_str::<Event>(text) {
+    // serde's message quotes what it did not expect (a variant, a field) verbatim: a
+    // forged line must not put escape sequences on the terminal that shows the warning.
+    let parsed = serde_json::from_str::<Event>(text)
+        .map_err(|e| crate::sanitize::for_display(&e.to_string()));
+    match parsed {
         Ok(event) => visit(event),
         Err(e) if cut_off => warnings.push(ReadWarning {
             line: number,

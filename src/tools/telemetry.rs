@@ -196,6 +196,15 @@ pub fn onset_of(table: &MetricTable, window: Option<OnsetWindow>) -> i64 {
     table.onset_in(window)
 }
 
+/// The time of day of `ts` (`02:08:45`), or the number itself when no calendar holds it
+/// (a server may answer any timestamp: slicing [`iso`]'s text would panic on it).
+pub(crate) fn clock(ts: i64) -> String {
+    Utc.timestamp_opt(ts, 0)
+        .single()
+        .map(|t| t.format("%H:%M:%S").to_string())
+        .unwrap_or_else(|| format!("t={ts}"))
+}
+
 pub(crate) fn iso(ts: i64) -> String {
     Utc.timestamp_opt(ts, 0)
         .single()
@@ -482,7 +491,7 @@ impl TypedTool for MetricsQuery {
             let mut digest = format!(
                 "{service}: {moved} of {} series changed at onset {}",
                 rows.len(),
-                &iso(onset)[11..19]
+                clock(onset)
             );
             if let Some(cut) = &table.cut {
                 digest.push_str(&format!(" · {cut}"));
@@ -798,7 +807,7 @@ fn fold_digest(mut fold: LogFold, recorded_from: Option<i64>, source: Option<&st
         "{} → {}, {new} new, {surged} surged and {vanished} vanished since {}",
         crate::text::plural(lines, "line"),
         crate::text::plural(rows.len(), "template"),
-        &iso(split)[11..19]
+        clock(split)
     );
     if !comparable {
         digest.push_str(&format!(

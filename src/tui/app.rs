@@ -446,6 +446,10 @@ impl App {
                 (Action::Step, Some(back)) => cx
                     .hint(context, a)
                     .map(|h| Hint::new(format!("{}/{back}", h.key), h.does)),
+                // After the conclusion the steer box asks a follow-up question.
+                (Action::Steer, _) if self.state.conclusion.is_some() => {
+                    cx.hint_as(context, a, "ask-follow-up")
+                }
                 _ => cx.hint(context, a),
             })
             .collect()

@@ -218,7 +218,10 @@ impl Layer for Editor {
             height: 1.min(inner.height),
             ..inner
         };
-        frame.render_widget(Paragraph::new(hint_line(&self.hints(cx), theme)), footer);
+        frame.render_widget(
+            Paragraph::new(hint_line(&self.hints(cx), theme, footer.width)),
+            footer,
+        );
         if let Some((id, text)) = &self.editing {
             let field = Rect {
                 y: inner.y + inner.height.saturating_sub(editing_rows + 1),

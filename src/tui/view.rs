@@ -92,7 +92,7 @@ fn draw_bars(frame: &mut Frame, app: &App, area: Rect, width: usize) {
     let bottom = match &app.flash {
         Some(text) => Paragraph::new(truncate(&format!(" {text}"), width))
             .style(app.theme.style("tool.pending")),
-        None => Paragraph::new(hint_line(&app.hints(), &app.theme)),
+        None => Paragraph::new(hint_line(&app.hints(), &app.theme, line2.width)),
     };
     frame.render_widget(bottom, line2);
 }

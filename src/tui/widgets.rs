@@ -162,10 +162,11 @@ pub fn area_text(area: &TextArea<'_>) -> String {
     area.lines().join("\n").trim().to_string()
 }
 
-/// The hint bar: ` key does ` pairs.
-pub fn hint_line(hints: &[Hint], theme: &Theme) -> Line<'static> {
+/// The hint bar: ` key does ` pairs, as many whole ones as fit in `width` columns (none is
+/// cut mid-word); when some must go, `? help` stays, so the rest can be found.
+pub fn hint_line(hints: &[Hint], theme: &Theme, width: u16) -> Line<'static> {
     let mut spans = Vec::new();
-    for hint in hints {
+    for hint in fitting_hints(hints, usize::from(width)) {
         spans.push(Span::styled(
             format!(" {}", hint.key),
             theme.style("status.key"),
@@ -176,6 +177,28 @@ pub fn hint_line(hints: &[Hint], theme: &Theme) -> Line<'static> {
         ));
     }
     Line::from(spans)
+}
+
+/// The hints that fit in `width` columns, in their order: every one when they all fit,
+/// else `help`, then each other one that still fits, first come first kept.
+fn fitting_hints(hints: &[Hint], width: usize) -> Vec<&Hint> {
+    let cost = |h: &Hint| h.key.width() + h.does.width() + 3;
+    let help = |h: &Hint| h.does == super::keymap::Action::Help.name();
+    // The last hint's trailing space may fall off the edge.
+    let mut room = (width + 1).saturating_sub(hints.iter().filter(|h| help(h)).map(cost).sum());
+    hints
+        .iter()
+        .filter(|hint| {
+            if help(hint) {
+                return true;
+            }
+            let fits = cost(hint) <= room;
+            if fits {
+                room -= cost(hint);
+            }
+            fits
+        })
+        .collect()
 }
 
 /// The theme role for a call's risk.

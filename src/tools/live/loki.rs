@@ -6,7 +6,7 @@
 //! There is no maintained LogQL parser for Rust, so a malformed query is reported with
 //! Loki's own parse error, which names the line and column.
 
-use super::super::telemetry::{iso, template_digest};
+use super::super::telemetry::{clock, template_digest};
 use super::super::{
     CallPreview, Secret, ToolError, ToolOutput, ToolSpec, TypedTool, parse_args, schema_of,
 };
@@ -427,7 +427,7 @@ impl TypedTool for LokiTool {
                     .push_str(&format!(" · {} cut at {limit} lines", cut.join(" and ")));
             }
             out.digest
-                .push_str(&format!(" · window from {}", &iso(start)[11..19]));
+                .push_str(&format!(" · window from {}", clock(start)));
             Ok(out)
         })
     }

@@ -1,7 +1,9 @@
 //! What a Prometheus range query may cost: at most [`CAPS`] series and points are kept,
 //! the answer is read into typed series one at a time (never whole as a JSON tree, which
-//! costs ten times its text), and a body over [`MAX_BODY_BYTES`] is refused. What the
-//! caps left out is counted, so the digest can say what it saw.
+//! costs ten times its text, nor a series past the caps point by point: reading costs
+//! what is kept), and a body over [`MAX_BODY_BYTES`] is refused. What the caps left out
+//! is counted, so the digest can say what it saw. Answers read whole as a tree (instant
+//! queries, series, labels, metadata) are refused over [`MAX_TREE_BYTES`].
 
 use super::prometheus::PromSeries;
 use crate::tools::ToolError;
@@ -28,6 +30,10 @@ pub const CAPS: Caps = Caps {
 
 /// The largest answer read: past it the query is refused, and the error says to narrow it.
 pub const MAX_BODY_BYTES: usize = 256 << 20;
+
+/// The largest answer read whole as a JSON tree (an instant query, series, labels,
+/// metadata): such a tree costs about ten times its text, so its cap is lower.
+pub const MAX_TREE_BYTES: usize = 64 << 20;
 
 /// The series of a range answer the caps kept, and what they left out.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -92,30 +98,117 @@ pub fn parse_range(body: &[u8], caps: Caps) -> Option<Result<RangeAnswer, ToolEr
     }
 }
 
-/// One series as the answer spells it: `{"metric": {…}, "values": [[t, "v"], …]}`.
-#[derive(Deserialize)]
-struct RawSeries {
-    #[serde(default)]
-    metric: BTreeMap<String, String>,
-    #[serde(default)]
-    values: Vec<(f64, String)>,
+/// A sample's value: a string as Prometheus writes it (`"1.5"`, `"+Inf"`, `"NaN"`), or a
+/// number as some compatible servers do; anything else is NaN.
+struct Sample(f64);
+
+impl<'de> Deserialize<'de> for Sample {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Sample, D::Error> {
+        d.deserialize_any(SampleVisitor)
+    }
 }
 
-impl RawSeries {
-    fn into_series(self) -> PromSeries {
-        let value = |v: &str| match v {
+struct SampleVisitor;
+
+impl<'de> Visitor<'de> for SampleVisitor {
+    type Value = Sample;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a sample value")
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Sample, E> {
+        Ok(Sample(match v {
             "+Inf" => f64::INFINITY,
             "-Inf" => f64::NEG_INFINITY,
             v => v.parse().unwrap_or(f64::NAN),
+        }))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Sample, E> {
+        Ok(Sample(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Sample, E> {
+        Ok(Sample(v as f64))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Sample, E> {
+        Ok(Sample(v as f64))
+    }
+    fn visit_unit<E>(self) -> Result<Sample, E> {
+        Ok(Sample(f64::NAN))
+    }
+}
+
+/// One series as the answer spells it (`{"metric": {…}, "values": [[t, "v"], …]}`),
+/// with at most `room` points held: every point is counted, and a series longer than
+/// `room` (which the caps will not keep) holds none, however long it is.
+struct SeriesSeed {
+    room: usize,
+}
+
+/// A series read by [`SeriesSeed`]: its points when it fits, and how many it has.
+struct RawSeries {
+    labels: BTreeMap<String, String>,
+    points: Vec<(i64, f64)>,
+    count: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for SeriesSeed {
+    type Value = RawSeries;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<RawSeries, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for SeriesSeed {
+    type Value = RawSeries;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a series")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawSeries, A::Error> {
+        let mut series = RawSeries {
+            labels: BTreeMap::new(),
+            points: Vec::new(),
+            count: 0,
         };
-        PromSeries {
-            labels: self.metric,
-            points: self
-                .values
-                .iter()
-                .map(|(t, v)| (*t as i64, value(v)))
-                .collect(),
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "metric" => series.labels = map.next_value()?,
+                "values" => {
+                    (series.points, series.count) = map.next_value_seed(ValuesSeed(self.room))?
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
         }
+        Ok(series)
+    }
+}
+
+/// `values`: the points, while there are at most `.0` of them, and their count.
+struct ValuesSeed(usize);
+
+impl<'de> DeserializeSeed<'de> for ValuesSeed {
+    type Value = (Vec<(i64, f64)>, usize);
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ValuesSeed {
+    type Value = (Vec<(i64, f64)>, usize);
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a list of [time, value] points")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let (mut points, mut count) = (Vec::new(), 0);
+        while let Some((t, Sample(v))) = seq.next_element::<(f64, Sample)>()? {
+            count += 1;
+            if count <= self.0 {
+                points.push((t as i64, v));
+            } else if !points.is_empty() {
+                points = Vec::new();
+            }
+        }
+        Ok((points, count))
     }
 }
 
@@ -213,14 +306,23 @@ impl<'de> Visitor<'de> for ResultSeed {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RangeAnswer, A::Error> {
         let caps = self.0;
         let (mut answer, mut points) = (RangeAnswer::default(), 0);
-        while let Some(raw) = seq.next_element::<RawSeries>()? {
+        loop {
+            let room = if answer.series.len() < caps.series {
+                caps.points - points
+            } else {
+                0
+            };
+            let Some(raw) = seq.next_element_seed(SeriesSeed { room })? else {
+                break;
+            };
             answer.seen += 1;
-            answer.points_seen += raw.values.len();
-            let fits =
-                answer.series.len() < caps.series && points + raw.values.len() <= caps.points;
-            if fits {
-                points += raw.values.len();
-                answer.series.push(raw.into_series());
+            answer.points_seen += raw.count;
+            if answer.series.len() < caps.series && raw.count <= room {
+                points += raw.count;
+                answer.series.push(PromSeries {
+                    labels: raw.labels,
+                    points: raw.points,
+                });
             }
         }
         Ok(answer)

@@ -12,11 +12,11 @@
 //! while its series keeps flowing, never the labels seen when scraping began
 //! ([`version_changes`]).
 
-use super::super::telemetry::{iso, round, sparkline};
+use super::super::telemetry::{clock, iso, round, sparkline};
 use super::super::{
     CallPreview, Secret, ToolError, ToolOutput, ToolSpec, TypedTool, parse_args, schema_of,
 };
-use super::prom_caps::{CAPS, Caps, MAX_BODY_BYTES, RangeAnswer, parse_range};
+use super::prom_caps::{CAPS, Caps, MAX_BODY_BYTES, MAX_TREE_BYTES, RangeAnswer, parse_range};
 use super::{http_error, query_window, status_error};
 use crate::analysis::rank;
 use crate::bundle::{ChangeEvent, MetricTable};
@@ -128,10 +128,8 @@ impl PromClient {
             .await
             .map_err(|e| http_error("prometheus", &self.base, self.timeout, &e))?;
         let status = response.status();
-        let body = response
-            .text()
-            .await
-            .map_err(|e| http_error("prometheus", &self.base, self.timeout, &e))?;
+        let body = self.read_capped(response, path, MAX_TREE_BYTES).await?;
+        let body = String::from_utf8_lossy(&body);
         // Prometheus answers errors (400, 422, 503) with a JSON envelope; use its words.
         match serde_json::from_str::<Value>(&body) {
             Ok(v) if v["status"] == "success" => Ok(v["data"].clone()),
@@ -142,6 +140,29 @@ impl PromClient {
             ))),
             _ => Err(status_error("prometheus", &self.base, status, &body)),
         }
+    }
+
+    /// The body of `response`, refused once it passes `limit` bytes (`what`: the query
+    /// or path the error names), so a server can't make hunch hold an answer of any size.
+    async fn read_capped(
+        &self,
+        mut response: reqwest::Response,
+        what: &str,
+        limit: usize,
+    ) -> Result<Vec<u8>, ToolError> {
+        let failed = |e: &reqwest::Error| http_error("prometheus", &self.base, self.timeout, e);
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| failed(&e))? {
+            if body.len() + chunk.len() > limit {
+                return Err(ToolError::Failed(format!(
+                    "prometheus at {}: the answer to `{what}` is over {} MB: not read — narrow the query (a selector, fewer labels) or the window",
+                    self.base,
+                    limit >> 20
+                )));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
     }
 
     /// A range query, read with the client's caps: the series kept and how many the
@@ -161,26 +182,15 @@ impl PromClient {
             ("step", step.to_string()),
         ];
         let url = format!("{}/api/v1/query_range", self.base);
-        let failed = |e: &reqwest::Error| http_error("prometheus", &self.base, self.timeout, e);
-        let mut response = self
+        let response = self
             .http
             .get(&url)
             .query(&params)
             .send()
             .await
-            .map_err(|e| failed(&e))?;
+            .map_err(|e| http_error("prometheus", &self.base, self.timeout, &e))?;
         let status = response.status();
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| failed(&e))? {
-            if body.len() + chunk.len() > MAX_BODY_BYTES {
-                return Err(ToolError::Failed(format!(
-                    "prometheus at {}: the answer to `{query}` is over {} MB: not read — narrow the query (a selector, fewer labels) or the window",
-                    self.base,
-                    MAX_BODY_BYTES >> 20
-                )));
-            }
-            body.extend_from_slice(&chunk);
-        }
+        let body = self.read_capped(response, query, MAX_BODY_BYTES).await?;
         parse_range(&body, self.caps).unwrap_or_else(|| {
             let text = String::from_utf8_lossy(&body);
             Err(status_error("prometheus", &self.base, status, &text))
@@ -239,7 +249,19 @@ impl PromClient {
             .unwrap_or_default())
     }
 
+    /// The label names (`label` empty), or the values of `label`. The name goes into
+    /// the URL's path, so it must be a label name (letters, digits, `_`; not starting
+    /// with a digit): `../admin` or `x?y` would reach another path of the server.
     pub async fn label_values(&self, label: &str) -> Result<Vec<String>, ToolError> {
+        let is_name = |l: &str| {
+            l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                && !l.starts_with(|c: char| c.is_ascii_digit())
+        };
+        if !is_name(label) {
+            return Err(ToolError::InvalidArguments(format!(
+                "{label:?} is not a label name (letters, digits and _, not starting with a digit)"
+            )));
+        }
         let path = if label.is_empty() {
             "/api/v1/labels".to_string()
         } else {
@@ -535,7 +557,7 @@ impl PrometheusTool {
                 Some((score, before, after, at)) if score.abs() >= rank::CHANGED => {
                     let text = format!(
                         "{} {:.3}→{:.3} (z {:+.1})",
-                        &iso(at)[11..19],
+                        clock(at),
                         round(before, 3),
                         round(after, 3),
                         score
@@ -699,7 +721,7 @@ impl TypedTool for PrometheusTool {
                         .map(|(labels, v)| format!("{}  {v}\n", labels_text(labels)))
                         .collect();
                     Ok(ToolOutput {
-                        digest: format!("{} results at {}", rows.len(), &iso(end)[11..19]),
+                        digest: format!("{} results at {}", rows.len(), clock(end)),
                         text,
                         language: "log",
                         raw: None,
