@@ -1392,3 +1392,65 @@ async fn a_reused_id_with_another_key_is_a_new_hypothesis() {
         "{h1_lines:?}"
     );
 }
+
+/// The engineer adds a hypothesis after the conclusion (the TUI keeps the session open):
+/// the agent examines it and concludes again, rather than stopping after one call with
+/// the old conclusion still standing. Found walking the TUI as a new user.
+#[tokio::test]
+async fn an_edit_after_the_conclusion_is_examined_through_to_a_new_conclusion() {
+    use hunch::launch::{SessionSetup, launch};
+    let dir = tempfile::tempdir().unwrap();
+    let setup = SessionSetup {
+        source: hunch::launch::Source::Bundle(Box::new(hunch::bundle::Bundle::demo())),
+        brain: Box::new(hunch::brain::offline::OfflineBrain::new(
+            std::time::Duration::ZERO,
+        )),
+        policy: Policy::Ask,
+        approver: Approver::Human,
+        exit_when_idle: false,
+        budget: Default::default(),
+        user: "alice".into(),
+        redactor: Default::default(),
+    };
+    let launched = launch(setup, dir.path()).unwrap();
+    let mut engine = launched.engine;
+    let mut rx = engine.subscribe();
+    let handle = launched.handle.clone();
+    let task = tokio::spawn(engine.run());
+    let (mut state, mut conclusions, mut cart_after_first) = (State::new(), 0, false);
+    let run = async {
+        while let Some(event) = rx.recv().await {
+            state.apply(&event);
+            approve_everything(&event, &state, &handle);
+            match &event.kind {
+                EventKind::Concluded { .. } => {
+                    conclusions += 1;
+                    if conclusions == 1 {
+                        handle.send(Command::EditHypothesis(HypothesisEdit {
+                            id: None,
+                            statement: Some("cart redis timeouts are the cause".into()),
+                            ..HypothesisEdit::default()
+                        }));
+                    } else {
+                        handle.send(Command::Quit);
+                    }
+                }
+                EventKind::ToolCallProposed { args, .. }
+                    if conclusions == 1 && args["service"] == "cart" =>
+                {
+                    cart_after_first = true;
+                }
+                _ => {}
+            }
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(30), run)
+        .await
+        .expect("the session ended in time");
+    task.await.unwrap();
+    drop(handle);
+    drop(launched.handle);
+    launched.recorder.join().unwrap().unwrap();
+    assert!(cart_after_first, "the added hypothesis was not examined");
+    assert_eq!(conclusions, 2, "no new conclusion after the edit");
+}

@@ -199,6 +199,7 @@ impl Engine {
         };
         let uncited = conclusion.evidence.is_empty();
         self.emit(EventKind::Concluded { conclusion });
+        self.conclusion_stale = false;
         let mut summary = "conclusion recorded".to_string();
         if !unknown.is_empty() {
             summary.push_str(&format!(

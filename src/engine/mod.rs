@@ -125,6 +125,9 @@ pub struct Engine {
     next_board_call: u32,
     /// A human changed the board or steered since the brain's turn began.
     replan: bool,
+    /// A human changed the board or steered after the last conclusion: it no longer
+    /// answers the board, and the brain goes on until it concludes again or goes idle.
+    conclusion_stale: bool,
     /// The current turn ended with a brain error.
     brain_failed: bool,
     started: Instant,
@@ -175,6 +178,7 @@ impl Engine {
             next_call: 1,
             next_board_call: 1,
             replan: false,
+            conclusion_stale: false,
             brain_failed: false,
             started: Instant::now(),
             quit: false,
@@ -543,11 +547,12 @@ impl Engine {
             if self.replan {
                 continue;
             }
-            if !did_something || self.state.conclusion.is_some() {
+            let concluded = self.state.conclusion.is_some() && !self.conclusion_stale;
+            if !did_something || concluded {
                 // Questions asked meanwhile are answered now the brain is idle.
                 self.answer_questions().await;
                 if self.config.exit_when_idle {
-                    return if self.state.conclusion.is_some() {
+                    return if concluded {
                         "concluded".into()
                     } else if self.brain_failed {
                         "brain failed".into()
@@ -601,7 +606,7 @@ impl Engine {
                     text: text.clone(),
                     by,
                 });
-                self.replan = true;
+                self.human_changed_the_board();
             }
             Command::Pause => {
                 if !self.state.paused {
@@ -669,7 +674,14 @@ impl Engine {
             hypothesis: hypothesis.clone(),
             by: by.into(),
         });
+        self.human_changed_the_board();
+    }
+
+    /// The brain re-plans from what a human said or changed; a conclusion it reached
+    /// before no longer answers the board.
+    fn human_changed_the_board(&mut self) {
         self.replan = true;
+        self.conclusion_stale |= self.state.conclusion.is_some();
     }
 
     /// Wait while paused, still handling edits and quit.
