@@ -1201,3 +1201,56 @@ fn a_key_goes_to_the_top_of_the_stack_only() {
         }]
     ));
 }
+
+/// The engineer refused the rollback: the conclusion on the screen no longer asks to keep
+/// the previous release pinned, as the export already did not (the two disagreed).
+#[test]
+fn a_refused_rollback_is_not_asked_for_again_on_the_screen() {
+    let mut events = events_until(|k| {
+        matches!(k, EventKind::ApprovalRequested { id, .. }
+            if fixture_command(id).contains("rollout undo"))
+    });
+    let id = match &events.last().unwrap().kind {
+        EventKind::ApprovalRequested { id, .. } => id.clone(),
+        _ => unreachable!(),
+    };
+    events.push(next_event(
+        &events,
+        EventKind::ApprovalDecided {
+            id,
+            decision: Decision::Denied {
+                reason: "no rollback: 2.14.0 carries a PCI fix".into(),
+            },
+            by: "alice".into(),
+        },
+    ));
+    events.push(next_event(
+        &events,
+        EventKind::Concluded {
+            conclusion: hunch::event::Conclusion {
+                root_cause: "payments deploy 2.14.0 caused the errors".into(),
+                confidence: 0.8,
+                evidence: vec!["c1".into()],
+                follow_ups: vec![
+                    "Keep the previous release pinned until the leak is fixed".into(),
+                    "Add a readiness check on the payments pool".into(),
+                ],
+            },
+        },
+    ));
+    let (mut app, _rx) = live_app(&events);
+    let screen = render(&mut app, 120, 60);
+    assert!(screen.contains("readiness check"), "{screen}");
+    assert!(!screen.contains("previous release pinned"), "{screen}");
+}
+
+/// The command of a fixture call, by id.
+fn fixture_command(id: &str) -> String {
+    fixture()
+        .iter()
+        .find_map(|e| match &e.kind {
+            EventKind::ToolCallProposed { id: i, command, .. } if i == id => Some(command.clone()),
+            _ => None,
+        })
+        .unwrap_or_default()
+}

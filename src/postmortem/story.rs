@@ -501,40 +501,8 @@ pub fn decisions(state: &State) -> Vec<DecisionNote> {
         .collect()
 }
 
-/// Words that make a follow-up about undoing a release.
-fn about_rollback(text: &str) -> bool {
-    let lower = text.to_lowercase();
-    [
-        "rollout undo",
-        "rollback",
-        "roll back",
-        "previous release",
-        "pinned",
-        "pin the",
-    ]
-    .iter()
-    .any(|w| lower.contains(w))
-}
-
-/// The follow-ups that respect the engineers' decisions: a call an engineer denied is
-/// their decision, not an open task (its "… was not run" goes), and when they refused to
-/// roll back nothing asks to keep the previous release or roll back again. A call the gate
-/// itself turned away (no one there to approve it or type its credential) is still open
-/// work, and stays.
+/// The follow-ups that respect the engineers' decisions (see
+/// [`State::follow_ups_still_open`]).
 pub fn follow_ups(proposed: &[String], state: &State) -> Vec<String> {
-    let refused: Vec<&crate::event::ToolCall> = state
-        .calls
-        .iter()
-        .filter(|c| {
-            matches!(&c.decision, Some((Decision::Denied { .. }, by))
-                if crate::event::decided_by_a_person(by))
-        })
-        .collect();
-    let rollback_refused = refused.iter().any(|c| about_rollback(&c.command));
-    proposed
-        .iter()
-        .filter(|f| !refused.iter().any(|c| f.contains(&c.command)))
-        .filter(|f| !(rollback_refused && about_rollback(f)))
-        .cloned()
-        .collect()
+    state.follow_ups_still_open(proposed)
 }

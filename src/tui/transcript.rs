@@ -438,7 +438,8 @@ fn render_entry(state: &State, index: usize, width: usize, view: &EntryView) -> 
                     theme.style("muted"),
                 ));
             }
-            for f in &c.follow_ups {
+            // What the engineers' decisions leave open, as the export says it.
+            for f in &state.follow_ups_still_open(&c.follow_ups) {
                 lines.extend(prefixed(f, width, "  • ", "    ", theme.style("text")));
             }
             lines
