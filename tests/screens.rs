@@ -1254,3 +1254,21 @@ fn fixture_command(id: &str) -> String {
         })
         .unwrap_or_default()
 }
+
+/// The host quits while bob is attached: his status bar says the session ended and why,
+/// instead of a clock that runs on as if nothing happened.
+#[test]
+fn an_attached_screen_says_when_the_host_has_gone() {
+    let mut events = events_until(|k| matches!(k, EventKind::ApprovalRequested { .. }));
+    let (mut app, _rx) = attached_app(&events);
+    events.push(next_event(
+        &events,
+        EventKind::SessionEnded {
+            reason: "engineer quit".into(),
+        },
+    ));
+    app.apply(events.last().unwrap());
+    let screen = render(&mut app, 120, 30);
+    let status = screen.lines().find(|l| l.contains("policy")).unwrap();
+    assert!(status.contains("ended: engineer quit"), "{status}");
+}

@@ -86,6 +86,12 @@ pub fn line(state: &State, view: StatusView, width: usize) -> Line<'static> {
             " concluded",
             theme.style("conclusion").patch(bar),
         ));
+    } else if let Some(reason) = &state.ended {
+        // An attached terminal learns here that the host has gone.
+        spans.push(Span::styled(
+            format!(" ended: {}", crate::sanitize::for_display(reason)),
+            theme.style("status.paused"),
+        ));
     }
     if !state.attached.is_empty() {
         let mut names: Vec<&str> = Vec::new();
