@@ -265,7 +265,7 @@ fn outcome_word(outcome: CallOutcome) -> &'static str {
     match outcome {
         CallOutcome::Ok => "ran",
         CallOutcome::Failed => "failed",
-        CallOutcome::Denied => "was denied",
+        CallOutcome::Denied => "not run",
         CallOutcome::Cancelled => "was cancelled",
     }
 }
