@@ -63,7 +63,9 @@ impl TempoClient {
             .as_array()
             .into_iter()
             .flatten()
-            .filter_map(|t| t["traceID"].as_str().map(String::from))
+            .filter_map(|t| t["traceID"].as_str())
+            .filter(|id| is_trace_id(id))
+            .map(String::from)
             .collect())
     }
 
@@ -115,6 +117,13 @@ impl TempoClient {
     }
 }
 
+/// A trace id as Tempo writes it: 1 to 32 hex digits. Ids come from the server's own
+/// answer and go into a request path (`/api/traces/<id>`): anything else (`../`, `?`,
+/// `#`) could send the request elsewhere on the server, so it is dropped.
+fn is_trace_id(id: &str) -> bool {
+    (1..=32).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 #[cfg(test)]
 mod tests {
     use super::traceql;
@@ -130,5 +139,14 @@ mod tests {
             traceql(Some("a\"b\\c")),
             "{ resource.service.name = \"a\\\"b\\\\c\" }"
         );
+    }
+
+    #[test]
+    fn only_hex_trace_ids_reach_a_request_path() {
+        assert!(super::is_trace_id("4bf92f3577b34da6a3ce929d0e0e4736"));
+        assert!(super::is_trace_id("a1"));
+        for hostile in ["../../admin", "abc?x=1", "abc#f", "", "g1", &"a".repeat(33)] {
+            assert!(!super::is_trace_id(hostile), "{hostile}");
+        }
     }
 }
