@@ -62,7 +62,8 @@ const SIGNAL_WORDS: &[(Signal, &[&str])] = &[
     ),
 ];
 
-fn words(text: &str) -> Vec<String> {
+/// The lower-case alphanumeric words of a metric name or a text.
+pub(crate) fn words(text: &str) -> Vec<String> {
     text.to_ascii_lowercase()
         .split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|w| !w.is_empty())

@@ -28,7 +28,7 @@
 //! Each rule only lowers a move's weight (never below nothing, never above whole), and
 //! only where the unit or the scale is known from the name; an unknown unit counts whole.
 
-use super::harm::{Signal, caller_side, is_symptom, signals};
+use super::harm::{Signal, caller_side, is_symptom, signals, words};
 use std::collections::BTreeMap;
 
 /// The share of the symptom's rise at and above which a latency counts whole.
@@ -36,14 +36,6 @@ pub const FULL_SHARE: f64 = 0.25;
 
 /// The share of a limit at and above which a utilisation counts whole.
 pub const SATURATED_PERCENT: f64 = 50.0;
-
-fn words(text: &str) -> Vec<String> {
-    text.to_ascii_lowercase()
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_string)
-        .collect()
-}
 
 /// A value of `metric` in seconds, when its name says its unit (`_s`, `_seconds`, `_ms`,
 /// `_us`, `_ns`).

@@ -342,16 +342,10 @@ impl Layer for Approval {
 
     fn on_key(&mut self, key: &KeyEvent, cx: &Ctx) -> Outcome {
         let action = cx.action(Context::Approval, key);
-        if self.hidden {
-            if action == Some(Action::Review) {
-                self.hidden = false;
-                return Outcome::used();
-            }
-            return Outcome::Pass;
-        }
-        if let Some(scroll) = decision_box::scrolled(self.scroll, action, cx.page) {
-            self.scroll = scroll;
-            return Outcome::used();
+        if let Some(outcome) =
+            decision_box::set_aside_or_scrolled(&mut self.hidden, &mut self.scroll, action, cx.page)
+        {
+            return outcome;
         }
         // While typing, printable keys are text; the review key still works as a
         // function key.

@@ -173,16 +173,10 @@ impl Layer for Credential {
 
     fn on_key(&mut self, key: &KeyEvent, cx: &Ctx) -> Outcome {
         let action = cx.action(Context::Approval, key);
-        if self.hidden {
-            if action == Some(Action::Review) {
-                self.hidden = false;
-                return Outcome::used();
-            }
-            return Outcome::Pass;
-        }
-        if let Some(scroll) = decision_box::scrolled(self.scroll, action, cx.page) {
-            self.scroll = scroll;
-            return Outcome::used();
+        if let Some(outcome) =
+            decision_box::set_aside_or_scrolled(&mut self.hidden, &mut self.scroll, action, cx.page)
+        {
+            return outcome;
         }
         // Printable keys are the secret; the review key still works as a function key.
         if action == Some(Action::Review) && !matches!(key.code, KeyCode::Char(_)) {

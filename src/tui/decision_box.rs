@@ -3,7 +3,7 @@
 //! the one line left while the decision is set aside.
 
 use super::keymap::{Action, Context};
-use super::layer::Ctx;
+use super::layer::{Ctx, Outcome};
 use super::widgets::{centered, draw_field, open_overlay, truncate};
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -120,6 +120,27 @@ pub fn draw_set_aside(frame: &mut Frame, area: Rect, cx: &Ctx, call: usize) {
         Paragraph::new(truncate(&text, rect.width as usize)).style(cx.theme.style("tool.pending")),
         rect,
     );
+}
+
+/// The keys every decision box reads first: while it is set aside (`hidden`) only the
+/// review key brings it back and every other key passes to the screen below; otherwise
+/// the page keys scroll its body. `None` when the key is for the box itself.
+pub fn set_aside_or_scrolled(
+    hidden: &mut bool,
+    scroll: &mut usize,
+    action: Option<Action>,
+    page: usize,
+) -> Option<Outcome> {
+    if *hidden {
+        if action == Some(Action::Review) {
+            *hidden = false;
+            return Some(Outcome::used());
+        }
+        return Some(Outcome::Pass);
+    }
+    let scrolled = scrolled(*scroll, action, page)?;
+    *scroll = scrolled;
+    Some(Outcome::used())
 }
 
 /// The approval context's page keys scroll a decision's body by half a page.
