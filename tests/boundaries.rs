@@ -1,83 +1,199 @@
-//! The boundaries of the design, checked on the source: the TUI and the brains speak
-//! the protocol and the events, never the engine's or the tools' internals. (A Cargo
-//! workspace would make the compiler keep them; until then this test does.)
+//! The layers of the design, read from the workspace itself (`cargo metadata`): each crate
+//! depends only on crates in layers below its own, the TUI and the brains never on the
+//! tools or the engine, and the pure layers on no network or terminal crate. The compiler
+//! already refuses a cycle; this test refuses an arrow that points up or sideways, which a
+//! cycle-free graph can still have.
 
-use std::path::{Path, PathBuf};
+use std::collections::BTreeMap;
 
-fn rust_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(rust_files(&path));
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            files.push(path);
+/// The layers, bottom first (as `Cargo.toml` explains them). A crate may depend on crates
+/// of lower layers only: not on its own layer (tools and brains stay strangers), not above.
+const LAYERS: &[&[&str]] = &[
+    &["hunch-protocol"],
+    &["hunch-analysis", "hunch-session"],
+    &["hunch-bundle"],
+    &["hunch-postmortem"],
+    &["hunch-knowledge"],
+    &["hunch-tools", "hunch-brain"],
+    &["hunch-engine"],
+    &["hunch-tui"],
+    &["hunch"],
+];
+
+/// Crates a part must not reach, even though they lie below it.
+const FORBIDDEN: &[(&str, &[&str])] = &[
+    // The screens speak the protocol: a decision goes to the engine as a command.
+    (
+        "hunch-tui",
+        &[
+            "hunch-tools",
+            "hunch-engine",
+            "hunch-brain",
+            "hunch-knowledge",
+        ],
+    ),
+];
+
+/// Outside crates that put a part on the network or the terminal.
+const NETWORK: &[&str] = &["reqwest", "axum", "rmcp", "tokio-postgres"];
+const TERMINAL: &[&str] = &["crossterm", "ratatui", "ratatui-textarea"];
+
+/// Parts that know nothing of the network, and parts that know nothing of the terminal.
+const OFF_THE_NETWORK: &[&str] = &[
+    "hunch-protocol",
+    "hunch-analysis",
+    "hunch-session",
+    "hunch-bundle",
+    "hunch-postmortem",
+    "hunch-knowledge",
+    "hunch-tui",
+];
+const OFF_THE_TERMINAL: &[&str] = &[
+    "hunch-protocol",
+    "hunch-analysis",
+    "hunch-session",
+    "hunch-bundle",
+    "hunch-postmortem",
+    "hunch-knowledge",
+    "hunch-tools",
+    "hunch-brain",
+    "hunch-engine",
+];
+
+/// Each workspace crate with the names of everything it depends on (all kinds: a dev
+/// dependency pointing up is an upward arrow too).
+fn workspace() -> BTreeMap<String, Vec<String>> {
+    let output = std::process::Command::new(env!("CARGO"))
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("cargo metadata runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    metadata["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|package| {
+            let name = package["name"].as_str().unwrap().to_string();
+            let deps = package["dependencies"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|dep| dep["name"].as_str().unwrap().to_string())
+                .collect();
+            (name, deps)
+        })
+        .collect()
+}
+
+fn layer_of(name: &str) -> Option<usize> {
+    LAYERS.iter().position(|layer| layer.contains(&name))
+}
+
+/// Every arrow that breaks the layers, as "from -> to (why)".
+fn wrong_arrows(crates: &BTreeMap<String, Vec<String>>) -> Vec<String> {
+    let mut wrong = Vec::new();
+    for (name, deps) in crates {
+        let Some(own) = layer_of(name) else {
+            wrong.push(format!("{name} is in no layer: place it in LAYERS"));
+            continue;
+        };
+        for dep in deps {
+            match layer_of(dep) {
+                Some(below) if below < own => {}
+                Some(_) => wrong.push(format!("{name} -> {dep} (not below it)")),
+                None => {}
+            }
         }
-    }
-    files
-}
-
-/// Lines of code under `src/dir` that name one of `forbidden` modules.
-fn crossings(dir: &str, forbidden: &[&str]) -> Vec<String> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join(dir);
-    crossings_in(&root, forbidden)
-}
-
-fn crossings_in(root: &Path, forbidden: &[&str]) -> Vec<String> {
-    let mut found = Vec::new();
-    for file in rust_files(root) {
-        let text = std::fs::read_to_string(&file).unwrap();
-        for (n, line) in text.lines().enumerate() {
-            let code = line.split("//").next().unwrap_or("");
-            for module in forbidden {
-                if code.contains(&format!("crate::{module}")) {
-                    found.push(format!("{}:{}: {}", file.display(), n + 1, line.trim()));
+        let forbidden = FORBIDDEN
+            .iter()
+            .filter(|(part, _)| part == name)
+            .flat_map(|(_, crates)| crates.iter());
+        for crate_name in forbidden {
+            if deps.iter().any(|dep| dep == crate_name) {
+                wrong.push(format!("{name} -> {crate_name} (forbidden)"));
+            }
+        }
+        let off = [(OFF_THE_NETWORK, NETWORK), (OFF_THE_TERMINAL, TERMINAL)];
+        for (parts, outside) in off {
+            if parts.contains(&name.as_str()) {
+                for dep in deps.iter().filter(|dep| outside.contains(&dep.as_str())) {
+                    wrong.push(format!("{name} -> {dep} (network or terminal)"));
                 }
             }
         }
     }
-    found
+    wrong
 }
 
 #[test]
-fn brains_never_reach_into_tools_or_the_engine() {
-    let found = crossings("brain", &["tools", "engine", "tui", "session", "launch"]);
-    assert!(found.is_empty(), "{}", found.join("\n"));
+fn every_crate_stands_only_on_the_layers_below_it() {
+    let crates = workspace();
+    assert!(
+        crates.len() >= LAYERS.iter().map(|layer| layer.len()).sum::<usize>(),
+        "every layer's crate is in the workspace: {:?}",
+        crates.keys()
+    );
+    let wrong = wrong_arrows(&crates);
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
 #[test]
-fn the_tui_never_reaches_into_tools_the_engine_or_brains() {
-    let found = crossings("tui", &["tools", "engine", "brain", "launch"]);
-    assert!(found.is_empty(), "{}", found.join("\n"));
-}
-
-#[test]
-fn the_protocol_and_events_stand_on_nothing_above_them() {
-    let above = ["tools", "engine", "brain", "tui", "session", "launch"];
-    let found = crossings("protocol", &above);
-    assert!(found.is_empty(), "{}", found.join("\n"));
-    let events = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/event.rs");
-    let text = std::fs::read_to_string(events).unwrap();
-    for module in above {
-        assert!(
-            !text.contains(&format!("crate::{module}")),
-            "event.rs uses crate::{module}"
-        );
+fn the_tui_and_the_brains_never_reach_tools_or_the_engine() {
+    let crates = workspace();
+    for part in ["hunch-tui", "hunch-brain"] {
+        let deps = &crates[part];
+        for inner in ["hunch-tools", "hunch-engine"] {
+            assert!(
+                !deps.iter().any(|d| d == inner),
+                "{part} depends on {inner}"
+            );
+        }
     }
 }
 
-/// The check itself can fail: a planted crossing is found.
+/// The check itself can fail: planted wrong arrows are each found.
 #[test]
-fn a_crossing_is_found() {
-    let dir = tempfile::tempdir().unwrap();
-    let nested = dir.path().join("llm");
-    std::fs::create_dir(&nested).unwrap();
-    std::fs::write(
-        nested.join("x.rs"),
-        "use crate::tools::Secret;\n// crate::engine in a comment\n",
-    )
-    .unwrap();
-    let found = crossings_in(dir.path(), &["tools", "engine"]);
-    assert_eq!(found.len(), 1, "{found:?}");
-    assert!(found[0].ends_with("x.rs:1: use crate::tools::Secret;"));
+fn a_wrong_arrow_is_found() {
+    let planted: BTreeMap<String, Vec<String>> = [
+        ("hunch-protocol", vec!["hunch-analysis"]),
+        ("hunch-brain", vec!["hunch-tools", "hunch-protocol"]),
+        ("hunch-tui", vec!["hunch-engine", "reqwest"]),
+        ("hunch-analysis", vec!["crossterm"]),
+        ("hunch-new", vec![]),
+    ]
+    .into_iter()
+    .map(|(name, deps)| {
+        (
+            name.to_string(),
+            deps.into_iter().map(String::from).collect(),
+        )
+    })
+    .collect();
+    let wrong = wrong_arrows(&planted);
+    for expected in [
+        "hunch-protocol -> hunch-analysis (not below it)",
+        "hunch-brain -> hunch-tools (not below it)",
+        "hunch-tui -> hunch-engine (forbidden)",
+        "hunch-tui -> reqwest (network or terminal)",
+        "hunch-analysis -> crossterm (network or terminal)",
+        "hunch-new is in no layer: place it in LAYERS",
+    ] {
+        assert!(
+            wrong.iter().any(|w| w == expected),
+            "{expected} in {wrong:?}"
+        );
+    }
+    assert_eq!(wrong.len(), 6, "{wrong:?}");
 }

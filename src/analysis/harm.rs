@@ -235,7 +235,7 @@ mod tests {
 
     #[test]
     fn a_service_that_went_down_is_ranked_by_its_drops_and_the_symptom_is_not() {
-        use crate::analysis::rank::{Ranking, SeriesShift};
+        use crate::rank::{Ranking, SeriesShift};
         let shift = |series: &str, score: f64, before: f64, after: f64| SeriesShift {
             series: series.into(),
             score,
@@ -319,7 +319,7 @@ fn metric_name<'a>(series: &'a str, service: &str) -> &'a str {
 }
 
 /// A series that fell to (near) nothing: a tenth of its level or less.
-fn collapsed(shift: &crate::analysis::rank::SeriesShift) -> bool {
+fn collapsed(shift: &crate::rank::SeriesShift) -> bool {
     shift.before.is_finite()
         && shift.before != 0.0
         && shift.after.is_finite()
@@ -332,13 +332,13 @@ fn collapsed(shift: &crate::analysis::rank::SeriesShift) -> bool {
 /// moving series (two or more) collapsed to nothing went down: drops count then whatever
 /// the series' names say (CPU and memory falling to zero is a service that stopped).
 pub fn services_by_harm(
-    ranking: &crate::analysis::rank::Ranking,
+    ranking: &crate::rank::Ranking,
     service_of: impl Fn(&str) -> String,
     paging: Paging<'_>,
 ) -> Vec<ServiceMove> {
-    use crate::analysis::rank::CHANGED;
+    use crate::rank::CHANGED;
     use std::collections::BTreeMap;
-    let mut moves: BTreeMap<String, Vec<&crate::analysis::rank::SeriesShift>> = BTreeMap::new();
+    let mut moves: BTreeMap<String, Vec<&crate::rank::SeriesShift>> = BTreeMap::new();
     for shift in ranking.shifts.iter().filter(|s| s.score.is_finite()) {
         moves
             .entry(service_of(&shift.series))
@@ -347,18 +347,16 @@ pub fn services_by_harm(
     }
     // Unusual is not enough: a move must be large enough to matter (a latency by its
     // share of the page's symptom, a resource by how close it came to its limit).
-    let practical = crate::analysis::significance::Practical::new(
+    let practical = crate::significance::Practical::new(
         moves.iter().flat_map(|(service, shifts)| {
-            shifts
-                .iter()
-                .map(move |s| crate::analysis::significance::Move {
-                    service,
-                    metric: metric_name(&s.series, service),
-                    before: s.before,
-                    after: s.after,
-                })
+            shifts.iter().map(move |s| crate::significance::Move {
+                service,
+                metric: metric_name(&s.series, service),
+                before: s.before,
+                after: s.after,
+            })
         }),
-        crate::analysis::significance::Paging {
+        crate::significance::Paging {
             service: paging.service,
             alerted: paging.alerted,
             alert: "",
@@ -367,21 +365,20 @@ pub fn services_by_harm(
     let mut out: Vec<ServiceMove> = moves
         .into_iter()
         .map(|(service, shifts)| {
-            let metric = |s: &crate::analysis::rank::SeriesShift| {
-                metric_name(&s.series, &service).to_string()
-            };
+            let metric =
+                |s: &crate::rank::SeriesShift| metric_name(&s.series, &service).to_string();
             let moving: Vec<_> = shifts.iter().filter(|s| s.score.abs() >= CHANGED).collect();
             let down = moving.len() >= 2
                 && moving.iter().filter(|s| collapsed(s)).count() * 2 > moving.len();
             let paging_here = paging.service == Some(service.as_str());
-            let counts = |s: &crate::analysis::rank::SeriesShift| {
+            let counts = |s: &crate::rank::SeriesShift| {
                 let m = metric(s);
                 let symptom = paging_here && is_symptom(&m, paging.alerted);
                 !caller_side(&m)
                     && !symptom
                     && (harmful(&m, s.before, s.after) || (down && collapsed(s)))
             };
-            let weighted = |s: &crate::analysis::rank::SeriesShift| {
+            let weighted = |s: &crate::rank::SeriesShift| {
                 let m = metric(s);
                 let known = direction_of(&m).is_some() || (down && collapsed(s));
                 // A service that went down is weighed by its fall, not by its levels.

@@ -46,10 +46,9 @@ pub struct Ranking {
 /// Robust z above which a series counts as changed.
 pub const CHANGED: f64 = 4.0;
 const MIN_SEGMENT: usize = 4;
-/// Rows a baseline needs before the onset to be compared with: two segments' worth, so
-/// its spread (IQR, MAD, successive differences) rests on more than a handful of points.
-/// Fewer, and a ranking says "too little history to compare" instead of guessing.
-pub const MIN_BASELINE_ROWS: usize = 2 * MIN_SEGMENT;
+pub use crate::protocol::digest::MIN_BASELINE_ROWS;
+// The baseline a report calls thin is two segments' worth (see MIN_BASELINE_ROWS).
+const _: () = assert!(MIN_BASELINE_ROWS == 2 * MIN_SEGMENT);
 
 /// How many rows of `times` lie before `onset`: the history a ranking compares with.
 pub fn history_rows(times: &[i64], onset: i64) -> usize {

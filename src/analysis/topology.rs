@@ -201,13 +201,13 @@ pub struct EdgeError {
 /// caller only when it moved comparably and not later), then every other service in its
 /// ranking order. `hunch metrics rank --graph` prints this.
 pub fn along_the_graph(
-    ranked: &[crate::analysis::harm::ServiceMove],
+    ranked: &[crate::harm::ServiceMove],
     edges: &[(String, String)],
     target: Option<&str>,
 ) -> Vec<(String, f64)> {
     let anomalies: BTreeMap<String, Anomaly> = ranked
         .iter()
-        .filter(|m| m.score >= crate::analysis::rank::CHANGED)
+        .filter(|m| m.score >= crate::rank::CHANGED)
         .map(|m| {
             let anomaly = Anomaly {
                 strength: (1.0 + m.score).ln(),

@@ -16,7 +16,7 @@ const SLICE: usize = 256;
 
 /// How many rows a CSV of `input` can hold at most: its newlines (a quoted cell may hold
 /// one, so this only ever counts too many). Read at the speed of the page cache.
-pub fn line_count(mut input: impl Read) -> std::io::Result<usize> {
+pub(crate) fn line_count(mut input: impl Read) -> std::io::Result<usize> {
     let mut buffer = vec![0u8; 1 << 20];
     let mut lines = 0;
     loop {
@@ -109,7 +109,7 @@ impl MetricTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bundle::Bundle;
+    use crate::Bundle;
 
     /// A table wider than a slice: the demo's series, then noise, then the demo's again
     /// under other names (so votes come from more than one slice).

@@ -269,7 +269,7 @@ mod tests {
             &format!("checkout slow\n{STEP}"),
         );
         let text = past_incident(&forged, &format!("INC\n{STEP}")).unwrap();
-        let parsed = crate::knowledge::parse_doc(
+        let parsed = crate::parse_doc(
             &Document {
                 name: "learned/x.md".into(),
                 text: text.clone(),

@@ -10,7 +10,7 @@
 
 /// Text for one line of Markdown (a list item or a table cell): line breaks become
 /// spaces, markup characters are escaped, paired backticks stay code spans.
-pub fn text(raw: &str) -> String {
+pub(crate) fn text(raw: &str) -> String {
     let flat = raw.replace(['\n', '\r'], " ");
     let mut out = String::with_capacity(flat.len());
     let mut rest = flat.as_str();
@@ -34,13 +34,13 @@ pub fn text(raw: &str) -> String {
 }
 
 /// A code span holding `raw` as it is, on one line, its pipes escaped for tables.
-pub fn code(raw: &str) -> String {
+pub(crate) fn code(raw: &str) -> String {
     quote(&raw.replace('|', "\\|"))
 }
 
 /// `raw` on one line between backtick runs longer than any inside it: a code span in
 /// Markdown, and still plain to read where the text is not Markdown (JSON).
-pub fn quote(raw: &str) -> String {
+pub(crate) fn quote(raw: &str) -> String {
     let content = raw.replace(['\n', '\r'], " ");
     let fence = "`".repeat(longest_backtick_run(&content) + 1);
     let pad = if content.starts_with('`')
@@ -55,7 +55,7 @@ pub fn quote(raw: &str) -> String {
 }
 
 /// A fenced code block holding `raw`, each line after `indent` (to sit in a list item).
-pub fn fenced(raw: &str, indent: &str) -> String {
+pub(crate) fn fenced(raw: &str, indent: &str) -> String {
     let fence = "`".repeat((longest_backtick_run(raw) + 1).max(3));
     let mut block = format!("{indent}{fence}\n");
     for line in raw.lines() {

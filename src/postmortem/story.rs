@@ -76,7 +76,7 @@ fn report<T: DeserializeOwned>(
 }
 
 /// The reports of the session's digest calls that finished.
-pub fn reports(state: &State, blobs: Option<&BlobStore>) -> Reports {
+pub(crate) fn reports(state: &State, blobs: Option<&BlobStore>) -> Reports {
     let mut out = Reports::default();
     for call in &state.calls {
         match call.tool.as_str() {
@@ -112,12 +112,12 @@ impl Reports {
 
 /// How investigation time maps to incident time: live, they are the same clock; for a
 /// bundle, the investigation is placed as if it began when the alert fired.
-pub struct Clock {
+pub(crate) struct Clock {
     offset: Duration,
 }
 
 impl Clock {
-    pub fn of(
+    pub(crate) fn of(
         state: &State,
         started: Option<DateTime<Utc>>,
         fired: Option<DateTime<Utc>>,
@@ -128,13 +128,13 @@ impl Clock {
         };
         Clock { offset }
     }
-    pub fn incident(&self, during: DateTime<Utc>) -> DateTime<Utc> {
+    pub(crate) fn incident(&self, during: DateTime<Utc>) -> DateTime<Utc> {
         during + self.offset
     }
 }
 
 /// When the alert fired: as recorded, else the time its text gives, on the onset's day.
-pub fn fired_at(state: &State, onset: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
+pub(crate) fn fired_at(state: &State, onset: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
     let incident = &state.session.incident;
     incident.fired_at.or_else(|| {
         let reference = onset? + Duration::hours(6);
@@ -155,7 +155,7 @@ fn number(v: f64) -> String {
 }
 
 /// The incident in incident time, earliest first.
-pub fn timeline(
+pub(crate) fn timeline(
     events: &[Event],
     state: &State,
     reports: &Reports,
@@ -400,7 +400,7 @@ fn decisions_in_time(events: &[Event], state: &State, clock: &Clock) -> Vec<Inci
 
 /// The impact from the data: the strongest moves (harmful direction first by size), the
 /// services that moved, and how long from the onset to the mitigation.
-pub fn impact(reports: &Reports, timeline: &[IncidentMoment]) -> Option<Impact> {
+pub(crate) fn impact(reports: &Reports, timeline: &[IncidentMoment]) -> Option<Impact> {
     let rank = reports.rank.as_ref()?;
     let onset = reports.onset()?;
     let mut services: Vec<String> = Vec::new();
@@ -434,7 +434,7 @@ pub fn impact(reports: &Reports, timeline: &[IncidentMoment]) -> Option<Impact> 
 }
 
 /// Everyone the record names as having done something, with what they did.
-pub fn people(events: &[Event]) -> Vec<Person> {
+pub(crate) fn people(events: &[Event]) -> Vec<Person> {
     let mut out: Vec<Person> = Vec::new();
     let mut did = |who: &str, what: String| {
         if who == "agent" || !crate::event::decided_by_a_person(who) {
@@ -485,7 +485,7 @@ pub fn people(events: &[Event]) -> Vec<Person> {
 }
 
 /// The engineers' decisions on calls, with their reasons.
-pub fn decisions(state: &State) -> Vec<DecisionNote> {
+pub(crate) fn decisions(state: &State) -> Vec<DecisionNote> {
     state
         .calls
         .iter()
@@ -503,6 +503,6 @@ pub fn decisions(state: &State) -> Vec<DecisionNote> {
 
 /// The follow-ups that respect the engineers' decisions (see
 /// [`State::follow_ups_still_open`]).
-pub fn follow_ups(proposed: &[String], state: &State) -> Vec<String> {
+pub(crate) fn follow_ups(proposed: &[String], state: &State) -> Vec<String> {
     state.follow_ups_still_open(proposed)
 }

@@ -1,5 +1,5 @@
 //! The digest tools' contract: their names, the arguments a brain sends them and the
-//! reports they answer with. The tools (`crate::tools::telemetry`) serialize these
+//! reports they answer with. The tools (`hunch-tools`, `telemetry`) serialize these
 //! types and the offline brain reads them back as the same types, so a field renamed on
 //! one side is a compile error on the other, never a finding silently lost. An LLM brain
 //! reads the same reports as JSON text.
@@ -143,11 +143,16 @@ pub struct RankReport {
     pub history_rows: Option<usize>,
 }
 
+/// Rows a ranking's baseline needs before the onset to be compared with: two of the
+/// change-point search's segments (`hunch-analysis`, `rank`), so the baseline's spread (IQR,
+/// MAD, successive differences) rests on more than a handful of points. Fewer, and a report
+/// says "too little history to compare" instead of guessing.
+pub const MIN_BASELINE_ROWS: usize = 8;
+
 impl RankReport {
     /// The baseline is too short to compare with: its rows when so.
     pub fn thin_history(&self) -> Option<usize> {
-        self.history_rows
-            .filter(|rows| *rows < crate::analysis::rank::MIN_BASELINE_ROWS)
+        self.history_rows.filter(|rows| *rows < MIN_BASELINE_ROWS)
     }
 }
 

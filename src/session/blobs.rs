@@ -28,7 +28,7 @@ pub enum BlobError {
 }
 
 /// The largest blob read back: a planted huge file is refused, not loaded.
-pub const MAX_BLOB: u64 = 256 << 20;
+pub(crate) const MAX_BLOB: u64 = 256 << 20;
 
 #[derive(Debug, Clone)]
 pub struct BlobStore {

@@ -102,7 +102,7 @@ pub fn each_event(path: &Path, visit: &mut dyn FnMut(Event)) -> std::io::Result<
 }
 
 /// Parse a session file's bytes: one event per line.
-pub fn parse_session(bytes: &[u8]) -> SessionLog {
+pub(crate) fn parse_session(bytes: &[u8]) -> SessionLog {
     let (mut events, mut warnings) = (Vec::new(), Vec::new());
     let ends_with_newline = bytes.last() == Some(&b'\n');
     let lines: Vec<&[u8]> = bytes.split(|&b| b == b'\n').collect();

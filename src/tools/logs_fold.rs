@@ -21,9 +21,9 @@ use rustc_hash::FxHashMap;
 use std::collections::{BTreeMap, HashMap};
 
 /// Raw lines kept whole behind a digest, in bytes; past it they are sampled.
-pub const RAW_WHOLE_BYTES: usize = 8 << 20;
+pub(crate) const RAW_WHOLE_BYTES: usize = 8 << 20;
 /// Raw lines kept at each end of a template once the raw data is sampled.
-pub const SAMPLE_LINES: usize = 3;
+pub(crate) const SAMPLE_LINES: usize = 3;
 
 /// Where a line falls in the time order: its time, then its position in the input.
 type Key = (DateTime<Utc>, u64);
@@ -58,7 +58,7 @@ pub(crate) struct Template<'a> {
 
 impl Template<'_> {
     /// The message of the template's first line.
-    pub fn sample(&self) -> &str {
+    pub(crate) fn sample(&self) -> &str {
         self.signatures
             .iter()
             .min_by_key(|s| s.first)
@@ -85,12 +85,12 @@ pub(crate) struct LogFold {
 }
 
 impl LogFold {
-    pub fn new(split: i64) -> LogFold {
+    pub(crate) fn new(split: i64) -> LogFold {
         LogFold::with_raw_cap(split, RAW_WHOLE_BYTES)
     }
 
     /// A fold that keeps at most `raw_cap` bytes of raw lines whole.
-    pub fn with_raw_cap(split: i64, raw_cap: usize) -> LogFold {
+    pub(crate) fn with_raw_cap(split: i64, raw_cap: usize) -> LogFold {
         LogFold {
             raw_cap,
             line: String::new(),
@@ -106,7 +106,7 @@ impl LogFold {
         }
     }
 
-    pub fn add(&mut self, line: &LogLine) {
+    pub(crate) fn add(&mut self, line: &LogLine) {
         self.lines += 1;
         self.position += 1;
         let key = (line.ts, self.position);
@@ -180,13 +180,13 @@ impl LogFold {
     }
 
     /// The time the counts are split at.
-    pub fn split(&self) -> i64 {
+    pub(crate) fn split(&self) -> i64 {
         self.split
     }
 
     /// Every template of every stream, streams in (service, level) order and templates
     /// numbered by first appearance in time order within each.
-    pub fn templates(&self) -> Vec<Template<'_>> {
+    pub(crate) fn templates(&self) -> Vec<Template<'_>> {
         let mut out = Vec::new();
         let streams = self
             .streams
@@ -221,7 +221,7 @@ impl LogFold {
     /// The raw lines behind the digest: every line in time order when they fit in
     /// [`RAW_WHOLE_BYTES`], else a note (naming `source` when given) and the first and
     /// last lines of each template, in `order` (indices into [`LogFold::templates`]).
-    pub fn raw(&mut self, order: &[usize], source: Option<&str>) -> String {
+    pub(crate) fn raw(&mut self, order: &[usize], source: Option<&str>) -> String {
         if let Some(mut whole) = self.whole.take() {
             whole.sort_by_key(|(key, _)| *key);
             return whole.into_iter().map(|(_, line)| line).collect();
@@ -297,7 +297,7 @@ mod tests {
     use super::*;
     use crate::bundle::Bundle;
     use crate::bundle::logs::{LogFile, LogSource};
-    use crate::tools::telemetry::{stream_digest, template_digest};
+    use crate::telemetry::{stream_digest, template_digest};
 
     /// The demo's logs written twice over (so the file goes back in time halfway), as a
     /// bundle streams them, and the same lines held and sorted.

@@ -130,7 +130,7 @@ impl Tool for ReplayTool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tools::demo::{DemoEnv, demo_registry};
+    use crate::demo::{DemoEnv, demo_registry};
     use serde_json::json;
 
     #[tokio::test]

@@ -154,7 +154,7 @@ fn worst(a: Risk, b: Risk) -> Risk {
 }
 
 /// The risk of a whole command line.
-pub fn classify(command: &str) -> Risk {
+pub(crate) fn classify(command: &str) -> Risk {
     classify_with(command, false)
 }
 
@@ -162,7 +162,7 @@ pub fn classify(command: &str) -> Risk {
 /// except that `kubectl` and `psql` are unknown there (always asked) — they would reach
 /// whatever cluster or database the machine's own config names, not the environment's
 /// pinned ones; the agent has the `kubectl` and `psql` tools for those.
-pub fn classify_on_this_machine(command: &str) -> Risk {
+pub(crate) fn classify_on_this_machine(command: &str) -> Risk {
     classify_with(command, true)
 }
 

@@ -35,11 +35,11 @@ use std::sync::Arc;
 
 /// Log lines a source gave, oldest first, and what it left out when it stopped short of
 /// the window (see [`Telemetry::logs_read`]).
-pub type LogsRead = (Vec<LogLine>, Option<String>);
+pub(crate) type LogsRead = (Vec<LogLine>, Option<String>);
 
 /// Where the digest tools get their data. Each call fetches afresh, so a live source
 /// reflects what the servers hold now.
-pub trait Telemetry: Send + Sync {
+pub(crate) trait Telemetry: Send + Sync {
     /// Where the data comes from, as the approval overlay and previews name it.
     fn origin(&self) -> String;
     /// Every metric series of the incident window, one column per series named
@@ -91,7 +91,7 @@ pub trait Telemetry: Send + Sync {
 
 /// The five digest tools over one source and one knowledge base, and `traces_digest`
 /// when the source has traces.
-pub fn digest_tools(
+pub(crate) fn digest_tools(
     source: Arc<dyn Telemetry>,
     knowledge: Arc<KnowledgeBase>,
 ) -> Vec<Arc<dyn Tool>> {
@@ -110,7 +110,7 @@ pub fn digest_tools(
 
 /// An incident bundle's telemetry: metrics and changes read when the bundle was loaded,
 /// logs and traces streamed from their files on each call.
-pub struct BundleTelemetry {
+pub(crate) struct BundleTelemetry {
     metrics: Arc<MetricTable>,
     logs: LogSource,
     events: Vec<ChangeEvent>,
@@ -119,7 +119,7 @@ pub struct BundleTelemetry {
 }
 
 impl BundleTelemetry {
-    pub fn of(bundle: &crate::bundle::Bundle) -> BundleTelemetry {
+    pub(crate) fn of(bundle: &crate::bundle::Bundle) -> BundleTelemetry {
         BundleTelemetry {
             metrics: bundle.metrics.clone(),
             logs: bundle.log_source(),
@@ -134,7 +134,7 @@ impl BundleTelemetry {
 }
 
 /// The onset window an alert allows (see [`OnsetWindow::of_alert`]).
-pub fn alert_window(alert: &str, fired_at: i64) -> OnsetWindow {
+pub(crate) fn alert_window(alert: &str, fired_at: i64) -> OnsetWindow {
     OnsetWindow::of_alert(fired_at, rank::alert_since(alert, fired_at))
 }
 
@@ -192,7 +192,7 @@ impl Telemetry for BundleTelemetry {
 
 /// The incident onset: where the pooled change points of every series say the fault
 /// began, inside the window the alert allows when it is known.
-pub fn onset_of(table: &MetricTable, window: Option<OnsetWindow>) -> i64 {
+pub(crate) fn onset_of(table: &MetricTable, window: Option<OnsetWindow>) -> i64 {
     table.onset_in(window)
 }
 
@@ -301,11 +301,11 @@ fn origin_of<T: std::ops::Deref<Target = dyn Telemetry>>(source: &T) -> String {
     source.origin()
 }
 
-pub struct MetricsRank(pub Arc<dyn Telemetry>);
+pub(crate) struct MetricsRank(pub Arc<dyn Telemetry>);
 
 /// Cells of a metric table `metrics_rank` keeps whole as its raw data (about 8 MB of
 /// CSV); a larger table keeps only the series that changed.
-pub const RAW_WHOLE_CELLS: usize = 1 << 20;
+pub(crate) const RAW_WHOLE_CELLS: usize = 1 << 20;
 
 impl TypedTool for MetricsRank {
     fn spec(&self) -> ToolSpec {
@@ -403,7 +403,7 @@ impl TypedTool for MetricsRank {
     }
 }
 
-pub struct MetricsQuery(pub Arc<dyn Telemetry>);
+pub(crate) struct MetricsQuery(pub Arc<dyn Telemetry>);
 
 pub(crate) fn sparkline(values: &[f64], width: usize) -> String {
     const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
@@ -512,7 +512,7 @@ impl TypedTool for MetricsQuery {
     }
 }
 
-pub struct ChangeEvents(pub Arc<dyn Telemetry>);
+pub(crate) struct ChangeEvents(pub Arc<dyn Telemetry>);
 
 impl TypedTool for ChangeEvents {
     fn spec(&self) -> ToolSpec {
@@ -576,7 +576,7 @@ impl TypedTool for ChangeEvents {
     }
 }
 
-pub struct LogsDigest(pub Arc<dyn Telemetry>);
+pub(crate) struct LogsDigest(pub Arc<dyn Telemetry>);
 
 impl TypedTool for LogsDigest {
     fn spec(&self) -> ToolSpec {
@@ -705,7 +705,7 @@ pub(crate) fn stream_digest(
 /// none at all to mean it vanished (a Poisson count of 5 is 0 less than 1% of the time).
 const VANISHED_EXPECTED: f64 = 5.0;
 
-pub use crate::protocol::digest::MIN_LOG_BASELINE_SECONDS;
+pub(crate) use crate::protocol::digest::MIN_LOG_BASELINE_SECONDS;
 
 /// Fold log lines into templates (never mixing services or levels) with counts before
 /// and after `split`; templates first seen less than a minute before it are new and come
@@ -884,7 +884,7 @@ fn rank_display(report: &RankReport) -> String {
         .join("\n")
 }
 
-pub struct KnowledgeSearch(pub Arc<KnowledgeBase>);
+pub(crate) struct KnowledgeSearch(pub Arc<KnowledgeBase>);
 
 impl TypedTool for KnowledgeSearch {
     fn spec(&self) -> ToolSpec {

@@ -20,7 +20,7 @@ use futures::future::BoxFuture;
 use serde_json::Value;
 use std::sync::Arc;
 
-pub struct TracesDigest(pub Arc<dyn Telemetry>);
+pub(crate) struct TracesDigest(pub Arc<dyn Telemetry>);
 
 /// The onset argument in unix nanoseconds.
 fn onset_ns(onset: Option<&str>) -> Result<Option<i64>, ToolError> {
@@ -40,7 +40,7 @@ fn onset_ns(onset: Option<&str>) -> Result<Option<i64>, ToolError> {
 /// The report as the tool's output: the typed report as JSON for the brains, the compact
 /// report (the waterfall of the slowest trace included) for the screen, its headline as
 /// the digest.
-pub fn output(report: &TraceReport) -> ToolOutput {
+pub(crate) fn output(report: &TraceReport) -> ToolOutput {
     ToolOutput {
         text: serde_json::to_string_pretty(report).unwrap_or_default(),
         language: "json",
@@ -129,16 +129,16 @@ impl TypedTool for TracesDigest {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Tool;
     use crate::bundle::Bundle;
     use crate::knowledge::KnowledgeBase;
-    use crate::tools::Tool;
-    use crate::tools::telemetry::{BundleTelemetry, digest_tools};
+    use crate::telemetry::{BundleTelemetry, digest_tools};
     use serde_json::json;
 
     fn bundle_with_traces() -> (tempfile::TempDir, Bundle) {
         let dir = tempfile::tempdir().unwrap();
         Bundle::write_demo(dir.path()).unwrap();
-        let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        let fixture = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
             .join("tests/fixtures/traces/small.otlp.jsonl");
         std::fs::copy(fixture, dir.path().join("traces.jsonl")).unwrap();
         let bundle = Bundle::load(dir.path()).unwrap();

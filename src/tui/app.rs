@@ -763,7 +763,7 @@ mod tests {
     use crate::protocol::Approval;
 
     fn demo_events() -> Vec<Event> {
-        let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        let fixture = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
             .join("tests/fixtures/demo-session.jsonl");
         crate::session::read_session(&fixture).unwrap().events
     }
@@ -804,7 +804,7 @@ mod tests {
     /// recorded events, and its first key decides that call.
     #[test]
     fn a_screen_that_starts_with_an_approval_waiting_decides_it() {
-        let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        let fixture = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
             .join("tests/fixtures/demo-session.jsonl");
         let events = crate::session::read_session(&fixture).unwrap().events;
         let asked = events

@@ -19,7 +19,7 @@ use unicode_width::UnicodeWidthStr;
 
 /// The approval overlay's buttons, left to right.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Button {
+pub(crate) enum Button {
     ApproveOnce,
     ApproveSession,
     EditThenApprove,
@@ -27,14 +27,14 @@ pub enum Button {
 }
 
 impl Button {
-    pub const ALL: [Button; 4] = [
+    pub(crate) const ALL: [Button; 4] = [
         Button::ApproveOnce,
         Button::ApproveSession,
         Button::EditThenApprove,
         Button::Deny,
     ];
 
-    pub fn action(self) -> Action {
+    pub(crate) fn action(self) -> Action {
         match self {
             Button::ApproveOnce => Action::ApproveOnce,
             Button::ApproveSession => Action::ApproveSession,

@@ -11,7 +11,7 @@ use ratatui::widgets::Paragraph;
 
 /// What the board shows besides the state.
 #[derive(Clone, Copy)]
-pub struct BoardView<'a> {
+pub(crate) struct BoardView<'a> {
     /// The selected hypothesis by id; None: the top row.
     pub selected: Option<&'a str>,
     pub focused: bool,
@@ -19,7 +19,11 @@ pub struct BoardView<'a> {
 }
 
 /// The board's lines, and the line where each hypothesis (in ranked order) starts.
-pub fn lines(state: &State, view: BoardView, width: usize) -> (Vec<Line<'static>>, Vec<usize>) {
+pub(crate) fn lines(
+    state: &State,
+    view: BoardView,
+    width: usize,
+) -> (Vec<Line<'static>>, Vec<usize>) {
     let theme = view.theme;
     let order = state.ranked_hypotheses();
     if order.is_empty() {
@@ -88,7 +92,7 @@ pub fn lines(state: &State, view: BoardView, width: usize) -> (Vec<Line<'static>
 
 /// The board, scrolled so the selected hypothesis is in view, with what is hidden above
 /// and below counted in its title.
-pub fn draw(frame: &mut Frame, area: Rect, state: &State, view: BoardView) {
+pub(crate) fn draw(frame: &mut Frame, area: Rect, state: &State, view: BoardView) {
     let theme = view.theme;
     let border = if view.focused {
         theme.style("border.focus")

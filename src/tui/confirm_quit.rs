@@ -10,7 +10,7 @@ use ratatui::layout::Rect;
 use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
 
-pub struct ConfirmQuit;
+pub(crate) struct ConfirmQuit;
 
 impl Layer for ConfirmQuit {
     fn name(&self) -> &'static str {

@@ -13,7 +13,7 @@ use ratatui::widgets::{Clear, Paragraph};
 use ratatui_textarea::TextArea;
 
 /// What a decision overlay shows.
-pub struct DecisionBox<'a> {
+pub(crate) struct DecisionBox<'a> {
     pub title: String,
     pub style: Style,
     /// Everything about the call; scrolls.
@@ -25,13 +25,19 @@ pub struct DecisionBox<'a> {
 }
 
 /// The overlay's width for a screen area.
-pub fn width(area: Rect) -> u16 {
+pub(crate) fn width(area: Rect) -> u16 {
     area.width.saturating_sub(4).min(84)
 }
 
 /// Draw a decision: the body scrolled by `scroll` (clamped to what there is), its last
 /// row saying what is hidden when it overflows, the footer and the field below it.
-pub fn draw_box(frame: &mut Frame, area: Rect, cx: &Ctx, decision: DecisionBox, scroll: usize) {
+pub(crate) fn draw_box(
+    frame: &mut Frame,
+    area: Rect,
+    cx: &Ctx,
+    decision: DecisionBox,
+    scroll: usize,
+) {
     let theme = cx.theme;
     let DecisionBox {
         title,
@@ -100,7 +106,7 @@ pub fn draw_box(frame: &mut Frame, area: Rect, cx: &Ctx, decision: DecisionBox, 
 
 /// While the engineer reviews the transcript, the pending decision is one line that
 /// says how to come back to it.
-pub fn draw_set_aside(frame: &mut Frame, area: Rect, cx: &Ctx, call: usize) {
+pub(crate) fn draw_set_aside(frame: &mut Frame, area: Rect, cx: &Ctx, call: usize) {
     let call = &cx.state.calls[call];
     let key = cx
         .keymap
@@ -125,7 +131,7 @@ pub fn draw_set_aside(frame: &mut Frame, area: Rect, cx: &Ctx, call: usize) {
 /// The keys every decision box reads first: while it is set aside (`hidden`) only the
 /// review key brings it back and every other key passes to the screen below; otherwise
 /// the page keys scroll its body. `None` when the key is for the box itself.
-pub fn set_aside_or_scrolled(
+pub(crate) fn set_aside_or_scrolled(
     hidden: &mut bool,
     scroll: &mut usize,
     action: Option<Action>,
@@ -144,7 +150,7 @@ pub fn set_aside_or_scrolled(
 }
 
 /// The approval context's page keys scroll a decision's body by half a page.
-pub fn scrolled(scroll: usize, action: Option<Action>, page: usize) -> Option<usize> {
+pub(crate) fn scrolled(scroll: usize, action: Option<Action>, page: usize) -> Option<usize> {
     let half = page.max(4) / 2;
     match action {
         Some(Action::PageUp) => Some(scroll.saturating_sub(half)),

@@ -16,7 +16,7 @@ use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
 use ratatui_textarea::TextArea;
 
-pub struct Editor {
+pub(crate) struct Editor {
     /// The selected hypothesis by id (None: the top row), so an edit that re-sorts the
     /// list leaves the cursor on the hypothesis just edited.
     pub selected: Option<String>,
@@ -28,7 +28,7 @@ pub struct Editor {
 
 impl Editor {
     /// An editor on `selected`; `paused_agent` when opening it paused the agent.
-    pub fn new(selected: Option<String>, paused_agent: bool) -> Editor {
+    pub(crate) fn new(selected: Option<String>, paused_agent: bool) -> Editor {
         Editor {
             selected,
             editing: None,

@@ -11,7 +11,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
-pub struct Help {
+pub(crate) struct Help {
     /// The contexts whose keys worked where help was opened: listed first.
     first: Vec<Context>,
     scroll: usize,
@@ -21,7 +21,7 @@ pub struct Help {
 }
 
 impl Help {
-    pub fn new(first: Vec<Context>) -> Help {
+    pub(crate) fn new(first: Vec<Context>) -> Help {
         Help {
             first,
             scroll: 0,

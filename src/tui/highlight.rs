@@ -74,7 +74,7 @@ fn log_line(line: &str, theme: &Theme) -> Line<'static> {
 }
 
 /// Highlight `text` (already free of control sequences) line by line.
-pub fn highlight(text: &str, language: &str, theme: &Theme) -> Vec<Line<'static>> {
+pub(crate) fn highlight(text: &str, language: &str, theme: &Theme) -> Vec<Line<'static>> {
     let Some(syntax) = syntax_for(language) else {
         return text.lines().map(|l| log_line(l, theme)).collect();
     };

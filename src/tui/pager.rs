@@ -13,7 +13,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 use ratatui_textarea::TextArea;
 
-pub struct Pager {
+pub(crate) struct Pager {
     pub title: String,
     pub lines: Vec<String>,
     pub language: String,
@@ -27,7 +27,7 @@ pub struct Pager {
 }
 
 impl Pager {
-    pub fn new(title: String, lines: Vec<String>, language: String, height: usize) -> Pager {
+    pub(crate) fn new(title: String, lines: Vec<String>, language: String, height: usize) -> Pager {
         Pager {
             title,
             lines,
@@ -42,7 +42,7 @@ impl Pager {
     }
 
     /// The scroll that shows the last line at the bottom edge.
-    pub fn max_scroll(&self) -> usize {
+    pub(crate) fn max_scroll(&self) -> usize {
         self.lines.len().saturating_sub(self.height.max(1))
     }
 

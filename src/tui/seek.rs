@@ -9,12 +9,12 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui_textarea::TextArea;
 
-pub struct Seek {
+pub(crate) struct Seek {
     field: TextArea<'static>,
 }
 
 impl Seek {
-    pub fn new() -> Seek {
+    pub(crate) fn new() -> Seek {
         Seek {
             field: text_area("", "a tool call's id, e.g. c5"),
         }

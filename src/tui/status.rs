@@ -12,7 +12,7 @@ use unicode_width::UnicodeWidthStr;
 
 /// What the status bar shows besides the state.
 #[derive(Clone, Copy)]
-pub struct StatusView<'a> {
+pub(crate) struct StatusView<'a> {
     pub theme: &'a Theme,
     /// The replay and where it is, when this is one.
     pub replay: Option<&'a Replay>,
@@ -22,7 +22,7 @@ pub struct StatusView<'a> {
 }
 
 /// The status bar: who investigates what, how far, what it cost, who is attached.
-pub fn line(state: &State, view: StatusView, width: usize) -> Line<'static> {
+pub(crate) fn line(state: &State, view: StatusView, width: usize) -> Line<'static> {
     let theme = view.theme;
     let bar = theme.style("status.bar");
     let mut spans = vec![Span::styled(" hunch ", theme.style("title").patch(bar))];

@@ -10,14 +10,14 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui_textarea::TextArea;
 
-pub struct Steer {
+pub(crate) struct Steer {
     field: TextArea<'static>,
     /// A follow-up question about the record, not steering.
     asking: bool,
 }
 
 impl Steer {
-    pub fn new() -> Steer {
+    pub(crate) fn new() -> Steer {
         Steer {
             field: text_area("", "tell the agent something; enter to send, esc to cancel"),
             asking: false,
@@ -25,7 +25,7 @@ impl Steer {
     }
 
     /// The field after the conclusion: a follow-up question, answered from the record.
-    pub fn question() -> Steer {
+    pub(crate) fn question() -> Steer {
         Steer {
             field: text_area(
                 "",

@@ -154,7 +154,13 @@ impl TranscriptView {
 
 /// Draw the transcript pane; `view.scroll` is clamped to what there is and
 /// `view.height` kept for paging.
-pub fn draw(frame: &mut Frame, area: Rect, state: &State, view: &mut TranscriptView, look: Look) {
+pub(crate) fn draw(
+    frame: &mut Frame,
+    area: Rect,
+    state: &State,
+    view: &mut TranscriptView,
+    look: Look,
+) {
     let border = if look.focused {
         look.theme.style("border.focus")
     } else {

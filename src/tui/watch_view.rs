@@ -1,7 +1,7 @@
 //! The `hunch watch` screen: the queue of alerts that arrived (firing ones to open,
 //! resolved ones marked and dimmed), where it listens, and the last things that happened
 //! (a refused payload, an investigation opened). A pure function of [`WatchScreen`]; the
-//! loop that feeds it lives in `crate::watch`.
+//! loop that feeds it lives in `hunch::watch`.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout};

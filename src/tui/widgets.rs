@@ -13,7 +13,7 @@ use ratatui_textarea::TextArea;
 use unicode_width::UnicodeWidthStr;
 
 /// `text` wrapped at `width` columns (at least 8), one string per screen line.
-pub fn wrap(text: &str, width: usize) -> Vec<String> {
+pub(crate) fn wrap(text: &str, width: usize) -> Vec<String> {
     let width = width.max(8);
     let mut out = Vec::new();
     for line in text.lines() {
@@ -34,7 +34,7 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
 }
 
 /// `text` wrapped to `width` with `first` before its first line and `rest` before the others.
-pub fn prefixed(
+pub(crate) fn prefixed(
     text: &str,
     width: usize,
     first: &str,
@@ -55,7 +55,7 @@ pub fn prefixed(
 }
 
 /// `text` cut to `width` display columns, an ellipsis marking the cut.
-pub fn truncate(text: &str, width: usize) -> String {
+pub(crate) fn truncate(text: &str, width: usize) -> String {
     if text.width() <= width {
         return text.to_string();
     }
@@ -71,7 +71,7 @@ pub fn truncate(text: &str, width: usize) -> String {
 }
 
 /// A box of at most `width` x `height` in the middle of `area`.
-pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
+pub(crate) fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let width = width
         .min(area.width.saturating_sub(2))
         .max(10.min(area.width));
@@ -86,7 +86,7 @@ pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
     }
 }
 
-pub fn overlay_block(title: String, style: Style) -> Block<'static> {
+pub(crate) fn overlay_block(title: String, style: Style) -> Block<'static> {
     Block::default()
         .borders(Borders::ALL)
         .border_style(style)
@@ -94,7 +94,7 @@ pub fn overlay_block(title: String, style: Style) -> Block<'static> {
 }
 
 /// Clear `rect`, draw an overlay's border and title there, and return the inside.
-pub fn open_overlay(frame: &mut Frame, rect: Rect, title: String, style: Style) -> Rect {
+pub(crate) fn open_overlay(frame: &mut Frame, rect: Rect, title: String, style: Style) -> Rect {
     frame.render_widget(Clear, rect);
     let block = overlay_block(title, style);
     let inner = block.inner(rect);
@@ -103,7 +103,7 @@ pub fn open_overlay(frame: &mut Frame, rect: Rect, title: String, style: Style) 
 }
 
 /// `text` wrapped beside a 10-column label ("Target    …").
-pub fn labelled(
+pub(crate) fn labelled(
     label: &str,
     text: &str,
     width: usize,
@@ -127,7 +127,7 @@ pub fn labelled(
 }
 
 /// A text field with a focused border and an optional title.
-pub fn draw_field(
+pub(crate) fn draw_field(
     frame: &mut Frame,
     field: &TextArea<'static>,
     title: &str,
@@ -145,7 +145,7 @@ pub fn draw_field(
 }
 
 /// A text field holding `initial`, the cursor at its end.
-pub fn text_area(initial: &str, placeholder: &str) -> TextArea<'static> {
+pub(crate) fn text_area(initial: &str, placeholder: &str) -> TextArea<'static> {
     let mut area = TextArea::new(if initial.is_empty() {
         vec![String::new()]
     } else {
@@ -158,13 +158,13 @@ pub fn text_area(initial: &str, placeholder: &str) -> TextArea<'static> {
 }
 
 /// What was typed into a field, trimmed.
-pub fn area_text(area: &TextArea<'_>) -> String {
+pub(crate) fn area_text(area: &TextArea<'_>) -> String {
     area.lines().join("\n").trim().to_string()
 }
 
 /// The hint bar: ` key does ` pairs, as many whole ones as fit in `width` columns (none is
 /// cut mid-word); when some must go, `? help` stays, so the rest can be found.
-pub fn hint_line(hints: &[Hint], theme: &Theme, width: u16) -> Line<'static> {
+pub(crate) fn hint_line(hints: &[Hint], theme: &Theme, width: u16) -> Line<'static> {
     let mut spans = Vec::new();
     for hint in fitting_hints(hints, usize::from(width)) {
         spans.push(Span::styled(
@@ -202,7 +202,7 @@ fn fitting_hints(hints: &[Hint], width: usize) -> Vec<&Hint> {
 }
 
 /// The theme role for a call's risk.
-pub fn risk_role(risk: crate::event::Risk) -> &'static str {
+pub(crate) fn risk_role(risk: crate::event::Risk) -> &'static str {
     use crate::event::Risk;
     match risk {
         Risk::ReadOnly => "approval.risk.low",
@@ -212,7 +212,13 @@ pub fn risk_role(risk: crate::event::Risk) -> &'static str {
 }
 
 /// A bordered pane with a title; the area inside it.
-pub fn pane(frame: &mut Frame, area: Rect, title: String, border: Style, theme: &Theme) -> Rect {
+pub(crate) fn pane(
+    frame: &mut Frame,
+    area: Rect,
+    title: String,
+    border: Style,
+    theme: &Theme,
+) -> Rect {
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(border)

@@ -11,7 +11,7 @@ use super::tree::Tree;
 use rustc_hash::FxHashMap;
 
 /// Slowest traces kept per slot.
-pub const SLOWEST: usize = 3;
+pub(super) const SLOWEST: usize = 3;
 /// Spans kept of one critical path (those holding the most of its time).
 const MAX_STEPS: usize = 200;
 

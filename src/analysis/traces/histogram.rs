@@ -21,7 +21,7 @@ pub struct Histogram {
 }
 
 /// The bucket a value falls in: values below 16 are exact, then 16 per octave.
-pub fn bucket_of(ns: u64) -> u16 {
+pub(super) fn bucket_of(ns: u64) -> u16 {
     if ns < SUB {
         return ns as u16;
     }
@@ -31,7 +31,7 @@ pub fn bucket_of(ns: u64) -> u16 {
 }
 
 /// The middle of a bucket, in nanoseconds.
-pub fn value_of(bucket: u16) -> f64 {
+pub(super) fn value_of(bucket: u16) -> f64 {
     let b = u64::from(bucket);
     if b < SUB {
         return b as f64;
@@ -87,7 +87,11 @@ impl Histogram {
 }
 
 /// The nearest-rank `q` quantile of `total` values spread over `buckets` (in order).
-pub fn quantile_of(buckets: impl Iterator<Item = (u16, u32)>, total: u64, q: f64) -> Option<f64> {
+pub(super) fn quantile_of(
+    buckets: impl Iterator<Item = (u16, u32)>,
+    total: u64,
+    q: f64,
+) -> Option<f64> {
     if total == 0 {
         return None;
     }

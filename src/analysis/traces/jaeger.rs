@@ -127,7 +127,10 @@ impl Span<'_> {
 
 /// Every span of a Jaeger JSON document, handed to `each`; returns how many spans lacked
 /// a span id and were skipped.
-pub fn read_document(text: &str, each: &mut impl FnMut(RawSpan)) -> Result<u64, serde_json::Error> {
+pub(super) fn read_document(
+    text: &str,
+    each: &mut impl FnMut(RawSpan),
+) -> Result<u64, serde_json::Error> {
     let document: Document = serde_json::from_str(text)?;
     let mut skipped = 0;
     for trace in &document.data {

@@ -23,16 +23,16 @@
 //! The split: a given onset, a baseline file (`--normal`) before everything else, or —
 //! with neither — the slot boundary where latencies shifted most ([`split`]).
 
-pub mod aggregate;
-pub mod histogram;
-pub mod jaeger;
-pub mod otlp;
+mod aggregate;
+mod histogram;
+mod jaeger;
+mod otlp;
 pub mod render;
 pub mod report;
-pub mod slots;
-pub mod spans;
-pub mod split;
-pub mod tree;
+mod slots;
+mod spans;
+mod split;
+mod tree;
 
 use crate::protocol::digest::{GraphEdge, OnsetSource, TraceReport};
 use aggregate::Aggregates;

@@ -231,7 +231,10 @@ fn service_of<'a>(resource: &'a Option<Resource<'_>>) -> &'a str {
 /// Every span of one OTLP/JSON export request (one line of the file exporter's output,
 /// or one Tempo answer), handed to `each`; returns how many spans lacked a trace or span
 /// id and were skipped.
-pub fn read_request(text: &str, each: &mut impl FnMut(RawSpan)) -> Result<u64, serde_json::Error> {
+pub(super) fn read_request(
+    text: &str,
+    each: &mut impl FnMut(RawSpan),
+) -> Result<u64, serde_json::Error> {
     let export: Export = serde_json::from_str(text)?;
     Ok(walk(&export, each))
 }

@@ -9,7 +9,7 @@
 //! is sparse: a key keeps only the slots it was seen in.
 
 /// The most slots a series spans before they are merged pairwise.
-pub const MAX_SLOTS: i64 = 240;
+pub(super) const MAX_SLOTS: i64 = 240;
 const SECOND: i64 = 1_000_000_000;
 
 /// Something kept per slot that merges exactly.

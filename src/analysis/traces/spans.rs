@@ -70,11 +70,11 @@ pub struct RawSpan<'a> {
 }
 
 /// Whether an HTTP status attribute says the server failed.
-pub fn is_http_status_key(key: &str) -> bool {
+pub(super) fn is_http_status_key(key: &str) -> bool {
     matches!(key, "http.status_code" | "http.response.status_code")
 }
 
-pub fn is_server_error_status(code: i64) -> bool {
+pub(super) fn is_server_error_status(code: i64) -> bool {
     code >= 500
 }
 
@@ -86,7 +86,7 @@ fn hashed(text: &str, seed: u64) -> u64 {
 }
 
 /// A trace id: hex (32 or 16 digits), else a hash of the text.
-pub fn trace_id(text: &str) -> u128 {
+pub(super) fn trace_id(text: &str) -> u128 {
     match u128::from_str_radix(text, 16) {
         Ok(id) if text.len() <= 32 && id != 0 => id,
         _ => (u128::from(hashed(text, 1)) << 64) | u128::from(hashed(text, 2)),
@@ -95,7 +95,7 @@ pub fn trace_id(text: &str) -> u128 {
 
 /// A span id: hex (16 digits), else a hash of the text; `None` for an empty or all-zero
 /// id (how OTLP writes "no parent").
-pub fn span_id(text: &str) -> Option<u64> {
+pub(super) fn span_id(text: &str) -> Option<u64> {
     if text.is_empty() || text.bytes().all(|b| b == b'0') {
         return None;
     }

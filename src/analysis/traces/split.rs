@@ -19,7 +19,7 @@ use super::aggregate::Aggregates;
 use super::histogram::{Histogram, value_of};
 
 /// Values each side of a boundary needs before a key counts.
-pub const MIN_SIDE: u64 = 3;
+pub(super) const MIN_SIDE: u64 = 3;
 /// The smallest spread (standard deviation of log durations) a key is scaled by.
 const MIN_SPREAD: f64 = 0.1;
 
@@ -47,7 +47,7 @@ fn keys(agg: &Aggregates) -> Vec<Keyed<'_>> {
 
 /// The first slot after the split, and the largest shift there of a key's mean log
 /// duration (so `exp` of it is the typical factor), when any key moved.
-pub fn best_boundary(agg: &Aggregates) -> Option<(i64, f64)> {
+pub(super) fn best_boundary(agg: &Aggregates) -> Option<(i64, f64)> {
     let (lo, hi) = agg.clock.range()?;
     if hi <= lo {
         return None;

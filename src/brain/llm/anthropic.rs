@@ -10,7 +10,7 @@
 
 use super::conversation::{Message, Turn};
 use super::openai::{Delta, parse_arguments};
-use crate::brain::ProposedCall;
+use crate::ProposedCall;
 use crate::protocol::ToolSpec;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -29,7 +29,7 @@ fn push_user(messages: &mut Vec<Value>, block: Value) {
 
 /// The request body for one turn. Consecutive user-side turns (tool results, edits, the
 /// board) merge into one user message, as the API requires alternating roles.
-pub fn request_body(model: &str, turns: &[Turn], tools: &[ToolSpec]) -> Value {
+pub(super) fn request_body(model: &str, turns: &[Turn], tools: &[ToolSpec]) -> Value {
     let mut system = String::new();
     let mut messages: Vec<Value> = Vec::new();
     for turn in turns {
@@ -92,7 +92,7 @@ struct Block {
 }
 
 #[derive(Debug, Default)]
-pub struct Assembler {
+pub(super) struct Assembler {
     blocks: BTreeMap<u64, Block>,
     calls: Vec<ProposedCall>,
     pub stop_reason: Option<String>,
@@ -101,7 +101,7 @@ pub struct Assembler {
 
 impl Assembler {
     /// Feed one event (its `event:` name and parsed data).
-    pub fn feed(&mut self, name: &str, data: &Value) -> Result<Vec<Delta>, String> {
+    pub(super) fn feed(&mut self, name: &str, data: &Value) -> Result<Vec<Delta>, String> {
         let kind = data.get("type").and_then(Value::as_str).unwrap_or(name);
         let index = data.get("index").and_then(Value::as_u64).unwrap_or(0);
         let mut out = Vec::new();
@@ -211,7 +211,7 @@ impl Assembler {
         Ok(out)
     }
 
-    pub fn calls(&self) -> Vec<ProposedCall> {
+    pub(super) fn calls(&self) -> Vec<ProposedCall> {
         self.calls.clone()
     }
 }

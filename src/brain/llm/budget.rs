@@ -287,7 +287,7 @@ pub fn declared_window(answer: &serde_json::Value, model: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::brain::llm::conversation::CallRecord;
+    use crate::llm::conversation::CallRecord;
     use serde_json::json;
 
     fn exchange(i: usize, output: &str) -> Vec<Turn> {

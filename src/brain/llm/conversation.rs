@@ -7,8 +7,8 @@
 //! with the engineer's entries marked authoritative. Long outputs are capped here (the
 //! model reads the rest with `read_output`), so the context stays small.
 
-use crate::brain::{BrainContext, CONCLUDE, HistoryItem, UPDATE_HYPOTHESES};
 use crate::event::{Author, CallOutcome, Hypothesis, RawRef};
+use crate::{BrainContext, CONCLUDE, HistoryItem, UPDATE_HYPOTHESES};
 use serde_json::Value;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -271,7 +271,7 @@ pub fn build(ctx: &BrainContext) -> Vec<Turn> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::brain::IncidentBrief;
+    use crate::IncidentBrief;
     use crate::event::HypothesisStatus;
     use serde_json::json;
 

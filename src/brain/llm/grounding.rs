@@ -9,16 +9,16 @@
 //! model's (`(model said 90%)`), and a claim that cites nothing that answered is marked
 //! `[uncited]`. The offline brain's own calls are not touched.
 
-use crate::brain::{
+use crate::event::{CallOutcome, HypothesisStatus};
+use crate::{
     CONCLUDE, ConcludeArgs, HistoryItem, ProposedCall, UPDATE_HYPOTHESES, UpdateHypothesesArgs,
 };
-use crate::event::{CallOutcome, HypothesisStatus};
 use std::collections::{BTreeSet, HashMap};
 
-pub const UNCITED: &str = "[uncited] ";
+pub(super) const UNCITED: &str = "[uncited] ";
 
 /// The highest confidence evidence from `tools` independent tools can carry.
-pub fn ceiling(tools: usize) -> f32 {
+pub(super) fn ceiling(tools: usize) -> f32 {
     match tools {
         0 => 0.0,
         1 => 0.4,
@@ -83,7 +83,7 @@ fn ground_claim(
 
 /// A model's board or conclusion call with its confidence grounded; other calls, and
 /// calls whose arguments don't parse (the engine rejects those), are returned unchanged.
-pub fn ground(mut call: ProposedCall, history: &[HistoryItem]) -> ProposedCall {
+pub(super) fn ground(mut call: ProposedCall, history: &[HistoryItem]) -> ProposedCall {
     let answered = answered(history);
     if call.tool == UPDATE_HYPOTHESES
         && let Ok(mut args) = serde_json::from_value::<UpdateHypothesesArgs>(call.args.clone())

@@ -20,14 +20,14 @@
 //! model's window ([`budget`]), and the confidence of a model's board and conclusion calls
 //! is grounded in what they cite ([`grounding`]).
 
-pub mod anthropic;
+mod anthropic;
 pub mod budget;
 pub mod conversation;
-pub mod grounding;
+mod grounding;
 pub mod openai;
 pub mod providers;
-pub mod redact;
-pub mod steward;
+mod redact;
+mod steward;
 pub mod textcalls;
 mod think;
 

@@ -11,7 +11,7 @@
 
 use super::conversation::{Message, Turn};
 use super::think::{Piece, ThinkSplitter};
-use crate::brain::ProposedCall;
+use crate::ProposedCall;
 use crate::protocol::ToolSpec;
 use serde_json::{Value, json};
 

@@ -7,7 +7,7 @@ use super::conversation::Turn;
 use crate::redact::Redactor;
 
 /// Redact every string a request carries; returns how many secrets were removed.
-pub fn redact_turns(turns: &mut [Turn], redactor: &Redactor) -> usize {
+pub(super) fn redact_turns(turns: &mut [Turn], redactor: &Redactor) -> usize {
     let mut count = 0;
     let mut text = |s: &mut String| {
         let (clean, n) = redactor.redact(s);

@@ -12,17 +12,17 @@
 //! [`HANDOVER_AFTER`] strikes the offline brain's plan drives the rest of the session.
 //! The model's text stays in the record as commentary; the screen says who did what.
 
-use crate::brain::offline;
-use crate::brain::{BrainContext, CONCLUDE, HistoryItem, ProposedCall, UPDATE_HYPOTHESES};
 use crate::event::CallOutcome;
+use crate::offline;
+use crate::{BrainContext, CONCLUDE, HistoryItem, ProposedCall, UPDATE_HYPOTHESES};
 use std::collections::HashSet;
 
 /// Strikes (idle, invalid or looping turns in a row) before the offline brain takes over.
-pub const HANDOVER_AFTER: u32 = 3;
+pub(super) const HANDOVER_AFTER: u32 = 3;
 
 /// What one of the model's turns added to the record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
+pub(super) enum Verdict {
     /// New evidence (or a conclusion).
     Progress,
     /// Text and no call.
@@ -39,7 +39,7 @@ pub enum Verdict {
 
 impl Verdict {
     /// Whether this verdict is a strike.
-    pub fn strikes(self) -> bool {
+    pub(super) fn strikes(self) -> bool {
         matches!(self, Verdict::Idle | Verdict::Invalid | Verdict::Looping)
     }
 
@@ -82,7 +82,7 @@ fn near(args: &serde_json::Value) -> String {
 }
 
 /// Judge the turn whose record is `latest`, given everything `earlier`.
-pub fn judge(earlier: &[HistoryItem], latest: &[HistoryItem]) -> Verdict {
+pub(super) fn judge(earlier: &[HistoryItem], latest: &[HistoryItem]) -> Verdict {
     if latest.iter().any(|h| {
         matches!(
             h,
@@ -156,7 +156,7 @@ pub fn judge(earlier: &[HistoryItem], latest: &[HistoryItem]) -> Verdict {
 /// that failed (rejected arguments, unknown tools) are left out, so a source the model
 /// asked for badly is still suggested, properly, instead of counted as a source that did
 /// not answer.
-pub fn without_failures(ctx: &BrainContext) -> BrainContext {
+pub(super) fn without_failures(ctx: &BrainContext) -> BrainContext {
     let history = ctx
         .history
         .iter()
@@ -179,7 +179,7 @@ pub fn without_failures(ctx: &BrainContext) -> BrainContext {
 /// would make exactly a call the model already made (same tool, same arguments), that
 /// answer is put back in its view instead, so nothing is asked twice (the engine would
 /// refuse the repeat). Denials, steering and board edits are the engineer's and stay.
-pub fn offline_plan(ctx: &BrainContext, at: usize) -> offline::Plan {
+pub(super) fn offline_plan(ctx: &BrainContext, at: usize) -> offline::Plan {
     let at = at.min(ctx.history.len());
     let mut reused: HashSet<usize> = HashSet::new();
     let view = |reused: &HashSet<usize>| {
@@ -219,7 +219,7 @@ pub fn offline_plan(ctx: &BrainContext, at: usize) -> offline::Plan {
 }
 
 /// The call the offline evidence pipeline would make next, to suggest to the model.
-pub fn suggestion(ctx: &BrainContext) -> Option<ProposedCall> {
+pub(super) fn suggestion(ctx: &BrainContext) -> Option<ProposedCall> {
     let plan = offline::plan(&without_failures(ctx));
     let mut calls = plan.calls.into_iter();
     let first = calls.next()?;
@@ -244,7 +244,7 @@ fn gist(description: &str) -> String {
 }
 
 /// What the model is told after a strike: why, what comes next, what it may call.
-pub fn nudge(
+pub(super) fn nudge(
     ctx: &BrainContext,
     verdict: Verdict,
     strikes: u32,
@@ -270,14 +270,14 @@ pub fn nudge(
 }
 
 /// What the screen says when the offline brain takes over.
-pub fn handover_notice(model: &str, strikes: u32) -> String {
+pub(super) fn handover_notice(model: &str, strikes: u32) -> String {
     format!(
         "Hand-over: {model} made no progress in {strikes} turns in a row (no usable tool call, or only repeats). The offline evidence pipeline (snapshot, digests, hypotheses) carries the investigation from here; the model's text above stays as commentary.\n"
     )
 }
 
 /// What the screen says before a conclusion the offline brain reached after a hand-over.
-pub fn concluded_by_offline(model: &str) -> String {
+pub(super) fn concluded_by_offline(model: &str) -> String {
     format!(
         "This conclusion is the offline evidence pipeline's (it took over from {model}); the model's own words above are commentary, not evidence.\n"
     )
@@ -371,7 +371,7 @@ mod tests {
     #[test]
     fn the_nudge_names_the_tools_and_the_next_step() {
         let ctx = BrainContext {
-            tools: crate::brain::engine_tool_specs(),
+            tools: crate::engine_tool_specs(),
             ..BrainContext::default()
         };
         let next = ProposedCall {

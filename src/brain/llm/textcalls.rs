@@ -11,7 +11,7 @@
 //! like "check(this)" is never a call; a JSON object that names an unknown tool is
 //! passed on, and comes back to the model as an unknown-tool error it can correct.
 
-use crate::brain::ProposedCall;
+use crate::ProposedCall;
 use serde_json::{Map, Value};
 
 /// Where in the text a call was written, said in the call's rationale.

@@ -6,20 +6,20 @@ const OPEN: &str = "<think>";
 const CLOSE: &str = "</think>";
 
 #[derive(Debug, Default)]
-pub struct ThinkSplitter {
+pub(super) struct ThinkSplitter {
     inside: bool,
     held: String,
 }
 
 /// A piece of content and whether it was inside a think block.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Piece {
+pub(super) enum Piece {
     Reasoning(String),
     Text(String),
 }
 
 impl ThinkSplitter {
-    pub fn feed(&mut self, chunk: &str) -> Vec<Piece> {
+    pub(super) fn feed(&mut self, chunk: &str) -> Vec<Piece> {
         let mut text = std::mem::take(&mut self.held);
         text.push_str(chunk);
         let mut out = Vec::new();
@@ -43,7 +43,7 @@ impl ThinkSplitter {
         }
     }
 
-    pub fn finish(&mut self) -> Vec<Piece> {
+    pub(super) fn finish(&mut self) -> Vec<Piece> {
         let mut out = Vec::new();
         let held = std::mem::take(&mut self.held);
         self.push(&mut out, &held);

@@ -7,7 +7,7 @@
 use super::Plan;
 use super::evidence::{Denial, Findings, normalize};
 use super::hypotheses::{Board, Candidate, Kind, database};
-use crate::brain::BrainContext;
+use crate::BrainContext;
 use crate::event::HypothesisStatus;
 use crate::knowledge::Step;
 use crate::protocol::digest::args;
@@ -385,7 +385,7 @@ pub(super) fn mitigation_applied(ctx: &BrainContext, f: &Findings) -> Option<Mit
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::brain::IncidentBrief;
+    use crate::IncidentBrief;
     use crate::event::{Author, Hypothesis};
 
     fn context() -> BrainContext {

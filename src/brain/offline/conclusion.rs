@@ -9,10 +9,10 @@ use super::checks::{MIN_RUNBOOK_SCORE, MITIGATION_CONFIDENCE, Mitigation};
 use super::evidence::{Change, Denial, Findings};
 use super::hypotheses::{Board, Candidate, call_graph, confirmed_by_a_human, is_suspect};
 use super::{Plan, hhmmss, seconds, suspects};
-use crate::brain::{BrainContext, CONCLUDE};
 use crate::event::{Author, CallOutcome, HypothesisStatus};
 use crate::protocol::board::ConcludeArgs;
 use crate::protocol::digest::args;
+use crate::{BrainContext, CONCLUDE};
 use std::collections::BTreeSet;
 
 /// No hypothesis stands: conclude from the evidence alone, or say nothing is left.

@@ -33,11 +33,11 @@ use super::hypotheses::{
     Board, Candidate, HELD, Keyed, Kind, MOVED, Support, cited, combine, hyp, saturating,
     shift_strength, status_of,
 };
-use crate::brain::{BrainContext, HistoryItem};
 use crate::event::{CallOutcome, HypothesisStatus};
 use crate::protocol::digest::args;
 use crate::protocol::ops::{PSQL, PsqlArgs, PsqlDiagnostic, PsqlDiagnosticArgs};
 use crate::text::plural;
+use crate::{BrainContext, HistoryItem};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Sessions waiting on another's locks: the strongest sign a database has (weight, as in
@@ -62,7 +62,7 @@ const EXHAUSTION_SHARE: f64 = 0.9;
 
 /// A session others wait on, from the `blocking` diagnostic.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Blocker {
+pub(super) struct Blocker {
     pub pid: i64,
     pub application: String,
     pub state: String,
@@ -83,7 +83,7 @@ impl Blocker {
 
 /// Sessions of one application in one state, from the `activity` diagnostic.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SessionGroup {
+pub(super) struct SessionGroup {
     pub application: String,
     pub state: String,
     pub sessions: u64,
@@ -98,7 +98,7 @@ pub struct SessionGroup {
 
 /// What one diagnostic call returned.
 #[derive(Debug, Clone)]
-pub enum Reading {
+pub(super) enum Reading {
     Blocking(Vec<Blocker>),
     Activity(Vec<SessionGroup>),
     /// A diagnostic this brain asks for but does not read (top statements, vacuum).
@@ -121,13 +121,13 @@ enum DbCall {
 
 /// Every psql diagnostic and statement of the investigation, in the order they happened.
 #[derive(Debug, Default)]
-pub struct Readings {
+pub(super) struct Readings {
     calls: Vec<DbCall>,
 }
 
 impl Readings {
     /// Note one history item, if it is a psql call (run, failed or denied).
-    pub fn note(&mut self, item: &HistoryItem) {
+    pub(super) fn note(&mut self, item: &HistoryItem) {
         let (call, tool, args, outcome, output, error) = match item {
             HistoryItem::ToolResult {
                 id,
@@ -175,7 +175,7 @@ impl Readings {
     }
 
     /// Diagnostics that failed or were refused: (call, why).
-    pub fn unanswered(&self) -> Vec<(&str, &str)> {
+    pub(super) fn unanswered(&self) -> Vec<(&str, &str)> {
         self.calls
             .iter()
             .filter_map(|c| match c {
@@ -237,7 +237,7 @@ impl Readings {
 
     /// A blocker of the latest reading whose application is `service`'s
     /// (`payments-2.14.0` is payments'), with the call that shows it.
-    pub fn blocker_of(&self, service: &str) -> Option<(&str, &Blocker)> {
+    pub(super) fn blocker_of(&self, service: &str) -> Option<(&str, &Blocker)> {
         let (_, call, blockers) = self.latest_blocking()?;
         blockers
             .iter()
@@ -984,7 +984,7 @@ pub(super) fn blocking_support(f: &Findings, service: &str) -> Option<(Support, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::brain::IncidentBrief;
+    use crate::IncidentBrief;
     use crate::protocol::ToolSpec;
     use serde_json::json;
 
@@ -1206,13 +1206,13 @@ mod tests {
     /// denied ("no approver", as headless does), and `conclude` ends it.
     fn investigate(
         ctx: &mut BrainContext,
-        answer: impl Fn(&crate::brain::ProposedCall) -> Result<String, String>,
+        answer: impl Fn(&crate::ProposedCall) -> Result<String, String>,
     ) -> (
         crate::protocol::board::ConcludeArgs,
-        Vec<crate::brain::ProposedCall>,
+        Vec<crate::ProposedCall>,
     ) {
-        use crate::brain::{CONCLUDE, UPDATE_HYPOTHESES};
         use crate::event::{Author, Hypothesis};
+        use crate::{CONCLUDE, UPDATE_HYPOTHESES};
         let mut made = Vec::new();
         for _ in 0..20 {
             let plan = super::super::plan(ctx);
@@ -1296,7 +1296,7 @@ mod tests {
     /// Prometheus refuses every connection; the database answers.
     fn prometheus_down(
         blocking: &'static str,
-    ) -> impl Fn(&crate::brain::ProposedCall) -> Result<String, String> {
+    ) -> impl Fn(&crate::ProposedCall) -> Result<String, String> {
         move |call| {
             match (call.tool.as_str(), call.args["diagnostic"].as_str()) {
             (PSQL, Some("blocking")) => Ok(blocking.to_string()),

@@ -8,7 +8,6 @@
 
 use super::hypotheses::{Board, Kind, call_graph, leading};
 use super::{Plan, hhmmss, shift_z_text, short_number, suspects};
-use crate::brain::{BrainContext, CONCLUDE, HistoryItem, UPDATE_HYPOTHESES};
 use crate::event::CallOutcome;
 use crate::knowledge::{Hit, Step};
 use crate::protocol::digest::{
@@ -16,17 +15,18 @@ use crate::protocol::digest::{
     LogLevel, LogsReport, METRICS_RANK, QueryArgs, RankArgs, SearchArgs, SearchReport,
     TRACES_DIGEST, TraceReport, TracesArgs, args,
 };
+use crate::{BrainContext, CONCLUDE, HistoryItem, UPDATE_HYPOTHESES};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::collections::BTreeSet;
 
-pub use crate::protocol::digest::{
+pub(super) use crate::protocol::digest::{
     ChangeRow as Change, RankReport as Ranking, SeriesMove as Shift, TemplateRow as Template,
 };
 
 /// A finished call the brain can cite.
 #[derive(Debug, Clone)]
-pub struct Done {
+pub(super) struct Done {
     pub id: String,
     pub tool: String,
     pub command: String,
@@ -37,21 +37,21 @@ pub struct Done {
 }
 
 #[derive(Debug, Clone)]
-pub struct Denial {
+pub(super) struct Denial {
     pub command: String,
     pub reason: String,
 }
 
 /// Sessions held `idle in transaction`, per application, from a psql result.
 #[derive(Debug, Clone)]
-pub struct IdleSessions {
+pub(super) struct IdleSessions {
     pub call: String,
     pub application: String,
     pub sessions: u64,
 }
 
 #[derive(Debug, Default)]
-pub struct Findings {
+pub(super) struct Findings {
     pub ranking: Option<(String, Ranking)>,
     pub changes: Option<(String, Vec<Change>)>,
     /// (call id, service filter, templates)
@@ -396,11 +396,11 @@ fn evidence_terms(f: &Findings) -> Vec<String> {
 
 impl Findings {
     /// A snapshot tool that failed: it is not asked again this investigation.
-    pub fn gave_up_on(&self, tool: &str) -> bool {
+    pub(super) fn gave_up_on(&self, tool: &str) -> bool {
         self.failed_snapshot.iter().any(|t| t == tool)
     }
 
-    pub fn read(history: &[HistoryItem]) -> Findings {
+    pub(super) fn read(history: &[HistoryItem]) -> Findings {
         let mut f = Findings::default();
         for item in history {
             f.db.note(item);
@@ -502,14 +502,14 @@ impl Findings {
     }
 
     /// Whether a command was already run or refused (so it is not proposed again).
-    pub fn attempted(&self, command: &str) -> bool {
+    pub(super) fn attempted(&self, command: &str) -> bool {
         let norm = normalize(command);
         self.done.iter().any(|d| normalize(&d.command) == norm)
             || self.denials.iter().any(|d| normalize(&d.command) == norm)
     }
 
     /// A run of this command that failed (not one that was denied).
-    pub fn failed(&self, command: &str) -> Option<&Done> {
+    pub(super) fn failed(&self, command: &str) -> Option<&Done> {
         let norm = normalize(command);
         self.done
             .iter()
@@ -519,7 +519,7 @@ impl Findings {
     /// The successful call that did what `command` does: the same words, or the same
     /// words plus flags the engineer added when editing it (`--to-revision=2`), so an
     /// edited mitigation counts as done and is not proposed again.
-    pub fn succeeded(&self, command: &str) -> Option<&Done> {
+    pub(super) fn succeeded(&self, command: &str) -> Option<&Done> {
         let norm = normalize(command);
         let wanted: Vec<&str> = norm.split(' ').collect();
         self.done.iter().find(|d| {
@@ -538,7 +538,7 @@ impl Findings {
     }
 
     /// The latest idle-in-transaction reading per application (the newest psql call wins).
-    pub fn idle_now(&self) -> Vec<&IdleSessions> {
+    pub(super) fn idle_now(&self) -> Vec<&IdleSessions> {
         let Some(last_call) = self
             .done
             .iter()
@@ -553,7 +553,7 @@ impl Findings {
             .collect()
     }
 
-    pub fn runbook_steps(&self, min_score: f32) -> Vec<(&Hit, &Step)> {
+    pub(super) fn runbook_steps(&self, min_score: f32) -> Vec<(&Hit, &Step)> {
         let Some((_, hits)) = &self.knowledge else {
             return Vec::new();
         };
@@ -565,6 +565,6 @@ impl Findings {
     }
 }
 
-pub fn normalize(command: &str) -> String {
+pub(super) fn normalize(command: &str) -> String {
     command.split_whitespace().collect::<Vec<_>>().join(" ")
 }

@@ -15,11 +15,11 @@ use super::suspects;
 use super::{hhmmss, seconds, services_mentioned, short_number, z_text};
 use crate::analysis::rank::CHANGED;
 use crate::analysis::topology::SAME_TIME_SECONDS;
-use crate::brain::{BrainContext, UPDATE_HYPOTHESES};
 use crate::event::{Author, Hypothesis, HypothesisStatus};
 use crate::knowledge::Step;
 use crate::protocol::board::{HypothesisArgs, UpdateHypothesesArgs};
 use crate::protocol::digest::{DigestArgs, LOGS_DIGEST, LogLevel, METRICS_QUERY, QueryArgs, args};
+use crate::{BrainContext, UPDATE_HYPOTHESES};
 use std::collections::BTreeSet;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -388,7 +388,7 @@ fn concluded_and_nothing_new(ctx: &BrainContext) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::brain::IncidentBrief;
+    use crate::IncidentBrief;
 
     fn context(alert: &str, services: &[&str]) -> BrainContext {
         BrainContext {

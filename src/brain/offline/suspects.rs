@@ -23,7 +23,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// A service the evidence points at, with what points at it.
 #[derive(Debug, Clone)]
-pub struct Suspect {
+pub(super) struct Suspect {
     pub service: String,
     pub score: f64,
     /// Its own series that moved, strongest first.
@@ -45,7 +45,7 @@ pub struct Suspect {
 /// A suspect's evidence by source, each on the logarithmic scale of a metric's z and
 /// weighed by whether it is large enough to matter (see `analysis::significance`).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct Weighed {
+pub(super) struct Weighed {
     /// Its strongest series that moved in the direction of harm.
     pub moved: f64,
     /// Its strongest trace sign.
@@ -57,7 +57,7 @@ pub struct Weighed {
 /// One thing the traces show about a service, with its strength on the scale of a
 /// metric shift (logarithmic).
 #[derive(Debug, Clone, PartialEq)]
-pub struct TraceSign {
+pub(super) struct TraceSign {
     pub strength: f64,
     /// The seconds the call or the service's own time grew by (at its median, or its p90
     /// when the median barely moved).
@@ -91,7 +91,7 @@ fn grown(before: Option<Percentiles>, after: Option<Percentiles>) -> Option<(f64
 /// time per call grew (its spans minus the time waiting on others) is a sign against it:
 /// the slow edge is attributed to the service that got slower, not to every caller above
 /// it. Strength is logarithmic in the ratio, like a metric shift's in its z.
-pub fn trace_signs(report: &TraceReport) -> BTreeMap<String, Vec<TraceSign>> {
+pub(super) fn trace_signs(report: &TraceReport) -> BTreeMap<String, Vec<TraceSign>> {
     let mut signs: BTreeMap<String, Vec<TraceSign>> = BTreeMap::new();
     let believed =
         |before: u64, after: u64| before >= TRACE_CALLS_BEFORE && after >= TRACE_CALLS_AFTER;
@@ -171,7 +171,7 @@ fn slowed(service: &ServiceSelfTime) -> Option<TraceSign> {
 
 impl Suspect {
     /// What kind of trouble its series show, in words (`CPU saturation`, …).
-    pub fn resource_words(&self) -> Vec<&'static str> {
+    pub(super) fn resource_words(&self) -> Vec<&'static str> {
         let mut words = Vec::new();
         // Saturation and growth are increases; a series that fell is a symptom.
         for shift in self.shifts.iter().filter(|s| s.after > s.before) {
@@ -204,7 +204,7 @@ impl Suspect {
 
 /// One line per piece of evidence a suspect has: its strongest series and its surging
 /// log templates.
-pub fn evidence_text(suspect: &Suspect) -> String {
+pub(super) fn evidence_text(suspect: &Suspect) -> String {
     let mut parts: Vec<String> = suspect
         .shifts
         .iter()
@@ -239,13 +239,13 @@ pub fn evidence_text(suspect: &Suspect) -> String {
 
 /// A series measured on the calling side: a symptom of a callee (see
 /// [`crate::analysis::harm::caller_side`]).
-pub fn caller_side(shift: &Shift) -> bool {
+pub(super) fn caller_side(shift: &Shift) -> bool {
     harm::caller_side(metric_of(shift))
 }
 
 /// Whether a series moved in the direction of harm (see
 /// [`crate::analysis::harm::harmful`]).
-pub fn harmful(shift: &Shift) -> bool {
+pub(super) fn harmful(shift: &Shift) -> bool {
     harm::harmful(metric_of(shift), shift.before, shift.after)
 }
 
@@ -259,7 +259,7 @@ fn metric_of(shift: &Shift) -> &str {
 
 /// A log template that is an error or warning and appeared, surged, or burst since the
 /// onset.
-pub fn surging(t: &Template) -> bool {
+pub(super) fn surging(t: &Template) -> bool {
     let serious = surging_kind(t);
     let burst = t.burst.as_ref().is_some_and(|b| b.since_split);
     serious && t.after > 0 && (t.new || t.surged || burst || t.after >= 4 * (t.before + 1))
@@ -274,7 +274,7 @@ fn surging_kind(t: &Template) -> bool {
 }
 
 /// An error or worse, not a warning.
-pub fn severe(t: &Template) -> bool {
+pub(super) fn severe(t: &Template) -> bool {
     matches!(
         t.level.to_ascii_uppercase().as_str(),
         "ERROR" | "ERR" | "FATAL" | "CRITICAL" | "CRIT" | "SEVERE" | "PANIC" | "ALERT" | "EMERG"
@@ -285,7 +285,7 @@ pub fn severe(t: &Template) -> bool {
 /// API, a payment provider, a SaaS endpoint): the failure may come from outside. Only
 /// what is unmistakably a network address counts — a URL's host or a `host:port` — so a
 /// Java logger (`com.zaxxer.hikari.pool`) or a file name is never taken for one.
-pub fn external_host(suspect: &Suspect, services: &[(String, String)]) -> Option<String> {
+pub(super) fn external_host(suspect: &Suspect, services: &[(String, String)]) -> Option<String> {
     // `Pool.java:12` in a stack frame has the shape of `host:port`.
     let source_file = |name: &str| {
         const CODE: &[&str] = &[
@@ -322,7 +322,7 @@ pub fn external_host(suspect: &Suspect, services: &[(String, String)]) -> Option
 /// Suspects, most likely first. `calls` are (caller, callee) edges; `target` is the
 /// service that paged, when the alert names one: suspects on the paths below it first,
 /// and its own moves of the kind the `alert` names count as the symptom, not as evidence.
-pub fn suspects(
+pub(super) fn suspects(
     f: &Findings,
     calls: &[(String, String)],
     target: Option<&str>,
@@ -567,7 +567,7 @@ pub fn suspects(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::brain::offline::evidence::Ranking;
+    use crate::offline::evidence::Ranking;
 
     fn shift(series: &str, score: f64) -> Shift {
         Shift {

@@ -4,28 +4,28 @@
 //! [`crate::analysis::traces::jaeger`].
 
 use super::traces::{Deadline, Endpoint, Fetched, slices};
+use crate::ToolError;
 use crate::analysis::traces::Digester;
-use crate::tools::ToolError;
 use serde_json::{Value, json};
 use std::collections::HashSet;
 use std::time::Duration;
 
 /// Traces one digest fetches at most, over all services and slices.
-pub const TRACE_BUDGET: usize = 2000;
+pub(super) const TRACE_BUDGET: usize = 2000;
 
-pub struct JaegerClient(Endpoint);
+pub(super) struct JaegerClient(Endpoint);
 
 impl JaegerClient {
-    pub fn new(base: &str, timeout: Duration) -> Result<JaegerClient, ToolError> {
+    pub(super) fn new(base: &str, timeout: Duration) -> Result<JaegerClient, ToolError> {
         Endpoint::new("jaeger", base, timeout).map(JaegerClient)
     }
 
-    pub fn base(&self) -> &str {
+    pub(super) fn base(&self) -> &str {
         self.0.base()
     }
 
     /// The services Jaeger has spans of.
-    pub async fn services(&self) -> Result<Vec<String>, ToolError> {
+    pub(super) async fn services(&self) -> Result<Vec<String>, ToolError> {
         let body = self.0.get("/api/services", &[]).await?;
         let value = self.0.json(&body)?;
         let mut names: Vec<String> = value["data"]
@@ -40,7 +40,7 @@ impl JaegerClient {
 
     /// Search `[start, end)` (unix seconds) slice by slice, service by service, and feed
     /// every trace found, once, to `digester`.
-    pub async fn fetch(
+    pub(super) async fn fetch(
         &self,
         start: i64,
         end: i64,
@@ -119,7 +119,7 @@ impl JaegerClient {
     }
 
     /// Jaeger's own service dependency links over `[start, end)`.
-    pub async fn dependencies(
+    pub(super) async fn dependencies(
         &self,
         start: i64,
         end: i64,

@@ -76,7 +76,7 @@ const DRY_RUNNABLE: &[&str] = &[
     "expose",
 ];
 
-pub struct Kubectl {
+pub(super) struct Kubectl {
     binary: PathBuf,
     context: Option<String>,
     kubeconfig: Option<PathBuf>,
@@ -84,7 +84,7 @@ pub struct Kubectl {
 }
 
 impl Kubectl {
-    pub fn new(config: &EnvironmentConfig, timeout: Duration) -> Kubectl {
+    pub(super) fn new(config: &EnvironmentConfig, timeout: Duration) -> Kubectl {
         Kubectl {
             binary: config
                 .kubectl
@@ -121,7 +121,7 @@ impl Kubectl {
 
     /// The argv after the binary: the pinned context first (a global flag, before the
     /// verb), then the call's words, with `extra` flags (the dry run) before any `--`.
-    pub fn argv(&self, words: &[String], extra: &[&str]) -> Vec<String> {
+    pub(super) fn argv(&self, words: &[String], extra: &[&str]) -> Vec<String> {
         let mut argv = Vec::with_capacity(words.len() + extra.len() + 2);
         if let Some(context) = &self.context {
             argv.extend(["--context".to_string(), context.clone()]);
@@ -155,7 +155,7 @@ impl Kubectl {
 
 /// A kubectl call as parsed once: the command line, and its words or why they can't
 /// run here (shell syntax, a flag that would leave the pinned cluster).
-pub struct KubectlCall {
+pub(super) struct KubectlCall {
     command: String,
     words: Result<Vec<String>, ToolError>,
 }
@@ -195,7 +195,7 @@ impl TypedTool for Kubectl {
     }
 
     fn session_scope(&self, args: &KubectlCall, risk: Risk) -> Option<SessionScope> {
-        crate::tools::scope::kubectl(&args.command, risk)
+        crate::scope::kubectl(&args.command, risk)
     }
 
     fn dry_run<'a>(&'a self, args: &'a KubectlCall) -> BoxFuture<'a, Option<String>> {
@@ -284,7 +284,7 @@ mod tests {
             kube_context: Some("prod-eu".into()),
             ..EnvironmentConfig::default()
         };
-        let kubectl = crate::tools::typed(Kubectl::new(&config, Duration::from_secs(5)));
+        let kubectl = crate::typed(Kubectl::new(&config, Duration::from_secs(5)));
         let other = json!({"command": "kubectl --context dev delete ns shop"});
         assert_eq!(kubectl.classify(&other), Risk::Unknown);
         let err = kubectl

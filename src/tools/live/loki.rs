@@ -55,7 +55,7 @@ impl Pages {
                 "Loki read cut at {} lines in {} pages (through {}): later lines were not read",
                 self.lines,
                 self.pages,
-                crate::tools::telemetry::iso(t)
+                crate::telemetry::iso(t)
             )
         })
     }
@@ -374,7 +374,7 @@ impl TypedTool for LokiTool {
     }
 
     fn session_scope(&self, args: &LokiArgs, risk: Risk) -> Option<crate::event::SessionScope> {
-        crate::tools::scope::exact("loki", &self.preview(args).command, risk)
+        crate::scope::exact("loki", &self.preview(args).command, risk)
     }
 
     fn args_from_command(&self, command: &str, original: &Value) -> Result<Value, ToolError> {

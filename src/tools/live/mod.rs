@@ -7,16 +7,16 @@
 //! tool classifies its risk from its arguments, so the engine's gate stands in front of
 //! all of them exactly as it does in the demo.
 
-pub mod jaeger;
-pub mod kubectl;
+mod jaeger;
+mod kubectl;
 pub mod loki;
 pub mod mcp;
-pub mod postgres;
+mod postgres;
 pub mod prom_caps;
-pub mod prometheus;
-pub mod shell;
-pub mod tempo;
-pub mod traces;
+mod prometheus;
+mod shell;
+mod tempo;
+mod traces;
 
 use super::telemetry::{Telemetry, digest_tools};
 use super::{Registry, Tool, ToolError};
@@ -134,7 +134,7 @@ impl LiveEnv {
     pub fn anchor_onset(&self, alert: &str, fired_at: i64) {
         let _ = self
             .onset
-            .set(crate::tools::telemetry::alert_window(alert, fired_at));
+            .set(crate::telemetry::alert_window(alert, fired_at));
     }
 }
 

@@ -25,13 +25,13 @@ use tokio_postgres::SimpleQueryMessage;
 const MAX_ROWS: usize = 200;
 
 /// The built-in diagnostics, as the protocol names them (a brain builds the same value).
-pub use crate::protocol::ops::PsqlDiagnostic as Diagnostic;
+pub(super) use crate::protocol::ops::PsqlDiagnostic as Diagnostic;
 
-impl Diagnostic {
-    pub fn sql(self) -> &'static str {
-        match self {
-            Diagnostic::Activity => {
-                "SELECT application_name, state, count(*) AS sessions, \
+/// The query each built-in diagnostic runs.
+fn diagnostic_sql(diagnostic: Diagnostic) -> &'static str {
+    match diagnostic {
+        Diagnostic::Activity => {
+            "SELECT application_name, state, count(*) AS sessions, \
                  max(now() - xact_start) AS oldest_xact, \
                  count(*) FILTER (WHERE wait_event_type = 'Lock') AS waiting_on_locks, \
                  max(now() - query_start) FILTER (WHERE state = 'active' \
@@ -41,9 +41,9 @@ impl Diagnostic {
                  FROM pg_stat_activity \
                  WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() \
                  GROUP BY application_name, state ORDER BY sessions DESC"
-            }
-            Diagnostic::Blocking => {
-                "SELECT blocked.pid AS blocked_pid, blocked.application_name AS blocked_app, \
+        }
+        Diagnostic::Blocking => {
+            "SELECT blocked.pid AS blocked_pid, blocked.application_name AS blocked_app, \
                  now() - blocked.query_start AS waiting, \
                  blocking.pid AS blocking_pid, blocking.application_name AS blocking_app, \
                  blocking.state AS blocking_state, now() - blocking.xact_start AS blocking_xact_age, \
@@ -54,18 +54,17 @@ impl Diagnostic {
                  CROSS JOIN LATERAL unnest(pg_blocking_pids(blocked.pid)) AS holder(pid) \
                  JOIN pg_stat_activity AS blocking ON blocking.pid = holder.pid \
                  ORDER BY waiting DESC"
-            }
-            Diagnostic::TopStatements => {
-                "SELECT calls, round(total_exec_time::numeric, 1) AS total_ms, \
+        }
+        Diagnostic::TopStatements => {
+            "SELECT calls, round(total_exec_time::numeric, 1) AS total_ms, \
                  round(mean_exec_time::numeric, 2) AS mean_ms, rows, left(query, 80) AS query \
                  FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 10"
-            }
-            Diagnostic::Vacuum => {
-                "SELECT relname, n_live_tup, n_dead_tup, \
+        }
+        Diagnostic::Vacuum => {
+            "SELECT relname, n_live_tup, n_dead_tup, \
                  round(100.0 * n_dead_tup / nullif(n_live_tup + n_dead_tup, 0), 1) AS dead_pct, \
                  last_vacuum, last_autovacuum FROM pg_stat_user_tables \
                  ORDER BY n_dead_tup DESC LIMIT 15"
-            }
         }
     }
 }
@@ -73,7 +72,7 @@ impl Diagnostic {
 /// Arguments of the live `psql`.
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct PgArgs {
+pub(super) struct PgArgs {
     /// The database, as the environment names it (e.g. orders-db).
     target: String,
     /// SQL to run. Reads run in a read-only transaction; anything else waits for approval.
@@ -83,7 +82,7 @@ pub struct PgArgs {
 }
 
 /// One configured database.
-pub struct Postgres {
+pub(super) struct Postgres {
     config: tokio_postgres::Config,
     name: String,
     /// `user@host:port/db`, for prompts and previews (never the password).
@@ -92,7 +91,7 @@ pub struct Postgres {
 }
 
 impl Postgres {
-    pub fn new(
+    pub(super) fn new(
         url: &str,
         name: Option<&str>,
         password: Option<&Secret>,
@@ -130,7 +129,7 @@ impl Postgres {
         })
     }
 
-    pub fn name(&self) -> &str {
+    pub(super) fn name(&self) -> &str {
         &self.name
     }
 
@@ -148,7 +147,7 @@ impl Postgres {
         }
         match (a.query, a.diagnostic) {
             (Some(q), None) if !q.trim().is_empty() => Ok((q, None)),
-            (None, Some(d)) => Ok((d.sql().to_string(), Some(d))),
+            (None, Some(d)) => Ok((diagnostic_sql(d).to_string(), Some(d))),
             (Some(_), Some(_)) => Err(ToolError::InvalidArguments(
                 "give either `query` or `diagnostic`, not both".into(),
             )),
@@ -328,7 +327,7 @@ fn render(messages: &[SimpleQueryMessage]) -> String {
 
 /// A psql call as parsed once: the SQL it runs (and the diagnostic it came from), or
 /// why it can't run here (another database, both or neither of query and diagnostic).
-pub struct PgCall {
+pub(super) struct PgCall {
     sql: Result<(String, Option<Diagnostic>), ToolError>,
 }
 
@@ -383,7 +382,7 @@ impl TypedTool for Postgres {
 
     fn session_scope(&self, args: &PgCall, risk: Risk) -> Option<SessionScope> {
         let (sql, _) = args.sql.as_ref().ok()?;
-        crate::tools::scope::sql("psql", &self.name, sql, risk)
+        crate::scope::sql("psql", &self.name, sql, risk)
     }
 
     fn dry_run<'a>(&'a self, args: &'a PgCall) -> BoxFuture<'a, Option<String>> {
@@ -472,10 +471,8 @@ fn backend_preview_sql(pids: &[i64]) -> String {
 mod tests {
     use super::*;
 
-    fn db(url: &str) -> std::sync::Arc<dyn crate::tools::Tool> {
-        crate::tools::typed(
-            Postgres::new(url, Some("orders-db"), None, Duration::from_secs(5)).unwrap(),
-        )
+    fn db(url: &str) -> std::sync::Arc<dyn crate::Tool> {
+        crate::typed(Postgres::new(url, Some("orders-db"), None, Duration::from_secs(5)).unwrap())
     }
 
     #[test]

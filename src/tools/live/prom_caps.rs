@@ -6,7 +6,7 @@
 //! queries, series, labels, metadata) are refused over [`MAX_TREE_BYTES`].
 
 use super::prometheus::PromSeries;
-use crate::tools::ToolError;
+use crate::ToolError;
 use serde::Deserialize;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::collections::BTreeMap;

@@ -33,7 +33,7 @@ use std::time::Duration;
 /// Labels that identify where a sample was scraped, not what it measures.
 const SCRAPE_LABELS: &[&str] = &["__name__", "instance", "job"];
 
-pub struct PromClient {
+pub(super) struct PromClient {
     http: reqwest::Client,
     base: String,
     timeout: Duration,
@@ -50,12 +50,12 @@ pub struct PromSeries {
 }
 
 /// About 240 points over the window, never finer than 5 s.
-pub fn step_for(window: i64) -> i64 {
+pub(super) fn step_for(window: i64) -> i64 {
     (window / 240).max(5)
 }
 
 /// Check a PromQL expression with a real parser; the error says where it broke.
-pub fn check_promql(query: &str) -> Result<(), ToolError> {
+pub(super) fn check_promql(query: &str) -> Result<(), ToolError> {
     promql_parser::parser::parse(query)
         .map(|_| ())
         .map_err(|e| ToolError::InvalidArguments(format!("PromQL does not parse: {e}")))
@@ -81,7 +81,7 @@ fn labels_of(v: &Value) -> BTreeMap<String, String> {
 }
 
 impl PromClient {
-    pub fn new(base: &str, timeout: Duration) -> Result<PromClient, ToolError> {
+    pub(super) fn new(base: &str, timeout: Duration) -> Result<PromClient, ToolError> {
         // reqwest is built without a TLS backend of its own: it uses the ring provider
         // (a no-op once installed).
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -103,17 +103,11 @@ impl PromClient {
         })
     }
 
-    /// The client keeping at most `caps` of a range answer (default [`CAPS`]).
-    pub fn with_caps(mut self, caps: Caps) -> PromClient {
-        self.caps = caps;
-        self
-    }
-
-    pub fn caps(&self) -> Caps {
+    pub(super) fn caps(&self) -> Caps {
         self.caps
     }
 
-    pub fn base(&self) -> &str {
+    pub(super) fn base(&self) -> &str {
         &self.base
     }
 
@@ -167,7 +161,7 @@ impl PromClient {
 
     /// A range query, read with the client's caps: the series kept and how many the
     /// server answered (see [`RangeAnswer::cut_note`]).
-    pub async fn query_range(
+    pub(super) async fn query_range(
         &self,
         query: &str,
         start: i64,
@@ -198,7 +192,7 @@ impl PromClient {
     }
 
     /// An instant query: (labels, value) per result, a scalar as one unlabelled row.
-    pub async fn query(
+    pub(super) async fn query(
         &self,
         query: &str,
         time: i64,
@@ -226,7 +220,7 @@ impl PromClient {
         })
     }
 
-    pub async fn series(
+    pub(super) async fn series(
         &self,
         selector: &str,
         start: i64,
@@ -252,7 +246,7 @@ impl PromClient {
     /// The label names (`label` empty), or the values of `label`. The name goes into
     /// the URL's path, so it must be a label name (letters, digits, `_`; not starting
     /// with a digit): `../admin` or `x?y` would reach another path of the server.
-    pub async fn label_values(&self, label: &str) -> Result<Vec<String>, ToolError> {
+    pub(super) async fn label_values(&self, label: &str) -> Result<Vec<String>, ToolError> {
         let is_name = |l: &str| {
             l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
                 && !l.starts_with(|c: char| c.is_ascii_digit())
@@ -300,7 +294,7 @@ fn series_name(labels: &BTreeMap<String, String>, service_label: &str) -> String
 /// Range-query results as a metric table: one column `<service>_<metric>[_<labels>]` per
 /// series (underscores in the service become dashes, so the service is the part before
 /// the first `_`), rows at the union of their timestamps, gaps as NaN.
-pub fn table_of(series: &[PromSeries], service_label: &str) -> MetricTable {
+pub(super) fn table_of(series: &[PromSeries], service_label: &str) -> MetricTable {
     let times: BTreeSet<i64> = series
         .iter()
         .flat_map(|s| s.points.iter().map(|p| p.0))
@@ -337,7 +331,7 @@ pub fn table_of(series: &[PromSeries], service_label: &str) -> MetricTable {
 
 /// Deploys, read from series with a `version` label (such as `app_build_info`): a change
 /// is an event, never a label seen when scraping begins. See [`version_changes`].
-pub async fn deploys(
+pub(super) async fn deploys(
     prom: &PromClient,
     service_label: &str,
     start: i64,
@@ -363,7 +357,11 @@ struct Seen {
 /// steps (or five minutes) before it. The first value seen, even a few seconds after the window starts (the
 /// moment scraping began), is no change; nor are two values that appear together (two
 /// instances of different versions).
-pub fn version_changes(series: &[PromSeries], service_label: &str, step: i64) -> Vec<ChangeEvent> {
+pub(super) fn version_changes(
+    series: &[PromSeries],
+    service_label: &str,
+    step: i64,
+) -> Vec<ChangeEvent> {
     let mut streams: BTreeMap<(String, String), Vec<Seen>> = BTreeMap::new();
     for s in series {
         let (Some(service), Some(version)) = (s.labels.get(service_label), s.labels.get("version"))
@@ -421,7 +419,7 @@ pub fn version_changes(series: &[PromSeries], service_label: &str, step: i64) ->
 /// The metric names Prometheus' metadata calls counters, and the `_count`, `_sum` and
 /// `_bucket` series of its histograms and summaries; empty when it can't say (the
 /// `_total` names are counters anyway, see [`is_counter`]).
-pub async fn counter_names(prom: &PromClient) -> BTreeSet<String> {
+pub(super) async fn counter_names(prom: &PromClient) -> BTreeSet<String> {
     let Ok(data) = prom.get("/api/v1/metadata", &[]).await else {
         return BTreeSet::new();
     };
@@ -447,7 +445,7 @@ pub async fn counter_names(prom: &PromClient) -> BTreeSet<String> {
 
 /// Whether a metric is a counter: its name ends in `_total` (the OpenMetrics rule) or
 /// Prometheus' metadata says so.
-pub fn is_counter(metric: &str, counters: &BTreeSet<String>) -> bool {
+pub(super) fn is_counter(metric: &str, counters: &BTreeSet<String>) -> bool {
     metric.ends_with("_total") || counters.contains(metric)
 }
 
@@ -455,7 +453,7 @@ pub fn is_counter(metric: &str, counters: &BTreeSet<String>) -> bool {
 /// with a drop read as a reset: a cumulative counter's level says nothing about the
 /// incident, its rate does. Series without a metric name (a `rate(…)` the environment
 /// asked for) are left as they are.
-pub fn counters_as_rates(series: &mut [PromSeries], counters: &BTreeSet<String>) {
+pub(super) fn counters_as_rates(series: &mut [PromSeries], counters: &BTreeSet<String>) {
     for s in series.iter_mut() {
         let Some(metric) = s.labels.get("__name__").cloned() else {
             continue;
@@ -475,7 +473,7 @@ pub fn counters_as_rates(series: &mut [PromSeries], counters: &BTreeSet<String>)
 #[derive(Deserialize, JsonSchema, Clone, Copy, Default, PartialEq)]
 #[serde(rename_all = "snake_case")]
 #[schemars(inline)]
-pub enum PromKind {
+pub(super) enum PromKind {
     /// A PromQL expression over time (the default).
     #[default]
     Range,
@@ -490,7 +488,7 @@ pub enum PromKind {
 /// Arguments of `prometheus`.
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct PrometheusArgs {
+pub(super) struct PrometheusArgs {
     /// A PromQL expression, or a series selector for `series`.
     query: Option<String>,
     /// What to ask (default range).
@@ -519,13 +517,13 @@ impl PromKind {
 }
 
 /// The `prometheus` tool.
-pub struct PrometheusTool {
+pub(super) struct PrometheusTool {
     client: Arc<PromClient>,
     window: i64,
 }
 
 impl PrometheusTool {
-    pub fn new(client: Arc<PromClient>, window: i64) -> PrometheusTool {
+    pub(super) fn new(client: Arc<PromClient>, window: i64) -> PrometheusTool {
         PrometheusTool { client, window }
     }
 
@@ -670,7 +668,7 @@ impl TypedTool for PrometheusTool {
         args: &PrometheusArgs,
         risk: Risk,
     ) -> Option<crate::event::SessionScope> {
-        crate::tools::scope::exact("prometheus", &self.preview(args).command, risk)
+        crate::scope::exact("prometheus", &self.preview(args).command, risk)
     }
 
     fn args_from_command(&self, command: &str, original: &Value) -> Result<Value, ToolError> {

@@ -20,10 +20,10 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
 
 /// Bytes of stdout (and of stderr) kept from one command.
-pub const OUTPUT_CAP: usize = 256 * 1024;
+pub(super) const OUTPUT_CAP: usize = 256 * 1024;
 
 /// What a finished child left behind.
-pub struct Captured {
+pub(super) struct Captured {
     pub success: bool,
     pub code: Option<i32>,
     pub stdout: String,
@@ -65,7 +65,7 @@ async fn read_capped(mut from: impl AsyncRead + Unpin) -> (Vec<u8>, usize) {
 }
 
 /// Run a command to completion within `timeout`, stdin closed, output capped.
-pub async fn run_capped(
+pub(super) async fn run_capped(
     mut command: Command,
     what: &str,
     timeout: Duration,
@@ -111,18 +111,18 @@ pub async fn run_capped(
 /// Arguments of `shell`.
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ShellArgs {
+pub(super) struct ShellArgs {
     /// A bash command line. Pipes of read-only programs run at once; anything that writes,
     /// deletes, substitutes or is unknown waits for the engineer's approval.
     command: String,
 }
 
-pub struct Shell {
+pub(super) struct Shell {
     timeout: Duration,
 }
 
 impl Shell {
-    pub fn new(timeout: Duration) -> Shell {
+    pub(super) fn new(timeout: Duration) -> Shell {
         Shell { timeout }
     }
 }
@@ -156,7 +156,7 @@ impl TypedTool for Shell {
     fn session_scope(&self, args: &ShellArgs, risk: Risk) -> Option<SessionScope> {
         // A shell line is approved for the session only verbatim: a shared prefix says
         // nothing about what follows it.
-        crate::tools::scope::exact("shell", &args.command, risk)
+        crate::scope::exact("shell", &args.command, risk)
     }
 
     fn args_from_command(&self, command: &str, _original: &Value) -> Result<Value, ToolError> {
@@ -216,7 +216,7 @@ mod tests {
 
     #[tokio::test]
     async fn output_is_capped_and_runaways_are_killed() {
-        let shell = crate::tools::typed(Shell::new(Duration::from_secs(2)));
+        let shell = crate::typed(Shell::new(Duration::from_secs(2)));
         let out = shell
             .run(&json!({"command": "yes hunch | head -c 600000"}), None)
             .await

@@ -8,22 +8,22 @@
 //! in flight at once.
 
 use super::traces::{Deadline, Endpoint, Fetched, slices};
+use crate::ToolError;
 use crate::analysis::traces::Digester;
-use crate::tools::ToolError;
 use futures::StreamExt;
 use std::collections::HashSet;
 use std::time::Duration;
 
 /// Traces one digest fetches at most.
-pub const TRACE_BUDGET: usize = 240;
+pub(super) const TRACE_BUDGET: usize = 240;
 /// Trace requests in flight at once.
-pub const PARALLEL: usize = 8;
+pub(super) const PARALLEL: usize = 8;
 
-pub struct TempoClient(Endpoint);
+pub(super) struct TempoClient(Endpoint);
 
 /// The TraceQL query that selects the traces through `service` (every trace without
 /// one); the name is a TraceQL string, its quotes and backslashes escaped.
-pub fn traceql(service: Option<&str>) -> String {
+pub(super) fn traceql(service: Option<&str>) -> String {
     match service {
         Some(s) => {
             let quoted = s.replace('\\', "\\\\").replace('"', "\\\"");
@@ -34,11 +34,11 @@ pub fn traceql(service: Option<&str>) -> String {
 }
 
 impl TempoClient {
-    pub fn new(base: &str, timeout: Duration) -> Result<TempoClient, ToolError> {
+    pub(super) fn new(base: &str, timeout: Duration) -> Result<TempoClient, ToolError> {
         Endpoint::new("tempo", base, timeout).map(TempoClient)
     }
 
-    pub fn base(&self) -> &str {
+    pub(super) fn base(&self) -> &str {
         self.0.base()
     }
 
@@ -71,7 +71,7 @@ impl TempoClient {
 
     /// Search `[start, end)` slice by slice, fetch every trace found once, and feed it to
     /// `digester`.
-    pub async fn fetch(
+    pub(super) async fn fetch(
         &self,
         start: i64,
         end: i64,

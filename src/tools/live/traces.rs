@@ -13,16 +13,16 @@
 use super::jaeger::JaegerClient;
 use super::tempo::TempoClient;
 use super::{EnvironmentConfig, http_error, status_error};
+use crate::ToolError;
 use crate::analysis::traces::Digester;
 use crate::protocol::digest::TraceReport;
-use crate::tools::ToolError;
 use std::time::{Duration, Instant};
 
 /// Time slices a search window is cut into.
-pub const SLICES: i64 = 4;
+pub(super) const SLICES: i64 = 4;
 
 /// A trace server's base URL and an HTTP client with the environment's timeout.
-pub struct Endpoint {
+pub(super) struct Endpoint {
     http: reqwest::Client,
     base: String,
     timeout: Duration,
@@ -30,7 +30,11 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    pub fn new(server: &'static str, base: &str, timeout: Duration) -> Result<Endpoint, ToolError> {
+    pub(super) fn new(
+        server: &'static str,
+        base: &str,
+        timeout: Duration,
+    ) -> Result<Endpoint, ToolError> {
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(ToolError::InvalidArguments(format!(
                 "{server} = \"{base}\" is not an http:// or https:// URL"
@@ -52,16 +56,20 @@ impl Endpoint {
         })
     }
 
-    pub fn base(&self) -> &str {
+    pub(super) fn base(&self) -> &str {
         &self.base
     }
 
-    pub fn timeout(&self) -> Duration {
+    pub(super) fn timeout(&self) -> Duration {
         self.timeout
     }
 
     /// GET `path` with `query`; the body of a 2xx answer.
-    pub async fn get(&self, path: &str, query: &[(&str, String)]) -> Result<String, ToolError> {
+    pub(super) async fn get(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<String, ToolError> {
         let failed = |e: &reqwest::Error| http_error(self.server, &self.base, self.timeout, e);
         let response = self
             .http
@@ -79,7 +87,7 @@ impl Endpoint {
     }
 
     /// The answer as JSON, or an error naming the server.
-    pub fn json(&self, body: &str) -> Result<serde_json::Value, ToolError> {
+    pub(super) fn json(&self, body: &str) -> Result<serde_json::Value, ToolError> {
         serde_json::from_str(body).map_err(|e| {
             ToolError::Failed(format!(
                 "{} at {} answered something that is not JSON ({e})",
@@ -90,19 +98,19 @@ impl Endpoint {
 }
 
 /// When a fetch must stop: the environment's timeout after it began.
-pub struct Deadline(Instant, Duration);
+pub(super) struct Deadline(Instant, Duration);
 
 impl Deadline {
-    pub fn after(limit: Duration) -> Deadline {
+    pub(super) fn after(limit: Duration) -> Deadline {
         Deadline(Instant::now(), limit)
     }
-    pub fn passed(&self) -> bool {
+    pub(super) fn passed(&self) -> bool {
         self.0.elapsed() >= self.1
     }
 }
 
 /// `[start, end)` (unix seconds) cut into [`SLICES`] slices, newest last.
-pub fn slices(start: i64, end: i64) -> Vec<(i64, i64)> {
+pub(super) fn slices(start: i64, end: i64) -> Vec<(i64, i64)> {
     let width = ((end - start) / SLICES).max(1);
     (0..SLICES)
         .map(|k| {
@@ -120,14 +128,14 @@ pub fn slices(start: i64, end: i64) -> Vec<(i64, i64)> {
 }
 
 /// Where an environment's traces come from.
-pub enum TraceBackend {
+pub(super) enum TraceBackend {
     Jaeger(JaegerClient),
     Tempo(TempoClient),
 }
 
 impl TraceBackend {
     /// The environment's trace server, if it names one (`jaeger =` or `tempo =`, not both).
-    pub fn of(config: &EnvironmentConfig) -> Result<Option<TraceBackend>, ToolError> {
+    pub(super) fn of(config: &EnvironmentConfig) -> Result<Option<TraceBackend>, ToolError> {
         let timeout = config.timeout();
         match (&config.jaeger, &config.tempo) {
             (Some(_), Some(_)) => Err(ToolError::InvalidArguments(
@@ -139,7 +147,7 @@ impl TraceBackend {
         }
     }
 
-    pub fn origin(&self) -> String {
+    pub(super) fn origin(&self) -> String {
         match self {
             TraceBackend::Jaeger(j) => format!("jaeger {}", j.base()),
             TraceBackend::Tempo(t) => format!("tempo {}", t.base()),
@@ -148,7 +156,7 @@ impl TraceBackend {
 
     /// The digest of the traces in `[start, end)` (unix seconds), only those through
     /// `service` when given, split at `onset` (unix nanoseconds).
-    pub async fn report(
+    pub(super) async fn report(
         &self,
         (start, end): (i64, i64),
         service: Option<&str>,
@@ -166,7 +174,7 @@ impl TraceBackend {
 
     /// The call graph of `[start, end)`: Jaeger's dependency links, or the pairs the spans
     /// of a sample of Tempo's traces show.
-    pub async fn graph(
+    pub(super) async fn graph(
         &self,
         (start, end): (i64, i64),
     ) -> Result<Vec<(String, String)>, ToolError> {
@@ -187,7 +195,7 @@ impl TraceBackend {
 
 /// What a fetch got, for the report's first note.
 #[derive(Debug, Default)]
-pub struct Fetched {
+pub(super) struct Fetched {
     pub traces: usize,
     pub searches: usize,
     /// Searches that returned as many traces as they were allowed.
@@ -218,7 +226,7 @@ impl Fetched {
 
 /// The call graph of an environment that declares none: what the trace server shows over
 /// the last `window` seconds, and a note saying so; a failure is a warning and no graph.
-pub async fn derived_graph(
+pub(super) async fn derived_graph(
     server: &TraceBackend,
     window: i64,
     warnings: &mut Vec<String>,

@@ -16,6 +16,12 @@
 //! The terminal is restored on exit and on panic (`ratatui::init` installs the hook).
 //! Mouse capture stays off so tmux selection and scrolling keep working.
 
+// The crates this one stands on, under the names its modules use (`crate::event`, …).
+use hunch_bundle as bundle;
+use hunch_protocol as protocol;
+use hunch_protocol::{event, redact, sanitize, text};
+use hunch_session as session;
+
 pub mod app;
 mod approval;
 mod board;
@@ -27,7 +33,7 @@ mod editor;
 mod help;
 mod highlight;
 pub mod keymap;
-pub mod layer;
+mod layer;
 mod pager;
 pub mod replay;
 mod seek;

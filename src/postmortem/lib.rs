@@ -9,6 +9,13 @@
 //! from the patterns); and the Markdown treats everything recorded as text (see
 //! [`escape`]).
 
+// The crates this one stands on, under the names its modules use (`crate::event`, …).
+use hunch_analysis as analysis;
+use hunch_bundle as bundle;
+use hunch_protocol as protocol;
+use hunch_protocol::{event, redact, sanitize};
+use hunch_session as session;
+
 mod escape;
 mod runs;
 mod story;
@@ -1186,7 +1193,7 @@ mod tests {
     fn a_streamed_read_drafts_what_the_whole_record_drafts() {
         let fixture = concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/demo-session.jsonl"
+            "/../../tests/fixtures/demo-session.jsonl"
         );
         let text = std::fs::read_to_string(fixture).unwrap();
         let mut grown = String::new();

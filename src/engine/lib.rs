@@ -11,13 +11,20 @@
 //! budget, commands that arrive at any time, the border every event passes); `turn`
 //! is one brain turn, `calls` the call pipeline behind the gate, `board` the engine's
 //! own tools, `answer` follow-up questions after the conclusion, [`history`] what the
-//! brain is told, folded from the log. A runs group (`--runs N`, [`crate::runs`]) drives
+//! brain is told, folded from the log. A runs group (`--runs N`, `hunch::runs`) drives
 //! an engine through [`Engine::run_open`] and records its runs' outcomes through it.
 //!
 //! Two rules hold everywhere here: a secret goes only to the one tool call it was typed
 //! for (it is scrubbed from that call's output — as a whole word, when at least 4
 //! characters long — and never put in an event or in the brain's context), and a human
 //! edit to the board interrupts the brain's turn so it re-plans from the edited board.
+
+// The crates this one stands on, under the names its modules use (`crate::event`, …).
+use hunch_brain as brain;
+use hunch_protocol as protocol;
+use hunch_protocol::{event, redact, sanitize, text};
+use hunch_session as session;
+use hunch_tools as tools;
 
 mod answer;
 mod board;

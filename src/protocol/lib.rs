@@ -1,8 +1,16 @@
-//! The protocol every part speaks, at the bottom of the crate: the commands a frontend
-//! sends the engine (and who sent them), the handle that sends them, the secret a
-//! credential travels in, and what a brain is told about a tool. The TUI and the brains
-//! depend on this and on [`crate::event`] only, never on the engine's or the tools'
-//! internals; `tests/boundaries.rs` holds them to it.
+//! hunch-protocol: the bottom layer every other crate speaks. The events and their reducer
+//! ([`event`]), the commands a frontend sends the engine (and who sent them), the handle that
+//! sends them, the secret a credential travels in, what a brain is told about a tool, the
+//! reports the tools answer with ([`digest`]), and the hygiene every outside string passes
+//! through ([`sanitize`], [`redact`], [`text`]). It depends on no other part of hunch; the
+//! TUI and the brains stand on it, never on the engine's or the tools' internals (the
+//! workspace's layers, `Cargo.toml`, are kept by the compiler).
+
+pub mod event;
+pub mod knowledge;
+pub mod redact;
+pub mod sanitize;
+pub mod text;
 
 pub mod board;
 pub mod digest;

@@ -21,8 +21,13 @@
 //! The demo incident is this same format, embedded in the binary (`hunch demo
 //! --write-bundle DIR` writes it out as a starting point).
 
+// The crates this one stands on, under the names its modules use (`crate::event`, …).
+use hunch_analysis as analysis;
+use hunch_protocol as protocol;
+use hunch_protocol::sanitize;
+
 pub mod logs;
-pub mod metrics;
+mod metrics;
 pub mod traces;
 
 use chrono::{DateTime, TimeZone, Utc};

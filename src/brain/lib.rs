@@ -10,6 +10,13 @@
 //!
 //! A brain proposes; it never decides what is safe. Its calls carry no risk field.
 
+// The crates this one stands on, under the names its modules use (`crate::event`, …).
+use hunch_analysis as analysis;
+use hunch_bundle as bundle;
+use hunch_knowledge as knowledge;
+use hunch_protocol as protocol;
+use hunch_protocol::{event, redact, sanitize, text};
+
 pub mod llm;
 pub mod offline;
 

@@ -6,6 +6,10 @@
 //! here rather than pulled from a crate because they are small, the product's own, and
 //! need to run on every tool call in microseconds.
 
+// The crates this one stands on, under the names its modules use (`crate::event`, …).
+use hunch_protocol as protocol;
+use hunch_protocol::sanitize;
+
 pub mod grouping;
 pub mod harm;
 pub mod logheader;

@@ -13,39 +13,17 @@
 //! `{placeholders}` are bound by the agent from its hypotheses. Search is BM25 over the
 //! title, tags and body, from the `bm25` crate (stemming and stop words included).
 
+// The crates this one stands on, under the names its modules use (`crate::event`, …).
+use hunch_bundle as bundle;
+use hunch_postmortem as postmortem;
+use hunch_protocol::{event, redact};
+use hunch_session as session;
+
 pub mod learn;
 
 use crate::bundle::Document;
 use bm25::{Language, SearchEngineBuilder};
-use serde::{Deserialize, Serialize};
-
-/// A runnable step of a runbook.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Step {
-    pub tool: String,
-    pub phase: String,
-    /// The hypothesis kind this step fits; empty means any.
-    #[serde(default, rename = "for")]
-    pub fits: String,
-    #[serde(default)]
-    pub target: String,
-    pub body: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ParsedDoc {
-    pub name: String,
-    pub kind: String,
-    pub title: String,
-    pub tags: Vec<String>,
-    pub steps: Vec<Step>,
-    pub follow_ups: Vec<String>,
-    pub summary: String,
-    /// A past incident's `## Ruled out` bullets: hypotheses refuted then, each ending in
-    /// who refuted it (`(refuted by alice)`).
-    #[serde(default)]
-    pub ruled_out: Vec<String>,
-}
+pub use hunch_protocol::knowledge::{Hit, ParsedDoc, Step};
 
 /// Parse one Markdown document: title, `tags:` line, `hunch` steps, follow-up bullets.
 pub fn parse_doc(doc: &Document, kind: &str) -> ParsedDoc {
@@ -124,13 +102,6 @@ pub fn parse_doc(doc: &Document, kind: &str) -> ParsedDoc {
         parsed.title = doc.name.clone();
     }
     parsed
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Hit {
-    pub score: f32,
-    #[serde(flatten)]
-    pub doc: ParsedDoc,
 }
 
 /// A searchable set of runbooks and past incidents.

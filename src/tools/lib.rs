@@ -10,16 +10,24 @@
 //! [`TypedTool::credential`]; the secret is handed to `run` for that one call and never
 //! appears in an event.
 
+// The crates this one stands on, under the names its modules use (`crate::event`, …).
+use hunch_analysis as analysis;
+use hunch_bundle as bundle;
+use hunch_knowledge as knowledge;
+use hunch_protocol as protocol;
+use hunch_protocol::{event, sanitize, text};
+use hunch_session as session;
+
 pub mod demo;
 pub mod kubectl_risk;
 pub mod live;
-pub mod logs_fold;
+mod logs_fold;
 pub mod replay;
 pub mod scope;
-pub mod shell_risk;
+mod shell_risk;
 pub mod sql_risk;
-pub mod telemetry;
-pub mod traces;
+mod telemetry;
+mod traces;
 
 use crate::event::{Risk, SessionScope};
 pub use crate::protocol::{Secret, ToolSpec, schema_of};

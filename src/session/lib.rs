@@ -7,6 +7,9 @@
 //! session holds a lock on its file ([`SessionLock`]): one writer per session. The log
 //! never holds a secret: credentials travel in engine commands, never in events.
 
+// The crates this one stands on, under the names its modules use (`crate::event`, …).
+use hunch_protocol::{event, sanitize};
+
 mod blobs;
 mod follow;
 mod listing;
