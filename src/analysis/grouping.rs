@@ -27,7 +27,7 @@ use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
 
 /// The token masking puts where a value was.
-pub const WILDCARD: &str = "<*>";
+pub(crate) const WILDCARD: &str = "<*>";
 
 /// The settings of the grouping. [`GroupingConfig::default`] is the one configuration
 /// every system gets; the benchmark checks it by choosing settings on nine loghub

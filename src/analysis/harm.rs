@@ -130,7 +130,7 @@ pub fn harmful(metric: &str, before: f64, after: f64) -> bool {
 
 /// A metric of a resource the service itself runs out of (CPU, memory, disk, swap, GC,
 /// throttling): a local cause, which a slow callee does not produce.
-pub fn is_resource(metric: &str) -> bool {
+pub(crate) fn is_resource(metric: &str) -> bool {
     const RESOURCE: &[&str] = &[
         "cpu", "mem", "rss", "heap", "disk", "swap", "gc", "throttl", "oom", "inode",
     ];

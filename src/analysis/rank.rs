@@ -60,7 +60,7 @@ pub fn median(values: &mut [f64]) -> f64 {
 }
 
 /// Linear-interpolated quantile, by selection (O(n)); reorders `values`. NaN-free input.
-pub fn quantile(values: &mut [f64], q: f64) -> f64 {
+pub(crate) fn quantile(values: &mut [f64], q: f64) -> f64 {
     if values.is_empty() {
         return f64::NAN;
     }
@@ -263,10 +263,10 @@ pub struct OnsetWindow {
 
 /// How far before the time an alert says its condition began ("since 12:38") an onset
 /// may be: the cause shows in some series a few minutes before the symptom pages.
-pub const BEFORE_SINCE_SECONDS: i64 = 5 * 60;
+pub(crate) const BEFORE_SINCE_SECONDS: i64 = 5 * 60;
 /// How far before an alert fired an onset may be when its text gives no time (alerts
 /// wait out a `for:` duration before they fire).
-pub const BEFORE_FIRING_SECONDS: i64 = 15 * 60;
+pub(crate) const BEFORE_FIRING_SECONDS: i64 = 15 * 60;
 
 impl OnsetWindow {
     /// The window an alert that fired at `fired_at`, saying `since` when it gave a

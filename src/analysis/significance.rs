@@ -32,10 +32,10 @@ use super::harm::{Signal, caller_side, is_symptom, signals, words};
 use std::collections::BTreeMap;
 
 /// The share of the symptom's rise at and above which a latency counts whole.
-pub const FULL_SHARE: f64 = 0.25;
+pub(crate) const FULL_SHARE: f64 = 0.25;
 
 /// The share of a limit at and above which a utilisation counts whole.
-pub const SATURATED_PERCENT: f64 = 50.0;
+pub(crate) const SATURATED_PERCENT: f64 = 50.0;
 
 /// A value of `metric` in seconds, when its name says its unit (`_s`, `_seconds`, `_ms`,
 /// `_us`, `_ns`).
@@ -54,7 +54,7 @@ pub fn seconds(metric: &str, value: f64) -> Option<f64> {
 /// How many seconds the alert says its latency rose: "p99 latency 4.55 s (usual 0.91 s)"
 /// → 3.64. Needs two durations, the second introduced as the usual level ("usual",
 /// "normally", "baseline", "was", "from"); `None` otherwise.
-pub fn symptom_rise_seconds(alert: &str) -> Option<f64> {
+pub(crate) fn symptom_rise_seconds(alert: &str) -> Option<f64> {
     let durations = durations_in(alert);
     let lower = alert.to_ascii_lowercase();
     let usual = ["usual", "normal", "baseline", "was ", "from ", "typical"]
@@ -98,7 +98,7 @@ pub fn latency_weight(added: f64, symptom: Option<f64>) -> f64 {
 
 /// A value of `metric` as a percentage of its limit, when its name says it is one
 /// (`cpu_pct`, `memory_percent`, `disk_utilization` — a ratio ≤ 1 read as a fraction).
-pub fn percent_of_limit(metric: &str, value: f64) -> Option<f64> {
+pub(crate) fn percent_of_limit(metric: &str, value: f64) -> Option<f64> {
     let words = words(metric);
     let percent = words
         .iter()
@@ -121,7 +121,7 @@ pub fn percent_of_limit(metric: &str, value: f64) -> Option<f64> {
 
 /// The weight of a utilisation that reached `percent` of its limit: whole from
 /// [`SATURATED_PERCENT`] up, in proportion below.
-pub fn saturation_weight(percent: f64) -> f64 {
+pub(crate) fn saturation_weight(percent: f64) -> f64 {
     if percent.is_finite() {
         (percent / SATURATED_PERCENT).clamp(0.0, 1.0)
     } else {
@@ -260,7 +260,7 @@ pub fn per_query_kind(kind: &str) -> bool {
 }
 
 /// The resource a metric measures, when it is one a limit applies to.
-pub fn resource_of(metric: &str) -> Option<&'static str> {
+pub(crate) fn resource_of(metric: &str) -> Option<&'static str> {
     let lower = metric.to_ascii_lowercase();
     for word in lower.split(|c: char| !c.is_ascii_alphanumeric()) {
         if word.starts_with("cpu") {

@@ -30,30 +30,30 @@ pub struct MaskRules(u16);
 
 impl MaskRules {
     /// Month and weekday names are parts of a date.
-    pub const CALENDAR: MaskRules = MaskRules(1);
+    pub(crate) const CALENDAR: MaskRules = MaskRules(1);
     /// A name ending in a top-level domain is a host.
-    pub const HOST_NAMES: MaskRules = MaskRules(1 << 1);
+    pub(crate) const HOST_NAMES: MaskRules = MaskRules(1 << 1);
     /// `0x` and hex digits is an id, whatever its length.
-    pub const HEX_PREFIXED: MaskRules = MaskRules(1 << 2);
+    pub(crate) const HEX_PREFIXED: MaskRules = MaskRules(1 << 2);
     /// A URL is one value.
-    pub const URLS: MaskRules = MaskRules(1 << 3);
+    pub(crate) const URLS: MaskRules = MaskRules(1 << 3);
     /// A path made only of values (`10.0.0.1/10.0.0.2`) is one value.
-    pub const WHOLE_PATHS: MaskRules = MaskRules(1 << 4);
+    pub(crate) const WHOLE_PATHS: MaskRules = MaskRules(1 << 4);
     /// A number between separators names an instance (`node-96`, `broadcast_9_piece0`).
-    pub const NUMBERED: MaskRules = MaskRules(1 << 5);
+    pub(crate) const NUMBERED: MaskRules = MaskRules(1 << 5);
     /// A unit joins its number (`8.8 KB`, `5000ms`).
-    pub const UNITS: MaskRules = MaskRules(1 << 6);
+    pub(crate) const UNITS: MaskRules = MaskRules(1 << 6);
     /// An empty `()` or `[]` is an empty value.
-    pub const EMPTY_BRACKETS: MaskRules = MaskRules(1 << 7);
+    pub(crate) const EMPTY_BRACKETS: MaskRules = MaskRules(1 << 7);
     /// A full stop after a value is punctuation (`(TID 12).`).
-    pub const FULL_STOP: MaskRules = MaskRules(1 << 8);
+    pub(crate) const FULL_STOP: MaskRules = MaskRules(1 << 8);
     /// `key=value`: only the value is masked.
-    pub const KEY_VALUE: MaskRules = MaskRules(1 << 9);
+    pub(crate) const KEY_VALUE: MaskRules = MaskRules(1 << 9);
     /// Values inside a token between brackets or commas are masked one by one
     /// (`sshd[1234]:`, `Token{a64f99}`).
-    pub const SEGMENTS: MaskRules = MaskRules(1 << 10);
+    pub(crate) const SEGMENTS: MaskRules = MaskRules(1 << 10);
     /// A label with a dotted leader keeps its label: `depth.......0` is `depth.......<*>`.
-    pub const LEADERS: MaskRules = MaskRules(1 << 11);
+    pub(crate) const LEADERS: MaskRules = MaskRules(1 << 11);
     /// Every rule: what hunch uses.
     pub const ALL: MaskRules = MaskRules((1 << 12) - 1);
 

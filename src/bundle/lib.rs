@@ -220,7 +220,7 @@ impl MetricTable {
 /// A column's kind: as declared in `incident.toml` (by metric name or whole column), else
 /// a counter when its metric name ends in `_total` (the OpenMetrics rule for counters),
 /// else a gauge.
-pub fn series_kind(declared: &[SeriesSpec], column: &str) -> SeriesKind {
+pub(crate) fn series_kind(declared: &[SeriesSpec], column: &str) -> SeriesKind {
     let metric = metric_name(column);
     declared
         .iter()
@@ -240,7 +240,7 @@ pub fn metric_name(column: &str) -> &str {
 
 /// A column's labels, `name{pod="api-1",endpoint="/cart"}` → `[(pod, api-1), …]`, in the
 /// Prometheus series notation; an error says what is wrong with it.
-pub fn series_labels(column: &str) -> Result<Vec<(String, String)>, String> {
+pub(crate) fn series_labels(column: &str) -> Result<Vec<(String, String)>, String> {
     let Some((_, rest)) = column.split_once('{') else {
         return Ok(Vec::new());
     };
@@ -680,10 +680,6 @@ impl Bundle {
     pub fn service(&self, name: &str) -> Option<&ServiceSpec> {
         self.incident.services.iter().find(|s| s.name == name)
     }
-
-    pub fn service_names(&self) -> impl Iterator<Item = &str> {
-        self.incident.services.iter().map(|s| s.name.as_str())
-    }
 }
 
 /// A bundle's `metrics.csv`, streamed from the file into columns sized by a first pass
@@ -886,7 +882,7 @@ impl MetricTable {
 
     /// Every counter column (by `kind_of`) replaced by its per-second rate, renamed by
     /// [`rate_name`].
-    pub fn counters_to_rates(&mut self, kind_of: impl Fn(&str) -> SeriesKind) {
+    pub(crate) fn counters_to_rates(&mut self, kind_of: impl Fn(&str) -> SeriesKind) {
         for (column, values) in self.columns.iter_mut().zip(&mut self.values) {
             if kind_of(column) == SeriesKind::Counter {
                 *values = counter_rate(&self.times, values);

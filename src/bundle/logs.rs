@@ -23,7 +23,7 @@ use std::sync::Arc;
 /// The longest line kept whole; the rest of a longer line is read past, not held.
 pub const MAX_LINE: usize = 1 << 20;
 /// The longest record (a line and its continuation lines) kept whole.
-pub const MAX_RECORD: usize = 1 << 20;
+pub(crate) const MAX_RECORD: usize = 1 << 20;
 
 /// What one pass over a log file saw: enough to answer "how much, from when to when, for
 /// whom" without reading it again.
@@ -107,7 +107,7 @@ impl Progress {
 }
 
 /// Files smaller than this load without a word: the pass takes well under a second.
-pub const REPORT_FROM_BYTES: u64 = 32 << 20;
+pub(crate) const REPORT_FROM_BYTES: u64 = 32 << 20;
 
 /// A progress reporter for a command line: on a terminal, a line on standard error
 /// updated in place while a file of [`REPORT_FROM_BYTES`] or more is read; on any

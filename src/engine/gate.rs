@@ -108,7 +108,7 @@ pub fn decide(
 
 /// Whether an edit made a call riskier, so the engineer must see the edited call in an
 /// approval before it runs.
-pub fn edit_needs_review(proposed: Risk, edited: Risk) -> bool {
+pub(crate) fn edit_needs_review(proposed: Risk, edited: Risk) -> bool {
     edited.rank() > proposed.rank()
 }
 

@@ -82,7 +82,7 @@ pub struct EngineConfig {
 }
 
 /// Check a call's arguments against its tool's JSON Schema; the error names the path.
-pub fn check_arguments(schema: &Value, args: &Value) -> Result<(), String> {
+pub(crate) fn check_arguments(schema: &Value, args: &Value) -> Result<(), String> {
     if !args.is_object() {
         let shown: String = args.to_string().chars().take(120).collect();
         return Err(format!("arguments must be a JSON object, got {shown}"));

@@ -30,7 +30,7 @@ pub fn dir(data_dir: &Path) -> PathBuf {
 }
 
 /// A concluded draft as a past incident, in the knowledge base's Markdown form.
-pub fn past_incident(draft: &Postmortem, id: &str) -> Option<String> {
+pub(crate) fn past_incident(draft: &Postmortem, id: &str) -> Option<String> {
     let root_cause = draft.root_cause.as_ref()?;
     let line = one_line;
     let id = &line(id);

@@ -4,7 +4,7 @@
 //! and when, what each action was and who allowed it, the evidence the conclusion cites,
 //! and never a credential's value (the log never holds one).
 //!
-//! A record is redacted before anything is drafted from it ([`redacted_events`]), never
+//! A record is redacted before anything is drafted from it ([`redacted`], as [`read_for_draft`] reads it), never
 //! after the draft was serialized or escaped (where `\"` or `&lt;` would hide a secret
 //! from the patterns); and the Markdown treats everything recorded as text (see
 //! [`escape`]).
@@ -395,17 +395,9 @@ fn cell(text: &str) -> String {
     escape::text(text)
 }
 
-/// A recorded session as it may be exported: every string of every event without
-/// control sequences and redacted, each a whole value. An event that can't be walked is
-/// left out rather than exported unredacted.
-pub fn redacted_events(events: &[Event], redactor: &Redactor) -> Vec<Event> {
-    events
-        .iter()
-        .filter_map(|event| redacted(event, redactor))
-        .collect()
-}
-
-/// One event as it may be exported (see [`redacted_events`]).
+/// One event as it may be exported: every string without control sequences and
+/// redacted, each a whole value. An event that can't be walked is left out rather than
+/// exported unredacted.
 fn redacted(event: &Event, redactor: &Redactor) -> Option<Event> {
     let mut value = serde_json::to_value(event).ok()?;
     crate::sanitize::each_string(&mut value, &mut |text: &mut String| {
@@ -426,7 +418,7 @@ pub struct DraftInput {
 
 /// Whether a draft reads `event`: the model's streamed text (reasoning and message
 /// deltas) is what a session is mostly made of, and no part of a draft reads it.
-pub fn drafted(event: &Event) -> bool {
+pub(crate) fn drafted(event: &Event) -> bool {
     !matches!(
         event.kind,
         EventKind::ReasoningDelta { .. } | EventKind::MessageDelta { .. }
@@ -434,7 +426,7 @@ pub fn drafted(event: &Event) -> bool {
 }
 
 /// The events of the session file at `path` that a draft is made from, streamed: each
-/// is redacted as it is read (see [`redacted_events`]) and the streamed text is left
+/// is redacted as it is read (see [`redacted`]) and the streamed text is left
 /// behind ([`drafted`]), so a session of a million events costs what its calls,
 /// decisions and hypotheses hold, not the size of its file. The draft made from them is
 /// the draft of the whole record.
@@ -762,7 +754,7 @@ pub type Series = (String, Vec<(i64, f64)>);
 /// When the cited calls hold none (a conclusion that cites no metrics call, a session
 /// that did not conclude), the strongest moves `metrics_rank` reported, from any call's
 /// metric table: a live run gets its chart too.
-pub fn conclusion_series(events: &[Event], blobs: &BlobStore) -> Vec<Series> {
+pub(crate) fn conclusion_series(events: &[Event], blobs: &BlobStore) -> Vec<Series> {
     let state = State::from_events(events);
     let cited: Vec<&str> = state
         .conclusion
@@ -825,7 +817,7 @@ fn series_from(
 
 /// When things changed: the change events the session's tools reported (any output
 /// with an `events` list of `{time, kind, service}`), as (unix seconds, label).
-pub fn change_marks(events: &[Event], blobs: &BlobStore) -> Vec<(i64, String)> {
+pub(crate) fn change_marks(events: &[Event], blobs: &BlobStore) -> Vec<(i64, String)> {
     let state = State::from_events(events);
     let mut marks = Vec::new();
     for call in &state.calls {
@@ -859,7 +851,7 @@ pub fn change_marks(events: &[Event], blobs: &BlobStore) -> Vec<(i64, String)> {
 /// The slow edge the session's trace digest found, as a chart mark at its onset: the
 /// call whose wait (the network between caller and callee) or latency grew most, by its
 /// median, with its numbers.
-pub fn slow_edge_mark(events: &[Event], blobs: &BlobStore) -> Option<(i64, String)> {
+pub(crate) fn slow_edge_mark(events: &[Event], blobs: &BlobStore) -> Option<(i64, String)> {
     let state = State::from_events(events);
     state
         .calls
@@ -878,7 +870,7 @@ pub fn slow_edge_mark(events: &[Event], blobs: &BlobStore) -> Option<(i64, Strin
 
 /// The call of a trace report whose wait or latency grew most (by the ratio of medians,
 /// at least twofold), as (onset, label).
-pub fn slow_edge_of(report: &crate::protocol::digest::TraceReport) -> Option<(i64, String)> {
+pub(crate) fn slow_edge_of(report: &crate::protocol::digest::TraceReport) -> Option<(i64, String)> {
     use crate::protocol::digest::Percentiles;
     let onset = DateTime::parse_from_rfc3339(report.onset.as_deref()?)
         .ok()?
@@ -1218,7 +1210,14 @@ mod tests {
             "the text is left behind"
         );
         let blobs = BlobStore::new(dir.path().join("blobs"));
-        let full = prepare(&redacted_events(&whole, &redactor), &blobs, &redactor);
+        let full = prepare(
+            &whole
+                .iter()
+                .filter_map(|event| redacted(event, &redactor))
+                .collect::<Vec<_>>(),
+            &blobs,
+            &redactor,
+        );
         let streamed = prepare(&input.events, &blobs, &redactor);
         let json = |p: &Postmortem| serde_json::to_string(p).unwrap();
         assert_eq!(json(&streamed.0), json(&full.0));

@@ -309,7 +309,7 @@ impl Hypothesis {
 
     /// What an edit changed, from the hypothesis as it was (`None`: added), for the
     /// transcript: "refuted and pinned H3 (was supported): …", "reworded H4: new (was: old)".
-    pub fn describe_edit(&self, before: Option<&Hypothesis>) -> String {
+    pub(crate) fn describe_edit(&self, before: Option<&Hypothesis>) -> String {
         let Some(before) = before else {
             let pin = if self.pinned { ", pinned" } else { "" };
             return format!(
@@ -388,12 +388,6 @@ pub struct RawRef {
     pub blob: String,
     pub lines: u64,
     pub bytes: u64,
-}
-
-impl OutputRef {
-    pub fn is_truncated(&self) -> bool {
-        self.blob.is_some()
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -494,7 +488,7 @@ pub enum Origin {
 }
 
 impl Origin {
-    pub fn is_unknown(&self) -> bool {
+    pub(crate) fn is_unknown(&self) -> bool {
         *self == Origin::Unknown
     }
 }
@@ -918,10 +912,6 @@ impl State {
             .is_some_and(|c| c.status == CallStatus::Finished(CallOutcome::Ok))
     }
 
-    pub fn call_position(&self, id: &str) -> Option<usize> {
-        self.call_index.get(id).copied()
-    }
-
     pub fn hypothesis(&self, id: &str) -> Option<&Hypothesis> {
         self.hypotheses.iter().find(|h| h.id == id)
     }
@@ -1312,7 +1302,7 @@ impl State {
 /// Who decides an approval when no person does: the gate's own names for its policy,
 /// a session rule, a trusted session, a headless run with no approver, and
 /// `--approve-all`. Anyone else in an `ApprovalDecided` is a person.
-pub const AUTOMATIC_DECIDERS: &[&str] = &[
+pub(crate) const AUTOMATIC_DECIDERS: &[&str] = &[
     "policy",
     "session rule",
     "policy trusted-session",

@@ -25,7 +25,7 @@ pub use stream::Streamed;
 use regex::{Captures, Regex};
 
 /// The start of every redaction label; text already carrying it is left alone.
-pub const LABEL_PREFIX: &str = "[redacted:";
+pub(crate) const LABEL_PREFIX: &str = "[redacted:";
 
 /// A label left by an earlier redaction.
 static LABEL: std::sync::LazyLock<Regex> = std::sync::LazyLock::new(|| {
@@ -255,7 +255,7 @@ impl Redactor {
 pub const MIN_SCRUBBED_CREDENTIAL: usize = 4;
 
 /// What stands for a typed credential in an output.
-pub const CREDENTIAL_LABEL: &str = "[redacted:credential]";
+pub(crate) const CREDENTIAL_LABEL: &str = "[redacted:credential]";
 
 /// `text` with every occurrence of a typed `credential` that stands as a whole token
 /// (bounded by a non-alphanumeric character or the end of the text on both sides)

@@ -419,7 +419,7 @@ impl TypedTool for Kubectl {
     }
 }
 
-pub struct Psql(Arc<DemoEnv>);
+pub(crate) struct Psql(Arc<DemoEnv>);
 
 impl Psql {
     fn database(&self) -> Option<&crate::bundle::DatabaseSpec> {

@@ -282,7 +282,7 @@ pub fn parse(command: &str) -> Result<Vec<String>, String> {
 }
 
 /// The words kubectl reads, and the command after `--` (empty without one).
-pub fn split_command(words: &[String]) -> (&[String], &[String]) {
+pub(crate) fn split_command(words: &[String]) -> (&[String], &[String]) {
     match words.iter().position(|w| w == "--") {
         Some(at) => (&words[..at], &words[at + 1..]),
         None => (words, &[]),
@@ -291,14 +291,14 @@ pub fn split_command(words: &[String]) -> (&[String], &[String]) {
 
 /// The positional words (verb, subverb, resource…), flags and their values removed;
 /// nothing after `--`.
-pub fn positionals(words: &[String]) -> Vec<&str> {
+pub(crate) fn positionals(words: &[String]) -> Vec<&str> {
     scan(words).positionals
 }
 
 /// The value of a flag such as `-n`/`--namespace`, in any spelling kubectl reads (`-n x`,
 /// `-nx`, `--namespace=x`, `-in x`); the last one given, as kubectl keeps it (never read
 /// after `--`).
-pub fn flag_value<'a>(words: &'a [String], names: &[&str]) -> Option<&'a str> {
+pub(crate) fn flag_value<'a>(words: &'a [String], names: &[&str]) -> Option<&'a str> {
     scan(words)
         .flags
         .into_iter()

@@ -145,7 +145,7 @@ pub trait Tool: Send + Sync {
 }
 
 /// A [`TypedTool`] as a [`Tool`].
-pub struct Typed<T>(pub T);
+pub(crate) struct Typed<T>(pub T);
 
 /// A typed tool for the registry.
 pub fn typed<T: TypedTool>(tool: T) -> Arc<dyn Tool> {
@@ -258,12 +258,12 @@ impl Registry {
 }
 
 /// Arguments as the tool's type; the error says which field was wrong.
-pub fn parse_args<T: serde::de::DeserializeOwned>(args: &Value) -> Result<T, ToolError> {
+pub(crate) fn parse_args<T: serde::de::DeserializeOwned>(args: &Value) -> Result<T, ToolError> {
     serde_json::from_value(args.clone()).map_err(|e| ToolError::InvalidArguments(e.to_string()))
 }
 
 /// Read a required string argument.
-pub fn str_arg<'a>(args: &'a Value, name: &str) -> Result<&'a str, ToolError> {
+pub(crate) fn str_arg<'a>(args: &'a Value, name: &str) -> Result<&'a str, ToolError> {
     args.get(name)
         .and_then(Value::as_str)
         .ok_or_else(|| ToolError::InvalidArguments(format!("`{name}` (a string) is required")))

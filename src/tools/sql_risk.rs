@@ -249,7 +249,7 @@ const TARGET_NAMING_FUNCTIONS: &[&str] = &["pg_terminate_backend", "pg_cancel_ba
 
 /// The backend pids a statement terminates or cancels, when each is a literal number
 /// (`pg_terminate_backend(31616)`); empty when it names none that way.
-pub fn backend_pids(sql: &str) -> Vec<i64> {
+pub(crate) fn backend_pids(sql: &str) -> Vec<i64> {
     let mut pids = Vec::new();
     for statement in statements(sql) {
         let tokens = tokens(&statement);

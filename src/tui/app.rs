@@ -131,7 +131,7 @@ impl App {
         app
     }
 
-    pub fn is_replay(&self) -> bool {
+    pub(crate) fn is_replay(&self) -> bool {
         matches!(self.mode, Mode::Replay(_))
     }
 
@@ -465,7 +465,7 @@ impl App {
     }
 
     /// Whether the agent is still at work, so pausing means something.
-    pub fn agent_running(&self) -> bool {
+    pub(crate) fn agent_running(&self) -> bool {
         self.state.conclusion.is_none() && self.state.ended.is_none()
     }
 
@@ -475,7 +475,7 @@ impl App {
     }
 
     /// What quitting now would leave undone, if anything (see [`Ctx::quit_would_interrupt`]).
-    pub fn quit_would_interrupt(&self) -> Option<String> {
+    pub(crate) fn quit_would_interrupt(&self) -> Option<String> {
         ctx!(self).quit_would_interrupt()
     }
 
@@ -601,7 +601,7 @@ impl App {
                 replay.restart(&mut state);
                 self.transcript.scroll = 0;
             }
-            Action::JumpEnd => replay.to_end(&mut state),
+            Action::JumpEnd => replay.jump_to_end(&mut state),
             _ => {}
         }
         self.state = state;
@@ -738,7 +738,7 @@ impl App {
     }
 
     /// Whether something on screen moves by itself (a spinner, a live clock).
-    pub fn animating(&self) -> bool {
+    pub(crate) fn animating(&self) -> bool {
         match &self.mode {
             Mode::Replay(replay) => replay.playing(),
             Mode::Live(_) => {
@@ -748,7 +748,7 @@ impl App {
         }
     }
 
-    pub fn running_spinner(&self) -> bool {
+    pub(crate) fn running_spinner(&self) -> bool {
         self.state
             .calls
             .iter()

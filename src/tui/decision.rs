@@ -15,7 +15,7 @@ pub enum Decision {
 impl Decision {
     /// The layer for what `pending` asks, on `call`; `hidden` keeps a set-aside prompt
     /// set aside when the same call moves from its approval to its credential.
-    pub fn for_pending(state: &State, pending: &Pending, hidden: bool) -> Decision {
+    pub(crate) fn for_pending(state: &State, pending: &Pending, hidden: bool) -> Decision {
         let call = pending.call();
         match pending {
             Pending::Approval { .. } => Decision::Approval(Approval::new(
@@ -60,7 +60,7 @@ impl Decision {
         }
     }
 
-    pub fn is_credential(&self) -> bool {
+    pub(crate) fn is_credential(&self) -> bool {
         matches!(self, Decision::Credential(_))
     }
 
@@ -71,7 +71,7 @@ impl Decision {
         }
     }
 
-    pub fn layer_mut(&mut self) -> &mut dyn Layer {
+    pub(crate) fn layer_mut(&mut self) -> &mut dyn Layer {
         match self {
             Decision::Approval(a) => a,
             Decision::Credential(c) => c,

@@ -332,7 +332,7 @@ impl Key {
         KeyEvent::new(code, modifiers)
     }
 
-    pub fn from_event(event: &KeyEvent) -> Option<Key> {
+    pub(crate) fn from_event(event: &KeyEvent) -> Option<Key> {
         let code = match event.code {
             KeyCode::Char(c) => KeyCodeOrd::Char(c),
             KeyCode::F(n) => KeyCodeOrd::F(n),

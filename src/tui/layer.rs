@@ -56,7 +56,7 @@ impl Ctx<'_> {
     }
 
     /// The hint for an action, saying what it does here in words of this screen.
-    pub fn hint_as(&self, context: Context, action: Action, does: &str) -> Option<Hint> {
+    pub(crate) fn hint_as(&self, context: Context, action: Action, does: &str) -> Option<Hint> {
         self.keymap
             .hint(context, action)
             .map(|key| Hint::new(key, does))
@@ -76,7 +76,7 @@ impl Ctx<'_> {
     /// What quitting now would leave undone, if anything: a call waiting for a decision
     /// or a credential, a running call, or an investigation still going. A replay and an
     /// attached terminal interrupt nothing (quitting only detaches).
-    pub fn quit_would_interrupt(&self) -> Option<String> {
+    pub(crate) fn quit_would_interrupt(&self) -> Option<String> {
         let state = self.state;
         if self.replay || self.attached || state.ended.is_some() {
             return None;

@@ -40,11 +40,11 @@ impl Replay {
         SPEEDS[self.speed]
     }
 
-    pub fn playing(&self) -> bool {
+    pub(crate) fn playing(&self) -> bool {
         self.playing && self.cursor < self.events.len()
     }
 
-    pub fn toggle_play(&mut self) {
+    pub(crate) fn toggle_play(&mut self) {
         self.playing = !self.playing;
         self.due = None;
     }
@@ -88,7 +88,7 @@ impl Replay {
 
     /// One step back: the state as it was before the last step (one event, or one run
     /// of streamed text). At the first event it stays there.
-    pub fn step_back(&mut self, state: &mut State) {
+    pub(crate) fn step_back(&mut self, state: &mut State) {
         self.playing = false;
         let mut target = self.cursor.saturating_sub(1);
         if let Some(last) = self.events.get(target)
@@ -114,7 +114,7 @@ impl Replay {
 
     /// Move, forward or back, to just after the call `id` finished (or was proposed,
     /// when it never finished). Returns whether the session has such a call.
-    pub fn seek_call(&mut self, state: &mut State, id: &str) -> bool {
+    pub(crate) fn seek_call(&mut self, state: &mut State, id: &str) -> bool {
         let of = |kind: &EventKind, finished: bool| match kind {
             EventKind::ToolCallFinished { id: i, .. } if finished => i == id,
             EventKind::ToolCallProposed { id: i, .. } if !finished => i == id,
@@ -140,7 +140,7 @@ impl Replay {
     }
 
     /// Play up to and including the next approval, credential request, edit or steer.
-    pub fn next_decision(&mut self, state: &mut State) {
+    pub(crate) fn next_decision(&mut self, state: &mut State) {
         self.playing = false;
         while let Some(event) = self.apply_next(state) {
             if event.kind.is_human_decision() {
@@ -156,7 +156,7 @@ impl Replay {
         self.apply_next(state);
     }
 
-    pub fn to_end(&mut self, state: &mut State) {
+    pub(crate) fn jump_to_end(&mut self, state: &mut State) {
         while self.apply_next(state).is_some() {}
         self.playing = false;
     }
@@ -164,7 +164,7 @@ impl Replay {
     /// Jump to the end and keep playing, so events appended later (a followed session)
     /// play as they come.
     pub fn follow_from_end(&mut self, state: &mut State) {
-        self.to_end(state);
+        self.jump_to_end(state);
         self.playing = true;
     }
 
@@ -174,7 +174,7 @@ impl Replay {
     }
 
     /// When the next event is due, if playing.
-    pub fn next_due(&mut self, now: Instant) -> Option<Instant> {
+    pub(crate) fn next_due(&mut self, now: Instant) -> Option<Instant> {
         if !self.playing() {
             return None;
         }
@@ -194,7 +194,7 @@ impl Replay {
     }
 
     /// Apply every event that is due by `now`. Returns whether anything changed.
-    pub fn advance(&mut self, state: &mut State, now: Instant) -> bool {
+    pub(crate) fn advance(&mut self, state: &mut State, now: Instant) -> bool {
         let mut changed = false;
         while let Some(due) = self.next_due(now) {
             if due > now {

@@ -48,7 +48,7 @@ impl Default for TranscriptView {
 
 /// How the transcript looks this frame besides its own view state.
 #[derive(Clone, Copy)]
-pub struct Look<'a> {
+pub(crate) struct Look<'a> {
     pub theme: &'a Theme,
     /// Spinner frame.
     pub tick: u64,
@@ -120,7 +120,7 @@ impl TranscriptCache {
 
 impl TranscriptView {
     /// How many transcript lines lie below the start of `entry` (to scroll it into view).
-    pub fn lines_below(&mut self, state: &State, entry: usize, look: Look) -> usize {
+    pub(crate) fn lines_below(&mut self, state: &State, entry: usize, look: Look) -> usize {
         let TranscriptView {
             cache,
             expanded,
@@ -144,7 +144,7 @@ impl TranscriptView {
 
     /// A replay that jumps back has fewer calls than a moment ago: a selection that
     /// points past them is dropped, never indexed.
-    pub fn forget_calls_from(&mut self, calls: usize) {
+    pub(crate) fn forget_calls_from(&mut self, calls: usize) {
         if self.selected_call.is_some_and(|i| i >= calls) {
             self.selected_call = None;
         }

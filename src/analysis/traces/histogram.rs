@@ -76,12 +76,12 @@ impl Histogram {
     }
 
     /// The nearest-rank `q` quantile in nanoseconds (`q` in 0..=1); `None` when empty.
-    pub fn quantile(&self, q: f64) -> Option<f64> {
+    pub(crate) fn quantile(&self, q: f64) -> Option<f64> {
         quantile_of(self.buckets.iter().copied(), self.count, q)
     }
 
     /// The (bucket, count) pairs, in bucket order.
-    pub fn buckets(&self) -> &[(u16, u32)] {
+    pub(crate) fn buckets(&self) -> &[(u16, u32)] {
         &self.buckets
     }
 }

@@ -41,13 +41,13 @@ pub use spans::{Kind, RawSpan};
 use tree::{Span, Tree};
 
 /// Nanoseconds past a trace's last span end after which a complete trace is finished.
-pub const SETTLE: i64 = 120 * 1_000_000_000;
+pub(crate) const SETTLE: i64 = 120 * 1_000_000_000;
 /// Nanoseconds past a trace's last span end after which any trace is finished.
-pub const LINGER: i64 = 600 * 1_000_000_000;
+pub(crate) const LINGER: i64 = 600 * 1_000_000_000;
 /// Spans held in unfinished traces before the oldest traces are finished early.
-pub const MAX_OPEN_SPANS: usize = 1 << 21;
+pub(crate) const MAX_OPEN_SPANS: usize = 1 << 21;
 /// Distinct operation names kept per service; the rest are counted as one.
-pub const MAX_OPS_PER_SERVICE: u32 = 500;
+pub(crate) const MAX_OPS_PER_SERVICE: u32 = 500;
 const OTHER_OPERATIONS: &str = "(other operations)";
 const SWEEP_EVERY: usize = 8192;
 
@@ -202,12 +202,6 @@ impl Digester {
         Ok(())
     }
 
-    /// One span from any reader.
-    pub fn add_span(&mut self, raw: &RawSpan) {
-        self.take(raw);
-        self.maybe_sweep();
-    }
-
     fn take(&mut self, raw: &RawSpan) {
         if let Some(span) = self.compact(raw) {
             self.add(span);
@@ -302,8 +296,9 @@ impl Digester {
         ids.into_iter().for_each(|id| self.finish_trace(id));
     }
 
-    /// Spans waiting in unfinished traces (for tests and the benchmark).
-    pub fn open_spans(&self) -> usize {
+    /// Spans waiting in unfinished traces (for the memory tests).
+    #[cfg(test)]
+    pub(crate) fn open_spans(&self) -> usize {
         self.open_spans
     }
 

@@ -45,7 +45,7 @@ impl Names<'_> {
 }
 
 /// Unix nanoseconds as RFC 3339 with milliseconds.
-pub fn rfc3339(ns: i64) -> String {
+pub(crate) fn rfc3339(ns: i64) -> String {
     Utc.timestamp_nanos(ns)
         .format("%Y-%m-%dT%H:%M:%S%.3fZ")
         .to_string()

@@ -51,7 +51,7 @@ impl<T: Merge> Series<T> {
     }
 
     /// Re-key every slot `s` to `s / 2` (rounding down), merging the pairs that meet.
-    pub fn halve(&mut self) {
+    pub(crate) fn halve(&mut self) {
         let mut out: Vec<(i64, T)> = Vec::with_capacity(self.0.len());
         for (slot, value) in self.0.drain(..) {
             let slot = slot.div_euclid(2);
@@ -130,7 +130,7 @@ impl Clock {
     }
 
     /// The time a slot starts.
-    pub fn slot_start(&self, slot: i64) -> i64 {
+    pub(crate) fn slot_start(&self, slot: i64) -> i64 {
         match self {
             Clock::Split { onset } => onset.unwrap_or(0),
             Clock::Auto { width, .. } => slot.saturating_mul(*width),

@@ -24,7 +24,7 @@ pub enum Kind {
 
 impl Kind {
     /// From OTLP's enum number (1 internal … 5 consumer).
-    pub fn from_otlp(n: i64) -> Kind {
+    pub(crate) fn from_otlp(n: i64) -> Kind {
         match n {
             2 => Kind::Server,
             3 => Kind::Client,
@@ -48,7 +48,7 @@ impl Kind {
 
     /// The side that waits for another service: its own time beyond its remote child's
     /// is the network and the queue between them, not its service's work.
-    pub fn waits_on_remote(self) -> bool {
+    pub(crate) fn waits_on_remote(self) -> bool {
         matches!(self, Kind::Client | Kind::Producer)
     }
 }
@@ -113,7 +113,7 @@ pub struct Interner {
 }
 
 impl Interner {
-    pub fn intern(&mut self, name: &str) -> u32 {
+    pub(crate) fn intern(&mut self, name: &str) -> u32 {
         if let Some(&id) = self.ids.get(name) {
             return id;
         }

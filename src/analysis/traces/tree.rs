@@ -96,16 +96,16 @@ impl Tree {
     }
 
     /// Whether the span names a parent that never arrived.
-    pub fn is_orphan(&self, i: usize) -> bool {
+    pub(crate) fn is_orphan(&self, i: usize) -> bool {
         self.spans[i].parent != 0 && self.parent[i] == NONE
     }
 
-    pub fn children(&self, i: usize) -> &[u32] {
+    pub(crate) fn children(&self, i: usize) -> &[u32] {
         &self.children[self.first[i] as usize..self.first[i + 1] as usize]
     }
 
     /// The span's duration minus the union of its children's (clipped) intervals.
-    pub fn self_time(&self, i: usize) -> i64 {
+    pub(crate) fn self_time(&self, i: usize) -> i64 {
         let span = &self.spans[i];
         let mut covered = 0;
         let mut reach = span.start;
@@ -121,7 +121,7 @@ impl Tree {
     }
 
     /// Whether a child of span `i` runs in another service.
-    pub fn has_remote_child(&self, i: usize) -> bool {
+    pub(crate) fn has_remote_child(&self, i: usize) -> bool {
         let service = self.spans[i].service;
         self.children(i)
             .iter()
@@ -136,7 +136,7 @@ impl Tree {
     }
 
     /// The critical path from span `root`, in call order.
-    pub fn critical_path(&self, root: usize) -> Vec<PathSpan> {
+    pub(crate) fn critical_path(&self, root: usize) -> Vec<PathSpan> {
         let mut out = Vec::new();
         self.walk(root, self.spans[root].end, 0, &mut out);
         out
@@ -179,7 +179,7 @@ impl Tree {
 /// A span on a critical path: its index in the tree, its depth, and the nanoseconds of
 /// the path it holds itself.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct PathSpan {
+pub(crate) struct PathSpan {
     pub span: u32,
     pub depth: u32,
     pub on_path: i64,

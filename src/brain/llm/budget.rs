@@ -20,7 +20,7 @@ pub const BYTES_PER_TOKEN: usize = 3;
 const THRESHOLD: f64 = 0.75;
 
 /// The window of a provider that declares none and has none configured.
-pub fn default_window(provider: &str) -> u64 {
+pub(crate) fn default_window(provider: &str) -> u64 {
     match provider {
         "ollama" | "llamacpp" | "lmstudio" | "vllm" => 8192,
         _ => 128_000,
@@ -47,10 +47,10 @@ pub struct Compaction {
 }
 
 /// The compaction steps, mildest first; `step` 0 is the conversation unchanged.
-pub const STEPS: usize = 6;
+pub(crate) const STEPS: usize = 6;
 
 /// Whether a request of `bytes` needs compacting at all.
-pub fn over_threshold(bytes: usize, window: u64) -> bool {
+pub(crate) fn over_threshold(bytes: usize, window: u64) -> bool {
     tokens(bytes) as f64 > request_budget(window) as f64 * THRESHOLD
 }
 
@@ -103,11 +103,11 @@ pub fn compact(turns: &[Turn], step: usize) -> (Vec<Turn>, Compaction) {
 
 /// From this step on the tool schemas go without their long descriptions (the engine
 /// still checks every call against the full schema).
-pub const TOOLS_COMPACT_FROM: usize = 3;
+pub(crate) const TOOLS_COMPACT_FROM: usize = 3;
 
 /// Tool specs as short as they can be and still be called right: the description's
 /// first sentence, and the parameter schemas without descriptions, titles or examples.
-pub fn compact_tools(tools: &[crate::protocol::ToolSpec]) -> Vec<crate::protocol::ToolSpec> {
+pub(crate) fn compact_tools(tools: &[crate::protocol::ToolSpec]) -> Vec<crate::protocol::ToolSpec> {
     tools
         .iter()
         .map(|t| {
@@ -229,7 +229,7 @@ fn first_line(text: &str, max: usize) -> String {
 
 /// The window a server names in its "too long" error (llama.cpp: "Requested tokens (N)
 /// exceed context window of M"; vLLM/OpenAI: "maximum context length is M tokens").
-pub fn window_in_error(message: &str) -> Option<u64> {
+pub(crate) fn window_in_error(message: &str) -> Option<u64> {
     let lower = message.to_lowercase();
     for marker in [
         "context window of ",
@@ -256,7 +256,7 @@ pub fn window_in_error(message: &str) -> Option<u64> {
 /// The context length a server declares in its `/models` answer (vLLM `max_model_len`,
 /// OpenRouter `context_length`, llama.cpp `meta.n_ctx_train`, LM Studio
 /// `loaded_context_length`) or its `/props` (llama.cpp `n_ctx`).
-pub fn declared_window(answer: &serde_json::Value, model: &str) -> Option<u64> {
+pub(crate) fn declared_window(answer: &serde_json::Value, model: &str) -> Option<u64> {
     use serde_json::Value;
     let keys = [
         "/default_generation_settings/n_ctx",

@@ -55,7 +55,7 @@ fn for_the_model(tool: &str, output: &str) -> String {
 /// Tool output longer than this reaches the model cut, with a note saying so.
 pub const OUTPUT_CAP: usize = 6000;
 
-pub const SYSTEM_PROMPT: &str = "You are hunch, an SRE agent investigating a production incident together with the engineer on call, who watches every step.
+pub(crate) const SYSTEM_PROMPT: &str = "You are hunch, an SRE agent investigating a production incident together with the engineer on call, who watches every step.
 Work like a senior on-call engineer: look at the data first (metrics, change events, logs), form hypotheses, test them with tools, follow matching runbooks, then mitigate and verify.
 Rules:
 - Use the tools; do not invent data. Keep text short: what you saw, what you think, what you do next.

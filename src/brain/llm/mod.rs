@@ -296,7 +296,7 @@ fn describe_status(status: StatusCode, body: &str, endpoint: &Endpoint) -> Strin
 }
 
 /// An error with its causes ("… : connection refused"), as people need to read it.
-pub fn error_chain(error: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

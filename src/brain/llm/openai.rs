@@ -61,7 +61,7 @@ pub fn request_body(model: &str, turns: &[Turn], tools: &[ToolSpec]) -> Value {
 
 /// What a chunk contributed.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Delta {
+pub(crate) enum Delta {
     Reasoning(String),
     Text(String),
     Usage {
@@ -81,7 +81,7 @@ struct PartialCall {
 }
 
 #[derive(Debug, Default)]
-pub struct Assembler {
+pub(crate) struct Assembler {
     calls: Vec<PartialCall>,
     think: ThinkSplitter,
     pub finish_reason: Option<String>,
@@ -99,7 +99,7 @@ fn id_of(value: &Value) -> Option<String> {
 
 impl Assembler {
     /// Feed one parsed `data:` payload. An `error` object is returned as Err.
-    pub fn feed(&mut self, chunk: &Value) -> Result<Vec<Delta>, String> {
+    pub(crate) fn feed(&mut self, chunk: &Value) -> Result<Vec<Delta>, String> {
         if let Some(error) = chunk.get("error") {
             let message = error
                 .get("message")
@@ -217,14 +217,14 @@ impl Assembler {
     }
 
     /// Flush held-back text at the end of the stream.
-    pub fn finish_text(&mut self) -> Vec<Delta> {
+    pub(crate) fn finish_text(&mut self) -> Vec<Delta> {
         let pieces = self.think.finish();
         pieces.into_iter().map(|p| self.piece(p)).collect()
     }
 
     /// The calls collected. Unparseable arguments are passed on as a string, which the
     /// engine's schema check turns into an error the model can correct.
-    pub fn calls(&self) -> Vec<ProposedCall> {
+    pub(crate) fn calls(&self) -> Vec<ProposedCall> {
         self.calls
             .iter()
             .filter(|c| !c.name.is_empty())
@@ -237,7 +237,7 @@ impl Assembler {
     }
 }
 
-pub fn parse_arguments(raw: &str) -> Value {
+pub(crate) fn parse_arguments(raw: &str) -> Value {
     let trimmed = raw.trim();
     if trimmed.is_empty() {
         return json!({});

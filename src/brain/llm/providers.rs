@@ -85,7 +85,7 @@ const PRESETS: &[(&str, &str, Option<&str>, Option<&str>)] = &[
     ),
 ];
 
-pub fn preset_names() -> Vec<&'static str> {
+pub(crate) fn preset_names() -> Vec<&'static str> {
     PRESETS.iter().map(|p| p.0).collect()
 }
 

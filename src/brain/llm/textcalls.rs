@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 
 /// Where in the text a call was written, said in the call's rationale.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Form {
+pub(crate) enum Form {
     Tagged,
     CodeBlock,
     Json,
@@ -36,13 +36,13 @@ impl Form {
 
 /// How much of a model's text is searched for calls: a call is written early and is
 /// short; a model echoing a huge hostile log line must not stall the session.
-pub const MAX_SCANNED: usize = 64 * 1024;
+pub(crate) const MAX_SCANNED: usize = 64 * 1024;
 
 /// The longest one call written as JSON may be.
-pub const MAX_CALL: usize = 16 * 1024;
+pub(crate) const MAX_CALL: usize = 16 * 1024;
 
 /// The longest the arguments inside `name(…)` may be (function syntax is for short calls).
-pub const MAX_FUNCTION_ARGS: usize = 4 * 1024;
+pub(crate) const MAX_FUNCTION_ARGS: usize = 4 * 1024;
 
 /// `text` cut to at most `limit` bytes, at a character boundary.
 fn at_most(text: &str, limit: usize) -> &str {

@@ -25,9 +25,9 @@ use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 /// Lines in one page of what `logs_digest` reads from the window.
-pub const DIGEST_LIMIT: usize = 5000;
+pub(crate) const DIGEST_LIMIT: usize = 5000;
 /// Lines a digest reads from Loki at most, in pages of [`DIGEST_LIMIT`].
-pub const DIGEST_CAP: usize = 100_000;
+pub(crate) const DIGEST_CAP: usize = 100_000;
 /// The most lines one `loki` call may ask for.
 const MAX_LIMIT: u64 = 5000;
 
@@ -284,7 +284,7 @@ fn level_of(labels: &BTreeMap<String, String>, line: &str) -> String {
 }
 
 /// Streams as log lines, oldest first, with service and level taken from the labels.
-pub fn log_lines(streams: &[LokiStream], service_label: &str) -> Vec<LogLine> {
+pub(crate) fn log_lines(streams: &[LokiStream], service_label: &str) -> Vec<LogLine> {
     let mut lines: Vec<LogLine> = streams
         .iter()
         .flat_map(|s| {
@@ -315,7 +315,7 @@ pub fn log_lines(streams: &[LokiStream], service_label: &str) -> Vec<LogLine> {
 /// Arguments of `loki`.
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct LokiArgs {
+pub(crate) struct LokiArgs {
     /// A LogQL log query, e.g. {service="payments"} |= "timeout".
     query: String,
     /// Start, RFC 3339 or unix seconds (default: the start of the incident window).
@@ -331,14 +331,14 @@ pub struct LokiArgs {
 }
 
 /// The `loki` tool.
-pub struct LokiTool {
+pub(crate) struct LokiTool {
     client: Arc<LokiClient>,
     window: i64,
     service_label: String,
 }
 
 impl LokiTool {
-    pub fn new(client: Arc<LokiClient>, window: i64, service_label: &str) -> LokiTool {
+    pub(crate) fn new(client: Arc<LokiClient>, window: i64, service_label: &str) -> LokiTool {
         LokiTool {
             client,
             window,

@@ -98,7 +98,7 @@ pub async fn connect(
         .collect())
 }
 
-pub struct McpTool {
+pub(crate) struct McpTool {
     client: Arc<Client>,
     server: String,
     trusted: bool,

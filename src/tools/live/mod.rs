@@ -90,7 +90,7 @@ impl EnvironmentConfig {
     pub fn timeout(&self) -> Duration {
         Duration::from_secs(self.timeout_seconds.unwrap_or(30).max(1))
     }
-    pub fn window_seconds(&self) -> i64 {
+    pub(crate) fn window_seconds(&self) -> i64 {
         self.window_minutes.unwrap_or(60).max(1) as i64 * 60
     }
 }
@@ -179,7 +179,7 @@ pub async fn connect(name: &str, config: &EnvironmentConfig) -> Result<LiveEnv, 
 
 /// [`connect`], or with [`Reach::Nothing`] the same tools built without reaching any
 /// system.
-pub async fn connect_with(
+pub(crate) async fn connect_with(
     name: &str,
     config: &EnvironmentConfig,
     reach: Reach,
@@ -331,7 +331,7 @@ pub async fn connect_learning(
 
 /// The digest tools' data, fetched from Prometheus and Loki over the incident window
 /// ending now.
-pub struct LiveTelemetry {
+pub(crate) struct LiveTelemetry {
     prometheus: Option<Arc<prometheus::PromClient>>,
     loki: Option<Arc<loki::LokiClient>>,
     service_label: String,
@@ -463,7 +463,7 @@ impl Telemetry for LiveTelemetry {
 
 /// The `[start, end)` of a query in unix seconds, from optional RFC 3339 or unix-second
 /// arguments: `end` defaults to now, `start` to `window` seconds before `end`.
-pub fn query_window(
+pub(crate) fn query_window(
     start: &Option<String>,
     end: &Option<String>,
     window: i64,
@@ -492,7 +492,12 @@ pub fn query_window(
 }
 
 /// A reqwest error in words an engineer can act on: which server, what failed, what to check.
-pub fn http_error(server: &str, base: &str, timeout: Duration, e: &reqwest::Error) -> ToolError {
+pub(crate) fn http_error(
+    server: &str,
+    base: &str,
+    timeout: Duration,
+    e: &reqwest::Error,
+) -> ToolError {
     let mut chain = e.to_string();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
@@ -514,7 +519,7 @@ pub fn http_error(server: &str, base: &str, timeout: Duration, e: &reqwest::Erro
 }
 
 /// A non-success HTTP answer: the status and the start of the body.
-pub fn status_error(
+pub(crate) fn status_error(
     server: &str,
     base: &str,
     status: reqwest::StatusCode,

@@ -29,11 +29,11 @@ pub const CAPS: Caps = Caps {
 };
 
 /// The largest answer read: past it the query is refused, and the error says to narrow it.
-pub const MAX_BODY_BYTES: usize = 256 << 20;
+pub(crate) const MAX_BODY_BYTES: usize = 256 << 20;
 
 /// The largest answer read whole as a JSON tree (an instant query, series, labels,
 /// metadata): such a tree costs about ten times its text, so its cap is lower.
-pub const MAX_TREE_BYTES: usize = 64 << 20;
+pub(crate) const MAX_TREE_BYTES: usize = 64 << 20;
 
 /// The series of a range answer the caps kept, and what they left out.
 #[derive(Debug, Clone, Default, PartialEq)]
