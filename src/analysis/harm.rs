@@ -22,8 +22,10 @@ impl std::str::FromStr for Signal {
     fn from_str(text: &str) -> Result<Signal, UnknownSignal> {
         match text.to_ascii_lowercase().as_str() {
             "latency" => Ok(Signal::Latency),
-            "errors" | "error" => Ok(Signal::Errors),
-            "availability" | "throughput" => Ok(Signal::Throughput),
+            // Availability is the share of requests that succeeded: the complement of the
+            // error rate, so an availability alert is about errors.
+            "errors" | "error" | "availability" => Ok(Signal::Errors),
+            "throughput" => Ok(Signal::Throughput),
             _ => Err(UnknownSignal(text.to_string())),
         }
     }
@@ -45,7 +47,16 @@ const SIGNAL_WORDS: &[(Signal, &[&str])] = &[
     ),
     (
         Signal::Errors,
-        &["err", "5xx", "4xx", "fail", "exception", "unavailable"],
+        &[
+            "err",
+            "5xx",
+            "4xx",
+            "fail",
+            "exception",
+            "unavailable",
+            "availab",
+            "success",
+        ],
     ),
     (
         Signal::Throughput,
@@ -127,6 +138,40 @@ pub fn harmful(metric: &str, before: f64, after: f64) -> bool {
         None => true,
     }
 }
+
+/// The ceiling of a success share — an availability or success rate, the share of
+/// requests that succeeded, as a fraction (≤ 1) or a percentage (≤ 100) — when the
+/// metric's name says it is one and every value of `values` lies between 0 and that
+/// ceiling. Such a series lives just below its ceiling, and what moves is the share of
+/// requests that *failed* (`ceiling − value`): 99.9 % → 99 % is ten times the failures,
+/// though the value moved by 1 %. The ranking scores it on that failed share.
+pub fn success_ceiling(metric: &str, values: &[f64]) -> Option<f64> {
+    let words = words(metric);
+    let availability = words.iter().any(|w| w.starts_with("availab"));
+    let success_rate = words.iter().any(|w| w.starts_with("success"))
+        && words.iter().any(|w| {
+            matches!(
+                w.as_str(),
+                "rate" | "ratio" | "share" | "pct" | "percent" | "percentage"
+            )
+        });
+    if !(availability || success_rate) {
+        return None;
+    }
+    let finite = || values.iter().filter(|v| v.is_finite());
+    let (low, high) = finite().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+        (lo.min(*v), hi.max(*v))
+    });
+    if !low.is_finite() || low < 0.0 {
+        return None;
+    }
+    [1.0, 100.0].into_iter().find(|ceiling| high <= *ceiling)
+}
+
+/// The finest move of a success share worth a score: one request in a thousand (0.1
+/// percentage points). A share is a count of failures over a count of requests, so
+/// below that it is the noise of counting, whatever a quiet baseline's spread says.
+pub const SUCCESS_RESOLUTION: f64 = 0.001;
 
 /// A metric of a resource the service itself runs out of (CPU, memory, disk, swap, GC,
 /// throttling): a local cause, which a slow callee does not produce.
@@ -226,6 +271,35 @@ mod tests {
     }
 
     #[test]
+    fn success_shares_and_their_ceilings_are_read_from_name_and_values() {
+        assert_eq!(
+            success_ceiling("PetSite_availability_Average", &[100.0, 54.5]),
+            Some(100.0)
+        );
+        assert_eq!(
+            success_ceiling("api_availability", &[0.999, 0.97, f64::NAN]),
+            Some(1.0)
+        );
+        assert_eq!(success_ceiling("checkout_success_rate", &[0.99]), Some(1.0));
+        assert_eq!(
+            success_ceiling("checkout_success_total", &[0.5]),
+            None,
+            "a count"
+        );
+        assert_eq!(success_ceiling("api_latency_s", &[0.5]), None);
+        assert_eq!(
+            success_ceiling("api_availability", &[130.0]),
+            None,
+            "not a share"
+        );
+        assert_eq!("availability".parse::<Signal>().unwrap(), Signal::Errors);
+        assert_eq!(
+            signals("PetSite availability below 99 %"),
+            vec![Signal::Errors]
+        );
+    }
+
+    #[test]
     fn cpu_that_follows_load_is_not_a_local_cause() {
         let load = [("requests_per_s", 100.0, 240.0, 15.0)];
         assert!(!local_resource("cpu_pct", 20.0, load.into_iter()));
@@ -303,6 +377,27 @@ pub struct ServiceMove {
     /// That series is a resource of its own running out, not a load it was given (see
     /// [`local_resource`]).
     pub local: bool,
+    /// Its strongest harmful move of each kind of signal (latency, errors, throughput)
+    /// its series name — the paging service's own symptom included, which the walk
+    /// along a call graph starts from.
+    pub kinds: Vec<KindMove>,
+}
+
+/// A service's strongest harmful move of one kind of signal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KindMove {
+    pub signal: Signal,
+    /// Weighted |robust z|, as [`ServiceMove::score`].
+    pub score: f64,
+    /// When that series began to move (unix seconds), never before the onset.
+    pub started: i64,
+}
+
+impl ServiceMove {
+    /// Its strongest harmful move of `signal`, if any.
+    pub fn of_kind(&self, signal: Signal) -> Option<&KindMove> {
+        self.kinds.iter().find(|k| k.signal == signal)
+    }
 }
 
 /// The paging service and what its alert is about: its own moves of that kind are the
@@ -403,7 +498,30 @@ pub fn services_by_harm(
                         .map(|s| (metric_name(&s.series, &service), s.before, s.after, s.score)),
                 )
             });
+            let kinds = [Signal::Latency, Signal::Errors, Signal::Throughput]
+                .into_iter()
+                .filter_map(|signal| {
+                    let best = shifts
+                        .iter()
+                        .filter(|s| {
+                            let m = metric(s);
+                            !caller_side(&m)
+                                && signals(&m).contains(&signal)
+                                && (harmful(&m, s.before, s.after) || (down && collapsed(s)))
+                        })
+                        .max_by(|a, b| weighted(a).total_cmp(&weighted(b)))?;
+                    // A series whose strongest change lies before the onset (a daily
+                    // swing in a long baseline) was moving at the onset, no earlier as
+                    // far as this incident goes.
+                    Some(KindMove {
+                        signal,
+                        score: weighted(best),
+                        started: best.changed_at.max(ranking.onset),
+                    })
+                })
+                .collect();
             ServiceMove {
+                kinds,
                 local,
                 series: best.map(|s| s.series.clone()).unwrap_or_default(),
                 score: best.map_or(0.0, |s| weighted(s)),

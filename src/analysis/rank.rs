@@ -13,7 +13,11 @@
 //! a bounded, comparable z (100 at most), not the absurd one of a zero spread. A series that drifted
 //! instead (a leak that began earlier, a disk filling) is scored by its drift across the
 //! window when that is stronger; one that exists on one side of the onset only (a job's
-//! CPU appearing, metrics that stop) scores as changed.
+//! CPU appearing, metrics that stop) scores as changed. A success share (an availability
+//! or success rate, [`crate::harm::success_ceiling`]) is scored on the share
+//! that failed — 99.9 % → 97 % is thirty times the failures, which 5 % of a level near
+//! 100 would hide — with a scale of at least one request in a thousand, and reported in
+//! its own terms (a drop is a negative score).
 
 /// How one series behaved around the onset.
 #[derive(Debug, Clone, PartialEq)]
@@ -157,10 +161,18 @@ pub fn strongest_split(values: &[f64]) -> Option<usize> {
 /// 100 — many times any threshold, comparable across series, never the absurd z of a
 /// zero spread.
 pub fn shift_score(values: &[f64], split: usize) -> (f64, f64, f64) {
+    shift_score_above(values, split, 0.0)
+}
+
+/// [`shift_score`] with a scale never below `resolution`: the finest move the series
+/// can measure (a success share's one request in a thousand).
+fn shift_score_above(values: &[f64], split: usize, resolution: f64) -> (f64, f64, f64) {
     let mut before: Vec<f64> = values[..split].to_vec();
     let mut after: Vec<f64> = values[split..].to_vec();
     let (b, a) = (median(&mut before), median(&mut after));
-    let spread = robust_spread(&mut before).max(flat_start_floor(b, a));
+    let spread = robust_spread(&mut before)
+        .max(flat_start_floor(b, a))
+        .max(resolution);
     if spread <= FLAT {
         return (0.0, b, a);
     }
@@ -205,8 +217,8 @@ fn appeared_or_vanished(
 /// The step score, or — when the series drifted instead of stepping (a leak that began
 /// before the onset, a disk that fills) — the drift from the first quarter of the window
 /// to the last tenth, whichever is stronger.
-fn strongest_of_step_and_ramp(values: &[f64], split: usize) -> (f64, f64, f64) {
-    let step = shift_score(values, split);
+fn strongest_of_step_and_ramp(values: &[f64], split: usize, resolution: f64) -> (f64, f64, f64) {
+    let step = shift_score_above(values, split, resolution);
     let n = values.len();
     let head = (n / 4).max(MIN_SEGMENT);
     let tail = (n / 10).max(MIN_SEGMENT);
@@ -216,7 +228,9 @@ fn strongest_of_step_and_ramp(values: &[f64], split: usize) -> (f64, f64, f64) {
     let mut early: Vec<f64> = values[..head].to_vec();
     let mut late: Vec<f64> = values[n - tail..].to_vec();
     let (b, a) = (median(&mut early), median(&mut late));
-    let spread = robust_spread(&mut early).max(flat_start_floor(b, a));
+    let spread = robust_spread(&mut early)
+        .max(flat_start_floor(b, a))
+        .max(resolution);
     let ramp = if spread <= FLAT {
         0.0
     } else {
@@ -246,8 +260,15 @@ pub fn change_start(values: &[f64], split: usize) -> usize {
     start
 }
 
-/// A series without its NaNs: name, times, values, and its strongest split.
-type Cleaned<'a> = (&'a str, Vec<i64>, Vec<f64>, Option<usize>);
+/// A series without its NaNs: name, times, values, its strongest split, and — for a
+/// success share (see [`crate::harm::success_ceiling`]) — its ceiling: its
+/// values are then the share that failed (`ceiling − value`), which is what moves.
+type Cleaned<'a> = (&'a str, Vec<i64>, Vec<f64>, Option<usize>, Option<f64>);
+
+/// The finest move a cleaned series can measure: a success share's resolution, else none.
+fn resolution_of(ceiling: Option<f64>) -> f64 {
+    ceiling.map_or(0.0, |c| c * crate::harm::SUCCESS_RESOLUTION)
+}
 
 /// A series as the analysis functions take it: name and values aligned with the times.
 pub type Named = (String, Vec<f64>);
@@ -284,11 +305,13 @@ impl OnsetWindow {
 
     /// The window a known split allows (`--normal` then `--anomalous`): the fault began
     /// at the first anomalous row, and shows within a sample before it (clocks differ)
-    /// and half the anomalous stretch after it, five minutes at most. Times are in any
-    /// unit (seconds, or row numbers) with `step` between samples, each sample
-    /// `seconds_per_step` long.
+    /// and half the anomalous stretch after it, five minutes or two samples at most,
+    /// whichever is longer (with 5-minute samples — CloudWatch's — a fault that begins
+    /// between two samples shows whole only in the second, and an export around an
+    /// alert often starts a sample or two early). Times are in any unit (seconds, or
+    /// row numbers) with `step` between samples, each sample `seconds_per_step` long.
     pub fn after_split(first: i64, last: i64, step: i64, seconds_per_step: i64) -> OnsetWindow {
-        let five_minutes = step * (5 * 60 / seconds_per_step.max(1)).max(1);
+        let five_minutes = step * (5 * 60 / seconds_per_step.max(1)).max(2);
         let reach = ((last - first) / 2).clamp(0, five_minutes);
         OnsetWindow {
             from: first - step.max(1),
@@ -355,8 +378,13 @@ fn cleaned<'a>(times: &[i64], series: &'a [(String, Vec<f64>)]) -> Vec<Cleaned<'
                 .filter(|(_, v)| v.is_finite())
                 .map(|(t, v)| (*t, *v))
                 .unzip();
+            let ceiling = crate::harm::success_ceiling(name, &v);
+            let v: Vec<f64> = match ceiling {
+                Some(c) => v.iter().map(|x| c - x).collect(),
+                None => v,
+            };
             let split = strongest_split(&v);
-            (name.as_str(), t, v, split)
+            (name.as_str(), t, v, split, ceiling)
         })
         .collect()
 }
@@ -365,9 +393,9 @@ fn cleaned<'a>(times: &[i64], series: &'a [(String, Vec<f64>)]) -> Vec<Cleaned<'
 fn votes_of(cleaned: &[Cleaned]) -> Vec<f64> {
     cleaned
         .iter()
-        .filter_map(|(_, t, v, split)| {
+        .filter_map(|(_, t, v, split, ceiling)| {
             let split = (*split)?;
-            let (score, _, _) = shift_score(v, split);
+            let (score, _, _) = shift_score_above(v, split, resolution_of(*ceiling));
             (score.abs() >= CHANGED).then(|| t[change_start(v, split)] as f64)
         })
         .collect()
@@ -391,13 +419,18 @@ pub fn rank(times: &[i64], series: &[(String, Vec<f64>)], onset: Option<i64>) ->
     });
     let mut shifts: Vec<SeriesShift> = cleaned
         .iter()
-        .map(|(name, t, v, strongest)| {
+        .map(|(name, t, v, strongest, ceiling)| {
             let split = t.partition_point(|&x| x < onset);
             let changed_at = strongest.map(|s| t[s]).unwrap_or(onset);
             let (score, before, after) = if split >= MIN_SEGMENT && v.len() - split >= MIN_SEGMENT {
-                strongest_of_step_and_ramp(v, split)
+                strongest_of_step_and_ramp(v, split, resolution_of(*ceiling))
             } else {
                 appeared_or_vanished(t, v, split, onset)
+            };
+            // A success share was scored on its failed share: back to its own terms.
+            let (score, before, after) = match ceiling {
+                Some(c) => (-score, c - before, c - after),
+                None => (score, before, after),
             };
             SeriesShift {
                 series: name.to_string(),
@@ -607,6 +640,34 @@ mod tests {
                 .collect();
             prop_assert_eq!(rank(&times, &series, None), rank(&times, &reordered, None));
         }
+    }
+
+    #[test]
+    fn a_success_share_is_scored_on_what_failed() {
+        let times: Vec<i64> = (0..40).map(|i| i * 300).collect();
+        // 99.9 % ± 0.05, then 97 %: thirty times the failures, though the value fell 3 %.
+        let share = |level: f64, scale: f64| -> Vec<f64> {
+            (0..40)
+                .map(|i| {
+                    let healthy = 0.999 - 0.0005 * (i % 3) as f64;
+                    scale * if i < 32 { healthy } else { level }
+                })
+                .collect()
+        };
+        for (name, scale) in [("api_availability", 1.0), ("api_availability_pct", 100.0)] {
+            let series = vec![(name.to_string(), share(0.97, scale))];
+            let shift = &rank(&times, &series, Some(32 * 300)).shifts[0];
+            assert!(shift.score <= -CHANGED, "{name}: {shift:?}");
+            assert!((shift.after - 0.97 * scale).abs() < 1e-9, "{shift:?}");
+            // The same numbers under a name that says nothing: 5 % of the level scales them.
+            let plain = vec![("api_gauge".to_string(), share(0.97, scale))];
+            assert!(rank(&times, &plain, Some(32 * 300)).shifts[0].score.abs() < CHANGED);
+        }
+        // From a flat 100 %, one failure in ten thousand is counting noise, not a move.
+        let mut flat = vec![1.0; 40];
+        flat[32..].fill(0.9999);
+        let series = vec![("api_availability".to_string(), flat)];
+        assert!(rank(&times, &series, Some(32 * 300)).shifts[0].score.abs() < CHANGED);
     }
 
     #[test]

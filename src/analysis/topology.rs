@@ -9,6 +9,14 @@
 //! more anomalous callers breaks near-ties. With an alerting service, candidates on the
 //! paths from it come first (the cause of what paged is below what paged).
 //!
+//! When the alerting service and the kind of its alert are known, the walk starts there
+//! instead and follows only callees that moved the harmful way *in that kind*
+//! ([`walk_from_target`]): latency adds up along a call path and failed requests fail
+//! their callers, so a symptom travels up in its own kind; a callee whose latency fell,
+//! or whose traffic only dropped because its caller stopped calling, explains nothing.
+//! The alerting service is a candidate like any other: it is the cause when nothing
+//! below it explains its move.
+//!
 //! This is the graph-traversal family of microservice RCA (MicroRCA, the RCD and CIRCA
 //! baselines walk the same graph); hand-written because it is a few dozen lines over a
 //! graph of tens of services and must stay deterministic.
@@ -148,8 +156,11 @@ pub fn localize(
     out.into_iter().map(|(_, l)| l).collect()
 }
 
-/// A `caller,callee` edge list (header row `caller,callee`), as `metrics rank --graph`
-/// reads it.
+/// A call graph as `metrics rank --graph` reads it: either an edge list (a
+/// `caller,callee` header, one edge per line) or an adjacency matrix, as pandas writes
+/// one (`DataFrame.to_csv` of `nx.to_pandas_adjacency`, the PetShop dataset's
+/// `graph.csv`): a header of an empty cell then every node, and a row per node — its
+/// name, then a number per node, nonzero where the row's node calls the column's.
 pub fn parse_edges(text: &str) -> Result<Vec<(String, String)>, EdgeError> {
     let mut lines = text
         .lines()
@@ -157,11 +168,20 @@ pub fn parse_edges(text: &str) -> Result<Vec<(String, String)>, EdgeError> {
         .filter(|(_, l)| !l.trim().is_empty());
     match lines.next() {
         Some((_, header)) if header.trim().eq_ignore_ascii_case("caller,callee") => {}
+        Some((_, header))
+            if header.split(',').count() > 2
+                && header
+                    .split(',')
+                    .next()
+                    .is_some_and(|c| c.trim().is_empty()) =>
+        {
+            return parse_matrix(text);
+        }
         Some((n, header)) => {
             return Err(EdgeError {
                 line: n + 1,
                 message: format!(
-                    "the header must be `caller,callee`, not `{}`",
+                    "the header must be `caller,callee` (or an adjacency matrix's: an empty cell, then the nodes), not `{}`",
                     header.trim()
                 ),
             });
@@ -189,6 +209,50 @@ pub fn parse_edges(text: &str) -> Result<Vec<(String, String)>, EdgeError> {
         .collect()
 }
 
+/// An adjacency matrix (see [`parse_edges`]): the header names the callees, each row
+/// its caller first; a nonzero number is an edge.
+fn parse_matrix(text: &str) -> Result<Vec<(String, String)>, EdgeError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let mut records = reader.records();
+    let at = |e: &csv::Error| e.position().map_or(1, |p| p.line() as usize);
+    let header = match records.next() {
+        Some(Ok(header)) => header,
+        Some(Err(e)) => {
+            return Err(EdgeError {
+                line: at(&e),
+                message: e.to_string(),
+            });
+        }
+        None => return Ok(Vec::new()),
+    };
+    let callees: Vec<String> = header.iter().skip(1).map(str::to_string).collect();
+    let mut edges = Vec::new();
+    for record in records {
+        let record = record.map_err(|e| EdgeError {
+            line: at(&e),
+            message: e.to_string(),
+        })?;
+        let line = record.position().map_or(0, |p| p.line() as usize);
+        let caller = record.get(0).unwrap_or_default();
+        if caller.is_empty() {
+            continue;
+        }
+        for (callee, cell) in callees.iter().zip(record.iter().skip(1)) {
+            let weight: f64 = cell.parse().map_err(|_| EdgeError {
+                line,
+                message: format!("`{cell}` (from {caller} to {callee}) is not a number"),
+            })?;
+            if weight != 0.0 && caller != callee {
+                edges.push((caller.to_string(), callee.clone()));
+            }
+        }
+    }
+    Ok(edges)
+}
+
 #[derive(Debug, thiserror::Error, PartialEq)]
 #[error("line {line}: {message}")]
 pub struct EdgeError {
@@ -196,16 +260,62 @@ pub struct EdgeError {
     pub message: String,
 }
 
-/// Services ranked by their harmful moves, re-ordered by the call graph: the candidate
-/// causes [`localize`] finds among the changed services first (a callee explains a
-/// caller only when it moved comparably and not later), then every other service in its
-/// ranking order. `hunch metrics rank --graph` prints this.
+/// Services ranked by their harmful moves, re-ordered by the call graph.
+///
+/// With an alerting service in the graph and the kind of signal its alert is about
+/// (`kind`, else the kind of its own strongest harmful move), the graph is walked from
+/// it ([`walk_from_target`]): the causes the walk ends at come first, then the anomalous
+/// services on the way (deepest first), then every other service in its ranking order.
+/// Without either, or when the walk finds no anomalous service at all, the candidate
+/// causes [`localize`] finds among the changed services come first (a callee explains a
+/// caller only when it moved comparably and not later). `hunch metrics rank --graph`
+/// prints this.
 pub fn along_the_graph(
     ranked: &[crate::harm::ServiceMove],
     edges: &[(String, String)],
     target: Option<&str>,
+    kind: Option<crate::harm::Signal>,
 ) -> Vec<(String, f64)> {
-    let anomalies: BTreeMap<String, Anomaly> = ranked
+    // Each service keeps its own score (its strongest harmful z); the order is the walk's.
+    let score_of = |service: &str| {
+        ranked
+            .iter()
+            .find(|m| m.service == service)
+            .map_or(0.0, |m| {
+                m.kinds
+                    .iter()
+                    .filter(|k| kind.is_none_or(|kind| k.signal == kind))
+                    .map(|k| k.score)
+                    .fold(m.score, f64::max)
+            })
+    };
+    let walked = target
+        .filter(|t| edges.iter().any(|(a, b)| a == t || b == t))
+        .and_then(|t| {
+            let kind = kind.or_else(|| symptom_kind(ranked, t))?;
+            Some(walk_from_target(ranked, edges, t, kind))
+        })
+        .filter(|walk| !walk.causes.is_empty());
+    let first: Vec<String> = match walked {
+        Some(walk) => walk.causes.into_iter().chain(walk.on_the_way).collect(),
+        None => localize(&anomalies_of(ranked), edges, target)
+            .into_iter()
+            .map(|c| c.service)
+            .collect(),
+    };
+    let mut out: Vec<(String, f64)> = first.iter().map(|s| (s.clone(), score_of(s))).collect();
+    out.extend(
+        ranked
+            .iter()
+            .filter(|m| !first.contains(&m.service))
+            .map(|m| (m.service.clone(), m.score)),
+    );
+    out
+}
+
+/// The changed services as [`localize`] reads them: each by its strongest harmful move.
+fn anomalies_of(ranked: &[crate::harm::ServiceMove]) -> BTreeMap<String, Anomaly> {
+    ranked
         .iter()
         .filter(|m| m.score >= crate::rank::CHANGED)
         .map(|m| {
@@ -217,26 +327,126 @@ pub fn along_the_graph(
             };
             (m.service.clone(), anomaly)
         })
-        .collect();
-    let causes = localize(&anomalies, edges, target);
-    // Each service keeps its own score (its strongest harmful z); the order is the walk's.
-    let score_of = |service: &str| {
-        ranked
-            .iter()
-            .find(|m| m.service == service)
-            .map_or(0.0, |m| m.score)
-    };
-    let mut out: Vec<(String, f64)> = causes
+        .collect()
+}
+
+/// The kind of the alerting service's own strongest harmful move: what it pages about
+/// when the alert's kind is not given.
+fn symptom_kind(
+    ranked: &[crate::harm::ServiceMove],
+    target: &str,
+) -> Option<crate::harm::Signal> {
+    ranked
         .iter()
-        .map(|c| (c.service.clone(), score_of(&c.service)))
-        .collect();
-    out.extend(
-        ranked
-            .iter()
-            .filter(|m| !causes.iter().any(|c| c.service == m.service))
-            .map(|m| (m.service.clone(), m.score)),
-    );
-    out
+        .find(|m| m.service == target)?
+        .kinds
+        .iter()
+        .filter(|k| k.score >= crate::rank::CHANGED)
+        .max_by(|a, b| a.score.total_cmp(&b.score))
+        .map(|k| k.signal)
+}
+
+/// Where a walk from the alerting service ended.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Walk {
+    /// The anomalous services nothing below explains, most likely first.
+    pub causes: Vec<String>,
+    /// The anomalous services the walk went through, explained by what is below them,
+    /// deepest first.
+    pub on_the_way: Vec<String>,
+}
+
+/// The graph-traversal rule of the RCA literature (the PetShop and RCD baselines,
+/// MicroRCA), with direction: start at the alerting service; step to each callee that
+/// moved in the direction of harm *for the alert's kind of signal* (latency up, errors
+/// up or availability down, throughput down) — or whose own resource ran out, which
+/// shows above as any kind of symptom — and not well after its caller; the causes are
+/// the services reached (the alerting one included) that no such callee explains: none
+/// moved at least half as strongly (on a log scale). A service whose strongest sign is
+/// its own resource running out is never explained by what it calls.
+///
+/// Why each part: a caller's latency is its own time plus its callees', and a callee's
+/// failed requests fail its callers' (retries and fallbacks hide some, never add), so a
+/// symptom travels up the call graph in its own kind and weakens on the way; a callee
+/// whose latency *fell*, or that only moved in another kind (its traffic dropped
+/// because its caller stopped calling), explains nothing above it. Causes are ordered
+/// by their own strength, then by depth (the one below explains more), then by name.
+pub fn walk_from_target(
+    ranked: &[crate::harm::ServiceMove],
+    edges: &[(String, String)],
+    target: &str,
+    kind: crate::harm::Signal,
+) -> Walk {
+    use crate::rank::CHANGED;
+    // How strongly a service moved for this walk, when it did, and whether that move is
+    // its own resource running out.
+    let moved = |service: &str| -> Option<(Anomaly, bool)> {
+        let m = ranked.iter().find(|m| m.service == service)?;
+        let own = m.of_kind(kind).filter(|k| k.score >= CHANGED);
+        let local = (m.local && m.score >= CHANGED).then_some((m.score, m.started));
+        let (score, started, is_local) = match (own, local) {
+            (Some(k), Some((score, started))) if score > k.score => (score, started, true),
+            (Some(k), _) => (k.score, k.started, false),
+            (None, Some((score, started))) => (score, started, true),
+            (None, None) => return None,
+        };
+        let anomaly = Anomaly {
+            strength: (1.0 + score).ln(),
+            erring: false,
+            started: Some(started),
+            local: is_local,
+        };
+        Some((anomaly, is_local))
+    };
+    // Breadth first from the target: each reached service and its depth.
+    let mut reached: Vec<(String, usize)> = vec![(target.to_string(), 0)];
+    let mut next = 0;
+    while next < reached.len() {
+        let (service, depth) = reached[next].clone();
+        let above = moved(&service).map(|(a, _)| a);
+        for callee in callees(edges, &service) {
+            if reached.iter().any(|(s, _)| s == callee) {
+                continue;
+            }
+            if let Some((below, _)) = moved(callee)
+                && above.is_none_or(|above| below.moved_no_later_than(&above))
+            {
+                reached.push((callee.to_string(), depth + 1));
+            }
+        }
+        next += 1;
+    }
+    let explained = |service: &str| -> bool {
+        let own = moved(service);
+        if own.is_some_and(|(_, local)| local) {
+            return false;
+        }
+        let strength = own.map_or(0.0, |(a, _)| a.strength);
+        callees(edges, service).any(|callee| {
+            moved(callee).is_some_and(|(below, _)| {
+                below.strength >= 0.5 * strength
+                    && own.is_none_or(|(above, _)| below.moved_no_later_than(&above))
+            })
+        })
+    };
+    let mut causes: Vec<(f64, usize, String)> = Vec::new();
+    let mut on_the_way: Vec<(usize, String)> = Vec::new();
+    for (service, depth) in &reached {
+        let Some((anomaly, _)) = moved(service) else {
+            continue;
+        };
+        if explained(service) {
+            on_the_way.push((*depth, service.clone()));
+        } else {
+            causes.push((anomaly.strength, *depth, service.clone()));
+        }
+    }
+    causes.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
+    on_the_way.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    Walk {
+        causes: causes.into_iter().map(|(_, _, s)| s).collect(),
+        on_the_way: on_the_way.into_iter().map(|(_, s)| s).collect(),
+    }
 }
 
 #[cfg(test)]
@@ -318,6 +528,114 @@ mod tests {
             Some("gateway"),
         );
         assert_eq!(found[0].service, "b");
+    }
+
+    use crate::harm::{KindMove, ServiceMove, Signal};
+
+    /// A service's moves: (signal, weighted z) each, all started at the same time.
+    fn moved(service: &str, kinds: &[(Signal, f64)]) -> ServiceMove {
+        ServiceMove {
+            service: service.into(),
+            series: String::new(),
+            score: kinds.iter().map(|(_, z)| *z).fold(0.0, f64::max),
+            started: 100,
+            local: false,
+            kinds: kinds
+                .iter()
+                .map(|(signal, score)| KindMove {
+                    signal: *signal,
+                    score: *score,
+                    started: 100,
+                })
+                .collect(),
+        }
+    }
+
+    fn first_cause(ranked: &[ServiceMove], calls: &[(&str, &str)], kind: Signal) -> String {
+        along_the_graph(ranked, &edges(calls), Some("site"), Some(kind))[0]
+            .0
+            .clone()
+    }
+
+    #[test]
+    fn a_failing_table_two_hops_down_explains_the_availability_drop() {
+        let ranked = [
+            moved("site", &[(Signal::Errors, 40.0)]),
+            moved("api", &[(Signal::Errors, 60.0)]),
+            moved("table", &[(Signal::Errors, 90.0)]),
+            // Louder, but in another kind and off the failing path.
+            moved("search", &[(Signal::Latency, 300.0)]),
+        ];
+        let calls = [("site", "api"), ("api", "table"), ("site", "search")];
+        assert_eq!(first_cause(&ranked, &calls, Signal::Errors), "table");
+        let walk = walk_from_target(&ranked, &edges(&calls), "site", Signal::Errors);
+        assert_eq!(walk.causes, ["table"]);
+        assert_eq!(walk.on_the_way, ["api", "site"], "deepest first");
+    }
+
+    #[test]
+    fn a_callee_that_moved_only_in_another_kind_explains_nothing() {
+        // The api's latency fell (its failed requests return early: no harmful latency
+        // move), and the queue only got fewer requests: the site's own errors stay its own.
+        let ranked = [
+            moved("site", &[(Signal::Errors, 50.0), (Signal::Latency, 30.0)]),
+            moved("api", &[]),
+            moved("queue", &[(Signal::Throughput, 80.0)]),
+        ];
+        let calls = [("site", "api"), ("site", "queue")];
+        assert_eq!(first_cause(&ranked, &calls, Signal::Errors), "site");
+        // The same site, paged for latency, with a slower api below: the api.
+        let ranked = [
+            moved("site", &[(Signal::Latency, 30.0)]),
+            moved("api", &[(Signal::Latency, 25.0)]),
+        ];
+        assert_eq!(first_cause(&ranked, &calls, Signal::Latency), "api");
+    }
+
+    #[test]
+    fn a_faint_callee_does_not_explain_a_strong_caller() {
+        let ranked = [
+            moved("site", &[(Signal::Latency, 10.0)]),
+            moved("api", &[(Signal::Latency, 400.0)]),
+            moved("db", &[(Signal::Latency, 4.5)]),
+        ];
+        let calls = [("site", "api"), ("api", "db")];
+        let walk = walk_from_target(&ranked, &edges(&calls), "site", Signal::Latency);
+        assert_eq!(walk.causes, ["api", "db"]);
+    }
+
+    #[test]
+    fn without_a_kind_the_alerting_services_own_symptom_sets_it() {
+        let ranked = [
+            moved("site", &[(Signal::Errors, 50.0)]),
+            moved("api", &[(Signal::Latency, 500.0)]),
+            moved("table", &[(Signal::Errors, 70.0)]),
+        ];
+        let order = along_the_graph(
+            &ranked,
+            &edges(&[("site", "api"), ("site", "table")]),
+            Some("site"),
+            None,
+        );
+        assert_eq!(order[0].0, "table");
+        assert_eq!(order.len(), 3, "every service is still listed");
+    }
+
+    #[test]
+    fn adjacency_matrices_are_read_as_pandas_writes_them() {
+        let matrix = ",PetSite,petInfo_AWS::DynamoDB::Table,lambda_step_readDDB\n\
+                      PetSite,0.0,0.0,1.0\n\
+                      petInfo_AWS::DynamoDB::Table,0.0,0.0,0.0\n\
+                      lambda_step_readDDB,0.0,1.0,0.0\n";
+        assert_eq!(
+            parse_edges(matrix).unwrap(),
+            edges(&[
+                ("PetSite", "lambda_step_readDDB"),
+                ("lambda_step_readDDB", "petInfo_AWS::DynamoDB::Table")
+            ])
+        );
+        let wrong = ",a,b\na,0,x\nb,0,0\n";
+        assert_eq!(parse_edges(wrong).unwrap_err().line, 2);
     }
 
     #[test]

@@ -406,13 +406,13 @@ impl RankPositions {
             position(old.into_iter().map(|(s, _)| s).collect()),
             position(plain.iter().map(|m| m.service.clone()).collect()),
             position(
-                along_the_graph(&plain, &edges, target.as_deref())
+                along_the_graph(&plain, &edges, target.as_deref(), None)
                     .into_iter()
                     .map(|(s, _)| s)
                     .collect(),
             ),
             position(
-                along_the_graph(&aware, &edges, target.as_deref())
+                along_the_graph(&aware, &edges, target.as_deref(), alerted.first().copied())
                     .into_iter()
                     .map(|(s, _)| s)
                     .collect(),

@@ -1,0 +1,785 @@
+//! `hunch metrics rank --graph … --target …` on PetShop-shaped incidents, driven through
+//! the real binary the way a user runs it.
+//!
+//! The incidents are generated here (a deterministic seed; no dataset is committed) in
+//! the shape of the PetShop dataset (Hardt et al., CLeaR 2024): a call graph of tens of
+//! nodes; per node, 5-minute samples of latency (seconds), availability (the share of
+//! requests that succeeded, ~0.999 with noise) and requests; a healthy baseline, then an
+//! issue injected at one node, observed at a target node above it. Issues propagate the
+//! way they do in a running system: a callee's added latency adds to each caller's,
+//! weighted by the share of its requests that make the call; a callee's failed requests
+//! fail a share of its callers' requests (smaller or equal, never more); unrelated nodes
+//! keep their own noise, some of them with occasional spikes.
+//!
+//! `cargo test --test graph_rca -- --ignored --nocapture measure` prints top-1 / top-3 per
+//! issue kind, with and without the graph.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
+
+/// A small deterministic generator (SplitMix64): the incidents are the same on every run.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1).
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    fn range(&mut self, low: f64, high: f64) -> f64 {
+        low + (high - low) * self.unit()
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    /// A Poisson count of mean `mean` (Knuth's product of uniforms; a normal
+    /// approximation for large means), at most `cap`.
+    fn poisson(&mut self, mean: f64, cap: f64) -> f64 {
+        let count = if mean > 30.0 {
+            (mean + mean.sqrt() * self.normal()).round().max(0.0)
+        } else {
+            let limit = (-mean).exp();
+            let mut product = self.unit();
+            let mut k = 0.0;
+            while product > limit {
+                product *= self.unit();
+                k += 1.0;
+            }
+            k
+        };
+        count.min(cap)
+    }
+
+    /// Standard normal (Box-Muller).
+    fn normal(&mut self) -> f64 {
+        let u = self.unit().max(1e-12);
+        let v = self.unit();
+        (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
+    }
+}
+
+/// The kind of issue injected at the root cause.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Issue {
+    /// The node's own latency rises (a slow query, a CPU hog, a misconfiguration).
+    Latency,
+    /// A share of the node's requests fail (a bad deploy, a throttled table).
+    Availability,
+    /// The node is flooded with requests: it slows down and sheds some of them.
+    Overload,
+}
+
+impl Issue {
+    /// What the target's alert is about.
+    fn target_metric(self) -> &'static str {
+        match self {
+            Issue::Availability => "availability",
+            Issue::Latency | Issue::Overload => "latency",
+        }
+    }
+}
+
+/// One node's own behaviour (before what its callees add).
+struct Node {
+    name: String,
+    latency: f64,
+    latency_noise: f64,
+    /// The share of its requests that fail on their own.
+    failure: f64,
+    /// Requests per 5-minute sample: a quiet node's availability is coarse (one failure
+    /// in 11 requests is 91 %).
+    requests: f64,
+    /// How often its own latency and failures spike, before and during the issue.
+    spikes: f64,
+}
+
+/// A generated incident: the graph, the two CSVs, the target and the truth.
+struct Incident {
+    edges: Vec<(usize, usize, f64)>,
+    nodes: Vec<Node>,
+    normal: String,
+    anomalous: String,
+    target: usize,
+    root: usize,
+    issue: Issue,
+    /// Written in the PetShop dataset's own layout (see [`native_csv`]).
+    native: bool,
+}
+
+/// How the incident is laid out in time.
+#[derive(Clone, Copy)]
+struct Shape {
+    normal_rows: usize,
+    anomalous_rows: usize,
+    /// Anomalous rows before the issue begins (exports often start a little early).
+    lead_rows: usize,
+    /// Availability as a percentage (CloudWatch's), else a fraction; node names as AWS
+    /// X-Ray gives them.
+    percent: bool,
+    /// The PetShop files as they are: a multi-row header, an adjacency-matrix graph.
+    native: bool,
+    /// Traffic during the incident over traffic in the baseline (a baseline recorded at
+    /// another time of day): every node's requests, and a little of its latency.
+    traffic: f64,
+    /// The amplitude of a daily swing of traffic over the baseline (0: none).
+    daily: f64,
+}
+
+const STEP: i64 = 300;
+
+/// One sample of every node: (latency, availability, requests) each.
+type Sample = Vec<(f64, f64, f64)>;
+/// Samples with their unix times.
+type Rows = [(i64, Sample)];
+
+/// A call graph in layers below a front node: every node calls one to three nodes of
+/// deeper layers, each for a share of its requests.
+fn graph(rng: &mut Rng, aws_names: bool) -> (Vec<Node>, Vec<(usize, usize, f64)>) {
+    let layers = 3 + rng.below(3);
+    let mut layer_of = vec![0usize];
+    for layer in 1..=layers {
+        for _ in 0..(2 + rng.below(6)) {
+            layer_of.push(layer);
+        }
+    }
+    let n = layer_of.len();
+    let mut edges = Vec::new();
+    for caller in 0..n {
+        if layer_of[caller] == layers {
+            continue;
+        }
+        let deeper: Vec<usize> = (0..n).filter(|&c| layer_of[c] > layer_of[caller]).collect();
+        let next: Vec<usize> = (0..n)
+            .filter(|&c| layer_of[c] == layer_of[caller] + 1)
+            .collect();
+        let mut chosen = BTreeSet::new();
+        chosen.insert(next[rng.below(next.len())]);
+        for _ in 0..rng.below(3) {
+            chosen.insert(deeper[rng.below(deeper.len())]);
+        }
+        for callee in chosen {
+            edges.push((caller, callee, rng.range(0.3, 1.0)));
+        }
+    }
+    // Every node below the front is called by someone.
+    for callee in 1..n {
+        if !edges.iter().any(|(_, c, _)| *c == callee) {
+            let callers: Vec<usize> = (0..n).filter(|&c| layer_of[c] < layer_of[callee]).collect();
+            edges.push((
+                callers[rng.below(callers.len())],
+                callee,
+                rng.range(0.3, 1.0),
+            ));
+        }
+    }
+    let nodes = (0..n)
+        .map(|i| {
+            let (kind, aws) = match (i, layer_of[i] == layers) {
+                (0, _) => ("site", "AWS::ECS::Fargate"),
+                (_, true) => [
+                    ("table", "AWS::DynamoDB::Table"),
+                    ("db", "Database::SQL"),
+                    ("queue", "AWS::SQS::Queue"),
+                    ("bucket", "AWS::S3"),
+                ][rng.below(4)],
+                _ => [
+                    ("api", "AWS::ApiGateway::Stage"),
+                    ("svc", "AWS::ECS::Container"),
+                    ("lambda_step", "AWS::Lambda::Function"),
+                    ("search", "AWS::ECS::Fargate"),
+                ][rng.below(4)],
+            };
+            let latency = rng.range(0.005, 0.3);
+            Node {
+                // Names as X-Ray gives them: `_` and `::` inside (`petInfo_AWS::DynamoDB::Table`).
+                name: if aws_names {
+                    format!("{kind}{i}_{aws}")
+                } else {
+                    format!("{kind}-{i}")
+                },
+                latency,
+                latency_noise: latency * rng.range(0.03, 0.15),
+                failure: if rng.unit() < 0.3 {
+                    0.0
+                } else {
+                    rng.range(0.0002, 0.003)
+                },
+                requests: (rng.range(5f64.ln(), 900f64.ln())).exp(),
+                spikes: if rng.unit() < 0.2 { 0.08 } else { 0.0 },
+            }
+        })
+        .collect();
+    (nodes, edges)
+}
+
+/// Every node the target reaches by calls, itself included.
+fn below(edges: &[(usize, usize, f64)], target: usize) -> Vec<usize> {
+    let mut seen = BTreeSet::from([target]);
+    let mut stack = vec![target];
+    while let Some(next) = stack.pop() {
+        for (_, callee, _) in edges.iter().filter(|(c, _, _)| *c == next) {
+            if seen.insert(*callee) {
+                stack.push(*callee);
+            }
+        }
+    }
+    seen.into_iter().collect()
+}
+
+/// One row of observed values (latency, availability as a fraction, requests per node),
+/// with the issue active or not. Nodes are numbered callers before callees, so observed
+/// values are computed from the deepest up.
+fn row(
+    rng: &mut Rng,
+    inc_nodes: &[Node],
+    edges: &[(usize, usize, f64)],
+    active: Option<(usize, Issue, f64)>,
+    traffic: f64,
+) -> Sample {
+    let n = inc_nodes.len();
+    let mut latency = vec![0.0; n];
+    // The probability that a request to the node fails, callees included.
+    let mut failing = vec![0.0; n];
+    // What reaches a node: fewer requests when a caller fails before calling it, more
+    // when it is flooded.
+    let mut load = vec![1.0; n];
+    if let Some((root, Issue::Overload, _)) = active {
+        load[root] = 3.0;
+    }
+    if let Some((root, Issue::Availability, size)) = active {
+        for (_, callee, share) in edges.iter().filter(|(c, _, _)| *c == root) {
+            load[*callee] *= 1.0 - share * size;
+        }
+    }
+    for v in (0..n).rev() {
+        let node = &inc_nodes[v];
+        let spike = rng.unit() < node.spikes;
+        // Busier nodes queue a little longer.
+        let busy = 1.0 + 0.3 * (traffic - 1.0);
+        let mut own_latency =
+            ((node.latency + node.latency_noise * rng.normal()) * busy).max(node.latency * 0.2);
+        let mut own_failure = node.failure;
+        if spike {
+            own_latency *= rng.range(2.0, 5.0);
+            own_failure += rng.range(0.005, 0.03);
+        }
+        if let Some((root, issue, size)) = active
+            && root == v
+        {
+            match issue {
+                Issue::Latency => own_latency += size,
+                // Failed requests return early: the node gets a little faster.
+                Issue::Availability => {
+                    own_failure += size;
+                    own_latency *= 1.0 - 0.5 * size;
+                }
+                Issue::Overload => {
+                    own_latency += size;
+                    own_failure += size * 0.02;
+                }
+            }
+        }
+        let mut observed_latency = own_latency;
+        let mut ok = 1.0 - own_failure.min(1.0);
+        for (_, callee, share) in edges.iter().filter(|(c, _, _)| *c == v) {
+            observed_latency += share * latency[*callee];
+            // A caller fails a share of its requests when a callee fails them; retries
+            // and fallbacks hide some of it, never add to it.
+            let damping = 0.6 + 0.4 * rng.unit();
+            ok *= 1.0 - share * damping * failing[*callee];
+        }
+        latency[v] = observed_latency;
+        failing[v] = (1.0 - ok).clamp(0.0, 1.0);
+    }
+    (0..n)
+        .map(|v| {
+            let node = &inc_nodes[v];
+            let mean = node.requests * load[v] * traffic;
+            let requests = rng.poisson(mean, f64::INFINITY);
+            let failed = rng.poisson(requests * failing[v], requests);
+            let availability = if requests > 0.0 {
+                1.0 - failed / requests
+            } else {
+                f64::NAN
+            };
+            (latency[v], availability, requests)
+        })
+        .collect()
+}
+
+/// The CSV `metrics rank` reads: `time`, then `<node>_latency_s`, `<node>_availability`
+/// (a fraction, or a percentage as CloudWatch gives it), `<node>_requests`; an empty
+/// cell where a node had no requests.
+fn csv(nodes: &[Node], rows: &Rows, percent: bool) -> String {
+    let mut out = String::from("time");
+    for node in nodes {
+        out += &format!(",{0}_latency_s,{0}_availability,{0}_requests", node.name);
+    }
+    out.push('\n');
+    for (time, values) in rows {
+        out += &time.to_string();
+        for (latency, availability, requests) in values {
+            let availability = if availability.is_nan() {
+                String::new()
+            } else if percent {
+                format!("{:.4}", availability * 100.0)
+            } else {
+                format!("{availability:.6}")
+            };
+            out += &format!(",{latency:.6},{availability},{requests}");
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn incident(seed: u64, issue: Issue, shape: Shape) -> Incident {
+    let mut rng = Rng(seed);
+    let (nodes, edges) = graph(&mut rng, shape.percent);
+    // The target is the front node most of the time, else a node in the middle.
+    let target = if rng.unit() < 0.7 {
+        0
+    } else {
+        let callers: Vec<usize> = edges.iter().map(|(c, _, _)| *c).collect();
+        callers[rng.below(callers.len())]
+    };
+    let reach = below(&edges, target);
+    let root = reach[rng.below(reach.len())];
+    let size = match issue {
+        Issue::Latency | Issue::Overload => rng.range(0.2, 2.0),
+        Issue::Availability => rng.range(0.02, 0.5),
+    };
+    let fault = Fault {
+        target,
+        root,
+        issue,
+        size,
+    };
+    observed(&mut rng, nodes, edges, fault, shape)
+}
+
+/// What is injected where, and where it is observed.
+#[derive(Clone, Copy)]
+struct Fault {
+    target: usize,
+    root: usize,
+    issue: Issue,
+    /// Seconds of latency added, or the share of requests that fail.
+    size: f64,
+}
+
+/// The series of an incident on a given graph.
+fn observed(
+    rng: &mut Rng,
+    nodes: Vec<Node>,
+    edges: Vec<(usize, usize, f64)>,
+    fault: Fault,
+    shape: Shape,
+) -> Incident {
+    let start = 1_681_850_000;
+    let normal: Vec<(i64, Sample)> = (0..shape.normal_rows)
+        .map(|i| {
+            // A day's swing of traffic in a long baseline, when the shape has one.
+            let hour = (i as f64 * STEP as f64 / 3600.0) % 24.0;
+            let traffic = 1.0 + shape.daily * (hour / 24.0 * std::f64::consts::TAU).sin();
+            (
+                start + i as i64 * STEP,
+                row(rng, &nodes, &edges, None, traffic),
+            )
+        })
+        .collect();
+    let after = start + shape.normal_rows as i64 * STEP;
+    let anomalous: Vec<(i64, Sample)> = (0..shape.anomalous_rows)
+        .map(|i| {
+            let active = (i >= shape.lead_rows).then_some((fault.root, fault.issue, fault.size));
+            (
+                after + i as i64 * STEP,
+                row(rng, &nodes, &edges, active, shape.traffic),
+            )
+        })
+        .collect();
+    let write = if shape.native { native_csv } else { csv };
+    Incident {
+        normal: write(&nodes, &normal, shape.percent),
+        anomalous: write(&nodes, &anomalous, shape.percent),
+        edges,
+        nodes,
+        target: fault.target,
+        root: fault.root,
+        issue: fault.issue,
+        native: shape.native,
+    }
+}
+
+/// The PetShop dataset's own layout (pandas' multi-level columns): a row of nodes, a
+/// row of metrics, a row of statistics, a row naming the time index, then float unix
+/// times; availability in percent.
+fn native_csv(nodes: &[Node], rows: &Rows, _percent: bool) -> String {
+    let names: Vec<&str> = nodes.iter().map(|n| n.name.as_str()).collect();
+    let mut out = format!("microservice,{0},{0},{0}\n", names.join(","));
+    let repeat = |word: &str| vec![word; nodes.len()].join(",");
+    out += &format!(
+        "metric,{},{},{}\n",
+        repeat("latency"),
+        repeat("requests"),
+        repeat("availability")
+    );
+    out += &format!(
+        "statistic,{},{},{}\n",
+        repeat("Average"),
+        repeat("Sum"),
+        repeat("Average")
+    );
+    out += &format!("unix_timestamp{}\n", ",".repeat(3 * nodes.len()));
+    for (time, values) in rows {
+        out += &format!("{time}.0");
+        for (latency, _, _) in values {
+            out += &format!(",{latency:.6}");
+        }
+        for (_, _, requests) in values {
+            out += &format!(",{requests:.1}");
+        }
+        for (_, availability, _) in values {
+            if availability.is_nan() {
+                out.push(',');
+            } else {
+                out += &format!(",{:.4}", availability * 100.0);
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// `hunch metrics rank --by service --json` on an incident, with the graph and target
+/// or without: the services in the order printed.
+fn ranked(dir: &Path, inc: &Incident, with_graph: bool) -> Vec<String> {
+    std::fs::write(dir.join("normal.csv"), &inc.normal).unwrap();
+    std::fs::write(dir.join("anomalous.csv"), &inc.anomalous).unwrap();
+    let edges = if inc.native {
+        adjacency(inc)
+    } else {
+        let mut edges = String::from("caller,callee\n");
+        for (caller, callee, _) in &inc.edges {
+            edges += &format!("{},{}\n", inc.nodes[*caller].name, inc.nodes[*callee].name);
+        }
+        edges
+    };
+    std::fs::write(dir.join("edges.csv"), edges).unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_hunch"));
+    command.current_dir(dir).args([
+        "metrics",
+        "rank",
+        "--normal",
+        "normal.csv",
+        "--anomalous",
+        "anomalous.csv",
+        "--by",
+        "service",
+        "--json",
+    ]);
+    if with_graph {
+        command.args([
+            "--graph",
+            "edges.csv",
+            "--target",
+            &inc.nodes[inc.target].name,
+            "--target-metric",
+            inc.issue.target_metric(),
+        ]);
+    }
+    let out = command.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    rows.iter()
+        .map(|r| r["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The graph as the PetShop dataset's `graph.csv`: an adjacency matrix, a row per caller.
+fn adjacency(inc: &Incident) -> String {
+    let names: Vec<&str> = inc.nodes.iter().map(|n| n.name.as_str()).collect();
+    let mut out = format!(",{}\n", names.join(","));
+    for (caller, name) in names.iter().enumerate() {
+        out += name;
+        for callee in 0..names.len() {
+            let called = inc
+                .edges
+                .iter()
+                .any(|(a, b, _)| *a == caller && *b == callee);
+            out += if called { ",1.0" } else { ",0.0" };
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Where the truth landed, 1-based (0: absent).
+fn position(order: &[String], truth: &str) -> usize {
+    order.iter().position(|s| s == truth).map_or(0, |p| p + 1)
+}
+
+/// Top-1 and top-3 over `count` incidents of `issue`.
+fn accuracy(issue: Issue, shape: Shape, count: u64, with_graph: bool) -> (f64, f64, Vec<String>) {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut top1, mut top3) = (0, 0);
+    let mut misses = Vec::new();
+    for seed in 0..count {
+        let inc = incident(1000 + seed, issue, shape);
+        let order = ranked(dir.path(), &inc, with_graph);
+        let at = position(&order, &inc.nodes[inc.root].name);
+        top1 += usize::from(at == 1);
+        top3 += usize::from((1..=3).contains(&at));
+        if at != 1 {
+            misses.push(format!(
+                "seed {}: root {} (target {}) at {at}; top {:?}",
+                1000 + seed,
+                inc.nodes[inc.root].name,
+                inc.nodes[inc.target].name,
+                &order[..order.len().min(3)]
+            ));
+        }
+    }
+    (
+        top1 as f64 / count as f64,
+        top3 as f64 / count as f64,
+        misses,
+    )
+}
+
+const LONG: Shape = Shape {
+    normal_rows: 120,
+    anomalous_rows: 8,
+    lead_rows: 0,
+    percent: false,
+    native: false,
+    traffic: 1.0,
+    daily: 0.0,
+};
+
+/// PetShop's own layout: the anomalous export starts two samples before the issue and
+/// holds five samples in all.
+const PETSHOP: Shape = Shape {
+    normal_rows: 120,
+    anomalous_rows: 5,
+    lead_rows: 2,
+    percent: true,
+    native: false,
+    traffic: 1.0,
+    daily: 0.0,
+};
+
+/// The same, in the dataset's own files.
+const NATIVE: Shape = Shape {
+    native: true,
+    ..PETSHOP
+};
+
+/// A node of a hand-made graph: 50 ms ± 5 %, one request in a thousand failing, 300
+/// requests per sample.
+fn steady(name: &str, spikes: f64) -> Node {
+    Node {
+        name: name.to_string(),
+        latency: 0.05,
+        latency_noise: 0.0025,
+        failure: 0.001,
+        requests: 300.0,
+        spikes,
+    }
+}
+
+/// An incident on a hand-made graph (`caller → callee` by index, each call made by every
+/// request), injected at `root`, observed at node 0.
+fn hand_made(
+    names: &[(&str, f64)],
+    calls: &[(usize, usize)],
+    root: usize,
+    issue: Issue,
+    size: f64,
+    shape: Shape,
+) -> Incident {
+    let nodes = names.iter().map(|(n, spikes)| steady(n, *spikes)).collect();
+    let edges = calls.iter().map(|(a, b)| (*a, *b, 1.0)).collect();
+    let fault = Fault {
+        target: 0,
+        root,
+        issue,
+        size,
+    };
+    observed(&mut Rng(7), nodes, edges, fault, shape)
+}
+
+/// The first service `metrics rank --graph --target --target-metric` prints.
+fn first_with_graph(inc: &Incident) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    ranked(dir.path(), inc, true).remove(0)
+}
+
+#[test]
+fn an_availability_drop_two_hops_below_the_target_is_the_cause() {
+    // site → api → table, site → search: 3 % of the table's requests fail, and as
+    // much or less of its callers'.
+    let inc = hand_made(
+        &[("site", 0.0), ("api", 0.0), ("table", 0.0), ("search", 0.0)],
+        &[(0, 1), (1, 2), (0, 3)],
+        2,
+        Issue::Availability,
+        0.03,
+        LONG,
+    );
+    assert_eq!(first_with_graph(&inc), "table");
+}
+
+#[test]
+fn a_latency_issue_is_found_in_petshop_files_as_they_are() {
+    // The dataset's own layout: a multi-row header, `_` and `::` in node names, an
+    // adjacency matrix for the graph. The database two hops down got 300 ms slower.
+    let inc = hand_made(
+        &[
+            ("PetSite", 0.0),
+            ("petlistadoptions_AWS::ECS::Fargate", 0.0),
+            ("adoptions@services-database_Database::SQL", 0.0),
+            ("lambda_step_readDDB_AWS::Lambda::Function", 0.0),
+        ],
+        &[(0, 1), (1, 2), (0, 3)],
+        2,
+        Issue::Latency,
+        0.3,
+        NATIVE,
+    );
+    assert_eq!(
+        first_with_graph(&inc),
+        "adoptions@services-database_Database::SQL"
+    );
+}
+
+#[test]
+fn the_alerting_service_itself_can_be_the_cause() {
+    // The site got 400 ms slower on its own; nothing it calls moved.
+    for issue in [Issue::Latency, Issue::Availability] {
+        let size = if issue == Issue::Latency { 0.4 } else { 0.1 };
+        let inc = hand_made(
+            &[("site", 0.0), ("api", 0.0), ("db", 0.0), ("cache", 0.0)],
+            &[(0, 1), (1, 2), (0, 3)],
+            0,
+            issue,
+            size,
+            LONG,
+        );
+        assert_eq!(first_with_graph(&inc), "site", "{issue:?}");
+    }
+}
+
+#[test]
+fn a_spiky_node_does_not_outrank_the_cause() {
+    // `batch`, below the site too, spikes in a third of its samples (latency ×2–5, 0.5
+    // to 3 % of its requests failing), before the issue and during it; the table below
+    // the api loses 3 % of its requests. Its spikes are as large as the issue, and they
+    // set its scale.
+    let inc = hand_made(
+        &[("site", 0.0), ("api", 0.0), ("table", 0.0), ("batch", 0.3)],
+        &[(0, 1), (1, 2), (0, 3)],
+        2,
+        Issue::Availability,
+        0.03,
+        LONG,
+    );
+    assert_eq!(first_with_graph(&inc), "table");
+    // The site itself loses 5 % of its requests; the spiky batch below it does not
+    // take the blame.
+    let inc = hand_made(
+        &[("site", 0.0), ("api", 0.0), ("batch", 0.3)],
+        &[(0, 1), (0, 2)],
+        0,
+        Issue::Availability,
+        0.05,
+        LONG,
+    );
+    assert_eq!(first_with_graph(&inc), "site");
+}
+
+#[test]
+fn the_graph_finds_petshop_shaped_causes_and_never_ranks_worse_than_none() {
+    for issue in [Issue::Availability, Issue::Latency, Issue::Overload] {
+        let (with, _, misses) = accuracy(issue, NATIVE, 20, true);
+        let (without, _, _) = accuracy(issue, NATIVE, 20, false);
+        assert!(with >= 0.8, "{issue:?}: top-1 {with}; {misses:#?}");
+        assert!(
+            with >= without,
+            "{issue:?}: {with} with the graph, {without} without"
+        );
+    }
+}
+
+#[test]
+#[ignore = "a measurement: prints top-1/top-3 per issue kind, with and without the graph"]
+fn measure() {
+    for (label, shape) in [
+        ("8 rows from the onset", LONG),
+        ("PetShop: 5 rows, 2 early", PETSHOP),
+        ("PetShop's own files", NATIVE),
+        (
+            "…, 2 days of daily swings",
+            Shape {
+                normal_rows: 576,
+                daily: 0.4,
+                ..NATIVE
+            },
+        ),
+        (
+            "…, 1.5x the baseline traffic",
+            Shape {
+                traffic: 1.5,
+                ..NATIVE
+            },
+        ),
+    ] {
+        for issue in [Issue::Availability, Issue::Latency, Issue::Overload] {
+            for with_graph in [false, true] {
+                let (top1, top3, misses) = accuracy(issue, shape, 40, with_graph);
+                println!(
+                    "{label:<26} {issue:<12?} graph {with_graph:<5}  top-1 {top1:.2}  top-3 {top3:.2}"
+                );
+                if std::env::var_os("VERBOSE").is_some() {
+                    for miss in misses.iter().take(8) {
+                        println!("    {miss}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+#[ignore = "writes one generated incident to $DUMP_DIR (seed $SEED, kind $KIND) to look at"]
+fn dump() {
+    let seed: u64 = std::env::var("SEED").unwrap().parse().unwrap();
+    let issue = match std::env::var("KIND").unwrap().as_str() {
+        "latency" => Issue::Latency,
+        "overload" => Issue::Overload,
+        _ => Issue::Availability,
+    };
+    let inc = incident(seed, issue, PETSHOP);
+    let dir = std::path::PathBuf::from(std::env::var("DUMP_DIR").unwrap());
+    std::fs::create_dir_all(&dir).unwrap();
+    let order = ranked(&dir, &inc, true);
+    println!(
+        "root {} target {}; {order:?}",
+        inc.nodes[inc.root].name, inc.nodes[inc.target].name
+    );
+}
