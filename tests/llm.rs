@@ -1148,7 +1148,7 @@ async fn models_check_reports_what_each_endpoint_says() {
         ..server.endpoint()
     };
     assert_eq!(
-        check(&client, &keyless).await.unwrap_err(),
+        check(&client, &keyless).await.unwrap_err().to_string(),
         "401 Unauthorized ($OPENAI_API_KEY is not set) missing key"
     );
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -1160,7 +1160,7 @@ async fn models_check_reports_what_each_endpoint_says() {
         base_url: format!("http://127.0.0.1:{port}/v1"),
         ..server.endpoint()
     };
-    let err = check(&client, &down).await.unwrap_err();
+    let err = check(&client, &down).await.unwrap_err().to_string();
     assert!(
         err.starts_with("unreachable:") && err.to_lowercase().contains("connection refused"),
         "{err}"

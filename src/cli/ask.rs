@@ -114,6 +114,6 @@ fn brain_for(
         }
         return Ok(Box::new(OfflineBrain::new(Duration::ZERO)));
     };
-    let endpoint = resolve(spec, &config.providers, env).map_err(anyhow::Error::msg)?;
+    let endpoint = resolve(spec, &config.providers, env)?;
     Ok(Box::new(LlmBrain::new(endpoint, redactor.clone())?))
 }

@@ -150,8 +150,7 @@ pub(super) fn model_endpoint(
     run: &RunOptions,
     budget: &mut Budget,
 ) -> Result<Endpoint> {
-    let endpoint = resolve(spec, &config.providers, |var| std::env::var(var).ok())
-        .map_err(anyhow::Error::msg)?;
+    let endpoint = resolve(spec, &config.providers, |var| std::env::var(var).ok())?;
     budget.price_per_mtok = endpoint.price_per_mtok;
     if run.max_cost.is_some() && budget.price_per_mtok.is_none() {
         bail!(

@@ -5,21 +5,51 @@
 
 use super::*;
 
+use crate::session::BlobError;
+
+/// Arguments an engine tool cannot read; `error` says why, in serde's words.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid arguments for `{tool}`: {error}")]
+struct ArgumentsError {
+    tool: &'static str,
+    error: serde_json::Error,
+}
+
+/// Why `read_output` has nothing to show for call `id`.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum ReadOutputError {
+    #[error("no finished call `{id}` with output in this session")]
+    NoOutput { id: String },
+    #[error("call `{id}` kept no raw data; read its output instead")]
+    NoRaw { id: String },
+    #[error("the raw data of `{id}` could not be read from the blob store: {error}")]
+    Blob { id: String, error: BlobError },
+}
+
+/// Why an engine tool's call failed: its arguments, or what it was asked to read.
+#[derive(Debug, thiserror::Error)]
+enum BoardCallError {
+    #[error(transparent)]
+    Arguments(#[from] ArgumentsError),
+    #[error(transparent)]
+    ReadOutput(#[from] ReadOutputError),
+}
+
+/// A board call's arguments as the tool's type.
+fn parse<T: serde::de::DeserializeOwned>(
+    tool: &'static str,
+    args: &Value,
+) -> Result<T, ArgumentsError> {
+    serde_json::from_value(args.clone()).map_err(|error| ArgumentsError { tool, error })
+}
+
 impl Engine {
     /// `update_hypotheses` and `conclude`: handled here, answered in the brain's history
     /// like any other call (models expect every call answered).
     pub(super) fn board_call(&mut self, call: ProposedCall) {
         let id = format!("b{}", self.next_board_call);
         self.next_board_call += 1;
-        fn parse<T: serde::de::DeserializeOwned>(tool: &str, args: &Value) -> Result<T, String> {
-            serde_json::from_value(args.clone())
-                .map_err(|e| format!("invalid arguments for `{tool}`: {e}"))
-        }
-        let result = match call.tool.as_str() {
-            CONCLUDE => parse(CONCLUDE, &call.args).map(|args| self.conclude(args)),
-            READ_OUTPUT => parse(READ_OUTPUT, &call.args).and_then(|args| self.read_output(args)),
-            _ => parse(UPDATE_HYPOTHESES, &call.args).map(|args| self.update_hypotheses(args)),
-        };
+        let result = self.answer_board_call(&call).map_err(|e| e.to_string());
         if let Err(message) = &result
             && call.tool != READ_OUTPUT
         {
@@ -43,8 +73,17 @@ impl Engine {
         });
     }
 
+    /// What a board call answers: a summary of what it did, or the output read.
+    fn answer_board_call(&mut self, call: &ProposedCall) -> Result<String, BoardCallError> {
+        Ok(match call.tool.as_str() {
+            CONCLUDE => self.conclude(parse(CONCLUDE, &call.args)?),
+            READ_OUTPUT => self.read_output(parse(READ_OUTPUT, &call.args)?)?,
+            _ => self.update_hypotheses(parse(UPDATE_HYPOTHESES, &call.args)?),
+        })
+    }
+
     /// A slice of an earlier call's full output, by line range or substring.
-    pub(super) fn read_output(&self, args: ReadOutputArgs) -> Result<String, String> {
+    pub(super) fn read_output(&self, args: ReadOutputArgs) -> Result<String, ReadOutputError> {
         const MAX_LINES: usize = 200;
         let id = args.id.as_str();
         let (output, raw) = self
@@ -61,15 +100,20 @@ impl Engine {
                 } if i == id => Some((output, raw)),
                 _ => None,
             })
-            .ok_or_else(|| format!("no finished call `{id}` with output in this session"))?;
+            .ok_or_else(|| ReadOutputError::NoOutput { id: id.into() })?;
         let raw_text;
         let output = if args.raw {
             let raw = raw
                 .as_ref()
-                .ok_or_else(|| format!("call `{id}` kept no raw data; read its output instead"))?;
-            raw_text = self.config.blobs.get(&raw.blob).map_err(|e| {
-                format!("the raw data of `{id}` could not be read from the blob store: {e}")
-            })?;
+                .ok_or_else(|| ReadOutputError::NoRaw { id: id.into() })?;
+            raw_text = self
+                .config
+                .blobs
+                .get(&raw.blob)
+                .map_err(|error| ReadOutputError::Blob {
+                    id: id.into(),
+                    error,
+                })?;
             &raw_text
         } else {
             output

@@ -177,7 +177,7 @@ impl Engine {
         // The arguments are checked against the schema and parsed by the tool once;
         // everything below reads the prepared call.
         let prepared = check_arguments(&parameters.unwrap_or_default(), &args)
-            .map_err(ToolError::InvalidArguments)
+            .map_err(|e| ToolError::InvalidArguments(e.to_string()))
             .and_then(|()| tool.prepare(&args));
         let (risk, preview) = match &prepared {
             Ok(prepared) => (prepared.risk(), prepared.preview()),
@@ -511,7 +511,7 @@ fn edited_call(
     original: &Value,
 ) -> Result<(Value, Risk, String), ToolError> {
     let args = tool.args_from_command(command, original)?;
-    check_arguments(parameters, &args).map_err(ToolError::InvalidArguments)?;
+    check_arguments(parameters, &args).map_err(|e| ToolError::InvalidArguments(e.to_string()))?;
     let call = tool.prepare(&args)?;
     let (risk, command) = (call.risk(), call.preview().command);
     Ok((args, risk, command))

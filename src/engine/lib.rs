@@ -81,17 +81,23 @@ pub struct EngineConfig {
     pub redactor: Arc<Redactor>,
 }
 
-/// Check a call's arguments against its tool's JSON Schema; the error names the path.
-pub(crate) fn check_arguments(schema: &Value, args: &Value) -> Result<(), String> {
-    if !args.is_object() {
-        let shown: String = args.to_string().chars().take(120).collect();
-        return Err(format!("arguments must be a JSON object, got {shown}"));
-    }
-    let validator = jsonschema::validator_for(schema)
-        .map_err(|e| format!("the tool's schema is invalid: {e}"))?;
-    let problems: Vec<String> = validator
-        .iter_errors(args)
-        .take(3)
+/// Why a call's arguments fail its tool's JSON Schema.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ArgumentsError {
+    /// `shown` is the arguments as JSON, cut to 120 characters.
+    #[error("arguments must be a JSON object, got {shown}")]
+    NotAnObject { shown: String },
+    #[error("the tool's schema is invalid: {0}")]
+    InvalidSchema(jsonschema::ValidationError<'static>),
+    /// The first few problems, each naming its path.
+    #[error("{}", problems_text(.0))]
+    Invalid(Vec<jsonschema::ValidationError<'static>>),
+}
+
+/// Problems as the brain reads them: `path: problem`, joined by `; `.
+fn problems_text(problems: &[jsonschema::ValidationError<'static>]) -> String {
+    let shown: Vec<String> = problems
+        .iter()
         .map(|e| {
             let path = e.instance_path().to_string();
             if path.is_empty() {
@@ -101,10 +107,25 @@ pub(crate) fn check_arguments(schema: &Value, args: &Value) -> Result<(), String
             }
         })
         .collect();
+    shown.join("; ")
+}
+
+/// Check a call's arguments against its tool's JSON Schema; the error names the path.
+pub(crate) fn check_arguments(schema: &Value, args: &Value) -> Result<(), ArgumentsError> {
+    if !args.is_object() {
+        let shown: String = args.to_string().chars().take(120).collect();
+        return Err(ArgumentsError::NotAnObject { shown });
+    }
+    let validator = jsonschema::validator_for(schema).map_err(ArgumentsError::InvalidSchema)?;
+    let problems: Vec<_> = validator
+        .iter_errors(args)
+        .take(3)
+        .map(jsonschema::ValidationError::to_owned)
+        .collect();
     if problems.is_empty() {
         Ok(())
     } else {
-        Err(problems.join("; "))
+        Err(ArgumentsError::Invalid(problems))
     }
 }
 
@@ -705,5 +726,36 @@ impl Engine {
 fn unrecordable(error: &serde_json::Error) -> EventKind {
     EventKind::Notice {
         text: format!("an event could not be cleaned for recording and was dropped ({error})"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn argument_errors_name_the_path_and_read_as_before() {
+        let schema = json!({
+            "type": "object",
+            "properties": {"n": {"type": "integer"}},
+            "required": ["n"]
+        });
+        let said = |args: Value| check_arguments(&schema, &args).unwrap_err().to_string();
+        assert_eq!(said(json!([1])), "arguments must be a JSON object, got [1]");
+        assert_eq!(
+            said(json!({"n": "x"})),
+            "/n: \"x\" is not of type \"integer\""
+        );
+        assert_eq!(said(json!({})), "\"n\" is a required property");
+        assert!(check_arguments(&schema, &json!({"n": 1})).is_ok());
+        let broken = check_arguments(&json!({"type": 5}), &json!({}));
+        assert!(
+            matches!(&broken, Err(ArgumentsError::InvalidSchema(_)))
+                && broken
+                    .unwrap_err()
+                    .to_string()
+                    .starts_with("the tool's schema is invalid: "),
+        );
     }
 }

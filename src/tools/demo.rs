@@ -171,7 +171,7 @@ impl Kubectl {
 
     fn simulate(&self, command: &str) -> Result<ToolOutput, ToolError> {
         let env = &self.0;
-        let words = kubectl_risk::parse(command).map_err(ToolError::InvalidArguments)?;
+        let words = kubectl_risk::parse(command)?;
         if kubectl_risk::classify(command) == Risk::Unknown {
             return Err(ToolError::Failed(format!(
                 "demo environment: `{command}` is not a single kubectl invocation the simulation understands"
@@ -406,7 +406,7 @@ impl TypedTool for Kubectl {
     }
 
     fn args_from_command(&self, command: &str, _original: &Value) -> Result<Value, ToolError> {
-        kubectl_risk::parse(command).map_err(ToolError::InvalidArguments)?;
+        kubectl_risk::parse(command)?;
         Ok(json!({"command": command}))
     }
 

@@ -18,6 +18,7 @@
 //! that tune an already-chosen target (`--replicas`, `--to-revision`, output and
 //! timeouts) may differ between covered calls.
 
+use super::ToolError;
 use super::shell_risk;
 use crate::event::Risk;
 use regex::Regex;
@@ -272,12 +273,28 @@ pub fn scan(words: &[String]) -> Scanned<'_> {
     out
 }
 
+/// Why a command line is not the words of one kubectl invocation.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CommandError {
+    #[error("cannot parse command: {0}")]
+    Unparsable(shell_words::ParseError),
+    #[error("the command must start with `kubectl`")]
+    NotKubectl,
+}
+
+/// A command the tools cannot read is an argument the brain can correct.
+impl From<CommandError> for ToolError {
+    fn from(error: CommandError) -> ToolError {
+        ToolError::InvalidArguments(error.to_string())
+    }
+}
+
 /// The words of a kubectl command, without the leading `kubectl`.
-pub fn parse(command: &str) -> Result<Vec<String>, String> {
-    let words = shell_words::split(command).map_err(|e| format!("cannot parse command: {e}"))?;
+pub fn parse(command: &str) -> Result<Vec<String>, CommandError> {
+    let words = shell_words::split(command).map_err(CommandError::Unparsable)?;
     match words.split_first() {
         Some((first, rest)) if first == "kubectl" => Ok(rest.to_vec()),
-        _ => Err("the command must start with `kubectl`".into()),
+        _ => Err(CommandError::NotKubectl),
     }
 }
 
@@ -689,6 +706,22 @@ mod tests {
         assert_eq!(
             classify("kubectl --namespace=shop scale deploy/x --replicas=2"),
             Risk::Mutating
+        );
+    }
+
+    #[test]
+    fn a_command_that_is_no_kubectl_invocation_says_why() {
+        assert_eq!(
+            parse("kubectl get 'pods"),
+            Err(CommandError::Unparsable(shell_words::ParseError))
+        );
+        assert_eq!(
+            parse("kubectl get 'pods").unwrap_err().to_string(),
+            "cannot parse command: missing closing quote"
+        );
+        assert_eq!(
+            ToolError::from(parse("helm list").unwrap_err()).to_string(),
+            "invalid arguments: the command must start with `kubectl`"
         );
     }
 }

@@ -266,8 +266,17 @@ const NAMED: &[(&str, KeyCode)] = &[
     ("end", KeyCode::End),
 ];
 
+/// A keymap word that names no key; `text` is the word as written.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error(
+    "`{text}` is not a key (use a character, or enter, esc, tab, space, up, pagedown, f1… with ctrl-/alt-)"
+)]
+pub struct KeyError {
+    pub text: String,
+}
+
 impl Key {
-    pub fn parse(text: &str) -> Result<Key, String> {
+    pub fn parse(text: &str) -> Result<Key, KeyError> {
         let mut rest = text;
         let (mut ctrl, mut alt) = (false, false);
         loop {
@@ -304,9 +313,7 @@ impl Key {
         } else if rest.chars().count() == 1 {
             KeyCodeOrd::Char(rest.chars().next().expect("one char"))
         } else {
-            return Err(format!(
-                "`{text}` is not a key (use a character, or enter, esc, tab, space, up, pagedown, f1… with ctrl-/alt-)"
-            ));
+            return Err(KeyError { text: text.into() });
         };
         Ok(Key { code, ctrl, alt })
     }
@@ -695,6 +702,16 @@ mod tests {
                 .unwrap_err()
                 .message
                 .contains("not a key")
+        );
+    }
+
+    #[test]
+    fn a_word_that_is_no_key_is_named() {
+        let err = Key::parse("ctrl-banana").unwrap_err();
+        assert_eq!(err.text, "ctrl-banana");
+        assert_eq!(
+            err.to_string(),
+            "`ctrl-banana` is not a key (use a character, or enter, esc, tab, space, up, pagedown, f1… with ctrl-/alt-)"
         );
     }
 }

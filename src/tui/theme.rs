@@ -51,11 +51,28 @@ pub struct Theme {
     styles: HashMap<String, Style>,
 }
 
-fn parse_color(text: &str, palette: &HashMap<String, String>, depth: u8) -> Result<Color, String> {
+/// What is wrong with a style's colour or modifier; `text` is the word as written.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+enum StyleError {
+    #[error("`{text}` is not a #rrggbb colour")]
+    BadHex { text: String },
+    #[error(
+        "`{text}` is not a colour (ANSI name like cyan or darkgray, #rrggbb, or a [palette] name)"
+    )]
+    UnknownColour { text: String },
+    #[error("`{text}` is not a modifier (bold, dim, italic, underlined, reversed, crossed_out)")]
+    UnknownModifier { text: String },
+}
+
+fn parse_color(
+    text: &str,
+    palette: &HashMap<String, String>,
+    depth: u8,
+) -> Result<Color, StyleError> {
     if let Some(hex) = text.strip_prefix('#') {
         let valid = hex.len() == 6 && hex.chars().all(|c| c.is_ascii_hexdigit());
         if !valid {
-            return Err(format!("`{text}` is not a #rrggbb colour"));
+            return Err(StyleError::BadHex { text: text.into() });
         }
         let byte = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).expect("checked hex");
         return Ok(Color::Rgb(byte(0), byte(2), byte(4)));
@@ -66,10 +83,10 @@ fn parse_color(text: &str, palette: &HashMap<String, String>, depth: u8) -> Resu
         return parse_color(alias, palette, depth + 1);
     }
     text.parse::<Color>()
-        .map_err(|_| format!("`{text}` is not a colour (ANSI name like cyan or darkgray, #rrggbb, or a [palette] name)"))
+        .map_err(|_| StyleError::UnknownColour { text: text.into() })
 }
 
-fn parse_modifier(text: &str) -> Result<Modifier, String> {
+fn parse_modifier(text: &str) -> Result<Modifier, StyleError> {
     Ok(match text {
         "bold" => Modifier::BOLD,
         "dim" => Modifier::DIM,
@@ -77,11 +94,7 @@ fn parse_modifier(text: &str) -> Result<Modifier, String> {
         "underlined" => Modifier::UNDERLINED,
         "reversed" => Modifier::REVERSED,
         "crossed_out" => Modifier::CROSSED_OUT,
-        other => {
-            return Err(format!(
-                "`{other}` is not a modifier (bold, dim, italic, underlined, reversed, crossed_out)"
-            ));
-        }
+        other => return Err(StyleError::UnknownModifier { text: other.into() }),
     })
 }
 
@@ -145,9 +158,9 @@ impl Theme {
         }
         let mut styles = HashMap::new();
         for (role, spec) in specs {
-            let err = |message: String| ThemeError {
+            let err = |error: StyleError| ThemeError {
                 source_name: name.into(),
-                message: format!("style \"{role}\": {message}"),
+                message: format!("style \"{role}\": {error}"),
             };
             let mut style = Style::default();
             if let Some(fg) = &spec.fg {
@@ -221,6 +234,21 @@ mod tests {
                 .unwrap_err()
                 .message
                 .contains("loops")
+        );
+    }
+
+    #[test]
+    fn colour_and_modifier_errors_name_the_word() {
+        let palette = HashMap::new();
+        let colour = |text: &str| parse_color(text, &palette, 0).unwrap_err().to_string();
+        assert_eq!(colour("#12345g"), "`#12345g` is not a #rrggbb colour");
+        assert_eq!(
+            colour("mauve"),
+            "`mauve` is not a colour (ANSI name like cyan or darkgray, #rrggbb, or a [palette] name)"
+        );
+        assert_eq!(
+            parse_modifier("blink").unwrap_err().to_string(),
+            "`blink` is not a modifier (bold, dim, italic, underlined, reversed, crossed_out)"
         );
     }
 }

@@ -99,22 +99,40 @@ pub(super) struct Assembler {
     pub stopped: bool,
 }
 
+/// An `error` event in the stream: its type (`overloaded_error`) and message.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{kind}: {message}")]
+pub(super) struct StreamError {
+    kind: String,
+    message: String,
+}
+
+impl StreamError {
+    /// Read from the event's `error` object (or the event itself), with defaults for
+    /// what it leaves out.
+    fn of(data: &Value) -> StreamError {
+        let e = data.get("error").unwrap_or(data);
+        let field = |key: &str, default: &str| {
+            e.get(key)
+                .and_then(Value::as_str)
+                .unwrap_or(default)
+                .to_string()
+        };
+        StreamError {
+            kind: field("type", "error"),
+            message: field("message", "unknown error"),
+        }
+    }
+}
+
 impl Assembler {
     /// Feed one event (its `event:` name and parsed data).
-    pub(super) fn feed(&mut self, name: &str, data: &Value) -> Result<Vec<Delta>, String> {
+    pub(super) fn feed(&mut self, name: &str, data: &Value) -> Result<Vec<Delta>, StreamError> {
         let kind = data.get("type").and_then(Value::as_str).unwrap_or(name);
         let index = data.get("index").and_then(Value::as_u64).unwrap_or(0);
         let mut out = Vec::new();
         match kind {
-            "error" => {
-                let e = data.get("error").unwrap_or(data);
-                let message = e
-                    .get("message")
-                    .and_then(Value::as_str)
-                    .unwrap_or("unknown error");
-                let kind = e.get("type").and_then(Value::as_str).unwrap_or("error");
-                return Err(format!("{kind}: {message}"));
-            }
+            "error" => return Err(StreamError::of(data)),
             "message_start" => {
                 if let Some(n) = data
                     .pointer("/message/usage/input_tokens")
@@ -276,6 +294,17 @@ mod tests {
             json!({"type": "thinking", "thinking": "hmm", "signature": "sig=="})
         )));
         assert!(a.stopped && a.stop_reason.as_deref() == Some("tool_use"));
-        assert!(a.feed("error", &json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})).unwrap_err().contains("overloaded_error: Overloaded"));
+        assert!(a.feed("error", &json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})).unwrap_err().to_string().contains("overloaded_error: Overloaded"));
+    }
+
+    #[test]
+    fn an_error_event_without_details_still_reads() {
+        let mut a = Assembler::default();
+        assert_eq!(
+            a.feed("error", &json!({"type": "error"}))
+                .unwrap_err()
+                .to_string(),
+            "error: unknown error"
+        );
     }
 }

@@ -418,6 +418,15 @@ fn item_of(delta: openai::Delta) -> BrainItem {
     }
 }
 
+/// An error the server reported mid-stream, in its dialect's terms.
+#[derive(Debug, thiserror::Error)]
+enum StreamError {
+    #[error(transparent)]
+    OpenAi(#[from] openai::StreamError),
+    #[error(transparent)]
+    Anthropic(#[from] anthropic::StreamError),
+}
+
 /// The dialect's assembler behind one interface.
 enum Assembler {
     OpenAi(openai::Assembler),
@@ -425,11 +434,11 @@ enum Assembler {
 }
 
 impl Assembler {
-    fn feed(&mut self, event: &str, chunk: &Value) -> Result<Vec<openai::Delta>, String> {
-        match self {
-            Assembler::OpenAi(a) => a.feed(chunk),
-            Assembler::Anthropic(a) => a.feed(event, chunk),
-        }
+    fn feed(&mut self, event: &str, chunk: &Value) -> Result<Vec<openai::Delta>, StreamError> {
+        Ok(match self {
+            Assembler::OpenAi(a) => a.feed(chunk)?,
+            Assembler::Anthropic(a) => a.feed(event, chunk)?,
+        })
     }
 
     fn finish_text(&mut self) -> Vec<openai::Delta> {

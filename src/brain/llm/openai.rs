@@ -97,16 +97,30 @@ fn id_of(value: &Value) -> Option<String> {
     }
 }
 
+/// An `error` object in the stream: its `message`, or the whole object as JSON when it
+/// has none.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub(crate) struct StreamError {
+    message: String,
+}
+
+impl StreamError {
+    fn of(error: &Value) -> StreamError {
+        let message = error
+            .get("message")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .unwrap_or_else(|| error.to_string());
+        StreamError { message }
+    }
+}
+
 impl Assembler {
     /// Feed one parsed `data:` payload. An `error` object is returned as Err.
-    pub(crate) fn feed(&mut self, chunk: &Value) -> Result<Vec<Delta>, String> {
+    pub(crate) fn feed(&mut self, chunk: &Value) -> Result<Vec<Delta>, StreamError> {
         if let Some(error) = chunk.get("error") {
-            let message = error
-                .get("message")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-                .unwrap_or_else(|| error.to_string());
-            return Err(message);
+            return Err(StreamError::of(error));
         }
         let mut out = Vec::new();
         if let Some(usage) = chunk.get("usage").filter(|u| u.is_object()) {
@@ -341,7 +355,8 @@ mod tests {
         let mut a = Assembler::default();
         assert_eq!(
             a.feed(&json!({"error": {"message": "overloaded"}}))
-                .unwrap_err(),
+                .unwrap_err()
+                .to_string(),
             "overloaded"
         );
     }

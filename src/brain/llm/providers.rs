@@ -130,16 +130,38 @@ fn default_stall_secs(provider: &str) -> u64 {
     }
 }
 
+/// Why a model spec names no endpoint.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ResolveError {
+    #[error(
+        "`{spec}` is not a model spec; write provider:model, e.g. openai:gpt-5.1 or ollama:qwen3:14b"
+    )]
+    NotASpec { spec: String },
+    /// `known`: the presets, then the providers config.toml adds.
+    #[error(
+        "unknown provider `{provider}`; known: {} (add [providers.{provider}] to config.toml)",
+        .known.join(", ")
+    )]
+    UnknownProvider {
+        provider: String,
+        known: Vec<String>,
+    },
+    #[error("provider `{provider}` has no base_url")]
+    NoBaseUrl { provider: String },
+    #[error("provider `{provider}`: dialect `{dialect}` is not openai or anthropic")]
+    UnknownDialect { provider: String, dialect: String },
+}
+
 /// Resolve `provider:model` with `env` for variables (the process environment in `main`).
 pub fn resolve(
     spec: &str,
     configured: &BTreeMap<String, ProviderConfig>,
     env: impl Fn(&str) -> Option<String>,
-) -> Result<Endpoint, String> {
+) -> Result<Endpoint, ResolveError> {
     let (provider, model) = spec
         .split_once(':')
         .filter(|(p, m)| !p.is_empty() && !m.is_empty())
-        .ok_or_else(|| format!("`{spec}` is not a model spec; write provider:model, e.g. openai:gpt-5.1 or ollama:qwen3:14b"))?;
+        .ok_or_else(|| ResolveError::NotASpec { spec: spec.into() })?;
     let settings = match (preset(provider), configured.get(provider)) {
         (Some(p), Some(over)) => merge(p, over),
         (Some(p), None) => p,
@@ -147,10 +169,10 @@ pub fn resolve(
         (None, None) => {
             let mut known: Vec<String> = preset_names().into_iter().map(str::to_string).collect();
             known.extend(configured.keys().cloned());
-            return Err(format!(
-                "unknown provider `{provider}`; known: {} (add [providers.{provider}] to config.toml)",
-                known.join(", ")
-            ));
+            return Err(ResolveError::UnknownProvider {
+                provider: provider.into(),
+                known,
+            });
         }
     };
     let base_url = settings
@@ -159,7 +181,9 @@ pub fn resolve(
         .and_then(&env)
         .filter(|v| !v.is_empty())
         .or(settings.base_url.clone())
-        .ok_or_else(|| format!("provider `{provider}` has no base_url"))?;
+        .ok_or_else(|| ResolveError::NoBaseUrl {
+            provider: provider.into(),
+        })?;
     let api_key = settings
         .api_key_env
         .as_deref()
@@ -169,9 +193,10 @@ pub fn resolve(
         None | Some("openai") => Dialect::OpenAi,
         Some("anthropic") => Dialect::Anthropic,
         Some(other) => {
-            return Err(format!(
-                "provider `{provider}`: dialect `{other}` is not openai or anthropic"
-            ));
+            return Err(ResolveError::UnknownDialect {
+                provider: provider.into(),
+                dialect: other.into(),
+            });
         }
     };
     Ok(Endpoint {
@@ -204,9 +229,58 @@ pub fn all_providers(configured: &BTreeMap<String, ProviderConfig>) -> Vec<Strin
     names
 }
 
+/// Why a provider failed its check. The transport error is said in the message with its
+/// causes, not chained as a source, so it is read once.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    #[error("unreachable: {}", super::error_chain(.0))]
+    Unreachable(reqwest::Error),
+    /// The server answered `status`; `detail` is its `error.message`, if any.
+    #[error("{}", refusal(*.status, .key.as_ref(), .detail))]
+    Refused {
+        status: reqwest::StatusCode,
+        key: Option<KeyHint>,
+        detail: String,
+    },
+}
+
+/// What the API key may have to do with a refusal, by the variable that holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyHint {
+    /// The variable is not set.
+    Unset(String),
+    /// The variable is set: its key may be wrong.
+    Check(String),
+}
+
+impl std::fmt::Display for KeyHint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeyHint::Unset(var) => write!(f, "${var} is not set"),
+            KeyHint::Check(var) => write!(f, "check ${var}"),
+        }
+    }
+}
+
+/// `401 Unauthorized ($OPENAI_API_KEY is not set) missing key`, trimmed.
+fn refusal(status: reqwest::StatusCode, key: Option<&KeyHint>, detail: &str) -> String {
+    let hint = key.map(|key| format!(" ({key})")).unwrap_or_default();
+    format!("{status}{hint} {detail}").trim().to_string()
+}
+
+/// The key hint for a refusal: only a 401 or 403 is about the key, and only a provider
+/// that reads one from a variable can be told which.
+fn key_hint(status: reqwest::StatusCode, endpoint: &Endpoint) -> Option<KeyHint> {
+    match (status.as_u16(), &endpoint.api_key_env, &endpoint.api_key) {
+        (401 | 403, Some(var), None) => Some(KeyHint::Unset(var.clone())),
+        (401 | 403, Some(var), Some(_)) => Some(KeyHint::Check(var.clone())),
+        _ => None,
+    }
+}
+
 /// Ask a provider which models it serves (`GET …/models`): the cheapest proof that the
 /// base URL, the network and the key all work. Returns a one-line verdict.
-pub async fn check(client: &reqwest::Client, endpoint: &Endpoint) -> Result<String, String> {
+pub async fn check(client: &reqwest::Client, endpoint: &Endpoint) -> Result<String, CheckError> {
     let base = endpoint.base_url.trim_end_matches('/');
     let mut request = match endpoint.dialect {
         Dialect::OpenAi => client.get(format!("{base}/models")),
@@ -223,10 +297,7 @@ pub async fn check(client: &reqwest::Client, endpoint: &Endpoint) -> Result<Stri
     for (name, value) in &endpoint.headers {
         request = request.header(name, value);
     }
-    let response = request
-        .send()
-        .await
-        .map_err(|e| format!("unreachable: {}", super::error_chain(&e)))?;
+    let response = request.send().await.map_err(CheckError::Unreachable)?;
     let status = response.status();
     let body: serde_json::Value = response.json().await.unwrap_or_default();
     if !status.is_success() {
@@ -234,12 +305,11 @@ pub async fn check(client: &reqwest::Client, endpoint: &Endpoint) -> Result<Stri
             .pointer("/error/message")
             .and_then(serde_json::Value::as_str)
             .unwrap_or("");
-        let hint = match (status.as_u16(), &endpoint.api_key_env, &endpoint.api_key) {
-            (401 | 403, Some(var), None) => format!(" (${var} is not set)"),
-            (401 | 403, Some(var), Some(_)) => format!(" (check ${var})"),
-            _ => String::new(),
-        };
-        return Err(format!("{status}{hint} {detail}").trim().to_string());
+        return Err(CheckError::Refused {
+            status,
+            key: key_hint(status, endpoint),
+            detail: detail.into(),
+        });
     }
     let models: Vec<&str> = body
         .get("data")
@@ -329,6 +399,7 @@ mod tests {
         assert!(
             resolve("nope:x", &configured, |_| None)
                 .unwrap_err()
+                .to_string()
                 .contains("known: openai")
         );
         let key = |k: &str| (k == "ANTHROPIC_API_KEY").then(|| "sk-ant".to_string());
@@ -341,7 +412,55 @@ mod tests {
         assert!(
             resolve("gpt-4o", &configured, |_| None)
                 .unwrap_err()
+                .to_string()
                 .contains("provider:model")
+        );
+    }
+
+    #[test]
+    fn resolve_and_check_errors_read_as_before() {
+        let said = |spec: &str| {
+            resolve(spec, &BTreeMap::new(), |_| None)
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            said("gpt-4o"),
+            "`gpt-4o` is not a model spec; write provider:model, e.g. openai:gpt-5.1 or ollama:qwen3:14b"
+        );
+        assert!(
+            said("nope:x").starts_with("unknown provider `nope`; known: openai, ")
+                && said("nope:x").ends_with(" (add [providers.nope] to config.toml)"),
+            "{}",
+            said("nope:x")
+        );
+        let odd = ProviderConfig {
+            base_url: Some("http://x".into()),
+            dialect: Some("grpc".into()),
+            ..ProviderConfig::default()
+        };
+        let configured = BTreeMap::from([("odd".to_string(), odd)]);
+        assert_eq!(
+            resolve("odd:m", &configured, |_| None).unwrap_err(),
+            ResolveError::UnknownDialect {
+                provider: "odd".into(),
+                dialect: "grpc".into()
+            }
+        );
+        let bare = BTreeMap::from([("bare".to_string(), ProviderConfig::default())]);
+        assert_eq!(
+            resolve("bare:m", &bare, |_| None).unwrap_err().to_string(),
+            "provider `bare` has no base_url"
+        );
+        let forbidden = refusal(
+            reqwest::StatusCode::FORBIDDEN,
+            Some(&KeyHint::Check("X_KEY".into())),
+            "",
+        );
+        assert_eq!(forbidden, "403 Forbidden (check $X_KEY)");
+        assert_eq!(
+            refusal(reqwest::StatusCode::NOT_FOUND, None, "no such route"),
+            "404 Not Found no such route"
         );
     }
 }

@@ -98,7 +98,7 @@ impl Kubectl {
 
     /// The words after `kubectl`, checked against the environment's pinning.
     fn words(&self, command: &str) -> Result<Vec<String>, ToolError> {
-        let words = kubectl_risk::parse(command).map_err(ToolError::InvalidArguments)?;
+        let words = kubectl_risk::parse(command)?;
         if let Some(flag) = kubectl_risk::scan(&words)
             .flags
             .into_iter()
