@@ -783,3 +783,305 @@ fn dump() {
         inc.nodes[inc.root].name, inc.nodes[inc.target].name
     );
 }
+
+// Hostile files: what a user may be handed (forged, cut, special files, names that
+// carry terminal control sequences) gives a one-line error saying what is wrong and
+// what to do, or a sensible ranking — never a hang, a huge allocation or a raw control
+// sequence on the terminal.
+
+/// A small incident in the PetShop dataset's own files (the db two hops below the site
+/// got 300 ms slower), written to `dir` as normal.csv, anomalous.csv and graph.csv.
+fn petshop_files(dir: &Path) -> Incident {
+    let inc = hand_made(
+        &[("site", 0.0), ("api", 0.0), ("db", 0.0), ("cache", 0.0)],
+        &[(0, 1), (1, 2), (0, 3)],
+        2,
+        Issue::Latency,
+        0.3,
+        NATIVE,
+    );
+    std::fs::write(dir.join("normal.csv"), &inc.normal).unwrap();
+    std::fs::write(dir.join("anomalous.csv"), &inc.anomalous).unwrap();
+    std::fs::write(dir.join("graph.csv"), adjacency(&inc)).unwrap();
+    inc
+}
+
+/// `hunch metrics rank --by service` in `dir` with `args` after the defaults (normal.csv,
+/// anomalous.csv, graph.csv, target site, latency): success, stdout, stderr, and how
+/// long it took. A run past a minute is killed and fails the test: a hang.
+fn rank_files(dir: &Path, args: &[&str]) -> (bool, String, String, std::time::Duration) {
+    let mut flags: Vec<(&str, Option<&str>)> = vec![
+        ("--by", Some("service")),
+        ("--normal", Some("normal.csv")),
+        ("--anomalous", Some("anomalous.csv")),
+        ("--graph", Some("graph.csv")),
+        ("--target", Some("site")),
+        ("--target-metric", Some("latency")),
+    ];
+    // A flag given replaces the default's value.
+    let mut given = args.iter().peekable();
+    while let Some(flag) = given.next() {
+        let value = given.next_if(|v| !v.starts_with("--")).copied();
+        match flags.iter_mut().find(|(f, _)| f == flag) {
+            Some(default) => default.1 = value,
+            None => flags.push((flag, value)),
+        }
+    }
+    let mut all = vec!["metrics", "rank"];
+    for (flag, value) in flags {
+        all.push(flag);
+        all.extend(value);
+    }
+    let started = std::time::Instant::now();
+    let child = Command::new(env!("CARGO_BIN_EXE_hunch"))
+        .current_dir(dir)
+        .args(&all)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(child.wait_with_output()));
+    let Ok(out) = rx.recv_timeout(std::time::Duration::from_secs(60)) else {
+        let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+        panic!("hunch {all:?} hung for a minute");
+    };
+    let out = out.unwrap();
+    let text = |bytes: &[u8]| String::from_utf8(bytes.to_vec()).unwrap();
+    (
+        out.status.success(),
+        text(&out.stdout),
+        text(&out.stderr),
+        started.elapsed(),
+    )
+}
+
+/// No terminal control character (a newline aside) in what reaches the screen.
+fn printable(text: &str) -> bool {
+    !text
+        .chars()
+        .any(|c| (c.is_control() && c != '\n') || ('\u{202a}'..='\u{202e}').contains(&c))
+}
+
+/// The run failed with one line on stderr that says `says`.
+fn refused(dir: &Path, args: &[&str], says: &str) {
+    let (ok, out, err, took) = rank_files(dir, args);
+    assert!(!ok, "accepted ({args:?}), {says:?} expected: {out}");
+    assert!(err.contains(says), "{args:?}: expected {says:?} in {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    assert!(printable(&err), "{err:?}");
+    assert!(took.as_secs() < 15, "{args:?} took {took:?}");
+}
+
+#[test]
+fn metric_files_that_do_not_fit_their_header_are_refused_at_their_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let inc = petshop_files(dir.path());
+    let good = inc.anomalous.clone();
+    let lines: Vec<&str> = good.lines().collect();
+    let with = |lines: Vec<String>| lines.join("\n") + "\n";
+    let mut header_wider: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    for row in &mut header_wider[..3] {
+        row.push_str(",extra");
+    }
+    let header_narrower: Vec<String> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| match i {
+            0..3 => l.rsplit_once(',').unwrap().0.to_string(),
+            _ => l.to_string(),
+        })
+        .collect();
+    let mut ragged: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    ragged[6] = ragged[6].rsplit_once(',').unwrap().0.to_string();
+    let mut twice: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    twice[0] = twice[0].replacen(",api,", ",site,", 1);
+    let mut endless = vec![lines[0].to_string(); 10_000];
+    endless.extend(lines.iter().map(|l| l.to_string()));
+    let mut far_time: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    far_time[4] = format!("1e300,{}", far_time[4].split_once(',').unwrap().1);
+    let mut backwards: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    backwards.swap(6, 7);
+    let cells = lines[4].split(',').count();
+    let wider = format!(
+        "anomalous.csv:5: {cells} cells where the header has {}",
+        cells + 1
+    );
+    let narrower = format!(
+        "anomalous.csv:5: {cells} cells where the header has {}",
+        cells - 1
+    );
+    let short = format!(
+        "anomalous.csv:7: {} cells where the header has {cells}",
+        cells - 1
+    );
+    for (text, says) in [
+        (with(header_wider), wider.as_str()),
+        (with(header_narrower), narrower.as_str()),
+        (with(ragged), short.as_str()),
+        // Cut in the last row, after a comma.
+        (
+            good[..good.rfind(',').unwrap()].to_string(),
+            "is the file cut short?",
+        ),
+        (
+            with(twice),
+            "columns 2 and 3 are both `site_latency_Average`",
+        ),
+        (with(endless), "more than 32 header rows"),
+        (with(far_time), "anomalous.csv:5: `1e300` is not a time"),
+        // The line is the file's own, header rows counted.
+        (with(backwards), "anomalous.csv:8: times must increase"),
+    ] {
+        std::fs::write(dir.path().join("anomalous.csv"), &text).unwrap();
+        refused(dir.path(), &[], says);
+    }
+}
+
+#[test]
+fn a_50_megabyte_header_line_is_refused_quickly() {
+    let dir = tempfile::tempdir().unwrap();
+    let inc = petshop_files(dir.path());
+    let (first, rest) = inc.anomalous.split_once('\n').unwrap();
+    let cells = first.split(',').count() + (10 << 20);
+    let wide = format!("{first}{}\n{rest}", ",site".repeat(10 << 20));
+    assert!(wide.len() > 50 << 20);
+    std::fs::write(dir.path().join("anomalous.csv"), wide).unwrap();
+    refused(
+        dir.path(),
+        &[],
+        &format!("cells where the header has {cells}"),
+    );
+}
+
+#[test]
+fn names_from_the_files_reach_the_terminal_without_control_sequences() {
+    let dir = tempfile::tempdir().unwrap();
+    let inc = petshop_files(dir.path());
+    let hostile = "\u{1b}]0;pwned\u{7}\u{1b}[2J\u{1b}[31mdb\u{0}\u{202e}";
+    let forge = |text: &str| text.replace(",db,", &format!(",{hostile},"));
+    std::fs::write(dir.path().join("normal.csv"), forge(&inc.normal)).unwrap();
+    std::fs::write(dir.path().join("anomalous.csv"), forge(&inc.anomalous)).unwrap();
+    std::fs::write(dir.path().join("graph.csv"), forge(&adjacency(&inc))).unwrap();
+    let (ok, out, err, _) = rank_files(dir.path(), &[]);
+    assert!(ok, "{err}");
+    assert!(printable(&out) && printable(&err), "{out:?} {err:?}");
+    assert_eq!(
+        out.lines().next(),
+        Some("db"),
+        "the cause, named cleanly: {out}"
+    );
+    let (ok, out, err, _) = rank_files(dir.path(), &["--json"]);
+    assert!(ok && printable(&out), "{out:?} {err}");
+    // A target nobody calls, and a cell that is no number, are quoted cleanly too.
+    let (ok, _, err, _) = rank_files(dir.path(), &["--target", &hostile.replace('\0', "")]);
+    assert!(ok && printable(&err), "{err:?}");
+    let bad_cell = forge(&inc.anomalous).replacen("\n1", &format!("\n{hostile}1"), 1);
+    std::fs::write(dir.path().join("anomalous.csv"), bad_cell).unwrap();
+    refused(dir.path(), &[], "is not a time");
+}
+
+#[test]
+fn special_files_are_refused_without_waiting_or_reading_forever() {
+    let dir = tempfile::tempdir().unwrap();
+    petshop_files(dir.path());
+    let status = Command::new("mkfifo")
+        .arg(dir.path().join("fifo.csv"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::os::unix::fs::symlink("/dev/zero", dir.path().join("zero.csv")).unwrap();
+    for flag in ["--normal", "--graph"] {
+        refused(
+            dir.path(),
+            &[flag, "fifo.csv"],
+            "a FIFO (named pipe), not a regular file",
+        );
+        refused(
+            dir.path(),
+            &[flag, "zero.csv"],
+            "a device, not a regular file",
+        );
+        refused(dir.path(), &[flag, "."], "a directory, not a regular file");
+    }
+}
+
+#[test]
+fn graphs_that_are_no_adjacency_matrix_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let inc = petshop_files(dir.path());
+    let matrix = adjacency(&inc);
+    let rows = |extra: &str| format!("{matrix}{extra}\n");
+    for (graph, says) in [
+        (
+            rows("ghost,0,0,0,0"),
+            "line 6: the row `ghost` is not a node of the header",
+        ),
+        (
+            matrix.replacen(",cache", ",cache,ghost", 1),
+            "line 2: 5 cells where the header has 6",
+        ),
+        (
+            matrix.replacen("\nsite,0.0,1.0", "\nsite,0.0,NaN", 1),
+            "`NaN` (from site to api): a cell is 0 (no call) or a positive weight",
+        ),
+        (
+            matrix.replacen(",api,", ",site,", 1),
+            "line 1: `site` names two columns",
+        ),
+    ] {
+        std::fs::write(dir.path().join("graph.csv"), graph).unwrap();
+        refused(dir.path(), &[], says);
+    }
+}
+
+#[test]
+fn a_dense_graph_full_of_cycles_and_self_loops_is_walked_in_time() {
+    // 300 services, all slower by the same amount, every one calling every other (and
+    // itself): nothing can be told apart, but the answer comes, every service listed.
+    let dir = tempfile::tempdir().unwrap();
+    let names: Vec<String> = (0..300).map(|n| format!("svc{n}")).collect();
+    let mut rng = Rng(11);
+    let mut table = |rows: std::ops::Range<usize>, slower: f64| {
+        let mut text = format!(
+            "time,{}\n",
+            names
+                .iter()
+                .map(|n| format!("{n}_latency"))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        for row in rows {
+            text += &(1_700_000_000 + 60 * row).to_string();
+            for _ in &names {
+                text += &format!(",{:.4}", 0.1 + slower + 0.01 * rng.unit());
+            }
+            text.push('\n');
+        }
+        text
+    };
+    std::fs::write(dir.path().join("normal.csv"), table(0..40, 0.0)).unwrap();
+    std::fs::write(dir.path().join("anomalous.csv"), table(40..50, 1.0)).unwrap();
+    let mut graph = format!(",{}\n", names.join(","));
+    for name in &names {
+        graph += &format!("{name}{}\n", ",1".repeat(names.len()));
+    }
+    std::fs::write(dir.path().join("graph.csv"), graph).unwrap();
+    let (ok, out, err, took) = rank_files(dir.path(), &["--target", "svc0"]);
+    assert!(ok, "{err}");
+    assert_eq!(out.lines().count(), 300);
+    assert!(took.as_secs() < 15, "took {took:?}");
+}
+
+#[test]
+fn an_edge_list_with_quoted_names_and_a_byte_order_mark_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    petshop_files(dir.path());
+    let list = "\u{feff}caller,callee\n\"site\",\"api\"\napi,db\nsite,cache\ndb,db\n";
+    std::fs::write(dir.path().join("graph.csv"), list).unwrap();
+    let (ok, out, err, _) = rank_files(dir.path(), &[]);
+    assert!(ok, "{err}");
+    assert!(err.is_empty(), "the target is in the graph: {err}");
+    assert_eq!(out.lines().next(), Some("db"), "{out}");
+}

@@ -21,7 +21,7 @@
 //! baselines walk the same graph); hand-written because it is a few dozen lines over a
 //! graph of tens of services and must stay deterministic.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// How strongly a service moved, whether it logs new errors, and when it started to
 /// move (unix seconds), when known.
@@ -65,37 +65,84 @@ pub struct Localized {
     pub on_path: bool,
 }
 
-fn callees<'a>(calls: &'a [(String, String)], service: &'a str) -> impl Iterator<Item = &'a str> {
-    calls
-        .iter()
-        .filter(move |(caller, _)| caller == service)
-        .map(|(_, callee)| callee.as_str())
+/// A call graph indexed both ways, built once per question: the graph may be a dense
+/// matrix of thousands of nodes, so no walk scans the edge list per step.
+#[derive(Default)]
+struct Calls<'a> {
+    down: HashMap<&'a str, Vec<&'a str>>,
+    up: HashMap<&'a str, Vec<&'a str>>,
 }
 
-/// Everything `from` reaches by calls, itself excluded.
-fn downstream<'a>(calls: &'a [(String, String)], from: &'a str) -> BTreeSet<&'a str> {
-    let mut seen = BTreeSet::new();
-    let mut stack: Vec<&str> = callees(calls, from).collect();
-    while let Some(next) = stack.pop() {
-        if next != from && seen.insert(next) {
-            stack.extend(callees(calls, next));
+impl<'a> Calls<'a> {
+    fn new(calls: &'a [(String, String)]) -> Calls<'a> {
+        let mut index = Calls::default();
+        for (caller, callee) in calls {
+            index.down.entry(caller).or_default().push(callee);
+            index.up.entry(callee).or_default().push(caller);
         }
+        index
     }
-    seen
-}
 
-/// Everything that reaches `to` by calls, itself excluded.
-fn upstream(calls: &[(String, String)], to: &str) -> BTreeSet<String> {
-    let mut found = BTreeSet::new();
-    let mut stack = vec![to.to_string()];
-    while let Some(next) = stack.pop() {
-        for (caller, _) in calls.iter().filter(|(_, callee)| *callee == next) {
-            if caller != to && found.insert(caller.clone()) {
-                stack.push(caller.clone());
+    /// What `service` calls, itself excluded (a self-loop says nothing about causes).
+    fn callees<'s>(&'s self, service: &'s str) -> impl Iterator<Item = &'a str> + 's {
+        self.down
+            .get(service)
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(move |callee| *callee != service)
+    }
+
+    /// Whether `from` reaches, through `next` (its callees, or its callers), a node
+    /// `found` accepts, itself excluded; every node reached goes to `seen`. Each node is
+    /// visited once, so cycles end; the search stops at the first found.
+    fn search(
+        next: &HashMap<&'a str, Vec<&'a str>>,
+        from: &str,
+        seen: &mut HashSet<&'a str>,
+        mut found: impl FnMut(&str) -> bool,
+    ) -> bool {
+        let mut stack: Vec<&'a str> = Vec::new();
+        let visit = |node: &'a str, stack: &mut Vec<&'a str>, seen: &mut HashSet<&'a str>| {
+            if node != from && seen.insert(node) {
+                stack.push(node);
+            }
+        };
+        for node in next.get(from).into_iter().flatten() {
+            visit(node, &mut stack, seen);
+        }
+        while let Some(node) = stack.pop() {
+            if found(node) {
+                return true;
+            }
+            for after in next.get(node).into_iter().flatten() {
+                visit(after, &mut stack, seen);
             }
         }
+        false
     }
-    found
+
+    /// Everything `from` reaches through `next`, itself excluded.
+    fn reach(next: &HashMap<&'a str, Vec<&'a str>>, from: &str) -> BTreeSet<&'a str> {
+        let mut seen = HashSet::new();
+        Calls::search(next, from, &mut seen, |_| false);
+        seen.into_iter().collect()
+    }
+
+    /// Whether anything `from` reaches by calls is accepted by `found`.
+    fn any_below(&self, from: &str, found: impl FnMut(&str) -> bool) -> bool {
+        Calls::search(&self.down, from, &mut HashSet::new(), found)
+    }
+
+    /// Everything `from` reaches by calls, itself excluded.
+    fn downstream(&self, from: &str) -> BTreeSet<&'a str> {
+        Calls::reach(&self.down, from)
+    }
+
+    /// Everything that reaches `to` by calls, itself excluded.
+    fn upstream(&self, to: &str) -> BTreeSet<&'a str> {
+        Calls::reach(&self.up, to)
+    }
 }
 
 /// Candidate causes among the anomalous services, most likely first (ties by name).
@@ -105,10 +152,11 @@ pub fn localize(
     calls: &[(String, String)],
     target: Option<&str>,
 ) -> Vec<Localized> {
+    let graph = Calls::new(calls);
     let explained = |service: &str| {
         let own = anomalies[service];
         !own.local
-            && downstream(calls, service).into_iter().any(|below| {
+            && graph.any_below(service, |below| {
                 anomalies.get(below).is_some_and(|other| {
                     let comparable =
                         other.strength >= 0.5 * own.strength || (own.erring && other.erring);
@@ -119,7 +167,7 @@ pub fn localize(
     // A target the graph shows calling nothing says nothing about paths.
     let below_target: Option<BTreeSet<&str>> = target
         .map(|t| {
-            let mut set = downstream(calls, t);
+            let mut set = graph.downstream(t);
             set.insert(t);
             set
         })
@@ -128,9 +176,11 @@ pub fn localize(
         .keys()
         .filter(|service| !explained(service))
         .map(|service| {
-            let callers: Vec<String> = upstream(calls, service)
+            let callers: Vec<String> = graph
+                .upstream(service)
                 .into_iter()
-                .filter(|c| anomalies.contains_key(c))
+                .filter(|c| anomalies.contains_key(*c))
+                .map(str::to_string)
                 .collect();
             let score = anomalies[service].strength * (1.0 + 0.1 * callers.len() as f64);
             let on_path = below_target
@@ -156,36 +206,37 @@ pub fn localize(
     out.into_iter().map(|(_, l)| l).collect()
 }
 
+/// The most calls a graph may hold: a call graph has tens to thousands of edges, and
+/// the search for what explains each anomalous service may go over all of them.
+pub const MAX_EDGES: usize = 100_000;
+/// How much of a cell an error message shows.
+const SHOWN_CHARS: usize = 60;
+
 /// A call graph as `metrics rank --graph` reads it: either an edge list (a
 /// `caller,callee` header, one edge per line) or an adjacency matrix, as pandas writes
 /// one (`DataFrame.to_csv` of `nx.to_pandas_adjacency`, the PetShop dataset's
-/// `graph.csv`): a header of an empty cell then every node, and a row per node — its
-/// name, then a number per node, nonzero where the row's node calls the column's.
+/// `graph.csv`): a header of an empty cell then every node, and a row per node, in any
+/// order — its name, then a number per node: 0 where it does not call the column's
+/// node, a positive weight (1) where it does.
+///
+/// Names are made safe to print (no control sequences, one line); a service calling
+/// itself is dropped (it explains nothing about itself), as are repeated edges. A
+/// matrix that is not square, names a node twice, or holds an empty, negative or
+/// non-finite cell is refused with the line and what to do.
 pub fn parse_edges(text: &str) -> Result<Vec<(String, String)>, EdgeError> {
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty());
-    match lines.next() {
-        Some((_, header)) if header.trim().eq_ignore_ascii_case("caller,callee") => {}
-        Some((_, header))
-            if header.split(',').count() > 2
-                && header
-                    .split(',')
-                    .next()
-                    .is_some_and(|c| c.trim().is_empty()) =>
-        {
-            return parse_matrix(text);
-        }
-        Some((n, header)) => {
-            return Err(EdgeError {
-                line: n + 1,
-                message: format!(
-                    "the header must be `caller,callee` (or an adjacency matrix's: an empty cell, then the nodes), not `{}`",
-                    header.trim()
-                ),
-            });
-        }
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let mut records = reader.records().map(|record| {
+        record.map_err(|e| EdgeError {
+            line: e.position().map_or(1, |p| p.line() as usize),
+            message: e.to_string(),
+        })
+    });
+    let header = match records.next().transpose()? {
+        Some(header) => header,
         None => {
             return Err(EdgeError {
                 line: 1,
@@ -193,64 +244,182 @@ pub fn parse_edges(text: &str) -> Result<Vec<(String, String)>, EdgeError> {
                     .into(),
             });
         }
+    };
+    let mut edges = Edges::default();
+    let is_list = header.len() == 2
+        && header[0].eq_ignore_ascii_case("caller")
+        && header[1].eq_ignore_ascii_case("callee");
+    if is_list {
+        for record in records {
+            let record = record?;
+            let line = line_of(&record);
+            let (caller, callee) = match (record.len(), record.get(0), record.get(1)) {
+                (2, Some(caller), Some(callee)) => (node_name(caller), node_name(callee)),
+                _ => (String::new(), String::new()),
+            };
+            if caller.is_empty() || callee.is_empty() {
+                return Err(EdgeError {
+                    line,
+                    message: format!(
+                        "expected `caller,callee`, got `{}`",
+                        shown(&record.iter().collect::<Vec<_>>().join(","))
+                    ),
+                });
+            }
+            edges.add(caller, callee, line)?;
+        }
+    } else if header.len() >= 2 && header[0].is_empty() {
+        parse_matrix(&header, records, &mut edges)?;
+    } else {
+        return Err(EdgeError {
+            line: line_of(&header),
+            message: format!(
+                "the header must be `caller,callee` (or an adjacency matrix's: an empty cell, then the nodes), not `{}`",
+                shown(&header.iter().collect::<Vec<_>>().join(","))
+            ),
+        });
     }
-    lines
-        .map(
-            |(n, line)| match line.split(',').map(str::trim).collect::<Vec<_>>()[..] {
-                [caller, callee] if !caller.is_empty() && !callee.is_empty() => {
-                    Ok((caller.to_string(), callee.to_string()))
-                }
-                _ => Err(EdgeError {
-                    line: n + 1,
-                    message: format!("expected `caller,callee`, got `{}`", line.trim()),
-                }),
-            },
-        )
-        .collect()
+    Ok(edges.list)
 }
 
-/// An adjacency matrix (see [`parse_edges`]): the header names the callees, each row
-/// its caller first; a nonzero number is an edge.
-fn parse_matrix(text: &str) -> Result<Vec<(String, String)>, EdgeError> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .trim(csv::Trim::All)
-        .from_reader(text.as_bytes());
-    let mut records = reader.records();
-    let at = |e: &csv::Error| e.position().map_or(1, |p| p.line() as usize);
-    let header = match records.next() {
-        Some(Ok(header)) => header,
-        Some(Err(e)) => {
+/// Edges as they are read: each once, no self-loops, at most [`MAX_EDGES`].
+#[derive(Default)]
+struct Edges {
+    list: Vec<(String, String)>,
+    seen: HashSet<(String, String)>,
+}
+
+impl Edges {
+    fn add(&mut self, caller: String, callee: String, line: usize) -> Result<(), EdgeError> {
+        if caller == callee || !self.seen.insert((caller.clone(), callee.clone())) {
+            return Ok(());
+        }
+        if self.list.len() == MAX_EDGES {
             return Err(EdgeError {
-                line: at(&e),
-                message: e.to_string(),
+                line,
+                message: format!(
+                    "more than {MAX_EDGES} calls: a call graph has far fewer; is this the right file?"
+                ),
             });
         }
-        None => return Ok(Vec::new()),
-    };
-    let callees: Vec<String> = header.iter().skip(1).map(str::to_string).collect();
-    let mut edges = Vec::new();
-    for record in records {
-        let record = record.map_err(|e| EdgeError {
-            line: at(&e),
-            message: e.to_string(),
-        })?;
-        let line = record.position().map_or(0, |p| p.line() as usize);
-        let caller = record.get(0).unwrap_or_default();
-        if caller.is_empty() {
-            continue;
+        self.list.push((caller, callee));
+        Ok(())
+    }
+}
+
+fn line_of(record: &csv::StringRecord) -> usize {
+    record.position().map_or(0, |p| p.line() as usize)
+}
+
+/// A node's name as it may be printed: no control sequences, on one line.
+fn node_name(cell: &str) -> String {
+    crate::sanitize::for_display(cell)
+        .replace('\n', " ")
+        .trim()
+        .to_string()
+}
+
+/// A cell as an error message shows it: cleaned, and cut short.
+fn shown(cell: &str) -> String {
+    let clean = node_name(cell);
+    match clean.char_indices().nth(SHOWN_CHARS) {
+        Some((cut, _)) => format!("{}…", &clean[..cut]),
+        None => clean,
+    }
+}
+
+/// An adjacency matrix (see [`parse_edges`]) after its header: the header names the
+/// callees, each row its caller first; a positive number is an edge.
+fn parse_matrix(
+    header: &csv::StringRecord,
+    records: impl Iterator<Item = Result<csv::StringRecord, EdgeError>>,
+    edges: &mut Edges,
+) -> Result<(), EdgeError> {
+    let header_line = line_of(header);
+    let mut nodes: Vec<String> = Vec::with_capacity(header.len() - 1);
+    let mut columns: HashMap<String, usize> = HashMap::new();
+    for (column, cell) in header.iter().enumerate().skip(1) {
+        let node = node_name(cell);
+        let problem = if node.is_empty() {
+            Some(format!(
+                "column {} of the header names no node: an adjacency matrix names a node per column",
+                column + 1
+            ))
+        } else if columns.contains_key(&node) {
+            Some(format!(
+                "`{}` names two columns: each node once",
+                shown(&node)
+            ))
+        } else {
+            None
+        };
+        if let Some(message) = problem {
+            return Err(EdgeError {
+                line: header_line,
+                message,
+            });
         }
-        for (callee, cell) in callees.iter().zip(record.iter().skip(1)) {
-            let weight: f64 = cell.parse().map_err(|_| EdgeError {
-                line,
-                message: format!("`{cell}` (from {caller} to {callee}) is not a number"),
-            })?;
-            if weight != 0.0 && caller != callee {
-                edges.push((caller.to_string(), callee.clone()));
+        columns.insert(node.clone(), column);
+        nodes.push(node);
+    }
+    let mut rows: HashSet<String> = HashSet::new();
+    for record in records {
+        let record = record?;
+        let line = line_of(&record);
+        let fail = |message: String| EdgeError { line, message };
+        if record.len() != header.len() {
+            return Err(fail(format!(
+                "{} cells where the header has {}: an adjacency matrix has the row's node, then a cell per node",
+                record.len(),
+                header.len()
+            )));
+        }
+        let caller = node_name(&record[0]);
+        if !columns.contains_key(&caller) {
+            return Err(fail(format!(
+                "the row `{}` is not a node of the header: an adjacency matrix is square, the same nodes across and down",
+                shown(&caller)
+            )));
+        }
+        if !rows.insert(caller.clone()) {
+            return Err(fail(format!(
+                "a second row for `{}`: each node once",
+                shown(&caller)
+            )));
+        }
+        for (callee, cell) in nodes.iter().zip(record.iter().skip(1)) {
+            let weight = cell
+                .parse::<f64>()
+                .ok()
+                .filter(|w| w.is_finite() && *w >= 0.0);
+            match weight {
+                Some(0.0) => {}
+                Some(_) => edges.add(caller.clone(), callee.clone(), line)?,
+                None => {
+                    let what = match shown(cell) {
+                        _ if cell.is_empty() => "an empty cell".to_string(),
+                        clean if clean.is_empty() => "a cell of control characters".to_string(),
+                        clean => format!("`{clean}`"),
+                    };
+                    return Err(fail(format!(
+                        "{what} (from {} to {}): a cell is 0 (no call) or a positive weight (a call)",
+                        shown(&caller),
+                        shown(callee)
+                    )));
+                }
             }
         }
     }
-    Ok(edges)
+    if let Some(missing) = nodes.iter().find(|n| !rows.contains(*n)) {
+        return Err(EdgeError {
+            line: header_line,
+            message: format!(
+                "no row for `{}`: an adjacency matrix is square, a row per node of the header (all 0 for one that calls nothing)",
+                shown(missing)
+            ),
+        });
+    }
+    Ok(())
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -277,17 +446,16 @@ pub fn along_the_graph(
     kind: Option<crate::harm::Signal>,
 ) -> Vec<(String, f64)> {
     // Each service keeps its own score (its strongest harmful z); the order is the walk's.
+    let by_service: HashMap<&str, &crate::harm::ServiceMove> =
+        ranked.iter().map(|m| (m.service.as_str(), m)).collect();
     let score_of = |service: &str| {
-        ranked
-            .iter()
-            .find(|m| m.service == service)
-            .map_or(0.0, |m| {
-                m.kinds
-                    .iter()
-                    .filter(|k| kind.is_none_or(|kind| k.signal == kind))
-                    .map(|k| k.score)
-                    .fold(m.score, f64::max)
-            })
+        by_service.get(service).map_or(0.0, |m| {
+            m.kinds
+                .iter()
+                .filter(|k| kind.is_none_or(|kind| k.signal == kind))
+                .map(|k| k.score)
+                .fold(m.score, f64::max)
+        })
     };
     let walked = target
         .filter(|t| edges.iter().any(|(a, b)| a == t || b == t))
@@ -304,10 +472,11 @@ pub fn along_the_graph(
             .collect(),
     };
     let mut out: Vec<(String, f64)> = first.iter().map(|s| (s.clone(), score_of(s))).collect();
+    let listed: HashSet<&str> = first.iter().map(String::as_str).collect();
     out.extend(
         ranked
             .iter()
-            .filter(|m| !first.contains(&m.service))
+            .filter(|m| !listed.contains(m.service.as_str()))
             .map(|m| (m.service.clone(), m.score)),
     );
     out
@@ -332,10 +501,7 @@ fn anomalies_of(ranked: &[crate::harm::ServiceMove]) -> BTreeMap<String, Anomaly
 
 /// The kind of the alerting service's own strongest harmful move: what it pages about
 /// when the alert's kind is not given.
-fn symptom_kind(
-    ranked: &[crate::harm::ServiceMove],
-    target: &str,
-) -> Option<crate::harm::Signal> {
+fn symptom_kind(ranked: &[crate::harm::ServiceMove], target: &str) -> Option<crate::harm::Signal> {
     ranked
         .iter()
         .find(|m| m.service == target)?
@@ -378,10 +544,13 @@ pub fn walk_from_target(
     kind: crate::harm::Signal,
 ) -> Walk {
     use crate::rank::CHANGED;
+    let graph = Calls::new(edges);
+    let by_service: HashMap<&str, &crate::harm::ServiceMove> =
+        ranked.iter().map(|m| (m.service.as_str(), m)).collect();
     // How strongly a service moved for this walk, when it did, and whether that move is
     // its own resource running out.
     let moved = |service: &str| -> Option<(Anomaly, bool)> {
-        let m = ranked.iter().find(|m| m.service == service)?;
+        let m = by_service.get(service)?;
         let own = m.of_kind(kind).filter(|k| k.score >= CHANGED);
         let local = (m.local && m.score >= CHANGED).then_some((m.score, m.started));
         let (score, started, is_local) = match (own, local) {
@@ -398,19 +567,22 @@ pub fn walk_from_target(
         };
         Some((anomaly, is_local))
     };
-    // Breadth first from the target: each reached service and its depth.
+    // Breadth first from the target: each reached service and its depth. Each service
+    // is reached once, so a cycle or a self-loop ends the walk.
     let mut reached: Vec<(String, usize)> = vec![(target.to_string(), 0)];
+    let mut seen: HashSet<String> = HashSet::from([target.to_string()]);
     let mut next = 0;
     while next < reached.len() {
         let (service, depth) = reached[next].clone();
         let above = moved(&service).map(|(a, _)| a);
-        for callee in callees(edges, &service) {
-            if reached.iter().any(|(s, _)| s == callee) {
+        for callee in graph.callees(&service) {
+            if seen.contains(callee) {
                 continue;
             }
             if let Some((below, _)) = moved(callee)
                 && above.is_none_or(|above| below.moved_no_later_than(&above))
             {
+                seen.insert(callee.to_string());
                 reached.push((callee.to_string(), depth + 1));
             }
         }
@@ -422,7 +594,7 @@ pub fn walk_from_target(
             return false;
         }
         let strength = own.map_or(0.0, |(a, _)| a.strength);
-        callees(edges, service).any(|callee| {
+        graph.callees(service).any(|callee| {
             moved(callee).is_some_and(|(below, _)| {
                 below.strength >= 0.5 * strength
                     && own.is_none_or(|(above, _)| below.moved_no_later_than(&above))
@@ -652,5 +824,78 @@ mod tests {
                 message: "expected `caller,callee`, got `web`".into()
             }
         );
+    }
+
+    #[test]
+    fn a_self_loop_explains_nothing_and_a_cycle_ends_the_walk() {
+        let ranked = [
+            moved("site", &[(Signal::Latency, 40.0)]),
+            moved("api", &[(Signal::Latency, 60.0)]),
+        ];
+        let looped = edges(&[("site", "api"), ("api", "api")]);
+        let walk = walk_from_target(&ranked, &looped, "site", Signal::Latency);
+        assert_eq!(walk.causes, ["api"], "the api does not explain itself");
+        // A cycle: the walk ends, and every service is listed.
+        let cycle = edges(&[("site", "api"), ("api", "site"), ("site", "site")]);
+        let walk = walk_from_target(&ranked, &cycle, "site", Signal::Latency);
+        assert_eq!(walk.on_the_way.len() + walk.causes.len(), 2);
+        let order = along_the_graph(&ranked, &cycle, Some("site"), Some(Signal::Latency));
+        assert_eq!(order.len(), 2);
+    }
+
+    #[test]
+    fn matrices_that_are_not_square_or_hold_no_weights_are_refused() {
+        let refused = |text: &str, says: &str| {
+            let error = parse_edges(text).unwrap_err();
+            assert!(error.message.contains(says), "{text:?}: {error}");
+            error.line
+        };
+        assert_eq!(
+            refused(",a,b\na,0,1\nb,0,0\nc,1,0\n", "not a node of the header"),
+            4
+        );
+        assert_eq!(refused(",a,b,c\na,0,1,0\nb,0,0,0\n", "no row for `c`"), 1);
+        assert_eq!(
+            refused(",a,b\na,0,1,1\nb,0,0\n", "4 cells where the header has 3"),
+            2
+        );
+        assert_eq!(refused(",a,b\na,0\nb,0,0\n", "2 cells"), 2);
+        assert_eq!(refused(",a,a\na,0,1\na,0,0\n", "names two columns"), 1);
+        assert_eq!(refused(",a,b\na,0,1\na,0,0\n", "a second row"), 3);
+        for cell in ["NaN", "inf", "-1", "", "yes"] {
+            let text = format!(",a,b\na,0,{cell}\nb,0,0\n");
+            refused(&text, "a cell is 0 (no call) or a positive weight");
+        }
+        assert_eq!(
+            parse_edges(",a,b\na,1,2.5\nb,0.0,0\n").unwrap(),
+            edges(&[("a", "b")]),
+            "a weight is a call; the diagonal is not"
+        );
+        let dense: String = std::iter::once(format!(
+            ",{}\n",
+            (0..400)
+                .map(|n| format!("n{n}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        ))
+        .chain((0..400).map(|r| format!("n{r}{}\n", ",1".repeat(400))))
+        .collect();
+        refused(&dense, "more than 100000 calls");
+    }
+
+    #[test]
+    fn names_in_a_graph_are_made_safe_and_quotes_and_a_bom_are_read() {
+        assert_eq!(
+            parse_edges("\u{feff}caller,callee\n\"web\",\"api, v2\"\napi,api\nweb,\"api, v2\"\n")
+                .unwrap(),
+            edges(&[("web", "api, v2")]),
+            "a self-loop and a repeated edge are dropped"
+        );
+        assert_eq!(
+            parse_edges("caller,callee\n\u{1b}]0;x\u{7}\u{1b}[31mweb\u{0},\"a\npi\"\n").unwrap(),
+            edges(&[("web", "a pi")])
+        );
+        let error = parse_edges(",a,b\na,0,\u{1b}[2Jx\nb,0,0\n").unwrap_err();
+        assert!(!error.message.contains('\u{1b}'), "{error}");
     }
 }

@@ -30,6 +30,10 @@ pub mod logs;
 mod metrics;
 pub mod traces;
 
+pub use metrics::{
+    LayoutError, MAX_METRIC_FILE_BYTES, MetricFile, MetricFileError, TextFileError, read_text_file,
+};
+
 use chrono::{DateTime, TimeZone, Utc};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -42,6 +46,14 @@ pub enum BundleError {
     Io {
         file: PathBuf,
         error: std::io::Error,
+    },
+    /// A column's labels are malformed; the label error is said in the message, not
+    /// chained, like the io error above.
+    #[error("{file}:{line}: {error}")]
+    Labels {
+        file: String,
+        line: usize,
+        error: LabelError,
     },
     #[error("{file}:{line}: {message}")]
     Parse {
@@ -238,35 +250,58 @@ pub fn metric_name(column: &str) -> &str {
     column.split_once('{').map_or(column, |(name, _)| name)
 }
 
+/// What is wrong with a column's `{label="value",…}` part.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum LabelError {
+    #[error("`{column}`: labels must end with `}}`")]
+    Unclosed { column: String },
+    #[error("`{column}`: expected `label=\"value\"` in `{rest}`")]
+    NotAPair { column: String, rest: String },
+    #[error("`{column}`: `{key}` is not a label name")]
+    BadName { column: String, key: String },
+    #[error("`{column}`: the value of `{key}` has no closing quote")]
+    OpenQuote { column: String, key: String },
+    #[error("`{column}`: expected `,` before `{rest}`")]
+    NoComma { column: String, rest: String },
+}
+
 /// A column's labels, `name{pod="api-1",endpoint="/cart"}` → `[(pod, api-1), …]`, in the
 /// Prometheus series notation; an error says what is wrong with it.
-pub(crate) fn series_labels(column: &str) -> Result<Vec<(String, String)>, String> {
+pub(crate) fn series_labels(column: &str) -> Result<Vec<(String, String)>, LabelError> {
     let Some((_, rest)) = column.split_once('{') else {
         return Ok(Vec::new());
     };
-    let inner = rest
-        .strip_suffix('}')
-        .ok_or_else(|| format!("`{column}`: labels must end with `}}`"))?;
+    let inner = rest.strip_suffix('}').ok_or_else(|| LabelError::Unclosed {
+        column: column.into(),
+    })?;
     let mut labels = Vec::new();
     let mut rest = inner.trim();
     while !rest.is_empty() {
-        let (key, after) = rest
-            .split_once("=\"")
-            .ok_or_else(|| format!("`{column}`: expected `label=\"value\"` in `{rest}`"))?;
+        let (key, after) = rest.split_once("=\"").ok_or_else(|| LabelError::NotAPair {
+            column: column.into(),
+            rest: rest.to_string(),
+        })?;
         let key = key.trim().trim_start_matches(',').trim();
         let valid = !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !valid {
-            return Err(format!("`{column}`: `{key}` is not a label name"));
+            return Err(LabelError::BadName {
+                column: column.into(),
+                key: key.to_string(),
+            });
         }
-        let (value, after) = after
-            .split_once('"')
-            .ok_or_else(|| format!("`{column}`: the value of `{key}` has no closing quote"))?;
+        let (value, after) = after.split_once('"').ok_or_else(|| LabelError::OpenQuote {
+            column: column.into(),
+            key: key.to_string(),
+        })?;
         labels.push((key.to_string(), value.to_string()));
         rest = after.trim();
         if let Some(next) = rest.strip_prefix(',') {
             rest = next.trim();
         } else if !rest.is_empty() {
-            return Err(format!("`{column}`: expected `,` before `{rest}`"));
+            return Err(LabelError::NoComma {
+                column: column.into(),
+                rest: rest.to_string(),
+            });
         }
     }
     Ok(labels)
@@ -719,7 +754,11 @@ fn load_metrics(
     let mut metrics = read_metric_table(reader, "metrics.csv", rows, &mut on_row)?;
     report(total, metrics.times.len() as u64);
     for column in &metrics.columns {
-        series_labels(column).map_err(|message| parse_error("metrics.csv", 1, message))?;
+        series_labels(column).map_err(|error| BundleError::Labels {
+            file: "metrics.csv".into(),
+            line: 1,
+            error,
+        })?;
     }
     metrics.counters_to_rates(|column| series_kind(declared, column));
     Ok(metrics)
@@ -780,7 +819,11 @@ pub fn parse_time(cell: &str) -> Option<DateTime<Utc>> {
 fn parse_metrics(text: &str) -> Result<MetricTable, BundleError> {
     let table = MetricTable::parse(text, "metrics.csv")?;
     for column in &table.columns {
-        series_labels(column).map_err(|message| parse_error("metrics.csv", 1, message))?;
+        series_labels(column).map_err(|error| BundleError::Labels {
+            file: "metrics.csv".into(),
+            line: 1,
+            error,
+        })?;
     }
     Ok(table)
 }
@@ -1345,5 +1388,37 @@ mod tests {
         assert!(kinds.contains(&("order-events".into(), "topic".into())));
         assert!(kinds.contains(&("n1".into(), "node".into())));
         assert_eq!(kinds.len(), 5);
+    }
+
+    #[test]
+    fn label_errors_say_what_is_wrong_word_for_word() {
+        let said = |column: &str| series_labels(column).unwrap_err().to_string();
+        assert_eq!(
+            said("a{pod=\"x\""),
+            "`a{pod=\"x\"`: labels must end with `}`"
+        );
+        assert_eq!(
+            said("a{pod=x}"),
+            "`a{pod=x}`: expected `label=\"value\"` in `pod=x`"
+        );
+        assert_eq!(
+            said("a{p-d=\"x\"}"),
+            "`a{p-d=\"x\"}`: `p-d` is not a label name"
+        );
+        assert_eq!(
+            said("a{pod=\"x}"),
+            "`a{pod=\"x}`: the value of `pod` has no closing quote"
+        );
+        assert_eq!(
+            said("a{pod=\"x\" b=\"y\"}"),
+            "`a{pod=\"x\" b=\"y\"}`: expected `,` before `b=\"y\"`"
+        );
+        assert_eq!(
+            series_labels("a{p-d=\"x\"}"),
+            Err(LabelError::BadName {
+                column: "a{p-d=\"x\"}".into(),
+                key: "p-d".into()
+            })
+        );
     }
 }

@@ -61,87 +61,15 @@ pub(super) enum MetricsCommand {
     },
 }
 
-/// A metrics CSV read whole, refused when it holds no series or no rows; with the
-/// service of each column when a multi-row header says it (see [`flatten_header`]).
-fn read_table(path: &Path) -> Result<(hunch::bundle::MetricTable, BTreeMap<String, String>)> {
-    let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let text = String::from_utf8(text).map_err(|e| {
-        anyhow::anyhow!(
-            "{}: not UTF-8 text (byte {})",
-            path.display(),
-            e.utf8_error().valid_up_to()
-        )
-    })?;
-    let (text, services) = match flatten_header(&text)
-        .with_context(|| format!("reading the header rows of {}", path.display()))?
-    {
-        Some((flat, services)) => (flat, services),
-        None => (text, BTreeMap::new()),
-    };
-    let table = hunch::bundle::MetricTable::parse(&text, &path.display().to_string())?;
-    if table.columns.is_empty() || table.times.is_empty() {
-        bail!(
-            "{}: no data: expected a header `time,<series>,…` and at least one row",
-            path.display()
-        );
-    }
-    Ok((table, services))
-}
+/// The largest call graph `--graph` takes: a dense adjacency matrix of a few thousand
+/// nodes.
+const MAX_GRAPH_BYTES: u64 = 64 << 20;
 
-/// A metrics CSV whose header spans several rows, as pandas writes a table with
-/// multi-level columns (the PetShop dataset: a row of services, a row of metrics, a row
-/// of statistics, then a row naming the time index): one header row of names
-/// `<service>_<metric>_<statistic>`, and each column's service — the first header row's
-/// cell, kept whole because such names hold `_` of their own
-/// (`petInfo_AWS::DynamoDB::Table`). `None` for a file with one header row.
-fn flatten_header(text: &str) -> Result<Option<(String, BTreeMap<String, String>)>> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(text.as_bytes());
-    let mut header: Vec<csv::StringRecord> = Vec::new();
-    let mut rows: Vec<csv::StringRecord> = Vec::new();
-    for record in reader.records() {
-        let record = record?;
-        let first = record.get(0).unwrap_or_default();
-        if rows.is_empty() && hunch::bundle::parse_time(first).is_none() {
-            if header.is_empty() && first.eq_ignore_ascii_case("time") {
-                return Ok(None);
-            }
-            // The row naming the time index has nothing else in it.
-            if record.iter().skip(1).any(|cell| !cell.is_empty()) {
-                header.push(record);
-            }
-        } else {
-            rows.push(record);
-        }
-    }
-    if header.len() < 2 {
-        return Ok(None);
-    }
-    let width = header.iter().map(csv::StringRecord::len).max().unwrap_or(0);
-    let mut services = BTreeMap::new();
-    let mut names = vec!["time".to_string()];
-    for column in 1..width {
-        let parts: Vec<&str> = header
-            .iter()
-            .filter_map(|row| row.get(column))
-            .filter(|cell| !cell.is_empty())
-            .collect();
-        let name = parts.join("_");
-        if let Some(service) = parts.first() {
-            services.insert(name.clone(), service.to_string());
-        }
-        names.push(name);
-    }
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    writer.write_record(&names)?;
-    for row in &rows {
-        writer.write_record((0..width).map(|c| row.get(c).unwrap_or_default()))?;
-    }
-    let flat = String::from_utf8(writer.into_inner()?)?;
-    Ok(Some((flat, services)))
+/// A metrics file read whole (see [`hunch::bundle::MetricFile`]): its table, and each
+/// column's service when a multi-row header names it.
+fn read_table(path: &Path) -> Result<(hunch::bundle::MetricTable, BTreeMap<String, String>)> {
+    let file = hunch::bundle::MetricFile::read(path)?;
+    Ok((file.table, file.services))
 }
 
 /// The service a series belongs to, without a `--service-regex`: the one its file's
@@ -156,22 +84,21 @@ fn service_without_regex<'a>(
     if let Some(service) = from_header.get(series) {
         return service;
     }
-    nodes
-        .iter()
-        .filter(|node| {
-            series
-                .strip_prefix(**node)
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with(['_', '.', '{']))
-        })
-        .max_by_key(|node| node.len())
-        .map_or_else(
-            || hunch::bundle::service_of(series),
-            |node| &series[..node.len()],
-        )
+    // The longest prefix that ends where the series' name does or before a separator,
+    // looked up (not every node tried against every series: both may be many).
+    std::iter::once(series.len())
+        .chain(series.rmatch_indices(['_', '.', '{']).map(|(at, _)| at))
+        .find(|&end| nodes.contains(&series[..end]))
+        .map_or_else(|| hunch::bundle::service_of(series), |end| &series[..end])
 }
 
-/// `hunch metrics`: run the subcommand, printing to stdout.
+/// `hunch metrics`: run the subcommand, printing to stdout. An error may quote a file's
+/// cells or names: it is made safe to print first (no control sequences).
 pub(super) fn metrics(command: MetricsCommand) -> Result<()> {
+    run(command).map_err(|e| anyhow::anyhow!(hunch::sanitize::for_display(&format!("{e:#}"))))
+}
+
+fn run(command: MetricsCommand) -> Result<()> {
     use hunch::analysis::rank::sift;
     use hunch::bundle::MetricTable;
     use std::io::Write;
@@ -227,13 +154,15 @@ pub(super) fn metrics(command: MetricsCommand) -> Result<()> {
             }
             let edges = match &graph {
                 Some(path) => {
-                    let text = std::fs::read_to_string(path)
-                        .with_context(|| format!("reading {}", path.display()))?;
+                    let text = hunch::bundle::read_text_file(path, MAX_GRAPH_BYTES)?;
                     hunch::analysis::topology::parse_edges(&text)
                         .with_context(|| format!("{}", path.display()))?
                 }
                 None => Vec::new(),
             };
+            // Names read from the files are made safe to print; the target is matched
+            // against them as it would be shown.
+            let target = target.map(|t| hunch::sanitize::for_display(&t).replace('\n', " "));
             let pattern = service_regex
                 .as_deref()
                 .map(regex::Regex::new)
