@@ -952,6 +952,10 @@ fn parse_metric_table(text: &str, file: &str) -> Result<MetricTable, BundleError
     read_metric_table(text.as_bytes(), file, rows, &mut |_, _| {})
 }
 
+/// Values a metric table reserves room for before reading its rows (256 MiB of them);
+/// past that its columns grow as rows arrive.
+const RESERVED_VALUES: usize = 32 << 20;
+
 /// A metrics CSV streamed from `input`: only the table is held, never the text. Each
 /// column is allocated once for `rows` (at least the rows there are: see
 /// [`metrics::line_count`]), not grown and copied as rows arrive. `on_row` hears the
@@ -977,6 +981,9 @@ fn read_metric_table(
         return Err(parse_error(file, 1, "the first column must be `time`"));
     }
     table.columns = headers.iter().skip(1).map(str::to_string).collect();
+    // The lines counted may be blank or cut short: reserve for them only up to a budget
+    // of values, so a wide header over a file of empty lines allocates nothing it won't fill.
+    let rows = rows.min(RESERVED_VALUES / table.columns.len().max(1));
     table.times.reserve_exact(rows);
     table.values = (0..table.columns.len())
         .map(|_| Vec::with_capacity(rows))
@@ -1388,6 +1395,23 @@ mod tests {
         assert!(kinds.contains(&("order-events".into(), "topic".into())));
         assert!(kinds.contains(&("n1".into(), "node".into())));
         assert_eq!(kinds.len(), 5);
+    }
+
+    /// A forged file: a header of 100,000 series over a million empty lines. The lines
+    /// are counted before the rows are read; reserving every column for all of them
+    /// would ask for 800 GB.
+    #[test]
+    fn a_wide_header_over_empty_lines_reserves_no_more_than_it_fills() {
+        let mut text = String::from("time");
+        for n in 0..100_000 {
+            text.push_str(&format!(",s{n}"));
+        }
+        text.push('\n');
+        text.push_str(&"\n".repeat(1_000_000));
+        let table = MetricTable::parse(&text, "metrics.csv").unwrap();
+        assert_eq!((table.columns.len(), table.times.len()), (100_000, 0));
+        let reserved: usize = table.values.iter().map(Vec::capacity).sum();
+        assert!(reserved <= RESERVED_VALUES, "{reserved} values reserved");
     }
 
     #[test]
