@@ -261,15 +261,14 @@ async fn a_credential_pasted_into_a_follow_up_question_reaches_neither_the_model
 #[test]
 fn runs_0_is_refused_and_too_many_runs_are_refused_before_any_session_is_written() {
     let dir = tempfile::tempdir().unwrap();
-    for count in ["0", "100000"] {
-        let (ok, out, err) = hunch_in(
-            dir.path(),
-            Some("erin"),
-            &["demo", "--headless", "--runs", count],
-            b"",
-        );
-        assert!(!ok, "--runs {count} is refused: {out}{err}");
-        assert!(err.contains("--runs"), "{err}");
+    // Headless or not (without a terminal the count is still what is wrong first).
+    for args in [&["demo", "--headless"][..], &["demo"][..]] {
+        for count in ["0", "100000"] {
+            let args = [args, &["--runs", count]].concat();
+            let (ok, out, err) = hunch_in(dir.path(), Some("erin"), &args, b"");
+            assert!(!ok, "--runs {count} is refused: {out}{err}");
+            assert!(err.contains("--runs"), "{args:?}: {err}");
+        }
     }
     assert_eq!(
         session_files(&dir.path().join("data")),

@@ -90,7 +90,7 @@ struct RunOptions {
     /// seeds 1..N) and compare them: the board says in how many runs each hypothesis was
     /// concluded, the conclusion states the agreement. Unattended: risky calls are denied
     /// unless --approve-all.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=i64::from(hunch::runs::MAX_RUNS)))]
     runs: Option<u32>,
     /// With --runs: at most this many runs at once (default: all).
     #[arg(long, value_name = "K", requires = "runs")]
