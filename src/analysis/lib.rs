@@ -8,7 +8,7 @@
 
 // The crates this one stands on, under the names its modules use (`crate::event`, …).
 use hunch_protocol as protocol;
-use hunch_protocol::sanitize;
+use hunch_protocol::{sanitize, text};
 
 pub mod grouping;
 pub mod harm;

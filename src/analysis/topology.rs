@@ -21,6 +21,7 @@
 //! baselines walk the same graph); hand-written because it is a few dozen lines over a
 //! graph of tens of services and must stay deterministic.
 
+use crate::{sanitize, text};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// How strongly a service moved, whether it logs new errors, and when it started to
@@ -254,7 +255,9 @@ pub fn parse_edges(text: &str) -> Result<Vec<(String, String)>, EdgeError> {
             let record = record?;
             let line = line_of(&record);
             let (caller, callee) = match (record.len(), record.get(0), record.get(1)) {
-                (2, Some(caller), Some(callee)) => (node_name(caller), node_name(callee)),
+                (2, Some(caller), Some(callee)) => {
+                    (sanitize::one_line(caller), sanitize::one_line(callee))
+                }
                 _ => (String::new(), String::new()),
             };
             if caller.is_empty() || callee.is_empty() {
@@ -311,21 +314,9 @@ fn line_of(record: &csv::StringRecord) -> usize {
     record.position().map_or(0, |p| p.line() as usize)
 }
 
-/// A node's name as it may be printed: no control sequences, on one line.
-fn node_name(cell: &str) -> String {
-    crate::sanitize::for_display(cell)
-        .replace('\n', " ")
-        .trim()
-        .to_string()
-}
-
-/// A cell as an error message shows it: cleaned, and cut short.
+/// A cell as an error message shows it: on one line, cleaned, and cut short.
 fn shown(cell: &str) -> String {
-    let clean = node_name(cell);
-    match clean.char_indices().nth(SHOWN_CHARS) {
-        Some((cut, _)) => format!("{}…", &clean[..cut]),
-        None => clean,
-    }
+    text::clip(&sanitize::one_line(cell), SHOWN_CHARS)
 }
 
 /// An adjacency matrix (see [`parse_edges`]) after its header: the header names the
@@ -339,7 +330,7 @@ fn parse_matrix(
     let mut nodes: Vec<String> = Vec::with_capacity(header.len() - 1);
     let mut columns: HashMap<String, usize> = HashMap::new();
     for (column, cell) in header.iter().enumerate().skip(1) {
-        let node = node_name(cell);
+        let node = sanitize::one_line(cell);
         let problem = if node.is_empty() {
             Some(format!(
                 "column {} of the header names no node: an adjacency matrix names a node per column",
@@ -374,7 +365,7 @@ fn parse_matrix(
                 header.len()
             )));
         }
-        let caller = node_name(&record[0]);
+        let caller = sanitize::one_line(&record[0]);
         if !columns.contains_key(&caller) {
             return Err(fail(format!(
                 "the row `{}` is not a node of the header: an adjacency matrix is square, the same nodes across and down",

@@ -24,7 +24,7 @@
 // The crates this one stands on, under the names its modules use (`crate::event`, …).
 use hunch_analysis as analysis;
 use hunch_protocol as protocol;
-use hunch_protocol::sanitize;
+use hunch_protocol::{sanitize, text};
 
 pub mod logs;
 mod metrics;

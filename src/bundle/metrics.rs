@@ -17,6 +17,7 @@
 
 use super::MetricTable;
 use crate::analysis::rank::{self, OnsetWindow, Ranking};
+use crate::{sanitize, text};
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -273,21 +274,9 @@ pub struct MetricFile {
     pub services: BTreeMap<String, String>,
 }
 
-/// A name from a file as it may be printed: no control sequences, on one line.
-fn clean_name(cell: &str) -> String {
-    crate::sanitize::for_display(cell)
-        .replace('\n', " ")
-        .trim()
-        .to_string()
-}
-
-/// A cell as an error message shows it: cleaned, and cut short.
+/// A cell as an error message shows it: on one line, cleaned, and cut short.
 fn shown(cell: &str) -> String {
-    let clean = clean_name(cell);
-    match clean.char_indices().nth(SHOWN_CHARS) {
-        Some((cut, _)) => format!("{}…", &clean[..cut]),
-        None => clean,
-    }
+    text::clip(&sanitize::one_line(cell), SHOWN_CHARS)
 }
 
 /// A first cell that starts a row of data: a time, or a number that fails as one
@@ -321,7 +310,7 @@ fn column_names(
     for column in 1..width {
         let parts: Vec<String> = header
             .iter()
-            .map(|row| clean_name(row.get(column).unwrap_or_default()))
+            .map(|row| sanitize::one_line(row.get(column).unwrap_or_default()))
             .collect();
         let name = parts
             .iter()

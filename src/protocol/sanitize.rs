@@ -41,6 +41,12 @@ pub fn for_display(text: &str) -> String {
     out
 }
 
+/// A name or a cell from a file as one line of text may show it: [`for_display`], its
+/// newlines made spaces, trimmed.
+pub fn one_line(text: &str) -> String {
+    for_display(text).replace('\n', " ").trim().to_string()
+}
+
 /// Call `f` on every string inside a JSON value (the one walk the cleaning and the
 /// redaction of events, tool arguments and model requests share).
 pub fn each_string(value: &mut Value, f: &mut impl FnMut(&mut String)) {
