@@ -654,7 +654,14 @@ fn a_second_terminal_attaches_and_approves_as_another_engineer() {
     t.wait_for("main", "bob left", 10);
     t.open_terminal("pair", 80, 24, "attach --as bob");
     t.open_terminal("watcher", 100, 30, "attach --watch --as carol");
-    t.wait_for("pair:0", "attached to", 10);
+    // Attached during the credential prompt: its keys, not a greeting, in the hint bar.
+    let pair = t.wait_for("pair:0", "esc set aside  q detach  ? help", 10);
+    assert!(pair.contains("bob attached"), "{pair}");
+    // Nothing is typed there: `?` opens the help, and esc comes back to the prompt.
+    t.keys("pair:0", &["?"]);
+    t.wait_for("pair:0", "Keys · keymap default", 10);
+    t.keys("pair:0", &["Escape"]);
+    t.wait_for("pair:0", "esc set aside  q detach  ? help", 10);
     t.wait_for("watcher:0", "watching", 10);
     // The credential is typed where it was asked for.
     t.literal("main", SECRET);
@@ -736,8 +743,11 @@ fn attaching_while_an_approval_waits_and_approving_from_there() {
     t.keys("main", &["Enter"]);
     t.wait_for("main", "Approval needed", 30);
     t.open_terminal("pair", 100, 30, "attach --as bob");
-    t.wait_for("pair:0", "attached to", 10);
-    t.wait_for("pair:0", "Approval needed", 10);
+    // The decision's keys, not a greeting, in the hint bar of the terminal just attached.
+    let pair = t.wait_for("pair:0", "Approval needed", 10);
+    let hints = pair.lines().last().unwrap_or_default();
+    assert!(hints.contains("y approve-once"), "{pair}");
+    t.wait_for("pair:0", "bob attached", 10);
     t.keys("pair:0", &["y"]);
     t.wait_for("main", "━━ Conclusion", 30);
     t.keys("main", &["q"]);
@@ -796,6 +806,39 @@ fn a_running_session_has_one_writer_and_a_killed_one_is_not_listed_as_running() 
         !listing.contains("running") && listing.contains("interrupted"),
         "{listing}"
     );
+}
+
+/// The first terminal is killed while a second is attached at 60x20 and an approval
+/// waits: the attached terminal says so (its overlay closes, its status bar says the
+/// session ended, with room for it on a narrow screen) instead of offering keys whose
+/// commands can no longer arrive.
+#[test]
+fn an_attached_terminal_is_told_when_the_first_one_is_killed() {
+    let mut t = Tmux::start("host-gone", "demo --pace 2");
+    t.wait_for("main", "Credential needed", 30);
+    t.literal("main", SECRET);
+    t.keys("main", &["Enter"]);
+    t.wait_for("main", "Approval needed", 30);
+    t.open_terminal("pair", 60, 20, "attach --as bob");
+    t.wait_for("pair:0", "Approval needed", 10);
+    let pair = t.wait_for("pair:0", "bob attached", 10);
+    let status = pair.lines().rev().nth(1).unwrap_or_default();
+    assert!(
+        status.contains("bob attached"),
+        "60 columns name who is attached in the status bar:\n{pair}"
+    );
+    t.kill_hunch("main");
+    t.wait_for("main", "HUNCH-EXITED-137", 10);
+    let pair = t.wait_for("pair:0", "ended: its hunch stopped", 10);
+    assert!(!pair.contains("Approval needed"), "{pair}");
+    assert!(pair.contains("without ending it"), "{pair}");
+    let status = pair.lines().rev().nth(1).unwrap_or_default();
+    assert!(
+        !status.contains("attached"),
+        "nobody stays attached:\n{pair}"
+    );
+    t.keys("pair:0", &["q"]);
+    t.wait_for("pair:0", "HUNCH-EXITED-0", 10);
 }
 
 /// The number after the transcript title's `↑` ("transcript · ↑54 (G follows)").

@@ -211,6 +211,31 @@ fn an_attached_terminal_takes_no_credential() {
     assert_snapshot!(screen);
 }
 
+/// At 60x20 the attached credential prompt says in full why nothing is typed here, the
+/// hint bar names its keys with `? help`, and `?` opens the help (nothing is typed, so
+/// the key is free); closing the help comes back to the prompt.
+#[test]
+fn an_attached_credential_prompt_at_60x20_wraps_and_opens_help() {
+    let (mut app, mut rx) = attached_app(&events_until(|k| {
+        matches!(k, EventKind::CredentialRequested { .. })
+    }));
+    let screen = render(&mut app, 60, 20);
+    assert!(
+        screen.contains("never crosses to this one"),
+        "wrapped, not cut: {screen}"
+    );
+    let hints = screen.lines().last().unwrap();
+    assert_eq!(hints.trim(), "esc set aside  q detach  ? help", "{screen}");
+    assert_snapshot!("attached_credential_60x20", screen);
+    app.on_key(key(KeyCode::Char('?')));
+    let screen = render(&mut app, 60, 20);
+    assert!(screen.contains("Keys · keymap default"), "{screen}");
+    app.on_key(key(KeyCode::Esc));
+    let screen = render(&mut app, 60, 20);
+    assert!(screen.contains("Credential needed"), "{screen}");
+    assert!(sent(&mut rx).is_empty(), "nothing is sent");
+}
+
 #[test]
 fn board_after_human_edit() {
     let mut events = events_until(|k| matches!(k, EventKind::ApprovalRequested { .. }));
@@ -642,6 +667,47 @@ fn pager_end_shows_the_last_page() {
     assert_snapshot!(screen);
 }
 
+/// `?` opens the help over the pager and over the hypothesis editor (their hint bars say
+/// so), listing that screen's keys first; closing the help comes back to it.
+#[test]
+fn help_opens_over_the_pager_and_the_editor() {
+    let (mut app, _rx) = live_app(&fixture());
+    app.transcript.selected_call = Some(0);
+    app.on_key(key(KeyCode::Char('v')));
+    let screen = render(&mut app, 100, 30);
+    assert!(
+        screen.lines().last().unwrap().contains("? help"),
+        "{screen}"
+    );
+    app.on_key(key(KeyCode::Char('?')));
+    let screen = render(&mut app, 100, 30);
+    let first = screen.lines().find(|l| l.contains("[")).unwrap_or_default();
+    assert!(
+        first.contains("[pager]"),
+        "the pager's keys first: {screen}"
+    );
+    app.on_key(key(KeyCode::Esc));
+    assert!(render(&mut app, 100, 30).contains("line 1/40"));
+    app.on_key(key(KeyCode::Esc));
+    app.on_key(key(KeyCode::Char('h')));
+    let screen = render(&mut app, 100, 30);
+    assert!(
+        screen.lines().last().unwrap().contains("? help"),
+        "{screen}"
+    );
+    let narrow = render(&mut app, 80, 24);
+    let hints = narrow.lines().last().unwrap();
+    assert!(
+        hints.contains("esc close") && hints.contains("? help"),
+        "at 80 columns how to leave and the help stay: {hints}"
+    );
+    app.on_key(key(KeyCode::Char('?')));
+    let screen = render(&mut app, 100, 30);
+    assert!(screen.contains("[editor]"), "{screen}");
+    app.on_key(key(KeyCode::Esc));
+    assert!(render(&mut app, 100, 30).contains("your edits are authoritative"));
+}
+
 /// Issue 27 #6: at 200x60 every key fits (two columns); where it does not, the border
 /// says how much more there is and how to scroll to it.
 #[test]
@@ -993,6 +1059,56 @@ fn status_bar_lists_who_is_attached() {
     assert!(screen.contains("carol attached to watch"), "{screen}");
     assert!(screen.contains("carol left"), "{screen}");
     assert_snapshot!("status_bar_with_an_attached_engineer", screen);
+}
+
+/// On a narrow terminal the status bar keeps who is attached, and an attached terminal
+/// keeps that the session ended: the brain and the policy make room for them first.
+#[test]
+fn a_narrow_status_bar_keeps_who_is_attached_and_the_end() {
+    let mut events = events_until(|k| matches!(k, EventKind::ApprovalRequested { .. }));
+    events.push(next_event(
+        &events,
+        EventKind::Attached {
+            by: "bob".into(),
+            watch: false,
+        },
+    ));
+    let (mut app, _rx) = live_app(&events);
+    for width in [60, 80] {
+        let screen = render(&mut app, width, 20);
+        let status = screen.lines().rev().nth(1).unwrap();
+        assert!(
+            status.contains("step 7 · bob attached"),
+            "{width}: {screen}"
+        );
+    }
+    let wide = render(&mut app, 200, 20);
+    assert!(
+        wide.contains("offline · policy ask"),
+        "a wide screen keeps all: {wide}"
+    );
+    events.push(next_event(
+        &events,
+        EventKind::SessionEnded {
+            reason: "its hunch stopped".into(),
+        },
+    ));
+    let (mut app, _rx) = attached_app(&events);
+    let screen = render(&mut app, 60, 20);
+    assert!(screen.contains("ended: its hunch stopped"), "{screen}");
+    assert!(
+        !screen.contains("Approval needed"),
+        "nothing left to decide: {screen}"
+    );
+    let hints = screen.lines().last().unwrap();
+    assert!(
+        !hints.contains("steer") && !hints.contains("edit-hypotheses"),
+        "nothing is offered that could not arrive: {hints}"
+    );
+    assert_snapshot!("narrow_status_bar_after_the_host_stopped", screen);
+    app.on_key(key(KeyCode::Char('s')));
+    let screen = render(&mut app, 60, 20);
+    assert!(screen.contains("the investigation has ended"), "{screen}");
 }
 
 /// Bob, attached, starts typing a deny reason; alice approves first on her terminal.

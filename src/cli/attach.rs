@@ -108,6 +108,8 @@ fn attach(
         );
         let (events_tx, events_rx) = tokio::sync::mpsc::unbounded_channel();
         let (handle, mut commands) = EngineHandle::channel(user);
+        let (host, mut stream) = stream.into_split();
+        spawn_host_watch(host, &file, events_tx.clone());
         let notices = events_tx.clone();
         tokio::spawn(async move {
             while let Some(envelope) = commands.recv().await {
@@ -137,14 +139,51 @@ fn attach(
         app.attached = true;
         app.blobs = Some(blob_store_for(&file));
         app.session_file = Some(file.clone());
-        app.flash = Some(if watch {
-            format!("watching {} as {user}", file.display())
-        } else {
-            format!("attached to {} as {user}", file.display())
-        });
+        // A decision already waiting keeps its keys in the hint bar (the status bar
+        // says who is attached and the file); a watcher has no keys to lose.
+        if watch {
+            app.flash = Some(format!("watching {} as {user}", file.display()));
+        } else if app.decision().is_none() {
+            app.flash = Some(format!("attached to {} as {user}", file.display()));
+        }
         hunch::tui::run(&mut app, Some(events_rx))
             .await
             .context("the terminal UI failed")
     })?;
     Ok(())
 }
+
+/// When the hunch serving the session goes away (its socket closes) without the session
+/// file saying it ended (it was killed or crashed), say so on this terminal and end the
+/// session here: its decisions close and nothing more is offered that could not arrive.
+fn spawn_host_watch(
+    mut host: tokio::net::unix::OwnedReadHalf,
+    file: &std::path::Path,
+    events: tokio::sync::mpsc::UnboundedSender<hunch::event::Event>,
+) {
+    use tokio::io::AsyncReadExt;
+    let file = file.to_path_buf();
+    tokio::spawn(async move {
+        let mut buf = [0u8; 1024];
+        while matches!(host.read(&mut buf).await, Ok(n) if n > 0) {}
+        // A host that quits writes its end first; the follower brings it.
+        tokio::time::sleep(HOST_GONE_GRACE).await;
+        let mut follower = hunch::session::Follower::new(&file);
+        if follower.poll().is_err() || follower.ended() {
+            return;
+        }
+        let _ = events.send(local_notice(format!(
+            "the hunch running this investigation stopped without ending it (killed or crashed): nothing you press reaches it; `hunch resume {}` goes on with it",
+            file.display()
+        )));
+        let _ = events.send(hunch::event::Event {
+            kind: hunch::event::EventKind::SessionEnded {
+                reason: "its hunch stopped".into(),
+            },
+            ..local_notice(String::new())
+        });
+    });
+}
+
+/// How long after the host's socket closes its session file is read for its end.
+const HOST_GONE_GRACE: std::time::Duration = std::time::Duration::from_secs(1);

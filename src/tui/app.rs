@@ -354,6 +354,7 @@ impl App {
                 Effect::Quit => self.quit(),
                 Effect::AskQuit => self.request_quit(),
                 Effect::SeekCall(id) => self.seek_call(&id),
+                Effect::Help => self.on_action(Action::Help),
             }
         }
     }
@@ -441,6 +442,9 @@ impl App {
         actions
             .iter()
             .filter(|&&a| a != Action::PauseResume || self.agent_running())
+            // An attached terminal whose host has gone: nothing is there to take an
+            // edit or a question.
+            .filter(|&&a| !matches!(a, Action::EditHypotheses | Action::Steer) || !self.host_gone())
             .filter_map(|&a| match (a, &step_back) {
                 // One hint for both directions: "right/left step".
                 (Action::Step, Some(back)) => cx
@@ -467,6 +471,12 @@ impl App {
     /// Whether the agent is still at work, so pausing means something.
     pub(crate) fn agent_running(&self) -> bool {
         self.state.conclusion.is_none() && self.state.ended.is_none()
+    }
+
+    /// This terminal is attached and the session it joined has ended: no command can
+    /// reach anyone.
+    fn host_gone(&self) -> bool {
+        self.attached && self.state.ended.is_some()
     }
 
     fn quit(&mut self) {
@@ -507,6 +517,10 @@ impl App {
             }),
             Action::CancelCall if self.running_spinner() => self.send(Command::CancelRunning),
             Action::CancelCall => self.flash = Some("nothing is running to cancel".into()),
+            Action::EditHypotheses | Action::Steer if self.host_gone() => {
+                self.flash =
+                    Some("the investigation has ended: nothing more can be sent to it".into())
+            }
             Action::EditHypotheses => self.open_editor(None),
             Action::Steer if self.state.conclusion.is_some() => {
                 self.push(Box::new(Steer::question()))

@@ -51,6 +51,9 @@ impl Credential {
             self.hidden = true;
         } else if cx.action(Context::Global, key) == Some(Action::Quit) {
             return Outcome::effect(Effect::AskQuit);
+        } else if cx.action(Context::Global, key) == Some(Action::Help) {
+            // Nothing is typed here, so the help key is free to open the help.
+            return Outcome::effect(Effect::Help);
         } else if matches!(key.code, KeyCode::Enter | KeyCode::Char(_)) {
             return Outcome::flash("the credential is typed on the terminal that asked for it");
         }
@@ -135,11 +138,13 @@ impl Credential {
             ));
         }
         if cx.attached {
-            footer.push(Line::styled(
-                truncate(
-                    "typed on the terminal that asked for it: a secret never crosses to this one",
-                    inner_w,
-                ),
+            // Wrapped, not cut: on a narrow terminal this is the line that says why
+            // nothing can be typed here.
+            footer.extend(prefixed(
+                "typed on the terminal that asked for it: a secret never crosses to this one",
+                inner_w,
+                "",
+                "",
                 theme.style("muted"),
             ));
         }
@@ -158,12 +163,13 @@ impl Layer for Credential {
 
     fn hints(&self, cx: &Ctx) -> Vec<Hint> {
         let hints = if cx.attached {
-            [
+            vec![
                 cx.hint_as(Context::TextField, Action::Cancel, "set aside"),
                 cx.hint_as(Context::Global, Action::Quit, "detach"),
+                cx.hint(Context::Global, Action::Help),
             ]
         } else {
-            [
+            vec![
                 cx.hint_as(Context::TextField, Action::Submit, "submit the credential"),
                 cx.hint_as(Context::TextField, Action::Cancel, "refuse"),
             ]

@@ -101,6 +101,10 @@ impl Editor {
             Some(Action::Reopen) => return edit(Some(HypothesisStatus::Open), None),
             Some(Action::TogglePin) => return edit(None, selected.map(|h| !h.pinned)),
             Some(Action::Close) => return Outcome::effect(Effect::Close),
+            // Nothing is typed in the list: the help key opens the help over it.
+            _ if cx.action(Context::Global, key) == Some(Action::Help) => {
+                return Outcome::effect(Effect::Help);
+            }
             _ => {}
         }
         Outcome::used()
@@ -135,11 +139,13 @@ impl Layer for Editor {
             Action::AddHypothesis,
             Action::Reject,
             Action::Confirm,
-            Action::TogglePin,
+            // Where not all fit, how to leave is kept before pinning.
             Action::Close,
+            Action::TogglePin,
         ]
         .into_iter()
         .filter_map(|a| cx.hint(Context::Editor, a))
+        .chain(cx.hint(Context::Global, Action::Help))
         .collect()
     }
 

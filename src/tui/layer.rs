@@ -112,6 +112,8 @@ pub enum Effect {
     AskQuit,
     /// Replay up to the call with this id and select it.
     SeekCall(String),
+    /// Open the help over what is on top (for a layer whose other keys are its own).
+    Help,
 }
 
 /// A layer's answer to a key.

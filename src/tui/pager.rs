@@ -3,7 +3,7 @@
 
 use super::highlight::highlight;
 use super::keymap::{Action, Context};
-use super::layer::{Ctx, Hint, Layer, Outcome};
+use super::layer::{Ctx, Effect, Hint, Layer, Outcome};
 use super::theme::Theme;
 use super::widgets::{area_text, draw_field, overlay_block, text_area, truncate};
 use crossterm::event::KeyEvent;
@@ -115,6 +115,7 @@ impl Layer for Pager {
         [Action::Search, Action::NextMatch, Action::Close]
             .into_iter()
             .filter_map(|a| cx.hint(Context::Pager, a))
+            .chain(cx.hint(Context::Global, Action::Help))
             .collect()
     }
 
@@ -143,6 +144,10 @@ impl Layer for Pager {
                 self.scroll = self.matches[self.current];
             }
             Some(Action::Close) => return Outcome::close(),
+            // The pager's own keys first; the help key opens the help over it.
+            _ if cx.action(Context::Global, key) == Some(Action::Help) => {
+                return Outcome::effect(Effect::Help);
+            }
             _ => {}
         }
         Outcome::used()

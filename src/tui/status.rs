@@ -44,12 +44,57 @@ pub(crate) fn line(state: &State, view: StatusView, width: usize) -> Line<'stati
             ));
         }
     }
+    let tail = tail_spans(state, theme);
+    let tail_width: usize = tail.iter().map(|s| s.content.width()).sum();
+    let head_width: usize = spans.iter().map(|s| s.content.width()).sum();
+    // On a narrow terminal the state's end and who is attached keep their room: the
+    // brain and the policy go first, then the demo badge shortens.
+    let full = info_text(state, view, true);
+    let demo = if state.session.incident.simulated {
+        DEMO.width()
+    } else {
+        0
+    };
+    let narrow = head_width + demo + full.width() + tail_width > width;
     if state.session.incident.simulated {
-        spans.push(Span::styled(
-            " demo environment ",
-            theme.style("status.demo"),
-        ));
+        let badge = if narrow { " demo " } else { DEMO };
+        spans.push(Span::styled(badge, theme.style("status.demo")));
     }
+    let info = if narrow {
+        info_text(state, view, false)
+    } else {
+        full
+    };
+    spans.push(Span::styled(info, bar));
+    spans.extend(tail);
+    let used: usize = spans.iter().map(|s| s.content.width()).sum();
+    if let Some(file) = view.session_file {
+        let name = file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let full = file.display().to_string();
+        let room = width.saturating_sub(used + 3);
+        let shown = if full.width() <= room {
+            full
+        } else {
+            truncate(&name, room)
+        };
+        if room > 8 {
+            spans.push(Span::styled(
+                format!(" · {shown}"),
+                theme.style("muted").patch(bar),
+            ));
+        }
+    }
+    Line::from(spans).style(bar)
+}
+
+/// The demo badge at full width.
+const DEMO: &str = " demo environment ";
+
+/// The brain (when `with_brain`), the policy, the clock, the steps and the budget.
+fn info_text(state: &State, view: StatusView, with_brain: bool) -> String {
     let started = state.session.started_at;
     let clock = match (view.replay, started) {
         (Some(_), Some(s)) => state.last_ts.map(|t| t - s),
@@ -63,21 +108,31 @@ pub(crate) fn line(state: &State, view: StatusView, width: usize) -> Line<'stati
     let elapsed = clock
         .map(|d| format!("{:02}:{:02}", d.num_minutes(), d.num_seconds() % 60))
         .unwrap_or_else(|| "--:--".into());
-    let mut info = format!(
-        " {} · policy {} · {elapsed} · step {}",
-        if state.session.brain.is_empty() {
-            "…"
-        } else {
-            &state.session.brain
-        },
-        state.session.policy,
-        state.steps()
-    );
+    let mut info = if with_brain {
+        format!(
+            " {} · policy {} · {elapsed} · step {}",
+            if state.session.brain.is_empty() {
+                "…"
+            } else {
+                &state.session.brain
+            },
+            state.session.policy,
+            state.steps()
+        )
+    } else {
+        format!(" {elapsed} · step {}", state.steps())
+    };
     info.push_str(&budget_text(state));
     if state.errors > 0 {
         info.push_str(&format!(" · {} errors", state.errors));
     }
-    spans.push(Span::styled(info, bar));
+    info
+}
+
+/// Paused, concluded or ended, and who is attached.
+fn tail_spans(state: &State, theme: &Theme) -> Vec<Span<'static>> {
+    let bar = theme.style("status.bar");
+    let mut spans = Vec::new();
     if state.paused {
         spans.push(Span::styled(" PAUSED ", theme.style("status.paused")));
     }
@@ -105,27 +160,7 @@ pub(crate) fn line(state: &State, view: StatusView, width: usize) -> Line<'stati
             theme.style("title").patch(bar),
         ));
     }
-    let used: usize = spans.iter().map(|s| s.content.width()).sum();
-    if let Some(file) = view.session_file {
-        let name = file
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let full = file.display().to_string();
-        let room = width.saturating_sub(used + 3);
-        let shown = if full.width() <= room {
-            full
-        } else {
-            truncate(&name, room)
-        };
-        if room > 8 {
-            spans.push(Span::styled(
-                format!(" · {shown}"),
-                theme.style("muted").patch(bar),
-            ));
-        }
-    }
-    Line::from(spans).style(bar)
+    spans
 }
 
 /// Step limit, tokens, cost and redactions, for the status bar (empty when not in use).
