@@ -49,6 +49,13 @@ impl<W: Write> Printer<W> {
     }
 
     pub fn print(&mut self, event: &Event) -> std::io::Result<()> {
+        // What an edit changed is told against the hypothesis as it was.
+        let edited_from = match &event.kind {
+            EventKind::HypothesisEdited { hypothesis, .. } => {
+                self.state.hypothesis(&hypothesis.id).cloned()
+            }
+            _ => None,
+        };
         self.state.apply(event);
         if self.json {
             serde_json::to_writer(&mut self.out, event)?;
@@ -124,22 +131,18 @@ impl<W: Write> Printer<W> {
                 let detail = error.clone().unwrap_or_else(|| output.digest.clone());
                 writeln!(self.out, "[{time}] {mark} {id} {duration_ms}ms · {detail}")?
             }
-            EventKind::HypothesisUpserted { hypothesis: h }
-            | EventKind::HypothesisEdited { hypothesis: h, .. } => {
-                let who = if matches!(event.kind, EventKind::HypothesisEdited { .. }) {
-                    " (edited by a human)"
-                } else {
-                    ""
-                };
-                writeln!(
-                    self.out,
-                    "[{time}] {} {} {:.0}%{who}: {}",
-                    h.id,
-                    h.status.label(),
-                    h.confidence * 100.0,
-                    h.statement
-                )?
-            }
+            EventKind::HypothesisUpserted { hypothesis: h } => writeln!(
+                self.out,
+                "[{time}] {} {}: {}",
+                h.id,
+                h.standing(),
+                h.statement
+            )?,
+            EventKind::HypothesisEdited { hypothesis: h, by } => writeln!(
+                self.out,
+                "[{time}] {by} {}",
+                h.describe_edit(edited_from.as_ref())
+            )?,
             EventKind::Steering { text, by } => writeln!(self.out, "[{time}] {by}: {text}")?,
             EventKind::Notice { text } => writeln!(self.out, "[{time}] {text}")?,
             EventKind::Paused { by } => writeln!(self.out, "[{time}] paused by {by}")?,

@@ -641,3 +641,69 @@ fn warnings_about_a_forged_session_are_plain_text() {
         assert!(!err.contains(c), "{err:?}");
     }
 }
+
+/// An edit is told by what it changed, against the hypothesis as it stood: a refutation
+/// names the status it overturned, a pin is a pin (not "set H1 to refuted" again), and
+/// the headless replay says who edited and gives a refuted hypothesis no confidence.
+#[test]
+fn edits_are_told_by_what_they_changed_and_who_made_them() {
+    use hunch::event::{Event, EventKind, HypothesisStatus};
+    let mut events = fixture();
+    let (at, first) = events
+        .iter()
+        .enumerate()
+        .find_map(|(n, e)| match &e.kind {
+            EventKind::HypothesisUpserted { hypothesis }
+                if hypothesis.status != HypothesisStatus::Refuted =>
+            {
+                Some((n, hypothesis.clone()))
+            }
+            _ => None,
+        })
+        .expect("the fixture proposes a hypothesis it does not refute at once");
+    let mut refuted = first.clone();
+    refuted.status = HypothesisStatus::Refuted;
+    let mut pinned = refuted.clone();
+    pinned.pinned = true;
+    let edit = |hypothesis, seq| Event {
+        seq,
+        kind: EventKind::HypothesisEdited {
+            hypothesis,
+            by: "alice".into(),
+        },
+        ..events[at].clone()
+    };
+    let (refute, pin) = (edit(refuted, 10_000), edit(pinned, 10_001));
+    events.insert(at + 1, pin);
+    events.insert(at + 1, refute);
+    let draft = hunch::postmortem::draft(&events);
+    let said: Vec<&str> = draft
+        .timeline
+        .iter()
+        .filter(|m| m.who == "alice")
+        .map(|m| m.what.as_str())
+        .collect();
+    let was = first.status.label();
+    assert_eq!(
+        said,
+        [
+            format!("refuted {} (was {was}): {}", first.id, first.statement),
+            format!("pinned {}: {}", first.id, first.statement),
+        ],
+        "{said:?}"
+    );
+    let mut printed = Vec::new();
+    let mut printer = hunch::headless::Printer::new(&mut printed, false);
+    for event in &events {
+        printer.print(event).unwrap();
+    }
+    let printed = String::from_utf8(printed).unwrap();
+    let line = printed
+        .lines()
+        .find(|l| l.contains("alice refuted"))
+        .unwrap_or_else(|| panic!("{printed}"));
+    assert!(
+        !line.contains('%'),
+        "a refuted hypothesis has no confidence: {line}"
+    );
+}

@@ -23,12 +23,13 @@ mod story;
 pub use story::{DecisionNote, Impact, IncidentMoment, Person, Reports};
 
 use crate::event::{
-    CallOutcome, Decision, Event, EventKind, HypothesisStatus, Risk, State, ToolCall,
+    CallOutcome, Decision, Event, EventKind, Hypothesis, HypothesisStatus, Risk, State, ToolCall,
 };
 use crate::redact::Redactor;
 use crate::session::BlobStore;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use std::collections::HashMap;
 use std::fmt::Write;
 
 /// The draft, as `--format json` prints it.
@@ -187,8 +188,29 @@ fn call_command(state: &State, id: &str) -> String {
         .unwrap_or_else(|| id.to_string())
 }
 
+/// What each human edit of the board changed (by the edit event's `seq`), told against
+/// the hypothesis as it stood before it: "refuted H4 (was supported): …", "pinned H2: …".
+pub(crate) fn edits_described(events: &[Event]) -> HashMap<u64, String> {
+    let mut standing: HashMap<&str, &Hypothesis> = HashMap::new();
+    let mut described = HashMap::new();
+    for event in events {
+        match &event.kind {
+            EventKind::HypothesisUpserted { hypothesis } => {
+                standing.insert(&hypothesis.id, hypothesis);
+            }
+            EventKind::HypothesisEdited { hypothesis, .. } => {
+                let before = standing.insert(&hypothesis.id, hypothesis);
+                described.insert(event.seq, hypothesis.describe_edit(before));
+            }
+            _ => {}
+        }
+    }
+    described
+}
+
 fn timeline(events: &[Event], state: &State) -> Vec<Moment> {
     let agent = || "agent".to_string();
+    let edits = edits_described(events);
     events
         .iter()
         .filter_map(|e| {
@@ -222,15 +244,9 @@ fn timeline(events: &[Event], state: &State) -> Vec<Moment> {
                 EventKind::CredentialSupplied { id, by } => {
                     (by.clone(), format!("typed the credential for {id}"))
                 }
-                EventKind::HypothesisEdited { hypothesis, by } => (
-                    by.clone(),
-                    format!(
-                        "set {} to {} — {}",
-                        hypothesis.id,
-                        hypothesis.status.label(),
-                        hypothesis.statement
-                    ),
-                ),
+                EventKind::HypothesisEdited { by, .. } => {
+                    (by.clone(), edits.get(&e.seq).cloned().unwrap_or_default())
+                }
                 EventKind::Steering { text, by } => (by.clone(), format!("steered: {text}")),
                 EventKind::Paused { by } => (by.clone(), "paused the agent".into()),
                 EventKind::Resumed { by } => (by.clone(), "resumed the agent".into()),

@@ -266,6 +266,7 @@ fn first_symptoms(reports: &Reports) -> Vec<(DateTime<Utc>, String)> {
 fn decisions_in_time(events: &[Event], state: &State, clock: &Clock) -> Vec<IncidentMoment> {
     let mut out = Vec::new();
     let mut mitigated = false;
+    let edits = super::edits_described(events);
     let mut push = |ts: DateTime<Utc>, who: &str, what: String| {
         out.push(IncidentMoment {
             at: clock.incident(ts),
@@ -294,16 +295,9 @@ fn decisions_in_time(events: &[Event], state: &State, clock: &Clock) -> Vec<Inci
             EventKind::CredentialSupplied { id, by } => {
                 push(e.ts, by, format!("typed the credential for {id}"))
             }
-            EventKind::HypothesisEdited { hypothesis, by } => push(
-                e.ts,
-                by,
-                format!(
-                    "set {} to {}: {}",
-                    hypothesis.id,
-                    hypothesis.status.label(),
-                    hypothesis.statement
-                ),
-            ),
+            EventKind::HypothesisEdited { by, .. } => {
+                push(e.ts, by, edits.get(&e.seq).cloned().unwrap_or_default())
+            }
             EventKind::Steering { text, by } => push(e.ts, by, format!("steered: {text}")),
             EventKind::Paused { by } => push(e.ts, by, "paused the agent".into()),
             EventKind::Resumed { by } => push(e.ts, by, "resumed the agent".into()),

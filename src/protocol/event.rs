@@ -309,7 +309,7 @@ impl Hypothesis {
 
     /// What an edit changed, from the hypothesis as it was (`None`: added), for the
     /// transcript: "refuted and pinned H3 (was supported): …", "reworded H4: new (was: old)".
-    pub(crate) fn describe_edit(&self, before: Option<&Hypothesis>) -> String {
+    pub fn describe_edit(&self, before: Option<&Hypothesis>) -> String {
         let Some(before) = before else {
             let pin = if self.pinned { ", pinned" } else { "" };
             return format!(
