@@ -727,12 +727,15 @@ fn help_fits_at_200x60_and_says_when_it_scrolls() {
         assert!(wide.contains(name), "{name} missing:\n{wide}");
     }
     assert!(!wide.contains("more ·"), "{wide}");
+    // Nothing to scroll, so the hint bar offers none.
+    assert!(!wide.contains("j/k scroll"), "{wide}");
     assert_snapshot!("help_at_200x60", wide);
     let small = render(&mut app, 80, 24);
     assert!(
         small.contains("more · j/k or pagedown/pageup scroll"),
         "{small}"
     );
+    assert!(small.contains("j/k scroll"), "{small}");
     app.on_key(key(KeyCode::Char('G')));
     let end = render(&mut app, 80, 24);
     assert!(end.contains("above · k or pageup scrolls back"), "{end}");

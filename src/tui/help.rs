@@ -204,11 +204,12 @@ impl Layer for Help {
                 .hint(Context::Help, Action::PageUp)
                 .unwrap_or_default()
         );
-        vec![
-            Hint::new(scroll, "scroll"),
-            Hint::new(page, "page"),
-            Hint::new(cx.keys(Context::Help, Action::Close), "close"),
-        ]
+        let close = Hint::new(cx.keys(Context::Help, Action::Close), "close");
+        // Everything fits (the last frame had nothing to scroll): only closing is left.
+        if self.max_scroll == 0 {
+            return vec![close];
+        }
+        vec![Hint::new(scroll, "scroll"), Hint::new(page, "page"), close]
     }
 
     fn on_key(&mut self, key: &KeyEvent, cx: &Ctx) -> Outcome {

@@ -31,7 +31,6 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
         look,
     );
     board::draw(frame, board_area, &app.state, board_view(app));
-    draw_bars(frame, app, status, area.width as usize);
     let (cx, decision, layers) = app.stack_mut();
     if let Some(decision) = decision {
         decision.draw(frame, main, &cx);
@@ -39,6 +38,9 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
     for layer in layers.iter_mut() {
         layer.draw(frame, main, &cx);
     }
+    // The bars last: a layer's hints may depend on what it just laid out (help says
+    // nothing of scrolling when everything fit).
+    draw_bars(frame, app, status, area.width as usize);
 }
 
 fn board_view(app: &App) -> BoardView<'_> {
