@@ -362,3 +362,44 @@ fn the_headless_printer_says_who_attached_and_left() {
     assert!(text.contains("] bob attached\n"), "{text}");
     assert!(text.contains("] bob left\n"), "{text}");
 }
+
+/// The clock a live screen shows stands still when the investigation comes to rest: an
+/// engineer attaching after the conclusion does not move it, another turn of the agent
+/// does (it is working again), and the end keeps the time it first came to rest.
+#[test]
+fn the_investigation_rests_at_its_conclusion_until_the_agent_works_again() {
+    let conclusion = Conclusion {
+        root_cause: "payments deploy".into(),
+        confidence: 0.7,
+        evidence: vec![],
+        follow_ups: vec![],
+    };
+    let mut state = State::new();
+    state.apply(&ev(1, EventKind::TurnStarted { turn: 1 }));
+    assert_eq!(state.settled_at, None);
+    let concluded = ev(2, EventKind::Concluded { conclusion });
+    state.apply(&concluded);
+    state.apply(&ev(
+        30,
+        EventKind::Attached {
+            by: "bob".into(),
+            watch: false,
+        },
+    ));
+    assert_eq!(
+        state.settled_at,
+        Some(concluded.ts),
+        "attaching moved the clock"
+    );
+    state.apply(&ev(40, EventKind::TurnStarted { turn: 2 }));
+    assert_eq!(state.settled_at, None, "the agent works again");
+    let ended = ev(
+        50,
+        EventKind::SessionEnded {
+            reason: "quit".into(),
+        },
+    );
+    state.apply(&ended);
+    state.apply(&ev(60, EventKind::Detached { by: "bob".into() }));
+    assert_eq!(state.settled_at, Some(ended.ts));
+}

@@ -800,6 +800,10 @@ pub struct State {
     pub redacted: u64,
     pub events: u64,
     pub last_ts: Option<DateTime<Utc>>,
+    /// When the investigation last came to rest — concluded or ended — until the agent
+    /// starts another turn: the clock a live screen shows stands still there, whatever
+    /// arrives after (an engineer attaching, a question).
+    pub settled_at: Option<DateTime<Utc>>,
     /// `--runs N`: the runs that went on from this snapshot, and what each ended with.
     pub runs: Vec<RunInfo>,
     pub run_outcomes: Vec<RunOutcome>,
@@ -1002,7 +1006,10 @@ impl State {
                     started_at: Some(event.ts),
                 };
             }
-            EventKind::TurnStarted { turn } => self.turns = *turn,
+            EventKind::TurnStarted { turn } => {
+                self.turns = *turn;
+                self.settled_at = None;
+            }
             EventKind::ReasoningDelta { text } => self.append_text(text, true),
             EventKind::MessageDelta { text } => self.append_text(text, false),
             EventKind::ToolCallProposed {
@@ -1176,10 +1183,12 @@ impl State {
             }
             EventKind::Concluded { conclusion } => {
                 self.conclusion = Some(conclusion.clone());
+                self.settled_at = Some(event.ts);
                 self.push_entry(Entry::Conclusion);
             }
             EventKind::SessionEnded { reason } => {
                 self.ended = Some(reason.clone());
+                self.settled_at.get_or_insert(event.ts);
                 self.pending.clear();
                 // The server went with the process: nobody stays attached.
                 self.attached.clear();

@@ -98,11 +98,7 @@ fn info_text(state: &State, view: StatusView, with_brain: bool) -> String {
     let started = state.session.started_at;
     let clock = match (view.replay, started) {
         (Some(_), Some(s)) => state.last_ts.map(|t| t - s),
-        (None, Some(s)) => Some(if state.ended.is_some() || state.conclusion.is_some() {
-            state.last_ts.unwrap_or(view.now) - s
-        } else {
-            view.now - s
-        }),
+        (None, Some(s)) => Some(state.settled_at.unwrap_or(view.now) - s),
         _ => None,
     };
     let elapsed = clock
