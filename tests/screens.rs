@@ -233,6 +233,14 @@ fn an_attached_credential_prompt_at_60x20_wraps_and_opens_help() {
     app.on_key(key(KeyCode::Esc));
     let screen = render(&mut app, 60, 20);
     assert!(screen.contains("Credential needed"), "{screen}");
+    // Set aside, it says where the credential is typed, not that it waits for this one.
+    app.on_key(key(KeyCode::Esc));
+    let screen = render(&mut app, 200, 60);
+    assert!(
+        screen.contains("waits for its credential on the terminal that asked"),
+        "{screen}"
+    );
+    assert!(!screen.contains("waits for your decision"), "{screen}");
     assert!(sent(&mut rx).is_empty(), "nothing is sent");
 }
 

@@ -383,7 +383,8 @@ impl Layer for Approval {
 
     fn draw(&mut self, frame: &mut Frame, area: Rect, cx: &Ctx) {
         if self.hidden {
-            return decision_box::draw_set_aside(frame, area, cx, self.call);
+            let awaited = decision_box::Awaited::Decision;
+            return decision_box::draw_set_aside(frame, area, cx, self.call, awaited);
         }
         let Some(Pending::Approval {
             reason,

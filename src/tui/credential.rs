@@ -198,7 +198,12 @@ impl Layer for Credential {
 
     fn draw(&mut self, frame: &mut Frame, area: Rect, cx: &Ctx) {
         if self.hidden {
-            return decision_box::draw_set_aside(frame, area, cx, self.call);
+            let awaited = if cx.attached {
+                decision_box::Awaited::CredentialElsewhere
+            } else {
+                decision_box::Awaited::Decision
+            };
+            return decision_box::draw_set_aside(frame, area, cx, self.call, awaited);
         }
         let Some(Pending::Credential { target, prompt, .. }) = cx.state.pending.first() else {
             return;

@@ -104,18 +104,34 @@ pub(crate) fn draw_box(
     }
 }
 
+/// What a decision set aside waits for, as its one line says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Awaited {
+    /// A decision this terminal can make.
+    Decision,
+    /// A credential, which only the terminal that asked for it takes.
+    CredentialElsewhere,
+}
+
 /// While the engineer reviews the transcript, the pending decision is one line that
 /// says how to come back to it.
-pub(crate) fn draw_set_aside(frame: &mut Frame, area: Rect, cx: &Ctx, call: usize) {
+pub(crate) fn draw_set_aside(
+    frame: &mut Frame,
+    area: Rect,
+    cx: &Ctx,
+    call: usize,
+    awaited: Awaited,
+) {
     let call = &cx.state.calls[call];
     let key = cx
         .keymap
         .hint(Context::Approval, Action::Review)
         .unwrap_or_default();
-    let text = format!(
-        " ⚠ {} {} waits for your decision · {key}: back to it ",
-        call.id, call.tool
-    );
+    let what = match awaited {
+        Awaited::Decision => "waits for your decision",
+        Awaited::CredentialElsewhere => "waits for its credential on the terminal that asked",
+    };
+    let text = format!(" ⚠ {} {} {what} · {key}: back to it ", call.id, call.tool);
     let rect = Rect {
         y: area.y + area.height.saturating_sub(1),
         height: 1.min(area.height),
