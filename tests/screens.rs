@@ -1399,3 +1399,20 @@ fn an_attached_screen_says_when_the_host_has_gone() {
     let status = screen.lines().find(|l| l.contains("policy")).unwrap();
     assert!(status.contains("ended: engineer quit"), "{status}");
 }
+
+/// On an empty board the editor offers adding, not rewording, refuting, confirming or
+/// pinning what is not there.
+#[test]
+fn the_editor_on_an_empty_board_offers_only_adding() {
+    let (mut app, _rx) = live_app(&events_until(|k| {
+        matches!(k, EventKind::TurnStarted { .. })
+    }));
+    assert!(app.state.hypotheses.is_empty());
+    app.on_key(key(KeyCode::Char('h')));
+    let screen = render(&mut app, 200, 60);
+    let hints = screen.lines().last().unwrap().to_string();
+    assert!(hints.contains("add"), "{hints}");
+    for absent in ["reject", "confirm", "toggle-pin", "edit-statement"] {
+        assert!(!hints.contains(absent), "{absent} in {hints}");
+    }
+}

@@ -134,6 +134,14 @@ impl Layer for Editor {
             .flatten()
             .collect();
         }
+        // An empty board has nothing to reword, refute, confirm or pin: adding is all.
+        let empty = cx.state.hypotheses.is_empty();
+        let about_one = [
+            Action::EditStatement,
+            Action::Reject,
+            Action::Confirm,
+            Action::TogglePin,
+        ];
         [
             Action::EditStatement,
             Action::AddHypothesis,
@@ -144,6 +152,7 @@ impl Layer for Editor {
             Action::TogglePin,
         ]
         .into_iter()
+        .filter(|a| !(empty && about_one.contains(a)))
         .filter_map(|a| cx.hint(Context::Editor, a))
         .chain(cx.hint(Context::Global, Action::Help))
         .collect()
