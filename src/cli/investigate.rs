@@ -234,13 +234,7 @@ pub(super) fn investigate(
             "for line output run it with --headless (add --json for JSON lines)",
         )?;
     }
-    let mut budget = Budget {
-        max_steps: run.max_steps,
-        max_tokens: run.max_tokens,
-        max_seconds: run.max_minutes.map(|m| m * 60),
-        max_cost: run.max_cost,
-        price_per_mtok: None,
-    };
+    let mut budget = run.budget();
     let redactor = std::sync::Arc::new(Redactor::new(&config.redaction_patterns)?);
     let brain: Box<dyn Brain> = match &run.model {
         Some(spec) => {

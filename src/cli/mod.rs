@@ -97,6 +97,19 @@ struct RunOptions {
     parallel: Option<usize>,
 }
 
+impl RunOptions {
+    /// The limits the command line sets (the price per token comes from the model).
+    fn budget(&self) -> hunch::event::Budget {
+        hunch::event::Budget {
+            max_steps: self.max_steps,
+            max_tokens: self.max_tokens,
+            max_seconds: self.max_minutes.map(|m| m * 60),
+            max_cost: self.max_cost,
+            price_per_mtok: None,
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Commands {
     /// Investigate the built-in demo incident (no LLM, no servers needed).

@@ -35,13 +35,7 @@ pub(super) fn investigate_runs(
 ) -> Result<()> {
     hunch::runs::check_count(count)?;
     let redactor = Arc::new(Redactor::new(&config.redaction_patterns)?);
-    let mut budget = Budget {
-        max_steps: run.max_steps,
-        max_tokens: run.max_tokens,
-        max_seconds: run.max_minutes.map(|m| m * 60),
-        max_cost: run.max_cost,
-        price_per_mtok: None,
-    };
+    let mut budget = run.budget();
     let brains = brains(count, &run, &mut budget, &redactor, config)?;
     let policy = config.policy_for(source.environment());
     let runs = Runs {

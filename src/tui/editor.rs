@@ -126,13 +126,7 @@ impl Layer for Editor {
 
     fn hints(&self, cx: &Ctx) -> Vec<Hint> {
         if self.editing.is_some() {
-            return [
-                cx.hint_as(Context::TextField, Action::Submit, "save"),
-                cx.hint(Context::TextField, Action::Cancel),
-            ]
-            .into_iter()
-            .flatten()
-            .collect();
+            return cx.field_hints("save");
         }
         // An empty board has nothing to reword, refute, confirm or pin: adding is all.
         let empty = cx.state.hypotheses.is_empty();

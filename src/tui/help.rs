@@ -186,24 +186,9 @@ impl Layer for Help {
     }
 
     fn hints(&self, cx: &Ctx) -> Vec<Hint> {
-        let scroll = format!(
-            "{}/{}",
-            cx.keymap
-                .hint(Context::Help, Action::ScrollDown)
-                .unwrap_or_default(),
-            cx.keymap
-                .hint(Context::Help, Action::ScrollUp)
-                .unwrap_or_default()
-        );
-        let page = format!(
-            "{}/{}",
-            cx.keymap
-                .hint(Context::Help, Action::PageDown)
-                .unwrap_or_default(),
-            cx.keymap
-                .hint(Context::Help, Action::PageUp)
-                .unwrap_or_default()
-        );
+        let key = |a| cx.keymap.hint(Context::Help, a).unwrap_or_default();
+        let scroll = format!("{}/{}", key(Action::ScrollDown), key(Action::ScrollUp));
+        let page = format!("{}/{}", key(Action::PageDown), key(Action::PageUp));
         let close = Hint::new(cx.keys(Context::Help, Action::Close), "close");
         // Everything fits (the last frame had nothing to scroll): only closing is left.
         if self.max_scroll == 0 {

@@ -62,6 +62,17 @@ impl Ctx<'_> {
             .map(|key| Hint::new(key, does))
     }
 
+    /// The hints of a text field: what submitting it does here, and how to leave it.
+    pub(crate) fn field_hints(&self, submit: &str) -> Vec<Hint> {
+        [
+            self.hint_as(Context::TextField, Action::Submit, submit),
+            self.hint(Context::TextField, Action::Cancel),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+
     /// Every key of an action, joined with `/` ("y/q/enter").
     pub fn keys(&self, context: Context, action: Action) -> String {
         let keys: Vec<String> = self

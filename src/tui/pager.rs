@@ -104,13 +104,7 @@ impl Layer for Pager {
 
     fn hints(&self, cx: &Ctx) -> Vec<Hint> {
         if self.searching.is_some() {
-            return [
-                cx.hint_as(Context::TextField, Action::Submit, "find"),
-                cx.hint(Context::TextField, Action::Cancel),
-            ]
-            .into_iter()
-            .flatten()
-            .collect();
+            return cx.field_hints("find");
         }
         [Action::Search, Action::NextMatch, Action::Close]
             .into_iter()

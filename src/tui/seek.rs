@@ -37,13 +37,7 @@ impl Layer for Seek {
     }
 
     fn hints(&self, cx: &Ctx) -> Vec<Hint> {
-        [
-            cx.hint_as(Context::TextField, Action::Submit, "go to that call"),
-            cx.hint(Context::TextField, Action::Cancel),
-        ]
-        .into_iter()
-        .flatten()
-        .collect()
+        cx.field_hints("go to that call")
     }
 
     fn on_key(&mut self, key: &KeyEvent, cx: &Ctx) -> Outcome {

@@ -52,21 +52,11 @@ impl Layer for Steer {
     }
 
     fn hints(&self, cx: &Ctx) -> Vec<Hint> {
-        [
-            cx.hint_as(
-                Context::TextField,
-                Action::Submit,
-                if self.asking {
-                    "ask"
-                } else {
-                    "send to the agent"
-                },
-            ),
-            cx.hint(Context::TextField, Action::Cancel),
-        ]
-        .into_iter()
-        .flatten()
-        .collect()
+        cx.field_hints(if self.asking {
+            "ask"
+        } else {
+            "send to the agent"
+        })
     }
 
     fn on_key(&mut self, key: &KeyEvent, cx: &Ctx) -> Outcome {

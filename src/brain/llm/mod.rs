@@ -84,6 +84,7 @@ impl Endpoint {
     }
 }
 
+#[derive(Clone)]
 pub struct LlmBrain {
     endpoint: Arc<Endpoint>,
     client: reqwest::Client,
@@ -157,28 +158,10 @@ impl Brain for LlmBrain {
     }
 
     fn turn(&mut self, context: BrainContext) -> BoxStream<'static, Result<BrainItem, BrainError>> {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let endpoint = self.endpoint.clone();
-        let client = self.client.clone();
-        let redactor = self.redactor.clone();
-        let course = self.course.clone();
-        let sample = self.sample;
-        tokio::spawn(async move {
-            let sink = Sink(tx.clone());
-            let talk = Talk {
-                client: &client,
-                endpoint: &endpoint,
-                redactor: &redactor,
-                sample,
-            };
-            if let Err(e) = steered_turn(&talk, &course, &context, &sink).await {
-                let _ = tx.send(Err(e));
-            }
-        });
-        futures::stream::unfold(rx, |mut rx| async move {
-            rx.recv().await.map(|item| (item, rx))
+        let brain = self.clone();
+        on_its_own_task(move |sink| async move {
+            steered_turn(&brain.talk(), &brain.course, &context, &sink).await
         })
-        .boxed()
     }
 
     fn answer(
@@ -186,30 +169,44 @@ impl Brain for LlmBrain {
         context: BrainContext,
         question: &str,
     ) -> BoxStream<'static, Result<BrainItem, BrainError>> {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let endpoint = self.endpoint.clone();
-        let client = self.client.clone();
-        let redactor = self.redactor.clone();
-        let course = self.course.clone();
-        let sample = self.sample;
+        let brain = self.clone();
         let question = question.to_string();
-        tokio::spawn(async move {
-            let sink = Sink(tx.clone());
-            let talk = Talk {
-                client: &client,
-                endpoint: &endpoint,
-                redactor: &redactor,
-                sample,
-            };
-            if let Err(e) = answer_turn(&talk, &course, &context, &question, &sink).await {
-                let _ = tx.send(Err(e));
-            }
-        });
-        futures::stream::unfold(rx, |mut rx| async move {
-            rx.recv().await.map(|item| (item, rx))
+        on_its_own_task(move |sink| async move {
+            answer_turn(&brain.talk(), &brain.course, &context, &question, &sink).await
         })
-        .boxed()
     }
+}
+
+impl LlmBrain {
+    /// What one request needs of this brain.
+    fn talk(&self) -> Talk<'_> {
+        Talk {
+            client: &self.client,
+            endpoint: &self.endpoint,
+            redactor: &self.redactor,
+            sample: self.sample,
+        }
+    }
+}
+
+/// A turn run on a task of its own, its items streamed as they come; an error that ends
+/// it is the stream's last item.
+fn on_its_own_task<Turn, Run>(turn: Turn) -> BoxStream<'static, Result<BrainItem, BrainError>>
+where
+    Turn: FnOnce(Sink) -> Run,
+    Run: std::future::Future<Output = Result<(), BrainError>> + Send + 'static,
+{
+    let (tx, rx) = mpsc::unbounded_channel();
+    let run = turn(Sink(tx.clone()));
+    tokio::spawn(async move {
+        if let Err(e) = run.await {
+            let _ = tx.send(Err(e));
+        }
+    });
+    futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    })
+    .boxed()
 }
 
 /// What the model is asked after the record when the engineer asks a follow-up question.
