@@ -49,6 +49,9 @@ struct Incident {
     spikes: &'static [(&'static str, f64)],
     /// Log lines of a service that stop at a row: (service, row).
     quiet: &'static [(&'static str, i64)],
+    /// The rows the logs were recorded over, first included, last excluded (every row
+    /// unless given): a record that begins with the fault has no history.
+    log_rows: Option<(i64, i64)>,
 }
 
 fn write_bundle(incident: &Incident, dir: &Path) {
@@ -115,7 +118,8 @@ fn write_bundle(incident: &Incident, dir: &Path) {
             .iter()
             .find(|(quiet, _)| quiet == service)
             .map_or(ROWS, |(_, row)| *row);
-        for row in (*from..until).step_by(2) {
+        let (first, last) = incident.log_rows.unwrap_or((0, ROWS));
+        for row in (*from.max(&first)..until.min(last)).step_by(2) {
             lines.push((
                 row,
                 format!("{} {level} {service} {message} req={row}", time_of(row)),
@@ -1455,4 +1459,66 @@ fn a_database_a_few_milliseconds_slower_per_query_can_be_the_whole_symptom() {
     };
     let text = conclusion(&investigate(&incident, Approver::Nobody));
     assert!(text.starts_with("orders-db"), "{text}");
+}
+
+/// The logs were recorded only from a little before the metrics show the fault (the
+/// record of the previous fault ends there), so no template is new or surging against a
+/// history. One service's lines are mostly errors while everyone else's are not; an
+/// off-path admin service's syscalls jump. The erring service on the alert's path is
+/// concluded. Written before the fix: errors counted only as new or surging templates,
+/// and the off-path syscalls were concluded.
+#[test]
+fn errors_that_dominate_a_services_logs_count_when_there_is_no_history() {
+    let incident = Incident {
+        services: &[
+            ("gateway", "app", &["catalog", "seats"]),
+            ("catalog", "app", &["pricing"]),
+            ("seats", "app", &[]),
+            ("pricing", "app", &[]),
+            ("admin", "app", &[]),
+        ],
+        series: vec![
+            Series {
+                name: "gateway_p99_s",
+                before: 0.9,
+                after: 4.5,
+            },
+            Series {
+                name: "admin_syscall_write",
+                before: 60.0,
+                after: 320.0,
+            },
+            Series {
+                name: "seats_cpu_pct",
+                before: 30.0,
+                after: 31.0,
+            },
+        ],
+        logs: vec![
+            (
+                0,
+                "ERROR",
+                "catalog",
+                "getAllFood request failed: list is null",
+            ),
+            (0, "ERROR", "catalog", "Servlet.service() threw exception"),
+            (0, "ERROR", "catalog", "reGetTrainFoodListResult failed"),
+            (0, "INFO", "catalog", "get foods for trip"),
+            (0, "INFO", "seats", "left tickets of interval"),
+            (0, "INFO", "seats", "seat number assigned"),
+            (0, "INFO", "seats", "config retrieved"),
+            (0, "INFO", "seats", "order list fetched"),
+            (0, "INFO", "seats", "tickets sold so far"),
+            (0, "ERROR", "seats", "No instances available for pricing"),
+            (0, "INFO", "pricing", "price config found"),
+            (0, "INFO", "pricing", "price computed"),
+            (0, "INFO", "gateway", "route matched"),
+        ],
+        log_rows: Some((ONSET_ROW - 3, ONSET_ROW + 4)),
+        alert: "gateway p99 latency 4.5 s (usual 0.9 s)",
+        ..Incident::default()
+    };
+    let text = conclusion(&investigate(&incident, Approver::Nobody));
+    assert!(text.starts_with("catalog"), "{text}");
+    assert!(text.contains("log lines are errors"), "{text}");
 }

@@ -139,6 +139,53 @@ pub fn vanished_strength(expected: f64) -> f64 {
     }
 }
 
+/// The Wilson score lower bound of a proportion at 95 %: the least share of `trials`
+/// that `hits` says is likely, which a handful of lines cannot inflate (3 errors in 3
+/// lines is at least 44 %, not 100 %).
+pub fn wilson_lower(hits: u64, trials: u64) -> f64 {
+    if trials == 0 {
+        return 0.0;
+    }
+    const Z: f64 = 1.96;
+    let n = trials as f64;
+    let p = hits.min(trials) as f64 / n;
+    let centre = p + Z * Z / (2.0 * n);
+    let margin = Z * ((p * (1.0 - p) + Z * Z / (4.0 * n)) / n).sqrt();
+    ((centre - margin) / (1.0 + Z * Z / n)).max(0.0)
+}
+
+/// The least share of a service's log lines that must be errors, at 95 % confidence, for
+/// its errors to say something without a baseline: one line in ten. A healthy service
+/// logs far fewer; one that logs only on failure needs [`MIN_ERROR_LINES`] to count.
+pub const ERROR_SHARE: f64 = 0.1;
+/// The fewest error lines that can single a service out without a baseline.
+pub const MIN_ERROR_LINES: u64 = 5;
+
+/// The weight of a service's error lines when the logs reach too little before the onset
+/// to compare its templates with: its `errors` of `lines` against the rest of the
+/// system's (`others_errors` of `others_lines`) in the same window, as the binomial
+/// deviate z of that many errors at the others' share, weighed like a metric's z
+/// (ln(1 + z)) and halved, because no history says the share is new. `None` when the
+/// share is not at least [`ERROR_SHARE`] (Wilson lower bound) or the errors are fewer
+/// than [`MIN_ERROR_LINES`].
+pub fn error_share_strength(
+    errors: u64,
+    lines: u64,
+    others_errors: u64,
+    others_lines: u64,
+) -> Option<f64> {
+    if errors < MIN_ERROR_LINES || wilson_lower(errors, lines) < ERROR_SHARE {
+        return None;
+    }
+    // The others' share, with one error added so that a system with none elsewhere still
+    // has a finite scale.
+    let background = ((others_errors + 1) as f64 / (others_lines + 1) as f64).min(0.5);
+    let n = lines as f64;
+    let expected = n * background;
+    let z = (errors as f64 - expected) / (expected * (1.0 - background)).sqrt();
+    (z > 0.0).then(|| 0.5 * (1.0 + z).ln())
+}
+
 /// One series' move, as the weighing reads it.
 #[derive(Debug, Clone, Copy)]
 pub struct Move<'a> {
@@ -279,6 +326,31 @@ pub(crate) fn resource_of(metric: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_few_lines_cannot_make_a_share() {
+        assert!((wilson_lower(3, 3) - 0.438).abs() < 0.01);
+        assert!((wilson_lower(17, 54) - 0.207).abs() < 0.01);
+        assert_eq!(wilson_lower(0, 0), 0.0);
+        assert_eq!(wilson_lower(0, 100), 0.0);
+    }
+
+    #[test]
+    fn errors_count_without_a_baseline_only_when_they_dominate_a_service() {
+        // A third of its lines, where the rest of the system errs in one line of 500.
+        let strong = error_share_strength(17, 54, 5, 5229).expect("a third of its lines");
+        assert!(strong > 1.5 && strong < 2.5, "{strong}");
+        // One line in seven of 90: the usual errors of a service that fails now and then.
+        assert_eq!(error_share_strength(13, 93, 15, 5000), None);
+        // Every line an error, but only three of them.
+        assert_eq!(error_share_strength(3, 3, 0, 1000), None);
+        // As erring as everything else: nothing stands out.
+        assert_eq!(error_share_strength(40, 100, 400, 1000), None);
+        // Nothing else erring does not make the scale infinite.
+        assert!(error_share_strength(50, 100, 0, 2000).is_some_and(f64::is_finite));
+        // Nothing else logging: nothing to stand out from.
+        assert_eq!(error_share_strength(50, 100, 0, 0), None);
+    }
 
     #[test]
     fn units_are_read_from_the_name() {

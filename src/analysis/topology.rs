@@ -2,7 +2,8 @@
 //!
 //! Symptoms travel from a callee to its callers (a slow database makes every caller
 //! slow), so a service is *explained* when something it depends on, directly or through
-//! others, is anomalous too and moved comparably — at least half as strongly — or logs
+//! others, is anomalous too, moved the way of harm (latency or errors up, throughput
+//! down, a resource running out — not merely more bytes on the wire) and comparably — at least half as strongly — or logs
 //! errors of its own while this service does (errors on both ends of a call: the
 //! callee's are the cause) — and did not start moving well after it (an effect does
 //! not come before its cause). What no one below explains is a candidate cause; explaining
@@ -35,6 +36,11 @@ pub struct Anomaly {
     /// callee makes a caller wait, not burn CPU or fill its disk, so nothing below
     /// explains it.
     pub local: bool,
+    /// Some of its evidence is harm of a known direction (latency or errors up,
+    /// throughput down, a resource running out, failing log lines): only such a move
+    /// explains a caller. Bytes on the wire that rose may be more work or less; they
+    /// follow a caller as readily as they lead it.
+    pub harmful: bool,
 }
 
 /// How much later than its caller a callee may start moving and still explain it: the
@@ -161,7 +167,7 @@ pub fn localize(
                 anomalies.get(below).is_some_and(|other| {
                     let comparable =
                         other.strength >= 0.5 * own.strength || (own.erring && other.erring);
-                    comparable && other.moved_no_later_than(&own)
+                    other.harmful && comparable && other.moved_no_later_than(&own)
                 })
             })
     };
@@ -177,10 +183,11 @@ pub fn localize(
         .keys()
         .filter(|service| !explained(service))
         .map(|service| {
+            // A move of unknown direction explains no one above it.
             let callers: Vec<String> = graph
                 .upstream(service)
                 .into_iter()
-                .filter(|c| anomalies.contains_key(*c))
+                .filter(|c| anomalies[service.as_str()].harmful && anomalies.contains_key(*c))
                 .map(str::to_string)
                 .collect();
             let score = anomalies[service].strength * (1.0 + 0.1 * callers.len() as f64);
@@ -484,6 +491,7 @@ fn anomalies_of(ranked: &[crate::harm::ServiceMove]) -> BTreeMap<String, Anomaly
                 erring: false,
                 started: Some(m.started),
                 local: m.local,
+                harmful: true,
             };
             (m.service.clone(), anomaly)
         })
@@ -555,6 +563,7 @@ pub fn walk_from_target(
             erring: false,
             started: Some(started),
             local: is_local,
+            harmful: true,
         };
         Some((anomaly, is_local))
     };
@@ -626,6 +635,7 @@ mod tests {
                         erring: *erring,
                         started: None,
                         local: false,
+                        harmful: true,
                     },
                 )
             })

@@ -268,7 +268,25 @@ pub struct LogsReport {
     /// New templates first, then surged ones, then vanished ones, then by count after the
     /// split.
     pub templates: Vec<TemplateRow>,
+    /// Each service's lines over the whole window, and how many of them are errors, most
+    /// errors first: what a service's logs say of it when there is no history to compare
+    /// its templates with (absent in sessions recorded before it was reported).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<ServiceLogs>,
 }
+
+/// One service's share of a logs digest: every line it wrote at the digest's level and
+/// above, and those at ERROR or FATAL.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceLogs {
+    pub service: String,
+    pub lines: u64,
+    pub errors: u64,
+}
+
+/// The services a logs digest tallies, most errors first: enough for any system's
+/// erring services, bounded for one with thousands.
+pub const SERVICES_TALLIED: usize = 100;
 
 impl LogsReport {
     /// The logs reach too little before the split to compare with.

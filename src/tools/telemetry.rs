@@ -24,7 +24,7 @@ use crate::knowledge::KnowledgeBase;
 use crate::protocol::digest::{
     self, BurstRow, ChangeRow, DigestArgs, DocKind, EventsArgs, EventsReport, LogLevel, LogsReport,
     QueryArgs, QueryReport, RankArgs, RankReport, SearchArgs, SearchReport, SeriesMove,
-    SeriesSummary, TemplateRow, TraceReport,
+    SeriesSummary, ServiceLogs, TemplateRow, TraceReport,
 };
 use chrono::{DateTime, TimeZone, Utc};
 use futures::future::BoxFuture;
@@ -815,6 +815,19 @@ fn fold_digest(mut fold: LogFold, recorded_from: Option<i64>, source: Option<&st
             history.max(0)
         ));
     }
+    let services = service_tally(&rows.iter().map(|r| &r.3).collect::<Vec<_>>());
+    if !comparable {
+        // Without a history, who errs and how much of what it writes is what is left.
+        let erring: Vec<String> = services
+            .iter()
+            .filter(|s| s.errors > 0)
+            .take(3)
+            .map(|s| format!("{} {} of {} lines", s.service, s.errors, s.lines))
+            .collect();
+        if !erring.is_empty() {
+            digest.push_str(&format!(" · errors: {}", erring.join(", ")));
+        }
+    }
     let order: Vec<usize> = rows.iter().map(|r| r.2).collect();
     let raw = fold.raw(&order, source);
     let templates: Vec<TemplateRow> = rows.into_iter().take(25).map(|r| r.3).collect();
@@ -823,12 +836,38 @@ fn fold_digest(mut fold: LogFold, recorded_from: Option<i64>, source: Option<&st
         lines,
         history_seconds: history.max(0),
         templates,
+        services,
     };
     ToolOutput {
         raw: Some(raw),
         display: Some(logs_display(&report)),
         ..json_output(&report, digest)
     }
+}
+
+/// Each service's lines and error lines over every template of the digest, most errors
+/// first (then most lines, then by name), at most [`digest::SERVICES_TALLIED`].
+fn service_tally(rows: &[&TemplateRow]) -> Vec<ServiceLogs> {
+    let mut tally: std::collections::BTreeMap<&str, (u64, u64)> = Default::default();
+    for row in rows {
+        let (lines, errors) = tally.entry(row.service.as_str()).or_default();
+        let count = row.before + row.after;
+        *lines += count;
+        if level_rank(&row.level) == 2 {
+            *errors += count;
+        }
+    }
+    let mut services: Vec<ServiceLogs> = tally
+        .into_iter()
+        .map(|(service, (lines, errors))| ServiceLogs {
+            service: service.to_string(),
+            lines,
+            errors,
+        })
+        .collect();
+    services.sort_by(|a, b| b.errors.cmp(&a.errors).then(b.lines.cmp(&a.lines)));
+    services.truncate(digest::SERVICES_TALLIED);
+    services
 }
 
 /// `logs_digest`'s report as a person reads it: one line per template (what happened to

@@ -12,7 +12,7 @@ use crate::event::CallOutcome;
 use crate::knowledge::{Hit, Step};
 use crate::protocol::digest::{
     self, CHANGE_EVENTS, DigestArgs, EventsArgs, EventsReport, KNOWLEDGE_SEARCH, LOGS_DIGEST,
-    LogLevel, LogsReport, METRICS_RANK, QueryArgs, RankArgs, SearchArgs, SearchReport,
+    LogLevel, LogsReport, METRICS_RANK, QueryArgs, RankArgs, SearchArgs, SearchReport, ServiceLogs,
     TRACES_DIGEST, TraceReport, TracesArgs, args,
 };
 use crate::{BrainContext, CONCLUDE, HistoryItem, UPDATE_HYPOTHESES};
@@ -58,6 +58,9 @@ pub(super) struct Findings {
     pub logs: Vec<(String, Option<String>, Vec<Template>)>,
     /// A logs digest said its logs reach too little before the split to compare with.
     pub thin_log_history: bool,
+    /// Every service's lines and errors, from a digest of all services at every level:
+    /// (call id, tally).
+    pub log_tally: Option<(String, Vec<ServiceLogs>)>,
     pub knowledge: Option<(String, Vec<Hit>)>,
     /// The trace digest: (call id, report).
     pub traces: Option<(String, TraceReport)>,
@@ -446,9 +449,16 @@ impl Findings {
                         }
                         digest::LOGS_DIGEST => {
                             if let Some(r) = report::<LogsReport>(output) {
-                                let service = arguments::<DigestArgs>(args).and_then(|a| a.service);
+                                let digest = arguments::<DigestArgs>(args).unwrap_or_default();
                                 f.thin_log_history |= r.thin_history();
-                                f.logs.push((id, service, r.templates));
+                                // A share of errors needs every line of every service as
+                                // its denominator.
+                                let whole = digest.service.is_none()
+                                    && digest.level == Some(LogLevel::Info);
+                                if whole && !r.services.is_empty() {
+                                    f.log_tally = Some((id.clone(), r.services));
+                                }
+                                f.logs.push((id, digest.service, r.templates));
                             }
                         }
                         digest::TRACES_DIGEST => {

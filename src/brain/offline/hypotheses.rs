@@ -616,6 +616,11 @@ fn from_suspects(f: &Findings, ctx: &BrainContext, standing: &[Keyed]) -> Vec<Ke
             if let (Some(id), true) = (logs_id, logged > 0) {
                 supports.push(Support::new(id, LOGGED, saturating(logged as f64, 100.0)));
             }
+            if let (Some((id, _)), Some(_)) = (&f.log_tally, suspect.erring) {
+                // Its errors stand out, though no history says they are new.
+                let erring = on_the_z_scale(suspect.weighed.errors);
+                supports.push(Support::new(id, MOVED, erring));
+            }
             if let (Some(id), false) = (logs_id, suspect.vanished.is_empty()) {
                 // It stopped doing something: as strong as a series that moved with the
                 // same surprise.
@@ -671,8 +676,20 @@ fn suspect_statement(suspect: &suspects::Suspect) -> String {
         [] => String::new(),
         words => format!(" ({})", words.join(", ")),
     };
+    // Errors that dominate its lines without a history to compare with did not
+    // necessarily start at the onset.
+    let only_errors = suspect.erring.is_some()
+        && suspect.shifts.is_empty()
+        && suspect.templates.is_empty()
+        && suspect.traced.is_empty()
+        && suspect.vanished.is_empty();
+    let verb = if only_errors {
+        "is failing"
+    } else {
+        "moved at the onset"
+    };
     let mut statement = format!(
-        "{}{what} moved at the onset: {}",
+        "{}{what} {verb}: {}",
         suspect.service,
         suspects::evidence_text(suspect)
     );

@@ -36,6 +36,9 @@ pub(super) struct Suspect {
     pub traced: Vec<TraceSign>,
     /// Lines it wrote steadily before the onset and stopped writing.
     pub vanished: Vec<Template>,
+    /// Its share of error lines, when the logs have no history to compare templates with
+    /// and errors dominate its lines.
+    pub erring: Option<ErrorShare>,
     /// What its evidence weighs once practical significance is taken into account.
     pub weighed: Weighed,
     /// On a call path from the paging service (or no paging service is known).
@@ -52,6 +55,46 @@ pub(super) struct Weighed {
     pub traced: f64,
     /// The lines it stopped writing (up to two), by their surprise.
     pub vanished: f64,
+    /// Its share of error lines without a baseline (see
+    /// [`significance::error_share_strength`]).
+    pub errors: f64,
+}
+
+/// A service whose own lines are largely errors, in logs that reach too little before
+/// the onset to say what is new.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct ErrorShare {
+    pub errors: u64,
+    pub lines: u64,
+    pub strength: f64,
+}
+
+/// The services whose error lines stand out of their own lines and of the rest of the
+/// system's, when the logs have no history to compare templates with (with history, new
+/// and surging templates say more, and say it against the service's own past).
+fn error_shares(f: &Findings) -> BTreeMap<String, ErrorShare> {
+    let Some((_, tally)) = f.log_tally.as_ref().filter(|_| f.thin_log_history) else {
+        return BTreeMap::new();
+    };
+    let all_lines: u64 = tally.iter().map(|s| s.lines).sum();
+    let all_errors: u64 = tally.iter().map(|s| s.errors).sum();
+    tally
+        .iter()
+        .filter_map(|s| {
+            let strength = significance::error_share_strength(
+                s.errors,
+                s.lines,
+                all_errors - s.errors,
+                all_lines - s.lines,
+            )?;
+            let share = ErrorShare {
+                errors: s.errors,
+                lines: s.lines,
+                strength,
+            };
+            Some((s.service.clone(), share))
+        })
+        .collect()
 }
 
 /// One thing the traces show about a service, with its strength on the scale of a
@@ -225,6 +268,14 @@ pub(super) fn evidence_text(suspect: &Suspect) -> String {
             "stopped writing \"{}\" ({} before the onset, none since)",
             super::quote(&t.template),
             t.before
+        )
+    }));
+    parts.extend(suspect.erring.iter().map(|e| {
+        format!(
+            "{} of its {} log lines are errors ({:.0} %; no earlier logs to compare with)",
+            e.errors,
+            e.lines,
+            100.0 * e.errors as f64 / e.lines.max(1) as f64
         )
     }));
     parts.extend(suspect.templates.iter().take(2).map(|t| {
@@ -422,12 +473,14 @@ pub(super) fn suspects(
         });
     }
     traced.retain(|_, signs| !signs.is_empty());
+    let erring = error_shares(f);
     let anomalous: BTreeSet<String> = shifts
         .keys()
         .chain(symptomatic.iter())
         .chain(templates.keys())
         .chain(traced.keys())
         .chain(vanished.keys())
+        .chain(erring.keys())
         .cloned()
         .collect();
     // Metrics and traces are independent views: the stronger counts whole, the other
@@ -465,6 +518,7 @@ pub(super) fn suspects(
                     .map_or(1.0, significance::vanished_strength)
             })
             .sum(),
+        errors: erring.get(service).map_or(0.0, |e| e.strength),
     };
     let strength_of = |service: &str| {
         let w = weighed(service);
@@ -472,6 +526,7 @@ pub(super) fn suspects(
             + 0.5 * w.moved.min(w.traced)
             + templates.get(service).map_or(0, |t| t.len().min(3)) as f64
             + w.vanished
+            + w.errors
     };
     // When a service started to move: when its strongest series shifted, or its
     // earliest new log template. Not its earliest shift of any size: a busy service's
@@ -520,14 +575,30 @@ pub(super) fn suspects(
                 )
         })
     };
+    // Harm of a known direction: a series that says which way is worse, failing or
+    // stopped lines, slower calls, or the paging service's own symptom.
+    let harmful = |service: &str| {
+        let known_move = shifts
+            .get(service)
+            .into_iter()
+            .flatten()
+            .any(|s| harm::direction_of(metric_of(s)).is_some());
+        known_move
+            || templates.contains_key(service)
+            || erring.contains_key(service)
+            || vanished.contains_key(service)
+            || traced.contains_key(service)
+            || symptomatic.contains(service)
+    };
     let found: BTreeMap<String, Anomaly> = anomalous
         .iter()
         .map(|service| {
             let anomaly = Anomaly {
                 strength: strength_of(service),
-                erring: templates.contains_key(service),
+                erring: templates.contains_key(service) || erring.contains_key(service),
                 started: started(service),
                 local: strongest_is_local(service),
+                harmful: harmful(service),
             };
             (service.clone(), anomaly)
         })
@@ -553,6 +624,7 @@ pub(super) fn suspects(
                     .get(&candidate.service)
                     .cloned()
                     .unwrap_or_default(),
+                erring: erring.get(&candidate.service).copied(),
                 weighed: weighed(&candidate.service),
                 on_path: candidate.on_path,
                 service: candidate.service,
@@ -750,6 +822,63 @@ mod tests {
         assert_eq!(ranked[0].service, "geo");
     }
 
+    fn tally(
+        rows: &[(&str, u64, u64)],
+    ) -> Option<(String, Vec<crate::protocol::digest::ServiceLogs>)> {
+        let rows = rows
+            .iter()
+            .map(
+                |(service, lines, errors)| crate::protocol::digest::ServiceLogs {
+                    service: service.to_string(),
+                    lines: *lines,
+                    errors: *errors,
+                },
+            )
+            .collect();
+        Some(("c3".into(), rows))
+    }
+
+    #[test]
+    fn without_log_history_a_service_whose_lines_are_mostly_errors_is_suspect() {
+        // The logs begin at the fault: nothing is new or surged against a baseline, but one
+        // service's lines are a third errors where the rest of the system's are not.
+        let mut f = findings(vec![shift("admin_syscall_write", 80.0)], Vec::new());
+        f.thin_log_history = true;
+        f.log_tally = tally(&[
+            ("food", 54, 17),
+            ("seat", 1300, 2),
+            ("basic", 840, 3),
+            ("gateway", 10, 0),
+        ]);
+        let calls = edges(&[("gateway", "food"), ("gateway", "seat"), ("seat", "basic")]);
+        let ranked = suspects(&f, &calls, Some("gateway"), "gateway p99 latency", &[]);
+        assert_eq!(ranked[0].service, "food");
+        let share = ranked[0].erring.expect("its share of errors");
+        assert_eq!((share.errors, share.lines), (17, 54));
+        assert!(evidence_text(&ranked[0]).contains("17 of its 54 log lines are errors"));
+        // With history to compare with, the templates say what is new instead.
+        f.thin_log_history = false;
+        let ranked = suspects(&f, &calls, Some("gateway"), "gateway p99 latency", &[]);
+        assert!(ranked.iter().all(|s| s.erring.is_none()));
+    }
+
+    #[test]
+    fn a_callee_whose_move_has_no_known_direction_explains_no_caller() {
+        // More bytes received below an erring service may follow its retries as well as
+        // lead them: it neither takes the caller's place nor claims its symptoms.
+        let mut f = findings(vec![shift("orders_net_rx_bytes", 9.0)], Vec::new());
+        f.thin_log_history = true;
+        f.log_tally = tally(&[("food", 43, 14), ("orders", 500, 0), ("seat", 900, 3)]);
+        let calls = edges(&[("gateway", "food"), ("food", "orders")]);
+        let ranked = suspects(&f, &calls, Some("gateway"), "gateway p99 latency", &[]);
+        assert_eq!(ranked[0].service, "food");
+        let orders = ranked
+            .iter()
+            .find(|s| s.service == "orders")
+            .expect("still listed");
+        assert!(orders.callers.is_empty(), "{:?}", orders.callers);
+    }
+
     #[test]
     fn only_network_addresses_outside_the_system_are_external() {
         let suspect = |sample: &str| Suspect {
@@ -763,6 +892,7 @@ mod tests {
             callers: Vec::new(),
             traced: Vec::new(),
             vanished: Vec::new(),
+            erring: None,
             weighed: Weighed::default(),
             on_path: true,
         };
