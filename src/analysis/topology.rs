@@ -183,11 +183,16 @@ pub fn localize(
         .keys()
         .filter(|service| !explained(service))
         .map(|service| {
-            // A move of unknown direction explains no one above it.
+            // A move of unknown direction explains no one above it, and no one explains
+            // a caller whose own resource ran out.
+            let explains = |caller: &str| {
+                anomalies[service.as_str()].harmful
+                    && anomalies.get(caller).is_some_and(|above| !above.local)
+            };
             let callers: Vec<String> = graph
                 .upstream(service)
                 .into_iter()
-                .filter(|c| anomalies[service.as_str()].harmful && anomalies.contains_key(*c))
+                .filter(|c| explains(c))
                 .map(str::to_string)
                 .collect();
             let score = anomalies[service].strength * (1.0 + 0.1 * callers.len() as f64);

@@ -221,7 +221,9 @@ pub struct TemplateRow {
     pub surged: bool,
     /// A template written steadily before the split and not at all after, when its rate
     /// said several lines were due (at every level: a service that stops writing its
-    /// usual lines has stopped doing something).
+    /// usual lines has stopped doing something). Steadily: its lines before the split
+    /// span at least half the logs' history (up to five minutes), so the end of one
+    /// burst of requests is not taken for a line that stopped.
     #[serde(default)]
     pub vanished: bool,
     /// The lines its rate before the split said were due after it (when it was seen

@@ -704,6 +704,9 @@ pub(crate) fn stream_digest(
 /// Lines a template's rate before the split says the time after should have held, for
 /// none at all to mean it vanished (a Poisson count of 5 is 0 less than 1% of the time).
 const VANISHED_EXPECTED: f64 = 5.0;
+/// How long a template must have been written before the split, at most, to count as
+/// written steadily (see [`fold_digest`]).
+const STEADY_SECONDS: i64 = 300;
 
 pub(crate) use crate::protocol::digest::MIN_LOG_BASELINE_SECONDS;
 
@@ -738,8 +741,18 @@ fn fold_digest(mut fold: LogFold, recorded_from: Option<i64>, source: Option<&st
     let window_minutes = (last_ts.div_euclid(60) - first_ts.div_euclid(60) + 1) as usize;
     // (new, surged, vanished), lines after the split, the template's index, its row.
     type Ranked = ((bool, bool, bool), u64, usize, TemplateRow);
-    let mut rows: Vec<Ranked> = fold
-        .templates()
+    let folded = fold.templates();
+    // The lines of every template on each side of the split: what the system as a whole
+    // wrote, against which a template's silence is measured.
+    let count = |side: fn(&super::logs_fold::Signature) -> u64| -> u64 {
+        folded
+            .iter()
+            .flat_map(|t| t.signatures.iter())
+            .map(|s| side(s))
+            .sum()
+    };
+    let (all_before, all_after) = (count(|s| s.before), count(|s| s.after));
+    let mut rows: Vec<Ranked> = folded
         .into_iter()
         .enumerate()
         .map(|(index, t)| {
@@ -770,11 +783,22 @@ fn fold_digest(mut fold: LogFold, recorded_from: Option<i64>, source: Option<&st
             let jump = (before > 0)
                 .then(|| (after as f64 / after_minutes) / (before as f64 / before_minutes));
             let surged = !new && after >= 5 && jump.is_some_and(|j| j >= 5.0);
-            // A line the service wrote steadily and stopped writing: at the rate before,
-            // the time after should have held several (P(none) < 1%), and holds none.
-            // The expected count is its own evidence: no minimum history is needed.
-            let expected_after = before as f64 / before_minutes * after_minutes;
-            let vanished = before >= 5 && after == 0 && expected_after >= VANISHED_EXPECTED;
+            // A line the service wrote steadily and stopped writing: at its share of all
+            // the lines before, the lines after should have held several of it (P(none)
+            // < 1%), and hold none. A share, not a rate: when the whole system writes
+            // less after the split (less traffic, a record that ends mid-minute), every
+            // template is quieter and none has stopped. Steadily: its lines before the
+            // split span at least half the history (up to five minutes of it). In a
+            // minute or two of logs, one burst of requests sets the rate, and the lines
+            // of a burst that ended did not vanish.
+            let expected_after = if all_before > 0 {
+                before as f64 * all_after as f64 / all_before as f64
+            } else {
+                0.0
+            };
+            let steady = last - first >= (history / 2).min(STEADY_SECONDS);
+            let vanished =
+                steady && before >= 5 && after == 0 && expected_after >= VANISHED_EXPECTED;
             let row = TemplateRow {
                 service: t.service.to_string(),
                 level: t.level.to_string(),

@@ -295,9 +295,12 @@ fn conclude_from_evidence(
     p: &mut Plan,
 ) {
     let top = &ranked[0];
-    let clear = ranked
+    let ahead = ranked
         .get(1)
         .is_none_or(|second| top.score >= 1.5 * second.score);
+    // Singled out: well ahead of the next, on a path from what paged, and moved the way
+    // of harm (not only more bytes or syscalls, which may follow as well as lead).
+    let clear = ahead && top.on_path && top.harm_known();
     let what = match top.resource_words().as_slice() {
         [] => String::new(),
         words => format!(" ({})", words.join(", ")),

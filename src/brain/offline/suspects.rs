@@ -138,11 +138,18 @@ pub(super) fn trace_signs(report: &TraceReport) -> BTreeMap<String, Vec<TraceSig
     let mut signs: BTreeMap<String, Vec<TraceSign>> = BTreeMap::new();
     let believed =
         |before: u64, after: u64| before >= TRACE_CALLS_BEFORE && after >= TRACE_CALLS_AFTER;
+    let thin = thin_trace_history(report);
     let slowed_edges: Vec<(&EdgeStat, TraceSign)> = report
         .edges
         .iter()
-        .filter(|e| believed(e.calls_before, e.calls_after) && e.caller != e.callee)
-        .filter_map(|e| waited(e).map(|sign| (e, sign)))
+        .filter(|e| e.caller != e.callee)
+        .filter_map(|e| {
+            let compared = believed(e.calls_before, e.calls_after)
+                .then(|| waited(e))
+                .flatten();
+            let on_its_face = || thin.then(|| waited_on_its_face(e)).flatten();
+            compared.or_else(on_its_face).map(|sign| (e, sign))
+        })
         .collect();
     // Each slowed call goes to the end it shares with the most other slowed calls: a pod
     // whose network is delayed slows the calls into it and out of it, a pod starved of
@@ -175,6 +182,54 @@ pub(super) fn trace_signs(report: &TraceReport) -> BTreeMap<String, Vec<TraceSig
         list.sort_by(|a, b| b.strength.total_cmp(&a.strength));
     }
     signs
+}
+
+/// How long a call may wait beyond the callee's own span, at its median, before the
+/// wait is a fault on its face: between two pods of one system a round trip takes
+/// milliseconds, so half a second lost in most calls is the network or the pods between
+/// them, whatever the history says.
+const WAIT_ON_ITS_FACE: f64 = 0.5;
+
+/// The spans reach too little before the split (less than
+/// [`crate::protocol::digest::MIN_LOG_BASELINE_SECONDS`], as for logs) for the time
+/// before it to be the usual: it may hold the fault already.
+fn thin_trace_history(report: &TraceReport) -> bool {
+    if report.onset_source != crate::protocol::digest::OnsetSource::LatencyShift
+        && report.onset_source != crate::protocol::digest::OnsetSource::Given
+    {
+        return false;
+    }
+    match (report.first.as_deref(), report.onset.as_deref()) {
+        (Some(first), Some(split)) => {
+            super::seconds(split) - super::seconds(first)
+                < crate::protocol::digest::MIN_LOG_BASELINE_SECONDS
+        }
+        _ => false,
+    }
+}
+
+/// A call that waits [`WAIT_ON_ITS_FACE`] or more beyond the callee's own span at its
+/// median, on both sides of a split with too little history before it. No baseline
+/// says it is new, and none is needed: it counts on the scale of its ratio to the least
+/// wait a comparison notices, as a grown wait counts on its growth.
+fn waited_on_its_face(edge: &EdgeStat) -> Option<TraceSign> {
+    let after = edge
+        .wait_after
+        .filter(|_| edge.calls_after >= TRACE_CALLS_AFTER)?;
+    let before = edge.wait_before.map_or(after.p50, |b| b.p50);
+    if after.p50 < WAIT_ON_ITS_FACE || before < WAIT_ON_ITS_FACE {
+        return None;
+    }
+    Some(TraceSign {
+        strength: (1.0 + after.p50 / TRACE_SECONDS).ln(),
+        added: after.p50,
+        text: format!(
+            "calls {} → {} wait {} s beyond the callee's own span at the median (the network or the pods between them; no earlier traces to compare with)",
+            edge.caller,
+            edge.callee,
+            short_number(after.p50)
+        ),
+    })
 }
 
 fn waited(edge: &EdgeStat) -> Option<TraceSign> {
@@ -213,6 +268,18 @@ fn slowed(service: &ServiceSelfTime) -> Option<TraceSign> {
 }
 
 impl Suspect {
+    /// Some of its evidence says which way is harm: a series with a known direction,
+    /// failing or stopped log lines, or slower calls.
+    pub(super) fn harm_known(&self) -> bool {
+        self.shifts
+            .iter()
+            .any(|s| harm::direction_of(metric_of(s)).is_some())
+            || !self.templates.is_empty()
+            || !self.traced.is_empty()
+            || !self.vanished.is_empty()
+            || self.erring.is_some()
+    }
+
     /// What kind of trouble its series show, in words (`CPU saturation`, …).
     pub(super) fn resource_words(&self) -> Vec<&'static str> {
         let mut words = Vec::new();
