@@ -742,16 +742,24 @@ fn fold_digest(mut fold: LogFold, recorded_from: Option<i64>, source: Option<&st
     // (new, surged, vanished), lines after the split, the template's index, its row.
     type Ranked = ((bool, bool, bool), u64, usize, TemplateRow);
     let folded = fold.templates();
-    // The lines of every template on each side of the split: what the system as a whole
+    // The lines of every service on each side of the split: what the rest of the system
     // wrote, against which a template's silence is measured.
-    let count = |side: fn(&super::logs_fold::Signature) -> u64| -> u64 {
-        folded
-            .iter()
-            .flat_map(|t| t.signatures.iter())
-            .map(|s| side(s))
-            .sum()
+    let mut by_service: std::collections::HashMap<&str, (u64, u64)> = Default::default();
+    for t in &folded {
+        let (before, after) = by_service.entry(t.service).or_default();
+        for s in &t.signatures {
+            *before += s.before;
+            *after += s.after;
+        }
+    }
+    let (all_before, all_after) = by_service
+        .values()
+        .fold((0, 0), |(b, a), (sb, sa)| (b + sb, a + sa));
+    // (lines before, lines after) of every service but `service`.
+    let others = |service: &str| {
+        let (own_before, own_after) = by_service.get(service).copied().unwrap_or_default();
+        (all_before - own_before, all_after - own_after)
     };
-    let (all_before, all_after) = (count(|s| s.before), count(|s| s.after));
     let mut rows: Vec<Ranked> = folded
         .into_iter()
         .enumerate()
@@ -783,18 +791,21 @@ fn fold_digest(mut fold: LogFold, recorded_from: Option<i64>, source: Option<&st
             let jump = (before > 0)
                 .then(|| (after as f64 / after_minutes) / (before as f64 / before_minutes));
             let surged = !new && after >= 5 && jump.is_some_and(|j| j >= 5.0);
-            // A line the service wrote steadily and stopped writing: at its share of all
-            // the lines before, the lines after should have held several of it (P(none)
-            // < 1%), and hold none. A share, not a rate: when the whole system writes
-            // less after the split (less traffic, a record that ends mid-minute), every
-            // template is quieter and none has stopped. Steadily: its lines before the
-            // split span at least half the history (up to five minutes of it). In a
-            // minute or two of logs, one burst of requests sets the rate, and the lines
-            // of a burst that ended did not vanish.
-            let expected_after = if all_before > 0 {
-                before as f64 * all_after as f64 / all_before as f64
+            // A line the service wrote steadily and stopped writing: as the rest of the
+            // system wrote on, it should have written several (P(none) < 1%), and wrote
+            // none. Its lines before, scaled by how the other services' lines changed
+            // across the split — not by the clock: when the whole system writes less
+            // after it (less traffic, a record that ends mid-minute), every template is
+            // quieter and none has stopped; and not by the system's total, which falls
+            // with the service that went quiet. Steadily: its lines before the split span
+            // at least half the history (up to five minutes of it). In a minute or two of
+            // logs, one burst of requests sets the rate, and the lines of a burst that
+            // ended did not vanish.
+            let (others_before, others_after) = others(t.service);
+            let expected_after = if others_before > 0 {
+                before as f64 * others_after as f64 / others_before as f64
             } else {
-                0.0
+                before as f64 / before_minutes * after_minutes
             };
             let steady = last - first >= (history / 2).min(STEADY_SECONDS);
             let vanished =
@@ -1146,6 +1157,78 @@ mod tests {
         assert_eq!(gone, route, "{:?}", report.templates);
         assert!(
             out.digest.contains(&format!("{gone} vanished")),
+            "{}",
+            out.digest
+        );
+    }
+
+    #[test]
+    fn a_burst_that_ended_and_a_quieter_system_are_not_vanished_lines() {
+        let line = |second: i64, service: &str, message: &str| LogLine {
+            ts: chrono::DateTime::from_timestamp(second, 0).unwrap(),
+            level: "INFO".into(),
+            service: service.into(),
+            message: message.into(),
+        };
+        let mut lines = Vec::new();
+        // Ninety seconds of logs before the split: one user's flow writes a dozen lines
+        // in its first ten seconds, then nothing.
+        for i in 0..12 {
+            lines.push(line(i, "orders", "get sold tickets for travel date"));
+        }
+        // Everyone else writes steadily, and the seats half as often after the split
+        // (less traffic).
+        for second in (0..90).step_by(3) {
+            lines.push(line(second, "seats", "left tickets of interval"));
+            lines.push(line(second + 1, "stations", "query station id"));
+        }
+        for second in (90..300).step_by(6) {
+            lines.push(line(second, "seats", "left tickets of interval"));
+        }
+        lines.sort_by_key(|l| l.ts);
+        let refs: Vec<&LogLine> = lines.iter().collect();
+        let out = template_digest(&refs, 90, Some(0));
+        let report: LogsReport = serde_json::from_str(&out.text).unwrap();
+        let row = |service: &str| {
+            report
+                .templates
+                .iter()
+                .find(|r| r.service == service)
+                .unwrap()
+        };
+        assert!(!row("orders").vanished, "a burst that ended");
+        // The stations' lines did stop, while the rest of the system kept writing.
+        assert!(row("stations").vanished, "{:?}", report.templates);
+        assert!(!row("seats").vanished);
+    }
+
+    #[test]
+    fn each_service_is_tallied_with_its_errors_and_named_when_there_is_no_history() {
+        let line = |second: i64, level: &str, service: &str, message: &str| LogLine {
+            ts: chrono::DateTime::from_timestamp(second, 0).unwrap(),
+            level: level.into(),
+            service: service.into(),
+            message: message.into(),
+        };
+        let mut lines = Vec::new();
+        for second in 0..60 {
+            lines.push(line(second, "INFO", "seats", "left tickets"));
+            if second % 3 == 0 {
+                lines.push(line(second, "ERROR", "food", "get food request failed"));
+                lines.push(line(second, "INFO", "food", "get foods for trip"));
+            }
+        }
+        let refs: Vec<&LogLine> = lines.iter().collect();
+        let out = template_digest(&refs, 30, Some(0));
+        let report: LogsReport = serde_json::from_str(&out.text).unwrap();
+        let food = &report.services[0];
+        assert_eq!(
+            (food.service.as_str(), food.lines, food.errors),
+            ("food", 40, 20)
+        );
+        assert_eq!(report.services[1].errors, 0);
+        assert!(
+            out.digest.contains("errors: food 20 of 40 lines"),
             "{}",
             out.digest
         );

@@ -11,6 +11,10 @@
 //!    group matches. Bar: ≥ 8/9.
 //! 3. The ten real TrainTicket fault injections of `../shared/datasets/nezha-trainticket`
 //!    (metrics, logs and traces), graded the same way. Bar: ≥ 8/10.
+//!    Then the same bundles with every log line and span before the fault left out (the
+//!    seven whose logs begin earlier): the shape of a bundle recorded right after an
+//!    earlier fault, with metrics history but no log or trace history. No bar; it guards
+//!    what the brain does without a baseline.
 //! 4. Calibration over all of them: the concluded confidence against correctness — the
 //!    Brier score (mean squared gap between confidence and 0/1 correctness; 0.25 is what
 //!    always saying 50 % scores) and a reliability table by confidence bucket, so "70 %"
@@ -295,6 +299,77 @@ struct ServiceName {
 
 /// Grade every bundle with a TRUTH.toml under `dir` like `grade.sh`; prints one line per
 /// bundle and the total against `bar`.
+/// The TrainTicket bundles whose logs and traces begin before the fault, copied into
+/// `into` with every log line and span from before the fault's onset (`TRUTH.toml`) left
+/// out: the shape of the bundles recorded right after an earlier fault, whose logs and
+/// traces have no history. The metrics are untouched. Returns how many were cut.
+fn from_the_fault_on(dir: &Path, into: &Path) -> usize {
+    #[derive(serde::Deserialize)]
+    struct Onset {
+        onset: chrono::DateTime<chrono::Utc>,
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut cut = 0;
+    for bundle in entries.flatten().map(|e| e.path()) {
+        let Ok(truth) = std::fs::read_to_string(bundle.join("TRUTH.toml")) else {
+            continue;
+        };
+        let Ok(Onset { onset }) = toml::from_str::<Onset>(&truth) else {
+            continue;
+        };
+        let logs = std::fs::read_to_string(bundle.join("logs.log")).unwrap_or_default();
+        let after = |line: &&str| {
+            line.split_whitespace()
+                .next()
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .is_some_and(|t| t >= onset)
+        };
+        let kept: Vec<&str> = logs.lines().filter(after).collect();
+        if kept.len() == logs.lines().count() {
+            continue; // already begins at the fault
+        }
+        let copy = into.join(bundle.file_name().unwrap());
+        std::fs::create_dir_all(&copy).unwrap();
+        for file in ["incident.toml", "metrics.csv", "events.csv", "TRUTH.toml"] {
+            let _ = std::fs::copy(bundle.join(file), copy.join(file));
+        }
+        std::fs::write(copy.join("logs.log"), kept.join("\n") + "\n").unwrap();
+        let onset_ns = onset.timestamp_nanos_opt().unwrap_or(i64::MAX).to_string();
+        let traces = std::fs::read_to_string(bundle.join("traces.jsonl")).unwrap_or_default();
+        let mut out = String::new();
+        for line in traces.lines() {
+            let Ok(mut value) = serde_json::from_str::<serde_json::Value>(line) else {
+                continue;
+            };
+            let mut any = false;
+            for spans in value["resourceSpans"]
+                .as_array_mut()
+                .into_iter()
+                .flatten()
+                .flat_map(|r| r["scopeSpans"].as_array_mut().into_iter().flatten())
+                .filter_map(|s| s["spans"].as_array_mut())
+            {
+                // Same-width decimal strings compare as numbers.
+                spans.retain(|span| {
+                    span["startTimeUnixNano"]
+                        .as_str()
+                        .is_some_and(|t| (t.len(), t) >= (onset_ns.len(), onset_ns.as_str()))
+                });
+                any |= !spans.is_empty();
+            }
+            if any {
+                out.push_str(&value.to_string());
+                out.push('\n');
+            }
+        }
+        std::fs::write(copy.join("traces.jsonl"), out).unwrap();
+        cut += 1;
+    }
+    cut
+}
+
 fn graded_set(
     dir: &Path,
     label: &str,
@@ -534,6 +609,15 @@ fn main() {
         &root.join("nezha-trainticket"),
         "nezha-trainticket (real fault injections, dev set)",
         "8/10",
+        &runtime,
+        &mut calibration,
+    );
+    let from_the_fault = tempfile::tempdir().unwrap();
+    let cut = from_the_fault_on(&root.join("nezha-trainticket"), from_the_fault.path());
+    graded_set(
+        from_the_fault.path(),
+        &format!("nezha-trainticket, logs and traces from the fault on ({cut} cut)"),
+        "none",
         &runtime,
         &mut calibration,
     );

@@ -946,6 +946,66 @@ mod tests {
         assert!(orders.callers.is_empty(), "{:?}", orders.callers);
     }
 
+    fn waiting(first: &str, wait_before: f64, wait_after: f64) -> TraceReport {
+        let p = |s: f64| Percentiles {
+            p50: s,
+            p90: s * 2.0,
+            p99: s * 2.0,
+        };
+        TraceReport {
+            spans: 100,
+            traces: 10,
+            first: Some(first.into()),
+            last: None,
+            onset: Some("2026-01-01T00:02:00Z".into()),
+            onset_source: crate::protocol::digest::OnsetSource::LatencyShift,
+            spans_before: 50,
+            spans_after: 50,
+            graph: Vec::new(),
+            edges: vec![EdgeStat {
+                caller: "auth".into(),
+                callee: "verify".into(),
+                operation: "POST /verify".into(),
+                calls_before: 10,
+                calls_after: 4,
+                errors_before: 0,
+                errors_after: 0,
+                latency_before: Some(p(0.02)),
+                latency_after: Some(p(0.02)),
+                wait_before: Some(p(wait_before)),
+                wait_after: Some(p(wait_after)),
+            }],
+            edges_total: 1,
+            services: Vec::new(),
+            changes: Vec::new(),
+            critical_paths: Vec::new(),
+            orphans: 0,
+            notes: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_call_that_waits_seconds_between_pods_is_a_sign_without_history() {
+        // The traces begin a minute before the split, already inside the fault: the wait
+        // into `verify` barely grew (1.0 → 2.0 s), but two pods of one system never wait
+        // a second for each other.
+        let mut f = findings(vec![shift("auth_latency_p90_s", 25.0)], Vec::new());
+        f.traces = Some(("c2".into(), waiting("2026-01-01T00:01:00Z", 1.0, 1.98)));
+        let calls = edges(&[("gateway", "auth"), ("auth", "verify")]);
+        let ranked = suspects(&f, &calls, Some("gateway"), "gateway p90 latency", &[]);
+        assert_eq!(ranked[0].service, "verify", "{ranked:?}");
+        assert!(evidence_text(&ranked[0]).contains("no earlier traces to compare with"));
+        // With ten minutes of traces before the split, the same wait was there all along:
+        // the usual, not the incident.
+        f.traces = Some(("c2".into(), waiting("2025-12-31T23:52:00Z", 1.0, 1.98)));
+        let ranked = suspects(&f, &calls, Some("gateway"), "gateway p90 latency", &[]);
+        assert!(ranked.iter().all(|s| s.service != "verify"), "{ranked:?}");
+        // A wait of milliseconds is no sign on its face.
+        f.traces = Some(("c2".into(), waiting("2026-01-01T00:01:00Z", 0.01, 0.02)));
+        let ranked = suspects(&f, &calls, Some("gateway"), "gateway p90 latency", &[]);
+        assert!(ranked.iter().all(|s| s.service != "verify"), "{ranked:?}");
+    }
+
     #[test]
     fn only_network_addresses_outside_the_system_are_external() {
         let suspect = |sample: &str| Suspect {
