@@ -1522,3 +1522,57 @@ fn errors_that_dominate_a_services_logs_count_when_there_is_no_history() {
     assert!(text.starts_with("catalog"), "{text}");
     assert!(text.contains("log lines are errors"), "{text}");
 }
+
+/// Only the alerting front end logs, and its new errors name the callee whose calls fail:
+/// the callee writes nothing about it (a code path that returns an error without a log
+/// line) and none of its metrics move; an unrelated service's CPU wobbles. The service
+/// the errors name is concluded, not the front end that reported it. Written before the
+/// rule: the front end, erring with nothing erring below it, was its own cause.
+#[test]
+fn the_service_a_callers_errors_name_is_the_suspect() {
+    let incident = Incident {
+        services: &[
+            ("frontend", "app", &["cartservice", "currencyservice"]),
+            ("cartservice", "app", &["redis-cart"]),
+            ("currencyservice", "app", &[]),
+            ("redis-cart", "redis", &[]),
+        ],
+        series: vec![
+            Series {
+                name: "frontend_error_rate",
+                before: 0.2,
+                after: 18.0,
+            },
+            Series {
+                name: "currencyservice_cpu_pct",
+                before: 20.0,
+                after: 26.0,
+            },
+            Series {
+                name: "cartservice_cpu_pct",
+                before: 15.0,
+                after: 15.0,
+            },
+        ],
+        logs: vec![
+            (
+                0,
+                "INFO",
+                "frontend",
+                "request complete http.resp.status=200",
+            ),
+            (0, "INFO", "cartservice", "GetCartAsync called with userId"),
+            (
+                ONSET_ROW,
+                "ERROR",
+                "frontend",
+                "request error: could not retrieve cart: rpc error: code = Unavailable desc = connection error: dial tcp cartservice:7070: connect: connection refused",
+            ),
+        ],
+        alert: "frontend error rate above 5 %",
+        ..Incident::default()
+    };
+    let text = conclusion(&investigate(&incident, Approver::Nobody));
+    assert!(text.starts_with("cartservice"), "{text}");
+    assert!(text.contains("new errors name it"), "{text}");
+}

@@ -219,6 +219,11 @@ pub fn localize(
     out.into_iter().map(|(_, l)| l).collect()
 }
 
+/// Whether `from` reaches `to` by calls (directly or through others).
+pub fn reaches(calls: &[(String, String)], from: &str, to: &str) -> bool {
+    from != to && Calls::new(calls).any_below(from, |below| below == to)
+}
+
 /// The most calls a graph may hold: a call graph has tens to thousands of edges, and
 /// the search for what explains each anomalous service may go over all of them.
 pub const MAX_EDGES: usize = 100_000;

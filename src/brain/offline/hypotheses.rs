@@ -612,7 +612,13 @@ fn from_suspects(f: &Findings, ctx: &BrainContext, standing: &[Keyed]) -> Vec<Ke
                 let traced = on_the_z_scale(suspect.weighed.traced);
                 supports.push(Support::new(traces_id, MOVED, traced));
             }
-            let logged: u64 = suspect.templates.iter().map(|t| t.after).sum();
+            // Its own new errors, and those of callers that name it.
+            let logged: u64 = suspect
+                .templates
+                .iter()
+                .chain(suspect.named_by.iter().map(|(_, t)| t))
+                .map(|t| t.after)
+                .sum();
             if let (Some(id), true) = (logs_id, logged > 0) {
                 supports.push(Support::new(id, LOGGED, saturating(logged as f64, 100.0)));
             }
@@ -678,7 +684,7 @@ fn suspect_statement(suspect: &suspects::Suspect) -> String {
     };
     // Errors that dominate its lines without a history to compare with did not
     // necessarily start at the onset.
-    let only_errors = suspect.erring.is_some()
+    let only_errors = (suspect.erring.is_some() || !suspect.named_by.is_empty())
         && suspect.shifts.is_empty()
         && suspect.templates.is_empty()
         && suspect.traced.is_empty()

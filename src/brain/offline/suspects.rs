@@ -17,7 +17,7 @@ use super::{shift_z_text, short_number};
 use crate::analysis::harm;
 use crate::analysis::rank::CHANGED;
 use crate::analysis::significance;
-use crate::analysis::topology::{Anomaly, localize};
+use crate::analysis::topology::{self, Anomaly, localize};
 use crate::protocol::digest::{EdgeStat, Percentiles, ServiceSelfTime, TraceReport};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -39,6 +39,8 @@ pub(super) struct Suspect {
     /// Its share of error lines, when the logs have no history to compare templates with
     /// and errors dominate its lines.
     pub erring: Option<ErrorShare>,
+    /// Services above it whose new errors name it: (caller, the template).
+    pub named_by: Vec<(String, Template)>,
     /// What its evidence weighs once practical significance is taken into account.
     pub weighed: Weighed,
     /// On a call path from the paging service (or no paging service is known).
@@ -95,6 +97,47 @@ fn error_shares(f: &Findings) -> BTreeMap<String, ErrorShare> {
             Some((s.service.clone(), share))
         })
         .collect()
+}
+
+/// Whether `text` names `service` as a whole name: not inside a longer name
+/// (`orders-db` is not in `orders-db-replica`), though it may lead a host name
+/// (`orders-db.prod.svc:5432`).
+fn names_service(text: &str, service: &str) -> bool {
+    let (text, name) = (text.to_lowercase(), service.to_lowercase());
+    let inside = |c: char| c.is_alphanumeric() || c == '-' || c == '_';
+    !name.is_empty()
+        && text.match_indices(&name).any(|(at, _)| {
+            let before = text[..at].chars().next_back();
+            let after = text[at + name.len()..].chars().next();
+            !before.is_some_and(|c| inside(c) || c == '.') && !after.is_some_and(inside)
+        })
+}
+
+/// The services that callers' new error lines name, below those callers in the graph:
+/// a caller that logs "connection refused to cart:7070" or "No instances available for
+/// seats" reports what failed under it, and an engineer looks there next. By the named
+/// service: (the caller, its template). With no graph, any other known service counts.
+fn named_in_errors(
+    templates: &BTreeMap<String, Vec<Template>>,
+    services: &[(String, String)],
+    calls: &[(String, String)],
+) -> BTreeMap<String, Vec<(String, Template)>> {
+    let mut named: BTreeMap<String, Vec<(String, Template)>> = BTreeMap::new();
+    for (caller, list) in templates {
+        for t in list.iter().filter(|t| severe(t)) {
+            let text = format!("{} {}", t.template, t.sample);
+            for (service, _) in services.iter().filter(|(s, _)| s != caller) {
+                let below = calls.is_empty() || topology::reaches(calls, caller, service);
+                if below && names_service(&text, service) {
+                    let by = named.entry(service.clone()).or_default();
+                    if !by.iter().any(|(c, _)| c == caller) {
+                        by.push((caller.clone(), t.clone()));
+                    }
+                }
+            }
+        }
+    }
+    named
 }
 
 /// One thing the traces show about a service, with its strength on the scale of a
@@ -278,6 +321,7 @@ impl Suspect {
             || !self.traced.is_empty()
             || !self.vanished.is_empty()
             || self.erring.is_some()
+            || !self.named_by.is_empty()
     }
 
     /// What kind of trouble its series show, in words (`CPU saturation`, …).
@@ -343,6 +387,13 @@ pub(super) fn evidence_text(suspect: &Suspect) -> String {
             e.errors,
             e.lines,
             100.0 * e.errors as f64 / e.lines.max(1) as f64
+        )
+    }));
+    parts.extend(suspect.named_by.iter().take(2).map(|(caller, t)| {
+        format!(
+            "{caller}'s new errors name it: \"{}\" ×{}",
+            super::quote(&t.template),
+            t.after
         )
     }));
     parts.extend(suspect.templates.iter().take(2).map(|t| {
@@ -541,6 +592,7 @@ pub(super) fn suspects(
     }
     traced.retain(|_, signs| !signs.is_empty());
     let erring = error_shares(f);
+    let named = named_in_errors(&templates, services, calls);
     let anomalous: BTreeSet<String> = shifts
         .keys()
         .chain(symptomatic.iter())
@@ -548,6 +600,7 @@ pub(super) fn suspects(
         .chain(traced.keys())
         .chain(vanished.keys())
         .chain(erring.keys())
+        .chain(named.keys())
         .cloned()
         .collect();
     // Metrics and traces are independent views: the stronger counts whole, the other
@@ -594,6 +647,7 @@ pub(super) fn suspects(
             + templates.get(service).map_or(0, |t| t.len().min(3)) as f64
             + w.vanished
             + w.errors
+            + named.get(service).map_or(0, |by| by.len().min(3)) as f64
     };
     // When a service started to move: when its strongest series shifted, or its
     // earliest new log template. Not its earliest shift of any size: a busy service's
@@ -653,6 +707,7 @@ pub(super) fn suspects(
         known_move
             || templates.contains_key(service)
             || erring.contains_key(service)
+            || named.contains_key(service)
             || vanished.contains_key(service)
             || traced.contains_key(service)
             || symptomatic.contains(service)
@@ -662,7 +717,9 @@ pub(super) fn suspects(
         .map(|service| {
             let anomaly = Anomaly {
                 strength: strength_of(service),
-                erring: templates.contains_key(service) || erring.contains_key(service),
+                erring: templates.contains_key(service)
+                    || erring.contains_key(service)
+                    || named.contains_key(service),
                 started: started(service),
                 local: strongest_is_local(service),
                 harmful: harmful(service),
@@ -692,6 +749,7 @@ pub(super) fn suspects(
                     .cloned()
                     .unwrap_or_default(),
                 erring: erring.get(&candidate.service).copied(),
+                named_by: named.get(&candidate.service).cloned().unwrap_or_default(),
                 weighed: weighed(&candidate.service),
                 on_path: candidate.on_path,
                 service: candidate.service,
@@ -1007,6 +1065,31 @@ mod tests {
     }
 
     #[test]
+    fn a_service_is_named_as_a_whole_name_or_a_host() {
+        assert!(names_service(
+            "dial tcp cartservice:7070: refused",
+            "cartservice"
+        ));
+        assert!(names_service(
+            "to orders-db.prod.svc:5432 timed out",
+            "orders-db"
+        ));
+        assert!(names_service(
+            "No instances available for TS-SEAT-SERVICE",
+            "ts-seat-service"
+        ));
+        assert!(!names_service(
+            "to orders-db-replica timed out",
+            "orders-db"
+        ));
+        assert!(!names_service(
+            "from legacy.orders-db timed out",
+            "orders-db"
+        ));
+        assert!(!names_service("anything", ""));
+    }
+
+    #[test]
     fn only_network_addresses_outside_the_system_are_external() {
         let suspect = |sample: &str| Suspect {
             service: "payments".into(),
@@ -1020,6 +1103,7 @@ mod tests {
             traced: Vec::new(),
             vanished: Vec::new(),
             erring: None,
+            named_by: Vec::new(),
             weighed: Weighed::default(),
             on_path: true,
         };
