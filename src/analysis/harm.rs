@@ -98,11 +98,13 @@ pub fn signals(text: &str) -> Vec<Signal> {
 
 /// A metric measured on the calling side (`client_latency`, `outbound`,
 /// `upstream_response`): it times what the service calls, so it is a symptom of a
-/// callee and never makes the caller a suspect by itself.
+/// callee and never makes the caller a suspect by itself. A resource the caller holds
+/// (`http_client_pool_pending`, a client's CPU) is its own, not the callee's.
 pub fn caller_side(metric: &str) -> bool {
-    words(metric)
-        .iter()
-        .any(|word| matches!(word.as_str(), "client" | "outbound" | "upstream"))
+    !is_resource(metric)
+        && words(metric)
+            .iter()
+            .any(|word| matches!(word.as_str(), "client" | "outbound" | "upstream"))
 }
 
 /// Names of metrics that get worse going up.
@@ -177,7 +179,7 @@ pub const SUCCESS_RESOLUTION: f64 = 0.001;
 /// throttling): a local cause, which a slow callee does not produce.
 pub(crate) fn is_resource(metric: &str) -> bool {
     const RESOURCE: &[&str] = &[
-        "cpu", "mem", "rss", "heap", "disk", "swap", "gc", "throttl", "oom", "inode",
+        "cpu", "mem", "rss", "heap", "disk", "swap", "gc", "throttl", "oom", "inode", "pool",
     ];
     words(metric)
         .iter()

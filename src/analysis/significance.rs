@@ -161,25 +161,47 @@ pub const ERROR_SHARE: f64 = 0.1;
 /// The fewest error lines that can single a service out without a baseline.
 pub const MIN_ERROR_LINES: u64 = 5;
 
+/// The Wilson score upper bound of a proportion at 95 %: the most of `trials` that
+/// `hits` says is likely.
+pub fn wilson_upper(hits: u64, trials: u64) -> f64 {
+    if trials == 0 {
+        return 1.0;
+    }
+    1.0 - wilson_lower(trials - hits.min(trials), trials)
+}
+
+/// How many times the rest of the system's error share a service's must be, at least.
+pub const ERROR_SHARE_RATIO: f64 = 3.0;
+
 /// The weight of a service's error lines when the logs reach too little before the onset
 /// to compare its templates with: its `errors` of `lines` against the rest of the
-/// system's (`others_errors` of `others_lines`) in the same window, as the binomial
-/// deviate z of that many errors at the others' share, weighed like a metric's z
-/// (ln(1 + z)) and halved, because no history says the share is new. `None` when the
-/// share is not at least [`ERROR_SHARE`] (Wilson lower bound) or the errors are fewer
-/// than [`MIN_ERROR_LINES`].
+/// system's (`others_errors` of `others_lines`) in the same window. It counts only when
+/// the two shares differ beyond doubt — its Wilson lower bound above the others' upper
+/// bound, and at least [`ERROR_SHARE_RATIO`] times the others' share — so a system where
+/// everything errs (a collector that tags all of stderr ERROR) singles no one out. Then
+/// it weighs as the binomial deviate z of that many errors at the others' share, like a
+/// metric's z (ln(1 + z)), halved, because no history says the share is new. `None` when
+/// the share is not at least [`ERROR_SHARE`] (Wilson lower bound), the errors are fewer
+/// than [`MIN_ERROR_LINES`], or nothing else logged to compare with.
 pub fn error_share_strength(
     errors: u64,
     lines: u64,
     others_errors: u64,
     others_lines: u64,
 ) -> Option<f64> {
-    if errors < MIN_ERROR_LINES || wilson_lower(errors, lines) < ERROR_SHARE {
+    let own = wilson_lower(errors, lines);
+    if errors < MIN_ERROR_LINES || own < ERROR_SHARE || others_lines == 0 {
         return None;
     }
-    // The others' share, with one error added so that a system with none elsewhere still
-    // has a finite scale.
-    let background = ((others_errors + 1) as f64 / (others_lines + 1) as f64).min(0.5);
+    let others_share = others_errors.min(others_lines) as f64 / others_lines as f64;
+    let share = errors as f64 / lines as f64;
+    if own <= wilson_upper(others_errors, others_lines) || share < ERROR_SHARE_RATIO * others_share
+    {
+        return None;
+    }
+    // One error added to the others, so that a system with none elsewhere still has a
+    // finite scale.
+    let background = (others_errors + 1) as f64 / (others_lines + 1) as f64;
     let n = lines as f64;
     let expected = n * background;
     let z = (errors as f64 - expected) / (expected * (1.0 - background)).sqrt();
@@ -350,6 +372,13 @@ mod tests {
         assert!(error_share_strength(50, 100, 0, 2000).is_some_and(f64::is_finite));
         // Nothing else logging: nothing to stand out from.
         assert_eq!(error_share_strength(50, 100, 0, 0), None);
+        assert_eq!(error_share_strength(100, 100, 0, 0), None);
+        // Everything errs (every stderr line tagged ERROR): no one stands out, and one
+        // that errs less than the rest least of all.
+        assert_eq!(error_share_strength(60, 100, 900, 1000), None);
+        assert_eq!(error_share_strength(100, 100, 5000, 5000), None);
+        // Twice the rest's share is not enough to single a service out.
+        assert_eq!(error_share_strength(40, 200, 100, 1000), None);
     }
 
     #[test]

@@ -219,9 +219,13 @@ pub fn localize(
     out.into_iter().map(|(_, l)| l).collect()
 }
 
-/// Whether `from` reaches `to` by calls (directly or through others).
-pub fn reaches(calls: &[(String, String)], from: &str, to: &str) -> bool {
-    from != to && Calls::new(calls).any_below(from, |below| below == to)
+/// Every service `from` reaches by calls (directly or through others), itself excluded.
+pub fn downstream_of(calls: &[(String, String)], from: &str) -> BTreeSet<String> {
+    Calls::new(calls)
+        .downstream(from)
+        .into_iter()
+        .map(str::to_string)
+        .collect()
 }
 
 /// The most calls a graph may hold: a call graph has tens to thousands of edges, and

@@ -471,11 +471,44 @@ fn clean(line: &mut LogLine) {
             *text = for_display(text);
         }
     }
+    line.service = service_name(&line.service);
+}
+
+/// The longest service name a log line may give: a pod name with its hashes is about 60.
+const SERVICE_NAME_CHARS: usize = 128;
+
+/// A service name as the digests tally and print it: without invisible characters (a
+/// zero-width space would make a second service that prints like the first), at most
+/// [`SERVICE_NAME_CHARS`], and `(unnamed)` when nothing visible is left.
+fn service_name(name: &str) -> String {
+    let invisible = |c: char| matches!(c, '\u{200b}'..='\u{200d}' | '\u{2060}'..='\u{2064}' | '\u{feff}' | '\u{00ad}');
+    if !name.chars().any(invisible) && name.len() <= SERVICE_NAME_CHARS && !name.is_empty() {
+        return name.to_string();
+    }
+    let visible: String = name
+        .chars()
+        .filter(|c| !invisible(*c))
+        .take(SERVICE_NAME_CHARS)
+        .collect();
+    if visible.trim().is_empty() {
+        "(unnamed)".to_string()
+    } else {
+        visible
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_service_name_is_visible_bounded_and_never_empty() {
+        assert_eq!(service_name("\u{200b}ts-food-service"), "ts-food-service");
+        assert_eq!(service_name(""), "(unnamed)");
+        assert_eq!(service_name("\u{feff}"), "(unnamed)");
+        assert_eq!(service_name(&"x".repeat(500_000)).len(), SERVICE_NAME_CHARS);
+        assert_eq!(service_name("ts-food-service"), "ts-food-service");
+    }
 
     fn lines_of(text: &str) -> Vec<LogLine> {
         parse_text(text).unwrap()

@@ -275,6 +275,10 @@ pub struct LogsReport {
     /// its templates with (absent in sessions recorded before it was reported).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub services: Vec<ServiceLogs>,
+    /// Error lines (ERROR and FATAL) of the whole digest, beside its `lines`: the rest of
+    /// the system a service's errors are compared with, whatever `services` leaves out.
+    #[serde(default)]
+    pub errors: u64,
 }
 
 /// One service's share of a logs digest: every line it wrote at the digest's level and

@@ -707,6 +707,9 @@ const VANISHED_EXPECTED: f64 = 5.0;
 /// How long a template must have been written before the split, at most, to count as
 /// written steadily (see [`fold_digest`]).
 const STEADY_SECONDS: i64 = 300;
+/// The least a template must have been written over before the split to count as
+/// written steadily.
+const STEADY_MIN_SECONDS: i64 = 30;
 
 pub(crate) use crate::protocol::digest::MIN_LOG_BASELINE_SECONDS;
 
@@ -791,23 +794,27 @@ fn fold_digest(mut fold: LogFold, recorded_from: Option<i64>, source: Option<&st
             let jump = (before > 0)
                 .then(|| (after as f64 / after_minutes) / (before as f64 / before_minutes));
             let surged = !new && after >= 5 && jump.is_some_and(|j| j >= 5.0);
-            // A line the service wrote steadily and stopped writing: as the rest of the
-            // system wrote on, it should have written several (P(none) < 1%), and wrote
-            // none. Its lines before, scaled by how the other services' lines changed
-            // across the split — not by the clock: when the whole system writes less
-            // after it (less traffic, a record that ends mid-minute), every template is
-            // quieter and none has stopped; and not by the system's total, which falls
-            // with the service that went quiet. Steadily: its lines before the split span
-            // at least half the history (up to five minutes of it). In a minute or two of
-            // logs, one burst of requests sets the rate, and the lines of a burst that
-            // ended did not vanish.
+            // A line the service wrote steadily and stopped writing: it should have
+            // written several after the split (P(none) < 1%), and wrote none. How many:
+            // the fewer of two readings — its rate before over the time after, and its
+            // lines before scaled by how the other services' lines changed across the
+            // split. The clock alone is fooled when the whole system writes less after
+            // the split (less traffic, a record that ends mid-minute); the others alone
+            // when one of them floods the log (a retry storm). Steadily: its lines before
+            // the split span at least a minute and half the history (up to five minutes
+            // of it). Otherwise one burst of requests sets the rate, and the lines of a
+            // burst that ended did not vanish.
+            // (The real spans here: the minute floors above keep rates sane, but would
+            // make a record that ends seconds after the split owe a minute of lines.)
+            let by_clock =
+                before as f64 * (last_ts - split).max(1) as f64 / (split - first_ts).max(1) as f64;
             let (others_before, others_after) = others(t.service);
             let expected_after = if others_before > 0 {
-                before as f64 * others_after as f64 / others_before as f64
+                by_clock.min(before as f64 * others_after as f64 / others_before as f64)
             } else {
-                before as f64 / before_minutes * after_minutes
+                by_clock
             };
-            let steady = last - first >= (history / 2).min(STEADY_SECONDS);
+            let steady = last - first >= (history / 2).clamp(STEADY_MIN_SECONDS, STEADY_SECONDS);
             let vanished =
                 steady && before >= 5 && after == 0 && expected_after >= VANISHED_EXPECTED;
             let row = TemplateRow {
@@ -851,6 +858,11 @@ fn fold_digest(mut fold: LogFold, recorded_from: Option<i64>, source: Option<&st
         ));
     }
     let services = service_tally(&rows.iter().map(|r| &r.3).collect::<Vec<_>>());
+    let total_errors: u64 = rows
+        .iter()
+        .filter(|r| level_rank(&r.3.level) == 2)
+        .map(|r| r.3.before + r.3.after)
+        .sum();
     if !comparable {
         // Without a history, who errs and how much of what it writes is what is left.
         let erring: Vec<String> = services
@@ -872,6 +884,7 @@ fn fold_digest(mut fold: LogFold, recorded_from: Option<i64>, source: Option<&st
         history_seconds: history.max(0),
         templates,
         services,
+        errors: total_errors,
     };
     ToolOutput {
         raw: Some(raw),
@@ -1200,6 +1213,35 @@ mod tests {
         // The stations' lines did stop, while the rest of the system kept writing.
         assert!(row("stations").vanished, "{:?}", report.templates);
         assert!(!row("seats").vanished);
+    }
+
+    #[test]
+    fn a_storm_of_lines_from_one_service_does_not_make_the_others_vanish() {
+        let line = |second: i64, level: &str, service: &str, message: &str| LogLine {
+            ts: chrono::DateTime::from_timestamp(second, 0).unwrap(),
+            level: level.into(),
+            service: service.into(),
+            message: message.into(),
+        };
+        let mut lines = Vec::new();
+        // Five minutes of steady lines, then the record ends 15 s after the split, in
+        // which the front door writes 5,000 retry warnings.
+        for second in (0..300).step_by(5) {
+            lines.push(line(second, "INFO", "seats", "left tickets of interval"));
+            lines.push(line(second + 1, "INFO", "ui", "GET /index 200"));
+        }
+        for i in 0..5000 {
+            lines.push(line(300 + i % 15, "WARN", "ui", "upstream retry"));
+        }
+        lines.sort_by_key(|l| l.ts);
+        let refs: Vec<&LogLine> = lines.iter().collect();
+        let out = template_digest(&refs, 300, Some(0));
+        let report: LogsReport = serde_json::from_str(&out.text).unwrap();
+        assert!(
+            report.templates.iter().all(|t| !t.vanished),
+            "{:?}",
+            report.templates
+        );
     }
 
     #[test]

@@ -307,10 +307,14 @@ const EVIDENCE_COUNTS: i32 = 2;
 /// The confidence a conclusion states for `evidence` (the board's combined confidence,
 /// reduced when the suspect is not singled out): see [`EVIDENCE_COUNTS`].
 pub(super) fn calibrated(evidence: f32) -> f32 {
-    let evidence = evidence.clamp(0.0, 0.95);
+    let evidence = evidence.clamp(0.0, 1.0);
     let c = 1.0 - (1.0 - evidence).powi(EVIDENCE_COUNTS);
-    (c * 100.0).round() / 100.0
+    // Never certain: the board stops at 95 %, and so does what a conclusion states.
+    (c.min(MOST_STATED) * 100.0).round() / 100.0
 }
+
+/// The most a conclusion of the brain's states.
+const MOST_STATED: f32 = 0.95;
 
 /// No change event explains the incident, but the evidence points at services: conclude
 /// with the strongest suspect and what shows it, and say how sure that is.

@@ -59,8 +59,8 @@ pub(super) struct Findings {
     /// A logs digest said its logs reach too little before the split to compare with.
     pub thin_log_history: bool,
     /// Every service's lines and errors, from a digest of all services at every level:
-    /// (call id, tally).
-    pub log_tally: Option<(String, Vec<ServiceLogs>)>,
+    /// (call id, tally, (lines, error lines) of the whole log).
+    pub log_tally: Option<(String, Vec<ServiceLogs>, (u64, u64))>,
     pub knowledge: Option<(String, Vec<Hit>)>,
     /// The trace digest: (call id, report).
     pub traces: Option<(String, TraceReport)>,
@@ -450,13 +450,18 @@ impl Findings {
                         digest::LOGS_DIGEST => {
                             if let Some(r) = report::<LogsReport>(output) {
                                 let digest = arguments::<DigestArgs>(args).unwrap_or_default();
-                                f.thin_log_history |= r.thin_history();
+                                // The history of the whole log: one service's lines may
+                                // begin later than everyone else's.
+                                if digest.service.is_none() {
+                                    f.thin_log_history |= r.thin_history();
+                                }
                                 // A share of errors needs every line of every service as
                                 // its denominator.
                                 let whole = digest.service.is_none()
                                     && digest.level == Some(LogLevel::Info);
                                 if whole && !r.services.is_empty() {
-                                    f.log_tally = Some((id.clone(), r.services));
+                                    let totals = (r.lines as u64, r.errors);
+                                    f.log_tally = Some((id.clone(), r.services, totals));
                                 }
                                 f.logs.push((id, digest.service, r.templates));
                             }

@@ -419,6 +419,20 @@ fn from_changes(f: &Findings, ctx: &BrainContext, rank_id: &str, ranking: &Ranki
                         evidence.clone(),
                     )
                 }
+                // Its metrics did not move, but its logs fail: a fresh rollout's pods
+                // begin their logs at the rollout, and a bad build can throw without
+                // moving a single series. Left open, not ruled out.
+                None if suspects::logs_point_at(f, service) => (
+                    format!(
+                        "{service} {} {} at {} may be related: {service}'s metrics did not move at the onset, but its logs fail since",
+                        change.kind,
+                        what,
+                        hhmmss(&change.time)
+                    ),
+                    HypothesisStatus::Open,
+                    0.2,
+                    evidence.clone(),
+                ),
                 None => (
                     format!(
                         "{service} {} {} at {} is unrelated: {service}'s metrics did not move at the onset",
@@ -622,7 +636,7 @@ fn from_suspects(f: &Findings, ctx: &BrainContext, standing: &[Keyed]) -> Vec<Ke
             if let (Some(id), true) = (logs_id, logged > 0) {
                 supports.push(Support::new(id, LOGGED, saturating(logged as f64, 100.0)));
             }
-            if let (Some((id, _)), Some(_)) = (&f.log_tally, suspect.erring) {
+            if let (Some((id, _, _)), Some(_)) = (&f.log_tally, suspect.erring) {
                 // Its errors stand out, though no history says they are new.
                 let erring = on_the_z_scale(suspect.weighed.errors);
                 supports.push(Support::new(id, MOVED, erring));

@@ -75,11 +75,19 @@ pub(super) struct ErrorShare {
 /// system's, when the logs have no history to compare templates with (with history, new
 /// and surging templates say more, and say it against the service's own past).
 fn error_shares(f: &Findings) -> BTreeMap<String, ErrorShare> {
-    let Some((_, tally)) = f.log_tally.as_ref().filter(|_| f.thin_log_history) else {
+    let Some((_, tally, totals)) = f.log_tally.as_ref().filter(|_| f.thin_log_history) else {
         return BTreeMap::new();
     };
-    let all_lines: u64 = tally.iter().map(|s| s.lines).sum();
-    let all_errors: u64 = tally.iter().map(|s| s.errors).sum();
+    // The whole log's totals (the tally lists the most erring services only); a report
+    // recorded before they were given sums its tally.
+    let listed = tally
+        .iter()
+        .fold((0, 0), |(l, e), s| (l + s.lines, e + s.errors));
+    let (all_lines, all_errors) = if totals.0 >= listed.0 && totals.1 >= listed.1 {
+        *totals
+    } else {
+        listed
+    };
     tally
         .iter()
         .filter_map(|s| {
@@ -124,10 +132,16 @@ fn named_in_errors(
 ) -> BTreeMap<String, Vec<(String, Template)>> {
     let mut named: BTreeMap<String, Vec<(String, Template)>> = BTreeMap::new();
     for (caller, list) in templates {
-        for t in list.iter().filter(|t| severe(t)) {
+        let errors: Vec<&Template> = list.iter().filter(|t| severe(t)).collect();
+        if errors.is_empty() {
+            continue;
+        }
+        // Once per caller: a graph may hold thousands of services.
+        let below = topology::downstream_of(calls, caller);
+        for t in errors {
             let text = format!("{} {}", t.template, t.sample);
             for (service, _) in services.iter().filter(|(s, _)| s != caller) {
-                let below = calls.is_empty() || topology::reaches(calls, caller, service);
+                let below = calls.is_empty() || below.contains(service);
                 if below && names_service(&text, service) {
                     let by = named.entry(service.clone()).or_default();
                     if !by.iter().any(|(c, _)| c == caller) {
@@ -138,6 +152,17 @@ fn named_in_errors(
         }
     }
     named
+}
+
+/// Whether the logs point at `service` on their own: error lines of its that are new or
+/// surging, or (with no history to compare with) errors that dominate its lines.
+pub(super) fn logs_point_at(f: &Findings, service: &str) -> bool {
+    let surging_here = f
+        .logs
+        .iter()
+        .flat_map(|(_, _, templates)| templates)
+        .any(|t| t.service == service && severe(t) && surging(t));
+    surging_here || error_shares(f).contains_key(service)
 }
 
 /// One thing the traces show about a service, with its strength on the scale of a
@@ -190,7 +215,11 @@ pub(super) fn trace_signs(report: &TraceReport) -> BTreeMap<String, Vec<TraceSig
             let compared = believed(e.calls_before, e.calls_after)
                 .then(|| waited(e))
                 .flatten();
-            let on_its_face = || thin.then(|| waited_on_its_face(e)).flatten();
+            let on_its_face = || {
+                (thin && callee_side(report, e))
+                    .then(|| waited_on_its_face(e))
+                    .flatten()
+            };
             compared.or_else(on_its_face).map(|sign| (e, sign))
         })
         .collect();
@@ -273,6 +302,25 @@ fn waited_on_its_face(edge: &EdgeStat) -> Option<TraceSign> {
             short_number(after.p50)
         ),
     })
+}
+
+/// Whether a call's long wait may lie on the callee's side: not when the caller's calls
+/// to others wait as long too (unless another caller of the callee also waits). A caller
+/// whose own client queues (a full connection pool, a starved CPU, a pause) makes every
+/// call it sends wait, and the callee is not to blame; with one call to go by, the
+/// caller's own resources decide (a caller whose pool or CPU ran out is never explained
+/// by what it calls).
+fn callee_side(report: &TraceReport, edge: &EdgeStat) -> bool {
+    let waits_long = |e: &EdgeStat| {
+        e.wait_after
+            .is_some_and(|w| w.p50 >= WAIT_ON_ITS_FACE && e.calls_after >= TRACE_CALLS_AFTER)
+    };
+    let others = || report.edges.iter().filter(|e| e.caller != e.callee);
+    let another_caller_waits =
+        others().any(|e| e.callee == edge.callee && e.caller != edge.caller && waits_long(e));
+    let caller_waits_elsewhere =
+        others().any(|e| e.caller == edge.caller && e.callee != edge.callee && waits_long(e));
+    another_caller_waits || !caller_waits_elsewhere
 }
 
 fn waited(edge: &EdgeStat) -> Option<TraceSign> {
@@ -706,8 +754,8 @@ pub(super) fn suspects(
             .any(|s| harm::direction_of(metric_of(s)).is_some());
         known_move
             || templates.contains_key(service)
-            || erring.contains_key(service)
             || named.contains_key(service)
+            || erring.contains_key(service)
             || vanished.contains_key(service)
             || traced.contains_key(service)
             || symptomatic.contains(service)
@@ -717,9 +765,11 @@ pub(super) fn suspects(
         .map(|service| {
             let anomaly = Anomaly {
                 strength: strength_of(service),
-                erring: templates.contains_key(service)
-                    || erring.contains_key(service)
-                    || named.contains_key(service),
+                // A share of errors with no history to compare with is harm, but not
+                // "erring": it explains a caller only by being comparably strong, never
+                // by errors on both ends alone (a callee's few chronic errors would
+                // otherwise take the blame from a caller that fails).
+                erring: templates.contains_key(service) || named.contains_key(service),
                 started: started(service),
                 local: strongest_is_local(service),
                 harmful: harmful(service),
@@ -947,10 +997,14 @@ mod tests {
         assert_eq!(ranked[0].service, "geo");
     }
 
-    fn tally(
-        rows: &[(&str, u64, u64)],
-    ) -> Option<(String, Vec<crate::protocol::digest::ServiceLogs>)> {
-        let rows = rows
+    type Tally = (
+        String,
+        Vec<crate::protocol::digest::ServiceLogs>,
+        (u64, u64),
+    );
+
+    fn tally(rows: &[(&str, u64, u64)]) -> Option<Tally> {
+        let rows: Vec<_> = rows
             .iter()
             .map(
                 |(service, lines, errors)| crate::protocol::digest::ServiceLogs {
@@ -960,7 +1014,10 @@ mod tests {
                 },
             )
             .collect();
-        Some(("c3".into(), rows))
+        let totals = rows
+            .iter()
+            .fold((0, 0), |(l, e), s| (l + s.lines, e + s.errors));
+        Some(("c3".into(), rows, totals))
     }
 
     #[test]
@@ -1004,7 +1061,7 @@ mod tests {
         assert!(orders.callers.is_empty(), "{:?}", orders.callers);
     }
 
-    fn waiting(first: &str, wait_before: f64, wait_after: f64) -> TraceReport {
+    fn waiting(first: &str, wait_before: f64, wait_after: f64, others_wait: f64) -> TraceReport {
         let p = |s: f64| Percentiles {
             p50: s,
             p90: s * 2.0,
@@ -1020,20 +1077,35 @@ mod tests {
             spans_before: 50,
             spans_after: 50,
             graph: Vec::new(),
-            edges: vec![EdgeStat {
-                caller: "auth".into(),
-                callee: "verify".into(),
-                operation: "POST /verify".into(),
-                calls_before: 10,
-                calls_after: 4,
-                errors_before: 0,
-                errors_after: 0,
-                latency_before: Some(p(0.02)),
-                latency_after: Some(p(0.02)),
-                wait_before: Some(p(wait_before)),
-                wait_after: Some(p(wait_after)),
-            }],
-            edges_total: 1,
+            edges: vec![
+                EdgeStat {
+                    caller: "auth".into(),
+                    callee: "verify".into(),
+                    operation: "POST /verify".into(),
+                    calls_before: 10,
+                    calls_after: 4,
+                    errors_before: 0,
+                    errors_after: 0,
+                    latency_before: Some(p(0.02)),
+                    latency_after: Some(p(0.02)),
+                    wait_before: Some(p(wait_before)),
+                    wait_after: Some(p(wait_after)),
+                },
+                EdgeStat {
+                    caller: "auth".into(),
+                    callee: "users".into(),
+                    operation: "GET /users".into(),
+                    calls_before: 10,
+                    calls_after: 5,
+                    errors_before: 0,
+                    errors_after: 0,
+                    latency_before: Some(p(0.01)),
+                    latency_after: Some(p(0.01)),
+                    wait_before: Some(p(others_wait)),
+                    wait_after: Some(p(others_wait)),
+                },
+            ],
+            edges_total: 2,
             services: Vec::new(),
             changes: Vec::new(),
             critical_paths: Vec::new(),
@@ -1048,18 +1120,32 @@ mod tests {
         // into `verify` barely grew (1.0 → 2.0 s), but two pods of one system never wait
         // a second for each other.
         let mut f = findings(vec![shift("auth_latency_p90_s", 25.0)], Vec::new());
-        f.traces = Some(("c2".into(), waiting("2026-01-01T00:01:00Z", 1.0, 1.98)));
-        let calls = edges(&[("gateway", "auth"), ("auth", "verify")]);
+        f.traces = Some((
+            "c2".into(),
+            waiting("2026-01-01T00:01:00Z", 1.0, 1.98, 0.002),
+        ));
+        let calls = edges(&[("gateway", "auth"), ("auth", "verify"), ("auth", "users")]);
         let ranked = suspects(&f, &calls, Some("gateway"), "gateway p90 latency", &[]);
         assert_eq!(ranked[0].service, "verify", "{ranked:?}");
         assert!(evidence_text(&ranked[0]).contains("no earlier traces to compare with"));
         // With ten minutes of traces before the split, the same wait was there all along:
         // the usual, not the incident.
-        f.traces = Some(("c2".into(), waiting("2025-12-31T23:52:00Z", 1.0, 1.98)));
+        f.traces = Some((
+            "c2".into(),
+            waiting("2025-12-31T23:52:00Z", 1.0, 1.98, 0.002),
+        ));
         let ranked = suspects(&f, &calls, Some("gateway"), "gateway p90 latency", &[]);
         assert!(ranked.iter().all(|s| s.service != "verify"), "{ranked:?}");
         // A wait of milliseconds is no sign on its face.
-        f.traces = Some(("c2".into(), waiting("2026-01-01T00:01:00Z", 0.01, 0.02)));
+        f.traces = Some((
+            "c2".into(),
+            waiting("2026-01-01T00:01:00Z", 0.01, 0.02, 0.002),
+        ));
+        let ranked = suspects(&f, &calls, Some("gateway"), "gateway p90 latency", &[]);
+        assert!(ranked.iter().all(|s| s.service != "verify"), "{ranked:?}");
+        // Every call the caller sends waits as long: its own client queues (a full
+        // connection pool), and the callee is not to blame.
+        f.traces = Some(("c2".into(), waiting("2026-01-01T00:01:00Z", 1.0, 1.98, 1.5)));
         let ranked = suspects(&f, &calls, Some("gateway"), "gateway p90 latency", &[]);
         assert!(ranked.iter().all(|s| s.service != "verify"), "{ranked:?}");
     }
