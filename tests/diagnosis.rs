@@ -1576,3 +1576,45 @@ fn the_service_a_callers_errors_name_is_the_suspect() {
     assert!(text.starts_with("cartservice"), "{text}");
     assert!(text.contains("new errors name it"), "{text}");
 }
+
+/// An API's own bad query fails with a message that names the database as a word
+/// ("failed on postgres: column … does not exist"); the database's metrics are flat. The
+/// API is concluded: a word in a message is what its own bug was about, not a call that
+/// failed to reach the service (that takes an address: `postgres:5432`). Written after a
+/// review found the naming rule blaming the database at 72 %.
+#[test]
+fn a_word_in_a_callers_own_error_does_not_blame_the_service_it_names() {
+    let incident = Incident {
+        services: &[
+            ("web", "app", &["orders-api"]),
+            ("orders-api", "app", &["postgres"]),
+            ("postgres", "postgres", &[]),
+        ],
+        series: vec![
+            Series {
+                name: "orders-api_error_rate",
+                before: 0.1,
+                after: 30.0,
+            },
+            Series {
+                name: "postgres_cpu_pct",
+                before: 30.0,
+                after: 30.0,
+            },
+        ],
+        logs: vec![
+            (0, "INFO", "orders-api", "order listed"),
+            (0, "INFO", "postgres", "checkpoint complete"),
+            (
+                ONSET_ROW,
+                "ERROR",
+                "orders-api",
+                "list orders failed on postgres: column o.discount does not exist",
+            ),
+        ],
+        alert: "web error rate above 5 %",
+        ..Incident::default()
+    };
+    let text = conclusion(&investigate(&incident, Approver::Nobody));
+    assert!(text.starts_with("orders-api"), "{text}");
+}

@@ -179,7 +179,7 @@ pub const SUCCESS_RESOLUTION: f64 = 0.001;
 /// throttling): a local cause, which a slow callee does not produce.
 pub(crate) fn is_resource(metric: &str) -> bool {
     const RESOURCE: &[&str] = &[
-        "cpu", "mem", "rss", "heap", "disk", "swap", "gc", "throttl", "oom", "inode", "pool",
+        "cpu", "mem", "rss", "heap", "disk", "swap", "gc", "throttl", "oom", "inode",
     ];
     words(metric)
         .iter()

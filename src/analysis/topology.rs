@@ -162,12 +162,16 @@ pub fn localize(
     let graph = Calls::new(calls);
     let explained = |service: &str| {
         let own = anomalies[service];
+        // What also calls back up to this service (a callback, a cycle): each would
+        // explain the other, so there only the stronger explains.
+        let above = graph.upstream(service);
         !own.local
             && graph.any_below(service, |below| {
                 anomalies.get(below).is_some_and(|other| {
                     let comparable =
                         other.strength >= 0.5 * own.strength || (own.erring && other.erring);
-                    other.harmful && comparable && other.moved_no_later_than(&own)
+                    let cycle_won = !above.contains(below) || other.strength > own.strength;
+                    other.harmful && comparable && cycle_won && other.moved_no_later_than(&own)
                 })
             })
     };

@@ -329,9 +329,10 @@ fn conclude_from_evidence(
     let ahead = ranked
         .get(1)
         .is_none_or(|second| top.score >= 1.5 * second.score);
-    // Singled out: well ahead of the next, on a path from what paged, and moved the way
-    // of harm (not only more bytes or syscalls, which may follow as well as lead).
-    let clear = ahead && top.on_path && top.harm_known();
+    // Singled out: well ahead of the next, on a path from what paged, moved the way of
+    // harm (not only more bytes or syscalls, which may follow as well as lead), and not
+    // on evidence read without history alone.
+    let clear = ahead && top.on_path && top.harm_known() && !top.without_history_only();
     let what = match top.resource_words().as_slice() {
         [] => String::new(),
         words => format!(" ({})", words.join(", ")),

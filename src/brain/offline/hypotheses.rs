@@ -630,7 +630,7 @@ fn from_suspects(f: &Findings, ctx: &BrainContext, standing: &[Keyed]) -> Vec<Ke
             let logged: u64 = suspect
                 .templates
                 .iter()
-                .chain(suspect.named_by.iter().map(|(_, t)| t))
+                .chain(suspect.named_by.iter().map(|n| &n.template))
                 .map(|t| t.after)
                 .sum();
             if let (Some(id), true) = (logs_id, logged > 0) {

@@ -39,8 +39,8 @@ pub(super) struct Suspect {
     /// Its share of error lines, when the logs have no history to compare templates with
     /// and errors dominate its lines.
     pub erring: Option<ErrorShare>,
-    /// Services above it whose new errors name it: (caller, the template).
-    pub named_by: Vec<(String, Template)>,
+    /// Services above it whose new errors name it.
+    pub named_by: Vec<Naming>,
     /// What its evidence weighs once practical significance is taken into account.
     pub weighed: Weighed,
     /// On a call path from the paging service (or no paging service is known).
@@ -107,30 +107,84 @@ fn error_shares(f: &Findings) -> BTreeMap<String, ErrorShare> {
         .collect()
 }
 
-/// Whether `text` names `service` as a whole name: not inside a longer name
-/// (`orders-db` is not in `orders-db-replica`), though it may lead a host name
-/// (`orders-db.prod.svc:5432`).
-fn names_service(text: &str, service: &str) -> bool {
+/// What ends a file's name, not a host's (`Pool.java:12`, `cart.html:42` in a stack
+/// frame or a template error have the shape of `host:port`).
+const FILE_EXTENSIONS: &[&str] = &[
+    "java", "kt", "scala", "go", "py", "rb", "rs", "js", "ts", "cs", "cpp", "cc", "c", "h", "php",
+    "ex", "exs", "erl", "clj", "swift", "html", "htm", "jsp", "css", "json", "yaml", "yml", "xml",
+    "txt", "log", "tmpl",
+];
+
+/// How a text names a service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum Mention {
+    /// As a word, which may be a word of the message (`user`, `postgres: column …`).
+    Word,
+    /// As a network address: `host:port`, `//host`, or a host name it leads
+    /// (`orders-db.prod.svc`). A call that failed to reach it.
+    Address,
+}
+
+/// How `text` names `service` as a whole name, when it does: not inside a longer name
+/// (`orders-db` is not in `orders-db-replica`), nor as a segment of a path
+/// (`/api/user/42`); as an address when a port, a scheme or a domain goes with it.
+fn names_service(text: &str, service: &str) -> Option<Mention> {
     let (text, name) = (text.to_lowercase(), service.to_lowercase());
     let inside = |c: char| c.is_alphanumeric() || c == '-' || c == '_';
-    !name.is_empty()
-        && text.match_indices(&name).any(|(at, _)| {
-            let before = text[..at].chars().next_back();
-            let after = text[at + name.len()..].chars().next();
-            !before.is_some_and(|c| inside(c) || c == '.') && !after.is_some_and(inside)
+    if name.is_empty() {
+        return None;
+    }
+    text.match_indices(&name)
+        .filter_map(|(at, _)| {
+            let before = &text[..at];
+            let rest = &text[at + name.len()..];
+            let (previous, next) = (before.chars().next_back(), rest.chars().next());
+            let whole =
+                !previous.is_some_and(|c| inside(c) || c == '.') && !next.is_some_and(inside);
+            let scheme = before.ends_with("//");
+            let path_segment = previous == Some('/') && !scheme;
+            if !whole || path_segment {
+                return None;
+            }
+            let mut after = rest.chars();
+            let port =
+                after.next() == Some(':') && after.next().is_some_and(|c| c.is_ascii_digit());
+            // A host name it leads, not a file it names (`cart.html`).
+            let domain = rest.strip_prefix('.').is_some_and(|r| {
+                let label: String = r.chars().take_while(|c| c.is_alphanumeric()).collect();
+                label.starts_with(|c: char| c.is_alphabetic())
+                    && !FILE_EXTENSIONS.contains(&label.as_str())
+            });
+            Some(if port || domain || scheme {
+                Mention::Address
+            } else {
+                Mention::Word
+            })
         })
+        .max()
+}
+
+/// A caller's error template that names a service below it, and how.
+#[derive(Debug, Clone)]
+pub(super) struct Naming {
+    pub caller: String,
+    pub template: Template,
+    pub mention: Mention,
 }
 
 /// The services that callers' new error lines name, below those callers in the graph:
-/// a caller that logs "connection refused to cart:7070" or "No instances available for
-/// seats" reports what failed under it, and an engineer looks there next. By the named
-/// service: (the caller, its template). With no graph, any other known service counts.
+/// a caller that logs "dial tcp cart:7070: connection refused" or "No instances
+/// available for seats" reports what failed under it, and an engineer looks there next.
+/// An address makes the service a suspect by itself (a call failed to reach it); a word
+/// only adds to a service that moved on its own, since a message's words (`user`,
+/// `postgres`, `kafka`) name things a caller's own bug was about. With no graph, any
+/// other known service counts.
 fn named_in_errors(
     templates: &BTreeMap<String, Vec<Template>>,
     services: &[(String, String)],
     calls: &[(String, String)],
-) -> BTreeMap<String, Vec<(String, Template)>> {
-    let mut named: BTreeMap<String, Vec<(String, Template)>> = BTreeMap::new();
+) -> BTreeMap<String, Vec<Naming>> {
+    let mut named: BTreeMap<String, Vec<Naming>> = BTreeMap::new();
     for (caller, list) in templates {
         let errors: Vec<&Template> = list.iter().filter(|t| severe(t)).collect();
         if errors.is_empty() {
@@ -141,12 +195,24 @@ fn named_in_errors(
         for t in errors {
             let text = format!("{} {}", t.template, t.sample);
             for (service, _) in services.iter().filter(|(s, _)| s != caller) {
-                let below = calls.is_empty() || below.contains(service);
-                if below && names_service(&text, service) {
-                    let by = named.entry(service.clone()).or_default();
-                    if !by.iter().any(|(c, _)| c == caller) {
-                        by.push((caller.clone(), t.clone()));
+                if !(calls.is_empty() || below.contains(service)) {
+                    continue;
+                }
+                let Some(mention) = names_service(&text, service) else {
+                    continue;
+                };
+                let by = named.entry(service.clone()).or_default();
+                match by.iter_mut().find(|n| &n.caller == caller) {
+                    Some(known) if known.mention < mention => {
+                        known.mention = mention;
+                        known.template = t.clone();
                     }
+                    Some(_) => {}
+                    None => by.push(Naming {
+                        caller: caller.clone(),
+                        template: t.clone(),
+                        mention,
+                    }),
                 }
             }
         }
@@ -174,6 +240,8 @@ pub(super) struct TraceSign {
     /// when the median barely moved).
     pub added: f64,
     pub text: String,
+    /// Read on its face, with no history to compare with.
+    pub on_its_face: bool,
 }
 
 /// Calls a trace comparison needs on each side before it is believed.
@@ -295,6 +363,7 @@ fn waited_on_its_face(edge: &EdgeStat) -> Option<TraceSign> {
     Some(TraceSign {
         strength: (1.0 + after.p50 / TRACE_SECONDS).ln(),
         added: after.p50,
+        on_its_face: true,
         text: format!(
             "calls {} → {} wait {} s beyond the callee's own span at the median (the network or the pods between them; no earlier traces to compare with)",
             edge.caller,
@@ -335,6 +404,7 @@ fn waited(edge: &EdgeStat) -> Option<TraceSign> {
     Some(TraceSign {
         strength: (1.0 + ratio).ln(),
         added: after - before,
+        on_its_face: false,
         text: format!(
             "calls {} → {} wait {} → {} s{place}",
             edge.caller,
@@ -350,6 +420,7 @@ fn slowed(service: &ServiceSelfTime) -> Option<TraceSign> {
     Some(TraceSign {
         strength: (1.0 + ratio).ln(),
         added: after - before,
+        on_its_face: false,
         text: format!(
             "its own time per call grew {} → {} s (traces)",
             short_number(before),
@@ -359,6 +430,16 @@ fn slowed(service: &ServiceSelfTime) -> Option<TraceSign> {
 }
 
 impl Suspect {
+    /// All its evidence was read without a history to compare with (a share of errors, a
+    /// wait on its face, a caller's errors that name it): it may single the service out,
+    /// but says nothing of what is new.
+    pub(super) fn without_history_only(&self) -> bool {
+        self.shifts.is_empty()
+            && self.templates.is_empty()
+            && self.vanished.is_empty()
+            && self.traced.iter().all(|t| t.on_its_face)
+    }
+
     /// Some of its evidence says which way is harm: a series with a known direction,
     /// failing or stopped log lines, or slower calls.
     pub(super) fn harm_known(&self) -> bool {
@@ -369,7 +450,7 @@ impl Suspect {
             || !self.traced.is_empty()
             || !self.vanished.is_empty()
             || self.erring.is_some()
-            || !self.named_by.is_empty()
+            || self.named_by.iter().any(|n| n.mention == Mention::Address)
     }
 
     /// What kind of trouble its series show, in words (`CPU saturation`, …).
@@ -437,11 +518,12 @@ pub(super) fn evidence_text(suspect: &Suspect) -> String {
             100.0 * e.errors as f64 / e.lines.max(1) as f64
         )
     }));
-    parts.extend(suspect.named_by.iter().take(2).map(|(caller, t)| {
+    parts.extend(suspect.named_by.iter().take(2).map(|n| {
         format!(
-            "{caller}'s new errors name it: \"{}\" ×{}",
-            super::quote(&t.template),
-            t.after
+            "{}'s new errors name it: \"{}\" ×{}",
+            n.caller,
+            super::quote(&n.template.template),
+            n.template.after
         )
     }));
     parts.extend(suspect.templates.iter().take(2).map(|t| {
@@ -479,7 +561,14 @@ fn metric_of(shift: &Shift) -> &str {
 pub(super) fn surging(t: &Template) -> bool {
     let serious = surging_kind(t);
     let burst = t.burst.as_ref().is_some_and(|b| b.since_split);
-    serious && t.after > 0 && (t.new || t.surged || burst || t.after >= 4 * (t.before + 1))
+    // Rates, not counts: the windows before and after the split differ in length. A
+    // template unseen before counts once it has a few lines; a row that gives no rate
+    // (a session recorded before rates were reported) is read by its counts.
+    let jumped = match t.rate_jump {
+        Some(jump) => jump >= 4.0 && t.after >= 4,
+        None => t.after >= 4 * (t.before + 1),
+    };
+    serious && t.after > 0 && (t.new || t.surged || burst || jumped)
 }
 
 /// A warning or worse: a line whose rise is harm and whose end is relief.
@@ -505,13 +594,9 @@ pub(super) fn severe(t: &Template) -> bool {
 pub(super) fn external_host(suspect: &Suspect, services: &[(String, String)]) -> Option<String> {
     // `Pool.java:12` in a stack frame has the shape of `host:port`.
     let source_file = |name: &str| {
-        const CODE: &[&str] = &[
-            "java", "kt", "scala", "go", "py", "rb", "rs", "js", "ts", "cs", "cpp", "cc", "c", "h",
-            "php", "ex", "exs", "erl", "clj", "swift",
-        ];
         name.rsplit('.')
             .next()
-            .is_some_and(|ext| CODE.contains(&ext))
+            .is_some_and(|ext| FILE_EXTENSIONS.contains(&ext))
     };
     let address = regex::Regex::new(
         r"(?i)(?:\b[a-z][a-z0-9+.-]*://((?:[a-z0-9-]+\.)+[a-z]{2,})|\b((?:[a-z0-9-]+\.)+[a-z]{2,}):\d{2,5}\b)",
@@ -641,6 +726,12 @@ pub(super) fn suspects(
     traced.retain(|_, signs| !signs.is_empty());
     let erring = error_shares(f);
     let named = named_in_errors(&templates, services, calls);
+    // Named as an address: a call failed to reach it.
+    let unreachable: BTreeSet<String> = named
+        .iter()
+        .filter(|(_, by)| by.iter().any(|n| n.mention == Mention::Address))
+        .map(|(service, _)| service.clone())
+        .collect();
     let anomalous: BTreeSet<String> = shifts
         .keys()
         .chain(symptomatic.iter())
@@ -648,7 +739,7 @@ pub(super) fn suspects(
         .chain(traced.keys())
         .chain(vanished.keys())
         .chain(erring.keys())
-        .chain(named.keys())
+        .chain(unreachable.iter())
         .cloned()
         .collect();
     // Metrics and traces are independent views: the stronger counts whole, the other
@@ -754,7 +845,7 @@ pub(super) fn suspects(
             .any(|s| harm::direction_of(metric_of(s)).is_some());
         known_move
             || templates.contains_key(service)
-            || named.contains_key(service)
+            || unreachable.contains(service)
             || erring.contains_key(service)
             || vanished.contains_key(service)
             || traced.contains_key(service)
@@ -769,7 +860,7 @@ pub(super) fn suspects(
                 // "erring": it explains a caller only by being comparably strong, never
                 // by errors on both ends alone (a callee's few chronic errors would
                 // otherwise take the blame from a caller that fails).
-                erring: templates.contains_key(service) || named.contains_key(service),
+                erring: templates.contains_key(service) || unreachable.contains(service),
                 started: started(service),
                 local: strongest_is_local(service),
                 harmful: harmful(service),
@@ -1152,27 +1243,28 @@ mod tests {
 
     #[test]
     fn a_service_is_named_as_a_whole_name_or_a_host() {
-        assert!(names_service(
-            "dial tcp cartservice:7070: refused",
-            "cartservice"
-        ));
-        assert!(names_service(
-            "to orders-db.prod.svc:5432 timed out",
-            "orders-db"
-        ));
-        assert!(names_service(
-            "No instances available for TS-SEAT-SERVICE",
-            "ts-seat-service"
-        ));
-        assert!(!names_service(
-            "to orders-db-replica timed out",
-            "orders-db"
-        ));
-        assert!(!names_service(
-            "from legacy.orders-db timed out",
-            "orders-db"
-        ));
-        assert!(!names_service("anything", ""));
+        let address = Some(Mention::Address);
+        let word = Some(Mention::Word);
+        let named = names_service;
+        assert_eq!(
+            named("dial tcp cartservice:7070: refused", "cartservice"),
+            address
+        );
+        assert_eq!(
+            named("to orders-db.prod.svc:5432 timed out", "orders-db"),
+            address
+        );
+        assert_eq!(named("GET http://pricing/quote failed", "pricing"), address);
+        assert_eq!(named("No instances available for TS-SEAT", "ts-seat"), word);
+        assert_eq!(
+            named("failed on postgres: column x missing", "postgres"),
+            word
+        );
+        assert_eq!(named("panic in GET /api/user/42/orders", "user"), None);
+        assert_eq!(named("to orders-db-replica timed out", "orders-db"), None);
+        assert_eq!(named("from legacy.orders-db timed out", "orders-db"), None);
+        assert_eq!(named("anything", ""), None);
+        assert_eq!(named("template: cart.html:42: nil pointer", "cart"), word);
     }
 
     #[test]
