@@ -1027,6 +1027,34 @@ impl TypedTool for KnowledgeSearch {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The logs digest of `lines` split at `split` (unix seconds), with its report.
+    fn digest_of(mut lines: Vec<LogLine>, split: i64) -> (ToolOutput, LogsReport) {
+        lines.sort_by_key(|l| l.ts);
+        let refs: Vec<&LogLine> = lines.iter().collect();
+        let out = template_digest(&refs, split, Some(0));
+        let report = serde_json::from_str(&out.text).unwrap();
+        (out, report)
+    }
+
+    /// The first template of `service` in a report.
+    fn first_row<'a>(report: &'a LogsReport, service: &str) -> &'a TemplateRow {
+        report
+            .templates
+            .iter()
+            .find(|r| r.service == service)
+            .unwrap()
+    }
+
+    /// A log line at `second` (unix time).
+    fn log_line(second: i64, level: &str, service: &str, message: &str) -> LogLine {
+        LogLine {
+            ts: chrono::DateTime::from_timestamp(second, 0).unwrap(),
+            level: level.into(),
+            service: service.into(),
+            message: message.into(),
+        }
+    }
     use crate::bundle::Bundle;
     use serde_json::json;
 
@@ -1124,12 +1152,8 @@ mod tests {
 
     #[test]
     fn a_line_written_steadily_that_stops_has_vanished_and_a_rare_one_has_not() {
-        let line = |second: i64, service: &str, message: &str| LogLine {
-            ts: chrono::DateTime::from_timestamp(second, 0).unwrap(),
-            level: "INFO".into(),
-            service: service.into(),
-            message: message.into(),
-        };
+        let line =
+            |second: i64, service: &str, message: &str| log_line(second, "INFO", service, message);
         let mut lines = Vec::new();
         for minute in 0..20 {
             let t = minute * 60;
@@ -1144,17 +1168,8 @@ mod tests {
             }
             lines.push(line(t + 2, "web", "GET /health 200"));
         }
-        lines.sort_by_key(|l| l.ts);
-        let refs: Vec<&LogLine> = lines.iter().collect();
-        let out = template_digest(&refs, 600, Some(0));
-        let report: LogsReport = serde_json::from_str(&out.text).unwrap();
-        let row = |service: &str| {
-            report
-                .templates
-                .iter()
-                .find(|r| r.service == service)
-                .unwrap()
-        };
+        let (out, report) = digest_of(lines, 600);
+        let row = |service: &str| first_row(&report, service);
         assert!(row("route").vanished, "{:?}", report.templates);
         assert!(
             !row("cron").vanished,
@@ -1177,12 +1192,8 @@ mod tests {
 
     #[test]
     fn a_burst_that_ended_and_a_quieter_system_are_not_vanished_lines() {
-        let line = |second: i64, service: &str, message: &str| LogLine {
-            ts: chrono::DateTime::from_timestamp(second, 0).unwrap(),
-            level: "INFO".into(),
-            service: service.into(),
-            message: message.into(),
-        };
+        let line =
+            |second: i64, service: &str, message: &str| log_line(second, "INFO", service, message);
         let mut lines = Vec::new();
         // Ninety seconds of logs before the split: one user's flow writes a dozen lines
         // in its first ten seconds, then nothing.
@@ -1198,17 +1209,8 @@ mod tests {
         for second in (90..300).step_by(6) {
             lines.push(line(second, "seats", "left tickets of interval"));
         }
-        lines.sort_by_key(|l| l.ts);
-        let refs: Vec<&LogLine> = lines.iter().collect();
-        let out = template_digest(&refs, 90, Some(0));
-        let report: LogsReport = serde_json::from_str(&out.text).unwrap();
-        let row = |service: &str| {
-            report
-                .templates
-                .iter()
-                .find(|r| r.service == service)
-                .unwrap()
-        };
+        let (out, report) = digest_of(lines, 90);
+        let row = |service: &str| first_row(&report, service);
         assert!(!row("orders").vanished, "a burst that ended");
         // The stations' lines did stop, while the rest of the system kept writing.
         assert!(row("stations").vanished, "{:?}", report.templates);
@@ -1217,12 +1219,7 @@ mod tests {
 
     #[test]
     fn a_storm_of_lines_from_one_service_does_not_make_the_others_vanish() {
-        let line = |second: i64, level: &str, service: &str, message: &str| LogLine {
-            ts: chrono::DateTime::from_timestamp(second, 0).unwrap(),
-            level: level.into(),
-            service: service.into(),
-            message: message.into(),
-        };
+        let line = log_line;
         let mut lines = Vec::new();
         // Five minutes of steady lines, then the record ends 15 s after the split, in
         // which the front door writes 5,000 retry warnings.
@@ -1246,12 +1243,7 @@ mod tests {
 
     #[test]
     fn each_service_is_tallied_with_its_errors_and_named_when_there_is_no_history() {
-        let line = |second: i64, level: &str, service: &str, message: &str| LogLine {
-            ts: chrono::DateTime::from_timestamp(second, 0).unwrap(),
-            level: level.into(),
-            service: service.into(),
-            message: message.into(),
-        };
+        let line = log_line;
         let mut lines = Vec::new();
         for second in 0..60 {
             lines.push(line(second, "INFO", "seats", "left tickets"));
