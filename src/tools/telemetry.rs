@@ -1209,7 +1209,7 @@ mod tests {
         for second in (90..300).step_by(6) {
             lines.push(line(second, "seats", "left tickets of interval"));
         }
-        let (out, report) = digest_of(lines, 90);
+        let (_, report) = digest_of(lines, 90);
         let row = |service: &str| first_row(&report, service);
         assert!(!row("orders").vanished, "a burst that ended");
         // The stations' lines did stop, while the rest of the system kept writing.
