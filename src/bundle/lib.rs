@@ -116,6 +116,59 @@ fn default_kind() -> String {
     "app".into()
 }
 
+/// The most characters a component's name may have (a DNS name's limit).
+const NAME_CHARS: usize = 253;
+
+/// What a component's name (a service, a node, a topic, a callee) may not hold: names go
+/// into tool arguments and commands the engineer approves (`kubectl rollout undo
+/// deployment/<name>`), so a name that reads as shell syntax or spreads over lines is
+/// refused where it is written, not carried along.
+fn name_flaw(name: &str) -> Option<String> {
+    const SHELL: &[char] = &[
+        ';', '$', '`', '|', '&', '<', '>', '(', ')', '{', '}', '[', ']', '\'', '"', '\\', '*', '?',
+        '!', '#', '~',
+    ];
+    if name.trim().is_empty() {
+        return Some("is empty".into());
+    }
+    if name.chars().count() > NAME_CHARS {
+        return Some(format!("is longer than {NAME_CHARS} characters"));
+    }
+    name.chars()
+        .find(|c| c.is_whitespace() || c.is_control() || SHELL.contains(c))
+        .map(|c| format!("holds {:?}, which a name cannot", c))
+}
+
+/// Every name `incident.toml` gives a component is one a command may carry (see
+/// [`name_flaw`]); the error names the line it is on.
+fn check_names(incident: &IncidentSpec, text: &str) -> Result<(), BundleError> {
+    let names = incident.services.iter().flat_map(|s| {
+        std::iter::once(&s.name)
+            .chain(&s.calls)
+            .chain(&s.node)
+            .chain(&s.produces)
+            .chain(&s.consumes)
+    });
+    for name in names {
+        if let Some(flaw) = name_flaw(name) {
+            let quoted = format!("{name:?}");
+            let line = text
+                .lines()
+                .position(|l| l.contains(&quoted) || l.contains(name.as_str()))
+                .map_or(1, |i| i + 1);
+            let shown = crate::sanitize::one_line(&name.chars().take(60).collect::<String>());
+            return Err(parse_error(
+                "incident.toml",
+                line,
+                format!(
+                    "the name \"{shown}\" {flaw}: use letters, digits and - _ . : / (as in a Kubernetes or host name)"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IncidentSpec {
@@ -682,6 +735,7 @@ impl Bundle {
     fn parse(files: BundleFiles) -> Result<Bundle, BundleError> {
         let incident: IncidentSpec = toml::from_str(&files.incident)
             .map_err(|e| toml_error("incident.toml", &files.incident, e))?;
+        check_names(&incident, &files.incident)?;
         let mut metrics = parse_metrics(&files.metrics)?;
         metrics.counters_to_rates(|column| series_kind(&incident.series, column));
         let state: SimulatedState =
@@ -1086,6 +1140,30 @@ fn parse_events(text: &str) -> Result<Vec<ChangeEvent>, BundleError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_name_that_reads_as_shell_syntax_is_refused_at_its_line() {
+        let text = "title = \"t\"\nalert = \"a\"\nfired_at = \"2026-01-01T00:00:00Z\"\n\n[[services]]\nname = \"web\"\ncalls = [\"payments;$(touch /tmp/x)\"]\n";
+        let incident: IncidentSpec = toml::from_str(text).unwrap();
+        let error = check_names(&incident, text).unwrap_err().to_string();
+        assert!(
+            error.starts_with("incident.toml:7: the name \"payments;$(touch /tmp/x)\""),
+            "{error}"
+        );
+        assert!(error.contains("holds ';'"), "{error}");
+        for fine in [
+            "ts-food-service",
+            "orders-db.prod.svc",
+            "node-7",
+            "PetShop::pets_v2",
+            "api/v1",
+        ] {
+            assert_eq!(name_flaw(fine), None, "{fine}");
+        }
+        for bad in ["", "  ", "a b", "x`id`", "line\nbreak", &"n".repeat(254)] {
+            assert!(name_flaw(bad).is_some(), "{bad:?}");
+        }
+    }
 
     proptest::proptest! {
         /// Samples with their own times become a table that survives CSV and back:
