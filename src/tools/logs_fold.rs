@@ -336,8 +336,9 @@ mod tests {
                 .iter()
                 .filter(|l| min_level == 0 || l.level != "INFO")
                 .collect();
-            let from = held.first().map(|l| l.ts.timestamp());
-            let sorted = template_digest(&selected, split, from);
+            let mut start = crate::telemetry::RecordStart::default();
+            held.iter().for_each(|l| start.add(l.ts.timestamp(), split));
+            let sorted = template_digest(&selected, split, start.from());
             assert_eq!(streamed.text, sorted.text);
             assert_eq!(streamed.digest, sorted.digest);
             assert_eq!(streamed.raw, sorted.raw);

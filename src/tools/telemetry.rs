@@ -639,7 +639,9 @@ impl TypedTool for LogsDigest {
                 })
                 .collect();
             // The logs of every level say how far back the record goes.
-            let recorded_from = logs.iter().map(|l| l.ts.timestamp()).min();
+            let mut start = RecordStart::default();
+            logs.iter().for_each(|l| start.add(l.ts.timestamp(), split));
+            let recorded_from = start.from();
             let mut output = template_digest(&selected, split, recorded_from);
             if let Some(cut) = cut {
                 output.digest.push_str(&format!(" · {cut}"));
@@ -663,6 +665,50 @@ impl LogsDigest {
     }
 }
 
+/// Where a log record begins, for how much history it holds before a split: not its
+/// earliest line — one stray line (a clock-skewed pod, a replayed buffer, a forged
+/// timestamp from 1970) would make minutes of logs look like decades — but the first
+/// minute by which at least [`STRAGGLERS`] of the lines before the split have been seen.
+/// Kept per minute, so a log of any length streams through it.
+#[derive(Default)]
+pub(crate) struct RecordStart {
+    /// Lines before the split per minute: (count, earliest second).
+    minutes: std::collections::BTreeMap<i64, (u64, i64)>,
+    before: u64,
+    earliest: Option<i64>,
+}
+
+/// The share of the lines before a split that may come before where the record is said
+/// to begin: stragglers, not history.
+const STRAGGLERS: f64 = 0.01;
+
+impl RecordStart {
+    pub(crate) fn add(&mut self, second: i64, split: i64) {
+        self.earliest = Some(self.earliest.map_or(second, |e| e.min(second)));
+        if second < split {
+            self.before += 1;
+            let minute = self
+                .minutes
+                .entry(second.div_euclid(60))
+                .or_insert((0, second));
+            minute.0 += 1;
+            minute.1 = minute.1.min(second);
+        }
+    }
+
+    /// Where the record begins (unix seconds), when it holds any line.
+    pub(crate) fn from(&self) -> Option<i64> {
+        let mut seen = 0u64;
+        for (count, earliest) in self.minutes.values() {
+            seen += count;
+            if seen as f64 > STRAGGLERS * self.before as f64 {
+                return Some(*earliest);
+            }
+        }
+        self.earliest
+    }
+}
+
 /// 0 for INFO and below, 1 for WARN, 2 for ERROR and FATAL.
 fn level_rank(level: &str) -> u8 {
     match level {
@@ -681,14 +727,13 @@ pub(crate) fn stream_digest(
     split: i64,
 ) -> Result<ToolOutput, ToolError> {
     let mut fold = LogFold::new(split);
-    let mut recorded_from: Option<i64> = None;
+    let mut start = RecordStart::default();
     source
         .each(&mut |line| {
             if service.is_some_and(|s| s != line.service) {
                 return;
             }
-            let ts = line.ts.timestamp();
-            recorded_from = Some(recorded_from.map_or(ts, |r| r.min(ts)));
+            start.add(line.ts.timestamp(), split);
             if level_rank(&line.level) >= min_level {
                 fold.add(line);
             }
@@ -698,7 +743,7 @@ pub(crate) fn stream_digest(
         LogSource::File(file) => Some(file.path.display().to_string()),
         LogSource::Lines(_) => None,
     };
-    Ok(fold_digest(fold, recorded_from, file.as_deref()))
+    Ok(fold_digest(fold, start.from(), file.as_deref()))
 }
 
 /// Lines a template's rate before the split says the time after should have held, for
@@ -1215,6 +1260,23 @@ mod tests {
         // The stations' lines did stop, while the rest of the system kept writing.
         assert!(row("stations").vanished, "{:?}", report.templates);
         assert!(!row("seats").vanished);
+    }
+
+    #[test]
+    fn one_stray_line_from_1970_does_not_make_a_minute_of_logs_history() {
+        let mut start = RecordStart::default();
+        start.add(0, 1_700_000_100);
+        for second in 1_700_000_000..1_700_000_200 {
+            start.add(second, 1_700_000_100);
+        }
+        assert_eq!(start.from(), Some(1_700_000_000));
+        // Without stragglers the record begins at its first line.
+        let mut plain = RecordStart::default();
+        for second in [50, 130, 200] {
+            plain.add(second, 160);
+        }
+        assert_eq!(plain.from(), Some(50));
+        assert_eq!(RecordStart::default().from(), None);
     }
 
     #[test]
