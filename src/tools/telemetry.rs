@@ -902,12 +902,7 @@ fn fold_digest(mut fold: LogFold, recorded_from: Option<i64>, source: Option<&st
             history.max(0)
         ));
     }
-    let services = service_tally(&rows.iter().map(|r| &r.3).collect::<Vec<_>>());
-    let total_errors: u64 = rows
-        .iter()
-        .filter(|r| level_rank(&r.3.level) == 2)
-        .map(|r| r.3.before + r.3.after)
-        .sum();
+    let (services, total_errors) = service_tally(&rows.iter().map(|r| &r.3).collect::<Vec<_>>());
     if !comparable {
         // Without a history, who errs and how much of what it writes is what is left.
         let erring: Vec<String> = services
@@ -939,8 +934,9 @@ fn fold_digest(mut fold: LogFold, recorded_from: Option<i64>, source: Option<&st
 }
 
 /// Each service's lines and error lines over every template of the digest, most errors
-/// first (then most lines, then by name), at most [`digest::SERVICES_TALLIED`].
-fn service_tally(rows: &[&TemplateRow]) -> Vec<ServiceLogs> {
+/// first (then most lines, then by name), at most [`digest::SERVICES_TALLIED`]; and the
+/// error lines of every service, those left out included.
+fn service_tally(rows: &[&TemplateRow]) -> (Vec<ServiceLogs>, u64) {
     let mut tally: std::collections::BTreeMap<&str, (u64, u64)> = Default::default();
     for row in rows {
         let (lines, errors) = tally.entry(row.service.as_str()).or_default();
@@ -958,9 +954,10 @@ fn service_tally(rows: &[&TemplateRow]) -> Vec<ServiceLogs> {
             errors,
         })
         .collect();
+    let total_errors = services.iter().map(|s| s.errors).sum();
     services.sort_by(|a, b| b.errors.cmp(&a.errors).then(b.lines.cmp(&a.lines)));
     services.truncate(digest::SERVICES_TALLIED);
-    services
+    (services, total_errors)
 }
 
 /// `logs_digest`'s report as a person reads it: one line per template (what happened to
