@@ -10,7 +10,9 @@ fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) if is_broken_pipe(&e) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("Error: {e:#}");
+            use std::io::Write as _;
+            // Said if anyone still reads stderr; a closed pipe does not turn it into a panic.
+            let _ = writeln!(std::io::stderr(), "Error: {e:#}");
             std::process::ExitCode::FAILURE
         }
     }

@@ -562,6 +562,10 @@ fn without_a_terminal_or_with_a_closed_pipe_nothing_breaks() {
         !err.contains("Broken pipe") && !err.contains("panicked"),
         "{err}"
     );
+    // Stderr into the same closed pipe: its closing notes ("session: …") are left unsaid,
+    // not a panic (exit 101 before).
+    let (out, err) = run("$HUNCH demo --headless 2>&1 | head -1; echo rc=${PIPESTATUS[0]}");
+    assert!(out.ends_with("rc=0\n"), "{out} {err}");
     let sessions = d.join("data/hunch/sessions");
     let file = files_under(&sessions)
         .pop()

@@ -110,7 +110,7 @@ fn brain_for(
         let named = recorded.split('×').next().unwrap_or_default();
         if named.contains(':') {
             let named = hunch::sanitize::for_display(named);
-            eprintln!("answering from the record; to ask the session's model: --model {named}");
+            note!("answering from the record; to ask the session's model: --model {named}");
         }
         return Ok(Box::new(OfflineBrain::new(Duration::ZERO)));
     };

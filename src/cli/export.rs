@@ -49,7 +49,7 @@ fn export(
     let log = postmortem::read_for_draft(file, &redactor)
         .with_context(|| format!("reading the session file {}", file.display()))?;
     for w in &log.warnings {
-        eprintln!("warning: {}: {w}", file.display());
+        note!("warning: {}: {w}", file.display());
     }
     if log.read == 0 {
         bail!("{} holds no hunch events", file.display());
@@ -92,7 +92,7 @@ fn export(
     }
     for (path, content) in files {
         write_export(&path, &content, force)?;
-        eprintln!("wrote {}", path.display());
+        note!("wrote {}", path.display());
     }
     Ok(())
 }

@@ -136,7 +136,7 @@ pub(super) fn investigate_incident(
     if let Some(given) = given
         && let Some(said) = hunch::alert::start::apply(&mut source, given)?
     {
-        eprintln!("alert {said}");
+        note!("alert {said}");
     }
     investigate(source, &runtime, run, config, paths, look_options, None)
 }
@@ -202,7 +202,7 @@ pub(super) fn live_source(
         ))
         .with_context(|| format!("setting up environment {name}"))?;
     for warning in &env.warnings {
-        eprintln!("warning: {warning}");
+        note!("warning: {warning}");
         tracing::warn!(%warning, environment = %name, "environment check");
     }
     Ok(Source::Live {
@@ -367,10 +367,10 @@ fn run_live(
     })?;
     match launched.recorder.join() {
         Ok(Ok(())) => {}
-        Ok(Err(e)) => eprintln!("warning: the session file is incomplete: {e}"),
-        Err(_) => eprintln!(
-            "warning: the recorder stopped unexpectedly; the session file may be incomplete"
-        ),
+        Ok(Err(e)) => note!("warning: the session file is incomplete: {e}"),
+        Err(_) => {
+            note!("warning: the recorder stopped unexpectedly; the session file may be incomplete")
+        }
     }
     for line in hints {
         println!("{line}");
@@ -399,7 +399,7 @@ fn run_headless(
         let run = tokio::spawn(engine.run());
         let server = hunch::attach::serve(&socket_for, launched.handle.clone());
         if let Err(e) = &server {
-            eprintln!("warning: other terminals can't attach: {e}");
+            note!("warning: other terminals can't attach: {e}");
         }
         let mut printer = hunch::headless::Printer::new(std::io::stdout().lock(), json);
         // A reader that stops early (`| head -1`) ends the printing, not the
@@ -425,7 +425,7 @@ fn run_headless(
         Ok(Err(e)) => bail!("the session file is incomplete: {e}"),
         Err(_) => bail!("the recorder stopped unexpectedly; the session file may be incomplete"),
     }
-    eprintln!("session: {}", session_file.display());
+    note!("session: {}", session_file.display());
     learn_from(&session_file, paths, &redactor);
     if !concluded {
         bail!("the investigation ended without a conclusion");

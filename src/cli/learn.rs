@@ -45,7 +45,7 @@ pub(super) fn learn_from(session_file: &Path, paths: &Paths, redactor: &Redactor
     }
     if !a_person_took_part {
         if concluded {
-            eprintln!(
+            note!(
                 "not learned: no one took part in this conclusion; `hunch learn {}` adds it to the past incidents",
                 session_file.display()
             );
@@ -55,7 +55,7 @@ pub(super) fn learn_from(session_file: &Path, paths: &Paths, redactor: &Redactor
     match hunch::knowledge::learn::learn(session_file, &paths.data_dir, redactor) {
         Ok(path) => say_learned(session_file, &path),
         Err(hunch::knowledge::learn::LearnError::NotConcluded(_)) => {}
-        Err(e) => eprintln!("warning: not learned: {e}"),
+        Err(e) => note!("warning: not learned: {e}"),
     }
 }
 
@@ -63,9 +63,9 @@ pub(super) fn learn_from(session_file: &Path, paths: &Paths, redactor: &Redactor
 /// story (the same incident investigated again is not learned twice).
 fn say_learned(session: &Path, learned: &Path) {
     if learned.file_stem() == session.file_stem() {
-        eprintln!("learned: {}", learned.display());
+        note!("learned: {}", learned.display());
     } else {
-        eprintln!(
+        note!(
             "already learned: the same story is in {} (not written again)",
             learned.display()
         );

@@ -213,7 +213,7 @@ fn run(command: MetricsCommand) -> Result<()> {
                         .as_deref()
                         .filter(|t| !edges.iter().any(|(a, b)| a == t || b == t))
                     {
-                        eprintln!(
+                        note!(
                             "warning: --target {target} is in no edge of the graph: nothing is below it, so it orders nothing"
                         );
                     }

@@ -6,6 +6,16 @@
 //! the state dir, never to the terminal the TUI draws on. A new subcommand is a variant of
 //! [`Commands`], its arguments and its code in a module of its own, and one arm in [`run`].
 
+/// `eprintln!` that never panics: a note on stderr for the person at the terminal, left
+/// unsaid when stderr is a pipe its reader closed (`hunch … 2>&1 | head`), as stdout's
+/// output is.
+macro_rules! note {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod ask;
 mod attach;
 mod export;

@@ -64,7 +64,7 @@ fn follow_session(file: &Path, json: bool) -> Result<()> {
             .poll()
             .with_context(|| format!("following the session file {}", file.display()))?;
         for w in &appended.warnings {
-            eprintln!("warning: {}: {w}", file.display());
+            note!("warning: {}: {w}", file.display());
         }
         for event in &appended.events {
             printer.print(&hunch::sanitize::clean_event(event))?;
@@ -145,7 +145,7 @@ pub(super) fn run_replay(file: &Path, look: Look, follow: bool) -> Result<()> {
     )?;
     let warnings: Vec<String> = log.warnings.iter().map(|w| w.to_string()).collect();
     for w in &warnings {
-        eprintln!("warning: {}: {w}", file.display());
+        note!("warning: {}: {w}", file.display());
     }
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
@@ -168,7 +168,7 @@ pub(super) fn run_replay(file: &Path, look: Look, follow: bool) -> Result<()> {
             .context("the terminal UI failed")
     })?;
     for w in &warnings {
-        eprintln!("warning: {}: {w}", file.display());
+        note!("warning: {}: {w}", file.display());
     }
     Ok(())
 }
@@ -188,7 +188,7 @@ fn print_session(file: &Path, json: bool) -> Result<()> {
     .with_context(|| format!("reading the session file {}", file.display()))?;
     printed?;
     for w in &warnings {
-        eprintln!("warning: {}: {w}", file.display());
+        note!("warning: {}: {w}", file.display());
     }
     if events == 0 {
         bail!("{} holds no hunch events", file.display());

@@ -133,7 +133,7 @@ pub(super) fn recorded_session(
     let log = read_session(file)
         .with_context(|| format!("reading the session file {}", file.display()))?;
     for w in &log.warnings {
-        eprintln!("warning: {}: {w}", file.display());
+        note!("warning: {}: {w}", file.display());
     }
     let origin = log
         .events

@@ -57,7 +57,7 @@ pub(super) fn investigate_runs(
         redactor,
     };
     if !run.approve_all {
-        eprintln!(
+        note!(
             "{count} runs go on unattended: risky calls are denied (--approve-all approves them)"
         );
     }
@@ -74,9 +74,9 @@ pub(super) fn investigate_runs(
         }))?
     };
     for info in &done.runs {
-        eprintln!("{}: {}", info.label(), info.session);
+        note!("{}: {}", info.label(), info.session);
     }
-    eprintln!("session: {}", done.session_file.display());
+    note!("session: {}", done.session_file.display());
     if !run.headless {
         let look = look(look_options, config, paths)?;
         replay::run_replay(&done.session_file, look, false)?;
@@ -96,7 +96,7 @@ fn brains(
     config: &Config,
 ) -> Result<Vec<RunBrain>> {
     let Some(spec) = &run.model else {
-        eprintln!(
+        note!(
             "without --model every run is the offline brain, which is deterministic: the runs will agree by construction"
         );
         return Ok((0..count)
